@@ -1,1 +1,13 @@
+//! Switchboard: a self-hosted Mattermost integration server, and the typed Mattermost API v4
+//! client inside it.
+//!
+//! Layout:
+//! - [`mattermost`]: the API client (usable on its own).
+//! - [`config`]: settings from defaults, `config.toml` and `SWITCHBOARD_*` environment variables.
+//! - [`integrations`]: loads and validates `routes/*.toml`; one module per action kind.
+//! - [`reconcile`]: registers the routes' slash commands in Mattermost at startup.
+//! - [`server`]: the axum app that receives Mattermost's callbacks.
+//! - [`startup`]: wires it all into an [`startup::Application`].
+//! - [`sim`]: a simulated Mattermost for `switchboard dev` and the tests (feature `sim`).
 
+pub mod mattermost;

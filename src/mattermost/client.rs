@@ -1,0 +1,369 @@
+//! [`Client`] and [`ClientBuilder`]: the one place requests are sent.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{self, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use url::Url;
+
+use super::endpoints::{Endpoint, Verb};
+use super::error::Error;
+use super::request::{ApiRequest, RequestBody};
+use super::retry::{Failure, RetryPolicy, server_requested_wait};
+
+/// Largest error body read into memory; the rest is ignored.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// A Mattermost API v4 client.
+///
+/// Cheap to clone: clones share one connection pool, token and policy. Build one with
+/// [`Client::builder`].
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    /// `<server>/api/v4`, without a trailing slash.
+    api_base: String,
+    server_url: Url,
+    auth: Option<HeaderValue>,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("server_url", &self.inner.server_url.as_str())
+            .field("token", &self.inner.auth.as_ref().map(|_| "[redacted]"))
+            .field("retry", &self.inner.retry)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`].
+pub struct ClientBuilder {
+    server_url: String,
+    token: Option<SecretString>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    user_agent: String,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("server_url", &self.server_url)
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// The bot or personal access token sent as `Authorization: Bearer <token>`.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(SecretString::from(token.into()));
+        self
+    }
+
+    /// Same as [`token`](Self::token), for a token already held as a secret.
+    pub fn secret_token(mut self, token: SecretString) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// Time allowed to open a connection (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one whole attempt, body included (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header (default `switchboard/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let server_url = Url::parse(&self.server_url).map_err(|e| {
+            Error::invalid(format!(
+                "Mattermost URL `{}` is not a URL: {e}",
+                self.server_url
+            ))
+        })?;
+        if !matches!(server_url.scheme(), "http" | "https") || server_url.host().is_none() {
+            return Err(Error::invalid(format!(
+                "Mattermost URL `{server_url}` must be http(s)://host"
+            )));
+        }
+        let auth = self
+            .token
+            .map(|token| {
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {}", token.expose_secret().trim()))
+                        .map_err(|_| {
+                            Error::invalid("the token contains characters not allowed in a header")
+                        })?;
+                value.set_sensitive(true);
+                Ok::<_, Error>(value)
+            })
+            .transpose()?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .user_agent(self.user_agent)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| Error::invalid(format!("cannot build the HTTP client: {e}")))?;
+        let api_base = format!("{}/api/v4", server_url.as_str().trim_end_matches('/'));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                api_base,
+                server_url,
+                auth,
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+impl Client {
+    /// Starts a builder for the server at `server_url` (e.g. `https://chat.example.com`).
+    pub fn builder(server_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            server_url: server_url.into(),
+            token: None,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            user_agent: concat!("switchboard/", env!("CARGO_PKG_VERSION")).to_owned(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The server's base URL, as configured.
+    pub fn server_url(&self) -> &Url {
+        &self.inner.server_url
+    }
+
+    /// The full URL a request goes to.
+    pub fn url_for(&self, request: &ApiRequest) -> Result<Url, Error> {
+        let mut url = Url::parse(&format!("{}{}", self.inner.api_base, request.path()))
+            .map_err(|e| Error::invalid(format!("{}: bad URL: {e}", request.endpoint())))?;
+        if !request.query_pairs().is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query_pairs());
+        }
+        Ok(url)
+    }
+
+    /// Sends a request, with auth, retries and a tracing span, and returns the successful
+    /// response; any failure status becomes an [`Error`].
+    pub async fn execute(&self, request: &ApiRequest) -> Result<reqwest::Response, Error> {
+        let endpoint = request.endpoint();
+        let span = tracing::debug_span!(
+            "mattermost.request",
+            method = endpoint.verb.as_str(),
+            path = endpoint.path,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        self.execute_with_retries(request).instrument(span).await
+    }
+
+    async fn execute_with_retries(&self, request: &ApiRequest) -> Result<reqwest::Response, Error> {
+        let endpoint = request.endpoint();
+        let url = self.url_for(request)?;
+        let started = Instant::now();
+        let mut waited = Duration::ZERO;
+        let mut attempt = 1;
+        loop {
+            let outcome = self.attempt(request, url.clone()).await;
+            let (failure, asked, error) = match outcome {
+                Ok(response) if response.status().is_success() => {
+                    record_done(&response, attempt, started);
+                    return Ok(response);
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    let asked = server_requested_wait(response.headers());
+                    let body = read_capped(response, MAX_ERROR_BODY).await;
+                    let error = Error::from_response(endpoint, status, asked, &body);
+                    (Failure::Status(status), asked, error)
+                }
+                Err(source) => {
+                    let error = Error::from_transport(endpoint, source);
+                    let failure = match &error {
+                        Error::Connect { .. } => Failure::Connect,
+                        Error::Timeout { .. } => Failure::Timeout,
+                        _ => return Err(error),
+                    };
+                    (failure, None, error)
+                }
+            };
+            let Some(wait) = self.inner.retry.wait_before_retry(
+                attempt,
+                failure,
+                endpoint.idempotent,
+                asked,
+                waited,
+            ) else {
+                let span = tracing::Span::current();
+                span.record("attempts", attempt);
+                if let Some(status) = error.status() {
+                    span.record("status", status.as_u16());
+                }
+                return Err(error);
+            };
+            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+            tokio::time::sleep(wait).await;
+            waited += wait;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &ApiRequest,
+        url: Url,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let endpoint = request.endpoint();
+        let mut builder = self
+            .inner
+            .http
+            .request(endpoint.verb.as_method(), url)
+            .header(header::ACCEPT, "application/json");
+        if let Some(auth) = &self.inner.auth {
+            builder = builder.header(header::AUTHORIZATION, auth.clone());
+        }
+        builder = match request.body() {
+            RequestBody::Empty => builder,
+            RequestBody::Json(bytes) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+        };
+        builder.send().await
+    }
+
+    /// Sends a request and decodes its JSON answer into `T`.
+    pub async fn send_json<T: DeserializeOwned>(&self, request: &ApiRequest) -> Result<T, Error> {
+        let endpoint = request.endpoint();
+        let response = self.execute(request).await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Error::from_transport(endpoint, e))?;
+        decode(endpoint, &bytes)
+    }
+
+    /// Sends a request whose answer carries nothing we need (`{"status":"OK"}`).
+    pub async fn send_unit(&self, request: &ApiRequest) -> Result<(), Error> {
+        let endpoint = request.endpoint();
+        let response = self.execute(request).await?;
+        // Drain the body so the connection goes back to the pool.
+        response
+            .bytes()
+            .await
+            .map_err(|e| Error::from_transport(endpoint, e))?;
+        Ok(())
+    }
+
+    /// The raw escape hatch: any `/api/v4` path with any method, sharing auth, retries and
+    /// tracing. `path` is below `/api/v4` and used as given (encode ids yourself, or build an
+    /// [`ApiRequest`] from an [`Endpoint::custom`] instead).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: switchboard::mattermost::Client) -> Result<(), switchboard::mattermost::Error> {
+    /// use switchboard::mattermost::endpoints::Verb;
+    /// let config: serde_json::Value = client
+    ///     .raw(Verb::Get, "/config/client?format=old", None::<&()>)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn raw<T: DeserializeOwned, B: serde::Serialize + ?Sized>(
+        &self,
+        verb: Verb,
+        path_and_query: &str,
+        body: Option<&B>,
+    ) -> Result<T, Error> {
+        let request = self.raw_request(verb, path_and_query, body)?;
+        self.send_json(&request).await
+    }
+
+    /// Like [`raw`](Self::raw) but returns the response itself (status checked).
+    pub async fn raw_response<B: serde::Serialize + ?Sized>(
+        &self,
+        verb: Verb,
+        path_and_query: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, Error> {
+        let request = self.raw_request(verb, path_and_query, body)?;
+        self.execute(&request).await
+    }
+
+    fn raw_request<B: serde::Serialize + ?Sized>(
+        &self,
+        verb: Verb,
+        path_and_query: &str,
+        body: Option<&B>,
+    ) -> Result<ApiRequest, Error> {
+        let mut request = ApiRequest::raw(Endpoint::custom(verb, "{raw}"), path_and_query)?;
+        if let Some(body) = body {
+            request = request.json(body)?;
+        }
+        Ok(request)
+    }
+}
+
+fn record_done(response: &reqwest::Response, attempts: u32, started: Instant) {
+    let span = tracing::Span::current();
+    span.record("status", response.status().as_u16());
+    span.record("attempts", attempts);
+    span.record("latency_ms", started.elapsed().as_millis() as u64);
+}
+
+/// Decodes JSON, naming the path that failed.
+pub(crate) fn decode<T: DeserializeOwned>(endpoint: Endpoint, bytes: &[u8]) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
+        endpoint,
+        path: e.path().to_string(),
+        source: e.into_inner(),
+    })
+}
+
+/// Reads at most `cap` bytes of a body; transport errors end the read early.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = cap.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= cap {
+            break;
+        }
+    }
+    body
+}

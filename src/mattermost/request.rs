@@ -1,0 +1,173 @@
+//! [`ApiRequest`]: a request built but not yet sent.
+//!
+//! Building is separate from sending so the exact shape of every call (method, path, query,
+//! body) can be checked without a server, and so invalid input (an empty id, a body that does
+//! not serialise) is refused before anything goes on the wire.
+
+use bytes::Bytes;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
+
+use super::endpoints::Endpoint;
+use super::error::Error;
+
+/// Characters left unescaped in a path segment: RFC 3986 unreserved characters only, so `/`,
+/// `?`, `#` and `%` inside an id or a name can never change the path or add a query.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The body of a request.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum RequestBody {
+    /// No body at all (not even `null`).
+    #[default]
+    Empty,
+    /// A serialised JSON document, sent with `Content-Type: application/json`.
+    Json(Bytes),
+}
+
+/// A request to one [`Endpoint`], with its path filled in.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    endpoint: Endpoint,
+    path: String,
+    query: Vec<(String, String)>,
+    body: RequestBody,
+}
+
+impl ApiRequest {
+    /// Fills the endpoint's `{placeholders}` in order with `params`, each percent-encoded as one
+    /// path segment.
+    ///
+    /// Fails with [`Error::InvalidInput`] when a parameter is empty (Mattermost would otherwise
+    /// see `/users//sessions`) or when the number of parameters does not match.
+    pub fn new(endpoint: Endpoint, params: &[&str]) -> Result<Self, Error> {
+        let mut path = String::with_capacity(endpoint.path.len() + 32);
+        let mut rest = endpoint.path;
+        let mut params = params.iter();
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..]
+                .find('}')
+                .map(|i| open + i)
+                .ok_or_else(|| Error::invalid(format!("malformed path template {rest}")))?;
+            let name = &rest[open + 1..close];
+            let value = params
+                .next()
+                .ok_or_else(|| Error::invalid(format!("{endpoint}: missing value for `{name}`")))?;
+            if value.is_empty() {
+                return Err(Error::invalid(format!(
+                    "{endpoint}: `{name}` must not be empty"
+                )));
+            }
+            path.push_str(&rest[..open]);
+            path.extend(utf8_percent_encode(value, SEGMENT));
+            rest = &rest[close + 1..];
+        }
+        path.push_str(rest);
+        if params.next().is_some() {
+            return Err(Error::invalid(format!(
+                "{endpoint}: more parameters than placeholders"
+            )));
+        }
+        Ok(ApiRequest {
+            endpoint,
+            path,
+            query: Vec::new(),
+            body: RequestBody::Empty,
+        })
+    }
+
+    /// A request to a literal path (the raw escape hatch): `path_and_query` starts with `/`,
+    /// is below `/api/v4`, and may carry a query string.
+    pub fn raw(endpoint: Endpoint, path_and_query: &str) -> Result<Self, Error> {
+        if !path_and_query.starts_with('/') || path_and_query.split(['/', '?']).any(|s| s == "..") {
+            return Err(Error::invalid(format!(
+                "raw path `{path_and_query}` must start with `/` and contain no `..`"
+            )));
+        }
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path_and_query, None),
+        };
+        let query = query
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Ok(ApiRequest {
+            endpoint,
+            path: path.to_owned(),
+            query,
+            body: RequestBody::Empty,
+        })
+    }
+
+    /// Adds a query parameter (encoded when the URL is built).
+    pub fn query(mut self, key: &str, value: impl ToString) -> Self {
+        self.query.push((key.to_owned(), value.to_string()));
+        self
+    }
+
+    /// Adds a query parameter when `value` is `Some`.
+    pub fn query_opt(self, key: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(value) => self.query(key, value),
+            None => self,
+        }
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            Error::invalid(format!("{}: body does not serialise: {e}", self.endpoint))
+        })?;
+        self.body = RequestBody::Json(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    /// The endpoint this request goes to.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+
+    /// The encoded path below `/api/v4`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The query parameters, in the order they were added.
+    pub fn query_pairs(&self) -> &[(String, String)] {
+        &self.query
+    }
+
+    /// The body.
+    pub fn body(&self) -> &RequestBody {
+        &self.body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mattermost::endpoints::{COMMANDS_GET, USERS_BY_USERNAME, USERS_ME};
+
+    #[test]
+    fn path_segments_are_percent_encoded_so_they_cannot_inject_a_query() {
+        let req = ApiRequest::new(USERS_BY_USERNAME, &["weird/name?x=1"]).unwrap();
+        assert_eq!(req.path(), "/users/username/weird%2Fname%3Fx%3D1");
+    }
+
+    #[test]
+    fn an_empty_id_is_refused_before_sending() {
+        let err = ApiRequest::new(COMMANDS_GET, &[""]).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    }
+
+    #[test]
+    fn parameter_count_must_match_the_template() {
+        assert!(ApiRequest::new(USERS_ME, &["x"]).is_err());
+        assert!(ApiRequest::new(COMMANDS_GET, &[]).is_err());
+    }
+}

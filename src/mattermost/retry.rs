@@ -1,0 +1,183 @@
+//! When and how long to wait before sending a request again.
+//!
+//! Rules: a 429 is always safe to repeat (Mattermost's rate limiter refuses before the handler
+//! runs), and so is a request that never connected. Timeouts and 502/503/504 are repeated only
+//! for idempotent endpoints. Waits grow exponentially with full jitter, honour `Retry-After`
+//! and then `X-RateLimit-Reset` (seconds until the window resets, as Mattermost writes it), and
+//! stop at a cap on attempts and on total time.
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+/// The retry policy of a [`Client`](super::Client).
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; `1` disables retries.
+    pub max_attempts: u32,
+    /// Base of the exponential back-off.
+    pub base_delay: Duration,
+    /// Longest single wait.
+    pub max_delay: Duration,
+    /// Longest total time spent waiting across retries of one call.
+    pub max_total_wait: Duration,
+    /// Shortest wait after a 429 that carries no timing headers.
+    pub min_rate_limit_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+            max_total_wait: Duration::from_secs(30),
+            min_rate_limit_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why an attempt failed, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Failure {
+    /// The connection could not be opened: nothing was sent.
+    Connect,
+    /// Sent, but no answer in time.
+    Timeout,
+    /// Answered with this status.
+    Status(StatusCode),
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// How long to wait before attempt `attempt + 1` (attempts count from 1), or `None` to give up.
+    pub(crate) fn wait_before_retry(
+        &self,
+        attempt: u32,
+        failure: Failure,
+        idempotent: bool,
+        server_asked: Option<Duration>,
+        waited_so_far: Duration,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let retryable = match failure {
+            Failure::Connect => true,
+            Failure::Status(StatusCode::TOO_MANY_REQUESTS) => true,
+            Failure::Timeout => idempotent,
+            Failure::Status(s) => {
+                idempotent
+                    && matches!(
+                        s,
+                        StatusCode::BAD_GATEWAY
+                            | StatusCode::SERVICE_UNAVAILABLE
+                            | StatusCode::GATEWAY_TIMEOUT
+                    )
+            }
+        };
+        if !retryable {
+            return None;
+        }
+        let wait = match (failure, server_asked) {
+            (_, Some(asked)) => asked,
+            (Failure::Status(StatusCode::TOO_MANY_REQUESTS), None) => {
+                self.backoff(attempt).max(self.min_rate_limit_wait)
+            }
+            _ => self.backoff(attempt),
+        };
+        let wait = wait.min(self.max_delay);
+        (waited_so_far + wait <= self.max_total_wait).then_some(wait)
+    }
+
+    /// Full-jitter exponential back-off: a random wait in `[0, base * 2^(attempt-1)]`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+    }
+}
+
+/// The wait a response asks for: `Retry-After` (seconds), else `X-RateLimit-Reset` (seconds until
+/// the window resets).
+pub(crate) fn server_requested_wait(headers: &HeaderMap) -> Option<Duration> {
+    let seconds = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    };
+    seconds("retry-after").or_else(|| seconds("x-ratelimit-reset"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_idempotent_calls_are_not_retried_on_5xx_or_timeout() {
+        let p = RetryPolicy::default();
+        let s503 = Failure::Status(StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            p.wait_before_retry(1, s503, false, None, Duration::ZERO)
+                .is_none()
+        );
+        assert!(
+            p.wait_before_retry(1, Failure::Timeout, false, None, Duration::ZERO)
+                .is_none()
+        );
+        assert!(
+            p.wait_before_retry(1, s503, true, None, Duration::ZERO)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_attempts_are_capped() {
+        let p = RetryPolicy::default();
+        let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
+        let asked = Some(Duration::from_secs(3));
+        assert_eq!(
+            p.wait_before_retry(1, s429, false, asked, Duration::ZERO),
+            Some(Duration::from_secs(3))
+        );
+        assert!(
+            p.wait_before_retry(4, s429, true, asked, Duration::ZERO)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn total_wait_is_capped() {
+        let p = RetryPolicy::default();
+        let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
+        let asked = Some(Duration::from_secs(5));
+        assert!(
+            p.wait_before_retry(2, s429, true, asked, Duration::from_secs(28))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_400_is_never_retried() {
+        let p = RetryPolicy::default();
+        let f = Failure::Status(StatusCode::BAD_REQUEST);
+        assert!(
+            p.wait_before_retry(1, f, true, None, Duration::ZERO)
+                .is_none()
+        );
+    }
+}
