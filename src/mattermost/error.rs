@@ -45,7 +45,7 @@ pub enum Error {
         /// The HTTP status.
         status: StatusCode,
         /// The decoded error body.
-        body: AppError,
+        body: Box<AppError>,
     },
     /// A failure status whose body is not Mattermost's JSON (a proxy page, plain text).
     #[error("{endpoint}: HTTP {status}: {excerpt}")]
@@ -134,7 +134,7 @@ impl Error {
             Ok(body) if !body.id.is_empty() || !body.message.is_empty() => Error::Api {
                 endpoint,
                 status,
-                body,
+                body: Box::new(body),
             },
             _ => Error::Http {
                 endpoint,
