@@ -105,13 +105,13 @@ impl ApiRequest {
     }
 
     /// Adds a query parameter (encoded when the URL is built).
-    pub fn query(mut self, key: &str, value: impl ToString) -> Self {
+    pub fn query(mut self, key: &str, value: &(impl ToString + ?Sized)) -> Self {
         self.query.push((key.to_owned(), value.to_string()));
         self
     }
 
     /// Adds a query parameter when `value` is `Some`.
-    pub fn query_opt(self, key: &str, value: Option<impl ToString>) -> Self {
+    pub fn query_opt(self, key: &str, value: Option<&(impl ToString + ?Sized)>) -> Self {
         match value {
             Some(value) => self.query(key, value),
             None => self,

@@ -36,7 +36,7 @@ impl<'c> Commands<'c> {
         }
         let request = ApiRequest::new(ep::COMMANDS_LIST, &[])?
             .query("team_id", team_id)
-            .query("custom_only", custom_only);
+            .query("custom_only", &custom_only);
         self.client.send_json(&request).await
     }
 
