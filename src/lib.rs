@@ -10,4 +10,13 @@
 //! - [`startup`]: wires it all into an [`startup::Application`].
 //! - [`sim`]: a simulated Mattermost for `switchboard dev` and the tests (feature `sim`).
 
+pub mod cli;
+pub mod config;
+pub mod integrations;
 pub mod mattermost;
+pub mod protocol;
+pub mod reconcile;
+pub mod server;
+pub mod startup;
+pub mod telemetry;
+pub mod tokens;

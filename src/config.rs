@@ -1,0 +1,418 @@
+//! Settings: defaults in code, then `config.toml`, then `SWITCHBOARD_*` environment variables.
+//!
+//! Environment variables use `__` for nesting: `SWITCHBOARD_SERVER__LISTEN=127.0.0.1:9000`
+//! overrides `[server] listen`. These names are a compatibility promise: operators keep them in
+//! environment files across versions.
+//!
+//! Secrets (the bot token) are held as [`SecretString`]: never printed by `Debug`, never
+//! serialised. They come from the environment or from a file named by `*_file`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// The defaults, as TOML, so the layering is the same for every source.
+const DEFAULTS: &str = r#"
+[server]
+listen = "127.0.0.1:3000"
+public_url = "http://127.0.0.1:3000"
+request_timeout_secs = 30
+body_limit_bytes = 262144
+shutdown_grace_secs = 20
+
+[mattermost]
+url = "http://127.0.0.1:8065"
+teams = []
+
+[routes]
+dir = "routes"
+
+[log]
+format = "text"
+filter = "info"
+"#;
+
+/// Every setting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[server]`: the HTTP listener Mattermost calls back.
+    pub server: ServerSettings,
+    /// `[mattermost]`: the server Switchboard registers with and calls.
+    pub mattermost: MattermostSettings,
+    /// `[routes]`: where the integrations are declared.
+    pub routes: RoutesSettings,
+    /// `[log]`: log format and filter.
+    pub log: LogSettings,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to bind, e.g. `0.0.0.0:3000`.
+    pub listen: SocketAddr,
+    /// Base URL at which Mattermost reaches Switchboard; callback URLs are built from it.
+    #[serde(deserialize_with = "http_url")]
+    pub public_url: Url,
+    /// Longest time one callback may take before the server answers 408.
+    pub request_timeout_secs: u64,
+    /// Largest accepted request body, in bytes (larger → 413).
+    pub body_limit_bytes: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace_secs: u64,
+}
+
+impl ServerSettings {
+    /// The request timeout as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The shutdown grace period as a duration.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// The public URL of a path on this server (`path` starts with `/`).
+    pub fn public_url_for(&self, path: &str) -> String {
+        format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+/// `[mattermost]`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MattermostSettings {
+    /// The Mattermost server, e.g. `https://chat.example.com`.
+    #[serde(deserialize_with = "http_url")]
+    pub url: Url,
+    /// The bot's access token; normally from `SWITCHBOARD_MATTERMOST__TOKEN`.
+    #[serde(default)]
+    pub token: Option<SecretString>,
+    /// A file holding the token (e.g. a mounted Kubernetes secret).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// Team names to register in; `["*"]` means every team the bot belongs to. In the
+    /// environment: a comma-separated list or a TOML array.
+    #[serde(deserialize_with = "string_list")]
+    pub teams: Vec<String>,
+}
+
+impl fmt::Debug for MattermostSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MattermostSettings")
+            .field("url", &self.url.as_str())
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("token_file", &self.token_file)
+            .field("teams", &self.teams)
+            .finish()
+    }
+}
+
+impl MattermostSettings {
+    /// The bot token, from `token` or else `token_file`.
+    pub fn token(&self) -> Result<SecretString, ConfigError> {
+        if let Some(token) = &self.token {
+            return Ok(token.clone());
+        }
+        let Some(path) = &self.token_file else {
+            return Err(ConfigError::Missing {
+                setting: "mattermost.token",
+                hint: "set SWITCHBOARD_MATTERMOST__TOKEN, or mattermost.token_file \
+                       (SWITCHBOARD_MATTERMOST__TOKEN_FILE) to a file holding the bot token",
+            });
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::TokenFile {
+            path: path.clone(),
+            source,
+        })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(ConfigError::Invalid {
+                setting: "mattermost.token_file",
+                message: format!("{} is empty", path.display()),
+            });
+        }
+        Ok(SecretString::from(token.to_owned()))
+    }
+
+    /// Whether every team the bot belongs to is meant.
+    pub fn all_teams(&self) -> bool {
+        self.teams.iter().any(|t| t == "*")
+    }
+}
+
+/// `[routes]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesSettings {
+    /// Directory of `*.toml` route files, relative to the working directory.
+    pub dir: PathBuf,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` (human readable) or `json` (one object per line).
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `switchboard=debug,tower_http=info`; `RUST_LOG`
+    /// wins when set.
+    pub filter: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A configuration problem, naming the setting and where its value came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is malformed or of the wrong type (figment's message names key and source).
+    #[error("configuration error: {0}")]
+    Load(String),
+    /// The configuration file named on the command line does not exist.
+    #[error("configuration file {0} not found")]
+    FileNotFound(PathBuf),
+    /// A required setting is missing.
+    #[error("missing setting `{setting}`: {hint}")]
+    Missing {
+        /// Dotted setting name.
+        setting: &'static str,
+        /// How to provide it.
+        hint: &'static str,
+    },
+    /// A setting has a value that parses but makes no sense.
+    #[error("invalid setting `{setting}`: {message}")]
+    Invalid {
+        /// Dotted setting name.
+        setting: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The token file cannot be read.
+    #[error("cannot read mattermost.token_file {path}: {source}")]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Settings {
+    /// The layered figment: defaults, the TOML file (when it exists or is required), and
+    /// `SWITCHBOARD_*` environment variables.
+    pub fn figment(config_file: &Path) -> Figment {
+        Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::file(config_file))
+            .merge(Env::prefixed("SWITCHBOARD_").split("__"))
+    }
+
+    /// Loads settings from `config_file` (which must exist when `required`) and the environment.
+    pub fn load(config_file: &Path, required: bool) -> Result<Settings, ConfigError> {
+        if required && !config_file.exists() {
+            return Err(ConfigError::FileNotFound(config_file.to_path_buf()));
+        }
+        Self::from_figment(&Self::figment(config_file))
+    }
+
+    /// Extracts and validates settings from any figment (tests build their own).
+    pub fn from_figment(figment: &Figment) -> Result<Settings, ConfigError> {
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Load(render_figment_error(e)))?;
+        if settings.server.body_limit_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "server.body_limit_bytes",
+                message: "must be greater than 0".into(),
+            });
+        }
+        if settings.server.request_timeout_secs == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "server.request_timeout_secs",
+                message: "must be greater than 0".into(),
+            });
+        }
+        Ok(settings)
+    }
+}
+
+/// All of figment's errors, each naming the setting and where its value came from (the file,
+/// or the exact environment variable).
+fn render_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_lowercase();
+            let source = match &e.metadata {
+                Some(md) if md.name.contains("environment") => format!(
+                    "environment variable SWITCHBOARD_{}",
+                    key.to_uppercase().replace('.', "__")
+                ),
+                Some(md) => md
+                    .source
+                    .as_ref()
+                    .map_or_else(|| md.name.to_string(), ToString::to_string),
+                None => "built-in defaults".to_owned(),
+            };
+            if key.is_empty() {
+                format!("{} (in {source})", e.kind)
+            } else {
+                format!("setting `{key}` (from {source}): {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
+    let text = String::deserialize(d)?;
+    let url = Url::parse(&text)
+        .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(serde::de::Error::custom(format!(
+            "`{text}` must be an http:// or https:// URL with a host"
+        )));
+    }
+    Ok(url)
+}
+
+/// A list given as a TOML array or as one comma-separated string.
+fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Form::deserialize(d)? {
+        Form::List(items) => items,
+        Form::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect())
+}
+
+#[cfg(test)]
+// `Jail::expect_with` closures return figment's own (large) error type; that is its API.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn environment_overrides_the_file_with_double_underscore_nesting() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "config.toml",
+                "[server]\nlisten = \"127.0.0.1:4000\"\n[mattermost]\nurl = \"http://mm:8065\"\nteams = [\"a\"]\n",
+            )?;
+            jail.set_env("SWITCHBOARD_SERVER__LISTEN", "127.0.0.1:9000");
+            jail.set_env("SWITCHBOARD_MATTERMOST__TEAMS", "main, ops");
+            jail.set_env("SWITCHBOARD_MATTERMOST__TOKEN", "sekrit");
+            let s = Settings::load(Path::new("config.toml"), true).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.listen.port(), 9000);
+            assert_eq!(s.mattermost.teams, ["main", "ops"]);
+            assert_eq!(
+                s.mattermost
+                    .token()
+                    .map_err(|e| e.to_string())?
+                    .expose_secret(),
+                "sekrit"
+            );
+            assert!(
+                !format!("{s:?}").contains("sekrit"),
+                "Debug must not show the token"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn teams_may_be_a_toml_array_in_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_MATTERMOST__TEAMS", "[\"main\",\"ops\"]");
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            assert_eq!(s.mattermost.teams, ["main", "ops"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_malformed_value_names_the_setting_and_its_source() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_SERVER__LISTEN", "not-an-address");
+            let err = Settings::load(Path::new("none.toml"), false)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("server.listen"), "{err}");
+            assert!(err.contains("SWITCHBOARD_SERVER__LISTEN"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[server]\nlisten_addr = \"127.0.0.1:1\"\n")?;
+            let err = Settings::load(Path::new("c.toml"), true)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("listen_addr"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_token_can_come_from_a_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file("token", "abc123\n")?;
+            jail.set_env("SWITCHBOARD_MATTERMOST__TOKEN_FILE", "token");
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.mattermost
+                    .token()
+                    .map_err(|e| e.to_string())?
+                    .expose_secret(),
+                "abc123"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_token_says_how_to_set_it() {
+        Jail::expect_with(|_| {
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            let err = s.mattermost.token().unwrap_err().to_string();
+            assert!(err.contains("SWITCHBOARD_MATTERMOST__TOKEN"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_required_file_that_is_missing_is_reported() {
+        let err = Settings::load(Path::new("/nonexistent/switchboard.toml"), true).unwrap_err();
+        assert!(matches!(err, ConfigError::FileNotFound(_)));
+    }
+}

@@ -1,0 +1,101 @@
+//! Templates, compiled once at load time with minijinja.
+//!
+//! User-supplied text only ever enters as a *value* in the render context, so `{{ 7*7 }}` typed
+//! by a user stays those characters. Undefined variables are errors, and every template is
+//! test-rendered at load time against a context of the same shape, so a misspelt variable is
+//! reported by `switchboard check`, not discovered in chat.
+
+use std::sync::Arc;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// A compiled template.
+#[derive(Clone)]
+pub struct Template {
+    env: Arc<Environment<'static>>,
+    name: String,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// A template that does not compile or render.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    /// minijinja's explanation, with the template line when it has one.
+    pub message: String,
+    /// Line within the template source, from 1.
+    pub line: Option<usize>,
+}
+
+impl From<minijinja::Error> for TemplateError {
+    fn from(e: minijinja::Error) -> Self {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        TemplateError {
+            message,
+            line: e.line(),
+        }
+    }
+}
+
+impl Template {
+    /// Compiles `source`; `name` identifies it in errors (e.g. `hello.reply.text`).
+    pub fn compile(name: &str, source: &str) -> Result<Template, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        env.add_template_owned(name.to_owned(), source.to_owned())?;
+        Ok(Template {
+            env: Arc::new(env),
+            name: name.to_owned(),
+        })
+    }
+
+    /// Renders with `context`.
+    pub fn render(&self, context: &impl Serialize) -> Result<String, TemplateError> {
+        let template = self.env.get_template(&self.name)?;
+        Ok(template.render(context)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_with_template_syntax_is_data_not_code() {
+        let t = Template::compile("t", "You said: {{ text }}").unwrap();
+        let out = t
+            .render(&serde_json::json!({"text": "{{ 7*7 }} {% raw %}"}))
+            .unwrap();
+        assert_eq!(out, "You said: {{ 7*7 }} {% raw %}");
+    }
+
+    #[test]
+    fn an_undefined_variable_is_an_error() {
+        let t = Template::compile("t", "{{ usr.name }}").unwrap();
+        assert!(
+            t.render(&serde_json::json!({"user": {"name": "a"}}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_is_reported_at_compile_time_with_its_line() {
+        let err = Template::compile("t", "line one\n{{ text ").unwrap_err();
+        assert_eq!(err.line, Some(2));
+    }
+}

@@ -1,0 +1,62 @@
+//! [`AppError`]: every way a callback can fail, and the status each maps to.
+//!
+//! The caller's mistakes get a 4xx. Verification failures carry their reason for the log only:
+//! the body stays empty so a prober learns nothing. Internal failures are logged with their
+//! cause and answered generically.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::protocol::PayloadError;
+
+/// A failed callback.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the body could not be read. The short reason is sent.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 401: a token is missing or wrong. The reason is logged, not sent.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// 404: no such route.
+    #[error("not found")]
+    NotFound,
+    /// 413: the body is over the configured limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 415: the content type is not one this callback accepts.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// 500: our own failure; logged with its cause.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<PayloadError> for AppError {
+    fn from(e: PayloadError) -> Self {
+        AppError::BadRequest(e.to_string())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match &self {
+            AppError::Internal(_) => tracing::error!(error = %self, "callback failed"),
+            _ => tracing::warn!(error = %self, "callback refused"),
+        }
+        match self {
+            AppError::BadRequest(reason) => (StatusCode::BAD_REQUEST, reason).into_response(),
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED.into_response(),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "no such route").into_response(),
+            AppError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
+            }
+            AppError::UnsupportedMediaType(reason) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, reason).into_response()
+            }
+            AppError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+            }
+        }
+    }
+}

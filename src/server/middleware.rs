@@ -1,0 +1,77 @@
+//! The middleware stack, assembled in one place: request id (set and echoed), a trace span per
+//! request, sensitive headers hidden from logs, a timeout, a body-size limit, and panics turned
+//! into 500s instead of dropped connections.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode, header};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::ServerSettings;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids: a per-process random prefix and a counter; unique without coordination.
+#[derive(Clone, Debug)]
+struct Ids {
+    prefix: u32,
+    next: Arc<AtomicU64>,
+}
+
+impl MakeRequestId for Ids {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}-{n:x}", self.prefix)
+            .parse()
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+fn make_span<B>(request: &Request<B>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+    )
+}
+
+/// Wraps `router` in the stack (outermost first).
+pub(crate) fn apply(router: Router, settings: &ServerSettings) -> Router {
+    let ids = Ids {
+        prefix: rand::random(),
+        next: Arc::default(),
+    };
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, ids))
+            .layer(SetSensitiveRequestHeadersLayer::new([
+                header::AUTHORIZATION,
+                header::COOKIE,
+            ]))
+            .layer(TraceLayer::new_for_http().make_span_with(make_span))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(CatchPanicLayer::new())
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                settings.request_timeout(),
+            ))
+            .layer(DefaultBodyLimit::max(settings.body_limit_bytes)),
+    )
+}

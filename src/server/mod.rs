@@ -1,0 +1,37 @@
+//! The HTTP server Mattermost calls back.
+//!
+//! [`router`] is the one function that builds the app; tests call it too. Each area adds its
+//! own routes here; middleware is assembled once in `middleware.rs`.
+//!
+//! - `state.rs`: [`AppState`], one `Clone` struct of `Arc`s.
+//! - `error.rs`: [`AppError`], mapping each failure to a status (4xx for the caller's
+//!   mistakes, with the reason logged, never sent).
+//! - `extract.rs`: body and content-type checks shared by callback handlers.
+//! - `handlers/`: one file per callback kind, plus health.
+
+mod error;
+mod extract;
+mod handlers;
+mod middleware;
+mod state;
+
+use axum::Router;
+use axum::routing::get;
+
+pub use error::AppError;
+pub use state::{AppState, Readiness};
+
+/// Builds the app: every route, the fallback, and the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let app = Router::new()
+        .route("/healthz", get(handlers::health::healthz))
+        .route("/readyz", get(handlers::health::readyz))
+        .route(
+            "/commands/{route}",
+            get(handlers::commands::slash_command_get).post(handlers::commands::slash_command_post),
+        )
+        .fallback(handlers::not_found)
+        .with_state(state);
+    middleware::apply(app, &settings.server)
+}

@@ -1,0 +1,171 @@
+//! [`Application`]: binds the listener, builds the state and router, registers with
+//! Mattermost in the background, and serves until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::{ConfigError, Settings};
+use crate::integrations::RouteSet;
+use crate::mattermost::{self, Client};
+use crate::reconcile;
+use crate::server::{self, AppState, Readiness};
+use crate::tokens::TokenStore;
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is missing or wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The Mattermost client could not be built (bad URL or token format).
+    #[error("Mattermost client: {0}")]
+    Client(#[from] mattermost::Error),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A built, not yet running, Switchboard.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `settings.server.listen` and builds everything.
+    pub async fn build(settings: Settings, routes: RouteSet) -> Result<Application, StartupError> {
+        let addr = settings.server.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        Self::with_listener(settings, routes, listener)
+    }
+
+    /// Builds on an already bound listener (tests and `switchboard dev` bind port 0 first).
+    pub fn with_listener(
+        settings: Settings,
+        routes: RouteSet,
+        listener: TcpListener,
+    ) -> Result<Application, StartupError> {
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.server.listen,
+            source,
+        })?;
+        let client = Client::builder(settings.mattermost.url.as_str())
+            .secret_token(settings.mattermost.token()?)
+            .build()?;
+        let state = AppState {
+            settings: Arc::new(settings),
+            routes: Arc::new(routes),
+            tokens: TokenStore::default(),
+            ready: Readiness::default(),
+            client,
+        };
+        Ok(Application {
+            listener,
+            addr,
+            state,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (readiness, tokens …).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish for at most the
+    /// configured grace period. Registration runs in the background meanwhile; `/readyz`
+    /// turns 200 when it succeeds.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Application {
+            listener, state, ..
+        } = self;
+        let registration = tokio::spawn({
+            let state = state.clone();
+            async move {
+                let report = reconcile::register_until_done(
+                    &state.client,
+                    &state.settings,
+                    &state.routes,
+                    &state.tokens,
+                )
+                .await;
+                tracing::info!(
+                    created = report.created,
+                    kept = report.kept,
+                    teams = report.teams,
+                    "registration complete; ready"
+                );
+                state.ready.set_ready();
+            }
+        });
+
+        let grace = state.settings.server.shutdown_grace();
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let mut grace_rx = stop_rx.clone();
+        let app = server::router(state);
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+            tracing::info!("shutting down: no new connections; finishing in-flight requests");
+        });
+        let result = tokio::select! {
+            result = serve => result,
+            () = async move {
+                let _ = grace_rx.wait_for(|stop| *stop).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; dropping remaining requests");
+                Ok(())
+            }
+        };
+        registration.abort();
+        result
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
