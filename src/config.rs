@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 /// The defaults, as TOML, so the layering is the same for every source.
-const DEFAULTS: &str = r#"
+pub const DEFAULTS: &str = r#"
 [server]
 listen = "127.0.0.1:3000"
 public_url = "http://127.0.0.1:3000"
