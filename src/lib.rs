@@ -1,1 +1,2 @@
-
+#[cfg(feature = "sim")]
+pub mod sim;
