@@ -12,11 +12,15 @@
 
 pub mod cli;
 pub mod config;
+#[cfg(feature = "sim")]
+pub mod dev;
 pub mod integrations;
 pub mod mattermost;
 pub mod protocol;
 pub mod reconcile;
 pub mod server;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod startup;
 pub mod telemetry;
 pub mod tokens;

@@ -1,0 +1,194 @@
+//! The simulated REST API (`/api/v4`) and the `/hooks` endpoints, as one axum router.
+//!
+//! Every response passes through [`context_layer`], which does what Mattermost's handler
+//! wrapper does: mints `X-Request-ID` (an incoming one is ignored), adds `X-Version-ID`, renders
+//! [`AppError`]s with `request_id`, and records `/api/v4` calls for [`World::api_requests`].
+//! Authentication is the [`Session`] extractor. Bodies are read as bytes and decoded as JSON
+//! whatever the request's Content-Type, as Mattermost does.
+
+mod channels;
+mod commands;
+mod posts;
+mod system;
+mod teams;
+mod users;
+
+pub(crate) use posts::create_post_as;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::de::DeserializeOwned;
+
+use super::app_error::AppError;
+use super::hooks;
+use super::ids::new_id;
+use super::state::{RecordedRequest, World};
+
+/// Builds the whole simulated server.
+pub(crate) fn router(world: World) -> Router {
+    let api = Router::new()
+        .route("/system/ping", get(system::ping))
+        .route("/users/me", get(users::get_me))
+        .route("/users/username/{username}", get(users::get_by_username))
+        .route("/users/{user_id}", get(users::get_user))
+        .route("/users/{user_id}/teams", get(teams::teams_for_user))
+        .route("/teams/name/{name}", get(teams::get_by_name))
+        .route("/teams/{team_id}", get(teams::get_team))
+        .route(
+            "/teams/{team_id}/channels/name/{name}",
+            get(channels::get_by_name),
+        )
+        .route("/channels/{channel_id}", get(channels::get_channel))
+        .route("/commands", post(commands::create).get(commands::list))
+        .route("/commands/execute", post(commands::execute))
+        .route(
+            "/commands/{command_id}",
+            get(commands::get)
+                .put(commands::update)
+                .delete(commands::delete),
+        )
+        .route(
+            "/commands/{command_id}/regen_token",
+            put(commands::regen_token),
+        )
+        .route("/posts", post(posts::create))
+        .route("/posts/ephemeral", post(posts::create_ephemeral))
+        .route("/posts/{post_id}", get(posts::get).put(posts::update))
+        .route("/posts/{post_id}/patch", put(posts::patch))
+        .fallback(not_found);
+    Router::new()
+        .nest("/api/v4", api)
+        .route("/hooks/commands/{hook_id}", post(hooks::command_webhook))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(world.clone(), context_layer))
+        .with_state(world)
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found_route()
+}
+
+/// Request id, version header, AppError bodies, request log.
+async fn context_layer(State(world): State<World>, request: Request, next: Next) -> Response {
+    let request_id = new_id();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+
+    let (developer, version_id) = {
+        let store = world.lock();
+        (store.settings.enable_developer, store.settings.version_id())
+    };
+    if let Some(error) = response.extensions_mut().remove::<AppError>() {
+        let status = response.status();
+        response = (status, axum::Json(error.to_json(&request_id, developer))).into_response();
+    }
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert("X-Request-ID", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&version_id) {
+        headers.insert("X-Version-ID", v);
+    }
+    if method == Method::GET {
+        headers.insert("Expires", HeaderValue::from_static("0"));
+    }
+
+    if path.starts_with("/api/v4/") {
+        let status = response.status();
+        let mut store = world.lock();
+        let write = matches!(method, Method::POST | Method::PUT | Method::DELETE);
+        if write && status.is_success() {
+            store.api_writes += 1;
+        }
+        store.requests.push(RecordedRequest {
+            method: method.to_string(),
+            path,
+            status: status.as_u16(),
+        });
+    }
+    response
+}
+
+/// The authenticated caller (`APISessionRequired`).
+#[derive(Clone, Debug)]
+pub(crate) struct Session {
+    pub(crate) user_id: String,
+}
+
+impl FromRequestParts<World> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, world: &World) -> Result<Self, AppError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let token = token_from_header(header).ok_or_else(AppError::session_expired)?;
+        let store = world.lock();
+        let user_id = store
+            .tokens
+            .get(token)
+            .filter(|id| store.user(id).is_some_and(|u| u.delete_at == 0))
+            .ok_or_else(AppError::session_expired)?;
+        Ok(Self {
+            user_id: user_id.clone(),
+        })
+    }
+}
+
+/// `Bearer <t>` or `Token <t>`, scheme case-insensitive (`ParseAuthTokenFromRequest`).
+fn token_from_header(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let ok = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token");
+    (ok && !token.trim().is_empty()).then(|| token.trim())
+}
+
+/// A JSON response with a status.
+pub(crate) fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// `{"status":"OK"}` (`ReturnStatusOK`).
+pub(crate) fn status_ok() -> Response {
+    json(StatusCode::OK, serde_json::json!({"status": "OK"}))
+}
+
+/// Decodes a JSON body regardless of Content-Type; failure is `invalid_body_param(name)`.
+pub(crate) fn decode<T: DeserializeOwned>(body: &Bytes, name: &str) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::invalid_param(name).detail(e.to_string()))
+}
+
+/// Resolves `me` and validates a user id from the URL (`RequireUserId`).
+pub(crate) fn user_id_param(raw: &str, session: &Session) -> Result<String, AppError> {
+    if raw == "me" {
+        return Ok(session.user_id.clone());
+    }
+    require_id(raw, "user_id")
+}
+
+/// A 26-char id from the URL, else 400 `invalid_url_param`.
+pub(crate) fn require_id(raw: &str, name: &str) -> Result<String, AppError> {
+    if super::ids::is_valid_id(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(AppError::invalid_url_param(name))
+    }
+}
+
+/// serde helper: Go leaves a field at its zero value for JSON `null`.
+pub(crate) fn null_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize as _;
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}

@@ -1,0 +1,74 @@
+//! Mattermost's default role permissions, reduced to the ones the simulator checks.
+//!
+//! Mattermost resolves a permission from the system roles, then the team member's roles, then
+//! (for channel scope) the channel member's roles. The defaults below follow `model/role.go`:
+//! `team_user` cannot manage integrations, `team_admin` can manage its own and others',
+//! `system_admin` can do everything, and only `system_admin` may create ephemeral posts.
+
+/// A permission the simulator checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Permission {
+    /// `view_team`.
+    ViewTeam,
+    /// `read_public_channel`.
+    ReadPublicChannel,
+    /// `read_channel`.
+    ReadChannel,
+    /// `create_post`.
+    CreatePost,
+    /// `edit_post` (own posts).
+    EditPost,
+    /// `edit_others_posts`.
+    EditOthersPosts,
+    /// `manage_own_slash_commands`.
+    ManageOwnSlashCommands,
+    /// `manage_others_slash_commands`.
+    ManageOthersSlashCommands,
+    /// `manage_team`.
+    ManageTeam,
+    /// `create_post_ephemeral` (system scope).
+    CreatePostEphemeral,
+}
+
+impl Permission {
+    /// Mattermost's permission id, used in error details.
+    pub(crate) fn id(self) -> &'static str {
+        match self {
+            Self::ViewTeam => "view_team",
+            Self::ReadPublicChannel => "read_public_channel",
+            Self::ReadChannel => "read_channel",
+            Self::CreatePost => "create_post",
+            Self::EditPost => "edit_post",
+            Self::EditOthersPosts => "edit_others_posts",
+            Self::ManageOwnSlashCommands => "manage_own_slash_commands",
+            Self::ManageOthersSlashCommands => "manage_others_slash_commands",
+            Self::ManageTeam => "manage_team",
+            Self::CreatePostEphemeral => "create_post_ephemeral",
+        }
+    }
+}
+
+/// Whether the `team_user` role holds `p`.
+pub(crate) fn team_user_has(p: Permission) -> bool {
+    matches!(p, Permission::ViewTeam | Permission::ReadPublicChannel)
+}
+
+/// Whether the `team_admin` role holds `p` (on top of `team_user`).
+pub(crate) fn team_admin_has(p: Permission) -> bool {
+    team_user_has(p)
+        || matches!(
+            p,
+            Permission::ManageOwnSlashCommands
+                | Permission::ManageOthersSlashCommands
+                | Permission::ManageTeam
+                | Permission::EditOthersPosts
+        )
+}
+
+/// Whether the `channel_user` role holds `p`.
+pub(crate) fn channel_user_has(p: Permission) -> bool {
+    matches!(
+        p,
+        Permission::ReadChannel | Permission::CreatePost | Permission::EditPost
+    )
+}

@@ -1,0 +1,411 @@
+//! The in-memory state of the simulated server and the rules that guard it.
+//!
+//! One [`Store`] behind a `std::sync::Mutex`: every operation is short and synchronous, and the
+//! lock is never held across an `.await` (integration calls happen after copying out what they
+//! need). The store owns the Mattermost rules that do not depend on HTTP: permissions, post
+//! validation, name lookups. Events go out on a broadcast channel after each change.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::broadcast;
+
+use super::app_error::AppError;
+use super::ids::{new_id, now_millis};
+use super::model::{Channel, SimCommand, SimPost, Team, TeamMember, User};
+use super::permissions::{Permission, channel_user_has, team_admin_has, team_user_has};
+use super::settings::SimSettings;
+
+/// Longest post message, in Unicode scalar values (`PostMessageMaxRunesV2`).
+pub(crate) const POST_MESSAGE_MAX_RUNES: usize = 16383;
+
+/// Something that happened in the simulated world, for the dev REPL and (later) a WebSocket.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum SimEvent {
+    /// A post was stored (user post, `in_channel` command response …).
+    PostCreated(SimPost),
+    /// An ephemeral post was shown to `post.ephemeral_for`; it is not stored.
+    EphemeralPost(SimPost),
+    /// A stored post was updated or patched.
+    PostEdited(SimPost),
+}
+
+/// One `/api/v4` call as the simulator answered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Path without the query string.
+    pub path: String,
+    /// Status the simulator answered with.
+    pub status: u16,
+}
+
+/// A `response_url` registration (`model.CommandWebhook`).
+#[derive(Clone, Debug)]
+pub(crate) struct CommandWebhook {
+    pub(crate) id: String,
+    pub(crate) create_at: i64,
+    pub(crate) command_id: String,
+    pub(crate) user_id: String,
+    pub(crate) channel_id: String,
+    pub(crate) root_id: String,
+    pub(crate) use_count: u32,
+}
+
+/// How long a `response_url` lives (`CommandWebhookLifetime`).
+pub(crate) const COMMAND_WEBHOOK_LIFETIME_MS: i64 = 30 * 60 * 1000;
+/// How often a `response_url` may be used.
+pub(crate) const COMMAND_WEBHOOK_MAX_USES: u32 = 5;
+
+/// Everything the simulated server knows.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    pub(crate) settings: SimSettings,
+    pub(crate) users: Vec<User>,
+    /// Access token → user id.
+    pub(crate) tokens: HashMap<String, String>,
+    pub(crate) teams: Vec<Team>,
+    pub(crate) team_members: Vec<TeamMember>,
+    pub(crate) channels: Vec<Channel>,
+    /// (channel id, user id).
+    pub(crate) channel_members: HashSet<(String, String)>,
+    /// Custom commands, deleted ones included (soft delete).
+    pub(crate) commands: Vec<SimCommand>,
+    /// Stored posts in creation order.
+    pub(crate) posts: Vec<SimPost>,
+    pub(crate) command_webhooks: HashMap<String, CommandWebhook>,
+    pub(crate) requests: Vec<RecordedRequest>,
+    pub(crate) api_writes: usize,
+    pub(crate) bot_token: String,
+}
+
+/// The shared state behind [`World`].
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) store: Mutex<Store>,
+    pub(crate) events: broadcast::Sender<SimEvent>,
+    /// The outbound client used for every integration call.
+    pub(crate) http: reqwest::Client,
+    /// Key for signing trigger ids.
+    pub(crate) trigger_key: [u8; 32],
+}
+
+/// A cheap, clonable handle onto the simulated server's state.
+#[derive(Clone, Debug)]
+pub struct World {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl World {
+    /// A world holding `store`.
+    pub(crate) fn new(store: Store, http: reqwest::Client) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        let mut trigger_key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut trigger_key);
+        Self {
+            inner: Arc::new(Inner {
+                store: Mutex::new(store),
+                events,
+                http,
+                trigger_key,
+            }),
+        }
+    }
+
+    /// Locks the store. A panic while holding the lock cannot leave it half-changed in a way we
+    /// care about, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
+        self.inner
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends an event; nobody listening is fine.
+    pub(crate) fn publish(&self, event: SimEvent) {
+        let _ = self.inner.events.send(event);
+    }
+}
+
+impl Store {
+    /// A user by id.
+    pub(crate) fn user(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    /// A user by username (case-insensitive, as usernames are stored lower case).
+    pub(crate) fn user_by_name(&self, name: &str) -> Option<&User> {
+        let name = name.to_lowercase();
+        self.users.iter().find(|u| u.username == name)
+    }
+
+    /// A team by id.
+    pub(crate) fn team(&self, id: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.id == id)
+    }
+
+    /// A team by URL name.
+    pub(crate) fn team_by_name(&self, name: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.name == name)
+    }
+
+    /// A channel by id.
+    pub(crate) fn channel(&self, id: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.id == id)
+    }
+
+    /// A channel by team and URL name.
+    pub(crate) fn channel_by_name(&self, team_id: &str, name: &str) -> Option<&Channel> {
+        self.channels
+            .iter()
+            .find(|c| c.team_id == team_id && c.name == name)
+    }
+
+    /// A user's membership of a team.
+    pub(crate) fn team_member(&self, team_id: &str, user_id: &str) -> Option<&TeamMember> {
+        self.team_members
+            .iter()
+            .find(|m| m.team_id == team_id && m.user_id == user_id)
+    }
+
+    /// Whether the user is a member of the channel.
+    pub(crate) fn is_channel_member(&self, channel_id: &str, user_id: &str) -> bool {
+        self.channel_members
+            .contains(&(channel_id.to_owned(), user_id.to_owned()))
+    }
+
+    /// A live (not deleted) custom command by id.
+    pub(crate) fn command(&self, id: &str) -> Option<&SimCommand> {
+        self.commands
+            .iter()
+            .find(|c| c.id == id && c.delete_at == 0)
+    }
+
+    /// A stored post by id.
+    pub(crate) fn post(&self, id: &str) -> Option<&SimPost> {
+        self.posts.iter().find(|p| p.id == id && p.delete_at == 0)
+    }
+
+    fn is_system_admin(&self, user_id: &str) -> bool {
+        self.user(user_id).is_some_and(User::is_system_admin)
+    }
+
+    /// `SessionHasPermissionTo`: system scope.
+    pub(crate) fn has_system_permission(&self, user_id: &str, _p: Permission) -> bool {
+        // Every permission we check at system scope (`create_post_ephemeral`) is held only by
+        // system admins by default.
+        self.is_system_admin(user_id)
+    }
+
+    /// `SessionHasPermissionToTeam`: system roles, then the team member's roles.
+    pub(crate) fn has_team_permission(&self, user_id: &str, team_id: &str, p: Permission) -> bool {
+        if self.is_system_admin(user_id) {
+            return true;
+        }
+        match self.team_member(team_id, user_id) {
+            Some(m) if m.admin => team_admin_has(p),
+            Some(_) => team_user_has(p),
+            None => false,
+        }
+    }
+
+    /// `SessionHasPermissionToChannel`: channel roles if a member, else the team's.
+    pub(crate) fn has_channel_permission(
+        &self,
+        user_id: &str,
+        channel_id: &str,
+        p: Permission,
+    ) -> bool {
+        if self.is_system_admin(user_id) {
+            return true;
+        }
+        let Some(channel) = self.channel(channel_id) else {
+            return false;
+        };
+        if self.is_channel_member(channel_id, user_id) && channel_user_has(p) {
+            return true;
+        }
+        self.has_team_permission(user_id, &channel.team_id, p)
+    }
+
+    /// Whether the user may read the channel: a member, or a team member for public channels.
+    pub(crate) fn can_read_channel(&self, user_id: &str, channel: &Channel) -> bool {
+        self.has_channel_permission(user_id, &channel.id, Permission::ReadChannel)
+            || (channel.is_open()
+                && self.has_team_permission(
+                    user_id,
+                    &channel.team_id,
+                    Permission::ReadPublicChannel,
+                ))
+    }
+
+    /// Validates and stores a new post (`CreatePost`), returning it with id and timestamps.
+    pub(crate) fn save_post(&mut self, mut post: SimPost) -> Result<SimPost, AppError> {
+        if post.message.chars().count() > POST_MESSAGE_MAX_RUNES {
+            return Err(AppError::new(
+                "model.post.is_valid.message_length.app_error",
+                400,
+                "Invalid Message property length.",
+            ));
+        }
+        let Some(channel) = self.channel(&post.channel_id) else {
+            return Err(AppError::new(
+                "app.channel.get.existing.app_error",
+                404,
+                "Unable to find the existing channel.",
+            ));
+        };
+        if channel.delete_at != 0 {
+            return Err(AppError::new(
+                "api.post.create_post.can_not_post_to_deleted.error",
+                400,
+                "Can not post to deleted channel.",
+            ));
+        }
+        if !post.root_id.is_empty() {
+            let root_ok = self
+                .post(&post.root_id)
+                .is_some_and(|root| root.channel_id == post.channel_id && root.root_id.is_empty());
+            if !root_ok {
+                return Err(AppError::new(
+                    "api.post.create_post.root_id.app_error",
+                    400,
+                    "Invalid RootId parameter.",
+                ));
+            }
+        }
+        post.id = new_id();
+        post.ephemeral_for = None;
+        if post.create_at == 0 {
+            post.create_at = now_millis();
+        }
+        post.update_at = post.create_at;
+        let is_root = post.root_id.is_empty();
+        if let Some(channel) = self.channels.iter_mut().find(|c| c.id == post.channel_id) {
+            channel.last_post_at = post.create_at;
+            channel.total_msg_count += 1;
+            if is_root {
+                channel.last_root_post_at = post.create_at;
+                channel.total_msg_count_root += 1;
+            }
+        }
+        self.posts.push(post.clone());
+        Ok(post)
+    }
+}
+
+/// Turns `post` into an ephemeral post for `user_id` (`SendEphemeralPost`): a fresh id, type
+/// `system_ephemeral`, never stored.
+pub(crate) fn make_ephemeral(mut post: SimPost, user_id: &str) -> SimPost {
+    post.post_type = "system_ephemeral".to_owned();
+    if post.id.is_empty() {
+        post.id = new_id();
+    }
+    if post.create_at == 0 {
+        post.create_at = now_millis();
+    }
+    post.update_at = post.create_at;
+    post.ephemeral_for = Some(user_id.to_owned());
+    post
+}
+
+/// Builds the seeded world (see the module docs of [`super`]).
+pub(crate) fn seed(settings: SimSettings) -> Store {
+    let now = now_millis();
+    let mut store = Store {
+        settings,
+        ..Store::default()
+    };
+    let user = |username: &str, first: &str, is_bot: bool| User {
+        id: new_id(),
+        username: username.to_owned(),
+        email: format!("{username}@example.com"),
+        first_name: first.to_owned(),
+        last_name: String::new(),
+        nickname: String::new(),
+        roles: "system_user".to_owned(),
+        is_bot,
+        create_at: now,
+        update_at: now,
+        delete_at: 0,
+    };
+    let bot = user("switchboard", "Switchboard", true);
+    let alice = user("alice", "Alice", false);
+    let bob = user("bob", "Bob", false);
+    store.bot_token = new_id();
+    store.tokens.insert(store.bot_token.clone(), bot.id.clone());
+    for u in [&bot, &alice, &bob] {
+        // Session tokens for the human users, reachable through `World::user_token`.
+        if !u.is_bot {
+            store.tokens.insert(new_id(), u.id.clone());
+        }
+    }
+    for (name, display) in [("main", "Main"), ("ops", "Ops")] {
+        let team = Team {
+            id: new_id(),
+            name: name.to_owned(),
+            display_name: display.to_owned(),
+            team_type: "O".to_owned(),
+            allow_open_invite: false,
+            email: format!("admin@{name}.example.com"),
+            invite_id: new_id(),
+            create_at: now,
+            update_at: now,
+            delete_at: 0,
+        };
+        for (u, admin) in [(&bot, true), (&alice, false), (&bob, false)] {
+            store.team_members.push(TeamMember {
+                team_id: team.id.clone(),
+                user_id: u.id.clone(),
+                admin,
+            });
+        }
+        let mut channels = vec![
+            ("town-square", "Town Square", "O"),
+            ("off-topic", "Off-Topic", "O"),
+        ];
+        if name == "main" {
+            channels.push(("leads", "Leads", "P"));
+        }
+        for (cname, cdisplay, ctype) in channels {
+            let channel = Channel {
+                id: new_id(),
+                team_id: team.id.clone(),
+                channel_type: ctype.to_owned(),
+                name: cname.to_owned(),
+                display_name: cdisplay.to_owned(),
+                header: String::new(),
+                purpose: String::new(),
+                creator_id: if ctype == "P" {
+                    alice.id.clone()
+                } else {
+                    String::new()
+                },
+                create_at: now,
+                update_at: now,
+                delete_at: 0,
+                last_post_at: 0,
+                total_msg_count: 0,
+                total_msg_count_root: 0,
+                last_root_post_at: 0,
+            };
+            // bob is left out of the private channel so its rules can be exercised.
+            let members = if ctype == "P" {
+                vec![&bot, &alice]
+            } else {
+                vec![&bot, &alice, &bob]
+            };
+            for u in members {
+                store
+                    .channel_members
+                    .insert((channel.id.clone(), u.id.clone()));
+            }
+            store.channels.push(channel);
+        }
+        store.teams.push(team);
+    }
+    store.users = vec![bot, alice, bob];
+    store
+}
