@@ -857,3 +857,96 @@ async fn disabled_commands_answer_501() {
     assert_eq!(err.status_code(), 501);
     api.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_execute_runs_commands_like_the_web_client() {
+    let api = Api::start().await;
+    let (url, _log, task) = start_integration().await;
+    api.create_command("deploy", &url).await;
+    let town = api.sim.world().channel_id("main", "town-square").unwrap();
+
+    let (status, resp) = api
+        .post(
+            "/commands/execute",
+            &api.alice(),
+            json!({"channel_id": town, "command": "/deploy ephemeral"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    assert_eq!(resp["response_type"], "ephemeral");
+    for key in [
+        "text",
+        "username",
+        "icon_url",
+        "type",
+        "props",
+        "goto_location",
+        "trigger_id",
+        "attachments",
+        "extra_responses",
+    ] {
+        assert!(
+            resp.get(key).is_some(),
+            "every CommandResponse key is sent: {key} in {resp}"
+        );
+    }
+
+    let (status, err) = api
+        .post(
+            "/commands/execute",
+            &api.alice(),
+            json!({"channel_id": town, "command": "deploy"}),
+        )
+        .await;
+    assert_app_error(
+        status,
+        &err,
+        400,
+        "api.command.execute_command.start.app_error",
+    );
+    let (status, err) = api
+        .post(
+            "/commands/execute",
+            &api.alice(),
+            json!({"channel_id": town, "command": "/nope"}),
+        )
+        .await;
+    assert_app_error(
+        status,
+        &err,
+        404,
+        "api.command.execute_command.not_found.app_error",
+    );
+    let (status, err) = api
+        .post(
+            "/commands/execute",
+            &api.alice(),
+            json!({"channel_id": town, "command": "/deploy fail"}),
+        )
+        .await;
+    assert_app_error(
+        status,
+        &err,
+        500,
+        "api.command.execute_command.failed_resp.app_error",
+    );
+    assert_eq!(err["detailed_error"], "", "blank unless EnableDeveloper");
+
+    // Built-ins run too.
+    let (status, _) = api
+        .post(
+            "/commands/execute",
+            &api.alice(),
+            json!({"channel_id": town, "command": "/shrug ok"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let posts = api.sim.world().posts_in("main", "town-square");
+    assert_eq!(posts.last().unwrap().message, r"ok ¯\\\_(ツ)\_/¯");
+    assert!(
+        posts.last().unwrap().props.get("from_webhook").is_none(),
+        "built-ins are not bot posts"
+    );
+    task.abort();
+    api.sim.shutdown().await;
+}
