@@ -214,13 +214,17 @@ fn print_event(event: &SimEvent, names: &Names, out: &mut impl Write) {
         _ => return,
     };
     let thread = if post.root_id.is_empty() { "" } else { "↳ " };
-    let _ = writeln!(
-        out,
-        "{thread}{label}~{} @{}: {}",
-        names.channel(&post.channel_id),
-        names.user(post),
-        post.message
-    );
+    if post.is_ephemeral() {
+        let _ = writeln!(out, "{thread}{label}{}", post.message);
+    } else {
+        let _ = writeln!(
+            out,
+            "{thread}{label}~{} @{}: {}",
+            names.channel(&post.channel_id),
+            names.user(post),
+            post.message
+        );
+    }
     if let Some(attachments) = post.props.get("attachments").and_then(|a| a.as_array()) {
         for attachment in attachments {
             for key in ["pretext", "title", "text"] {

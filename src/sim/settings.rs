@@ -28,6 +28,9 @@ pub struct SimSettings {
     pub enable_custom_user_statuses: bool,
     /// The server version reported in `X-Version-ID`.
     pub server_version: String,
+    /// The seeded bot's access token; random when `None`. A fixed token lets a client be
+    /// configured before the simulator starts (tests of an unreachable Mattermost).
+    pub bot_token: Option<String>,
 }
 
 impl Default for SimSettings {
@@ -42,6 +45,7 @@ impl Default for SimSettings {
             enable_developer: false,
             enable_custom_user_statuses: true,
             server_version: "10.11.0".to_owned(),
+            bot_token: None,
         }
     }
 }

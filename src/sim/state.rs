@@ -334,7 +334,7 @@ pub(crate) fn seed(settings: SimSettings) -> Store {
     let bot = user("switchboard", "Switchboard", true);
     let alice = user("alice", "Alice", false);
     let bob = user("bob", "Bob", false);
-    store.bot_token = new_id();
+    store.bot_token = store.settings.bot_token.clone().unwrap_or_else(new_id);
     store.tokens.insert(store.bot_token.clone(), bot.id.clone());
     for u in [&bot, &alice, &bob] {
         // Session tokens for the human users, reachable through `World::user_token`.

@@ -39,7 +39,9 @@ pub fn loopback() -> SocketAddr {
 /// Starts a simulated Mattermost.
 pub async fn spawn_sim() -> Simulator {
     init_test_logging();
-    Simulator::start(loopback()).await.expect("simulator starts")
+    Simulator::start(loopback())
+        .await
+        .expect("simulator starts")
 }
 
 /// Settings for a Switchboard talking to `mattermost_url` with `token`, registering in `teams`,
@@ -59,6 +61,7 @@ pub fn settings(mattermost_url: &str, token: &str, teams: &[&str], routes_dir: &
 /// A running Switchboard.
 pub struct TestApp {
     pub addr: SocketAddr,
+    #[allow(dead_code)] // for tests that inspect readiness or tokens directly
     pub state: AppState,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -67,8 +70,14 @@ pub struct TestApp {
 
 /// Builds and starts the real application on 127.0.0.1 with `settings` (listen and public URL
 /// are replaced by the bound address).
-pub async fn spawn_app(mut settings: Settings) -> TestApp {
-    let listener = tokio::net::TcpListener::bind(loopback()).await.expect("bind");
+pub async fn spawn_app(settings: Settings) -> TestApp {
+    spawn_app_on(settings, loopback()).await
+}
+
+/// Like [`spawn_app`] on a given address (a restart binds the port its predecessor had, so
+/// its callback URLs are the same).
+pub async fn spawn_app_on(mut settings: Settings, addr: SocketAddr) -> TestApp {
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     settings.server.listen = addr;
     settings.server.public_url = format!("http://{addr}").parse().expect("url");

@@ -1,5 +1,10 @@
 //! End-to-end tests: the real Switchboard against the simulated Mattermost, over HTTP on
 //! 127.0.0.1 with OS-picked ports. One binary, a module per feature.
 
+// Test helpers panic on setup failures by design: a broken fixture should stop the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Items are `pub` for sibling test modules; nothing here is a public API.
+#![allow(unreachable_pub)]
+
 mod helpers;
 mod skeleton;

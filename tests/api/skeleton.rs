@@ -50,7 +50,10 @@ async fn a_wrong_or_missing_token_is_refused_with_401_and_no_detail() {
     let team_id = sim.world().team_id("main").expect("team");
 
     let wrong = app
-        .post_form("/commands/hello", slash_form("wrongtoken0000000000000000", &team_id, "x"))
+        .post_form(
+            "/commands/hello",
+            slash_form("wrongtoken0000000000000000", &team_id, "x"),
+        )
         .await;
     assert_eq!(wrong.status(), 401);
     assert_eq!(wrong.text().await.unwrap(), "");
@@ -67,7 +70,9 @@ async fn bad_requests_get_4xx_never_500() {
     let team_id = sim.world().team_id("main").expect("team");
     let token = sim.world().commands("main")[0].token.clone();
 
-    let unknown = app.post_form("/commands/nope", slash_form(&token, &team_id, "x")).await;
+    let unknown = app
+        .post_form("/commands/nope", slash_form(&token, &team_id, "x"))
+        .await;
     assert_eq!(unknown.status(), 404);
 
     let garbage = app.post_form("/commands/hello", "%%%&&&=".into()).await;
@@ -84,11 +89,16 @@ async fn bad_requests_get_4xx_never_500() {
     assert_eq!(json.status(), 415);
 
     let huge = app
-        .post_form("/commands/hello", slash_form(&token, &team_id, &"x".repeat(300_000)))
+        .post_form(
+            "/commands/hello",
+            slash_form(&token, &team_id, &"x".repeat(300_000)),
+        )
         .await;
     assert_eq!(huge.status(), 413);
 
-    let ok = app.post_form("/commands/hello", slash_form(&token, &team_id, "fine")).await;
+    let ok = app
+        .post_form("/commands/hello", slash_form(&token, &team_id, "fine"))
+        .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.headers()["content-type"], "application/json");
     let body: serde_json::Value = ok.json().await.unwrap();
@@ -107,13 +117,18 @@ async fn a_restart_with_nothing_changed_makes_no_write_call() {
     );
     let first = spawn_app(settings.clone()).await;
     first.wait_ready().await;
+    let addr = first.addr;
     first.stop().await;
     let writes_after_first = sim.world().api_writes();
     assert_eq!(writes_after_first, 1, "the first start creates /hello once");
 
-    let second = spawn_app(settings).await;
+    let second = spawn_app_on(settings, addr).await;
     second.wait_ready().await;
-    assert_eq!(sim.world().api_writes(), writes_after_first, "restart wrote again");
+    assert_eq!(
+        sim.world().api_writes(),
+        writes_after_first,
+        "restart wrote again"
+    );
     assert_eq!(sim.world().commands("main").len(), 1);
 
     // The restarted replica learned the token from the listing and accepts the callback.
@@ -145,9 +160,18 @@ async fn with_mattermost_down_at_start_switchboard_becomes_ready_once_it_is_up()
     .await;
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.readyz().await, 503, "not ready while Mattermost is down");
     assert_eq!(
-        app.http.get(app.url("/healthz")).send().await.unwrap().status(),
+        app.readyz().await,
+        503,
+        "not ready while Mattermost is down"
+    );
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200,
         "alive meanwhile"
     );
