@@ -171,7 +171,12 @@ impl Client {
 
     /// The full URL a request goes to.
     pub fn url_for(&self, request: &ApiRequest) -> Result<Url, Error> {
-        let mut url = Url::parse(&format!("{}{}", self.inner.api_base, request.path()))
+        let base = if request.endpoint().server_root {
+            self.inner.api_base.trim_end_matches("/api/v4")
+        } else {
+            &self.inner.api_base
+        };
+        let mut url = Url::parse(&format!("{base}{}", request.path()))
             .map_err(|e| Error::invalid(format!("{}: bad URL: {e}", request.endpoint())))?;
         if !request.query_pairs().is_empty() {
             url.query_pairs_mut().extend_pairs(request.query_pairs());
@@ -200,8 +205,9 @@ impl Client {
         let started = Instant::now();
         let mut waited = Duration::ZERO;
         let mut attempt = 1;
+        let one_shot = request.body().is_one_shot();
         loop {
-            let outcome = self.attempt(request, url.clone()).await;
+            let outcome = self.attempt(request, url.clone()).await?;
             let (failure, asked, error) = match outcome {
                 Ok(response) if response.status().is_success() => {
                     record_done(&response, attempt, started);
@@ -224,13 +230,18 @@ impl Client {
                     (failure, None, error)
                 }
             };
-            let Some(wait) = self.inner.retry.wait_before_retry(
-                attempt,
-                failure,
-                endpoint.idempotent,
-                asked,
-                waited,
-            ) else {
+            let wait = if one_shot {
+                None
+            } else {
+                self.inner.retry.wait_before_retry(
+                    attempt,
+                    failure,
+                    endpoint.idempotent,
+                    asked,
+                    waited,
+                )
+            };
+            let Some(wait) = wait else {
                 let span = tracing::Span::current();
                 span.record("attempts", attempt);
                 if let Some(status) = error.status() {
@@ -245,18 +256,20 @@ impl Client {
         }
     }
 
+    /// One attempt; the outer error is a body that cannot be sent again.
     async fn attempt(
         &self,
         request: &ApiRequest,
         url: Url,
-    ) -> Result<reqwest::Response, reqwest::Error> {
+    ) -> Result<Result<reqwest::Response, reqwest::Error>, Error> {
         let endpoint = request.endpoint();
         let mut builder = self
             .inner
             .http
             .request(endpoint.verb.as_method(), url)
             .header(header::ACCEPT, "application/json");
-        if let Some(auth) = &self.inner.auth {
+        // Incoming webhooks are authorised by their URL; the token is not sent there.
+        if let (Some(auth), false) = (&self.inner.auth, endpoint.server_root) {
             builder = builder.header(header::AUTHORIZATION, auth.clone());
         }
         builder = match request.body() {
@@ -264,8 +277,14 @@ impl Client {
             RequestBody::Json(bytes) => builder
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(bytes.clone()),
+            RequestBody::Multipart(multipart) => {
+                let form = multipart.take_form().ok_or_else(|| {
+                    Error::invalid(format!("{endpoint}: a streamed body can be sent only once"))
+                })?;
+                builder.multipart(form)
+            }
         };
-        builder.send().await
+        Ok(builder.send().await)
     }
 
     /// Sends a request and decodes its JSON answer into `T`.
@@ -289,6 +308,100 @@ impl Client {
             .await
             .map_err(|e| Error::from_transport(endpoint, e))?;
         Ok(())
+    }
+
+    /// Sends a request and streams its body into `writer` chunk by chunk (nothing is held in
+    /// memory beyond one chunk); returns the number of bytes written.
+    pub async fn send_to_writer<W>(
+        &self,
+        request: &ApiRequest,
+        writer: &mut W,
+    ) -> Result<u64, Error>
+    where
+        W: tokio::io::AsyncWrite + Unpin + ?Sized,
+    {
+        use tokio::io::AsyncWriteExt;
+        let endpoint = request.endpoint();
+        let mut response = self.execute(request).await?;
+        let mut written = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| Error::from_transport(endpoint, e))?
+        {
+            writer.write_all(&chunk).await.map_err(|e| Error::Io {
+                endpoint,
+                source: e,
+            })?;
+            written += chunk.len() as u64;
+        }
+        writer.flush().await.map_err(|e| Error::Io {
+            endpoint,
+            source: e,
+        })?;
+        Ok(written)
+    }
+
+    /// Sends a request and returns its JSON answer together with the response headers.
+    pub(crate) async fn send_json_with_headers<T: DeserializeOwned>(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<(T, reqwest::header::HeaderMap), Error> {
+        let endpoint = request.endpoint();
+        let response = self.execute(request).await?;
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Error::from_transport(endpoint, e))?;
+        Ok((decode(endpoint, &bytes)?, headers))
+    }
+
+    /// Sends a request and returns the raw body bytes (used by pagination, which compares
+    /// pages before decoding them).
+    pub(crate) async fn send_bytes(&self, request: &ApiRequest) -> Result<bytes::Bytes, Error> {
+        let endpoint = request.endpoint();
+        let response = self.execute(request).await?;
+        response
+            .bytes()
+            .await
+            .map_err(|e| Error::from_transport(endpoint, e))
+    }
+
+    /// A client for the same server and settings that authenticates with another token
+    /// (e.g. the session token [`Users::login`](super::api::Users::login) returns). Shares the
+    /// connection pool.
+    pub fn with_token(&self, token: &SecretString) -> Result<Client, Error> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret().trim()))
+            .map_err(|_| Error::invalid("the token contains characters not allowed in a header"))?;
+        value.set_sensitive(true);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http: self.inner.http.clone(),
+                api_base: self.inner.api_base.clone(),
+                server_url: self.inner.server_url.clone(),
+                auth: Some(value),
+                retry: self.inner.retry.clone(),
+            }),
+        })
+    }
+
+    /// The WebSocket URL (`ws(s)://…/api/v4/websocket`).
+    pub(crate) fn websocket_url(&self) -> String {
+        let base = &self.inner.api_base;
+        let base = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.clone()
+        };
+        format!("{base}/websocket")
+    }
+
+    /// The `Authorization` header value, for the WebSocket handshake.
+    pub(crate) fn auth_header(&self) -> Option<&HeaderValue> {
+        self.inner.auth.as_ref()
     }
 
     /// The raw escape hatch: any `/api/v4` path with any method, sharing auth, retries and

@@ -100,6 +100,18 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// Writing a download to its destination failed.
+    #[error("{endpoint}: cannot write the download")]
+    Io {
+        /// The operation called.
+        endpoint: Endpoint,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The WebSocket connection failed or was refused.
+    #[error("WebSocket: {0}")]
+    WebSocket(String),
     /// Refused before sending: an empty id, a bad URL, a body that does not serialise.
     #[error("invalid request: {0}")]
     InvalidInput(String),

@@ -28,6 +28,7 @@ pub mod endpoints;
 mod error;
 mod ids;
 pub mod models;
+mod pagination;
 mod request;
 mod retry;
 
@@ -37,7 +38,8 @@ pub use error::{AppError, Error};
 pub use ids::{
     ChannelId, CommandId, EmojiId, FileId, GroupId, HookId, PostId, SessionId, TeamId, UserId,
 };
-pub use request::{ApiRequest, RequestBody};
+pub use pagination::{DEFAULT_PER_PAGE, ItemStream, MAX_PER_PAGE};
+pub use request::{ApiRequest, Multipart, PartReader, RequestBody};
 pub use retry::RetryPolicy;
 
 /// Result type of every client call.

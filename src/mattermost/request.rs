@@ -4,9 +4,13 @@
 //! body) can be checked without a server, and so invalid input (an empty id, a body that does
 //! not serialise) is refused before anything goes on the wire.
 
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
+use tokio::io::AsyncRead;
 
 use super::endpoints::Endpoint;
 use super::error::Error;
@@ -28,6 +32,116 @@ pub enum RequestBody {
     Empty,
     /// A serialised JSON document, sent with `Content-Type: application/json`.
     Json(Bytes),
+    /// A `multipart/form-data` body whose file parts stream from readers (sent once, never
+    /// retried).
+    Multipart(Multipart),
+}
+
+impl RequestBody {
+    /// Whether the body can be sent only once (it streams from a reader).
+    pub fn is_one_shot(&self) -> bool {
+        matches!(self, RequestBody::Multipart(_))
+    }
+}
+
+/// A boxed reader a file part streams from.
+pub type PartReader = Box<dyn AsyncRead + Send + Unpin>;
+
+/// A `multipart/form-data` body: parts are sent in the order they were added, text fields
+/// typically first (Mattermost streams uploads only when `channel_id` precedes the files).
+#[derive(Clone, Default)]
+pub struct Multipart {
+    parts: Vec<(String, PartValue)>,
+}
+
+#[derive(Clone)]
+enum PartValue {
+    Text(String),
+    File {
+        file_name: String,
+        mime: Option<String>,
+        length: Option<u64>,
+        reader: Arc<Mutex<Option<PartReader>>>,
+    },
+}
+
+impl fmt::Debug for Multipart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.parts.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Multipart").field("parts", &names).finish()
+    }
+}
+
+impl Multipart {
+    /// An empty body.
+    pub fn new() -> Self {
+        Multipart::default()
+    }
+
+    /// Adds a text field.
+    pub fn text(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.parts
+            .push((name.into(), PartValue::Text(value.into())));
+        self
+    }
+
+    /// Adds a file part streamed from `reader` (`length`, when known, lets the part carry an
+    /// exact size).
+    pub fn file(
+        mut self,
+        name: impl Into<String>,
+        file_name: impl Into<String>,
+        mime: Option<String>,
+        length: Option<u64>,
+        reader: PartReader,
+    ) -> Self {
+        self.parts.push((
+            name.into(),
+            PartValue::File {
+                file_name: file_name.into(),
+                mime,
+                length,
+                reader: Arc::new(Mutex::new(Some(reader))),
+            },
+        ));
+        self
+    }
+
+    /// The part names, in order.
+    pub fn part_names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Builds the reqwest form, taking the readers; `None` if a reader was already taken (the
+    /// body was sent before).
+    pub(crate) fn take_form(&self) -> Option<reqwest::multipart::Form> {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in &self.parts {
+            match value {
+                PartValue::Text(text) => form = form.text(name.clone(), text.clone()),
+                PartValue::File {
+                    file_name,
+                    mime,
+                    length,
+                    reader,
+                } => {
+                    let reader = reader.lock().ok()?.take()?;
+                    let body =
+                        reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(reader));
+                    let mut part = match length {
+                        Some(len) => reqwest::multipart::Part::stream_with_length(body, *len),
+                        None => reqwest::multipart::Part::stream(body),
+                    }
+                    .file_name(file_name.clone());
+                    if let Some(mime) = mime {
+                        part = part.mime_str(mime).ok()?;
+                    }
+                    form = form.part(name.clone(), part);
+                }
+            }
+        }
+        Some(form)
+    }
 }
 
 /// A request to one [`Endpoint`], with its path filled in.
@@ -125,6 +239,12 @@ impl ApiRequest {
         })?;
         self.body = RequestBody::Json(Bytes::from(bytes));
         Ok(self)
+    }
+
+    /// Sets a multipart body.
+    pub fn multipart(mut self, body: Multipart) -> Self {
+        self.body = RequestBody::Multipart(body);
+        self
     }
 
     /// The endpoint this request goes to.

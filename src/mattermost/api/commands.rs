@@ -2,19 +2,39 @@
 
 use serde::Deserialize;
 
+use super::handle;
 use crate::mattermost::endpoints as ep;
-use crate::mattermost::models::{Command, CommandResponse};
-use crate::mattermost::{ApiRequest, ChannelId, Client, CommandId, Result, TeamId};
+use crate::mattermost::models::{AutocompleteSuggestion, Command, CommandResponse};
+use crate::mattermost::{ApiRequest, ChannelId, CommandId, Result, TeamId};
 
-/// Handle for slash-command calls; see [`Client::commands`].
-#[derive(Debug, Clone, Copy)]
-pub struct Commands<'c> {
-    client: &'c Client,
+handle! {
+    /// Handle for slash-command calls; see [`Client::commands`](crate::mattermost::Client::commands).
+    Commands
 }
 
 impl<'c> Commands<'c> {
-    pub(super) fn new(client: &'c Client) -> Self {
-        Commands { client }
+    /// The commands a team's users see in autocomplete. `GET /teams/{team_id}/commands/autocomplete`
+    /// (<https://api.mattermost.com/#tag/commands/operation/ListAutocompleteCommands>).
+    pub async fn autocomplete(&self, team_id: &TeamId) -> Result<Vec<Command>> {
+        self.client
+            .send_json(&ApiRequest::new(
+                ep::COMMANDS_AUTOCOMPLETE,
+                &[team_id.as_str()],
+            )?)
+            .await
+    }
+
+    /// Autocomplete suggestions for a partly typed command line (`user_input`, e.g. `/dep`).
+    /// `GET /teams/{team_id}/commands/autocomplete_suggestions`
+    /// (<https://api.mattermost.com/#tag/commands/operation/ListCommandAutocompleteSuggestions>).
+    pub async fn autocomplete_suggestions(
+        &self,
+        team_id: &TeamId,
+        user_input: &str,
+    ) -> Result<Vec<AutocompleteSuggestion>> {
+        let request = ApiRequest::new(ep::COMMANDS_AUTOCOMPLETE_SUGGESTIONS, &[team_id.as_str()])?
+            .query("user_input", user_input);
+        self.client.send_json(&request).await
     }
 
     /// Registers a command; the answer carries its id and token. `POST /commands`
@@ -40,7 +60,8 @@ impl<'c> Commands<'c> {
         self.client.send_json(&request).await
     }
 
-    /// A command by id. `GET /commands/{command_id}`.
+    /// A command by id. `GET /commands/{command_id}`
+    /// (<https://api.mattermost.com/#tag/commands/operation/GetCommandById>).
     pub async fn get(&self, command_id: &CommandId) -> Result<Command> {
         self.client
             .send_json(&ApiRequest::new(ep::COMMANDS_GET, &[command_id.as_str()])?)
@@ -55,7 +76,8 @@ impl<'c> Commands<'c> {
         self.client.send_json(&request).await
     }
 
-    /// Deletes a command. `DELETE /commands/{command_id}`.
+    /// Deletes a command. `DELETE /commands/{command_id}`
+    /// (<https://api.mattermost.com/#tag/commands/operation/DeleteCommand>).
     pub async fn delete(&self, command_id: &CommandId) -> Result<()> {
         self.client
             .send_unit(&ApiRequest::new(
@@ -66,7 +88,8 @@ impl<'c> Commands<'c> {
     }
 
     /// Gives a command a new token and returns it; the old one stops working at once.
-    /// `PUT /commands/{command_id}/regen_token`.
+    /// `PUT /commands/{command_id}/regen_token`
+    /// (<https://api.mattermost.com/#tag/commands/operation/RegenCommandToken>).
     pub async fn regen_token(&self, command_id: &CommandId) -> Result<String> {
         #[derive(Deserialize)]
         struct TokenBody {
