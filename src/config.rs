@@ -33,6 +33,7 @@ teams = []
 
 [routes]
 dir = "routes"
+reload_poll_ms = 1000
 
 [log]
 format = "text"
@@ -156,6 +157,15 @@ impl MattermostSettings {
 pub struct RoutesSettings {
     /// Directory of `*.toml` route files, relative to the working directory.
     pub dir: PathBuf,
+    /// How often the directory is checked for changes, in milliseconds (0: only on SIGHUP).
+    pub reload_poll_ms: u64,
+}
+
+impl RoutesSettings {
+    /// The polling interval for hot reload (zero: SIGHUP only).
+    pub fn reload_poll(&self) -> Duration {
+        Duration::from_millis(self.reload_poll_ms)
+    }
 }
 
 /// `[log]`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::config::{ConfigError, Settings};
-use crate::integrations::RouteSet;
+use crate::integrations::{RouteSet, RouteTable, Runtime};
 use crate::mattermost::{self, Client};
 use crate::reconcile;
 use crate::server::{self, AppState, Readiness};
@@ -65,9 +65,11 @@ impl Application {
         let client = Client::builder(settings.mattermost.url.as_str())
             .secret_token(settings.mattermost.token()?)
             .build()?;
+        let runtime = Runtime::new(client.clone(), &settings.server.public_url);
         let state = AppState {
+            routes: RouteTable::new(routes, settings.routes.dir.clone()),
+            runtime,
             settings: Arc::new(settings),
-            routes: Arc::new(routes),
             tokens: TokenStore::default(),
             ready: Readiness::default(),
             client,
@@ -105,7 +107,7 @@ impl Application {
                 let report = reconcile::register_until_done(
                     &state.client,
                     &state.settings,
-                    &state.routes,
+                    &state.routes.current(),
                     &state.tokens,
                 )
                 .await;
@@ -118,6 +120,32 @@ impl Application {
                 state.ready.set_ready();
             }
         });
+
+        // Hot reload: on SIGHUP or a change in the routes directory, swap in a valid new set
+        // and register again for it (registration is idempotent: unchanged commands are kept).
+        let watcher = state
+            .routes
+            .spawn_watcher(state.settings.routes.reload_poll(), {
+                let state = state.clone();
+                move |changed| {
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        let report = reconcile::register_until_done(
+                            &state.client,
+                            &state.settings,
+                            &state.routes.current(),
+                            &state.tokens,
+                        )
+                        .await;
+                        tracing::info!(
+                            ?changed,
+                            created = report.created,
+                            kept = report.kept,
+                            "registration after reload complete"
+                        );
+                    });
+                }
+            });
 
         let grace = state.settings.server.shutdown_grace();
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
@@ -142,6 +170,7 @@ impl Application {
             }
         };
         registration.abort();
+        watcher.abort();
         result
     }
 }

@@ -33,6 +33,8 @@ pub struct TemplateError {
     pub message: String,
     /// Line within the template source, from 1.
     pub line: Option<usize>,
+    /// The template's name (`<route>.<key>`), when known.
+    pub name: Option<String>,
 }
 
 impl From<minijinja::Error> for TemplateError {
@@ -47,6 +49,7 @@ impl From<minijinja::Error> for TemplateError {
         TemplateError {
             message,
             line: e.line(),
+            name: e.name().map(str::to_owned),
         }
     }
 }
@@ -57,7 +60,12 @@ impl Template {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
-        env.add_template_owned(name.to_owned(), source.to_owned())?;
+        env.add_template_owned(name.to_owned(), source.to_owned())
+            .map_err(|e| {
+                let mut e = TemplateError::from(e);
+                e.name.get_or_insert_with(|| name.to_owned());
+                e
+            })?;
         Ok(Template {
             env: Arc::new(env),
             name: name.to_owned(),
@@ -66,8 +74,13 @@ impl Template {
 
     /// Renders with `context`.
     pub fn render(&self, context: &impl Serialize) -> Result<String, TemplateError> {
-        let template = self.env.get_template(&self.name)?;
-        Ok(template.render(context)?)
+        let named = |e: minijinja::Error| {
+            let mut e = TemplateError::from(e);
+            e.name.get_or_insert_with(|| self.name.clone());
+            e
+        };
+        let template = self.env.get_template(&self.name).map_err(named)?;
+        template.render(context).map_err(named)
     }
 }
 

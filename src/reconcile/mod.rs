@@ -9,7 +9,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::config::Settings;
-use crate::integrations::{Route, RouteSet};
+use crate::integrations::{CommandSpec, Route, RouteSet};
 use crate::mattermost::models::{Command, CommandMethod, Team};
 use crate::mattermost::{Client, Error as ApiError};
 use crate::tokens::TokenStore;
@@ -57,8 +57,7 @@ pub fn command_url(settings: &Settings, route: &Route) -> String {
 }
 
 /// The command Mattermost should hold for `route` in `team`.
-fn desired_command(settings: &Settings, route: &Route, team: &Team) -> Command {
-    let spec = &route.command;
+fn desired_command(settings: &Settings, route: &Route, spec: &CommandSpec, team: &Team) -> Command {
     let mut command = Command::new(team.id.clone(), &spec.trigger, command_url(settings, route));
     command.method = CommandMethod::Post;
     command.display_name = spec.display_name.clone();
@@ -120,11 +119,11 @@ pub async fn register(
                     "listing commands of team `{}`",
                     team.name
                 )))?;
-        for route in routes.iter() {
+        for (route, spec) in routes.commands() {
             let url = command_url(settings, route);
             let found = existing.iter().find(|c| {
                 c.delete_at == 0
-                    && c.trigger == route.command.trigger
+                    && c.trigger == spec.trigger
                     && c.url == url
                     && c.creator_id.as_ref().is_none_or(|id| *id == me.id)
             });
@@ -136,13 +135,13 @@ pub async fn register(
                 None => {
                     let created = client
                         .commands()
-                        .create(&desired_command(settings, route, team))
+                        .create(&desired_command(settings, route, spec, team))
                         .await
                         .map_err(ReconcileError::api(format!(
                             "creating /{} in team `{}`",
-                            route.command.trigger, team.name
+                            spec.trigger, team.name
                         )))?;
-                    tracing::info!(trigger = %route.command.trigger, team = %team.name, "registered slash command");
+                    tracing::info!(trigger = %spec.trigger, team = %team.name, "registered slash command");
                     report.created += 1;
                     created.token
                 }

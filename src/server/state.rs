@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Settings;
-use crate::integrations::RouteSet;
+use crate::integrations::{RouteTable, Runtime};
 use crate::mattermost::Client;
 use crate::tokens::TokenStore;
 
@@ -13,8 +13,10 @@ use crate::tokens::TokenStore;
 pub struct AppState {
     /// The settings the server started with.
     pub settings: Arc<Settings>,
-    /// The loaded routes.
-    pub routes: Arc<RouteSet>,
+    /// The live routes (swapped on reload; a request holds the set it started with).
+    pub routes: RouteTable,
+    /// What running a route needs (clients, role cache, button links).
+    pub runtime: Runtime,
     /// Tokens of our registered commands.
     pub tokens: TokenStore,
     /// Whether registration has succeeded.

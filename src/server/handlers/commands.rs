@@ -7,7 +7,9 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 
-use crate::integrations::{Action, CommandContext, Route};
+use std::sync::Arc;
+
+use crate::integrations::{Route, RouteSet};
 use crate::mattermost::models::CommandResponse;
 use crate::protocol::SlashCommandRequest;
 use crate::server::error::AppError;
@@ -21,11 +23,12 @@ pub(crate) async fn slash_command_post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CommandResponse>, AppError> {
-    let route = find(&state, &route)?;
+    let routes = state.routes.current();
+    let route = find(&routes, &route)?;
     let body = extract::body(body)?;
     extract::require_form(&headers)?;
     let request = SlashCommandRequest::from_form(&body)?;
-    answer(&state, route, &request)
+    answer(&state, route, &request).await
 }
 
 /// `GET /commands/{route}?…`.
@@ -34,13 +37,15 @@ pub(crate) async fn slash_command_get(
     Path(route): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<CommandResponse>, AppError> {
-    let route = find(&state, &route)?;
+    let routes = state.routes.current();
+    let route = find(&routes, &route)?;
     let request = SlashCommandRequest::from_form(query.unwrap_or_default().as_bytes())?;
-    answer(&state, route, &request)
+    answer(&state, route, &request).await
 }
 
-fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s Route, AppError> {
-    state.routes.get(name).ok_or(AppError::NotFound)
+/// A route of the set this request started with; a reload mid-request does not affect it.
+fn find<'s>(routes: &'s Arc<RouteSet>, name: &str) -> Result<&'s Route, AppError> {
+    routes.get(name).ok_or(AppError::NotFound)
 }
 
 /// Verifies the token, then runs the route. `Json` answers with `Content-Type:
@@ -50,7 +55,7 @@ fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s Route, AppError> {
     skip_all,
     fields(route = %route.name, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id)
 )]
-fn answer(
+async fn answer(
     state: &AppState,
     route: &Route,
     request: &SlashCommandRequest,
@@ -61,16 +66,5 @@ fn answer(
     {
         return Err(AppError::Unauthorized("slash-command token does not match"));
     }
-    let context = CommandContext::from_request(request);
-    let response = match &route.action {
-        Action::Reply(reply) => reply.respond(&context),
-    };
-    Ok(Json(response.unwrap_or_else(|e| {
-        // Our template failed on this input: tell the user something went wrong rather than
-        // letting Mattermost show a bare error, and keep the detail in the log.
-        tracing::error!(error = %e, "reply template failed");
-        CommandResponse::ephemeral(
-            "Sorry, Switchboard could not answer this command; the error is in its log.",
-        )
-    })))
+    Ok(Json(state.runtime.slash_command(route, request).await))
 }
