@@ -6,10 +6,12 @@
 //! - `template.rs`: reply templates (minijinja), compiled at load time; user input is only ever
 //!   data in the context, never template source.
 //! - `reply.rs`: the `reply` action.
+//! - `handler.rs`: the [`Handler`] trait every route implements, and its context [`Cx`].
 //!
 //! A route's name is its file stem; its slash command is served at `/commands/<name>`.
 
 mod context;
+mod handler;
 mod load;
 mod reply;
 mod spec;
@@ -19,6 +21,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use context::{CommandContext, Who};
+pub use handler::{
+    ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, Handler, HandlerError,
+    Handlers, SigningTtl, SubmittedDialog,
+};
 pub use load::{LoadProblem, load_dir};
 pub use reply::ReplyAction;
 pub use spec::{CommandSpec, ReplySpec, RouteFile};

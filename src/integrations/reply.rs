@@ -31,3 +31,16 @@ impl ReplyAction {
         })
     }
 }
+
+impl super::Handler for ReplyAction {
+    fn slash_command<'a>(
+        &'a self,
+        _cx: &'a super::Cx,
+        request: &'a crate::protocol::SlashCommandRequest,
+    ) -> super::BoxFuture<'a, Result<CommandResponse, super::HandlerError>> {
+        Box::pin(async move {
+            self.respond(&super::CommandContext::from_request(request))
+                .map_err(|e| super::HandlerError::failed(format!("reply template failed: {e}")))
+        })
+    }
+}
