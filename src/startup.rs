@@ -8,10 +8,12 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::config::{ConfigError, Settings};
-use crate::integrations::{RouteSet, RouteTable, Runtime};
+use crate::integrations::{Handler, Handlers, RouteSet, RouteTable, Runtime};
 use crate::mattermost::{self, Client};
+use crate::protocol::ResponseUrls;
 use crate::reconcile;
 use crate::server::{self, AppState, Readiness};
+use crate::signing::Signer;
 use crate::tokens::TokenStore;
 
 /// Why the application could not start.
@@ -65,20 +67,63 @@ impl Application {
         let client = Client::builder(settings.mattermost.url.as_str())
             .secret_token(settings.mattermost.token()?)
             .build()?;
-        let runtime = Runtime::new(client.clone(), &settings.server.public_url);
+        let signer = match settings.signing.signer()? {
+            Some(signer) => {
+                tracing::info!(signing_key = signer.signing_key_id(), "signing keys loaded");
+                signer
+            }
+            None => {
+                tracing::warn!(
+                    "no signing keys configured (SWITCHBOARD_SIGNING__KEYS or signing.keys_file): \
+                     using an ephemeral key, so dialogs and buttons stop verifying after a restart \
+                     and across replicas"
+                );
+                Signer::ephemeral()
+            }
+        };
+        let routes = RouteTable::new(routes, settings.routes.dir.clone());
+        let handlers = Handlers::declared(routes.clone(), Runtime::default());
         let state = AppState {
-            routes: RouteTable::new(routes, settings.routes.dir.clone()),
-            runtime,
             settings: Arc::new(settings),
+            routes,
+            handlers: Arc::new(handlers),
             tokens: TokenStore::default(),
             ready: Readiness::default(),
             client,
+            signer,
+            response_urls: ResponseUrls::default(),
+            background: tokio_util::task::TaskTracker::new(),
+            bot_user_id: Arc::default(),
         };
         Ok(Application {
             listener,
             addr,
             state,
         })
+    }
+
+    /// Registers `handler` for `route`: its callbacks arrive at `/commands/<route>`,
+    /// `/hooks/<route>`, `/dialogs/<route>` and `/actions/<route>`. A handler registered in
+    /// code replaces a declared route of the same name (logged).
+    ///
+    /// Call it before [`Application::state`] is cloned or the app runs.
+    #[must_use]
+    pub fn with_handler(mut self, route: impl Into<String>, handler: Arc<dyn Handler>) -> Self {
+        let route = route.into();
+        if Arc::make_mut(&mut self.state.handlers)
+            .insert(route.clone(), handler)
+            .is_some()
+        {
+            tracing::warn!(%route, "a handler registered in code replaces the declared route");
+        }
+        self
+    }
+
+    /// Uses `signer` instead of the configured keys (tests of key rotation, embedding).
+    #[must_use]
+    pub fn with_signer(mut self, signer: Signer) -> Self {
+        self.state.signer = signer;
+        self
     }
 
     /// The address actually bound.
@@ -154,6 +199,7 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         let mut grace_rx = stop_rx.clone();
+        let state_for_drain = state.clone();
         let app = server::router(state);
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -171,6 +217,7 @@ impl Application {
         };
         registration.abort();
         watcher.abort();
+        server::drain_background(&state_for_drain).await;
         result
     }
 }

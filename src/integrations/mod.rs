@@ -9,7 +9,8 @@
 //! | `access` | allow lists and system roles |
 //! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
 //! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
-//! | `run` | [`Runtime`]: running a route for a slash command (one `match` over the action kinds) |
+//! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
+//! | `handler` | the [`Handler`] trait every route implements (declared or in Rust), and its context [`Cx`] |
 //! | `reload` | [`RouteTable`]: the live set, swapped atomically on SIGHUP or file change |
 //!
 //! A route's name is its file stem; its slash command is served at `/commands/<name>`. User
@@ -20,6 +21,7 @@ mod args;
 mod context;
 mod dialog;
 mod exec;
+mod handler;
 mod http;
 mod load;
 mod post;
@@ -42,12 +44,16 @@ pub use dialog::{DeclarationProblem, DialogAction};
 pub use exec::{
     ExecAction, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket, run as run_program,
 };
+pub use handler::{
+    ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, Handler, HandlerError,
+    Handlers, SigningTtl, SubmittedDialog,
+};
 pub use http::{HttpAction, HttpError};
 pub use load::{LoadProblem, load_dir};
 pub use post::{PostAction, PostError};
 pub use reload::{ReloadOutcome, RouteTable};
 pub use reply::{ButtonLinks, NoLinks, Rendered, ReplyAction};
-pub use run::Runtime;
+pub use run::{DeclaredRoute, Runtime};
 pub use spec::{
     AccessSpec, ActionSpec, ArgSpec, ArgType, CommandSpec, DialogSpec, ExecSpec, HookContentType,
     HookSpec, HttpSpec, PostSpec, ReplySpec, RouteFile, TriggerWhen, Visibility,

@@ -6,6 +6,8 @@
 //! back on a click.
 
 use serde::Serialize;
+
+use super::context::Context;
 use serde_json::{Map, Value};
 
 use super::spec::{AttachmentSpec, ButtonKind, ReplySpec, Visibility};
@@ -180,24 +182,36 @@ impl ReplyAction {
             .collect()
     }
 
-    /// Renders for one request.
+    /// Renders for one request. Props are rendered first; the other templates then see them
+    /// in `post_props`, so a message can show the state it just stored (e.g. vote counts).
     pub fn render(
         &self,
-        context: &impl Serialize,
+        context: &Context,
         links: &dyn ButtonLinks,
     ) -> Result<Rendered, TemplateError> {
+        let mut props = Map::new();
+        for (key, template) in &self.props {
+            let text = template.render(context)?;
+            let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            props.insert(key.clone(), value);
+        }
+        let updated;
+        let context = if props.is_empty() {
+            context
+        } else {
+            let mut with_props = context.clone();
+            for (key, value) in &props {
+                with_props.post_props.insert(key.clone(), value.clone());
+            }
+            updated = with_props;
+            &updated
+        };
         let optional = |t: &Option<Template>| -> Result<Option<String>, TemplateError> {
             t.as_ref().map(|t| t.render(context)).transpose()
         };
         let mut attachments = Vec::with_capacity(self.attachments.len());
         for a in &self.attachments {
             attachments.push(self.render_attachment(a, context, links)?);
-        }
-        let mut props = Map::new();
-        for (key, template) in &self.props {
-            let text = template.render(context)?;
-            let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            props.insert(key.clone(), value);
         }
         Ok(Rendered {
             in_channel: self.visibility == Visibility::InChannel,
@@ -212,7 +226,7 @@ impl ReplyAction {
     /// Renders a slash-command response.
     pub fn respond(
         &self,
-        context: &impl Serialize,
+        context: &Context,
         links: &dyn ButtonLinks,
     ) -> Result<CommandResponse, TemplateError> {
         Ok(self.render(context, links)?.into_command_response())
