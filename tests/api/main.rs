@@ -8,4 +8,5 @@
 
 mod callbacks;
 mod helpers;
+mod sim_callbacks;
 mod skeleton;
