@@ -43,7 +43,7 @@ async fn call(
     )
 }
 
-fn hook_body(sim: &Simulator, extra: Value) -> Value {
+fn hook_body(sim: &Simulator, extra: &Value) -> Value {
     let mut body = json!({
         "team_id": sim.world().team_id("main").unwrap(),
         "trigger_words": ["deploy"],
@@ -68,7 +68,7 @@ async fn outgoing_hooks_are_managed_with_mattermosts_rules() {
         &alice,
         M::POST,
         url("/hooks/outgoing"),
-        Some(hook_body(&sim, json!({}))),
+        Some(hook_body(&sim, &json!({}))),
     )
     .await;
     assert_eq!(
@@ -107,7 +107,7 @@ async fn outgoing_hooks_are_managed_with_mattermosts_rules() {
             &bot,
             M::POST,
             url("/hooks/outgoing"),
-            Some(hook_body(&sim, extra.clone())),
+            Some(hook_body(&sim, &extra)),
         )
         .await;
         assert_eq!(
@@ -121,7 +121,7 @@ async fn outgoing_hooks_are_managed_with_mattermosts_rules() {
         &bot,
         M::POST,
         url("/hooks/outgoing"),
-        Some(hook_body(&sim, json!({}))),
+        Some(hook_body(&sim, &json!({}))),
     )
     .await;
     assert_eq!(status, 201);
@@ -131,7 +131,7 @@ async fn outgoing_hooks_are_managed_with_mattermosts_rules() {
         &bot,
         M::POST,
         url("/hooks/outgoing"),
-        Some(hook_body(&sim, json!({}))),
+        Some(hook_body(&sim, &json!({}))),
     )
     .await;
     assert_eq!(
@@ -226,11 +226,11 @@ async fn hooks_fire_on_the_first_word_in_public_channels_only_with_exact_payload
     for body in [
         hook_body(
             &sim,
-            json!({"callback_urls": [url], "content_type": "application/json"}),
+            &json!({"callback_urls": [url], "content_type": "application/json"}),
         ),
         hook_body(
             &sim,
-            json!({"callback_urls": [url], "trigger_words": [], "channel_id": town}),
+            &json!({"callback_urls": [url], "trigger_words": [], "channel_id": town}),
         ),
     ] {
         let (status, _) = call(
