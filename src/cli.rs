@@ -113,7 +113,10 @@ async fn serve(settings: Settings) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let route_count = routes.len();
-    let app = match Application::build(settings.clone(), routes).await {
+    let app = match Application::build(settings.clone(), routes)
+        .await
+        .and_then(|app| app.require_signing_keys().map(|()| app))
+    {
         Ok(app) => app,
         Err(e) => {
             eprintln!("error: {e}");

@@ -126,6 +126,23 @@ impl Application {
         self
     }
 
+    /// Refuses to serve with an ephemeral signing key when a route needs signing (see
+    /// [`Handler::needs_signing`]). `switchboard serve` calls it; `dev` and tests do not.
+    pub fn require_signing_keys(&self) -> Result<(), StartupError> {
+        let needing = self.state.handlers.needing_signing();
+        if needing.is_empty() || self.state.settings.signing.signer()?.is_some() {
+            return Ok(());
+        }
+        Err(StartupError::Config(ConfigError::Invalid {
+            setting: "signing.keys",
+            message: format!(
+                "routes {} sign dialogs or buttons: set SWITCHBOARD_SIGNING__KEYS=\"kid:BASE64SECRET\" \
+                 (e.g. `openssl rand -base64 32`) or signing.keys_file",
+                needing.join(", ")
+            ),
+        }))
+    }
+
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr

@@ -149,6 +149,13 @@ impl ActionClick {
 
 /// What a route does with each kind of callback. See the module docs.
 pub trait Handler: Send + Sync + fmt::Debug + 'static {
+    /// Whether this route hands out signed dialogs or buttons. `switchboard serve` refuses to
+    /// start without configured signing keys when any route says yes (an ephemeral key would
+    /// break every dialog and button at the next restart or on another replica).
+    fn needs_signing(&self) -> bool {
+        false
+    }
+
     /// A slash command (token verified). The reply goes back as the callback's answer, or
     /// through `response_url` if it is late.
     fn slash_command<'a>(
@@ -237,6 +244,18 @@ impl Handlers {
         let routes = table.current();
         routes.get(route)?;
         Some(Arc::new(DeclaredRoute::new(routes, route, runtime.clone())))
+    }
+
+    /// Routes whose handler hands out signed dialogs or buttons, sorted.
+    pub fn needing_signing(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .by_route
+            .iter()
+            .filter(|(_, h)| h.needs_signing())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        names.sort_unstable();
+        names
     }
 
     /// Route names, sorted.

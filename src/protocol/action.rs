@@ -112,6 +112,12 @@ impl ActionResponse {
             ..Self::default()
         }
     }
+
+    /// Also tells the clicking user `text`, privately (chainable).
+    pub fn and_tell(mut self, text: impl Into<String>) -> Self {
+        self.ephemeral_text = Some(text.into());
+        self
+    }
 }
 
 /// The `update` of an action reply. Mattermost's semantics (§4.3): `message` always replaces

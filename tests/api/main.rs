@@ -6,5 +6,7 @@
 // Items are `pub` for sibling test modules; nothing here is a public API.
 #![allow(unreachable_pub)]
 
+mod callbacks;
 mod helpers;
+mod sim_callbacks;
 mod skeleton;
