@@ -8,5 +8,6 @@
 
 mod callbacks;
 mod helpers;
+mod routes;
 mod sim_callbacks;
 mod skeleton;
