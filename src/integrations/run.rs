@@ -387,9 +387,10 @@ impl Handler for DeclaredRoute {
             let values = match declared.validate(&submitted) {
                 Ok(values) => values,
                 Err(errors) => {
-                    let mut response = DialogResponse::default();
-                    response.errors = errors.into_iter().collect();
-                    return Ok(response);
+                    return Ok(DialogResponse {
+                        errors: errors.into_iter().collect(),
+                        ..DialogResponse::default()
+                    });
                 }
             };
             let Some(next) = route.actions.get(&declared.on_submit) else {
