@@ -479,6 +479,10 @@ fn record_done(response: &reqwest::Response, attempts: u32, started: Instant) {
 
 /// Decodes JSON, naming the path that failed.
 pub(crate) fn decode<T: DeserializeOwned>(endpoint: Endpoint, bytes: &[u8]) -> Result<T, Error> {
+    // Fast path; only a failure pays for path tracking.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
         endpoint,
