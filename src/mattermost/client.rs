@@ -403,7 +403,6 @@ impl Client {
     }
 
     /// The WebSocket URL (`ws(s)://…/api/v4/websocket`).
-    #[allow(dead_code)]
     pub(crate) fn websocket_url(&self) -> String {
         let base = &self.inner.api_base;
         let base = if let Some(rest) = base.strip_prefix("https://") {
@@ -417,7 +416,6 @@ impl Client {
     }
 
     /// The `Authorization` header value, for the WebSocket handshake.
-    #[allow(dead_code)]
     pub(crate) fn auth_header(&self) -> Option<&HeaderValue> {
         self.inner.auth.as_ref()
     }
