@@ -1023,6 +1023,10 @@ async fn bad_hook_requests_get_the_right_4xx_and_never_500() {
     let r = env.post_json("/hooks/deploy", &wrong_token).await;
     assert_eq!(r.status(), 401);
     assert_eq!(r.text().await.unwrap(), "");
+    let mut no_token = good.clone();
+    no_token.as_object_mut().unwrap().remove("token");
+    let r = env.post_json("/hooks/deploy", &no_token).await;
+    assert_eq!(r.status(), 401, "a missing token fails verification");
     let r = send("/hooks/deploy", "text/plain", good.to_string().into_bytes())
         .await
         .unwrap();
