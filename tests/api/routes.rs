@@ -826,3 +826,55 @@ async fn sighup_reloads_the_routes() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn an_anywhere_hook_answers_only_messages_containing_its_word() {
+    let dir = routes_dir(&[(
+        "shout.toml",
+        "[hook]\ntrigger_words = [\"coffee\"]\ntrigger_when = \"anywhere\"\nchannel = \"town-square\"\n[reply]\nvisibility = \"in_channel\"\ntext = \"☕ noted, @{{ user.name }} ({{ trigger_word or 'anywhere' }})\"\n",
+    )]);
+    let (sim, app) = start(dir.path()).await;
+    let world = sim.world();
+    let team_id = world.team_id("main").unwrap();
+    // Mattermost cannot match a word anywhere: the hook takes the whole channel.
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}api/v4/hooks/outgoing", sim.url()))
+        .bearer_auth(sim.bot_token())
+        .json(&json!({
+            "team_id": team_id,
+            "channel_id": world.channel_id("main", "town-square").unwrap(),
+            "display_name": "shout",
+            "trigger_words": [],
+            "callback_urls": [app.url("/hooks/shout")],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.state
+        .tokens
+        .insert("shout", &team_id, created["token"].as_str().unwrap());
+
+    world
+        .create_post("alice", "main", "town-square", "nothing to see")
+        .await
+        .unwrap();
+    world
+        .create_post("bob", "main", "town-square", "who wants coffee?")
+        .await
+        .unwrap();
+    let answer = wait_for_post(&sim, "town-square", |p| p.message.starts_with("☕")).await;
+    assert_eq!(answer.message, "☕ noted, @bob (anywhere)");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        world
+            .posts_in("main", "town-square")
+            .iter()
+            .filter(|p| p.message.starts_with("☕"))
+            .count(),
+        1,
+        "the message without the word got no answer"
+    );
+}
