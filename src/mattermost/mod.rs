@@ -32,7 +32,7 @@ mod pagination;
 mod request;
 mod retry;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, ResponseObserver};
 pub use endpoints::Endpoint;
 pub use error::{AppError, Error};
 pub use ids::{
