@@ -37,6 +37,16 @@ where
     }
 }
 
+/// Records the caller's ids on the current callback span (opened by the server's middleware
+/// with empty `team_id`, `channel_id` and `user_id` fields); handlers call it once the
+/// payload is parsed and verified enough to trust its shape.
+pub fn record_caller(team_id: &str, channel_id: &str, user_id: &str) {
+    let span = tracing::Span::current();
+    span.record("team_id", team_id);
+    span.record("channel_id", channel_id);
+    span.record("user_id", user_id);
+}
+
 /// `error` and every cause below it, joined by `: ` — the one form errors are logged in,
 /// once, where they are handled.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

@@ -48,18 +48,27 @@ fn make_span<B>(request: &Request<B>) -> tracing::Span {
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // Callback fields start empty: the metrics middleware records kind and route, the handler
+    // the caller's ids, so every line logged for a callback (and every API-call span made on
+    // its behalf, as a child) carries them all.
     tracing::info_span!(
-        "request",
+        "callback",
         method = %request.method(),
         path = %request.uri().path(),
         request_id,
+        kind = tracing::field::Empty,
+        route = tracing::field::Empty,
+        team_id = tracing::field::Empty,
+        channel_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
     )
 }
 
 /// Counts and times callbacks: requests whose route template is `/<kind>/{param}…`
-/// (`/commands/{route}`, and every callback kind added later). Placed outside the timeout and
-/// panic layers so 408s and 500s are counted too. An unknown route name is labelled `unknown`
-/// so a prober cannot grow the label set.
+/// (`/commands/{route}`, and every callback kind added later), records kind and route on the
+/// request span, and logs one "callback answered" line. Placed outside the timeout and panic
+/// layers so 408s and 500s are counted too. An unknown route name is labelled `unknown` in
+/// metrics so a prober cannot grow the label set.
 async fn record_callback(request: axum::extract::Request, next: Next) -> Response {
     let labels = request
         .extensions()
@@ -68,20 +77,26 @@ async fn record_callback(request: axum::extract::Request, next: Next) -> Respons
     let Some((kind, route)) = labels else {
         return next.run(request).await;
     };
+    let span = tracing::Span::current();
+    span.record("kind", kind.as_str());
+    span.record("route", route.as_str());
     let started = Instant::now();
     let response = next.run(request).await;
+    let elapsed = started.elapsed();
     let status = response.status();
+    let outcome = CallbackOutcome::from_status(status);
+    tracing::info!(
+        status = status.as_u16(),
+        %outcome,
+        latency_ms = elapsed.as_millis() as u64,
+        "callback answered"
+    );
     let route = if status == StatusCode::NOT_FOUND {
         "unknown"
     } else {
         &route
     };
-    metrics::callback_finished(
-        &kind,
-        route,
-        CallbackOutcome::from_status(status),
-        started.elapsed(),
-    );
+    metrics::callback_finished(&kind, route, outcome, elapsed);
     response
 }
 

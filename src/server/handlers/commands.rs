@@ -13,6 +13,7 @@ use crate::protocol::SlashCommandRequest;
 use crate::server::error::AppError;
 use crate::server::extract;
 use crate::server::state::AppState;
+use crate::telemetry;
 
 /// `POST /commands/{route}`.
 pub(crate) async fn slash_command_post(
@@ -45,16 +46,12 @@ fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s Route, AppError> {
 
 /// Verifies the token, then runs the route. `Json` answers with `Content-Type:
 /// application/json` exactly, which is what Mattermost requires to parse a reply as JSON.
-#[tracing::instrument(
-    name = "slash_command",
-    skip_all,
-    fields(route = %route.name, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id)
-)]
 fn answer(
     state: &AppState,
     route: &Route,
     request: &SlashCommandRequest,
 ) -> Result<Json<CommandResponse>, AppError> {
+    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     if !state
         .tokens
         .verify(&route.name, &request.team_id, &request.token)
