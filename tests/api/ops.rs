@@ -110,6 +110,56 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
+/// Installs a capturing subscriber for this test's thread (`#[tokio::test]` runs the app,
+/// the simulator and the client on that one thread).
+fn capture_logs(filter: &str, format: LogFormat) -> (Captured, tracing::subscriber::DefaultGuard) {
+    dynamic_interest();
+    let sink = Captured::default();
+    let guard = tracing::subscriber::set_default(switchboard::telemetry::subscriber(
+        filter,
+        format,
+        sink.clone(),
+    ));
+    (sink, guard)
+}
+
+/// tracing caches, per callsite, whether any subscriber wants it. With exactly one scoped
+/// subscriber alive, a callsite first reached on another test's thread (which has none) is
+/// cached as "never" and this test would miss its spans. Two permanent subscribers that
+/// answer "sometimes" keep every callsite's interest dynamic, so each event asks the current
+/// thread's subscriber.
+fn dynamic_interest() {
+    static KEEP: std::sync::OnceLock<[tracing::Dispatch; 2]> = std::sync::OnceLock::new();
+    KEEP.get_or_init(|| {
+        [
+            tracing::Dispatch::new(Undecided),
+            tracing::Dispatch::new(Undecided),
+        ]
+    });
+}
+
+struct Undecided;
+
+impl tracing::Subscriber for Undecided {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 /// An application started by hand, so a test can see its metrics address and stop it while
 /// keeping hold of its task.
 struct Running {
@@ -421,12 +471,7 @@ async fn metrics_can_be_switched_off() {
 
 #[tokio::test]
 async fn json_logs_are_json_lines_carrying_the_callback_span_fields() {
-    let sink = Captured::default();
-    let _guard = tracing::subscriber::set_default(switchboard::telemetry::subscriber(
-        "info,switchboard=debug",
-        LogFormat::Json,
-        sink.clone(),
-    ));
+    let (sink, _guard) = capture_logs("info,switchboard=debug", LogFormat::Json);
     let (sim, app) = spawn_ready().await;
     let team_id = sim.world().team_id("main").unwrap();
     let channel_id = sim.world().channel_id("main", "town-square").unwrap();
@@ -491,12 +536,7 @@ async fn json_logs_are_json_lines_carrying_the_callback_span_fields() {
 
 #[tokio::test]
 async fn api_call_spans_join_the_span_of_the_work_that_made_them() {
-    let sink = Captured::default();
-    let _guard = tracing::subscriber::set_default(switchboard::telemetry::subscriber(
-        "debug",
-        LogFormat::Json,
-        sink.clone(),
-    ));
+    let (sink, _guard) = capture_logs("debug", LogFormat::Json);
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v4/users/me"))
@@ -550,12 +590,7 @@ async fn api_call_spans_join_the_span_of_the_work_that_made_them() {
 #[tokio::test]
 async fn no_token_appears_in_any_log_output_even_at_trace_level() {
     for format in [LogFormat::Text, LogFormat::Json] {
-        let sink = Captured::default();
-        let guard = tracing::subscriber::set_default(switchboard::telemetry::subscriber(
-            "trace",
-            format,
-            sink.clone(),
-        ));
+        let (sink, guard) = capture_logs("trace", format);
         let (sim, app) = spawn_ready().await;
         let bot_token = sim.bot_token();
         let team_id = sim.world().team_id("main").unwrap();
