@@ -446,6 +446,27 @@ mod tests {
     }
 
     #[test]
+    fn metrics_default_to_the_main_listener_and_a_bad_path_is_refused() {
+        Jail::expect_with(|jail| {
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            assert!(s.metrics.enabled);
+            assert_eq!(s.metrics.path, "/metrics");
+            assert_eq!(s.metrics.listen, None);
+            jail.set_env("SWITCHBOARD_METRICS__LISTEN", "127.0.0.1:9100");
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            assert_eq!(s.metrics.listen, Some("127.0.0.1:9100".parse().unwrap()));
+            for bad in ["metrics", "/healthz", "/commands/x", "/{x}", "/"] {
+                jail.set_env("SWITCHBOARD_METRICS__PATH", bad);
+                let err = Settings::load(Path::new("none.toml"), false)
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains("metrics.path"), "{bad}: {err}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_required_file_that_is_missing_is_reported() {
         let err = Settings::load(Path::new("/nonexistent/switchboard.toml"), true).unwrap_err();
         assert!(matches!(err, ConfigError::FileNotFound(_)));
