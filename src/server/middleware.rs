@@ -52,7 +52,7 @@ fn make_span<B>(request: &Request<B>) -> tracing::Span {
     // the caller's ids, so every line logged for a callback (and every API-call span made on
     // its behalf, as a child) carries them all.
     tracing::info_span!(
-        "callback",
+        "request",
         method = %request.method(),
         path = %request.uri().path(),
         request_id,

@@ -514,7 +514,7 @@ async fn json_logs_are_json_lines_carrying_the_callback_span_fields() {
     assert_eq!(refusal["level"], "WARN");
     // One span per callback carries every id an operator filters on.
     let callback = &refusal["span"];
-    assert_eq!(callback["name"], "callback", "{refusal}");
+    assert_eq!(callback["name"], "request", "{refusal}");
     assert_eq!(callback["request_id"], request_id.as_str());
     assert_eq!(callback["kind"], "commands");
     assert_eq!(callback["route"], "hello");
