@@ -26,6 +26,7 @@ pub(crate) async fn slash_command_post(
     let body = extract::body(body)?;
     extract::require_form(&headers)?;
     let request = SlashCommandRequest::from_form(&body)?;
+    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     answer(&state, route, &request)
 }
 
@@ -37,6 +38,7 @@ pub(crate) async fn slash_command_get(
 ) -> Result<Json<CommandResponse>, AppError> {
     let route = find(&state, &route)?;
     let request = SlashCommandRequest::from_form(query.unwrap_or_default().as_bytes())?;
+    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     answer(&state, route, &request)
 }
 
@@ -46,12 +48,16 @@ fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s Route, AppError> {
 
 /// Verifies the token, then runs the route. `Json` answers with `Content-Type:
 /// application/json` exactly, which is what Mattermost requires to parse a reply as JSON.
+#[tracing::instrument(
+    name = "slash_command",
+    skip_all,
+    fields(route = %route.name, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id)
+)]
 fn answer(
     state: &AppState,
     route: &Route,
     request: &SlashCommandRequest,
 ) -> Result<Json<CommandResponse>, AppError> {
-    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     if !state
         .tokens
         .verify(&route.name, &request.team_id, &request.token)
