@@ -814,8 +814,9 @@ async fn serve_logs_a_banner_answers_healthcheck_and_exits_0_on_sigterm() {
         .unwrap();
     assert!(probe.status.success(), "{probe:?}");
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    // The shell's built-in kill: no procps needed on the machine.
+    let kill = Command::new("sh")
+        .args(["-c", "kill -TERM \"$1\"", "sh", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
