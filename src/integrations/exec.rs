@@ -131,11 +131,14 @@ impl ExecAction {
     /// Runs in the background, showing progress in the request's channel (and thread).
     pub fn spawn_live(&self, client: Client, context: Context, ticket: Ticket) {
         let action = self.clone();
+        // Counted in the exec gauges from now on; dropping it unfinished counts as abandoned.
+        let mut job = crate::metrics::ExecJob::queued(&context.route);
         tokio::spawn(async move {
             let _permit = match ticket.wait().await {
                 Some(permit) => permit,
                 None => return,
             };
+            job.started();
             let prepared = match action.prepare(&context) {
                 Ok(p) => p,
                 Err(e) => {
@@ -143,8 +146,11 @@ impl ExecAction {
                     return;
                 }
             };
-            if let Err(e) = action.run_live(&client, &context, prepared).await {
-                tracing::error!(route = %context.route, error = %e, "exec progress posts failed");
+            match action.run_live(&client, &context, prepared).await {
+                Ok(outcome) => job.finished(outcome),
+                Err(e) => {
+                    tracing::error!(route = %context.route, error = %e, "exec progress posts failed");
+                }
             }
         });
     }
@@ -154,7 +160,7 @@ impl ExecAction {
         client: &Client,
         context: &Context,
         prepared: Prepared,
-    ) -> Result<(), crate::mattermost::Error> {
+    ) -> Result<crate::metrics::ExecOutcome, crate::mattermost::Error> {
         let channel = ChannelId::new(context.channel.id.clone());
         let header = format!("⏳ `{}` started by @{}", context.route, context.user.name);
         let mut create = client.posts().create(&channel, header);
@@ -215,7 +221,16 @@ impl ExecAction {
             ))
             .send()
             .await?;
-        Ok(())
+        use crate::metrics::ExecOutcome as Metric;
+        Ok(if outcome.error.is_some() {
+            Metric::SpawnError
+        } else if outcome.timed_out {
+            Metric::TimedOut
+        } else if outcome.success() {
+            Metric::Succeeded
+        } else {
+            Metric::Failed
+        })
     }
 }
 

@@ -78,10 +78,12 @@ impl RouteTable {
                     return ReloadOutcome::Unchanged;
                 }
                 self.current.store(Arc::new(new));
+                crate::metrics::reload(true);
                 tracing::info!(?changed, "routes reloaded");
                 ReloadOutcome::Swapped(changed)
             }
             Err(problems) => {
+                crate::metrics::reload(false);
                 for problem in &problems {
                     tracing::error!(%problem, "route reload rejected");
                 }
