@@ -21,6 +21,7 @@
 //! | `execute` | running a slash command and turning replies into posts |
 //! | `invoke` | the outbound HTTP call to an integration |
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
+//! | `control` | test controls: foreign commands, admin token regen, roles, faults |
 //! | `slack`, `trigger_id`, `builtin`, `ids`, `app_error`, `settings`, `permissions` | helpers |
 //!
 //! The Rust API ([`World`]) and the HTTP API share one code path per operation, so a test that
@@ -40,6 +41,7 @@ mod api;
 mod app_error;
 mod builtin;
 mod command_response;
+mod control;
 mod error;
 mod execute;
 mod hooks;

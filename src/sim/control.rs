@@ -1,0 +1,131 @@
+//! Test controls: things that happen to a real Mattermost outside our integration's view —
+//! another user registering a command, an admin regenerating a token or changing a role, the
+//! server going down — done directly on the [`World`], with no HTTP call and no entry in the
+//! request log.
+
+use super::error::SimError;
+use super::ids::{new_id, now_millis};
+use super::model::SimCommand;
+use super::state::{RecordedRequest, World};
+
+impl World {
+    /// Stores a custom command created by `username` in `team_name`, as if they had registered it
+    /// themselves (`method` `P`, autocomplete on). Trigger uniqueness is **not** checked, so a
+    /// test can also set up the duplicates two racing creates leave behind on a real server.
+    pub fn create_command_as(
+        &self,
+        username: &str,
+        team_name: &str,
+        trigger: &str,
+        url: &str,
+    ) -> Result<SimCommand, SimError> {
+        let user_id = self.resolve_user(username)?;
+        let mut store = self.lock();
+        let team_id = store
+            .team_by_name(team_name)
+            .map(|t| t.id.clone())
+            .ok_or_else(|| SimError::NoSuch {
+                kind: "team",
+                name: team_name.to_owned(),
+            })?;
+        let now = now_millis();
+        let command = SimCommand {
+            id: new_id(),
+            token: new_id(),
+            create_at: now,
+            update_at: now,
+            creator_id: user_id,
+            team_id,
+            trigger: trigger.to_lowercase(),
+            method: "P".to_owned(),
+            auto_complete: true,
+            display_name: trigger.to_owned(),
+            url: url.to_owned(),
+            ..SimCommand::default()
+        };
+        store.commands.push(command.clone());
+        Ok(command)
+    }
+
+    /// Changes fields of a live command in place, as an admin editing it in the System Console
+    /// would. Returns the changed command.
+    pub fn edit_command(
+        &self,
+        command_id: &str,
+        change: impl FnOnce(&mut SimCommand),
+    ) -> Result<SimCommand, SimError> {
+        let mut store = self.lock();
+        let command = store
+            .commands
+            .iter_mut()
+            .find(|c| c.id == command_id && c.delete_at == 0)
+            .ok_or_else(|| SimError::NoSuch {
+                kind: "command",
+                name: command_id.to_owned(),
+            })?;
+        change(command);
+        command.update_at = now_millis();
+        Ok(command.clone())
+    }
+
+    /// Gives a command a new token, as an admin pressing "Regenerate token" does; the old one
+    /// stops working at once. Returns the new token.
+    pub fn regen_command_token(&self, command_id: &str) -> Result<String, SimError> {
+        let token = new_id();
+        self.edit_command(command_id, |c| c.token.clone_from(&token))?;
+        Ok(token)
+    }
+
+    /// Makes `username` a team admin of `team_name` or a plain member. A plain member lacks
+    /// `manage_own_slash_commands`, so the custom-only listing answers 403.
+    pub fn set_team_admin(
+        &self,
+        username: &str,
+        team_name: &str,
+        admin: bool,
+    ) -> Result<(), SimError> {
+        let user_id = self.resolve_user(username)?;
+        let mut store = self.lock();
+        let team_id = store
+            .team_by_name(team_name)
+            .map(|t| t.id.clone())
+            .ok_or_else(|| SimError::NoSuch {
+                kind: "team",
+                name: team_name.to_owned(),
+            })?;
+        let member = store
+            .team_members
+            .iter_mut()
+            .find(|m| m.team_id == team_id && m.user_id == user_id)
+            .ok_or_else(|| SimError::NoSuch {
+                kind: "team member",
+                name: format!("{team_name}/{username}"),
+            })?;
+        member.admin = admin;
+        Ok(())
+    }
+
+    /// Answers every `/api/v4` call with `status` (e.g. 503, 502, 429) until called with
+    /// `None`: the server is down behind its proxy, or rate limiting everything.
+    pub fn set_fault(&self, status: Option<u16>) {
+        self.lock().fault = status;
+    }
+
+    /// The write calls (POST/PUT/PATCH/DELETE) in the request log, with their bodies, whatever
+    /// their status.
+    pub fn write_requests(&self) -> Vec<RecordedRequest> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.is_write())
+            .cloned()
+            .collect()
+    }
+
+    /// Empties the request log and the write counter, so a test can look at one phase alone.
+    pub fn clear_requests(&self) {
+        let mut store = self.lock();
+        store.requests.clear();
+        store.api_writes = 0;
+    }
+}
