@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::config::{ConfigError, Settings};
 use crate::integrations::RouteSet;
 use crate::mattermost::{self, Client};
-use crate::reconcile;
+use crate::reconcile::{Mode, Reconciler};
 use crate::server::{self, AppState, Readiness};
 use crate::tokens::TokenStore;
 
@@ -23,6 +23,18 @@ pub enum StartupError {
     /// The Mattermost client could not be built (bad URL or token format).
     #[error("Mattermost client: {0}")]
     Client(#[from] mattermost::Error),
+    /// A route's `token_env` names an environment variable that is not set.
+    #[error(
+        "route `{route}` takes its token from the environment variable {var}, which is not set \
+         (copy the token of the hand-registered command from System Console › Integrations › \
+         Slash Commands)"
+    )]
+    StaticToken {
+        /// The route.
+        route: String,
+        /// The variable.
+        var: String,
+    },
     /// The listen address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -40,6 +52,8 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     state: AppState,
+    reconciler: Reconciler,
+    mode: Mode,
 }
 
 impl Application {
@@ -65,10 +79,24 @@ impl Application {
         let client = Client::builder(settings.mattermost.url.as_str())
             .secret_token(settings.mattermost.token()?)
             .build()?;
+        let tokens = TokenStore::default();
+        for route in routes.iter() {
+            if let Some(var) = &route.command.token_env {
+                let token = std::env::var(var).map_err(|_| StartupError::StaticToken {
+                    route: route.name.clone(),
+                    var: var.clone(),
+                })?;
+                tokens.insert_static(&route.name, token.trim());
+            }
+        }
+        let settings = Arc::new(settings);
+        let routes = Arc::new(routes);
+        let reconciler = Reconciler::new(client.clone(), settings.clone(), routes.clone());
+        reconciler.install_refresher(&tokens);
         let state = AppState {
-            settings: Arc::new(settings),
-            routes: Arc::new(routes),
-            tokens: TokenStore::default(),
+            settings,
+            routes,
+            tokens,
             ready: Readiness::default(),
             client,
         };
@@ -76,7 +104,17 @@ impl Application {
             listener,
             addr,
             state,
+            reconciler,
+            mode: Mode::Register,
         })
+    }
+
+    /// Writes nothing to Mattermost at startup (`serve --no-register`): the tokens of the
+    /// commands already registered are still read from the listing.
+    #[must_use]
+    pub fn without_registration(mut self) -> Self {
+        self.mode = Mode::ReadOnly;
+        self
     }
 
     /// The address actually bound.
@@ -97,22 +135,28 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Application {
-            listener, state, ..
+            listener,
+            state,
+            reconciler,
+            mode,
+            ..
         } = self;
         let registration = tokio::spawn({
             let state = state.clone();
             async move {
-                let report = reconcile::register_until_done(
-                    &state.client,
-                    &state.settings,
-                    &state.routes,
-                    &state.tokens,
-                )
-                .await;
+                let report = reconciler.run_until_done(&state.tokens, mode).await;
+                for conflict in &report.conflicts {
+                    tracing::error!(%conflict, "a command Switchboard does not own holds this route's trigger; left alone (see `switchboard plan`)");
+                }
                 tracing::info!(
                     created = report.created,
+                    updated = report.updated,
+                    deleted = report.deleted,
                     kept = report.kept,
+                    writes = report.writes,
                     teams = report.teams,
+                    conflicts = report.conflicts.len(),
+                    failed = report.failures.len(),
                     "registration complete; ready"
                 );
                 state.ready.set_ready();

@@ -34,6 +34,17 @@ pub struct CommandSpec {
     /// Show the command in autocomplete.
     #[serde(default = "yes")]
     pub autocomplete: bool,
+    /// Username shown on the command's response posts (needs `EnablePostUsernameOverride`).
+    #[serde(default)]
+    pub username: String,
+    /// Icon URL shown on the command's response posts (needs `EnablePostIconOverride`).
+    #[serde(default)]
+    pub icon_url: String,
+    /// For a command an admin registered by hand: the environment variable holding its token.
+    /// Such a route is never registered, updated or deleted by Switchboard; its callbacks are
+    /// checked against that token in every team.
+    #[serde(default)]
+    pub token_env: Option<String>,
 }
 
 fn yes() -> bool {

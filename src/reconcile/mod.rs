@@ -1,176 +1,324 @@
-//! Registers the routes' slash commands in Mattermost, idempotently.
+//! Integration as code: Switchboard reconciles the slash commands its routes declare with what
+//! Mattermost holds, safely beside other integrations and other Switchboard replicas.
 //!
-//! For each configured team: list the team's custom commands (the only listing that returns
-//! tokens), keep a command that already points at our callback URL, create the ones that are
-//! missing, and remember every token. A restart with nothing changed makes no write call.
+//! | module | holds |
+//! |---|---|
+//! | `desired` | the command each route wants, built from routes and settings |
+//! | `actual` | teams, the custom-command listing (with tokens), and the ownership rule |
+//! | `plan` | create / update / delete / keep / conflict, and the readable diff |
+//! | `apply` | the writes, per-route failures, and the settling pass |
+//! | `error` | [`ReconcileError`], worded for operators |
+//! | `doctor` | `switchboard doctor`: checks of the setup, each with how to fix it |
+//!
+//! One run ([`Reconciler::register`]): who am I → teams → one listing per team → plan →
+//! apply → if anything was created, list that team again and delete our own duplicates (lowest
+//! id survives) → tokens of the surviving commands into the [`TokenStore`]. An unchanged
+//! restart makes no write call. Outgoing webhooks are not reconciled yet.
 
+mod actual;
+mod apply;
+mod desired;
+pub mod doctor;
+mod error;
+mod plan;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 
 use crate::config::Settings;
-use crate::integrations::{Route, RouteSet};
-use crate::mattermost::models::{Command, CommandMethod, Team};
-use crate::mattermost::{Client, Error as ApiError};
+use crate::integrations::RouteSet;
+use crate::mattermost::Client;
 use crate::tokens::TokenStore;
 
-/// What one registration run did.
+pub use actual::{Owner, TeamCommands, TeamRef};
+pub use apply::RouteFailure;
+pub use desired::{CommandFields, DesiredCommand, FieldChange, command_url, desired_commands};
+pub use error::ReconcileError;
+pub use plan::{Counts, DeleteReason, Plan, Step, TeamPlan};
+
+/// What a reconciliation run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// Teams reconciled.
+    pub teams: usize,
     /// Commands created.
     pub created: usize,
-    /// Commands found already registered.
+    /// Commands updated.
+    pub updated: usize,
+    /// Commands deleted (undeclared, duplicates, or everything for `unregister`).
+    pub deleted: usize,
+    /// Commands found as declared.
     pub kept: usize,
-    /// Teams registered in.
-    pub teams: usize,
+    /// Successful write calls.
+    pub writes: usize,
+    /// Routes whose trigger a foreign command holds, as `/trigger in team`.
+    pub conflicts: Vec<String>,
+    /// Routes Mattermost refused.
+    pub failures: Vec<RouteFailure>,
 }
 
-/// Why registration failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    /// A call to Mattermost failed.
-    #[error("{action}: {source}")]
-    Api {
-        /// What we were doing.
-        action: String,
-        /// The client error.
-        #[source]
-        source: ApiError,
-    },
-    /// No team to register in.
-    #[error("no teams to register in: set mattermost.teams (SWITCHBOARD_MATTERMOST__TEAMS)")]
-    NoTeams,
+/// What Mattermost holds, as one run saw it.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// Who Switchboard is.
+    pub owner: Owner,
+    /// Every reconciled team's commands.
+    pub teams: Vec<TeamCommands>,
 }
 
-impl ReconcileError {
-    fn api(action: impl Into<String>) -> impl FnOnce(ApiError) -> ReconcileError {
-        let action = action.into();
-        move |source| ReconcileError::Api { action, source }
-    }
+/// How the startup run treats Mattermost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Apply the plan (`serve`).
+    Register,
+    /// Only read tokens from the listing; write nothing (`serve --no-register`).
+    ReadOnly,
 }
 
-/// The callback URL of a route's command.
-pub fn command_url(settings: &Settings, route: &Route) -> String {
-    settings
-        .server
-        .public_url_for(&format!("/commands/{}", route.name))
+/// Runs reconciliations; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Reconciler {
+    client: Client,
+    settings: Arc<Settings>,
+    routes: Arc<RouteSet>,
+    owner: Arc<tokio::sync::OnceCell<Owner>>,
 }
 
-/// The command Mattermost should hold for `route` in `team`.
-fn desired_command(settings: &Settings, route: &Route, team: &Team) -> Command {
-    let spec = &route.command;
-    let mut command = Command::new(team.id.clone(), &spec.trigger, command_url(settings, route));
-    command.method = CommandMethod::Post;
-    command.display_name = spec.display_name.clone();
-    command.description = spec.description.clone();
-    command.auto_complete = spec.autocomplete;
-    command.auto_complete_desc = spec.description.clone();
-    command.auto_complete_hint = spec.hint.clone();
-    command
-}
-
-/// Resolves the configured team names (or every team of the bot, for `*`).
-async fn resolve_teams(client: &Client, settings: &Settings) -> Result<Vec<Team>, ReconcileError> {
-    if settings.mattermost.all_teams() {
-        return client
-            .teams()
-            .for_user(None)
-            .await
-            .map_err(ReconcileError::api("listing the bot's teams"));
-    }
-    if settings.mattermost.teams.is_empty() {
-        return Err(ReconcileError::NoTeams);
-    }
-    let mut teams = Vec::with_capacity(settings.mattermost.teams.len());
-    for name in &settings.mattermost.teams {
-        let team = client
-            .teams()
-            .by_name(name)
-            .await
-            .map_err(ReconcileError::api(format!("looking up team `{name}`")))?;
-        teams.push(team);
-    }
-    Ok(teams)
-}
-
-/// One registration run.
-pub async fn register(
-    client: &Client,
-    settings: &Settings,
-    routes: &RouteSet,
-    tokens: &TokenStore,
-) -> Result<Report, ReconcileError> {
-    let me = client
-        .users()
-        .me()
-        .await
-        .map_err(ReconcileError::api("logging in (GET /users/me)"))?;
-    let teams = resolve_teams(client, settings).await?;
-    let mut report = Report {
-        teams: teams.len(),
-        ..Report::default()
-    };
-    for team in &teams {
-        let existing =
-            client
-                .commands()
-                .list(&team.id, true)
-                .await
-                .map_err(ReconcileError::api(format!(
-                    "listing commands of team `{}`",
-                    team.name
-                )))?;
-        for route in routes.iter() {
-            let url = command_url(settings, route);
-            let found = existing.iter().find(|c| {
-                c.delete_at == 0
-                    && c.trigger == route.command.trigger
-                    && c.url == url
-                    && c.creator_id.as_ref().is_none_or(|id| *id == me.id)
-            });
-            let token = match found {
-                Some(command) => {
-                    report.kept += 1;
-                    command.token.clone()
-                }
-                None => {
-                    let created = client
-                        .commands()
-                        .create(&desired_command(settings, route, team))
-                        .await
-                        .map_err(ReconcileError::api(format!(
-                            "creating /{} in team `{}`",
-                            route.command.trigger, team.name
-                        )))?;
-                    tracing::info!(trigger = %route.command.trigger, team = %team.name, "registered slash command");
-                    report.created += 1;
-                    created.token
-                }
-            };
-            tokens.insert(&route.name, team.id.as_str(), &token);
+impl Reconciler {
+    /// A reconciler for `routes` with `client`.
+    pub fn new(client: Client, settings: Arc<Settings>, routes: Arc<RouteSet>) -> Self {
+        Reconciler {
+            client,
+            settings,
+            routes,
+            owner: Arc::default(),
         }
     }
-    Ok(report)
-}
 
-/// Registers until it succeeds, waiting with jittered exponential back-off (capped at 30 s)
-/// between attempts. Each failure is logged once with its cause.
-pub async fn register_until_done(
-    client: &Client,
-    settings: &Settings,
-    routes: &RouteSet,
-    tokens: &TokenStore,
-) -> Report {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match register(client, settings, routes, tokens).await {
-            Ok(report) => return report,
-            Err(error) => {
-                let wait = delay.mul_f64(rand::thread_rng().gen_range(0.5..1.0));
-                tracing::warn!(error = %error, cause = ?std::error::Error::source(&error).map(ToString::to_string), retry_in_ms = wait.as_millis() as u64, "registration failed; retrying");
-                tokio::time::sleep(wait).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
+    /// The bot user (asked once, then remembered).
+    pub async fn owner(&self) -> Result<Owner, ReconcileError> {
+        self.owner
+            .get_or_try_init(|| async {
+                let me = self
+                    .client
+                    .users()
+                    .me()
+                    .await
+                    .map_err(ReconcileError::api("logging in (GET /users/me)"))?;
+                Ok(Owner::new(me.id, me.username, &self.settings))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Reads the teams and each team's custom commands: one listing per team.
+    pub async fn observe(&self) -> Result<Observed, ReconcileError> {
+        let owner = self.owner().await?;
+        let teams = actual::resolve_teams(&self.client, &self.settings).await?;
+        let mut listed = Vec::with_capacity(teams.len());
+        for team in &teams {
+            listed.push(actual::list_commands(&self.client, team).await?);
+        }
+        Ok(Observed {
+            owner,
+            teams: listed,
+        })
+    }
+
+    /// The plan for what `observed` holds.
+    pub fn plan(&self, observed: &Observed) -> Plan {
+        let desired = desired_commands(&self.settings, &self.routes);
+        Plan {
+            teams: observed
+                .teams
+                .iter()
+                .map(|team| plan::plan_team(&desired, team, &observed.owner))
+                .collect(),
+        }
+    }
+
+    /// Reads Mattermost and returns the plan, changing nothing (`switchboard plan`).
+    pub async fn dry_run(&self) -> Result<Plan, ReconcileError> {
+        Ok(self.plan(&self.observe().await?))
+    }
+
+    /// One full run: plan, apply, settle duplicates, and put the surviving commands' tokens
+    /// into `tokens`.
+    pub async fn register(&self, tokens: &TokenStore) -> Result<Report, ReconcileError> {
+        let observed = self.observe().await?;
+        let plan = self.plan(&observed);
+        let desired = desired_commands(&self.settings, &self.routes);
+        let mut report = Report {
+            teams: plan.teams.len(),
+            ..Report::default()
+        };
+        for team_plan in &plan.teams {
+            let applied = apply::apply_team(&self.client, team_plan, true).await?;
+            add(&mut report, &applied);
+            let final_plan = if applied.must_relist {
+                // After creating, look again: replicas starting together may each have
+                // created the command. Every replica computes the same survivor (lowest id).
+                let listed = actual::list_commands(&self.client, &team_plan.team).await?;
+                let settle = plan::plan_team(&desired, &listed, &observed.owner);
+                let settled = apply::apply_team(&self.client, &settle, false).await?;
+                report.writes += settled.writes;
+                report.deleted += settled.deleted;
+                report.updated += settled.updated;
+                report.failures.extend(settled.failures);
+                settle
+            } else {
+                team_plan.clone()
+            };
+            report.kept += count_kept(team_plan);
+            report.conflicts.extend(conflicts(&final_plan));
+            tokens.replace_team(team_plan.team.id.as_str(), plan_tokens(&final_plan));
+        }
+        Ok(report)
+    }
+
+    /// Reads tokens from the listing without writing anything (`serve --no-register`).
+    pub async fn load_tokens(&self, tokens: &TokenStore) -> Result<Report, ReconcileError> {
+        let observed = self.observe().await?;
+        let plan = self.plan(&observed);
+        let counts = plan.counts();
+        if plan.has_writes() {
+            tracing::warn!(
+                create = counts.create,
+                update = counts.update,
+                delete = counts.delete,
+                "registration is off (--no-register) and Mattermost differs from the routes; run `switchboard plan` to see how"
+            );
+        }
+        for team_plan in &plan.teams {
+            tokens.replace_team(team_plan.team.id.as_str(), plan_tokens(team_plan));
+        }
+        Ok(Report {
+            teams: plan.teams.len(),
+            kept: counts.keep,
+            conflicts: plan.teams.iter().flat_map(conflicts).collect(),
+            ..Report::default()
+        })
+    }
+
+    /// Deletes every command Switchboard owns in the configured teams
+    /// (`switchboard unregister`).
+    pub async fn unregister(&self) -> Result<Report, ReconcileError> {
+        let observed = self.observe().await?;
+        let mut report = Report {
+            teams: observed.teams.len(),
+            ..Report::default()
+        };
+        for team in &observed.teams {
+            let team_plan = plan::plan_unregister(team, &observed.owner);
+            let applied = apply::apply_team(&self.client, &team_plan, false).await?;
+            add(&mut report, &applied);
+        }
+        Ok(report)
+    }
+
+    /// The current tokens of our commands in one team, from a fresh listing (no writes): what
+    /// a token refresh reads.
+    pub async fn team_tokens(
+        &self,
+        team_id: &str,
+    ) -> Result<Vec<(String, String)>, ReconcileError> {
+        let owner = self.owner().await?;
+        let team = TeamRef {
+            id: team_id.to_owned().into(),
+            name: team_id.to_owned(),
+        };
+        let listed = actual::list_commands(&self.client, &team).await?;
+        let desired = desired_commands(&self.settings, &self.routes);
+        Ok(plan_tokens(&plan::plan_team(&desired, &listed, &owner)))
+    }
+
+    /// Runs until one run succeeds, waiting with jittered exponential back-off (capped at
+    /// 30 s) between attempts. Transient failures are logged as warnings; others (a missing
+    /// permission, a disabled feature) as errors with their fix, and retried too, so granting
+    /// the permission is enough — no restart needed.
+    pub async fn run_until_done(&self, tokens: &TokenStore, mode: Mode) -> Report {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let result = match mode {
+                Mode::Register => self.register(tokens).await,
+                Mode::ReadOnly => self.load_tokens(tokens).await,
+            };
+            match result {
+                Ok(report) => return report,
+                Err(error) => {
+                    let wait = delay.mul_f64(rand::thread_rng().gen_range(0.5..1.0));
+                    let cause = std::error::Error::source(&error).map(ToString::to_string);
+                    let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                    if error.is_transient() {
+                        tracing::warn!(error = %error, cause = ?cause, retry_in_ms, "registration failed; retrying");
+                    } else {
+                        tracing::error!(error = %error, cause = ?cause, retry_in_ms, "registration failed; retrying");
+                    }
+                    tokio::time::sleep(wait).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
             }
         }
     }
+
+    /// Installs, into `tokens`, a refresher that re-reads one team's tokens.
+    pub fn install_refresher(&self, tokens: &TokenStore) {
+        let reconciler = self.clone();
+        tokens.set_refresher(move |team_id: String| {
+            let reconciler = reconciler.clone();
+            Box::pin(async move {
+                reconciler
+                    .team_tokens(&team_id)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        });
+    }
+}
+
+fn add(report: &mut Report, applied: &apply::Applied) {
+    report.writes += applied.writes;
+    report.created += applied.created;
+    report.updated += applied.updated;
+    report.deleted += applied.deleted;
+    report.failures.extend(applied.failures.iter().cloned());
+}
+
+fn count_kept(plan: &TeamPlan) -> usize {
+    plan.steps
+        .iter()
+        .filter(|s| matches!(s, Step::Keep { .. }))
+        .count()
+}
+
+fn conflicts(plan: &TeamPlan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Conflict { fields, .. } => {
+                Some(format!("/{} in team `{}`", fields.trigger, plan.team.name))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// (route, token) of every route that has a surviving command in the plan's team.
+fn plan_tokens(plan: &TeamPlan) -> Vec<(String, String)> {
+    plan.steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Keep { route, current }
+            | Step::Update { route, current, .. }
+            | Step::Conflict {
+                route,
+                current: Some(current),
+                ..
+            } => Some((route.clone(), current.token.clone())),
+            _ => None,
+        })
+        .filter(|(_, token)| !token.is_empty())
+        .collect()
 }

@@ -25,7 +25,7 @@ pub(crate) async fn slash_command_post(
     let body = extract::body(body)?;
     extract::require_form(&headers)?;
     let request = SlashCommandRequest::from_form(&body)?;
-    answer(&state, route, &request)
+    answer(&state, route, &request).await
 }
 
 /// `GET /commands/{route}?…`.
@@ -36,28 +36,30 @@ pub(crate) async fn slash_command_get(
 ) -> Result<Json<CommandResponse>, AppError> {
     let route = find(&state, &route)?;
     let request = SlashCommandRequest::from_form(query.unwrap_or_default().as_bytes())?;
-    answer(&state, route, &request)
+    answer(&state, route, &request).await
 }
 
 fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s Route, AppError> {
     state.routes.get(name).ok_or(AppError::NotFound)
 }
 
-/// Verifies the token, then runs the route. `Json` answers with `Content-Type:
+/// Verifies the token (an unknown one may trigger one token refresh, see `tokens.rs`), then
+/// runs the route. `Json` answers with `Content-Type:
 /// application/json` exactly, which is what Mattermost requires to parse a reply as JSON.
 #[tracing::instrument(
     name = "slash_command",
     skip_all,
     fields(route = %route.name, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id)
 )]
-fn answer(
+async fn answer(
     state: &AppState,
     route: &Route,
     request: &SlashCommandRequest,
 ) -> Result<Json<CommandResponse>, AppError> {
     if !state
         .tokens
-        .verify(&route.name, &request.team_id, &request.token)
+        .verify_or_refresh(&route.name, &request.team_id, &request.token)
+        .await
     {
         return Err(AppError::Unauthorized("slash-command token does not match"));
     }
