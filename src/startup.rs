@@ -145,6 +145,9 @@ impl Application {
             let state = state.clone();
             async move {
                 let report = reconciler.run_until_done(&state.tokens, mode).await;
+                for failure in &report.failures {
+                    tracing::error!(route = %failure.route, team = %failure.team, reason = %failure.message, "Mattermost refused this route's slash command; the other routes are registered");
+                }
                 for conflict in &report.conflicts {
                     tracing::error!(%conflict, "a command Switchboard does not own holds this route's trigger; left alone (see `switchboard plan`)");
                 }

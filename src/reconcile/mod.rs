@@ -167,6 +167,22 @@ impl Reconciler {
                 report.deleted += settled.deleted;
                 report.updated += settled.updated;
                 report.failures.extend(settled.failures);
+                // A route still without a command was refused for a reason the settling pass
+                // cannot see in the listing: its trigger belongs to a built-in or a plugin.
+                for step in &settle.steps {
+                    if let Step::Create { route, fields } = step {
+                        if !applied.failures.iter().any(|f| &f.route == route) {
+                            report.failures.push(RouteFailure {
+                                route: route.clone(),
+                                team: team_plan.team.name.clone(),
+                                message: format!(
+                                    "Mattermost says the trigger /{} is already in use, but no custom command holds it: a built-in or plugin command has it; choose another trigger",
+                                    fields.trigger
+                                ),
+                            });
+                        }
+                    }
+                }
                 settle
             } else {
                 team_plan.clone()

@@ -105,6 +105,12 @@ impl World {
         Ok(())
     }
 
+    /// A plugin registers `/trigger`: from now on a custom command cannot take it (400
+    /// `api.command.duplicate_trigger.app_error`, as for built-ins).
+    pub fn register_plugin_command(&self, trigger: &str) {
+        self.lock().plugin_triggers.insert(trigger.to_lowercase());
+    }
+
     /// Answers every `/api/v4` call with `status` (e.g. 503, 502, 429) until called with
     /// `None`: the server is down behind its proxy, or rate limiting everything.
     pub fn set_fault(&self, status: Option<u16>) {

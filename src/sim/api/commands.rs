@@ -150,6 +150,7 @@ fn check_trigger_unique(
 ) -> Result<(), AppError> {
     let trigger = trigger.to_lowercase();
     let taken = builtin::is_built_in(&trigger)
+        || store.plugin_triggers.contains(&trigger)
         || store.commands.iter().any(|c| {
             c.delete_at == 0 && c.team_id == team_id && c.id != exclude && c.trigger == trigger
         });
