@@ -50,8 +50,8 @@ impl fmt::Debug for Client {
 pub struct ClientBuilder {
     server_url: String,
     token: Option<SecretString>,
-    connect_timeout: Duration,
-    timeout: Duration,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
     user_agent: String,
     retry: RetryPolicy,
 }
@@ -84,13 +84,22 @@ impl ClientBuilder {
 
     /// Time allowed to open a connection (default 5 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.connect_timeout = Some(timeout);
         self
     }
 
     /// Time allowed for one whole attempt, body included (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Removes both timeouts (and the idle-connection reaper's timer): calls wait as long as
+    /// the server takes. Meant for tests under paused tokio time, where any pending timer fires
+    /// as soon as the runtime idles, and for very large uploads.
+    pub fn without_timeouts(mut self) -> Self {
+        self.timeout = None;
+        self.connect_timeout = None;
         self
     }
 
@@ -131,11 +140,17 @@ impl ClientBuilder {
                 Ok::<_, Error>(value)
             })
             .transpose()?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
+        let idle = self.timeout.map(|_| Duration::from_secs(90));
+        let mut http = reqwest::Client::builder()
             .user_agent(self.user_agent)
-            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_idle_timeout(idle);
+        if let Some(timeout) = self.connect_timeout {
+            http = http.connect_timeout(timeout);
+        }
+        if let Some(timeout) = self.timeout {
+            http = http.timeout(timeout);
+        }
+        let http = http
             .build()
             .map_err(|e| Error::invalid(format!("cannot build the HTTP client: {e}")))?;
         let api_base = format!("{}/api/v4", server_url.as_str().trim_end_matches('/'));
@@ -157,8 +172,8 @@ impl Client {
         ClientBuilder {
             server_url: server_url.into(),
             token: None,
-            connect_timeout: Duration::from_secs(5),
-            timeout: Duration::from_secs(30),
+            connect_timeout: Some(Duration::from_secs(5)),
+            timeout: Some(Duration::from_secs(30)),
             user_agent: concat!("switchboard/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
         }
@@ -247,6 +262,7 @@ impl Client {
                 if let Some(status) = error.status() {
                     span.record("status", status.as_u16());
                 }
+                tracing::debug!(error = %error, "request failed");
                 return Err(error);
             };
             tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
@@ -456,10 +472,15 @@ fn record_done(response: &reqwest::Response, attempts: u32, started: Instant) {
     span.record("status", response.status().as_u16());
     span.record("attempts", attempts);
     span.record("latency_ms", started.elapsed().as_millis() as u64);
+    tracing::trace!("request succeeded");
 }
 
 /// Decodes JSON, naming the path that failed.
 pub(crate) fn decode<T: DeserializeOwned>(endpoint: Endpoint, bytes: &[u8]) -> Result<T, Error> {
+    // Fast path; only a failure pays for path tracking.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
         endpoint,

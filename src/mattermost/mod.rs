@@ -31,6 +31,7 @@ pub mod models;
 mod pagination;
 mod request;
 mod retry;
+pub mod websocket;
 
 pub use client::{Client, ClientBuilder};
 pub use endpoints::Endpoint;
@@ -41,6 +42,7 @@ pub use ids::{
 pub use pagination::{DEFAULT_PER_PAGE, ItemStream, MAX_PER_PAGE};
 pub use request::{ApiRequest, Multipart, PartReader, RequestBody};
 pub use retry::RetryPolicy;
+pub use websocket::{EventStream, WebSocketOptions, WsEvent, WsEventKind, WsItem};
 
 /// Result type of every client call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -63,7 +63,8 @@ impl std::fmt::Debug for SlashCommandRequest {
 
 impl SlashCommandRequest {
     /// Parses a form-encoded body or a query string. Unknown keys are ignored (Mattermost adds
-    /// fields over time); `token`, `command`, `user_id`, `channel_id` and `team_id` are required.
+    /// fields over time); `command`, `user_id`, `channel_id` and `team_id` are required. A
+    /// missing `token` parses as empty, so verification (not parsing) refuses it with 401.
     pub fn from_form(body: &[u8]) -> Result<Self, PayloadError> {
         if std::str::from_utf8(body).is_err() {
             return Err(PayloadError::Malformed("body is not UTF-8".into()));
@@ -96,7 +97,6 @@ impl SlashCommandRequest {
         req.user_mentions = pair("user_mentions", user_names, user_ids)?;
         req.channel_mentions = pair("channel_mentions", channel_names, channel_ids)?;
         for (name, value) in [
-            ("token", &req.token),
             ("command", &req.command),
             ("user_id", &req.user_id),
             ("channel_id", &req.channel_id),
@@ -169,10 +169,17 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_token_is_an_error() {
-        let err = SlashCommandRequest::from_form(b"command=%2Fx&user_id=u&channel_id=c&team_id=t")
+    fn a_missing_token_parses_as_empty_for_verification_to_refuse() {
+        let req = SlashCommandRequest::from_form(b"command=%2Fx&user_id=u&channel_id=c&team_id=t")
+            .unwrap();
+        assert_eq!(req.token, "");
+    }
+
+    #[test]
+    fn a_missing_user_is_an_error() {
+        let err = SlashCommandRequest::from_form(b"token=t&command=%2Fx&channel_id=c&team_id=t")
             .unwrap_err();
-        assert_eq!(err, PayloadError::MissingField("token"));
+        assert_eq!(err, PayloadError::MissingField("user_id"));
     }
 
     #[test]

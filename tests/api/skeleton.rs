@@ -61,7 +61,8 @@ async fn a_wrong_or_missing_token_is_refused_with_401_and_no_detail() {
     let missing = app
         .post_form("/commands/hello", slash_form("", &team_id, "x"))
         .await;
-    assert_eq!(missing.status(), 400, "a form without a token is malformed");
+    assert_eq!(missing.status(), 401);
+    assert_eq!(missing.text().await.unwrap(), "");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Per-resource handles: `client.users()`, `client.posts()`, `client.channels()` …
 //!
-//! Each handle borrows the [`Client`](super::Client); simple calls are `async fn`s on it and
+//! Each handle borrows the [`Client`]; simple calls are `async fn`s on it and
 //! calls with many optional fields return a builder that ends in `.send()` (or `.stream()` for
 //! listings).
 

@@ -135,9 +135,9 @@ impl CreatePost<'_> {
         if post.pending_post_id.is_none() {
             post.pending_post_id = Some(pending_post_id());
         }
-        Ok(ApiRequest::new(ep::POSTS_CREATE, &[])?
+        ApiRequest::new(ep::POSTS_CREATE, &[])?
             .query_opt("set_online", self.set_online.as_ref())
-            .json(&post)?)
+            .json(&post)
     }
 
     /// Creates the post.

@@ -1,0 +1,283 @@
+//! Error decoding, retries under paused time, and secrets kept out of errors, logs and Debug.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard::mattermost::models::IncomingWebhook;
+use switchboard::mattermost::{ChannelId, Client, Error, RetryPolicy, UserId};
+use wiremock::matchers::{any, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{TOKEN, client_for};
+
+fn app_error(id: &str, status: u16) -> serde_json::Value {
+    json!({"id": id, "message": "Something went wrong.", "detailed_error": "", "request_id": "req123", "status_code": status})
+}
+
+#[tokio::test]
+async fn app_error_bodies_decode_for_400_401_403_404() {
+    let server = MockServer::start().await;
+    let client = client_for(&server);
+    for (status, id) in [
+        (400, "api.context.invalid_body_param.app_error"),
+        (401, "api.context.session_expired.app_error"),
+        (403, "api.context.permissions.app_error"),
+        (404, "app.user.missing_account.const"),
+    ] {
+        server.reset().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(status).set_body_json(app_error(id, status)))
+            .mount(&server)
+            .await;
+        let err = client.users().get(&UserId::new("user1")).await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(err.app_error_id(), Some(id));
+        assert!(matches!(err, Error::Api { .. }));
+        assert_eq!(err.is_not_found(), status == 404);
+        assert_eq!(err.is_unauthorized(), status == 401);
+        assert_eq!(err.is_forbidden(), status == 403);
+        assert!(!err.to_string().contains(TOKEN));
+    }
+}
+
+#[tokio::test]
+async fn a_plain_text_429_is_rate_limited_with_its_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("content-type", "text/plain")
+                .insert_header("retry-after", "3")
+                .set_body_string("limit exceeded\n"),
+        )
+        .mount(&server)
+        .await;
+    let err = client_for(&server).users().me().await.unwrap_err();
+    match err {
+        Error::RateLimited { retry_after, .. } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(3)))
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_html_502_keeps_status_and_excerpt() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(502)
+                .insert_header("content-type", "text/html")
+                .set_body_string(
+                    "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+                ),
+        )
+        .mount(&server)
+        .await;
+    let err = client_for(&server).users().me().await.unwrap_err();
+    assert!(err.is_unreachable());
+    match err {
+        Error::Http {
+            status, excerpt, ..
+        } => {
+            assert_eq!(status.as_u16(), 502);
+            assert!(excerpt.contains("502 Bad Gateway"));
+        }
+        other => panic!("expected Http, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_the_expected_json_names_the_failing_path() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": "t1", "name": 5}])))
+        .mount(&server)
+        .await;
+    let err = client_for(&server)
+        .teams()
+        .for_user(None)
+        .await
+        .unwrap_err();
+    match err {
+        Error::Decode { path, .. } => assert_eq!(path, "[0].name"),
+        other => panic!("expected Decode, got {other:?}"),
+    }
+}
+
+fn retrying_client(server: &MockServer) -> Client {
+    Client::builder(server.uri())
+        .token(TOKEN)
+        .without_timeouts()
+        .retry_policy(RetryPolicy::default())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn idempotent_calls_retry_on_503_then_succeed() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(crate::fixtures::user("user1")))
+        .mount(&server)
+        .await;
+    let me = retrying_client(&server).users().me().await.unwrap();
+    assert_eq!(me.id, *"user1");
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_and_x_ratelimit_reset_are_honoured() {
+    for header in ["retry-after", "x-ratelimit-reset"] {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header(header, "7")
+                    .set_body_string("limit exceeded\n"),
+            )
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_json(crate::fixtures::user("user1")))
+            .mount(&server)
+            .await;
+        let started = tokio::time::Instant::now();
+        retrying_client(&server).users().me().await.unwrap();
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(7),
+            "{header}: waited {waited:?}"
+        );
+        assert!(
+            waited < Duration::from_secs(8),
+            "{header}: waited {waited:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_non_idempotent_post_is_not_retried_on_503() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let err = retrying_client(&server)
+        .hooks()
+        .create_incoming(&IncomingWebhook::new(ChannelId::new("chan1")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_post_is_retried_with_the_same_pending_post_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(crate::fixtures::post("post1")))
+        .mount(&server)
+        .await;
+    retrying_client(&server)
+        .posts()
+        .create(&ChannelId::new("chan1"), "hi")
+        .send()
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    let ids: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["pending_post_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+    assert!(ids[0].contains(':'), "{}", ids[0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_stop_at_the_attempt_cap() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(502).set_body_string("bad gateway"))
+        .mount(&server)
+        .await;
+    let err = retrying_client(&server).users().me().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_token_never_appears_in_errors_logs_or_debug() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(app_error("api.context.session_expired.app_error", 401)),
+        )
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let err = client.users().me().await.unwrap_err();
+    let builder = Client::builder(server.uri()).token(TOKEN);
+    let texts = [
+        format!("{err}"),
+        format!("{err:?}"),
+        format!("{client:?}"),
+        format!("{builder:?}"),
+    ];
+    // A connection error too (nothing listens on port 9 of localhost).
+    let dead = Client::builder("http://127.0.0.1:9")
+        .token(TOKEN)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = dead.users().me().await.unwrap_err();
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    // (Whether events reach this thread-local subscriber depends on tracing's global callsite
+    // cache, which parallel tests share; when they do, they must not hold the token.)
+    for text in texts
+        .iter()
+        .chain([&format!("{err:?}"), &format!("{err}"), &logs])
+    {
+        assert!(!text.contains(TOKEN), "token leaked in: {text}");
+    }
+}
