@@ -5,7 +5,7 @@
 
 use super::error::SimError;
 use super::ids::{new_id, now_millis};
-use super::model::SimCommand;
+use super::model::{SimCommand, Team, TeamMember};
 use super::state::{RecordedRequest, World};
 
 impl World {
@@ -45,6 +45,40 @@ impl World {
         };
         store.commands.push(command.clone());
         Ok(command)
+    }
+
+    /// Adds a team `name` (invite only) with the bot as team admin and alice and bob as
+    /// members; no channels. Returns its id.
+    pub fn create_team(&self, name: &str) -> String {
+        let now = now_millis();
+        let mut store = self.lock();
+        let team = Team {
+            id: new_id(),
+            name: name.to_owned(),
+            display_name: name.to_owned(),
+            team_type: "I".to_owned(),
+            allow_open_invite: false,
+            email: format!("admin@{name}.example.com"),
+            invite_id: new_id(),
+            create_at: now,
+            update_at: now,
+            delete_at: 0,
+        };
+        let members: Vec<(String, bool)> = store
+            .users
+            .iter()
+            .map(|u| (u.id.clone(), u.username == "switchboard"))
+            .collect();
+        for (user_id, admin) in members {
+            store.team_members.push(TeamMember {
+                team_id: team.id.clone(),
+                user_id,
+                admin,
+            });
+        }
+        let id = team.id.clone();
+        store.teams.push(team);
+        id
     }
 
     /// Changes fields of a live command in place, as an admin editing it in the System Console
