@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 use crate::config::{LogSettings, Settings};
-use crate::integrations::{self, RouteSet};
+use crate::integrations::{self, RouteSet, RouteTable};
 use crate::mattermost::Client;
 use crate::reconcile::{ReconcileError, Reconciler, Report, doctor};
 use crate::startup::{self, Application};
@@ -137,7 +137,10 @@ async fn serve(settings: Settings, no_register: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let route_count = routes.len();
-    let app = match Application::build(settings.clone(), routes).await {
+    let app = match Application::build(settings.clone(), routes)
+        .await
+        .and_then(|app| app.require_signing_keys().map(|()| app))
+    {
         Ok(app) if no_register => app.without_registration(),
         Ok(app) => app,
         Err(e) => {
@@ -197,10 +200,11 @@ fn one_shot_reconciler(settings: Settings) -> Option<Reconciler> {
             return None;
         }
     };
+    let dir = settings.routes.dir.clone();
     Some(Reconciler::new(
         client,
         Arc::new(settings),
-        Arc::new(routes),
+        RouteTable::new(routes, dir),
     ))
 }
 

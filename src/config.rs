@@ -33,10 +33,20 @@ teams = []
 
 [routes]
 dir = "routes"
+reload_poll_ms = 1000
 
 [log]
 format = "text"
 filter = "info"
+
+[signing]
+dialog_ttl_secs = 3600
+action_ttl_secs = 2592000
+
+[callbacks]
+budget_ms = 2500
+ack_text = "Working on it…"
+background_grace_secs = 25
 "#;
 
 /// Every setting.
@@ -51,6 +61,10 @@ pub struct Settings {
     pub routes: RoutesSettings,
     /// `[log]`: log format and filter.
     pub log: LogSettings,
+    /// `[signing]`: keys that sign dialog state and action context.
+    pub signing: SigningSettings,
+    /// `[callbacks]`: deadlines and deferred replies.
+    pub callbacks: CallbacksSettings,
 }
 
 /// `[server]`.
@@ -156,6 +170,15 @@ impl MattermostSettings {
 pub struct RoutesSettings {
     /// Directory of `*.toml` route files, relative to the working directory.
     pub dir: PathBuf,
+    /// How often the directory is checked for changes, in milliseconds (0: only on SIGHUP).
+    pub reload_poll_ms: u64,
+}
+
+impl RoutesSettings {
+    /// The polling interval for hot reload (zero: SIGHUP only).
+    pub fn reload_poll(&self) -> Duration {
+        Duration::from_millis(self.reload_poll_ms)
+    }
 }
 
 /// `[log]`.
@@ -177,6 +200,102 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// `[signing]`: the keys that sign dialog state and action context (see [`crate::signing`]).
+///
+/// Keys are `kid:BASE64SECRET` entries: comma-separated in `keys` (normally the environment
+/// variable `SWITCHBOARD_SIGNING__KEYS`), or one per line in the file named by `keys_file`
+/// (`SWITCHBOARD_SIGNING__KEYS_FILE`). The first key signs, all verify.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningSettings {
+    /// `kid:BASE64SECRET[,kid:BASE64SECRET…]`.
+    #[serde(default)]
+    pub keys: Option<SecretString>,
+    /// A file of `kid:BASE64SECRET` lines (e.g. a mounted Kubernetes secret).
+    #[serde(default)]
+    pub keys_file: Option<PathBuf>,
+    /// How long an opened dialog can be submitted.
+    pub dialog_ttl_secs: u64,
+    /// How long a posted button or menu can be used.
+    pub action_ttl_secs: u64,
+}
+
+impl fmt::Debug for SigningSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningSettings")
+            .field("keys", &self.keys.as_ref().map(|_| "[redacted]"))
+            .field("keys_file", &self.keys_file)
+            .field("dialog_ttl_secs", &self.dialog_ttl_secs)
+            .field("action_ttl_secs", &self.action_ttl_secs)
+            .finish()
+    }
+}
+
+impl SigningSettings {
+    /// The configured signer: keys from `keys`, then from `keys_file` (both may be given; ids
+    /// must differ). `None` when neither is set.
+    pub fn signer(&self) -> Result<Option<crate::signing::Signer>, ConfigError> {
+        use secrecy::ExposeSecret as _;
+        let mut text = String::new();
+        if let Some(keys) = &self.keys {
+            text.push_str(keys.expose_secret());
+            text.push('\n');
+        }
+        if let Some(path) = &self.keys_file {
+            let file = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+                setting: "signing.keys_file",
+                message: format!("cannot read {}: {e}", path.display()),
+            })?;
+            text.push_str(&file);
+        }
+        if self.keys.is_none() && self.keys_file.is_none() {
+            return Ok(None);
+        }
+        let invalid = |e: crate::signing::KeyError| ConfigError::Invalid {
+            setting: "signing.keys",
+            message: e.to_string(),
+        };
+        let keys = crate::signing::parse_keys(&text).map_err(invalid)?;
+        crate::signing::Signer::new(keys).map(Some).map_err(invalid)
+    }
+
+    /// The dialog state lifetime.
+    pub fn dialog_ttl(&self) -> Duration {
+        Duration::from_secs(self.dialog_ttl_secs)
+    }
+
+    /// The action context lifetime.
+    pub fn action_ttl(&self) -> Duration {
+        Duration::from_secs(self.action_ttl_secs)
+    }
+}
+
+/// `[callbacks]`: how long a handler may take before the callback is acknowledged and the
+/// answer delivered later.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbacksSettings {
+    /// Budget for answering inline, in milliseconds (older Mattermost servers let a trigger id
+    /// live 3 s, and everything waits at most 30 s).
+    pub budget_ms: u64,
+    /// The ephemeral acknowledgement sent when the budget runs out.
+    pub ack_text: String,
+    /// On shutdown, how long deferred work may still run before it is abandoned (and logged).
+    pub background_grace_secs: u64,
+}
+
+impl CallbacksSettings {
+    /// The budget as a duration.
+    pub fn budget(&self) -> Duration {
+        Duration::from_millis(self.budget_ms)
+    }
+
+    /// The background grace period as a duration.
+    pub fn background_grace(&self) -> Duration {
+        Duration::from_secs(self.background_grace_secs)
+    }
 }
 
 /// A configuration problem, naming the setting and where its value came from.
@@ -243,6 +362,14 @@ impl Settings {
                 message: "must be greater than 0".into(),
             });
         }
+        if settings.callbacks.budget_ms == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "callbacks.budget_ms",
+                message: "must be greater than 0".into(),
+            });
+        }
+        // Unreadable or malformed keys are a startup error, not a surprise at the first click.
+        settings.signing.signer()?;
         if settings.server.request_timeout_secs == 0 {
             return Err(ConfigError::Invalid {
                 setting: "server.request_timeout_secs",

@@ -205,6 +205,17 @@ impl Names {
 
 /// One event as Mattermost would show it to the REPL's user.
 fn print_event(event: &SimEvent, names: &Names, out: &mut impl Write) {
+    if let SimEvent::DialogOpened(dialog) = event {
+        if dialog.user_id == names.me {
+            let _ = writeln!(
+                out,
+                "(dialog opened) {} — fields: {}",
+                dialog.title(),
+                dialog.element_names().join(", ")
+            );
+        }
+        return;
+    }
     let (label, post) = match event {
         SimEvent::PostCreated(post) => ("", post),
         SimEvent::EphemeralPost(post) if post.ephemeral_for.as_deref() == Some(&names.me) => {

@@ -7,6 +7,7 @@
 //! - [`integrations`]: loads and validates `routes/*.toml`; one module per action kind.
 //! - [`reconcile`]: registers the routes' slash commands in Mattermost at startup.
 //! - [`server`]: the axum app that receives Mattermost's callbacks.
+//! - [`signing`]: HMAC signatures on dialog state and action context, with key rotation.
 //! - [`startup`]: wires it all into an [`startup::Application`].
 //! - [`sim`]: a simulated Mattermost for `switchboard dev` and the tests (feature `sim`).
 
@@ -19,6 +20,7 @@ pub mod mattermost;
 pub mod protocol;
 pub mod reconcile;
 pub mod server;
+pub mod signing;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod startup;

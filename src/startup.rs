@@ -8,10 +8,12 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::config::{ConfigError, Settings};
-use crate::integrations::RouteSet;
+use crate::integrations::{Handler, Handlers, RouteSet, RouteTable, Runtime};
 use crate::mattermost::{self, Client};
+use crate::protocol::ResponseUrls;
 use crate::reconcile::{Mode, Reconciler};
 use crate::server::{self, AppState, Readiness};
+use crate::signing::Signer;
 use crate::tokens::TokenStore;
 
 /// Why the application could not start.
@@ -79,9 +81,23 @@ impl Application {
         let client = Client::builder(settings.mattermost.url.as_str())
             .secret_token(settings.mattermost.token()?)
             .build()?;
+        let signer = match settings.signing.signer()? {
+            Some(signer) => {
+                tracing::info!(signing_key = signer.signing_key_id(), "signing keys loaded");
+                signer
+            }
+            None => {
+                tracing::warn!(
+                    "no signing keys configured (SWITCHBOARD_SIGNING__KEYS or signing.keys_file): \
+                     using an ephemeral key, so dialogs and buttons stop verifying after a restart \
+                     and across replicas"
+                );
+                Signer::ephemeral()
+            }
+        };
         let tokens = TokenStore::default();
-        for route in routes.iter() {
-            if let Some(var) = &route.command.token_env {
+        for (route, spec) in routes.commands() {
+            if let Some(var) = &spec.token_env {
                 let token = std::env::var(var).map_err(|_| StartupError::StaticToken {
                     route: route.name.clone(),
                     var: var.clone(),
@@ -90,15 +106,21 @@ impl Application {
             }
         }
         let settings = Arc::new(settings);
-        let routes = Arc::new(routes);
+        let routes = RouteTable::new(routes, settings.routes.dir.clone());
+        let handlers = Handlers::declared(routes.clone(), Runtime::default());
         let reconciler = Reconciler::new(client.clone(), settings.clone(), routes.clone());
         reconciler.install_refresher(&tokens);
         let state = AppState {
             settings,
             routes,
+            handlers: Arc::new(handlers),
             tokens,
             ready: Readiness::default(),
             client,
+            signer,
+            response_urls: ResponseUrls::default(),
+            background: tokio_util::task::TaskTracker::new(),
+            bot_user_id: Arc::default(),
         };
         Ok(Application {
             listener,
@@ -115,6 +137,48 @@ impl Application {
     pub fn without_registration(mut self) -> Self {
         self.mode = Mode::ReadOnly;
         self
+    }
+
+    /// Registers `handler` for `route`: its callbacks arrive at `/commands/<route>`,
+    /// `/hooks/<route>`, `/dialogs/<route>` and `/actions/<route>`. A handler registered in
+    /// code replaces a declared route of the same name (logged).
+    ///
+    /// Call it before [`Application::state`] is cloned or the app runs.
+    #[must_use]
+    pub fn with_handler(mut self, route: impl Into<String>, handler: Arc<dyn Handler>) -> Self {
+        let route = route.into();
+        self.reconciler.leave_alone(&route);
+        if Arc::make_mut(&mut self.state.handlers)
+            .insert(route.clone(), handler)
+            .is_some()
+        {
+            tracing::warn!(%route, "a handler registered in code replaces the declared route");
+        }
+        self
+    }
+
+    /// Uses `signer` instead of the configured keys (tests of key rotation, embedding).
+    #[must_use]
+    pub fn with_signer(mut self, signer: Signer) -> Self {
+        self.state.signer = signer;
+        self
+    }
+
+    /// Refuses to serve with an ephemeral signing key when a route needs signing (see
+    /// [`Handler::needs_signing`]). `switchboard serve` calls it; `dev` and tests do not.
+    pub fn require_signing_keys(&self) -> Result<(), StartupError> {
+        let needing = self.state.handlers.needing_signing();
+        if needing.is_empty() || self.state.settings.signing.signer()?.is_some() {
+            return Ok(());
+        }
+        Err(StartupError::Config(ConfigError::Invalid {
+            setting: "signing.keys",
+            message: format!(
+                "routes {} sign dialogs or buttons: set SWITCHBOARD_SIGNING__KEYS=\"kid:BASE64SECRET\" \
+                 (e.g. `openssl rand -base64 32`) or signing.keys_file",
+                needing.join(", ")
+            ),
+        }))
     }
 
     /// The address actually bound.
@@ -143,6 +207,7 @@ impl Application {
         } = self;
         let registration = tokio::spawn({
             let state = state.clone();
+            let reconciler = reconciler.clone();
             async move {
                 let report = reconciler.run_until_done(&state.tokens, mode).await;
                 for failure in &report.failures {
@@ -166,6 +231,30 @@ impl Application {
             }
         });
 
+        // Hot reload: on SIGHUP or a change in the routes directory, swap in a valid new set
+        // and register again for it (registration is idempotent: unchanged commands are kept).
+        let watcher = state
+            .routes
+            .spawn_watcher(state.settings.routes.reload_poll(), {
+                let state = state.clone();
+                let reconciler = reconciler.clone();
+                move |changed| {
+                    let state = state.clone();
+                    let reconciler = reconciler.clone();
+                    tokio::spawn(async move {
+                        let report = reconciler.run_until_done(&state.tokens, mode).await;
+                        tracing::info!(
+                            ?changed,
+                            created = report.created,
+                            updated = report.updated,
+                            deleted = report.deleted,
+                            kept = report.kept,
+                            "registration after reload complete"
+                        );
+                    });
+                }
+            });
+
         let grace = state.settings.server.shutdown_grace();
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -173,6 +262,7 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         let mut grace_rx = stop_rx.clone();
+        let state_for_drain = state.clone();
         let app = server::router(state);
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -189,6 +279,8 @@ impl Application {
             }
         };
         registration.abort();
+        watcher.abort();
+        server::drain_background(&state_for_drain).await;
         result
     }
 }

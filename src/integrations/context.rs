@@ -1,12 +1,18 @@
-//! The values templates can use. One shape for real requests and for the sample that
-//! `switchboard check` renders every template against.
+//! The values templates can use. One shape for every trigger (slash command, outgoing hook,
+//! dialog submission, button click) and for the sample that `switchboard check` renders every
+//! template against, so a misspelt variable is a load-time error.
+//!
+//! What users type only ever appears here as data; no template is ever built from it.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::protocol::{Mention, SlashCommandRequest};
 
 /// `{{ user.id }}`, `{{ user.name }}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Who {
     /// Id.
     pub id: String,
@@ -14,31 +20,69 @@ pub struct Who {
     pub name: String,
 }
 
-/// The context of a slash-command invocation.
-#[derive(Debug, Clone, Serialize)]
-pub struct CommandContext {
-    /// The invoking user.
+impl Who {
+    fn sample(id: &str, name: &str) -> Who {
+        Who {
+            id: id.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// Everything a template can see.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Context {
+    /// The route's name (its file stem).
+    pub route: String,
+    /// The user who acted.
     pub user: Who,
-    /// The channel it was typed in.
+    /// The channel it happened in.
     pub channel: Who,
     /// The team.
     pub team: Who,
-    /// `/trigger`.
+    /// `/trigger` for slash commands; empty otherwise.
     pub command: String,
-    /// Everything after the trigger.
+    /// The text after the trigger, or the hook's whole message.
     pub text: String,
-    /// The thread root, if typed in a reply.
+    /// The thread root, if any.
     pub root_id: String,
+    /// The post a button was clicked on, or the hook's post.
+    pub post_id: String,
+    /// `trigger_id` for opening a dialog, when the trigger has one.
+    #[serde(skip)]
+    pub trigger_id: String,
+    /// `response_url` of a slash command.
+    #[serde(skip)]
+    pub response_url: String,
     /// `@user` mentions.
     pub user_mentions: Vec<Mention>,
     /// `~channel` mentions.
     pub channel_mentions: Vec<Mention>,
+    /// Parsed slash-command arguments.
+    pub args: BTreeMap<String, Value>,
+    /// A validated dialog submission.
+    pub submission: BTreeMap<String, Value>,
+    /// Named captures of a hook's `pattern`.
+    pub captures: BTreeMap<String, String>,
+    /// The trigger word of an outgoing hook.
+    pub trigger_word: String,
+    /// A button's signed context, plus `selected_option` for menus.
+    pub context: BTreeMap<String, Value>,
+    /// The props of the post a button was clicked on (e.g. poll votes).
+    pub post_props: BTreeMap<String, Value>,
+    /// Results of earlier steps: `exec`, `response` (http), `post`.
+    #[serde(flatten)]
+    pub results: BTreeMap<String, Value>,
 }
 
-impl CommandContext {
-    /// The context of a real request.
+/// The old name, kept for callers of the skeleton's API.
+pub type CommandContext = Context;
+
+impl Context {
+    /// The context of a slash command (arguments are filled in by the route).
     pub fn from_request(req: &SlashCommandRequest) -> Self {
-        CommandContext {
+        Context {
+            route: String::new(),
             user: Who {
                 id: req.user_id.clone(),
                 name: req.user_name.clone(),
@@ -54,26 +98,72 @@ impl CommandContext {
             command: req.command.clone(),
             text: req.text.clone(),
             root_id: req.root_id.clone(),
+            trigger_id: req.trigger_id.clone(),
+            response_url: req.response_url.clone(),
             user_mentions: req.user_mentions.clone(),
             channel_mentions: req.channel_mentions.clone(),
+            ..Context::default()
         }
     }
 
-    /// A plausible context, for test-rendering templates at load time.
-    pub fn sample(trigger: &str) -> Self {
-        let who = |id: &str, name: &str| Who {
-            id: id.to_owned(),
-            name: name.to_owned(),
+    /// A plausible context for test-rendering templates at load time. `shape` names the keys
+    /// the route declares (arguments, dialog fields, captures, button context, results), so a
+    /// template that uses an undeclared one fails at load time.
+    pub fn sample(trigger: &str, shape: &SampleShape) -> Self {
+        let text = |keys: &[String]| -> BTreeMap<String, Value> {
+            keys.iter()
+                .map(|k| (k.clone(), Value::String("sample".into())))
+                .collect()
         };
-        CommandContext {
-            user: who("sampleuserid00000000000000", "alice"),
-            channel: who("samplechannelid00000000000", "town-square"),
-            team: who("sampleteamid00000000000000", "main"),
+        Context {
+            route: trigger.to_owned(),
+            user: Who::sample("sampleuserid00000000000000", "alice"),
+            channel: Who::sample("samplechannelid00000000000", "town-square"),
+            team: Who::sample("sampleteamid00000000000000", "main"),
             command: format!("/{trigger}"),
             text: "some text".to_owned(),
             root_id: String::new(),
+            post_id: "samplepostid00000000000000".to_owned(),
+            trigger_id: String::new(),
+            response_url: String::new(),
             user_mentions: Vec::new(),
             channel_mentions: Vec::new(),
+            args: text(&shape.args),
+            submission: text(&shape.submission),
+            captures: shape
+                .captures
+                .iter()
+                .map(|k| (k.clone(), "sample".to_owned()))
+                .collect(),
+            trigger_word: "sample".to_owned(),
+            context: {
+                let mut context = text(&shape.context);
+                context.insert("selected_option".into(), Value::String("sample".into()));
+                context
+            },
+            post_props: BTreeMap::new(),
+            results: shape.results.clone(),
         }
     }
+
+    /// Adds a step's result under `name` (`exec`, `response`, `post`).
+    pub fn with_result(mut self, name: &str, value: Value) -> Self {
+        self.results.insert(name.to_owned(), value);
+        self
+    }
+}
+
+/// The keys a route declares, for [`Context::sample`].
+#[derive(Debug, Clone, Default)]
+pub struct SampleShape {
+    /// `[[args]]` names.
+    pub args: Vec<String>,
+    /// Dialog element names.
+    pub submission: Vec<String>,
+    /// Named captures of the hook pattern.
+    pub captures: Vec<String>,
+    /// Button context keys.
+    pub context: Vec<String>,
+    /// Results available to the template.
+    pub results: BTreeMap<String, Value>,
 }

@@ -1,27 +1,63 @@
-//! Declared integrations: `routes/*.toml`, loaded into a validated [`RouteSet`].
+//! Declared integrations: `routes/*.toml`, a small and safe language for slash commands,
+//! outgoing hooks, dialogs and buttons, loaded into a validated [`RouteSet`].
 //!
-//! - `spec.rs`: the file format, deserialised strictly (unknown keys are errors).
-//! - `load.rs`: reads a directory, validates every file, and reports *every* problem with its
-//!   file and line instead of stopping at the first.
-//! - `template.rs`: reply templates (minijinja), compiled at load time; user input is only ever
-//!   data in the context, never template source.
-//! - `reply.rs`: the `reply` action.
+//! | module | holds |
+//! |---|---|
+//! | `spec` | the file format, deserialised strictly (unknown keys are errors) |
+//! | `load` | reads a directory, validates every file and reports *every* problem with file, line and key |
+//! | `args` | slash-command argument parsing, usage text and autocomplete hint |
+//! | `access` | allow lists and system roles |
+//! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
+//! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
+//! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
+//! | `handler` | the [`Handler`] trait every route implements (declared or in Rust), and its context [`Cx`] |
+//! | `reload` | [`RouteTable`]: the live set, swapped atomically on SIGHUP or file change |
 //!
-//! A route's name is its file stem; its slash command is served at `/commands/<name>`.
+//! A route's name is its file stem; its slash command is served at `/commands/<name>`. User
+//! input only ever enters templates as data, never as template source.
 
+mod access;
+mod args;
 mod context;
+mod dialog;
+mod exec;
+mod handler;
+mod http;
 mod load;
+mod post;
+mod reload;
 mod reply;
+mod run;
 mod spec;
 mod template;
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-pub use context::{CommandContext, Who};
+use regex::Regex;
+
+pub use access::{Access, RoleCache};
+pub use args::{ArgError, ArgParser, Parsed};
+pub use context::{CommandContext, Context, SampleShape, Who};
+pub use dialog::{DeclarationProblem, DialogAction};
+pub use exec::{
+    ExecAction, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket, run as run_program,
+};
+pub use handler::{
+    ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, Handler, HandlerError,
+    Handlers, SigningTtl, SubmittedDialog,
+};
+pub use http::{HttpAction, HttpError};
 pub use load::{LoadProblem, load_dir};
-pub use reply::ReplyAction;
-pub use spec::{CommandSpec, ReplySpec, RouteFile};
+pub use post::{PostAction, PostError};
+pub use reload::{ReloadOutcome, RouteTable};
+pub use reply::{ButtonLinks, NoLinks, Rendered, ReplyAction};
+pub use run::{DeclaredRoute, Runtime};
+pub use spec::{
+    AccessSpec, ActionSpec, ArgSpec, ArgType, CommandSpec, DialogSpec, ExecSpec, HookContentType,
+    HookSpec, HttpSpec, PostSpec, ReplySpec, RouteFile, TriggerWhen, Visibility,
+};
 pub use template::{Template, TemplateError};
 
 /// Mattermost's built-in slash-command triggers (PROTOCOL.md §1.1); a custom command cannot use
@@ -62,25 +98,46 @@ pub const BUILT_IN_TRIGGERS: &[&str] = &[
 /// One validated route.
 #[derive(Debug)]
 pub struct Route {
-    /// The file stem; names the callback path.
+    /// The file stem; names the callback paths.
     pub name: String,
     /// The file it came from.
     pub file: PathBuf,
-    /// The slash command that triggers it.
-    pub command: CommandSpec,
-    /// What it does.
+    /// The slash command that triggers it; `hint` is generated from the arguments when the
+    /// file leaves it empty.
+    pub command: Option<CommandSpec>,
+    /// The outgoing hook that triggers it.
+    pub hook: Option<HookSpec>,
+    /// The hook's compiled `pattern`.
+    pub hook_pattern: Option<Regex>,
+    /// The slash command's arguments.
+    pub args: ArgParser,
+    /// Who may use it.
+    pub access: Access,
+    /// What it does when triggered.
     pub action: Action,
+    /// Named follow-up actions for dialogs and buttons.
+    pub actions: BTreeMap<String, Action>,
+    /// The file's text, to notice what changed on reload.
+    pub source: String,
 }
 
-/// What a route does when triggered. One variant per action kind; dispatch is one `match`.
+/// What a route does. One variant per action kind; dispatch is one `match` (in `run.rs`).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Action {
-    /// Answer with a rendered template.
+    /// Answer with rendered templates.
     Reply(ReplyAction),
+    /// Open a dialog.
+    Dialog(DialogAction),
+    /// Run a local program with live output.
+    Exec(ExecAction),
+    /// Forward to an HTTP service.
+    Http(HttpAction),
+    /// Post to a named channel.
+    Post(PostAction),
 }
 
-/// Every loaded route, indexed by name.
+/// Every loaded route, indexed by name and by trigger.
 #[derive(Debug, Default)]
 pub struct RouteSet {
     routes: Vec<Route>,
@@ -108,6 +165,20 @@ impl RouteSet {
         self.routes.iter()
     }
 
+    /// Every route with a slash command, and the command (what registration needs).
+    pub fn commands(&self) -> impl Iterator<Item = (&Route, &CommandSpec)> {
+        self.routes
+            .iter()
+            .filter_map(|r| r.command.as_ref().map(|c| (r, c)))
+    }
+
+    /// Every route with an outgoing hook, and the hook (what registration needs).
+    pub fn hooks(&self) -> impl Iterator<Item = (&Route, &HookSpec)> {
+        self.routes
+            .iter()
+            .filter_map(|r| r.hook.as_ref().map(|h| (r, h)))
+    }
+
     /// Number of routes.
     pub fn len(&self) -> usize {
         self.routes.len()
@@ -116,5 +187,22 @@ impl RouteSet {
     /// Whether there are no routes.
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()
+    }
+
+    /// Names of routes added, removed or changed from `old` to `self`.
+    pub fn changed_since(&self, old: &RouteSet) -> Vec<String> {
+        let mut changed: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|r| old.get(&r.name).is_none_or(|o| o.source != r.source))
+            .map(|r| r.name.clone())
+            .collect();
+        changed.extend(
+            old.routes
+                .iter()
+                .filter(|o| self.get(&o.name).is_none())
+                .map(|o| o.name.clone()),
+        );
+        changed
     }
 }

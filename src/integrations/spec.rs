@@ -1,5 +1,12 @@
 //! The `routes/*.toml` file format. Every struct rejects unknown keys, so a typo is an error
 //! at load time, not a silently ignored setting.
+//!
+//! A file declares one route: how it is triggered (`[command]` and/or `[hook]`), its typed
+//! arguments (`[[args]]`), who may use it (`[access]`), exactly one main action (`[reply]`,
+//! `[dialog]`, `[exec]`, `[http]` or `[post]`) and optionally named follow-up actions under
+//! `[actions.<name>]` that dialogs (`on_submit`) and buttons (`action`) run.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
@@ -12,8 +19,79 @@ pub struct RouteFile {
     pub description: Option<String>,
     /// The slash command that triggers the route.
     pub command: Option<CommandSpec>,
+    /// The outgoing webhook that triggers the route.
+    pub hook: Option<HookSpec>,
+    /// The slash command's arguments, in positional order.
+    #[serde(default)]
+    pub args: Vec<ArgSpec>,
+    /// Who may use the route.
+    #[serde(default)]
+    pub access: AccessSpec,
     /// Answer with a template.
     pub reply: Option<ReplySpec>,
+    /// Open an interactive dialog.
+    pub dialog: Option<DialogSpec>,
+    /// Run a local program.
+    pub exec: Option<ExecSpec>,
+    /// Forward to another HTTP service.
+    pub http: Option<HttpSpec>,
+    /// Post a message to a named channel.
+    pub post: Option<PostSpec>,
+    /// Named follow-up actions, run by dialogs (`on_submit`) and buttons (`action`).
+    #[serde(default)]
+    pub actions: BTreeMap<String, ActionSpec>,
+}
+
+impl RouteFile {
+    /// The main action, as an [`ActionSpec`] with whichever kinds were given.
+    pub fn main_action(&self) -> ActionSpec {
+        ActionSpec {
+            reply: self.reply.clone(),
+            dialog: self.dialog.clone(),
+            exec: self.exec.clone(),
+            http: self.http.clone(),
+            post: self.post.clone(),
+        }
+    }
+}
+
+/// One action: exactly one of its fields must be set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSpec {
+    /// `reply`.
+    pub reply: Option<ReplySpec>,
+    /// `dialog`.
+    pub dialog: Option<DialogSpec>,
+    /// `exec`.
+    pub exec: Option<ExecSpec>,
+    /// `http`.
+    pub http: Option<HttpSpec>,
+    /// `post`.
+    pub post: Option<PostSpec>,
+}
+
+impl ActionSpec {
+    /// The names of the kinds that are set (exactly one is valid).
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds = Vec::new();
+        if self.reply.is_some() {
+            kinds.push("reply");
+        }
+        if self.dialog.is_some() {
+            kinds.push("dialog");
+        }
+        if self.exec.is_some() {
+            kinds.push("exec");
+        }
+        if self.http.is_some() {
+            kinds.push("http");
+        }
+        if self.post.is_some() {
+            kinds.push("post");
+        }
+        kinds
+    }
 }
 
 /// `[command]`: the slash command Switchboard registers.
@@ -28,7 +106,7 @@ pub struct CommandSpec {
     /// Description (≤ 128 characters); also the autocomplete description.
     #[serde(default)]
     pub description: String,
-    /// Autocomplete argument hint, e.g. `[text]`.
+    /// Autocomplete argument hint, e.g. `[text]`. Generated from `[[args]]` when empty.
     #[serde(default)]
     pub hint: String,
     /// Show the command in autocomplete.
@@ -51,6 +129,127 @@ fn yes() -> bool {
     true
 }
 
+/// `[hook]`: an outgoing webhook that triggers the route.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookSpec {
+    /// Words that trigger the hook.
+    pub trigger_words: Vec<String>,
+    /// Where a trigger word must appear.
+    #[serde(default)]
+    pub trigger_when: TriggerWhen,
+    /// Restrict the hook to one channel (URL name), in every registered team.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// How Mattermost sends the hook's payload.
+    #[serde(default)]
+    pub content_type: HookContentType,
+    /// A regular expression matched against the message; its named captures become
+    /// `captures.<name>`. A message that does not match is ignored.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Shown in the integrations list.
+    #[serde(default)]
+    pub display_name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Where a trigger word must appear.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerWhen {
+    /// The message's first word is a trigger word (Mattermost's `trigger_when = 0`).
+    #[default]
+    FirstWord,
+    /// The message starts with a trigger word (Mattermost's `trigger_when = 1`).
+    StartsWith,
+    /// A trigger word appears anywhere. Mattermost cannot filter this, so the hook is
+    /// registered for the whole `channel` (required) and Switchboard filters.
+    Anywhere,
+}
+
+/// How an outgoing hook is delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum HookContentType {
+    /// `application/json`.
+    #[default]
+    #[serde(rename = "application/json")]
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    #[serde(rename = "application/x-www-form-urlencoded")]
+    Form,
+}
+
+/// `[[args]]`: one argument of the slash command.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgSpec {
+    /// Name: `args.<name>` in templates, `--<name>` for options.
+    pub name: String,
+    /// Value type.
+    #[serde(rename = "type", default)]
+    pub kind: ArgType,
+    /// Given as `--name value` (or `--name` for booleans) rather than by position. Booleans
+    /// are always options.
+    #[serde(default)]
+    pub option: bool,
+    /// The last positional string argument may take the rest of the text, spaces and all.
+    #[serde(default)]
+    pub rest: bool,
+    /// Must be given.
+    #[serde(default)]
+    pub required: bool,
+    /// Value when not given (a string, integer or boolean matching the type).
+    #[serde(default)]
+    pub default: Option<toml::Value>,
+    /// For `type = "choice"`: the allowed values.
+    #[serde(default)]
+    pub choices: Vec<String>,
+    /// One line for the usage text.
+    #[serde(default)]
+    pub help: String,
+}
+
+/// The type of an argument.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgType {
+    /// Any text.
+    #[default]
+    String,
+    /// A signed whole number.
+    Integer,
+    /// `--flag` (true when present).
+    Boolean,
+    /// One of `choices`.
+    Choice,
+    /// `@username`.
+    User,
+    /// `~channel`.
+    Channel,
+}
+
+/// `[access]`: who may use the route. Each non-empty list must match; empty lists allow all.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSpec {
+    /// Usernames allowed.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Team names allowed.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Channel names allowed.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// System roles, one of which the user must hold (e.g. `system_admin`); looked up through
+    /// the API and cached.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
 /// `[reply]`: a templated answer.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,7 +258,25 @@ pub struct ReplySpec {
     #[serde(default)]
     pub visibility: Visibility,
     /// The message, a minijinja template.
+    #[serde(default)]
     pub text: String,
+    /// Display name to post as (needs Mattermost's override settings).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Icon URL to post with.
+    #[serde(default)]
+    pub icon_url: Option<String>,
+    /// Message attachments, with fields and buttons/menus.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentSpec>,
+    /// For a button click: replace the clicked post with this reply instead of answering
+    /// with an ephemeral message.
+    #[serde(default)]
+    pub update: bool,
+    /// Post props to set, each value a template (rendered, then parsed as JSON when it is
+    /// valid JSON). Used with `update` to keep state such as poll votes in the post.
+    #[serde(default)]
+    pub props: BTreeMap<String, String>,
 }
 
 /// Who sees a reply.
@@ -71,4 +288,291 @@ pub enum Visibility {
     Ephemeral,
     /// Everyone in the channel.
     InChannel,
+}
+
+/// One message attachment.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentSpec {
+    /// Template.
+    #[serde(default)]
+    pub title: String,
+    /// Template.
+    #[serde(default)]
+    pub text: String,
+    /// Template.
+    #[serde(default)]
+    pub pretext: String,
+    /// `#rrggbb` or `good`/`warning`/`danger`.
+    #[serde(default)]
+    pub color: String,
+    /// Fallback text for clients that cannot show attachments.
+    #[serde(default)]
+    pub fallback: String,
+    /// Fields, two per row when `short`.
+    #[serde(default)]
+    pub fields: Vec<FieldSpec>,
+    /// Buttons and menus.
+    #[serde(default)]
+    pub actions: Vec<ButtonSpec>,
+}
+
+/// An attachment field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// Template.
+    pub title: String,
+    /// Template.
+    pub value: String,
+    /// Half width.
+    #[serde(default)]
+    pub short: bool,
+}
+
+/// A button or menu in an attachment; a click runs the named follow-up action.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ButtonSpec {
+    /// Letters and digits; identifies the button in the post.
+    pub id: String,
+    /// Label (template).
+    pub name: String,
+    /// `button` (default) or `select`.
+    #[serde(rename = "type", default)]
+    pub kind: ButtonKind,
+    /// `default`, `primary`, `success`, `good`, `warning`, `danger`.
+    #[serde(default)]
+    pub style: Option<String>,
+    /// The follow-up action to run, a key of `[actions]`.
+    pub action: String,
+    /// Values passed to the action as `context.<key>` (templates rendered when the post is
+    /// made). Signed, so a client cannot change them.
+    #[serde(default)]
+    pub context: BTreeMap<String, String>,
+    /// For a static menu: its options.
+    #[serde(default)]
+    pub options: Vec<OptionSpec>,
+    /// For a dynamic menu: `users` or `channels`.
+    #[serde(default)]
+    pub data_source: Option<String>,
+}
+
+/// A button or menu.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonKind {
+    /// A button.
+    #[default]
+    Button,
+    /// A menu.
+    Select,
+}
+
+/// A menu or radio option.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionSpec {
+    /// Shown text.
+    pub text: String,
+    /// Submitted value.
+    pub value: String,
+}
+
+/// `[dialog]`: open an interactive dialog.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialogSpec {
+    /// Title (template).
+    pub title: String,
+    /// Introduction text, Markdown (template).
+    #[serde(default)]
+    pub introduction: String,
+    /// Submit button label.
+    #[serde(default)]
+    pub submit_label: Option<String>,
+    /// Icon URL.
+    #[serde(default)]
+    pub icon_url: Option<String>,
+    /// Ask Mattermost to tell us when the user cancels.
+    #[serde(default)]
+    pub notify_on_cancel: bool,
+    /// The fields.
+    #[serde(default)]
+    pub elements: Vec<ElementSpec>,
+    /// The follow-up action run with the validated submission, a key of `[actions]`.
+    pub on_submit: String,
+}
+
+/// One dialog field, with its validation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElementSpec {
+    /// Key in `submission.<name>`.
+    pub name: String,
+    /// Label.
+    pub display_name: String,
+    /// `text`, `textarea`, `select`, `bool`, `radio`.
+    #[serde(rename = "type")]
+    pub kind: ElementType,
+    /// For `text`: `email`, `number`, `password`, `tel`, `url`.
+    #[serde(default)]
+    pub subtype: Option<String>,
+    /// Default value (template).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// Placeholder.
+    #[serde(default)]
+    pub placeholder: Option<String>,
+    /// Help text.
+    #[serde(default)]
+    pub help_text: Option<String>,
+    /// Must be filled in (Mattermost's `optional` is the inverse).
+    #[serde(default)]
+    pub required: bool,
+    /// Minimum length (text, textarea).
+    #[serde(default)]
+    pub min_length: Option<usize>,
+    /// Maximum length (text, textarea).
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// A regular expression the whole value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// For select and radio: the allowed options (also enforced on submission).
+    #[serde(default)]
+    pub options: Vec<OptionSpec>,
+    /// For select: `users` or `channels`.
+    #[serde(default)]
+    pub data_source: Option<String>,
+}
+
+/// Dialog element types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ElementType {
+    /// One line.
+    Text,
+    /// Several lines.
+    Textarea,
+    /// A menu.
+    Select,
+    /// A checkbox.
+    Bool,
+    /// Radio buttons.
+    Radio,
+}
+
+/// `[exec]`: run a local program, never through a shell.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecSpec {
+    /// The program: an absolute path, or a path relative to the routes directory.
+    pub program: String,
+    /// Arguments, each one template rendered into exactly one argv entry.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment variables (values are templates). The request's fields are always
+    /// given as `SWITCHBOARD_*` variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Working directory (relative to the routes directory); defaults to the routes directory.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Seconds before the whole process group is killed.
+    #[serde(default = "default_exec_timeout")]
+    pub timeout_secs: u64,
+    /// Most output bytes kept; the rest is dropped and the post says so.
+    #[serde(default = "default_output_cap")]
+    pub output_cap_bytes: usize,
+    /// Runs of this route at once.
+    #[serde(default = "one")]
+    pub max_concurrent: usize,
+    /// Runs that may wait for a slot; beyond that the user is told to try later.
+    #[serde(default)]
+    pub queue: usize,
+    /// Shortest time between two edits of the live output post, in milliseconds.
+    #[serde(default = "default_edit_interval")]
+    pub edit_interval_ms: u64,
+    /// Characters of output shown (the tail).
+    #[serde(default = "default_tail")]
+    pub tail_chars: usize,
+    /// The immediate answer to the slash command (template).
+    #[serde(default = "default_exec_started")]
+    pub started: String,
+}
+
+fn default_exec_timeout() -> u64 {
+    300
+}
+fn default_output_cap() -> usize {
+    1 << 20
+}
+fn one() -> usize {
+    1
+}
+fn default_edit_interval() -> u64 {
+    1000
+}
+fn default_tail() -> usize {
+    3000
+}
+fn default_exec_started() -> String {
+    "Started `{{ route }}`; follow it in the thread.".to_owned()
+}
+
+/// `[http]`: forward to another HTTP service and render its answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// HTTP method.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// URL (template).
+    pub url: String,
+    /// Headers (values are templates).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Headers whose value is read from an environment variable at request time (secrets):
+    /// header name → variable name. Never logged, never shown in templates.
+    #[serde(default)]
+    pub headers_from_env: BTreeMap<String, String>,
+    /// Body (template); sent as `application/json` when it parses as JSON, else text.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Seconds to wait for the answer.
+    #[serde(default = "default_http_timeout")]
+    pub timeout_secs: u64,
+    /// The reply, rendered with `response.status`, `response.json`, `response.text`.
+    pub reply: ReplySpec,
+}
+
+fn default_method() -> String {
+    "POST".to_owned()
+}
+fn default_http_timeout() -> u64 {
+    10
+}
+
+/// `[post]`: post a templated message to a channel named by team and channel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostSpec {
+    /// Team name (template); defaults to the request's team.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// Channel name (template).
+    pub channel: String,
+    /// The message (template).
+    pub message: String,
+    /// Post id of a thread to reply in (template); empty means a new thread.
+    #[serde(default)]
+    pub root_id: Option<String>,
+    /// The answer to the user (template); nothing when empty.
+    #[serde(default = "default_post_reply")]
+    pub reply: String,
+}
+
+fn default_post_reply() -> String {
+    "Posted to ~{{ post.channel }}.".to_owned()
 }

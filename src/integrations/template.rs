@@ -33,6 +33,8 @@ pub struct TemplateError {
     pub message: String,
     /// Line within the template source, from 1.
     pub line: Option<usize>,
+    /// The template's name (`<route>.<key>`), when known.
+    pub name: Option<String>,
 }
 
 impl From<minijinja::Error> for TemplateError {
@@ -47,6 +49,7 @@ impl From<minijinja::Error> for TemplateError {
         TemplateError {
             message,
             line: e.line(),
+            name: e.name().map(str::to_owned),
         }
     }
 }
@@ -57,7 +60,14 @@ impl Template {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
-        env.add_template_owned(name.to_owned(), source.to_owned())?;
+        env.add_function("vote", vote);
+        env.add_function("tally", tally);
+        env.add_template_owned(name.to_owned(), source.to_owned())
+            .map_err(|e| {
+                let mut e = TemplateError::from(e);
+                e.name.get_or_insert_with(|| name.to_owned());
+                e
+            })?;
         Ok(Template {
             env: Arc::new(env),
             name: name.to_owned(),
@@ -66,13 +76,87 @@ impl Template {
 
     /// Renders with `context`.
     pub fn render(&self, context: &impl Serialize) -> Result<String, TemplateError> {
-        let template = self.env.get_template(&self.name)?;
-        Ok(template.render(context)?)
+        let named = |e: minijinja::Error| {
+            let mut e = TemplateError::from(e);
+            e.name.get_or_insert_with(|| self.name.clone());
+            e
+        };
+        let template = self.env.get_template(&self.name).map_err(named)?;
+        template.render(context).map_err(named)
     }
+}
+
+/// `vote(props, "votes", option, user)`: the map `props[key]` (option → list of users) with
+/// `user` moved to `option`, or removed when they had already chosen it (a second click takes
+/// the vote back). Keeps poll state in a post's props, so no database is needed.
+fn vote(props: minijinja::Value, key: &str, option: &str, user: &str) -> minijinja::Value {
+    let mut votes = votes_of(&props, key);
+    let had = votes
+        .get(option)
+        .is_some_and(|users| users.iter().any(|u| u == user));
+    for users in votes.values_mut() {
+        users.retain(|u| u != user);
+    }
+    if !had {
+        votes
+            .entry(option.to_owned())
+            .or_default()
+            .push(user.to_owned());
+    }
+    votes.retain(|_, users| !users.is_empty());
+    minijinja::Value::from_serialize(&votes)
+}
+
+/// `tally(props, "votes", option)`: how many users chose `option`.
+fn tally(props: minijinja::Value, key: &str, option: &str) -> usize {
+    votes_of(&props, key).get(option).map_or(0, Vec::len)
+}
+
+fn votes_of(
+    props: &minijinja::Value,
+    key: &str,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let json = serde_json::to_value(props).unwrap_or_default();
+    json.get(key)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn votes_move_between_options_and_a_second_click_takes_a_vote_back() {
+        let t = Template::compile(
+            "t",
+            "{% set v = vote(props, 'votes', option, user) %}{{ v | tojson }} {{ tally({'votes': v}, 'votes', 'yes') }}",
+        )
+        .unwrap();
+        let render = |props: serde_json::Value, option: &str, user: &str| {
+            t.render(&serde_json::json!({"props": props, "option": option, "user": user}))
+                .unwrap()
+        };
+        assert_eq!(
+            render(serde_json::json!({}), "yes", "alice"),
+            r#"{"yes":["alice"]} 1"#
+        );
+        assert_eq!(
+            render(
+                serde_json::json!({"votes": {"yes": ["alice"]}}),
+                "no",
+                "alice"
+            ),
+            r#"{"no":["alice"]} 0"#
+        );
+        assert_eq!(
+            render(
+                serde_json::json!({"votes": {"yes": ["alice", "bob"]}}),
+                "yes",
+                "alice"
+            ),
+            r#"{"yes":["bob"]} 1"#
+        );
+    }
+
     use super::*;
 
     #[test]

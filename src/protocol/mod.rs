@@ -1,8 +1,36 @@
-//! The payloads Mattermost sends to integrations (PROTOCOL.md §1–§4), typed, with field names
-//! exactly as Mattermost writes them. Parsing never panics: bad input is a [`PayloadError`].
+//! The payloads Mattermost sends to integrations (PROTOCOL.md §1–§4) and the answers it reads,
+//! typed, with field names exactly as Mattermost writes them. Parsing never panics: bad input
+//! is a [`PayloadError`].
+//!
+//! | module | inbound | answer |
+//! |---|---|---|
+//! | `slash_command` | [`SlashCommandRequest`] (form or query) | `CommandResponse` (shared with the client) |
+//! | `outgoing_webhook` | [`OutgoingWebhookRequest`] (JSON or form) | [`OutgoingWebhookResponse`] |
+//! | `dialog` | [`DialogSubmissionRequest`] (JSON) | [`DialogResponse`] |
+//! | `action` | [`PostActionRequest`] (JSON) | [`ActionResponse`] |
+//!
+//! Also here: `response_url` delivery with Mattermost's use limits (`response_url.rs`) and
+//! splitting over-long command replies into `extra_responses` (`command_response.rs`).
+//!
+//! Message attachments are the client's [`MessageAttachment`](crate::mattermost::models::MessageAttachment):
+//! one model for posts, replies and action updates.
 
+mod action;
+mod command_response;
+mod dialog;
+mod json;
+mod outgoing_webhook;
+mod response_url;
 mod slash_command;
 
+pub use action::{ActionResponse, PostActionRequest, PostUpdate};
+pub use command_response::{POST_MESSAGE_MAX_CHARS, split_long_text, split_text};
+pub use dialog::{DialogResponse, DialogSubmissionRequest};
+pub use outgoing_webhook::{OutgoingWebhookRequest, OutgoingWebhookResponse};
+pub use response_url::{
+    LIFETIME as RESPONSE_URL_LIFETIME, MAX_USES as RESPONSE_URL_MAX_USES, ResponseUrlError,
+    ResponseUrls,
+};
 pub use slash_command::{Mention, SlashCommandRequest};
 
 /// Why a callback body could not be read.

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::config::Settings;
-use crate::integrations::{Route, RouteSet};
+use crate::integrations::{CommandSpec, Route, RouteSet};
 use crate::mattermost::models::{Command, CommandMethod};
 
 use super::actual::TeamRef;
@@ -64,8 +64,7 @@ impl fmt::Display for FieldChange {
 
 impl CommandFields {
     /// The fields a route declares.
-    pub fn from_route(settings: &Settings, route: &Route) -> Self {
-        let spec = &route.command;
+    pub fn from_route(settings: &Settings, route: &Route, spec: &CommandSpec) -> Self {
         CommandFields {
             trigger: spec.trigger.clone(),
             method: CommandMethod::Post.as_str().to_owned(),
@@ -182,11 +181,11 @@ pub struct DesiredCommand {
 /// token (`token_env`) were registered by hand and are left out: Switchboard never touches them.
 pub fn desired_commands(settings: &Settings, routes: &RouteSet) -> Vec<DesiredCommand> {
     routes
-        .iter()
-        .filter(|route| route.command.token_env.is_none())
-        .map(|route| DesiredCommand {
+        .commands()
+        .filter(|(_, spec)| spec.token_env.is_none())
+        .map(|(route, spec)| DesiredCommand {
             route: route.name.clone(),
-            fields: CommandFields::from_route(settings, route),
+            fields: CommandFields::from_route(settings, route, spec),
         })
         .collect()
 }

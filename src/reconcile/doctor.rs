@@ -284,9 +284,9 @@ fn check_config(
     };
     let uses = |pick: fn(&crate::integrations::CommandSpec) -> &str| -> Vec<String> {
         routes
-            .iter()
-            .filter(|r| !pick(&r.command).is_empty())
-            .map(|r| r.name.clone())
+            .commands()
+            .filter(|(_, spec)| !pick(spec).is_empty())
+            .map(|(r, _)| r.name.clone())
             .collect()
     };
     for (key, what, users) in [

@@ -22,15 +22,16 @@ pub mod doctor;
 mod error;
 mod plan;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 
 use crate::config::Settings;
-use crate::integrations::RouteSet;
+use crate::integrations::RouteTable;
 use crate::mattermost::Client;
-use crate::tokens::TokenStore;
+use crate::tokens::{TeamTokens, TokenKind, TokenStore};
 
 pub use actual::{Owner, TeamCommands, TeamRef};
 pub use apply::RouteFailure;
@@ -82,19 +83,43 @@ pub enum Mode {
 pub struct Reconciler {
     client: Client,
     settings: Arc<Settings>,
-    routes: Arc<RouteSet>,
+    /// The live routes: a reload is reconciled with the set serving at that moment.
+    routes: RouteTable,
     owner: Arc<tokio::sync::OnceCell<Owner>>,
+    /// Routes served by handlers registered in code: they register their own commands, so
+    /// the reconciler never deletes those.
+    protected: Arc<std::sync::RwLock<HashSet<String>>>,
 }
 
 impl Reconciler {
     /// A reconciler for `routes` with `client`.
-    pub fn new(client: Client, settings: Arc<Settings>, routes: Arc<RouteSet>) -> Self {
+    pub fn new(client: Client, settings: Arc<Settings>, routes: RouteTable) -> Self {
         Reconciler {
             client,
             settings,
             routes,
             owner: Arc::default(),
+            protected: Arc::default(),
         }
+    }
+
+    /// Leaves the commands of `route` alone: it is served by a handler registered in code,
+    /// which registers its own command.
+    pub fn leave_alone(&self, route: &str) {
+        self.protected
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(route.to_owned());
+    }
+
+    /// Callback URLs of the routes left alone.
+    fn protected_urls(&self) -> HashSet<String> {
+        self.protected
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|route| command_url(&self.settings, route))
+            .collect()
     }
 
     /// The bot user (asked once, then remembered).
@@ -129,12 +154,13 @@ impl Reconciler {
 
     /// The plan for what `observed` holds.
     pub fn plan(&self, observed: &Observed) -> Plan {
-        let desired = desired_commands(&self.settings, &self.routes);
+        let desired = desired_commands(&self.settings, &self.routes.current());
+        let protected = self.protected_urls();
         Plan {
             teams: observed
                 .teams
                 .iter()
-                .map(|team| plan::plan_team(&desired, team, &observed.owner))
+                .map(|team| plan::plan_team(&desired, team, &observed.owner, &protected))
                 .collect(),
         }
     }
@@ -149,7 +175,7 @@ impl Reconciler {
     pub async fn register(&self, tokens: &TokenStore) -> Result<Report, ReconcileError> {
         let observed = self.observe().await?;
         let plan = self.plan(&observed);
-        let desired = desired_commands(&self.settings, &self.routes);
+        let desired = desired_commands(&self.settings, &self.routes.current());
         let mut report = Report {
             teams: plan.teams.len(),
             ..Report::default()
@@ -161,7 +187,8 @@ impl Reconciler {
                 // After creating, look again: replicas starting together may each have
                 // created the command. Every replica computes the same survivor (lowest id).
                 let listed = actual::list_commands(&self.client, &team_plan.team).await?;
-                let settle = plan::plan_team(&desired, &listed, &observed.owner);
+                let settle =
+                    plan::plan_team(&desired, &listed, &observed.owner, &self.protected_urls());
                 let settled = apply::apply_team(&self.client, &settle, false).await?;
                 report.writes += settled.writes;
                 report.deleted += settled.deleted;
@@ -189,7 +216,11 @@ impl Reconciler {
             };
             report.kept += count_kept(team_plan);
             report.conflicts.extend(conflicts(&final_plan));
-            tokens.replace_team(team_plan.team.id.as_str(), plan_tokens(&final_plan));
+            tokens.replace_team(
+                TokenKind::Command,
+                team_plan.team.id.as_str(),
+                plan_tokens(&final_plan),
+            );
         }
         Ok(report)
     }
@@ -208,7 +239,11 @@ impl Reconciler {
             );
         }
         for team_plan in &plan.teams {
-            tokens.replace_team(team_plan.team.id.as_str(), plan_tokens(team_plan));
+            tokens.replace_team(
+                TokenKind::Command,
+                team_plan.team.id.as_str(),
+                plan_tokens(team_plan),
+            );
         }
         Ok(Report {
             teams: plan.teams.len(),
@@ -236,18 +271,21 @@ impl Reconciler {
 
     /// The current tokens of our commands in one team, from a fresh listing (no writes): what
     /// a token refresh reads.
-    pub async fn team_tokens(
-        &self,
-        team_id: &str,
-    ) -> Result<Vec<(String, String)>, ReconcileError> {
+    pub async fn team_tokens(&self, team_id: &str) -> Result<TeamTokens, ReconcileError> {
         let owner = self.owner().await?;
         let team = TeamRef {
             id: team_id.to_owned().into(),
             name: team_id.to_owned(),
         };
         let listed = actual::list_commands(&self.client, &team).await?;
-        let desired = desired_commands(&self.settings, &self.routes);
-        Ok(plan_tokens(&plan::plan_team(&desired, &listed, &owner)))
+        let desired = desired_commands(&self.settings, &self.routes.current());
+        let protected = self.protected_urls();
+        Ok(
+            plan_tokens(&plan::plan_team(&desired, &listed, &owner, &protected))
+                .into_iter()
+                .map(|(route, token)| (TokenKind::Command, route, token))
+                .collect(),
+        )
     }
 
     /// Runs until one run succeeds, waiting with jittered exponential back-off (capped at

@@ -35,6 +35,9 @@ pub enum DeleteReason {
 }
 
 /// One step of a team's plan.
+// A plan holds a few steps per route, built once per run; boxing the commands would only add
+// noise to every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// Register the route's command.
@@ -145,11 +148,14 @@ impl Plan {
     }
 }
 
-/// Plans one team: `desired` against what `actual` holds.
+/// Plans one team: `desired` against what `actual` holds. Owned commands calling one of
+/// `protected` (routes served by handlers registered in code, which register their own
+/// commands) are never deleted.
 pub(super) fn plan_team(
     desired: &[DesiredCommand],
     actual: &TeamCommands,
     owner: &Owner,
+    protected: &HashSet<String>,
 ) -> TeamPlan {
     let mut owned: Vec<&Command> = actual.owned(owner).collect();
     owned.sort_by(|a, b| id_of(a).cmp(id_of(b)));
@@ -158,7 +164,10 @@ pub(super) fn plan_team(
 
     let mut deletes = Vec::new();
     let mut steps = Vec::new();
-    for command in owned.iter().filter(|c| !declared.contains(c.url.as_str())) {
+    for command in owned
+        .iter()
+        .filter(|c| !declared.contains(c.url.as_str()) && !protected.contains(&c.url))
+    {
         deletes.push(Step::Delete {
             current: (*command).clone(),
             reason: DeleteReason::Undeclared,

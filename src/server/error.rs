@@ -1,12 +1,22 @@
 //! [`AppError`]: every way a callback can fail, and the status each maps to.
 //!
-//! The caller's mistakes get a 4xx. Verification failures carry their reason for the log only:
-//! the body stays empty so a prober learns nothing. Internal failures are logged with their
-//! cause and answered generically.
+//! | variant | status | body |
+//! |---|---|---|
+//! | `BadRequest` | 400 | the short reason (malformed form/JSON, missing field) |
+//! | `Unauthorized` | 401 | empty: a command or hook token is missing or wrong |
+//! | `Forbidden` | 403 | empty: dialog state or action context unsigned, tampered, expired, or not for this user/channel/route |
+//! | `NotFound` | 404 | `no such route` |
+//! | `Unsupported` | 404 | which kind the route does not handle |
+//! | `PayloadTooLarge` | 413 | fixed text |
+//! | `UnsupportedMediaType` | 415 | the expected content type |
+//! | `Internal` | 500 | fixed text; only for our own failures, never a caller's mistake |
+//!
+//! Verification failures carry their reason for the log only, so a prober learns nothing.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::integrations::CallbackKind;
 use crate::protocol::PayloadError;
 
 /// A failed callback.
@@ -18,9 +28,15 @@ pub enum AppError {
     /// 401: a token is missing or wrong. The reason is logged, not sent.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
+    /// 403: a signature check failed. The reason is logged, not sent.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// 404: no such route.
     #[error("not found")]
     NotFound,
+    /// 404: the route exists but does not handle this kind of callback.
+    #[error("this route does not handle {0}")]
+    Unsupported(CallbackKind),
     /// 413: the body is over the configured limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -47,7 +63,13 @@ impl IntoResponse for AppError {
         match self {
             AppError::BadRequest(reason) => (StatusCode::BAD_REQUEST, reason).into_response(),
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED.into_response(),
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN.into_response(),
             AppError::NotFound => (StatusCode::NOT_FOUND, "no such route").into_response(),
+            AppError::Unsupported(kind) => (
+                StatusCode::NOT_FOUND,
+                format!("this route does not handle {kind}"),
+            )
+                .into_response(),
             AppError::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
             }

@@ -6,9 +6,13 @@
 //! - `state.rs`: [`AppState`], one `Clone` struct of `Arc`s.
 //! - `error.rs`: [`AppError`], mapping each failure to a status (4xx for the caller's
 //!   mistakes, with the reason logged, never sent).
-//! - `extract.rs`: body and content-type checks shared by callback handlers.
+//! - `extract.rs`: body and content-type checks, [`JsonOrForm`](extract::JsonOrForm), request id.
+//! - `deferred.rs`: the callback budget, acknowledgements and late delivery.
+//! - `deliver.rs`: late answers through the REST API (ephemeral if allowed, else in thread).
 //! - `handlers/`: one file per callback kind, plus health.
 
+mod deferred;
+mod deliver;
 mod error;
 mod extract;
 mod handlers;
@@ -16,10 +20,12 @@ mod middleware;
 mod state;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use error::AppError;
 pub use state::{AppState, Readiness};
+
+pub(crate) use deferred::drain as drain_background;
 
 /// Builds the app: every route, the fallback, and the middleware stack.
 pub fn router(state: AppState) -> Router {
@@ -31,6 +37,12 @@ pub fn router(state: AppState) -> Router {
             "/commands/{route}",
             get(handlers::commands::slash_command_get).post(handlers::commands::slash_command_post),
         )
+        .route("/hooks/{route}", post(handlers::hooks::outgoing_hook))
+        .route(
+            "/dialogs/{route}",
+            post(handlers::dialogs::dialog_submission),
+        )
+        .route("/actions/{route}", post(handlers::actions::action))
         .fallback(handlers::not_found)
         .with_state(state);
     middleware::apply(app, &settings.server)

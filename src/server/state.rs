@@ -3,9 +3,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::OnceCell;
+use tokio_util::task::TaskTracker;
+
 use crate::config::Settings;
-use crate::integrations::RouteSet;
+use crate::integrations::{Cx, CxParts, Handlers, RouteTable, SigningTtl};
 use crate::mattermost::Client;
+use crate::protocol::ResponseUrls;
+use crate::signing::Signer;
 use crate::tokens::TokenStore;
 
 /// Everything handlers need; cheap to clone.
@@ -13,14 +18,56 @@ use crate::tokens::TokenStore;
 pub struct AppState {
     /// The settings the server started with.
     pub settings: Arc<Settings>,
-    /// The loaded routes.
-    pub routes: Arc<RouteSet>,
-    /// Tokens of our registered commands.
+    /// The live routes (swapped atomically on reload; a request keeps the set it started
+    /// with).
+    pub routes: RouteTable,
+    /// Every route's handler (declared routes and handlers registered in code).
+    pub handlers: Arc<Handlers>,
+    /// Tokens of our registered commands and hooks.
     pub tokens: TokenStore,
     /// Whether registration has succeeded.
     pub ready: Readiness,
     /// The Mattermost client.
     pub client: Client,
+    /// Signs and verifies dialog state and action context.
+    pub signer: Signer,
+    /// `response_url` use counts.
+    pub response_urls: ResponseUrls,
+    /// Work that outlived its callback's budget; shutdown waits for it.
+    pub background: TaskTracker,
+    /// The bot's own user id, looked up once (outgoing hooks ignore its posts).
+    pub bot_user_id: Arc<OnceCell<String>>,
+}
+
+impl AppState {
+    /// The context for a callback on `route`.
+    pub fn cx(&self, route: &str, request_id: &str) -> Cx {
+        Cx::new(
+            CxParts {
+                client: self.client.clone(),
+                signer: self.signer.clone(),
+                public_url: self.settings.server.public_url.clone(),
+                ttl: SigningTtl {
+                    dialog: self.settings.signing.dialog_ttl(),
+                    action: self.settings.signing.action_ttl(),
+                },
+                response_urls: self.response_urls.clone(),
+            },
+            route,
+            request_id,
+        )
+    }
+
+    /// The bot's user id (`GET /users/me` once, then cached).
+    pub async fn bot_user_id(&self) -> Result<&str, crate::mattermost::Error> {
+        self.bot_user_id
+            .get_or_try_init(|| async {
+                let me = self.client.users().me().await?;
+                Ok(me.id.as_str().to_owned())
+            })
+            .await
+            .map(String::as_str)
+    }
 }
 
 /// Set once the routes are registered in Mattermost; `/readyz` answers 503 until then.

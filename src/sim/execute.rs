@@ -469,6 +469,7 @@ fn handle_command_response_post(
         let saved = store.save_post(post)?;
         drop(store);
         world.publish(SimEvent::PostCreated(saved.clone()));
+        super::outgoing::fire(world, &saved);
         return Ok(Some(saved));
     }
 

@@ -20,6 +20,8 @@
 //! | `hooks` | `/hooks/commands/{id}` (`response_url`) |
 //! | `execute` | running a slash command and turning replies into posts |
 //! | `invoke` | the outbound HTTP call to an integration |
+//! | `outgoing` | outgoing webhooks: storage, validation, firing on new posts, reply posts |
+//! | `interactive` | dialogs (open, submit) and message actions (click, reply applied) |
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
 //! | `control` | test controls: foreign commands, admin token regen, roles, faults |
 //! | `slack`, `trigger_id`, `builtin`, `ids`, `app_error`, `settings`, `permissions` | helpers |
@@ -46,8 +48,10 @@ mod error;
 mod execute;
 mod hooks;
 mod ids;
+mod interactive;
 mod invoke;
 mod model;
+mod outgoing;
 mod permissions;
 mod settings;
 mod slack;
@@ -62,7 +66,9 @@ use tokio::task::JoinHandle;
 
 pub use app_error::AppError;
 pub use error::SimError;
+pub use interactive::OpenedDialog;
 pub use model::{SimCommand, SimPost};
+pub use outgoing::SimOutgoingHook;
 pub use settings::SimSettings;
 pub use state::{RecordedRequest, SimEvent, World};
 pub use trigger_id::TriggerId;

@@ -24,6 +24,10 @@ pub(crate) enum Permission {
     ManageOwnSlashCommands,
     /// `manage_others_slash_commands`.
     ManageOthersSlashCommands,
+    /// `manage_own_outgoing_webhooks`.
+    ManageOwnOutgoingWebhooks,
+    /// `manage_others_outgoing_webhooks`.
+    ManageOthersOutgoingWebhooks,
     /// `manage_team`.
     ManageTeam,
     /// `create_post_ephemeral` (system scope).
@@ -42,6 +46,8 @@ impl Permission {
             Self::EditOthersPosts => "edit_others_posts",
             Self::ManageOwnSlashCommands => "manage_own_slash_commands",
             Self::ManageOthersSlashCommands => "manage_others_slash_commands",
+            Self::ManageOwnOutgoingWebhooks => "manage_own_outgoing_webhooks",
+            Self::ManageOthersOutgoingWebhooks => "manage_others_outgoing_webhooks",
             Self::ManageTeam => "manage_team",
             Self::CreatePostEphemeral => "create_post_ephemeral",
         }
@@ -60,6 +66,8 @@ pub(crate) fn team_admin_has(p: Permission) -> bool {
             p,
             Permission::ManageOwnSlashCommands
                 | Permission::ManageOthersSlashCommands
+                | Permission::ManageOwnOutgoingWebhooks
+                | Permission::ManageOthersOutgoingWebhooks
                 | Permission::ManageTeam
                 | Permission::EditOthersPosts
         )

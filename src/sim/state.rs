@@ -29,6 +29,8 @@ pub enum SimEvent {
     EphemeralPost(SimPost),
     /// A stored post was updated or patched.
     PostEdited(SimPost),
+    /// An integration opened a dialog for a user.
+    DialogOpened(super::interactive::OpenedDialog),
 }
 
 /// One `/api/v4` call as the simulator answered it.
@@ -87,6 +89,10 @@ pub(crate) struct Store {
     /// Stored posts in creation order.
     pub(crate) posts: Vec<SimPost>,
     pub(crate) command_webhooks: HashMap<String, CommandWebhook>,
+    /// Outgoing webhooks, deleted ones included (soft delete).
+    pub(crate) outgoing_hooks: Vec<super::outgoing::SimOutgoingHook>,
+    /// Dialogs opened so far.
+    pub(crate) dialogs: Vec<super::interactive::OpenedDialog>,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) api_writes: usize,
     pub(crate) bot_token: String,
@@ -294,6 +300,7 @@ impl Store {
         }
         post.id = new_id();
         post.ephemeral_for = None;
+        super::interactive::fill_action_ids(&mut post.props);
         if post.create_at == 0 {
             post.create_at = now_millis();
         }

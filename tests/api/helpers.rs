@@ -76,13 +76,23 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
 
 /// Like [`spawn_app`] on a given address (a restart binds the port its predecessor had, so
 /// its callback URLs are the same).
-pub async fn spawn_app_on(mut settings: Settings, addr: SocketAddr) -> TestApp {
+pub async fn spawn_app_on(settings: Settings, addr: SocketAddr) -> TestApp {
+    spawn_app_with(settings, addr, |app| app).await
+}
+
+/// Like [`spawn_app_on`], letting `configure` register handlers or a signer before it runs.
+pub async fn spawn_app_with(
+    mut settings: Settings,
+    addr: SocketAddr,
+    configure: impl FnOnce(Application) -> Application,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     settings.server.listen = addr;
     settings.server.public_url = format!("http://{addr}").parse().expect("url");
     let routes = load_dir(&settings.routes.dir).expect("routes load");
-    let app = Application::with_listener(settings, routes, listener).expect("app builds");
+    let app =
+        configure(Application::with_listener(settings, routes, listener).expect("app builds"));
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until_stopped(async {

@@ -6,6 +6,8 @@
 // Items are `pub` for sibling test modules; nothing here is a public API.
 #![allow(unreachable_pub)]
 
+mod callbacks;
 mod helpers;
 mod reconcile;
+mod sim_callbacks;
 mod skeleton;

@@ -41,7 +41,11 @@ fn reconciler(sim: &Simulator, teams: &[&str], dir: &Path) -> Reconciler {
         .token(sim.bot_token())
         .build()
         .unwrap();
-    Reconciler::new(client, Arc::new(settings), Arc::new(routes))
+    Reconciler::new(
+        client,
+        Arc::new(settings),
+        switchboard::integrations::RouteTable::new(routes, dir),
+    )
 }
 
 fn url(route: &str) -> String {

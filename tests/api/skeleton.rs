@@ -69,7 +69,7 @@ async fn a_wrong_or_missing_token_is_refused_with_401_and_no_detail() {
 async fn bad_requests_get_4xx_never_500() {
     let (sim, app) = spawn_ready().await;
     let team_id = sim.world().team_id("main").expect("team");
-    let token = sim.world().commands("main")[0].token.clone();
+    let token = hello_token(&sim, "main");
 
     let unknown = app
         .post_form("/commands/nope", slash_form(&token, &team_id, "x"))
@@ -121,7 +121,11 @@ async fn a_restart_with_nothing_changed_makes_no_write_call() {
     let addr = first.addr;
     first.stop().await;
     let writes_after_first = sim.world().api_writes();
-    assert_eq!(writes_after_first, 1, "the first start creates /hello once");
+    assert_eq!(
+        writes_after_first,
+        shipped_commands(),
+        "the first start creates each shipped command once"
+    );
 
     let second = spawn_app_on(settings, addr).await;
     second.wait_ready().await;
@@ -130,7 +134,7 @@ async fn a_restart_with_nothing_changed_makes_no_write_call() {
         writes_after_first,
         "restart wrote again"
     );
-    assert_eq!(sim.world().commands("main").len(), 1);
+    assert_eq!(sim.world().commands("main").len(), shipped_commands());
 
     // The restarted replica learned the token from the listing and accepts the callback.
     let outcome = sim
@@ -187,7 +191,7 @@ async fn with_mattermost_down_at_start_switchboard_becomes_ready_once_it_is_up()
     .await
     .expect("simulator starts on the reserved port");
     app.wait_ready().await;
-    assert_eq!(sim.world().commands("main").len(), 1);
+    assert_eq!(sim.world().commands("main").len(), shipped_commands());
 }
 
 #[test]
@@ -265,4 +269,22 @@ fn wait_with_timeout(mut child: std::process::Child, limit: Duration) -> std::pr
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// How many slash commands the shipped routes declare (each is created once per team).
+fn shipped_commands() -> usize {
+    switchboard::integrations::load_dir(&repo_root().join("routes"))
+        .expect("shipped routes load")
+        .commands()
+        .count()
+}
+
+/// The token of `/hello` in `team`.
+fn hello_token(sim: &switchboard::sim::Simulator, team: &str) -> String {
+    sim.world()
+        .commands(team)
+        .into_iter()
+        .find(|c| c.trigger == "hello")
+        .expect("hello is registered")
+        .token
 }

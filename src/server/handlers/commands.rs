@@ -1,5 +1,11 @@
 //! Slash-command callbacks: `POST /commands/{route}` (form body) and `GET` (query), for
 //! commands registered with method `P` or `G`.
+//!
+//! The form field `token` is verified (not the `Authorization` header, which an Outgoing OAuth
+//! Connection replaces). A late answer goes to `response_url` as JSON; over-long text is split
+//! into `extra_responses`.
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -7,72 +13,104 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 
-use crate::integrations::{Action, CommandContext, Route};
+use crate::integrations::{Handler, HandlerError};
 use crate::mattermost::models::CommandResponse;
-use crate::protocol::SlashCommandRequest;
+use crate::protocol::{SlashCommandRequest, split_long_text};
+use crate::server::deferred::{self, Outcome};
 use crate::server::error::AppError;
-use crate::server::extract;
+use crate::server::extract::{self, RequestId};
 use crate::server::state::AppState;
+use crate::tokens::TokenKind;
+
+/// What the user sees when a handler failed (the error is in the log).
+const APOLOGY: &str = "Sorry, Switchboard could not answer this command; the error is in its log.";
 
 /// `POST /commands/{route}`.
 pub(crate) async fn slash_command_post(
     State(state): State<AppState>,
     Path(route): Path<String>,
+    RequestId(request_id): RequestId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CommandResponse>, AppError> {
-    let route = find(&state, &route)?;
+    let handler = super::find(&state, &route)?;
     let body = extract::body(body)?;
     extract::require_form(&headers)?;
     let request = SlashCommandRequest::from_form(&body)?;
-    answer(&state, route, &request).await
+    answer(&state, route, handler, request, request_id).await
 }
 
 /// `GET /commands/{route}?…`.
 pub(crate) async fn slash_command_get(
     State(state): State<AppState>,
     Path(route): Path<String>,
+    RequestId(request_id): RequestId,
     RawQuery(query): RawQuery,
 ) -> Result<Json<CommandResponse>, AppError> {
-    let route = find(&state, &route)?;
+    let handler = super::find(&state, &route)?;
     let request = SlashCommandRequest::from_form(query.unwrap_or_default().as_bytes())?;
-    answer(&state, route, &request).await
-}
-
-fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s Route, AppError> {
-    state.routes.get(name).ok_or(AppError::NotFound)
+    answer(&state, route, handler, request, request_id).await
 }
 
 /// Verifies the token (an unknown one may trigger one token refresh, see `tokens.rs`), then
-/// runs the route. `Json` answers with `Content-Type:
-/// application/json` exactly, which is what Mattermost requires to parse a reply as JSON.
+/// runs the handler within the budget. `Json` answers with `Content-Type: application/json`
+/// exactly, which Mattermost requires to parse a reply.
 #[tracing::instrument(
     name = "slash_command",
     skip_all,
-    fields(route = %route.name, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id)
+    fields(route = %route, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id)
 )]
 async fn answer(
     state: &AppState,
-    route: &Route,
-    request: &SlashCommandRequest,
+    route: String,
+    handler: Arc<dyn Handler>,
+    request: SlashCommandRequest,
+    request_id: String,
 ) -> Result<Json<CommandResponse>, AppError> {
     if !state
         .tokens
-        .verify_or_refresh(&route.name, &request.team_id, &request.token)
+        .verify_or_refresh(TokenKind::Command, &route, &request.team_id, &request.token)
         .await
     {
         return Err(AppError::Unauthorized("slash-command token does not match"));
     }
-    let context = CommandContext::from_request(request);
-    let response = match &route.action {
-        Action::Reply(reply) => reply.respond(&context),
+    if !request.response_url.is_empty() {
+        state.response_urls.seen(&request.response_url);
+    }
+    let cx = state.cx(&route, &request_id);
+    let response_url = request.response_url.clone();
+    let late_cx = cx.clone();
+    let work = async move { handler.slash_command(&cx, &request).await };
+    let late = move |result: Result<CommandResponse, HandlerError>| -> crate::integrations::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let response = match result {
+                Ok(response) => split_long_text(response),
+                Err(e) => {
+                    tracing::error!(error = %e, "slash-command handler failed");
+                    CommandResponse::ephemeral(APOLOGY)
+                }
+            };
+            if response_url.is_empty() {
+                tracing::error!("late slash-command answer lost: the request had no response_url");
+                return;
+            }
+            match late_cx.respond(&response_url, &response).await {
+                Ok(()) => tracing::info!("late slash-command answer delivered via response_url"),
+                Err(e) => tracing::error!(error = %e, "late slash-command answer not delivered"),
+            }
+        })
     };
-    Ok(Json(response.unwrap_or_else(|e| {
-        // Our template failed on this input: tell the user something went wrong rather than
-        // letting Mattermost show a bare error, and keep the detail in the log.
-        tracing::error!(error = %e, "reply template failed");
-        CommandResponse::ephemeral(
-            "Sorry, Switchboard could not answer this command; the error is in its log.",
-        )
-    })))
+    let response = match deferred::run(state, work, late).await {
+        Outcome::Now(Ok(response)) => split_long_text(response),
+        Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+            return Err(AppError::Unsupported(kind));
+        }
+        Outcome::Now(Err(e)) => {
+            tracing::error!(error = %e, "slash-command handler failed");
+            CommandResponse::ephemeral(APOLOGY)
+        }
+        Outcome::Deferred => CommandResponse::ephemeral(state.settings.callbacks.ack_text.clone()),
+        Outcome::Lost => CommandResponse::ephemeral(APOLOGY),
+    };
+    Ok(Json(response))
 }

@@ -8,6 +8,7 @@
 
 mod channels;
 mod commands;
+mod outgoing_hooks;
 mod posts;
 mod system;
 mod teams;
@@ -62,6 +63,32 @@ pub(crate) fn router(world: World) -> Router {
         .route("/posts/ephemeral", post(posts::create_ephemeral))
         .route("/posts/{post_id}", get(posts::get).put(posts::update))
         .route("/posts/{post_id}/patch", put(posts::patch))
+        .route(
+            "/posts/{post_id}/actions/{action_id}",
+            post(super::interactive::do_post_action),
+        )
+        .route(
+            "/actions/dialogs/open",
+            post(super::interactive::open_dialog),
+        )
+        .route(
+            "/actions/dialogs/submit",
+            post(super::interactive::submit_dialog),
+        )
+        .route(
+            "/hooks/outgoing",
+            post(outgoing_hooks::create).get(outgoing_hooks::list),
+        )
+        .route(
+            "/hooks/outgoing/{hook_id}",
+            get(outgoing_hooks::get)
+                .put(outgoing_hooks::update)
+                .delete(outgoing_hooks::delete),
+        )
+        .route(
+            "/hooks/outgoing/{hook_id}/regen_token",
+            post(outgoing_hooks::regen_token),
+        )
         .fallback(not_found);
     Router::new()
         .nest("/api/v4", api)

@@ -75,6 +75,7 @@ pub(crate) fn create_post_as(
         store.save_post(post)?
     };
     world.publish(SimEvent::PostCreated(saved.clone()));
+    crate::sim::outgoing::fire(world, &saved);
     Ok(saved)
 }
 
@@ -151,6 +152,7 @@ fn store_edit(world: &World, old: &SimPost, mut new: SimPost) -> Result<SimPost,
             "Invalid Message property length.",
         ));
     }
+    crate::sim::interactive::fill_action_ids(&mut new.props);
     let now = now_millis();
     new.update_at = now;
     if new.message != old.message {

@@ -1,0 +1,104 @@
+//! Who may use a route: allow lists of users, teams and channels, and system roles.
+//!
+//! Every non-empty list must match (an empty list allows everyone). Roles are looked up
+//! through the API only when a route asks for them, and cached per user for a minute so a
+//! busy route costs one lookup a minute per user. A refusal is an ephemeral reply naming what
+//! is missing; nothing runs. When the role lookup itself fails, the user is refused (fail
+//! closed) and the error is logged.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::context::Context;
+use super::spec::AccessSpec;
+use crate::mattermost::Client;
+use crate::mattermost::UserId;
+
+/// How long a user's roles are trusted.
+const ROLE_TTL: Duration = Duration::from_secs(60);
+
+/// Checks one route's `[access]`.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    spec: AccessSpec,
+}
+
+impl Access {
+    /// From the spec.
+    pub fn new(spec: AccessSpec) -> Self {
+        Access { spec }
+    }
+
+    /// Whether roles must be looked up.
+    pub fn needs_roles(&self) -> bool {
+        !self.spec.roles.is_empty()
+    }
+
+    /// `Err(reason)` when `context`'s user may not use the route.
+    pub async fn check(
+        &self,
+        context: &Context,
+        roles: &RoleCache,
+        client: &Client,
+    ) -> Result<(), String> {
+        let spec = &self.spec;
+        let listed =
+            |list: &[String], name: &str| list.is_empty() || list.iter().any(|n| n == name);
+        if !listed(&spec.users, &context.user.name) {
+            return Err("you are not on this command's list of users".into());
+        }
+        if !listed(&spec.teams, &context.team.name) {
+            return Err(format!("it cannot be used in team `{}`", context.team.name));
+        }
+        if !listed(&spec.channels, &context.channel.name) {
+            return Err(format!(
+                "it can only be used in {}",
+                spec.channels
+                    .iter()
+                    .map(|c| format!("~{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if self.needs_roles() {
+            let held = roles.roles(client, &context.user.id).await.map_err(|e| {
+                tracing::error!(error = %e, "looking up the user's roles failed");
+                "your roles could not be checked".to_owned()
+            })?;
+            if !spec.roles.iter().any(|r| held.iter().any(|h| h == r)) {
+                return Err(format!("it needs the role {}", spec.roles.join(" or ")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Users' system roles, cached for [`ROLE_TTL`].
+#[derive(Debug, Default)]
+pub struct RoleCache {
+    entries: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+}
+
+impl RoleCache {
+    /// The roles of `user_id`, from the cache or the API.
+    pub async fn roles(
+        &self,
+        client: &Client,
+        user_id: &str,
+    ) -> Result<Vec<String>, crate::mattermost::Error> {
+        if let Ok(entries) = self.entries.lock() {
+            if let Some((at, roles)) = entries.get(user_id) {
+                if at.elapsed() < ROLE_TTL {
+                    return Ok(roles.clone());
+                }
+            }
+        }
+        let user = client.users().get(&UserId::new(user_id.to_owned())).await?;
+        let roles: Vec<String> = user.roles.split_whitespace().map(str::to_owned).collect();
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(user_id.to_owned(), (Instant::now(), roles.clone()));
+        }
+        Ok(roles)
+    }
+}

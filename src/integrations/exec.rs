@@ -1,0 +1,675 @@
+//! The `exec` action: run a local program and show its output live in a thread.
+//!
+//! Decisions:
+//! - **Never a shell.** The program is a path; each `args` entry is a template rendered into
+//!   exactly one argv entry, so a user's `; rm -rf /` is one harmless argument.
+//! - **A clean environment.** The child gets `PATH`, `HOME`, `LANG` and `TZ` from Switchboard,
+//!   the request as `SWITCHBOARD_*` variables and the route's `env`; nothing else, so the bot
+//!   token in Switchboard's environment never reaches a script.
+//! - **The whole process group dies on timeout.** The child leads its own process group, and
+//!   `SIGKILL` goes to the group, so a script's children cannot outlive it.
+//! - **Bounded everything.** Output beyond `output_cap_bytes` is counted, not kept; at most
+//!   `max_concurrent` runs per route, `queue` more wait, and beyond that the user is told the
+//!   route is busy.
+//! - **Live output.** The first post announces the run; a reply in its thread is edited as
+//!   output arrives (at most once per `edit_interval_ms`, showing the tail) and ends with
+//!   ✅/❌, the exit code and the duration. A program that cannot start is reported there.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+
+use super::context::Context;
+use super::spec::ExecSpec;
+use super::template::{Template, TemplateError};
+use crate::mattermost::Client;
+use crate::mattermost::{ChannelId, PostId};
+
+/// A compiled `[exec]`.
+#[derive(Debug, Clone)]
+pub struct ExecAction {
+    /// The program, resolved against the routes directory.
+    pub program: PathBuf,
+    args: Vec<Template>,
+    env: Vec<(String, Template)>,
+    cwd: PathBuf,
+    timeout: Duration,
+    output_cap: usize,
+    edit_interval: Duration,
+    tail_chars: usize,
+    started: Template,
+    limiter: Arc<Limiter>,
+}
+
+impl ExecAction {
+    /// Compiles the templates; `base` is the routes directory.
+    pub fn compile(
+        name: &str,
+        spec: &ExecSpec,
+        base: &std::path::Path,
+    ) -> Result<Self, TemplateError> {
+        let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+        Ok(ExecAction {
+            program: base.join(&spec.program),
+            args: spec
+                .args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| t(&format!("args[{i}]"), a))
+                .collect::<Result<_, _>>()?,
+            env: spec
+                .env
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), t(&format!("env.{k}"), v)?)))
+                .collect::<Result<_, TemplateError>>()?,
+            cwd: spec
+                .cwd
+                .as_ref()
+                .map_or_else(|| base.to_path_buf(), |c| base.join(c)),
+            timeout: Duration::from_secs(spec.timeout_secs),
+            output_cap: spec.output_cap_bytes,
+            edit_interval: Duration::from_millis(spec.edit_interval_ms),
+            tail_chars: spec.tail_chars,
+            started: t("started", &spec.started)?,
+            limiter: Arc::new(Limiter::new(spec.max_concurrent, spec.queue)),
+        })
+    }
+
+    /// Test-renders every template.
+    pub fn check(&self, context: &Context) -> Result<(), TemplateError> {
+        self.prepare(context)?;
+        self.started.render(context)?;
+        Ok(())
+    }
+
+    /// Takes a slot (or a place in the queue) for one run; `None` when the route is busy.
+    pub fn admit(&self) -> Option<Ticket> {
+        self.limiter.admit()
+    }
+
+    /// The immediate answer to the user.
+    pub fn started_text(
+        &self,
+        context: &Context,
+        ticket: &Ticket,
+    ) -> Result<String, TemplateError> {
+        let mut text = self.started.render(context)?;
+        if let Ticket::Queued { ahead, .. } = ticket {
+            text.push_str(&format!(" (queued: {ahead} waiting before it)"));
+        }
+        Ok(text)
+    }
+
+    /// Renders argv and environment for one run.
+    pub fn prepare(&self, context: &Context) -> Result<Prepared, TemplateError> {
+        let args = self
+            .args
+            .iter()
+            .map(|t| t.render(context))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut env = request_env(context);
+        for (key, template) in &self.env {
+            env.push((key.clone(), template.render(context)?));
+        }
+        Ok(Prepared {
+            program: self.program.clone(),
+            args,
+            env,
+            cwd: self.cwd.clone(),
+            timeout: self.timeout,
+            output_cap: self.output_cap,
+        })
+    }
+
+    /// Runs in the background, showing progress in the request's channel (and thread).
+    pub fn spawn_live(&self, client: Client, context: Context, ticket: Ticket) {
+        let action = self.clone();
+        tokio::spawn(async move {
+            let _permit = match ticket.wait().await {
+                Some(permit) => permit,
+                None => return,
+            };
+            let prepared = match action.prepare(&context) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(route = %context.route, error = %e, "exec template failed");
+                    return;
+                }
+            };
+            if let Err(e) = action.run_live(&client, &context, prepared).await {
+                tracing::error!(route = %context.route, error = %e, "exec progress posts failed");
+            }
+        });
+    }
+
+    async fn run_live(
+        &self,
+        client: &Client,
+        context: &Context,
+        prepared: Prepared,
+    ) -> Result<(), crate::mattermost::Error> {
+        let channel = ChannelId::new(context.channel.id.clone());
+        let header = format!("⏳ `{}` started by @{}", context.route, context.user.name);
+        let mut create = client.posts().create(&channel, header);
+        let thread_root =
+            (!context.root_id.is_empty()).then(|| PostId::new(context.root_id.clone()));
+        if let Some(root) = &thread_root {
+            create = create.root_id(root);
+        }
+        let root_post = create.send().await?;
+        let thread = thread_root.unwrap_or_else(|| root_post.id.clone());
+        let output_post = client
+            .posts()
+            .create(&channel, "_waiting for output…_")
+            .root_id(&thread)
+            .send()
+            .await?;
+
+        let (updates, mut seen) = watch::channel(String::new());
+        let editor = {
+            let client = client.clone();
+            let id = output_post.id.clone();
+            let interval = self.edit_interval;
+            let tail = self.tail_chars;
+            tokio::spawn(async move {
+                while seen.changed().await.is_ok() {
+                    let text = format_output(&seen.borrow_and_update(), tail, false, None);
+                    if let Err(e) = client.posts().patch(&id).message(text).send().await {
+                        tracing::warn!(error = %e, "editing the live output post failed");
+                    }
+                    tokio::time::sleep(interval).await;
+                }
+            })
+        };
+        let outcome = run(&prepared, Some(&updates)).await;
+        drop(updates);
+        let _ = editor.await;
+
+        let status = outcome.status_line();
+        let body = format_output(
+            &outcome.output,
+            self.tail_chars,
+            outcome.truncated,
+            Some(&status),
+        );
+        client
+            .posts()
+            .patch(&output_post.id)
+            .message(body)
+            .send()
+            .await?;
+        let mark = if outcome.success() { "✅" } else { "❌" };
+        client
+            .posts()
+            .patch(&root_post.id)
+            .message(format!(
+                "{mark} `{}` started by @{}: {status}",
+                context.route, context.user.name
+            ))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+/// The request as environment variables.
+fn request_env(context: &Context) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("SWITCHBOARD_ROUTE".into(), context.route.clone()),
+        ("SWITCHBOARD_USER_ID".into(), context.user.id.clone()),
+        ("SWITCHBOARD_USER_NAME".into(), context.user.name.clone()),
+        ("SWITCHBOARD_CHANNEL_ID".into(), context.channel.id.clone()),
+        (
+            "SWITCHBOARD_CHANNEL_NAME".into(),
+            context.channel.name.clone(),
+        ),
+        ("SWITCHBOARD_TEAM_ID".into(), context.team.id.clone()),
+        ("SWITCHBOARD_TEAM_NAME".into(), context.team.name.clone()),
+        ("SWITCHBOARD_TEXT".into(), context.text.clone()),
+    ];
+    let var = |prefix: &str, key: &str| {
+        format!(
+            "SWITCHBOARD_{prefix}_{}",
+            key.to_ascii_uppercase().replace('-', "_")
+        )
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    for (key, value) in &context.args {
+        env.push((var("ARG", key), text(value)));
+    }
+    for (key, value) in &context.submission {
+        env.push((var("FIELD", key), text(value)));
+    }
+    for (key, value) in &context.captures {
+        env.push((var("CAPTURE", key), value.clone()));
+    }
+    env
+}
+
+/// The post text: the output's tail in a code block, and the status when finished.
+fn format_output(output: &str, tail_chars: usize, truncated: bool, status: Option<&str>) -> String {
+    let count = output.chars().count();
+    let shown: String = if count > tail_chars {
+        output.chars().skip(count - tail_chars).collect()
+    } else {
+        output.to_owned()
+    };
+    // A fence inside the output would end our code block early.
+    let shown = shown.replace("```", "`\u{200b}``");
+    let mut text = String::new();
+    if count > tail_chars {
+        text.push_str("_…earlier output not shown_\n");
+    }
+    if shown.trim().is_empty() {
+        text.push_str("_no output_");
+    } else {
+        text.push_str("```\n");
+        text.push_str(shown.trim_end_matches('\n'));
+        text.push_str("\n```");
+    }
+    if truncated {
+        text.push_str("\n_output over the cap was dropped_");
+    }
+    match status {
+        Some(status) => {
+            let mark = if status.starts_with("exit 0 ") {
+                "✅"
+            } else {
+                "❌"
+            };
+            text.push_str(&format!("\n{mark} {status}"));
+        }
+        None => text.push_str("\n⏳ running…"),
+    }
+    text
+}
+
+/// argv, environment and limits of one run.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its environment (nothing else is inherited but `PATH`, `HOME`, `LANG`, `TZ`).
+    pub env: Vec<(String, String)>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Kill the process group after this long.
+    pub timeout: Duration,
+    /// Most output bytes kept.
+    pub output_cap: usize,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The exit code, when the program exited by itself.
+    pub exit_code: Option<i32>,
+    /// Killed after the timeout.
+    pub timed_out: bool,
+    /// Why the program could not start.
+    pub error: Option<String>,
+    /// Output (stdout and stderr interleaved), at most the cap.
+    pub output: String,
+    /// Whether output was dropped over the cap.
+    pub truncated: bool,
+    /// Bytes the program wrote in all.
+    pub output_bytes: usize,
+    /// Wall time, in seconds.
+    pub duration_secs: f64,
+}
+
+impl Outcome {
+    /// Exited with 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out && self.error.is_none()
+    }
+
+    /// `exit 0 in 1.2 s`, `timed out after 5 s …`, `could not start …`.
+    pub fn status_line(&self) -> String {
+        if let Some(error) = &self.error {
+            return format!("could not start: {error}");
+        }
+        if self.timed_out {
+            return format!(
+                "timed out after {:.1} s; the process group was killed",
+                self.duration_secs
+            );
+        }
+        match self.exit_code {
+            Some(code) => format!("exit {code} in {:.1} s", self.duration_secs),
+            None => format!("killed by a signal after {:.1} s", self.duration_secs),
+        }
+    }
+
+    /// For templates: `exec.exit_code`, `exec.output`, …
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Runs `prepared` to the end (or the timeout), sending the output so far to `updates`.
+pub async fn run(prepared: &Prepared, updates: Option<&watch::Sender<String>>) -> Outcome {
+    let started = Instant::now();
+    let mut command = tokio::process::Command::new(&prepared.program);
+    command
+        .args(&prepared.args)
+        .current_dir(&prepared.cwd)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    for key in ["PATH", "HOME", "LANG", "TZ"] {
+        if let Some(value) = std::env::var_os(key) {
+            command.env(key, value);
+        }
+    }
+    command.envs(prepared.env.iter().map(|(k, v)| (k, v)));
+    let mut outcome = Outcome {
+        exit_code: None,
+        timed_out: false,
+        error: None,
+        output: String::new(),
+        truncated: false,
+        output_bytes: 0,
+        duration_secs: 0.0,
+    };
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            outcome.error = Some(format!("{}: {e}", prepared.program.display()));
+            return outcome;
+        }
+    };
+    let pgid = child.id();
+    let (chunks_tx, mut chunks) = mpsc::channel::<Vec<u8>>(16);
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(pump(stdout, chunks_tx.clone()));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(pump(stderr, chunks_tx.clone()));
+    }
+    drop(chunks_tx);
+
+    let deadline = tokio::time::Instant::now() + prepared.timeout;
+    let mut kept: Vec<u8> = Vec::new();
+    let mut status = None;
+    let mut pipes_open = true;
+    loop {
+        if status.is_some() && !pipes_open {
+            break;
+        }
+        tokio::select! {
+            chunk = chunks.recv(), if pipes_open => match chunk {
+                Some(chunk) => {
+                    outcome.output_bytes += chunk.len();
+                    let room = prepared.output_cap.saturating_sub(kept.len());
+                    if chunk.len() > room {
+                        outcome.truncated = true;
+                    }
+                    kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if let Some(updates) = updates {
+                        let _ = updates.send(String::from_utf8_lossy(&kept).into_owned());
+                    }
+                }
+                None => pipes_open = false,
+            },
+            exit = child.wait(), if status.is_none() => {
+                status = Some(exit);
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                outcome.timed_out = true;
+                kill_group(pgid);
+                let _ = child.wait().await;
+                break;
+            }
+        }
+    }
+    if !outcome.timed_out {
+        // The leader is gone; take down anything it left running in its group.
+        kill_group(pgid);
+    }
+    if let Some(Ok(status)) = status {
+        outcome.exit_code = status.code();
+    }
+    outcome.output = String::from_utf8_lossy(&kept).into_owned();
+    outcome.duration_secs = started.elapsed().as_secs_f64();
+    outcome
+}
+
+/// Sends SIGKILL to the process group led by `pid`.
+fn kill_group(pid: Option<u32>) {
+    let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
+        return;
+    };
+    // ESRCH (already gone) is the normal case after a clean exit.
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
+
+async fn pump(mut pipe: impl tokio::io::AsyncRead + Unpin, out: mpsc::Sender<Vec<u8>>) {
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if out.send(buf[..n].to_vec()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Per-route concurrency: `max` runs at once, `queue` more waiting.
+#[derive(Debug)]
+struct Limiter {
+    slots: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    queue: usize,
+}
+
+impl Limiter {
+    fn new(max: usize, queue: usize) -> Self {
+        Limiter {
+            slots: Arc::new(Semaphore::new(max.max(1))),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            queue,
+        }
+    }
+
+    fn admit(&self) -> Option<Ticket> {
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            return Some(Ticket::Running(permit));
+        }
+        let mut waiting = self.waiting.load(Ordering::Acquire);
+        loop {
+            if waiting >= self.queue {
+                return None;
+            }
+            match self.waiting.compare_exchange(
+                waiting,
+                waiting + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    return Some(Ticket::Queued {
+                        ahead: waiting,
+                        slots: self.slots.clone(),
+                        waiting: QueuePlace(self.waiting.clone()),
+                    });
+                }
+                Err(now) => waiting = now,
+            }
+        }
+    }
+}
+
+/// A run's admission: a slot now, or a place in the queue.
+#[derive(Debug)]
+pub enum Ticket {
+    /// Runs at once.
+    Running(OwnedSemaphorePermit),
+    /// Waits for a slot.
+    Queued {
+        /// Runs waiting before this one.
+        ahead: usize,
+        /// The route's slots.
+        slots: Arc<Semaphore>,
+        /// Freed when the wait ends.
+        waiting: QueuePlace,
+    },
+}
+
+/// A place in a route's queue; dropping it frees the place.
+#[derive(Debug)]
+pub struct QueuePlace(Arc<AtomicUsize>);
+
+impl Drop for QueuePlace {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Ticket {
+    /// Waits for a slot (at once when running).
+    pub async fn wait(self) -> Option<OwnedSemaphorePermit> {
+        match self {
+            Ticket::Running(permit) => Some(permit),
+            Ticket::Queued { slots, waiting, .. } => {
+                let permit = slots.acquire_owned().await.ok();
+                drop(waiting);
+                permit
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, timeout: Duration, cap: usize) -> Prepared {
+        Prepared {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: vec![("GREETING".into(), "hi".into())],
+            cwd: std::env::temp_dir(),
+            timeout,
+            output_cap: cap,
+        }
+    }
+
+    #[tokio::test]
+    async fn output_exit_code_and_environment_are_captured() {
+        let outcome = run(
+            &sh(
+                "echo $GREETING; echo oops >&2; exit 3",
+                Duration::from_secs(10),
+                1024,
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.exit_code, Some(3));
+        assert!(outcome.output.contains("hi\n"), "{outcome:?}");
+        assert!(outcome.output.contains("oops\n"), "{outcome:?}");
+        assert!(!outcome.success());
+        assert!(outcome.status_line().starts_with("exit 3 in "));
+    }
+
+    #[tokio::test]
+    async fn the_environment_is_clean() {
+        // SAFETY-free: set_var is not needed; the test process already has variables such as
+        // CARGO_PKG_NAME that a clean child must not see.
+        let outcome = run(
+            &sh("echo \"[$CARGO_PKG_NAME]\"", Duration::from_secs(10), 1024),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.output, "[]\n");
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_the_whole_process_group() {
+        let marker = tempfile::tempdir().unwrap();
+        let file = marker.path().join("survivor");
+        // The grandchild would write the file after 2 s if it survived the kill.
+        let script = format!("(sleep 2; touch {}) & sleep 30", file.display());
+        let outcome = run(&sh(&script, Duration::from_millis(300), 1024), None).await;
+        assert!(outcome.timed_out, "{outcome:?}");
+        assert!(outcome.status_line().contains("timed out"));
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(!file.exists(), "a grandchild outlived the timeout");
+    }
+
+    #[tokio::test]
+    async fn output_over_the_cap_is_dropped_and_counted() {
+        let outcome = run(
+            &sh(
+                "head -c 10000 /dev/zero | tr '\\0' x",
+                Duration::from_secs(10),
+                100,
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.output.len(), 100);
+        assert_eq!(outcome.output_bytes, 10000);
+        assert!(outcome.truncated);
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_reported() {
+        let mut prepared = sh("", Duration::from_secs(1), 10);
+        prepared.program = "/nonexistent/deploy".into();
+        let outcome = run(&prepared, None).await;
+        assert!(
+            outcome
+                .status_line()
+                .contains("could not start: /nonexistent/deploy"),
+            "{outcome:?}"
+        );
+    }
+
+    #[test]
+    fn the_queue_is_bounded() {
+        let limiter = Limiter::new(1, 1);
+        let first = limiter.admit();
+        assert!(matches!(first, Some(Ticket::Running(_))));
+        let second = limiter.admit();
+        assert!(matches!(second, Some(Ticket::Queued { ahead: 0, .. })));
+        assert!(limiter.admit().is_none(), "a full queue refuses");
+        drop(second);
+        assert!(
+            limiter.admit().is_some(),
+            "a freed queue place admits again"
+        );
+    }
+
+    #[test]
+    fn the_post_shows_the_tail_and_the_status() {
+        let text = format_output("line1\nline2\n", 6, false, Some("exit 0 in 0.1 s"));
+        assert_eq!(
+            text,
+            "_…earlier output not shown_\n```\nline2\n```\n✅ exit 0 in 0.1 s"
+        );
+    }
+}

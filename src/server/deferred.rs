@@ -1,0 +1,93 @@
+//! Deadlines and deferred replies.
+//!
+//! Mattermost waits at most 30 s for any callback, and older servers let a trigger id open a
+//! dialog for only 3 s. So a handler gets a budget (`[callbacks] budget_ms`, default 2.5 s):
+//! if it is done in time its answer is the callback's answer; if not, the callback is
+//! acknowledged at once and the handler's answer is delivered later by the kind's own path
+//! (`response_url` for slash commands, the REST API for the rest).
+//!
+//! The handler always runs as a task on the state's [`TaskTracker`], so a late one keeps going
+//! after the HTTP answer and shutdown waits for it (bounded by
+//! `[callbacks] background_grace_secs`). Hand-over is race free: on timeout the receiver is
+//! closed and drained once, so an answer is either taken inline or, if the task finds the
+//! receiver closed, delivered late — never both, never neither.
+
+use std::future::Future;
+
+use tokio::sync::oneshot;
+use tracing::Instrument as _;
+
+use super::state::AppState;
+use crate::integrations::BoxFuture;
+
+/// How a budgeted run ended.
+#[derive(Debug)]
+pub(crate) enum Outcome<T> {
+    /// Finished within the budget: answer with it.
+    Now(T),
+    /// Still running: acknowledge; the late path will deliver.
+    Deferred,
+    /// The handler panicked (logged): answer with an apology.
+    Lost,
+}
+
+/// Runs `work` on the background tracker; waits for it at most the callback budget. If it
+/// finishes later, `late` gets its output.
+pub(crate) async fn run<T, W, L>(state: &AppState, work: W, late: L) -> Outcome<T>
+where
+    T: Send + 'static,
+    W: Future<Output = T> + Send + 'static,
+    L: FnOnce(T) -> BoxFuture<'static, ()> + Send + 'static,
+{
+    let (tx, mut rx) = oneshot::channel::<T>();
+    let span = tracing::Span::current();
+    state.background.spawn(
+        async move {
+            let out = work.await;
+            if let Err(out) = tx.send(out) {
+                tracing::info!("handler finished after the budget; delivering its answer late");
+                late(out).await;
+            }
+        }
+        .instrument(span),
+    );
+    match tokio::time::timeout(state.settings.callbacks.budget(), &mut rx).await {
+        Ok(Ok(out)) => Outcome::Now(out),
+        Ok(Err(_)) => {
+            tracing::error!("handler panicked");
+            Outcome::Lost
+        }
+        Err(_) => {
+            rx.close();
+            match rx.try_recv() {
+                Ok(out) => Outcome::Now(out),
+                Err(_) => {
+                    tracing::info!(
+                        budget_ms = state.settings.callbacks.budget_ms,
+                        "handler over budget; acknowledged, answer follows"
+                    );
+                    Outcome::Deferred
+                }
+            }
+        }
+    }
+}
+
+/// Waits (bounded) for deferred work after the server stopped; logs what is abandoned.
+pub(crate) async fn drain(state: &AppState) {
+    let tracker = &state.background;
+    tracker.close();
+    if tracker.is_empty() {
+        return;
+    }
+    let pending = tracker.len();
+    tracing::info!(pending, "waiting for deferred replies to finish");
+    let grace = state.settings.callbacks.background_grace();
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::error!(
+            abandoned = tracker.len(),
+            grace_secs = grace.as_secs(),
+            "deferred replies still running at the end of the grace period are abandoned"
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! Message actions (buttons and menus): `POST /actions/{route}`, JSON.
+//!
+//! No token exists; the action's `context` must carry Switchboard's signed token
+//! (`context.switchboard`) for this route, unexpired, and for this channel when it was bound
+//! to one (403 otherwise, reason logged). `selected_option` is outside the signature: the
+//! user chooses it. A late answer is applied through the API: `update` patches the post
+//! (message replaced, props replaced only when given), `ephemeral_text` is told to the user
+//! (`server/deliver.rs`).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+
+use crate::integrations::{ActionClick, BoxFuture, CONTEXT_KEY, HandlerError};
+use crate::mattermost::{Client, PostId};
+use crate::protocol::{ActionResponse, PostActionRequest};
+use crate::server::deferred::{self, Outcome};
+use crate::server::deliver;
+use crate::server::error::AppError;
+use crate::server::extract::{self, RequestId};
+use crate::server::state::AppState;
+use crate::signing::{Expect, Purpose, now_secs};
+
+const APOLOGY: &str = "Sorry, Switchboard could not process this; the error is in its log.";
+
+/// `POST /actions/{route}`.
+pub(crate) async fn action(
+    State(state): State<AppState>,
+    Path(route): Path<String>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ActionResponse>, AppError> {
+    let handler = super::find(&state, &route)?;
+    let body = extract::body(body)?;
+    extract::require_json(&headers)?;
+    let request = PostActionRequest::from_json(&body)?;
+    let click = verify(&state, &route, request)?;
+    answer(&state, route, handler, click, request_id).await
+}
+
+/// Checks the signed context; returns the verified click.
+pub(crate) fn verify(
+    state: &AppState,
+    route: &str,
+    request: PostActionRequest,
+) -> Result<ActionClick, AppError> {
+    let token = request
+        .context
+        .get(CONTEXT_KEY)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    let claims = state
+        .signer
+        .verify(
+            token,
+            Expect {
+                purpose: Purpose::Action,
+                route,
+                user_id: &request.user_id,
+                channel_id: &request.channel_id,
+                now: now_secs(),
+            },
+        )
+        .map_err(|e| AppError::Forbidden(format!("action context: {e}")))?;
+    Ok(ActionClick {
+        action: claims.step,
+        data: claims.data,
+        request,
+    })
+}
+
+#[tracing::instrument(
+    name = "action",
+    skip_all,
+    fields(route = %route, action = %click.action, post_id = %click.request.post_id, channel_id = %click.request.channel_id, user_id = %click.request.user_id)
+)]
+async fn answer(
+    state: &AppState,
+    route: String,
+    handler: std::sync::Arc<dyn crate::integrations::Handler>,
+    click: ActionClick,
+    request_id: String,
+) -> Result<Json<ActionResponse>, AppError> {
+    let cx = state.cx(&route, &request_id);
+    let client = state.client.clone();
+    let request = click.request.clone();
+    let work = async move { handler.action(&cx, &click).await };
+    let late = move |result: Result<ActionResponse, HandlerError>| -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            match result {
+                Ok(response) => apply_late(&client, &request, response).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "action handler failed");
+                    tell(&client, &request, APOLOGY).await;
+                }
+            }
+        })
+    };
+    Ok(Json(match deferred::run(state, work, late).await {
+        Outcome::Now(Ok(response)) => response,
+        Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+            return Err(AppError::Unsupported(kind));
+        }
+        Outcome::Now(Err(e)) => {
+            tracing::error!(error = %e, "action handler failed");
+            ActionResponse::ephemeral(APOLOGY)
+        }
+        Outcome::Deferred => ActionResponse::ephemeral(state.settings.callbacks.ack_text.clone()),
+        Outcome::Lost => ActionResponse::ephemeral(APOLOGY),
+    }))
+}
+
+/// Applies a late action answer the way Mattermost would have.
+async fn apply_late(client: &Client, request: &PostActionRequest, response: ActionResponse) {
+    if let Some(update) = response.update {
+        let mut patch = client
+            .posts()
+            .patch(&PostId::from(request.post_id.as_str()))
+            .message(update.message);
+        if let Some(props) = update.props {
+            patch = patch.props(props);
+        }
+        match patch.send().await {
+            Ok(_) => tracing::info!("late action update applied via the API"),
+            Err(e) => tracing::error!(error = %e, "late action update could not be applied"),
+        }
+    }
+    if let Some(text) = response.ephemeral_text {
+        tell(client, request, &text).await;
+    }
+}
+
+/// Tells the clicking user `text` in the post's thread.
+async fn tell(client: &Client, request: &PostActionRequest, text: &str) {
+    let root = match client
+        .posts()
+        .get(&PostId::from(request.post_id.as_str()))
+        .await
+    {
+        Ok(post) if !post.root_id.is_empty() => post.root_id,
+        _ => request.post_id.clone(),
+    };
+    deliver::tell_user(
+        client,
+        &request.user_id,
+        &request.user_name,
+        &request.channel_id,
+        &root,
+        text,
+    )
+    .await;
+}

@@ -1,0 +1,129 @@
+//! Outgoing-webhook callbacks: `POST /hooks/{route}`, JSON or form-encoded.
+//!
+//! The payload's `token` is verified against the hook tokens in the [`TokenStore`]
+//! (route + team). Posts by the bot itself are answered with `{}` and never reach the
+//! handler, so a hook cannot loop on its own replies. A late answer is posted through the
+//! API (in the triggering post's thread for `response_type: "comment"`).
+//!
+//! [`TokenStore`]: crate::tokens::TokenStore
+
+use axum::Json;
+use axum::extract::{Path, State};
+
+use crate::integrations::{BoxFuture, HandlerError};
+use crate::mattermost::{ChannelId, Client, PostId};
+use crate::protocol::{OutgoingWebhookRequest, OutgoingWebhookResponse};
+use crate::server::deferred::{self, Outcome};
+use crate::server::error::AppError;
+use crate::server::extract::{JsonOrForm, RequestId};
+use crate::server::state::AppState;
+use crate::tokens::TokenKind;
+
+/// `POST /hooks/{route}`.
+pub(crate) async fn outgoing_hook(
+    State(state): State<AppState>,
+    Path(route): Path<String>,
+    RequestId(request_id): RequestId,
+    payload: Result<JsonOrForm<OutgoingWebhookRequest>, AppError>,
+) -> Result<Json<OutgoingWebhookResponse>, AppError> {
+    let handler = super::find(&state, &route)?;
+    let JsonOrForm(request) = payload?;
+    answer(&state, route, handler, request, request_id).await
+}
+
+#[tracing::instrument(
+    name = "outgoing_hook",
+    skip_all,
+    fields(route = %route, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id, post_id = %request.post_id)
+)]
+async fn answer(
+    state: &AppState,
+    route: String,
+    handler: std::sync::Arc<dyn crate::integrations::Handler>,
+    request: OutgoingWebhookRequest,
+    request_id: String,
+) -> Result<Json<OutgoingWebhookResponse>, AppError> {
+    if !state
+        .tokens
+        .verify_or_refresh(TokenKind::Hook, &route, &request.team_id, &request.token)
+        .await
+    {
+        return Err(AppError::Unauthorized(
+            "outgoing-webhook token does not match",
+        ));
+    }
+    match state.bot_user_id().await {
+        Ok(bot) if bot == request.user_id => {
+            tracing::debug!("post by the bot itself; ignored so the hook cannot loop");
+            return Ok(Json(OutgoingWebhookResponse::none()));
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            error = %e,
+            "cannot look up the bot's own user id; this post is handled without the loop check"
+        ),
+    }
+    let cx = state.cx(&route, &request_id);
+    let client = state.client.clone();
+    let (channel_id, post_id) = (request.channel_id.clone(), request.post_id.clone());
+    let work = async move { handler.outgoing_hook(&cx, &request).await };
+    let late =
+        move |result: Result<OutgoingWebhookResponse, HandlerError>| -> BoxFuture<'static, ()> {
+            Box::pin(async move {
+                match result {
+                    Ok(reply) => post_late(&client, &channel_id, &post_id, reply).await,
+                    Err(e) => tracing::error!(error = %e, "outgoing-hook handler failed"),
+                }
+            })
+        };
+    Ok(Json(match deferred::run(state, work, late).await {
+        Outcome::Now(Ok(reply)) => reply,
+        Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+            return Err(AppError::Unsupported(kind));
+        }
+        Outcome::Now(Err(e)) => {
+            tracing::error!(error = %e, "outgoing-hook handler failed");
+            OutgoingWebhookResponse::none()
+        }
+        // Mattermost shows nothing for `{}`; the answer is posted when it is ready.
+        Outcome::Deferred | Outcome::Lost => OutgoingWebhookResponse::none(),
+    }))
+}
+
+/// Posts a late hook answer as the bot, as Mattermost would have posted it.
+async fn post_late(
+    client: &Client,
+    channel_id: &str,
+    post_id: &str,
+    reply: OutgoingWebhookResponse,
+) {
+    if !reply.posts_something() {
+        tracing::info!("late hook answer posts nothing");
+        return;
+    }
+    let mut props = reply.props.clone().unwrap_or_default();
+    if let Some(attachments) = &reply.attachments {
+        if let Ok(value) = serde_json::to_value(attachments) {
+            props.insert("attachments".into(), value);
+        }
+    }
+    let channel = ChannelId::from(channel_id.to_owned());
+    let mut post = client
+        .posts()
+        .create(&channel, reply.text.clone().unwrap_or_default());
+    if reply.is_comment() {
+        post = post.root_id(&PostId::from(post_id.to_owned()));
+    }
+    if !props.is_empty() {
+        post = post.props(props);
+    }
+    if let Some(post_type) = &reply.post_type {
+        post = post.post_type(post_type.clone());
+    }
+    match post.send().await {
+        Ok(created) => {
+            tracing::info!(post_id = %created.id.as_str(), "late hook answer posted via the API")
+        }
+        Err(e) => tracing::error!(error = %e, "late hook answer could not be posted"),
+    }
+}
