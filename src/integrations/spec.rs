@@ -154,6 +154,12 @@ pub struct HookSpec {
     /// Description.
     #[serde(default)]
     pub description: String,
+    /// Username shown on the hook's response posts (needs `EnablePostUsernameOverride`).
+    #[serde(default)]
+    pub username: String,
+    /// Icon URL shown on the hook's response posts (needs `EnablePostIconOverride`).
+    #[serde(default)]
+    pub icon_url: String,
 }
 
 /// Where a trigger word must appear.

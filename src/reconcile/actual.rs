@@ -60,7 +60,12 @@ impl Owner {
 
     /// Whether Switchboard owns `command`: created by the bot, calling back under our base URL.
     pub fn owns(&self, command: &Command) -> bool {
-        command.creator_id.as_ref() == Some(&self.bot_id) && command.url.starts_with(&self.base)
+        command.creator_id.as_ref() == Some(&self.bot_id) && self.is_ours(&command.url)
+    }
+
+    /// Whether `url` is under our public base URL.
+    pub fn is_ours(&self, url: &str) -> bool {
+        url.starts_with(&self.base)
     }
 }
 

@@ -44,6 +44,31 @@ pub enum ReconcileError {
         #[source]
         source: ApiError,
     },
+    /// The bot may not manage outgoing webhooks in a team, and routes declare hooks.
+    #[error(
+        "the bot lacks the permission `manage_own_outgoing_webhooks` in team `{team}` (older \
+         Mattermost: `manage_outgoing_webhooks`), and routes declare outgoing webhooks. Grant \
+         it: make the bot a Team Admin of `{team}`, or give its role the permission (System \
+         Console › User Management › Permissions › Integrations › Manage Own Outgoing Webhooks)"
+    )]
+    HookForbidden {
+        /// The team's URL name.
+        team: String,
+        /// Mattermost's answer.
+        #[source]
+        source: ApiError,
+    },
+    /// Outgoing webhooks are switched off, and routes declare hooks.
+    #[error(
+        "outgoing webhooks are disabled on this Mattermost server (501) but routes declare \
+         them: enable System Console › Integrations › Integration Management › Enable Outgoing \
+         Webhooks (ServiceSettings.EnableOutgoingWebhooks)"
+    )]
+    HooksDisabled {
+        /// Mattermost's answer.
+        #[source]
+        source: ApiError,
+    },
     /// Custom slash commands are switched off on the server.
     #[error(
         "custom slash commands are disabled on this Mattermost server (501): enable \

@@ -7,19 +7,22 @@
 //! | `actual` | teams, the custom-command listing (with tokens), and the ownership rule |
 //! | `plan` | create / update / delete / keep / conflict, and the readable diff |
 //! | `apply` | the writes, per-route failures, and the settling pass |
+//! | `hooks` | the same four stages for outgoing webhooks |
 //! | `error` | [`ReconcileError`], worded for operators |
 //! | `doctor` | `switchboard doctor`: checks of the setup, each with how to fix it |
 //!
 //! One run ([`Reconciler::register`]): who am I → teams → one listing per team → plan →
 //! apply → if anything was created, list that team again and delete our own duplicates (lowest
 //! id survives) → tokens of the surviving commands into the [`TokenStore`]. An unchanged
-//! restart makes no write call. Outgoing webhooks are not reconciled yet.
+//! restart makes no write call. Outgoing webhooks follow the same steps with their own
+//! listing (one per team, paginated), right after the team's commands.
 
 mod actual;
 mod apply;
 mod desired;
 pub mod doctor;
 mod error;
+mod hooks;
 mod plan;
 
 use std::collections::HashSet;
@@ -37,6 +40,7 @@ pub use actual::{Owner, TeamCommands, TeamRef};
 pub use apply::RouteFailure;
 pub use desired::{CommandFields, DesiredCommand, FieldChange, command_url, desired_commands};
 pub use error::ReconcileError;
+pub use hooks::{HookFields, HookStep, hook_url};
 pub use plan::{Counts, DeleteReason, Plan, Step, TeamPlan};
 
 /// What a reconciliation run did.
@@ -67,6 +71,16 @@ pub struct Observed {
     pub owner: Owner,
     /// Every reconciled team's commands.
     pub teams: Vec<TeamCommands>,
+    /// Every reconciled team's hooks, wanted and listed (same order as `teams`).
+    hooks: Vec<TeamHooks>,
+}
+
+/// One team's hooks: what the routes want there, and what Mattermost lists (`None` when the
+/// listing was refused and no route needs hooks).
+#[derive(Debug, Clone)]
+struct TeamHooks {
+    desired: hooks::DesiredHooks,
+    actual: Option<Vec<crate::mattermost::models::OutgoingWebhook>>,
 }
 
 /// How the startup run treats Mattermost.
@@ -118,8 +132,39 @@ impl Reconciler {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .map(|route| command_url(&self.settings, route))
+            .flat_map(|route| {
+                [
+                    command_url(&self.settings, route),
+                    hook_url(&self.settings, route),
+                ]
+            })
             .collect()
+    }
+
+    /// The hooks the routes want in `team`, and the team's listed hooks.
+    async fn observe_hooks(&self, team: &TeamRef) -> Result<TeamHooks, ReconcileError> {
+        let routes = self.routes.current();
+        let needed = routes.hooks().next().is_some();
+        let desired = if needed {
+            hooks::desired_hooks(&self.client, &self.settings, &routes, team).await?
+        } else {
+            Vec::new()
+        };
+        let actual = hooks::list_hooks(&self.client, team, needed).await?;
+        Ok(TeamHooks { desired, actual })
+    }
+
+    fn plan_hooks(&self, team: &TeamHooks, owner: &Owner) -> Vec<HookStep> {
+        match &team.actual {
+            Some(actual) => hooks::plan_hooks(
+                &team.desired,
+                actual,
+                owner,
+                &self.protected_urls(),
+                &self.settings,
+            ),
+            None => Vec::new(),
+        }
     }
 
     /// The bot user (asked once, then remembered).
@@ -143,12 +188,15 @@ impl Reconciler {
         let owner = self.owner().await?;
         let teams = actual::resolve_teams(&self.client, &self.settings).await?;
         let mut listed = Vec::with_capacity(teams.len());
+        let mut hooks = Vec::with_capacity(teams.len());
         for team in &teams {
             listed.push(actual::list_commands(&self.client, team).await?);
+            hooks.push(self.observe_hooks(team).await?);
         }
         Ok(Observed {
             owner,
             teams: listed,
+            hooks,
         })
     }
 
@@ -160,7 +208,13 @@ impl Reconciler {
             teams: observed
                 .teams
                 .iter()
-                .map(|team| plan::plan_team(&desired, team, &observed.owner, &protected))
+                .zip(&observed.hooks)
+                .map(|(team, hooks)| {
+                    let mut team_plan =
+                        plan::plan_team(&desired, team, &observed.owner, &protected);
+                    team_plan.hooks = self.plan_hooks(hooks, &observed.owner);
+                    team_plan
+                })
                 .collect(),
         }
     }
@@ -180,7 +234,9 @@ impl Reconciler {
             teams: plan.teams.len(),
             ..Report::default()
         };
-        for team_plan in &plan.teams {
+        for (team_plan, team_hooks) in plan.teams.iter().zip(&observed.hooks) {
+            self.register_hooks(team_plan, team_hooks, &observed.owner, tokens, &mut report)
+                .await?;
             let applied = apply::apply_team(&self.client, team_plan, true).await?;
             add(&mut report, &applied);
             let final_plan = if applied.must_relist {
@@ -225,6 +281,56 @@ impl Reconciler {
         Ok(report)
     }
 
+    /// Applies one team's hook steps, settles duplicates after creating, and records the
+    /// surviving hooks' tokens.
+    async fn register_hooks(
+        &self,
+        team_plan: &TeamPlan,
+        team_hooks: &TeamHooks,
+        owner: &Owner,
+        tokens: &TokenStore,
+        report: &mut Report,
+    ) -> Result<(), ReconcileError> {
+        let team = &team_plan.team;
+        let applied = hooks::apply_hooks(&self.client, team, &team_plan.hooks, true).await?;
+        report.writes += applied.writes;
+        report.created += applied.created;
+        report.updated += applied.updated;
+        report.deleted += applied.deleted;
+        report.failures.extend(applied.failures);
+        report.kept += team_plan
+            .hooks
+            .iter()
+            .filter(|s| matches!(s, HookStep::Keep { .. }))
+            .count();
+        let created = team_plan
+            .hooks
+            .iter()
+            .any(|s| matches!(s, HookStep::Create { .. }));
+        let final_steps = if created {
+            let relisted = TeamHooks {
+                desired: team_hooks.desired.clone(),
+                actual: hooks::list_hooks(&self.client, team, true).await?,
+            };
+            let settle = self.plan_hooks(&relisted, owner);
+            let settled = hooks::apply_hooks(&self.client, team, &settle, false).await?;
+            report.writes += settled.writes;
+            report.deleted += settled.deleted;
+            report.updated += settled.updated;
+            settle
+        } else {
+            team_plan.hooks.clone()
+        };
+        if team_hooks.actual.is_some() {
+            tokens.replace_team(
+                TokenKind::Hook,
+                team.id.as_str(),
+                hooks::hook_tokens(&final_steps),
+            );
+        }
+        Ok(())
+    }
+
     /// Reads tokens from the listing without writing anything (`serve --no-register`).
     pub async fn load_tokens(&self, tokens: &TokenStore) -> Result<Report, ReconcileError> {
         let observed = self.observe().await?;
@@ -244,6 +350,11 @@ impl Reconciler {
                 team_plan.team.id.as_str(),
                 plan_tokens(team_plan),
             );
+            tokens.replace_team(
+                TokenKind::Hook,
+                team_plan.team.id.as_str(),
+                hooks::hook_tokens(&team_plan.hooks),
+            );
         }
         Ok(Report {
             teams: plan.teams.len(),
@@ -261,10 +372,19 @@ impl Reconciler {
             teams: observed.teams.len(),
             ..Report::default()
         };
-        for team in &observed.teams {
+        for (team, team_hooks) in observed.teams.iter().zip(&observed.hooks) {
             let team_plan = plan::plan_unregister(team, &observed.owner);
             let applied = apply::apply_team(&self.client, &team_plan, false).await?;
             add(&mut report, &applied);
+            // With nothing desired, every owned hook is planned for deletion.
+            let everything = TeamHooks {
+                desired: Vec::new(),
+                actual: team_hooks.actual.clone(),
+            };
+            let steps = self.plan_hooks(&everything, &observed.owner);
+            let applied = hooks::apply_hooks(&self.client, &team.team, &steps, false).await?;
+            report.writes += applied.writes;
+            report.deleted += applied.deleted;
         }
         Ok(report)
     }
@@ -280,12 +400,18 @@ impl Reconciler {
         let listed = actual::list_commands(&self.client, &team).await?;
         let desired = desired_commands(&self.settings, &self.routes.current());
         let protected = self.protected_urls();
-        Ok(
+        let mut tokens: TeamTokens =
             plan_tokens(&plan::plan_team(&desired, &listed, &owner, &protected))
                 .into_iter()
                 .map(|(route, token)| (TokenKind::Command, route, token))
-                .collect(),
-        )
+                .collect();
+        let team_hooks = self.observe_hooks(&team).await?;
+        tokens.extend(
+            hooks::hook_tokens(&self.plan_hooks(&team_hooks, &owner))
+                .into_iter()
+                .map(|(route, token)| (TokenKind::Hook, route, token)),
+        );
+        Ok(tokens)
     }
 
     /// Runs until one run succeeds, waiting with jittered exponential back-off (capped at

@@ -19,6 +19,7 @@ use crate::mattermost::models::Command;
 
 use super::actual::{Owner, TeamCommands, TeamRef};
 use super::desired::{CommandFields, DesiredCommand, FieldChange};
+use super::hooks::HookStep;
 
 /// Why an owned command is deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +103,8 @@ pub struct TeamPlan {
     pub team: TeamRef,
     /// Its steps: deletes first (they free triggers), then routes in name order.
     pub steps: Vec<Step>,
+    /// Its outgoing-webhook steps, in the same order.
+    pub hooks: Vec<HookStep>,
 }
 
 /// The plan for every team.
@@ -139,12 +142,26 @@ impl Plan {
                 Step::Conflict { .. } => counts.conflict += 1,
             }
         }
+        for step in self.teams.iter().flat_map(|t| &t.hooks) {
+            match step {
+                HookStep::Create { .. } => counts.create += 1,
+                HookStep::Update { .. } => counts.update += 1,
+                HookStep::Delete { .. } => counts.delete += 1,
+                HookStep::Keep { .. } => counts.keep += 1,
+                HookStep::Unplaceable { .. } => counts.conflict += 1,
+            }
+        }
         counts
     }
 
     /// Whether applying the plan would write anything.
     pub fn has_writes(&self) -> bool {
         self.teams.iter().flat_map(|t| &t.steps).any(Step::is_write)
+            || self
+                .teams
+                .iter()
+                .flat_map(|t| &t.hooks)
+                .any(HookStep::is_write)
     }
 }
 
@@ -233,6 +250,7 @@ pub(super) fn plan_team(
     TeamPlan {
         team: actual.team.clone(),
         steps: deletes,
+        hooks: Vec::new(),
     }
 }
 
@@ -249,6 +267,7 @@ pub(super) fn plan_unregister(actual: &TeamCommands, owner: &Owner) -> TeamPlan 
                 reason: DeleteReason::Unregister,
             })
             .collect(),
+        hooks: Vec::new(),
     }
 }
 
@@ -261,11 +280,14 @@ impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for team in &self.teams {
             writeln!(f, "team {}:", team.team.name)?;
-            if team.steps.is_empty() {
+            if team.steps.is_empty() && team.hooks.is_empty() {
                 writeln!(f, "  (no commands)")?;
             }
             for step in &team.steps {
                 write_step(f, step)?;
+            }
+            for step in &team.hooks {
+                super::hooks::write_step(f, step)?;
             }
         }
         let c = self.counts();

@@ -81,6 +81,37 @@ impl World {
         id
     }
 
+    /// Live outgoing webhooks of a team (empty for an unknown team).
+    pub fn outgoing_hooks(&self, team_name: &str) -> Vec<super::outgoing::SimOutgoingHook> {
+        let store = self.lock();
+        let Some(team) = store.team_by_name(team_name) else {
+            return Vec::new();
+        };
+        store
+            .outgoing_hooks
+            .iter()
+            .filter(|h| h.team_id == team.id && h.delete_at == 0)
+            .cloned()
+            .collect()
+    }
+
+    /// Gives an outgoing webhook a new token, as an admin regenerating it does. Returns it.
+    pub fn regen_hook_token(&self, hook_id: &str) -> Result<String, SimError> {
+        let token = new_id();
+        let mut store = self.lock();
+        let hook = store
+            .outgoing_hooks
+            .iter_mut()
+            .find(|h| h.id == hook_id && h.delete_at == 0)
+            .ok_or_else(|| SimError::NoSuch {
+                kind: "outgoing webhook",
+                name: hook_id.to_owned(),
+            })?;
+        hook.token.clone_from(&token);
+        hook.update_at = now_millis();
+        Ok(token)
+    }
+
     /// Changes fields of a live command in place, as an admin editing it in the System Console
     /// would. Returns the changed command.
     pub fn edit_command(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use switchboard::mattermost::Client;
 use switchboard::reconcile::{ReconcileError, Reconciler};
 use switchboard::sim::{SimCommand, Simulator};
-use switchboard::tokens::TokenStore;
+use switchboard::tokens::{TokenKind, TokenStore};
 
 use crate::helpers::{
     TestApp, repo_root, settings, slash_form, spawn_ready, spawn_replica, spawn_sim,
@@ -513,4 +513,114 @@ async fn read_only_mode_writes_nothing_and_still_learns_the_tokens() {
         &theirs.token
     ));
     assert!(sim.world().commands("ops").is_empty(), "ops not registered");
+}
+
+fn hook_route(description: &str) -> String {
+    format!(
+        "[hook]\ntrigger_words = [\"deploy\"]\nchannel = \"town-square\"\ndisplay_name = \"Deploy hook\"\ndescription = \"{description}\"\n[reply]\ntext = \"ok\"\n"
+    )
+}
+
+#[tokio::test]
+async fn outgoing_hooks_are_created_kept_updated_and_deleted_like_commands() {
+    let sim = spawn_sim().await;
+    let world = sim.world();
+    let dir = routes_dir(&[("hooky", hook_route("first"))]);
+    let tokens = TokenStore::default();
+    let team_id = world.team_id("main").unwrap();
+
+    // Create.
+    let report = reconciler(&sim, &["main"], dir.path())
+        .register(&tokens)
+        .await
+        .unwrap();
+    assert_eq!(report.created, 1, "{report:?}");
+    let hooks = world.outgoing_hooks("main");
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let hook = hooks[0].clone();
+    assert_eq!(hook.callback_urls, vec![format!("{PUBLIC}/hooks/hooky")]);
+    assert_eq!(hook.trigger_words, vec!["deploy".to_owned()]);
+    assert_eq!(
+        hook.channel_id,
+        world.channel_id("main", "town-square").unwrap()
+    );
+    assert_eq!(hook.creator_id, world.user_id("switchboard").unwrap());
+    assert!(tokens.verify_kind(TokenKind::Hook, "hooky", &team_id, &hook.token));
+    assert!(
+        !tokens.verify_kind(TokenKind::Command, "hooky", &team_id, &hook.token),
+        "a hook token does not open a slash command"
+    );
+
+    // Keep: nothing written.
+    world.clear_requests();
+    reconciler(&sim, &["main"], dir.path())
+        .register(&tokens)
+        .await
+        .unwrap();
+    assert_eq!(world.write_requests(), vec![], "unchanged hook, no write");
+
+    // Update only what differs, same hook.
+    std::fs::write(dir.path().join("hooky.toml"), hook_route("second")).unwrap();
+    reconciler(&sim, &["main"], dir.path())
+        .register(&tokens)
+        .await
+        .unwrap();
+    let writes = world.write_requests();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(
+        (writes[0].method.as_str(), writes[0].path.clone()),
+        ("PUT", format!("/api/v4/hooks/outgoing/{}", hook.id))
+    );
+    let updated = world.outgoing_hooks("main")[0].clone();
+    assert_eq!(
+        (
+            updated.id.as_str(),
+            updated.description.as_str(),
+            updated.token.as_str()
+        ),
+        (hook.id.as_str(), "second", hook.token.as_str())
+    );
+
+    // Delete once no route declares it.
+    std::fs::write(dir.path().join("hooky.toml"), route("hooky", "")).unwrap();
+    world.clear_requests();
+    let report = reconciler(&sim, &["main"], dir.path())
+        .register(&tokens)
+        .await
+        .unwrap();
+    assert!(world.outgoing_hooks("main").is_empty(), "{report:?}");
+    assert!(!tokens.verify_kind(TokenKind::Hook, "hooky", &team_id, &hook.token));
+}
+
+#[tokio::test]
+async fn a_regenerated_hook_token_is_picked_up_by_one_refresh() {
+    let sim = spawn_sim().await;
+    let dir = routes_dir(&[("hooky", hook_route("x"))]);
+    let app = crate::helpers::spawn_app(settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        &["main"],
+        dir.path(),
+    ))
+    .await;
+    app.wait_ready().await;
+    let world = sim.world();
+    let team_id = world.team_id("main").unwrap();
+    let hook = world.outgoing_hooks("main")[0].clone();
+    let new_token = world.regen_hook_token(&hook.id).unwrap();
+
+    let accepted = app
+        .state
+        .tokens
+        .verify_or_refresh(TokenKind::Hook, "hooky", &team_id, &new_token)
+        .await;
+
+    assert!(accepted, "the regenerated token is read from the listing");
+    assert_eq!(app.state.tokens.refresh_count(), 1);
+    assert!(
+        !app.state
+            .tokens
+            .verify_kind(TokenKind::Hook, "hooky", &team_id, &hook.token)
+    );
+    app.stop().await;
 }
