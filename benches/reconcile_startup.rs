@@ -2,8 +2,8 @@
 //! restarted. Measures, per restart of the real binary (`switchboard serve`) against the
 //! simulated Mattermost:
 //! - wall time from spawning the process to `/readyz` answering 200 (target: < 300 ms);
-//! - command listings per team (target: 1) and write calls (target: 0), from the simulator's
-//!   request log.
+//! - command and outgoing-webhook listings per team (target: 1 of each, plus pages) and write
+//!   calls (target: 0), from the simulator's request log.
 //!
 //! ```text
 //! cargo bench --bench reconcile_startup            # 20 restarts
@@ -113,7 +113,7 @@ async fn main() {
 
     let team_ids: Vec<String> = TEAMS.iter().map(|t| world.team_id(t).unwrap()).collect();
     let mut times = Vec::with_capacity(runs);
-    let (mut max_listings, mut total_writes) = (0usize, 0usize);
+    let (mut max_listings, mut max_hook_listings, mut total_writes) = (0usize, 0usize, 0usize);
     for _ in 0..runs {
         world.clear_requests();
         let started = Instant::now();
@@ -132,6 +132,15 @@ async fn main() {
                 })
                 .count();
             max_listings = max_listings.max(listings);
+            let hook_listings = log
+                .iter()
+                .filter(|r| {
+                    r.method == "GET"
+                        && r.path == "/api/v4/hooks/outgoing"
+                        && r.query.contains(&format!("team_id={id}"))
+                })
+                .count();
+            max_hook_listings = max_hook_listings.max(hook_listings);
         }
     }
     times.sort();
@@ -152,7 +161,7 @@ async fn main() {
         }
     );
     println!(
-        "command listings per team per start: at most {max_listings} (target 1); write calls over all restarts: {total_writes} (target 0)"
+        "listings per team per start: commands at most {max_listings}, outgoing webhooks at most {max_hook_listings} (target 1 each, no route declares a hook so one page); write calls over all restarts: {total_writes} (target 0)"
     );
     sim.shutdown().await;
 }

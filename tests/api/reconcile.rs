@@ -624,3 +624,101 @@ async fn a_regenerated_hook_token_is_picked_up_by_one_refresh() {
     );
     app.stop().await;
 }
+
+fn doctor_settings(sim: &Simulator, teams: &[&str]) -> switchboard::config::Settings {
+    settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        teams,
+        &repo_root().join("routes"),
+    )
+}
+
+fn finding<'a>(
+    findings: &'a [switchboard::reconcile::doctor::Finding],
+    check: &str,
+    status: switchboard::reconcile::doctor::Status,
+) -> Vec<&'a switchboard::reconcile::doctor::Finding> {
+    findings
+        .iter()
+        .filter(|f| f.check == check && f.status == status)
+        .collect()
+}
+
+#[tokio::test]
+async fn doctor_passes_a_good_setup_and_warns_about_a_loopback_public_url() {
+    use switchboard::reconcile::doctor::{self, Status};
+    let sim = spawn_sim().await;
+    let settings = doctor_settings(&sim, &["main", "ops"]);
+    let routes = switchboard::integrations::load_dir(&settings.routes.dir).unwrap();
+
+    let findings = doctor::run(&settings, Some(&routes)).await;
+
+    assert!(!doctor::has_failures(&findings), "{findings:#?}");
+    assert_eq!(
+        finding(&findings, "teams", Status::Ok).len(),
+        2,
+        "{findings:#?}"
+    );
+    let public = finding(&findings, "public URL", Status::Warn);
+    assert!(
+        public.iter().any(|f| f
+            .fix
+            .as_deref()
+            .is_some_and(|x| x.contains("AllowedUntrustedInternalConnections"))),
+        "{findings:#?}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_explains_disabled_commands_a_missing_team_and_an_empty_site_url() {
+    use switchboard::reconcile::doctor::{self, Status};
+    let sim = spawn_sim().await;
+    sim.world().update_settings(|s| {
+        s.enable_commands = false;
+        s.site_url = String::new();
+    });
+    let settings = doctor_settings(&sim, &["main", "nope"]);
+
+    let findings = doctor::run(&settings, None).await;
+
+    assert!(doctor::has_failures(&findings));
+    let commands = finding(&findings, "custom slash commands", Status::Fail);
+    assert!(
+        commands[0]
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("Enable Custom Slash Commands")),
+        "{findings:#?}"
+    );
+    assert_eq!(
+        finding(&findings, "SiteURL", Status::Fail).len(),
+        1,
+        "{findings:#?}"
+    );
+    assert!(
+        finding(&findings, "teams", Status::Fail)
+            .iter()
+            .any(|f| f.message.contains("`nope`")),
+        "{findings:#?}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_names_a_refused_token() {
+    use switchboard::reconcile::doctor::{self, Status};
+    let sim = spawn_sim().await;
+    let mut settings = doctor_settings(&sim, &["main"]);
+    settings.mattermost.token = Some("wrongwrongwrongwrongwrong1".to_owned().into());
+
+    let findings = doctor::run(&settings, None).await;
+
+    let token = finding(&findings, "bot token", Status::Fail);
+    assert!(
+        token[0]
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("Bot Accounts")),
+        "{findings:#?}"
+    );
+}
