@@ -179,6 +179,8 @@ impl HookFields {
 }
 
 /// One step of a team's hook plan.
+// A few steps per route, built once per run; boxing would only add noise to every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum HookStep {
     /// Register the route's hook.
