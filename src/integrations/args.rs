@@ -143,10 +143,7 @@ impl ArgParser {
         let positional: Vec<&ArgSpec> = self.args.iter().filter(|a| is_positional(a)).collect();
         let mut next_positional = 0;
         let mut rest = text;
-        loop {
-            let Some((word, quoted, remaining)) = next_word(rest)? else {
-                break;
-            };
+        while let Some((word, quoted, remaining)) = next_word(rest)? {
             if let (Some(name), false) = (word.strip_prefix("--"), quoted) {
                 let (name, inline) = match name.split_once('=') {
                     Some((n, v)) => (n, Some(v.to_owned())),

@@ -274,26 +274,26 @@ mod tests {
         DialogAction::compile("d", &spec).unwrap()
     }
 
-    fn submit(v: Value) -> Result<BTreeMap<String, Value>, HashMap<String, String>> {
+    fn submit(v: &Value) -> Result<BTreeMap<String, Value>, HashMap<String, String>> {
         dialog().validate(v.as_object().unwrap())
     }
 
     #[test]
     fn every_failing_field_gets_its_own_error() {
-        let errors = submit(serde_json::json!({"version": "latest", "env": "dev", "sure": false}))
+        let errors = submit(&serde_json::json!({"version": "latest", "env": "dev", "sure": false}))
             .unwrap_err();
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors["version"].contains("form"));
         assert!(errors["env"].contains("options"));
         assert!(errors["sure"].contains("ticked"));
-        let errors = submit(serde_json::json!({"sure": true})).unwrap_err();
+        let errors = submit(&serde_json::json!({"sure": true})).unwrap_err();
         assert_eq!(errors["version"], "This field is required.");
     }
 
     #[test]
     fn a_valid_submission_yields_declared_values_only() {
         let values = submit(
-            serde_json::json!({"version": "v1.2", "env": "prod", "sure": "true", "extra": "x"}),
+            &serde_json::json!({"version": "v1.2", "env": "prod", "sure": "true", "extra": "x"}),
         )
         .unwrap();
         assert_eq!(values["version"], "v1.2");

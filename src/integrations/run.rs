@@ -23,7 +23,7 @@ use super::reply::{ButtonLinks, Rendered};
 use super::{Action, Route, RouteSet, TriggerWhen};
 use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{ActionIntegration, CommandResponse};
-use crate::mattermost::{ChannelId, PostId, UserId};
+use crate::mattermost::{ChannelId, PostId, TeamId, UserId};
 use crate::protocol::{
     ActionResponse, DialogResponse, OutgoingWebhookRequest, OutgoingWebhookResponse, PostUpdate,
     SlashCommandRequest,
@@ -387,9 +387,10 @@ impl Handler for DeclaredRoute {
             let values = match declared.validate(&submitted) {
                 Ok(values) => values,
                 Err(errors) => {
-                    let mut response = DialogResponse::default();
-                    response.errors = errors.into_iter().collect();
-                    return Ok(response);
+                    return Ok(DialogResponse {
+                        errors: errors.into_iter().collect(),
+                        ..DialogResponse::default()
+                    });
                 }
             };
             let Some(next) = route.actions.get(&declared.on_submit) else {
@@ -417,11 +418,35 @@ impl Handler for DeclaredRoute {
                     .and_then(|v| serde_json::from_value(v.clone()).ok())
                     .unwrap_or_default()
             };
+            // A submission carries ids only; templates and access lists use names.
+            let client = cx.client();
+            let team_name = match client
+                .teams()
+                .get(&TeamId::new(dialog.request.team_id.clone()))
+                .await
+            {
+                Ok(team) => team.name,
+                Err(e) => {
+                    tracing::warn!(error = %e, "looking up the dialog's team failed");
+                    String::new()
+                }
+            };
+            let channel_name = match client
+                .channels()
+                .get(&ChannelId::new(dialog.request.channel_id.clone()))
+                .await
+            {
+                Ok(channel) => channel.name,
+                Err(e) => {
+                    tracing::warn!(error = %e, "looking up the dialog's channel failed");
+                    String::new()
+                }
+            };
             let context = Context {
                 route: route.name.clone(),
                 user: who(&dialog.request.user_id, &user_name),
-                channel: who(&dialog.request.channel_id, ""),
-                team: who(&dialog.request.team_id, ""),
+                channel: who(&dialog.request.channel_id, &channel_name),
+                team: who(&dialog.request.team_id, &team_name),
                 args: field("args"),
                 context: field("context"),
                 submission: values,

@@ -89,8 +89,8 @@ impl Template {
 /// `vote(props, "votes", option, user)`: the map `props[key]` (option → list of users) with
 /// `user` moved to `option`, or removed when they had already chosen it (a second click takes
 /// the vote back). Keeps poll state in a post's props, so no database is needed.
-fn vote(props: minijinja::Value, key: &str, option: &str, user: &str) -> minijinja::Value {
-    let mut votes = votes_of(&props, key);
+fn vote(props: &minijinja::Value, key: &str, option: &str, user: &str) -> minijinja::Value {
+    let mut votes = votes_of(props, key);
     let had = votes
         .get(option)
         .is_some_and(|users| users.iter().any(|u| u == user));
@@ -108,8 +108,8 @@ fn vote(props: minijinja::Value, key: &str, option: &str, user: &str) -> minijin
 }
 
 /// `tally(props, "votes", option)`: how many users chose `option`.
-fn tally(props: minijinja::Value, key: &str, option: &str) -> usize {
-    votes_of(&props, key).get(option).map_or(0, Vec::len)
+fn tally(props: &minijinja::Value, key: &str, option: &str) -> usize {
+    votes_of(props, key).get(option).map_or(0, Vec::len)
 }
 
 fn votes_of(

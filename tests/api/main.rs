@@ -9,5 +9,6 @@
 mod callbacks;
 mod helpers;
 mod reconcile;
+mod routes;
 mod sim_callbacks;
 mod skeleton;

@@ -1,0 +1,209 @@
+//! Requests per second of a slash command answered by a templated reply (the real Switchboard
+//! app: middleware stack, token check, argument parsing, access check, minijinja render)
+//! against a minimal axum handler that returns the same JSON bytes, measured side by side in
+//! one run with the same load generator.
+//!
+//! ```text
+//! cargo bench --bench reply_throughput                 # 3 rounds × 3 s per side, 32 connections
+//! cargo bench --bench reply_throughput -- 5 64 4       # seconds per side, connections, rounds
+//! ```
+//!
+//! The sides alternate (app, baseline, app, baseline, …) so drift on a shared machine hits
+//! both; the load generator runs in the same process on the same cores, as it would for any
+//! local comparison, so the ratio — not the absolute numbers — is the result. The target is
+//! a ratio of at least 0.90.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::post;
+use figment::providers::{Format, Toml};
+use secrecy::SecretString;
+use switchboard::config::Settings;
+use switchboard::integrations::load_dir;
+use switchboard::sim::Simulator;
+use switchboard::startup::Application;
+
+const ROUTE: &str = r#"
+[command]
+trigger = "hello"
+[[args]]
+name = "text"
+rest = true
+[reply]
+text = "Hello, @{{ user.name }}! {% if args.text %}You said: {{ args.text }}{% else %}Say something.{% endif %}"
+"#;
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn form(token: &str, team_id: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("channel_id", "c0000000000000000000000000")
+        .append_pair("channel_name", "town-square")
+        .append_pair("command", "/hello")
+        .append_pair("response_url", "http://127.0.0.1:1/hooks/commands/x")
+        .append_pair("team_domain", "main")
+        .append_pair("team_id", team_id)
+        .append_pair("text", "hi there")
+        .append_pair("token", token)
+        .append_pair("trigger_id", "dHJpZ2dlcg==")
+        .append_pair("user_id", "u0000000000000000000000000")
+        .append_pair("user_name", "alice")
+        .finish()
+}
+
+/// Sends `body` to `url` from `connections` concurrent loops for `duration`; returns req/s.
+async fn load(url: &str, body: &str, connections: usize, duration: Duration) -> f64 {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (client, done, count) = (client.clone(), done.clone(), count.clone());
+        let (url, body) = (url.to_owned(), body.to_owned());
+        tasks.push(tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                let _ = response.bytes().await.unwrap();
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    done.store(true, Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    count.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let seconds: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let connections: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(32);
+    let rounds: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
+
+    // The real app, registered against the simulator so the token check is the real one.
+    let sim = Simulator::start(loopback()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.toml"), ROUTE).unwrap();
+    let toml = format!(
+        "[mattermost]\nurl = {:?}\nteams = [\"main\"]\n[routes]\ndir = {:?}\nreload_poll_ms = 0\n",
+        sim.url().as_str(),
+        dir.path().display().to_string()
+    );
+    let figment = figment::Figment::from(Toml::string(switchboard::config::DEFAULTS))
+        .merge(Toml::string(&toml));
+    let mut settings = Settings::from_figment(&figment).unwrap();
+    settings.mattermost.token = Some(SecretString::from(sim.bot_token()));
+    let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let app_addr = listener.local_addr().unwrap();
+    settings.server.listen = app_addr;
+    settings.server.public_url = format!("http://{app_addr}").parse().unwrap();
+    let routes = load_dir(dir.path()).unwrap();
+    let app = Application::with_listener(settings, routes, listener).unwrap();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    while !state.ready.is_ready() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let team_id = sim.world().team_id("main").unwrap();
+    let token = sim
+        .world()
+        .commands("main")
+        .into_iter()
+        .find(|c| c.trigger == "hello")
+        .unwrap()
+        .token;
+    let body = form(&token, &team_id);
+    let app_url = format!("http://{app_addr}/commands/hello");
+
+    // The baseline: a bare axum handler returning the very bytes the app answers with.
+    let reply = reqwest::Client::new()
+        .post(&app_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    println!("reply: {}", String::from_utf8_lossy(&reply));
+    let baseline_reply: Bytes = reply.clone();
+    let baseline = Router::new().route(
+        "/commands/hello",
+        post(move || {
+            let reply = baseline_reply.clone();
+            async move { ([("content-type", "application/json")], reply) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let base_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, baseline).await.unwrap() });
+    let base_url = format!("http://{base_addr}/commands/hello");
+
+    // Warm up both.
+    load(&app_url, &body, connections, Duration::from_secs(1)).await;
+    load(&base_url, &body, connections, Duration::from_secs(1)).await;
+
+    let duration = Duration::from_secs(seconds);
+    let (mut app_total, mut base_total) = (0.0, 0.0);
+    println!("{seconds} s per side, {connections} connections, {rounds} rounds");
+    for round in 1..=rounds {
+        let app_rps = load(&app_url, &body, connections, duration).await;
+        let base_rps = load(&base_url, &body, connections, duration).await;
+        println!(
+            "round {round}: switchboard {app_rps:>8.0} req/s   bare axum {base_rps:>8.0} req/s   ratio {:.3}",
+            app_rps / base_rps
+        );
+        app_total += app_rps;
+        base_total += base_rps;
+    }
+    let ratio = app_total / base_total;
+
+    // The declared route's own share: the handler called directly, no HTTP, no middleware.
+    let request = switchboard::protocol::SlashCommandRequest::from_form(body.as_bytes()).unwrap();
+    let cx = state.cx("hello", "bench");
+    let calls = 200_000u32;
+    let started = Instant::now();
+    for _ in 0..calls {
+        let handler = state.handlers.get("hello").unwrap();
+        let response = handler.slash_command(&cx, &request).await.unwrap();
+        std::hint::black_box(response);
+    }
+    let per_call = started.elapsed() / calls;
+    println!(
+        "handler alone (lookup, argument parsing, access check, template render): {:.2} µs per call",
+        per_call.as_secs_f64() * 1e6
+    );
+    println!(
+        "mean: switchboard {:.0} req/s, bare axum {:.0} req/s, ratio {ratio:.3} (target ≥ 0.90: {})",
+        app_total / rounds as f64,
+        base_total / rounds as f64,
+        if ratio >= 0.9 { "met" } else { "NOT met" }
+    );
+}
