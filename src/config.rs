@@ -528,6 +528,49 @@ mod tests {
     }
 
     #[test]
+    fn signing_keys_come_from_the_environment_and_from_a_file() {
+        Jail::expect_with(|jail| {
+            let a = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+            let b = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+            jail.set_env("SWITCHBOARD_SIGNING__KEYS", format!("new:{a},old:{b}"));
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            let signer = s.signing.signer().map_err(|e| e.to_string())?;
+            assert_eq!(
+                signer.map(|s| s.signing_key_id().to_owned()).as_deref(),
+                Some("new")
+            );
+            assert!(!format!("{s:?}").contains(a), "secrets never in Debug");
+
+            jail.create_file("keys", &format!("# rotated 2026-11\nfile1:{b}\n"))?;
+            jail.set_env("SWITCHBOARD_SIGNING__KEYS_FILE", "keys");
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            let signer = s.signing.signer().map_err(|e| e.to_string())?;
+            assert_eq!(
+                signer.map(|s| format!("{s:?}")).unwrap_or_default(),
+                "Signer { key_ids: [\"new\", \"old\", \"file1\"] }"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_malformed_signing_key_stops_loading_without_showing_the_secret() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_SIGNING__KEYS", "k1:c2hvcnRzZWNyZXQ=");
+            let err = Settings::load(Path::new("none.toml"), false)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains("signing.keys") && err.contains("at least 32"),
+                "{err}"
+            );
+            assert!(!err.contains("c2hvcnRzZWNyZXQ"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_missing_token_says_how_to_set_it() {
         Jail::expect_with(|_| {
             let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;

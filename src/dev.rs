@@ -114,7 +114,7 @@ async fn session(
     let _ = writeln!(
         out,
         "switchboard dev: simulated Mattermost at {}, Switchboard at http://{addr}\n\
-         You are @{USER} in ~{CHANNEL} of team {team}. Type /hello hi, or a message. End input (Ctrl-D) to quit.",
+         You are @{USER} in ~{CHANNEL} of team {team}. Type /hello hi, or a message; !submit name=value, !cancel, !click LABEL answer dialogs and buttons. End input (Ctrl-D) to quit.",
         sim.url()
     );
     let _ = out.flush();
@@ -130,6 +130,8 @@ async fn session(
                 }
                 let result = if line.starts_with('/') {
                     world.execute_command(USER, &team, CHANNEL, line).await.map(drop)
+                } else if let Some(rest) = line.strip_prefix('!') {
+                    interact(&world, &team, rest, out).await
                 } else {
                     world.create_post(USER, &team, CHANNEL, line).await.map(drop)
                 };
@@ -152,6 +154,70 @@ async fn session(
     drain(&mut events, &names, out);
     sim.shutdown().await;
     let _ = out.flush();
+    Ok(())
+}
+
+/// `!submit name=value …` / `!cancel` answer the last dialog opened for you; `!click LABEL
+/// [OPTION]` clicks the newest button or menu labelled `LABEL` in the channel.
+async fn interact(
+    world: &World,
+    team: &str,
+    line: &str,
+    out: &mut impl Write,
+) -> Result<(), crate::sim::SimError> {
+    let mut words = line.split_whitespace();
+    let verb = words.next().unwrap_or("");
+    let me = world.user_id(USER).unwrap_or_default();
+    match verb {
+        "submit" | "cancel" => {
+            let Some(dialog) = world
+                .opened_dialogs()
+                .into_iter()
+                .rev()
+                .find(|d| d.user_id == me)
+            else {
+                let _ = writeln!(out, "no dialog is open");
+                return Ok(());
+            };
+            let mut submission = serde_json::Map::new();
+            for pair in words {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                submission.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
+            }
+            let answer = world
+                .submit_dialog(USER, team, CHANNEL, &dialog, submission, verb == "cancel")
+                .await?;
+            let _ = writeln!(out, "(dialog answered) {answer}");
+        }
+        "click" => {
+            let label = words.next().unwrap_or("");
+            let option = words.next();
+            let target = world
+                .posts_in(team, CHANNEL)
+                .into_iter()
+                .rev()
+                .find_map(|p| {
+                    world
+                        .action_ids(&p.id)
+                        .into_iter()
+                        .find(|(_, name)| name == label)
+                        .map(|(id, _)| (p.id.clone(), id))
+                });
+            let Some((post_id, action_id)) = target else {
+                let _ = writeln!(out, "no button or menu labelled {label:?}");
+                return Ok(());
+            };
+            world
+                .click_action(USER, &post_id, &action_id, option)
+                .await?;
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "commands: !submit name=value …, !cancel, !click LABEL [OPTION]"
+            );
+        }
+    }
     Ok(())
 }
 

@@ -137,6 +137,9 @@ impl Handler for Deploy {
     ) -> BoxFuture<'a, Result<OutgoingWebhookResponse, HandlerError>> {
         Box::pin(async move {
             self.seen.lock().unwrap().hooks.push(request.clone());
+            if request.text.contains("slow") {
+                tokio::time::sleep(Duration::from_millis(600)).await;
+            }
             Ok(OutgoingWebhookResponse::comment(format!(
                 "echo: {}",
                 request.text
@@ -194,7 +197,8 @@ impl Handler for Deploy {
                 .and_tell("thanks")),
                 "slow" => {
                     tokio::time::sleep(Duration::from_millis(600)).await;
-                    Ok(ActionResponse::update(PostUpdate::message("approved late")))
+                    Ok(ActionResponse::update(PostUpdate::message("approved late"))
+                        .and_tell("done late"))
                 }
                 _ => Ok(ActionResponse::ephemeral("picked")),
             }
@@ -787,6 +791,97 @@ async fn a_slow_click_is_acknowledged_and_the_post_updated_later_through_the_api
         updated.props.get("attachments").is_some(),
         "props omitted → buttons kept"
     );
+    // The bot may not post ephemerally (PROTOCOL.md §5.8): the late text goes in the thread.
+    let told = eventually("the late ephemeral_text, in the thread", || {
+        env.sim
+            .world()
+            .posts_in("main", "town-square")
+            .into_iter()
+            .find(|p| p.root_id == post_id)
+    })
+    .await;
+    assert_eq!(told.message, "@alice done late");
+}
+
+#[tokio::test]
+async fn a_late_ephemeral_text_is_ephemeral_when_the_bot_may_post_ephemerally() {
+    let env = env_with(100).await;
+    env.sim
+        .world()
+        .set_system_admin("switchboard", true)
+        .unwrap();
+    let (post_id, actions) = post_buttons(&env).await;
+    let mut events = env.sim.world().subscribe();
+
+    env.sim
+        .world()
+        .click_action("alice", &post_id, &actions[1].0, None)
+        .await
+        .unwrap();
+
+    let told = eventually("the late ephemeral post", || match events.try_recv() {
+        Ok(SimEvent::EphemeralPost(p)) if p.message == "done late" => Some(p),
+        _ => None,
+    })
+    .await;
+    assert_eq!(told.ephemeral_for, env.sim.world().user_id("alice"));
+    assert_eq!(told.root_id, post_id);
+}
+
+#[tokio::test]
+async fn the_web_clients_http_calls_reach_the_integration() {
+    let env = env_with(2500).await;
+    let (post_id, actions) = post_buttons(&env).await;
+    let alice = {
+        let token = env.sim.world().user_token("alice").unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    };
+
+    let clicked: Value = alice
+        .post(format!(
+            "{}api/v4/posts/{post_id}/actions/{}",
+            env.sim.url(),
+            actions[2].0
+        ))
+        .json(&json!({"selected_option": "blue"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clicked["status"], "OK");
+    assert_eq!(
+        clicked["trigger_id"].as_str().unwrap().len(),
+        26,
+        "the short client trigger id"
+    );
+
+    env.sim
+        .world()
+        .execute_command("alice", "main", "town-square", "/deploy dialog api")
+        .await
+        .unwrap();
+    let dialog = env.sim.world().opened_dialogs().remove(0);
+    let response = alice
+        .post(format!("{}api/v4/actions/dialogs/submit", env.sim.url()))
+        .json(&json!({"url": dialog.url, "callback_id": dialog.callback_id(), "state": dialog.state(),
+                      "channel_id": env.channel_id, "team_id": env.team_id, "submission": {"env": "mars"},
+                      "cancelled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer, json!({"errors": {"env": "staging or prod"}}));
 }
 
 #[tokio::test]
@@ -984,6 +1079,33 @@ async fn an_outgoing_hook_with_a_form_payload_has_its_timestamp_normalised() {
     assert!(seen[0].file_ids.is_empty());
 }
 
+#[tokio::test]
+async fn a_slow_hook_reply_is_posted_through_the_api_in_the_thread() {
+    let env = env_with(100).await;
+    env.hook("echo", "deploy", "application/json").await;
+    let post = env
+        .sim
+        .world()
+        .create_post("alice", "main", "town-square", "echo slow please")
+        .await
+        .unwrap();
+
+    let reply = eventually("the late hook reply", || {
+        env.sim
+            .world()
+            .posts_in("main", "town-square")
+            .into_iter()
+            .find(|p| p.root_id == post.id)
+    })
+    .await;
+    assert_eq!(reply.message, "echo: echo slow please");
+    assert_eq!(
+        reply.user_id,
+        env.sim.world().user_id("switchboard").unwrap(),
+        "posted by the bot"
+    );
+}
+
 fn hook_json(token: &str, team_id: &str, user_id: &str) -> Value {
     json!({"token": token, "team_id": team_id, "team_domain": "main", "channel_id": "c0000000000000000000000000",
            "channel_name": "town-square", "timestamp": 1_700_000_000_123_i64, "user_id": user_id,
@@ -1023,6 +1145,10 @@ async fn bad_hook_requests_get_the_right_4xx_and_never_500() {
     let r = env.post_json("/hooks/deploy", &wrong_token).await;
     assert_eq!(r.status(), 401);
     assert_eq!(r.text().await.unwrap(), "");
+    let mut no_token = good.clone();
+    no_token.as_object_mut().unwrap().remove("token");
+    let r = env.post_json("/hooks/deploy", &no_token).await;
+    assert_eq!(r.status(), 401, "a missing token fails verification");
     let r = send("/hooks/deploy", "text/plain", good.to_string().into_bytes())
         .await
         .unwrap();
