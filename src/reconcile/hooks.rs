@@ -389,6 +389,10 @@ pub(super) fn plan_hooks(
     deletes
 }
 
+/// Mattermost's refusal of a hook that shares channel, callback URL and a trigger word with an
+/// existing one.
+const INTERSECT: &str = "api.webhook.create_outgoing.intersect.app_error";
+
 /// What applying a team's hook steps did.
 #[derive(Debug, Default)]
 pub(super) struct HooksApplied {
@@ -467,6 +471,11 @@ pub(super) async fn apply_hooks(
         };
         match result {
             Ok(_) => applied.writes += 1,
+            // Another replica created the same hook a moment ago (Mattermost refuses a second
+            // hook sharing channel, URL and a trigger word); the re-listing adopts it.
+            Err(e) if e.app_error_id() == Some(INTERSECT) => {
+                tracing::debug!(route = %route, team = %team.name, "hook registered meanwhile; re-listing");
+            }
             Err(e)
                 if matches!(
                     e.status(),

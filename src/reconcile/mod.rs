@@ -317,6 +317,23 @@ impl Reconciler {
             report.writes += settled.writes;
             report.deleted += settled.deleted;
             report.updated += settled.updated;
+            for step in &settle {
+                if let HookStep::Create { route, .. } = step {
+                    if !report
+                        .failures
+                        .iter()
+                        .any(|f| &f.route == route && f.team == team.name)
+                    {
+                        report.failures.push(RouteFailure {
+                            route: route.clone(),
+                            team: team.name.clone(),
+                            message: "Mattermost refused the outgoing webhook as overlapping one \
+                                      it already has (same channel, callback URL and trigger word)"
+                                .to_owned(),
+                        });
+                    }
+                }
+            }
             settle
         } else {
             team_plan.hooks.clone()

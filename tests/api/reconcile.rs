@@ -334,6 +334,21 @@ async fn three_replicas_started_together_converge_and_all_accept_the_survivors_t
             );
         }
     }
+    for team in ["main", "ops"] {
+        let hooks = sim.world().outgoing_hooks(team);
+        assert_eq!(hooks.len(), 1, "one oncall hook in {team}: {hooks:?}");
+        let team_id = sim.world().team_id(team).unwrap();
+        for (i, replica) in replicas.iter().enumerate() {
+            assert!(
+                replica
+                    .state
+                    .tokens
+                    .verify_or_refresh(TokenKind::Hook, "oncall", &team_id, &hooks[0].token)
+                    .await,
+                "replica {i} refused the surviving hook's token in {team}"
+            );
+        }
+    }
     for replica in replicas {
         replica.stop().await;
     }
