@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::config::{ConfigError, Settings};
 use crate::integrations::{Handler, Handlers, RouteSet, RouteTable, Runtime};
 use crate::mattermost::{self, Client};
+use crate::metrics;
 use crate::protocol::ResponseUrls;
 use crate::reconcile::{Mode, Reconciler};
 use crate::server::{self, AppState, Readiness};
@@ -53,6 +54,8 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
+    /// The separate metrics listener, when `[metrics] listen` is set.
+    metrics_listener: Option<(TcpListener, SocketAddr)>,
     state: AppState,
     reconciler: Reconciler,
     mode: Mode,
@@ -69,6 +72,7 @@ impl Application {
     }
 
     /// Builds on an already bound listener (tests and `switchboard dev` bind port 0 first).
+    /// The metrics listener, when configured, is bound here.
     pub fn with_listener(
         settings: Settings,
         routes: RouteSet,
@@ -78,9 +82,21 @@ impl Application {
             addr: settings.server.listen,
             source,
         })?;
-        let client = Client::builder(settings.mattermost.url.as_str())
-            .secret_token(settings.mattermost.token()?)
-            .build()?;
+        let metrics_listener = match settings.metrics.listen {
+            Some(addr) if settings.metrics.enabled => Some(bind_std(addr)?),
+            _ => None,
+        };
+        if settings.metrics.enabled {
+            metrics::install();
+        }
+        let mut client = Client::builder(settings.mattermost.url.as_str())
+            .secret_token(settings.mattermost.token()?);
+        if settings.metrics.enabled {
+            client = client.on_response(Arc::new(|endpoint, status, attempt, elapsed| {
+                metrics::api_call(endpoint, status, attempt, elapsed);
+            }));
+        }
+        let client = client.build()?;
         let signer = match settings.signing.signer()? {
             Some(signer) => {
                 tracing::info!(signing_key = signer.signing_key_id(), "signing keys loaded");
@@ -125,6 +141,7 @@ impl Application {
         Ok(Application {
             listener,
             addr,
+            metrics_listener,
             state,
             reconciler,
             mode: Mode::Register,
@@ -186,20 +203,27 @@ impl Application {
         self.addr
     }
 
+    /// The address of the separate metrics listener, when `[metrics] listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// The shared state (readiness, tokens …).
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish for at most the
-    /// configured grace period. Registration runs in the background meanwhile; `/readyz`
-    /// turns 200 when it succeeds.
+    /// Serves until `shutdown` completes: then stops accepting connections and lets in-flight
+    /// requests and the background work they started (`state.background`) finish, for at most
+    /// the configured grace period in all. Registration runs in the background meanwhile;
+    /// `/readyz` turns 200 when it succeeds.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Application {
             listener,
+            metrics_listener,
             state,
             reconciler,
             mode,
@@ -263,7 +287,32 @@ impl Application {
         });
         let mut grace_rx = stop_rx.clone();
         let state_for_drain = state.clone();
+        let upkeep = tokio::spawn(async {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                every.tick().await;
+                metrics::run_upkeep();
+            }
+        });
+        let metrics_server = metrics_listener.map(|(listener, addr)| {
+            tracing::info!(listen = %addr, path = %state.settings.metrics.path, "serving metrics");
+            let mut stop_rx = stop_rx.clone();
+            let app = server::metrics_router(&state.settings.metrics.path);
+            tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stop_rx.wait_for(|stop| *stop).await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+                {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            })
+        });
         let app = server::router(state);
+        // Deferred replies and jobs still running after the last request are drained below,
+        // bounded by `callbacks.background_grace_secs`.
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
             tracing::info!("shutting down: no new connections; finishing in-flight requests");
@@ -281,8 +330,23 @@ impl Application {
         registration.abort();
         watcher.abort();
         server::drain_background(&state_for_drain).await;
+        tracing::info!("shutdown complete");
+        upkeep.abort();
+        if let Some(task) = metrics_server {
+            task.abort();
+        }
         result
     }
+}
+
+/// Binds `addr` without a runtime call, so [`Application::with_listener`] stays synchronous.
+fn bind_std(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind { addr, source };
+    let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+    listener.set_nonblocking(true).map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    let listener = TcpListener::from_std(listener).map_err(bind_error)?;
+    Ok((listener, bound))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -442,6 +442,7 @@ impl Reconciler {
                 Mode::Register => self.register(tokens).await,
                 Mode::ReadOnly => self.load_tokens(tokens).await,
             };
+            crate::metrics::registration(result.is_ok());
             match result {
                 Ok(report) => return report,
                 Err(error) => {

@@ -8,6 +8,7 @@
 
 mod callbacks;
 mod helpers;
+mod ops;
 mod reconcile;
 mod routes;
 mod sim_callbacks;
