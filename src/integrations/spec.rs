@@ -176,6 +176,17 @@ pub enum TriggerWhen {
     Anywhere,
 }
 
+impl TriggerWhen {
+    /// Mattermost's `trigger_when` for registration (`anywhere` registers as first-word with
+    /// the channel as filter and no trigger words: Switchboard filters the text itself).
+    pub fn mattermost_value(self) -> u8 {
+        match self {
+            TriggerWhen::FirstWord | TriggerWhen::Anywhere => 0,
+            TriggerWhen::StartsWith => 1,
+        }
+    }
+}
+
 /// How an outgoing hook is delivered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub enum HookContentType {
@@ -186,6 +197,16 @@ pub enum HookContentType {
     /// `application/x-www-form-urlencoded`.
     #[serde(rename = "application/x-www-form-urlencoded")]
     Form,
+}
+
+impl HookContentType {
+    /// The MIME type Mattermost stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookContentType::Json => "application/json",
+            HookContentType::Form => "application/x-www-form-urlencoded",
+        }
+    }
 }
 
 /// `[[args]]`: one argument of the slash command.

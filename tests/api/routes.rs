@@ -782,3 +782,32 @@ fn check_reports_every_problem_with_file_line_and_key() {
         );
     }
 }
+
+#[tokio::test]
+async fn sighup_reloads_the_routes() {
+    let dir = routes_dir(&[("hi.toml", &hello_route("before the signal"))]);
+    let sim = spawn_sim().await;
+    let mut settings = settings(sim.url().as_str(), &sim.bot_token(), &["main"], dir.path());
+    settings.routes.reload_poll_ms = 0; // only SIGHUP reloads
+    let app = spawn_app(settings).await;
+    app.wait_ready().await;
+    assert_eq!(run(&sim, "alice", "/hi").await.message, "before the signal");
+
+    std::fs::write(dir.path().join("hi.toml"), hello_route("after the signal")).unwrap();
+    // The watcher installed its SIGHUP handler when the app started, so the signal cannot
+    // terminate the test process. Other apps in this binary reload too and find no change.
+    nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGHUP).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let message = run(&sim, "alice", "/hi").await.message;
+        if message == "after the signal" {
+            break;
+        }
+        assert_eq!(message, "before the signal");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "SIGHUP did not reload"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
