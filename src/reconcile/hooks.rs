@@ -16,7 +16,7 @@ use std::fmt;
 use futures::TryStreamExt;
 
 use crate::config::Settings;
-use crate::integrations::{HookContentType, HookSpec, RouteSet, TriggerWhen};
+use crate::integrations::{HookSpec, RouteSet, TriggerWhen};
 use crate::mattermost::models::OutgoingWebhook;
 use crate::mattermost::{ChannelId, Client, HookId};
 
@@ -75,13 +75,9 @@ impl HookFields {
             } else {
                 spec.trigger_words.clone()
             },
-            trigger_when: u8::from(spec.trigger_when == TriggerWhen::StartsWith),
+            trigger_when: spec.trigger_when.mattermost_value(),
             channel_id,
-            content_type: match spec.content_type {
-                HookContentType::Json => "application/json",
-                HookContentType::Form => "application/x-www-form-urlencoded",
-            }
-            .to_owned(),
+            content_type: spec.content_type.as_str().to_owned(),
             callback_urls: vec![hook_url(settings, route)],
             username: spec.username.clone(),
             icon_url: spec.icon_url.clone(),
@@ -420,6 +416,7 @@ pub(super) async fn apply_hooks(
                 Ok(()) => {
                     applied.writes += 1;
                     applied.deleted += 1;
+                    tracing::info!(id = %id_of(current), team = %team.name, "deleted outgoing webhook");
                 }
                 Err(e) if e.is_not_found() => applied.deleted += 1,
                 Err(e) => {
@@ -470,7 +467,10 @@ pub(super) async fn apply_hooks(
             _ => continue,
         };
         match result {
-            Ok(_) => applied.writes += 1,
+            Ok(_) => {
+                applied.writes += 1;
+                tracing::info!(route = %route, team = %team.name, "registered or updated outgoing webhook");
+            }
             // Another replica created the same hook a moment ago (Mattermost refuses a second
             // hook sharing channel, URL and a trigger word); the re-listing adopts it.
             Err(e) if e.app_error_id() == Some(INTERSECT) => {
