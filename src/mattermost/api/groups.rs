@@ -89,7 +89,7 @@ pub struct GroupsList {
 }
 
 impl GroupsList {
-    fn filter(mut self, key: &'static str, value: impl ToString) -> Self {
+    fn filter(mut self, key: &'static str, value: &(impl ToString + ?Sized)) -> Self {
         self.filters.push((key, value.to_string()));
         self
     }
@@ -105,7 +105,7 @@ impl GroupsList {
     ///
     /// API: <https://api.mattermost.com/#tag/groups/operation/GetGroups>.
     pub fn include_member_count(self, include: bool) -> Self {
-        self.filter("include_member_count", include)
+        self.filter("include_member_count", &include)
     }
 
     /// Only groups not associated to this team (needs permission to manage the team).
@@ -127,14 +127,14 @@ impl GroupsList {
     ///
     /// API: <https://api.mattermost.com/#tag/groups/operation/GetGroups>.
     pub fn since(self, millis: i64) -> Self {
-        self.filter("since", millis)
+        self.filter("since", &millis)
     }
 
     /// Only groups that can be @-mentioned (`allow_reference`).
     ///
     /// API: <https://api.mattermost.com/#tag/groups/operation/GetGroups>.
     pub fn filter_allow_reference(self, only_referenceable: bool) -> Self {
-        self.filter("filter_allow_reference", only_referenceable)
+        self.filter("filter_allow_reference", &only_referenceable)
     }
 
     /// Groups per page (1–200, default 200).
