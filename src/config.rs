@@ -37,6 +37,10 @@ dir = "routes"
 [log]
 format = "text"
 filter = "info"
+
+[metrics]
+enabled = true
+path = "/metrics"
 "#;
 
 /// Every setting.
@@ -51,6 +55,8 @@ pub struct Settings {
     pub routes: RoutesSettings,
     /// `[log]`: log format and filter.
     pub log: LogSettings,
+    /// `[metrics]`: the Prometheus scrape endpoint.
+    pub metrics: MetricsSettings,
 }
 
 /// `[server]`.
@@ -169,6 +175,20 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether metrics are recorded and served at all.
+    pub enabled: bool,
+    /// Path of the scrape endpoint, e.g. `/metrics`.
+    pub path: String,
+    /// A separate address to serve metrics on (e.g. `127.0.0.1:9100`), keeping them off the
+    /// listener Mattermost reaches; when absent they are served on `[server] listen`.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -247,6 +267,21 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 setting: "server.request_timeout_secs",
                 message: "must be greater than 0".into(),
+            });
+        }
+        let metrics_path = &settings.metrics.path;
+        if !metrics_path.starts_with('/')
+            || metrics_path.len() < 2
+            || metrics_path.contains(['{', '}', '*', '?', '#'])
+            || metrics_path.contains("//")
+            || ["/healthz", "/readyz"].contains(&metrics_path.as_str())
+            || metrics_path.starts_with("/commands/")
+        {
+            return Err(ConfigError::Invalid {
+                setting: "metrics.path",
+                message: format!(
+                    "`{metrics_path}` must start with `/` and not be a health or callback path"
+                ),
             });
         }
         Ok(settings)
@@ -406,6 +441,27 @@ mod tests {
             let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
             let err = s.mattermost.token().unwrap_err().to_string();
             assert!(err.contains("SWITCHBOARD_MATTERMOST__TOKEN"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn metrics_default_to_the_main_listener_and_a_bad_path_is_refused() {
+        Jail::expect_with(|jail| {
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            assert!(s.metrics.enabled);
+            assert_eq!(s.metrics.path, "/metrics");
+            assert_eq!(s.metrics.listen, None);
+            jail.set_env("SWITCHBOARD_METRICS__LISTEN", "127.0.0.1:9100");
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            assert_eq!(s.metrics.listen, Some("127.0.0.1:9100".parse().unwrap()));
+            for bad in ["metrics", "/healthz", "/commands/x", "/{x}", "/"] {
+                jail.set_env("SWITCHBOARD_METRICS__PATH", bad);
+                let err = Settings::load(Path::new("none.toml"), false)
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains("metrics.path"), "{bad}: {err}");
+            }
             Ok(())
         });
     }

@@ -24,7 +24,12 @@ pub use state::{AppState, Readiness};
 /// Builds the app: every route, the fallback, and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let app = Router::new()
+    let mut app = Router::new();
+    // Metrics on the main listener only when no separate `[metrics] listen` is set.
+    if settings.metrics.enabled && settings.metrics.listen.is_none() {
+        app = app.route(&settings.metrics.path, get(crate::metrics::scrape));
+    }
+    let app = app
         .route("/healthz", get(handlers::health::healthz))
         .route("/readyz", get(handlers::health::readyz))
         .route(
@@ -34,4 +39,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(handlers::not_found)
         .with_state(state);
     middleware::apply(app, &settings.server)
+}
+
+/// The app served on `[metrics] listen`: the scrape endpoint alone.
+pub fn metrics_router(path: &str) -> Router {
+    Router::new().route(path, get(crate::metrics::scrape))
 }

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio_util::task::TaskTracker;
+
 use crate::config::Settings;
 use crate::integrations::RouteSet;
 use crate::mattermost::Client;
@@ -21,6 +23,9 @@ pub struct AppState {
     pub ready: Readiness,
     /// The Mattermost client.
     pub client: Client,
+    /// Work that outlives its callback (deferred replies, exec jobs): spawn it here with
+    /// `state.background.spawn(..)` so shutdown waits for it within the grace period.
+    pub background: TaskTracker,
 }
 
 /// Set once the routes are registered in Mattermost; `/readyz` answers 503 until then.

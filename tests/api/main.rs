@@ -7,4 +7,5 @@
 #![allow(unreachable_pub)]
 
 mod helpers;
+mod ops;
 mod skeleton;

@@ -13,6 +13,7 @@ use crate::protocol::SlashCommandRequest;
 use crate::server::error::AppError;
 use crate::server::extract;
 use crate::server::state::AppState;
+use crate::telemetry;
 
 /// `POST /commands/{route}`.
 pub(crate) async fn slash_command_post(
@@ -25,6 +26,7 @@ pub(crate) async fn slash_command_post(
     let body = extract::body(body)?;
     extract::require_form(&headers)?;
     let request = SlashCommandRequest::from_form(&body)?;
+    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     answer(&state, route, &request)
 }
 
@@ -36,6 +38,7 @@ pub(crate) async fn slash_command_get(
 ) -> Result<Json<CommandResponse>, AppError> {
     let route = find(&state, &route)?;
     let request = SlashCommandRequest::from_form(query.unwrap_or_default().as_bytes())?;
+    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     answer(&state, route, &request)
 }
 
