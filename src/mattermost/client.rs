@@ -18,6 +18,8 @@ use super::retry::{Failure, RetryPolicy, server_requested_wait};
 /// Called after every HTTP exchange with the endpoint, the status (`None` when no response
 /// came), the attempt number (1 = first try) and the exchange's duration; see
 /// [`ClientBuilder::on_response`].
+///
+/// API: <https://api.mattermost.com/> (introduction, *Rate Limiting*: 429s are observed too).
 pub type ResponseObserver =
     Arc<dyn Fn(&Endpoint, Option<reqwest::StatusCode>, u32, Duration) + Send + Sync>;
 
@@ -143,6 +145,8 @@ impl ClientBuilder {
 
     /// Calls `observer` after every HTTP exchange, retries included (Switchboard counts API
     /// calls, retries and 429s for `/metrics` this way).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Rate Limiting*).
     pub fn on_response(mut self, observer: ResponseObserver) -> Self {
         self.observer = Some(observer);
         self
