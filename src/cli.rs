@@ -47,6 +47,13 @@ pub enum Command {
     /// command as @alice in ~town-square; any other line is posted as a message.
     #[cfg(feature = "sim")]
     Dev,
+    /// Probe a running Switchboard's `/healthz` (on `[server] listen`) and exit 0 if it
+    /// answers 200; for container health checks.
+    Healthcheck {
+        /// Probe this URL instead.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
 }
 
 /// Parses the command line and runs it.
@@ -78,7 +85,17 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Check => check(&settings),
         #[cfg(feature = "sim")]
         Command::Dev => crate::dev::run_stdio(settings).await,
+        Command::Healthcheck { url } => healthcheck(&settings, url).await,
     }
+}
+
+/// Where `/metrics` is served, for the banner.
+fn metrics_location(settings: &Settings, app: &Application) -> String {
+    if !settings.metrics.enabled {
+        return "off".to_owned();
+    }
+    let addr = app.metrics_addr().unwrap_or_else(|| app.local_addr());
+    format!("http://{addr}{}", settings.metrics.path)
 }
 
 /// Loads the routes, printing every problem.
@@ -119,13 +136,14 @@ async fn serve(settings: Settings) -> ExitCode {
     {
         Ok(app) => app,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", telemetry::error_chain(&e));
             return ExitCode::FAILURE;
         }
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         listen = %app.local_addr(),
+        metrics = %metrics_location(&settings, &app),
         public_url = %settings.server.public_url,
         mattermost = %settings.mattermost.url,
         routes = route_count,
@@ -135,7 +153,18 @@ async fn serve(settings: Settings) -> ExitCode {
     match app.run_until_stopped(startup::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "server failed");
+            tracing::error!(error = %telemetry::error_chain(&e), "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn healthcheck(settings: &Settings, url: Option<String>) -> ExitCode {
+    let url = url.unwrap_or_else(|| crate::healthcheck::healthz_url(&settings.server));
+    match crate::healthcheck::probe(&url, std::time::Duration::from_secs(3)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("unhealthy: {}", telemetry::error_chain(&e));
             ExitCode::FAILURE
         }
     }

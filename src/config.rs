@@ -45,7 +45,9 @@ action_ttl_secs = 2592000
 [callbacks]
 budget_ms = 2500
 ack_text = "Working on it…"
-background_grace_secs = 25
+[metrics]
+enabled = true
+path = "/metrics"
 "#;
 
 /// Every setting.
@@ -64,6 +66,8 @@ pub struct Settings {
     pub signing: SigningSettings,
     /// `[callbacks]`: deadlines and deferred replies.
     pub callbacks: CallbacksSettings,
+    /// `[metrics]`: the Prometheus scrape endpoint.
+    pub metrics: MetricsSettings,
 }
 
 /// `[server]`.
@@ -182,6 +186,20 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether metrics are recorded and served at all.
+    pub enabled: bool,
+    /// Path of the scrape endpoint, e.g. `/metrics`.
+    pub path: String,
+    /// A separate address to serve metrics on (e.g. `127.0.0.1:9100`), keeping them off the
+    /// listener Mattermost reaches; when absent they are served on `[server] listen`.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -272,19 +290,12 @@ pub struct CallbacksSettings {
     pub budget_ms: u64,
     /// The ephemeral acknowledgement sent when the budget runs out.
     pub ack_text: String,
-    /// On shutdown, how long deferred work may still run before it is abandoned (and logged).
-    pub background_grace_secs: u64,
 }
 
 impl CallbacksSettings {
     /// The budget as a duration.
     pub fn budget(&self) -> Duration {
         Duration::from_millis(self.budget_ms)
-    }
-
-    /// The background grace period as a duration.
-    pub fn background_grace(&self) -> Duration {
-        Duration::from_secs(self.background_grace_secs)
     }
 }
 
@@ -364,6 +375,21 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 setting: "server.request_timeout_secs",
                 message: "must be greater than 0".into(),
+            });
+        }
+        let metrics_path = &settings.metrics.path;
+        if !metrics_path.starts_with('/')
+            || metrics_path.len() < 2
+            || metrics_path.contains(['{', '}', '*', '?', '#'])
+            || metrics_path.contains("//")
+            || ["/healthz", "/readyz"].contains(&metrics_path.as_str())
+            || metrics_path.starts_with("/commands/")
+        {
+            return Err(ConfigError::Invalid {
+                setting: "metrics.path",
+                message: format!(
+                    "`{metrics_path}` must start with `/` and not be a health or callback path"
+                ),
             });
         }
         Ok(settings)
@@ -566,6 +592,27 @@ mod tests {
             let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
             let err = s.mattermost.token().unwrap_err().to_string();
             assert!(err.contains("SWITCHBOARD_MATTERMOST__TOKEN"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn metrics_default_to_the_main_listener_and_a_bad_path_is_refused() {
+        Jail::expect_with(|jail| {
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            assert!(s.metrics.enabled);
+            assert_eq!(s.metrics.path, "/metrics");
+            assert_eq!(s.metrics.listen, None);
+            jail.set_env("SWITCHBOARD_METRICS__LISTEN", "127.0.0.1:9100");
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            assert_eq!(s.metrics.listen, Some("127.0.0.1:9100".parse().unwrap()));
+            for bad in ["metrics", "/healthz", "/commands/x", "/{x}", "/"] {
+                jail.set_env("SWITCHBOARD_METRICS__PATH", bad);
+                let err = Settings::load(Path::new("none.toml"), false)
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains("metrics.path"), "{bad}: {err}");
+            }
             Ok(())
         });
     }

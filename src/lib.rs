@@ -9,14 +9,17 @@
 //! - [`server`]: the axum app that receives Mattermost's callbacks.
 //! - [`signing`]: HMAC signatures on dialog state and action context, with key rotation.
 //! - [`startup`]: wires it all into an [`startup::Application`].
+//! - [`metrics`]: Prometheus metrics and the helpers every module counts through.
 //! - [`sim`]: a simulated Mattermost for `switchboard dev` and the tests (feature `sim`).
 
 pub mod cli;
 pub mod config;
 #[cfg(feature = "sim")]
 pub mod dev;
+pub mod healthcheck;
 pub mod integrations;
 pub mod mattermost;
+pub mod metrics;
 pub mod protocol;
 pub mod reconcile;
 pub mod server;

@@ -6,10 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
 
 use crate::config::{ConfigError, Settings};
 use crate::integrations::{Handler, Handlers, RouteSet};
 use crate::mattermost::{self, Client};
+use crate::metrics;
 use crate::protocol::ResponseUrls;
 use crate::reconcile;
 use crate::server::{self, AppState, Readiness};
@@ -41,6 +43,8 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
+    /// The separate metrics listener, when `[metrics] listen` is set.
+    metrics_listener: Option<(TcpListener, SocketAddr)>,
     state: AppState,
 }
 
@@ -55,6 +59,7 @@ impl Application {
     }
 
     /// Builds on an already bound listener (tests and `switchboard dev` bind port 0 first).
+    /// The metrics listener, when configured, is bound here.
     pub fn with_listener(
         settings: Settings,
         routes: RouteSet,
@@ -64,9 +69,21 @@ impl Application {
             addr: settings.server.listen,
             source,
         })?;
-        let client = Client::builder(settings.mattermost.url.as_str())
-            .secret_token(settings.mattermost.token()?)
-            .build()?;
+        let metrics_listener = match settings.metrics.listen {
+            Some(addr) if settings.metrics.enabled => Some(bind_std(addr)?),
+            _ => None,
+        };
+        if settings.metrics.enabled {
+            metrics::install();
+        }
+        let mut client = Client::builder(settings.mattermost.url.as_str())
+            .secret_token(settings.mattermost.token()?);
+        if settings.metrics.enabled {
+            client = client.on_response(Arc::new(|endpoint, status, attempt, elapsed| {
+                metrics::api_call(endpoint, status, attempt, elapsed);
+            }));
+        }
+        let client = client.build()?;
         let signer = match settings.signing.signer()? {
             Some(signer) => {
                 tracing::info!(signing_key = signer.signing_key_id(), "signing keys loaded");
@@ -91,12 +108,13 @@ impl Application {
             client,
             signer,
             response_urls: ResponseUrls::default(),
-            background: tokio_util::task::TaskTracker::new(),
+            background: TaskTracker::new(),
             bot_user_id: Arc::default(),
         };
         Ok(Application {
             listener,
             addr,
+            metrics_listener,
             state,
         })
     }
@@ -147,20 +165,29 @@ impl Application {
         self.addr
     }
 
+    /// The address of the separate metrics listener, when `[metrics] listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// The shared state (readiness, tokens …).
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish for at most the
-    /// configured grace period. Registration runs in the background meanwhile; `/readyz`
-    /// turns 200 when it succeeds.
+    /// Serves until `shutdown` completes: then stops accepting connections and lets in-flight
+    /// requests and the background work they started (`state.background`) finish, for at most
+    /// the configured grace period in all. Registration runs in the background meanwhile;
+    /// `/readyz` turns 200 when it succeeds.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let Application {
-            listener, state, ..
+            listener,
+            metrics_listener,
+            state,
+            ..
         } = self;
         let registration = tokio::spawn({
             let state = state.clone();
@@ -189,26 +216,86 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         let mut grace_rx = stop_rx.clone();
-        let state_for_drain = state.clone();
-        let app = server::router(state);
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-            tracing::info!("shutting down: no new connections; finishing in-flight requests");
+        let upkeep = tokio::spawn(async {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                every.tick().await;
+                metrics::run_upkeep();
+            }
         });
+        let metrics_server = metrics_listener.map(|(listener, addr)| {
+            tracing::info!(listen = %addr, path = %state.settings.metrics.path, "serving metrics");
+            let mut stop_rx = stop_rx.clone();
+            let app = server::metrics_router(&state.settings.metrics.path);
+            tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stop_rx.wait_for(|stop| *stop).await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+                {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            })
+        });
+        let background = state.background.clone();
+        let leftover = background.clone();
+        let app = server::router(state);
+        let serve = async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.wait_for(|stop| *stop).await;
+                    tracing::info!(
+                        "shutting down: no new connections; finishing in-flight requests"
+                    );
+                })
+                .await?;
+            // Deferred replies and jobs spawned by callbacks that just finished.
+            background.close();
+            if !background.is_empty() {
+                tracing::info!(
+                    tasks = background.len(),
+                    "waiting for background work to finish"
+                );
+            }
+            background.wait().await;
+            tracing::info!("shutdown complete");
+            Ok(())
+        };
         let result = tokio::select! {
             result = serve => result,
             () = async move {
                 let _ = grace_rx.wait_for(|stop| *stop).await;
                 tokio::time::sleep(grace).await;
             } => {
-                tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; dropping remaining requests");
+                // Deferred replies still running are abandoned here: say how many, so none
+                // disappears silently.
+                tracing::warn!(
+                    grace_secs = grace.as_secs(),
+                    abandoned_background_tasks = leftover.len(),
+                    "shutdown grace period over; dropping remaining requests"
+                );
                 Ok(())
             }
         };
         registration.abort();
-        server::drain_background(&state_for_drain).await;
+        upkeep.abort();
+        if let Some(task) = metrics_server {
+            task.abort();
+        }
         result
     }
+}
+
+/// Binds `addr` without a runtime call, so [`Application::with_listener`] stays synchronous.
+fn bind_std(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind { addr, source };
+    let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+    listener.set_nonblocking(true).map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    let listener = TcpListener::from_std(listener).map_err(bind_error)?;
+    Ok((listener, bound))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

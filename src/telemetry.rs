@@ -2,7 +2,8 @@
 //!
 //! [`subscriber`] builds a subscriber from a filter, a format and a sink, so tests can capture
 //! output; [`init`] installs one for the process. `RUST_LOG`, when set, wins over the
-//! configured filter.
+//! configured filter. [`error_chain`] renders an error with its causes for the one log line
+//! that reports it.
 
 use tracing::Subscriber;
 use tracing::subscriber::set_global_default;
@@ -34,6 +35,33 @@ where
             ),
         ),
     }
+}
+
+/// Records the caller's ids on the current callback span (opened by the server's middleware
+/// with empty `team_id`, `channel_id` and `user_id` fields); handlers call it once the
+/// payload is parsed and verified enough to trust its shape.
+pub fn record_caller(team_id: &str, channel_id: &str, user_id: &str) {
+    let span = tracing::Span::current();
+    span.record("team_id", team_id);
+    span.record("channel_id", channel_id);
+    span.record("user_id", user_id);
+}
+
+/// `error` and every cause below it, joined by `: ` — the one form errors are logged in,
+/// once, where they are handled.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        // `#[error(transparent)]` and "{0}" wrappers repeat their source's text.
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 /// Installs `subscriber` for the whole process; a second call is ignored.

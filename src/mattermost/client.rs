@@ -15,6 +15,12 @@ use super::error::Error;
 use super::request::{ApiRequest, RequestBody};
 use super::retry::{Failure, RetryPolicy, server_requested_wait};
 
+/// Called after every HTTP exchange with the endpoint, the status (`None` when no response
+/// came), the attempt number (1 = first try) and the exchange's duration; see
+/// [`ClientBuilder::on_response`].
+pub type ResponseObserver =
+    Arc<dyn Fn(&Endpoint, Option<reqwest::StatusCode>, u32, Duration) + Send + Sync>;
+
 /// Largest error body read into memory; the rest is ignored.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -34,6 +40,7 @@ struct Inner {
     server_url: Url,
     auth: Option<HeaderValue>,
     retry: RetryPolicy,
+    observer: Option<ResponseObserver>,
 }
 
 impl fmt::Debug for Client {
@@ -54,6 +61,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     user_agent: String,
     retry: RetryPolicy,
+    observer: Option<ResponseObserver>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -115,6 +123,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Calls `observer` after every HTTP exchange, retries included (Switchboard counts API
+    /// calls, retries and 429s for `/metrics` this way).
+    pub fn on_response(mut self, observer: ResponseObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let server_url = Url::parse(&self.server_url).map_err(|e| {
@@ -161,6 +176,7 @@ impl ClientBuilder {
                 server_url,
                 auth,
                 retry: self.retry,
+                observer: self.observer,
             }),
         })
     }
@@ -176,6 +192,7 @@ impl Client {
             timeout: Some(Duration::from_secs(30)),
             user_agent: concat!("switchboard/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
+            observer: None,
         }
     }
 
@@ -222,7 +239,12 @@ impl Client {
         let mut attempt = 1;
         let one_shot = request.body().is_one_shot();
         loop {
+            let sent = Instant::now();
             let outcome = self.attempt(request, url.clone()).await?;
+            if let Some(observer) = &self.inner.observer {
+                let status = outcome.as_ref().ok().map(reqwest::Response::status);
+                observer(&endpoint, status, attempt, sent.elapsed());
+            }
             let (failure, asked, error) = match outcome {
                 Ok(response) if response.status().is_success() => {
                     record_done(&response, attempt, started);
@@ -398,6 +420,7 @@ impl Client {
                 server_url: self.inner.server_url.clone(),
                 auth: Some(value),
                 retry: self.inner.retry.clone(),
+                observer: self.inner.observer.clone(),
             }),
         })
     }

@@ -33,7 +33,7 @@ mod request;
 mod retry;
 pub mod websocket;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, ResponseObserver};
 pub use endpoints::Endpoint;
 pub use error::{AppError, Error};
 pub use ids::{

@@ -163,11 +163,13 @@ pub async fn register_until_done(
 ) -> Report {
     let mut delay = Duration::from_millis(200);
     loop {
-        match register(client, settings, routes, tokens).await {
+        let outcome = register(client, settings, routes, tokens).await;
+        crate::metrics::registration(outcome.is_ok());
+        match outcome {
             Ok(report) => return report,
             Err(error) => {
                 let wait = delay.mul_f64(rand::thread_rng().gen_range(0.5..1.0));
-                tracing::warn!(error = %error, cause = ?std::error::Error::source(&error).map(ToString::to_string), retry_in_ms = wait.as_millis() as u64, "registration failed; retrying");
+                tracing::warn!(error = %crate::telemetry::error_chain(&error), retry_in_ms = wait.as_millis() as u64, "registration failed; retrying");
                 tokio::time::sleep(wait).await;
                 delay = (delay * 2).min(Duration::from_secs(30));
             }

@@ -25,12 +25,15 @@ use axum::routing::{get, post};
 pub use error::AppError;
 pub use state::{AppState, Readiness};
 
-pub(crate) use deferred::drain as drain_background;
-
 /// Builds the app: every route, the fallback, and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let app = Router::new()
+    let mut app = Router::new();
+    // Metrics on the main listener only when no separate `[metrics] listen` is set.
+    if settings.metrics.enabled && settings.metrics.listen.is_none() {
+        app = app.route(&settings.metrics.path, get(crate::metrics::scrape));
+    }
+    let app = app
         .route("/healthz", get(handlers::health::healthz))
         .route("/readyz", get(handlers::health::readyz))
         .route(
@@ -46,4 +49,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(handlers::not_found)
         .with_state(state);
     middleware::apply(app, &settings.server)
+}
+
+/// The app served on `[metrics] listen`: the scrape endpoint alone.
+pub fn metrics_router(path: &str) -> Router {
+    Router::new().route(path, get(crate::metrics::scrape))
 }

@@ -8,5 +8,6 @@
 
 mod callbacks;
 mod helpers;
+mod ops;
 mod sim_callbacks;
 mod skeleton;

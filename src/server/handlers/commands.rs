@@ -20,6 +20,7 @@ use crate::server::deferred::{self, Outcome};
 use crate::server::error::AppError;
 use crate::server::extract::{self, RequestId};
 use crate::server::state::AppState;
+use crate::telemetry;
 
 /// What the user sees when a handler failed (the error is in the log).
 const APOLOGY: &str = "Sorry, Switchboard could not answer this command; the error is in its log.";
@@ -36,6 +37,7 @@ pub(crate) async fn slash_command_post(
     let body = extract::body(body)?;
     extract::require_form(&headers)?;
     let request = SlashCommandRequest::from_form(&body)?;
+    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     answer(&state, route, handler, request, request_id).await
 }
 
@@ -48,6 +50,7 @@ pub(crate) async fn slash_command_get(
 ) -> Result<Json<CommandResponse>, AppError> {
     let handler = super::find(&state, &route)?;
     let request = SlashCommandRequest::from_form(query.unwrap_or_default().as_bytes())?;
+    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     answer(&state, route, handler, request, request_id).await
 }
 
