@@ -286,7 +286,6 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         let mut grace_rx = stop_rx.clone();
-        let state_for_drain = state.clone();
         let upkeep = tokio::spawn(async {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
             loop {
@@ -310,27 +309,48 @@ impl Application {
                 }
             })
         });
+        let background = state.background.clone();
+        let leftover = background.clone();
         let app = server::router(state);
-        // Deferred replies and jobs still running after the last request are drained below,
-        // bounded by `callbacks.background_grace_secs`.
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-            tracing::info!("shutting down: no new connections; finishing in-flight requests");
-        });
+        let serve = async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.wait_for(|stop| *stop).await;
+                    tracing::info!(
+                        "shutting down: no new connections; finishing in-flight requests"
+                    );
+                })
+                .await?;
+            // Deferred replies and jobs spawned by callbacks that just finished.
+            background.close();
+            if !background.is_empty() {
+                tracing::info!(
+                    tasks = background.len(),
+                    "waiting for background work to finish"
+                );
+            }
+            background.wait().await;
+            tracing::info!("shutdown complete");
+            Ok(())
+        };
         let result = tokio::select! {
             result = serve => result,
             () = async move {
                 let _ = grace_rx.wait_for(|stop| *stop).await;
                 tokio::time::sleep(grace).await;
             } => {
-                tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; dropping remaining requests");
+                // Deferred replies still running are abandoned here: say how many, so none
+                // disappears silently.
+                tracing::warn!(
+                    grace_secs = grace.as_secs(),
+                    abandoned_background_tasks = leftover.len(),
+                    "shutdown grace period over; dropping remaining requests"
+                );
                 Ok(())
             }
         };
         registration.abort();
         watcher.abort();
-        server::drain_background(&state_for_drain).await;
-        tracing::info!("shutdown complete");
         upkeep.abort();
         if let Some(task) = metrics_server {
             task.abort();

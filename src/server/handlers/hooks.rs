@@ -28,6 +28,7 @@ pub(crate) async fn outgoing_hook(
 ) -> Result<Json<OutgoingWebhookResponse>, AppError> {
     let handler = super::find(&state, &route)?;
     let JsonOrForm(request) = payload?;
+    crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     answer(&state, route, handler, request, request_id).await
 }
 
