@@ -1,4 +1,4 @@
-//! The command line: `switchboard serve | check | dev`.
+//! The command line: `switchboard serve | check | plan | register | unregister | doctor | dev`.
 //!
 //! Every subcommand returns an exit code; problems are printed once, as sentences, never as a
 //! panic trace.
@@ -8,10 +8,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use std::sync::Arc;
+
 use crate::config::{LogSettings, Settings};
-use crate::integrations::{self, RouteSet};
+use crate::integrations::{self, RouteSet, RouteTable};
+use crate::mattermost::Client;
+use crate::reconcile::{ReconcileError, Reconciler, Report, doctor};
 use crate::startup::{self, Application};
 use crate::telemetry;
+use crate::tokens::TokenStore;
 
 /// Switchboard: slash commands, outgoing webhooks, dialogs and buttons for Mattermost,
 /// declared in `routes/*.toml`.
@@ -38,7 +43,22 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Register the routes with Mattermost and serve its callbacks until SIGINT/SIGTERM.
-    Serve,
+    Serve {
+        /// Change nothing in Mattermost: only read the tokens of the commands already
+        /// registered (by another replica, or by `switchboard register`).
+        #[arg(long)]
+        no_register: bool,
+    },
+    /// Show what `register` would change in Mattermost, as a diff; changes nothing.
+    Plan,
+    /// Bring Mattermost in line with the routes (create, update, delete our commands), then
+    /// exit. Exits 2 when a route was refused or conflicts with a command we do not own.
+    Register,
+    /// Delete every command Switchboard owns in the configured teams, then exit.
+    Unregister,
+    /// Check the setup (Mattermost URL, token, teams, permissions, server settings, public
+    /// URL) and explain how to fix each problem. Exits 1 when a check fails.
+    Doctor,
     /// Load the configuration and every route file, report every problem, and exit non-zero if
     /// there is any. Needs no Mattermost and no token.
     Check,
@@ -81,8 +101,12 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve => serve(settings).await,
+        Command::Serve { no_register } => serve(settings, no_register).await,
         Command::Check => check(&settings),
+        Command::Plan => plan(settings).await,
+        Command::Register => register(settings).await,
+        Command::Unregister => unregister(settings).await,
+        Command::Doctor => doctor(&settings).await,
         #[cfg(feature = "sim")]
         Command::Dev => crate::dev::run_stdio(settings).await,
         Command::Healthcheck { url } => healthcheck(&settings, url).await,
@@ -124,7 +148,7 @@ fn init_logging(log: &LogSettings) {
     ));
 }
 
-async fn serve(settings: Settings) -> ExitCode {
+async fn serve(settings: Settings, no_register: bool) -> ExitCode {
     init_logging(&settings.log);
     let Some(routes) = load_routes(&settings) else {
         return ExitCode::FAILURE;
@@ -134,6 +158,7 @@ async fn serve(settings: Settings) -> ExitCode {
         .await
         .and_then(|app| app.require_signing_keys().map(|()| app))
     {
+        Ok(app) if no_register => app.without_registration(),
         Ok(app) => app,
         Err(e) => {
             eprintln!("error: {}", telemetry::error_chain(&e));
@@ -181,5 +206,142 @@ fn check(settings: &Settings) -> ExitCode {
             ExitCode::SUCCESS
         }
         None => ExitCode::FAILURE,
+    }
+}
+
+/// The reconciler for one-shot subcommands, or the problem, printed.
+fn one_shot_reconciler(settings: Settings) -> Option<Reconciler> {
+    init_logging(&settings.log);
+    let routes = load_routes(&settings)?;
+    let client = match settings
+        .mattermost
+        .token()
+        .map_err(|e| e.to_string())
+        .and_then(|token| {
+            Client::builder(settings.mattermost.url.as_str())
+                .secret_token(token)
+                .build()
+                .map_err(|e| e.to_string())
+        }) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return None;
+        }
+    };
+    let dir = settings.routes.dir.clone();
+    Some(Reconciler::new(
+        client,
+        Arc::new(settings),
+        RouteTable::new(routes, dir),
+    ))
+}
+
+fn report_error(error: &ReconcileError) -> ExitCode {
+    eprintln!("error: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+    ExitCode::FAILURE
+}
+
+async fn plan(settings: Settings) -> ExitCode {
+    let Some(reconciler) = one_shot_reconciler(settings) else {
+        return ExitCode::FAILURE;
+    };
+    match reconciler.dry_run().await {
+        Ok(plan) => {
+            print!("{plan}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => report_error(&e),
+    }
+}
+
+async fn register(settings: Settings) -> ExitCode {
+    let Some(reconciler) = one_shot_reconciler(settings) else {
+        return ExitCode::FAILURE;
+    };
+    let plan = match reconciler.dry_run().await {
+        Ok(plan) => plan,
+        Err(e) => return report_error(&e),
+    };
+    print!("{plan}");
+    match reconciler.register(&TokenStore::default()).await {
+        Ok(report) => print_report(&report),
+        Err(e) => report_error(&e),
+    }
+}
+
+async fn unregister(settings: Settings) -> ExitCode {
+    let Some(reconciler) = one_shot_reconciler(settings) else {
+        return ExitCode::FAILURE;
+    };
+    match reconciler.unregister().await {
+        Ok(report) => {
+            println!(
+                "Deleted {} command(s) Switchboard owned in {} team(s).",
+                report.deleted, report.teams
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => report_error(&e),
+    }
+}
+
+fn print_report(report: &Report) -> ExitCode {
+    println!(
+        "Applied: {} created, {} updated, {} deleted, {} unchanged ({} write calls).",
+        report.created, report.updated, report.deleted, report.kept, report.writes
+    );
+    for conflict in &report.conflicts {
+        println!("conflict: {conflict} is held by a command Switchboard does not own; left alone");
+    }
+    for failure in &report.failures {
+        println!(
+            "refused: route `{}` in team `{}`: {}",
+            failure.route, failure.team, failure.message
+        );
+    }
+    if report.conflicts.is_empty() && report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+async fn doctor(settings: &Settings) -> ExitCode {
+    let routes = match integrations::load_dir(&settings.routes.dir) {
+        Ok(routes) => {
+            println!(
+                "[ok  ] routes: {} route(s) in {}",
+                routes.len(),
+                settings.routes.dir.display()
+            );
+            Some(routes)
+        }
+        Err(problems) => {
+            println!(
+                "[FAIL] routes: {} problem(s) in {}",
+                problems.len(),
+                settings.routes.dir.display()
+            );
+            for problem in &problems {
+                println!("       {problem}");
+            }
+            println!("       fix: run `switchboard check` and correct the files");
+            None
+        }
+    };
+    let findings = doctor::run(settings, routes.as_ref()).await;
+    for finding in &findings {
+        print!("{finding}");
+    }
+    if routes.is_none() || doctor::has_failures(&findings) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

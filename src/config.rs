@@ -46,7 +46,6 @@ action_ttl_secs = 2592000
 [callbacks]
 budget_ms = 2500
 ack_text = "Working on it…"
-background_grace_secs = 25
 
 [metrics]
 enabled = true
@@ -302,19 +301,12 @@ pub struct CallbacksSettings {
     pub budget_ms: u64,
     /// The ephemeral acknowledgement sent when the budget runs out.
     pub ack_text: String,
-    /// On shutdown, how long deferred work may still run before it is abandoned (and logged).
-    pub background_grace_secs: u64,
 }
 
 impl CallbacksSettings {
     /// The budget as a duration.
     pub fn budget(&self) -> Duration {
         Duration::from_millis(self.budget_ms)
-    }
-
-    /// The background grace period as a duration.
-    pub fn background_grace(&self) -> Duration {
-        Duration::from_secs(self.background_grace_secs)
     }
 }
 

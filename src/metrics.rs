@@ -1,6 +1,6 @@
 //! Prometheus metrics: the recorder, the `/metrics` handler, and one helper per thing we count.
 //!
-//! Metrics go through the [`metrics`](::metrics) facade into a process-wide Prometheus
+//! Metrics go through the [`metrics`] facade into a process-wide Prometheus
 //! recorder from `metrics-exporter-prometheus`, installed once by [`install`] (the first
 //! [`Application`](crate::startup::Application) built does it). The scrape endpoint only
 //! renders; it is served on the main router at `[metrics] path`, or on its own listener when

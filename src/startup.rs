@@ -6,14 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio_util::task::TaskTracker;
 
 use crate::config::{ConfigError, Settings};
 use crate::integrations::{Handler, Handlers, RouteSet, RouteTable, Runtime};
 use crate::mattermost::{self, Client};
 use crate::metrics;
 use crate::protocol::ResponseUrls;
-use crate::reconcile;
+use crate::reconcile::{Mode, Reconciler};
 use crate::server::{self, AppState, Readiness};
 use crate::signing::Signer;
 use crate::tokens::TokenStore;
@@ -27,6 +26,18 @@ pub enum StartupError {
     /// The Mattermost client could not be built (bad URL or token format).
     #[error("Mattermost client: {0}")]
     Client(#[from] mattermost::Error),
+    /// A route's `token_env` names an environment variable that is not set.
+    #[error(
+        "route `{route}` takes its token from the environment variable {var}, which is not set \
+         (copy the token of the hand-registered command from System Console › Integrations › \
+         Slash Commands)"
+    )]
+    StaticToken {
+        /// The route.
+        route: String,
+        /// The variable.
+        var: String,
+    },
     /// The listen address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -46,6 +57,8 @@ pub struct Application {
     /// The separate metrics listener, when `[metrics] listen` is set.
     metrics_listener: Option<(TcpListener, SocketAddr)>,
     state: AppState,
+    reconciler: Reconciler,
+    mode: Mode,
 }
 
 impl Application {
@@ -98,18 +111,31 @@ impl Application {
                 Signer::ephemeral()
             }
         };
+        let tokens = TokenStore::default();
+        for (route, spec) in routes.commands() {
+            if let Some(var) = &spec.token_env {
+                let token = std::env::var(var).map_err(|_| StartupError::StaticToken {
+                    route: route.name.clone(),
+                    var: var.clone(),
+                })?;
+                tokens.insert_static(&route.name, token.trim());
+            }
+        }
+        let settings = Arc::new(settings);
         let routes = RouteTable::new(routes, settings.routes.dir.clone());
         let handlers = Handlers::declared(routes.clone(), Runtime::default());
+        let reconciler = Reconciler::new(client.clone(), settings.clone(), routes.clone());
+        reconciler.install_refresher(&tokens);
         let state = AppState {
-            settings: Arc::new(settings),
+            settings,
             routes,
             handlers: Arc::new(handlers),
-            tokens: TokenStore::default(),
+            tokens,
             ready: Readiness::default(),
             client,
             signer,
             response_urls: ResponseUrls::default(),
-            background: TaskTracker::new(),
+            background: tokio_util::task::TaskTracker::new(),
             bot_user_id: Arc::default(),
         };
         Ok(Application {
@@ -117,7 +143,17 @@ impl Application {
             addr,
             metrics_listener,
             state,
+            reconciler,
+            mode: Mode::Register,
         })
+    }
+
+    /// Writes nothing to Mattermost at startup (`serve --no-register`): the tokens of the
+    /// commands already registered are still read from the listing.
+    #[must_use]
+    pub fn without_registration(mut self) -> Self {
+        self.mode = Mode::ReadOnly;
+        self
     }
 
     /// Registers `handler` for `route`: its callbacks arrive at `/commands/<route>`,
@@ -128,6 +164,7 @@ impl Application {
     #[must_use]
     pub fn with_handler(mut self, route: impl Into<String>, handler: Arc<dyn Handler>) -> Self {
         let route = route.into();
+        self.reconciler.leave_alone(&route);
         if Arc::make_mut(&mut self.state.handlers)
             .insert(route.clone(), handler)
             .is_some()
@@ -188,22 +225,30 @@ impl Application {
             listener,
             metrics_listener,
             state,
+            reconciler,
+            mode,
             ..
         } = self;
         let registration = tokio::spawn({
             let state = state.clone();
+            let reconciler = reconciler.clone();
             async move {
-                let report = reconcile::register_until_done(
-                    &state.client,
-                    &state.settings,
-                    &state.routes.current(),
-                    &state.tokens,
-                )
-                .await;
+                let report = reconciler.run_until_done(&state.tokens, mode).await;
+                for failure in &report.failures {
+                    tracing::error!(route = %failure.route, team = %failure.team, reason = %failure.message, "Mattermost refused this route's slash command; the other routes are registered");
+                }
+                for conflict in &report.conflicts {
+                    tracing::error!(%conflict, "a command Switchboard does not own holds this route's trigger; left alone (see `switchboard plan`)");
+                }
                 tracing::info!(
                     created = report.created,
+                    updated = report.updated,
+                    deleted = report.deleted,
                     kept = report.kept,
+                    writes = report.writes,
                     teams = report.teams,
+                    conflicts = report.conflicts.len(),
+                    failed = report.failures.len(),
                     "registration complete; ready"
                 );
                 state.ready.set_ready();
@@ -216,19 +261,17 @@ impl Application {
             .routes
             .spawn_watcher(state.settings.routes.reload_poll(), {
                 let state = state.clone();
+                let reconciler = reconciler.clone();
                 move |changed| {
                     let state = state.clone();
+                    let reconciler = reconciler.clone();
                     tokio::spawn(async move {
-                        let report = reconcile::register_until_done(
-                            &state.client,
-                            &state.settings,
-                            &state.routes.current(),
-                            &state.tokens,
-                        )
-                        .await;
+                        let report = reconciler.run_until_done(&state.tokens, mode).await;
                         tracing::info!(
                             ?changed,
                             created = report.created,
+                            updated = report.updated,
+                            deleted = report.deleted,
                             kept = report.kept,
                             "registration after reload complete"
                         );
@@ -243,7 +286,6 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         let mut grace_rx = stop_rx.clone();
-        let state_for_drain = state.clone();
         let upkeep = tokio::spawn(async {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
             loop {
@@ -268,6 +310,7 @@ impl Application {
             })
         });
         let background = state.background.clone();
+        let leftover = background.clone();
         let app = server::router(state);
         let serve = async move {
             axum::serve(listener, app)
@@ -296,13 +339,18 @@ impl Application {
                 let _ = grace_rx.wait_for(|stop| *stop).await;
                 tokio::time::sleep(grace).await;
             } => {
-                tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; dropping remaining requests");
+                // Deferred replies still running are abandoned here: say how many, so none
+                // disappears silently.
+                tracing::warn!(
+                    grace_secs = grace.as_secs(),
+                    abandoned_background_tasks = leftover.len(),
+                    "shutdown grace period over; dropping remaining requests"
+                );
                 Ok(())
             }
         };
         registration.abort();
         watcher.abort();
-        server::drain_background(&state_for_drain).await;
         upkeep.abort();
         if let Some(task) = metrics_server {
             task.abort();

@@ -112,6 +112,17 @@ pub struct CommandSpec {
     /// Show the command in autocomplete.
     #[serde(default = "yes")]
     pub autocomplete: bool,
+    /// Username shown on the command's response posts (needs `EnablePostUsernameOverride`).
+    #[serde(default)]
+    pub username: String,
+    /// Icon URL shown on the command's response posts (needs `EnablePostIconOverride`).
+    #[serde(default)]
+    pub icon_url: String,
+    /// For a command an admin registered by hand: the environment variable holding its token.
+    /// Such a route is never registered, updated or deleted by Switchboard; its callbacks are
+    /// checked against that token in every team.
+    #[serde(default)]
+    pub token_env: Option<String>,
 }
 
 fn yes() -> bool {
@@ -143,6 +154,12 @@ pub struct HookSpec {
     /// Description.
     #[serde(default)]
     pub description: String,
+    /// Username shown on the hook's response posts (needs `EnablePostUsernameOverride`).
+    #[serde(default)]
+    pub username: String,
+    /// Icon URL shown on the hook's response posts (needs `EnablePostIconOverride`).
+    #[serde(default)]
+    pub icon_url: String,
 }
 
 /// Where a trigger word must appear.

@@ -18,6 +18,8 @@ use super::retry::{Failure, RetryPolicy, server_requested_wait};
 /// Called after every HTTP exchange with the endpoint, the status (`None` when no response
 /// came), the attempt number (1 = first try) and the exchange's duration; see
 /// [`ClientBuilder::on_response`].
+///
+/// API: <https://api.mattermost.com/> (introduction, *Rate Limiting*: 429s are observed too).
 pub type ResponseObserver =
     Arc<dyn Fn(&Endpoint, Option<reqwest::StatusCode>, u32, Duration) + Send + Sync>;
 
@@ -28,6 +30,8 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 ///
 /// Cheap to clone: clones share one connection pool, token and policy. Build one with
 /// [`Client::builder`].
+///
+/// API: <https://api.mattermost.com/> (introduction, *Authentication*).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -54,6 +58,8 @@ impl fmt::Debug for Client {
 }
 
 /// Builds a [`Client`].
+///
+/// API: <https://api.mattermost.com/> (introduction, *Authentication*).
 pub struct ClientBuilder {
     server_url: String,
     token: Option<SecretString>,
@@ -79,24 +85,32 @@ impl fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// The bot or personal access token sent as `Authorization: Bearer <token>`.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(SecretString::from(token.into()));
         self
     }
 
     /// Same as [`token`](Self::token), for a token already held as a secret.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn secret_token(mut self, token: SecretString) -> Self {
         self.token = Some(token);
         self
     }
 
     /// Time allowed to open a connection (default 5 s).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
 
     /// Time allowed for one whole attempt, body included (default 30 s).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -105,6 +119,8 @@ impl ClientBuilder {
     /// Removes both timeouts (and the idle-connection reaper's timer): calls wait as long as
     /// the server takes. Meant for tests under paused tokio time, where any pending timer fires
     /// as soon as the runtime idles, and for very large uploads.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn without_timeouts(mut self) -> Self {
         self.timeout = None;
         self.connect_timeout = None;
@@ -112,12 +128,16 @@ impl ClientBuilder {
     }
 
     /// The `User-Agent` header (default `switchboard/<version>`).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
     }
 
     /// The retry policy (default [`RetryPolicy::default`]).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -125,12 +145,16 @@ impl ClientBuilder {
 
     /// Calls `observer` after every HTTP exchange, retries included (Switchboard counts API
     /// calls, retries and 429s for `/metrics` this way).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Rate Limiting*).
     pub fn on_response(mut self, observer: ResponseObserver) -> Self {
         self.observer = Some(observer);
         self
     }
 
     /// Builds the client.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn build(self) -> Result<Client, Error> {
         let server_url = Url::parse(&self.server_url).map_err(|e| {
             Error::invalid(format!(
@@ -184,6 +208,8 @@ impl ClientBuilder {
 
 impl Client {
     /// Starts a builder for the server at `server_url` (e.g. `https://chat.example.com`).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn builder(server_url: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
             server_url: server_url.into(),
@@ -197,11 +223,15 @@ impl Client {
     }
 
     /// The server's base URL, as configured.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn server_url(&self) -> &Url {
         &self.inner.server_url
     }
 
     /// The full URL a request goes to.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn url_for(&self, request: &ApiRequest) -> Result<Url, Error> {
         let base = if request.endpoint().server_root {
             self.inner.api_base.trim_end_matches("/api/v4")
@@ -218,6 +248,8 @@ impl Client {
 
     /// Sends a request, with auth, retries and a tracing span, and returns the successful
     /// response; any failure status becomes an [`Error`].
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub async fn execute(&self, request: &ApiRequest) -> Result<reqwest::Response, Error> {
         let endpoint = request.endpoint();
         let span = tracing::debug_span!(
@@ -326,6 +358,8 @@ impl Client {
     }
 
     /// Sends a request and decodes its JSON answer into `T`.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub async fn send_json<T: DeserializeOwned>(&self, request: &ApiRequest) -> Result<T, Error> {
         let endpoint = request.endpoint();
         let response = self.execute(request).await?;
@@ -337,6 +371,8 @@ impl Client {
     }
 
     /// Sends a request whose answer carries nothing we need (`{"status":"OK"}`).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub async fn send_unit(&self, request: &ApiRequest) -> Result<(), Error> {
         let endpoint = request.endpoint();
         let response = self.execute(request).await?;
@@ -350,6 +386,8 @@ impl Client {
 
     /// Sends a request and streams its body into `writer` chunk by chunk (nothing is held in
     /// memory beyond one chunk); returns the number of bytes written.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub async fn send_to_writer<W>(
         &self,
         request: &ApiRequest,
@@ -409,6 +447,8 @@ impl Client {
     /// A client for the same server and settings that authenticates with another token
     /// (e.g. the session token [`Users::login`](super::api::Users::login) returns). Shares the
     /// connection pool.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn with_token(&self, token: &SecretString) -> Result<Client, Error> {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret().trim()))
             .map_err(|_| Error::invalid("the token contains characters not allowed in a header"))?;
@@ -447,6 +487,8 @@ impl Client {
     /// tracing. `path` is below `/api/v4` and used as given (encode ids yourself, or build an
     /// [`ApiRequest`] from an [`Endpoint::custom`] instead).
     ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
+    ///
     /// ```no_run
     /// # async fn demo(client: switchboard::mattermost::Client) -> Result<(), switchboard::mattermost::Error> {
     /// use switchboard::mattermost::endpoints::Verb;
@@ -466,6 +508,8 @@ impl Client {
     }
 
     /// Like [`raw`](Self::raw) but returns the response itself (status checked).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub async fn raw_response<B: serde::Serialize + ?Sized>(
         &self,
         verb: Verb,

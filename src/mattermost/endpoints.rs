@@ -8,6 +8,8 @@
 use std::fmt;
 
 /// The HTTP method of an endpoint.
+///
+/// API: <https://api.mattermost.com/> (introduction: `/api/v4` paths).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Verb {
     /// `GET`
@@ -24,6 +26,8 @@ pub enum Verb {
 
 impl Verb {
     /// The method as reqwest wants it.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: `/api/v4` paths).
     pub fn as_method(self) -> reqwest::Method {
         match self {
             Verb::Get => reqwest::Method::GET,
@@ -35,6 +39,8 @@ impl Verb {
     }
 
     /// The method's name in upper case.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: `/api/v4` paths).
     pub fn as_str(self) -> &'static str {
         match self {
             Verb::Get => "GET",
@@ -47,6 +53,8 @@ impl Verb {
 }
 
 /// One API operation: method, templated path, and whether repeating it is harmless.
+///
+/// API: <https://api.mattermost.com/> (introduction: `/api/v4` paths).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Endpoint {
     /// HTTP method.
@@ -74,6 +82,8 @@ impl Endpoint {
 
     /// An endpoint for a custom path, for the raw escape hatch ([`Client::raw`](super::Client::raw)).
     /// `idempotent` follows the method (GET, PUT, DELETE).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: `/api/v4` paths).
     pub const fn custom(verb: Verb, path: &'static str) -> Self {
         Endpoint::new(verb, path)
     }
@@ -102,6 +112,8 @@ macro_rules! endpoints {
     ($( $(#[$doc:meta])* $name:ident = $verb:ident $path:literal $(, $modifier:ident)* ;)*) => {
         $( $(#[$doc])* pub const $name: Endpoint = Endpoint::new(Verb::$verb, $path)$(.$modifier())*; )*
         /// Every endpoint in this table, for coverage checks and documentation.
+        ///
+        /// API: <https://api.mattermost.com/> (introduction: `/api/v4` paths).
         pub const ALL: &[(&str, Endpoint)] = &[ $( (stringify!($name), $name), )* ];
     };
 }
@@ -419,6 +431,11 @@ endpoints! {
     EMOJI_BY_NAME = Get "/emoji/name/{emoji_name}";
     /// <https://api.mattermost.com/#tag/emoji/operation/DeleteEmoji>
     EMOJI_DELETE = Delete "/emoji/{emoji_id}";
+    /// <https://api.mattermost.com/#tag/emoji/operation/SearchEmoji>
+    /// (Retry-safe: a search only reads.)
+    EMOJI_SEARCH = Post "/emoji/search", retry_safe;
+    /// <https://api.mattermost.com/#tag/emoji/operation/AutocompleteEmoji>
+    EMOJI_AUTOCOMPLETE = Get "/emoji/autocomplete";
 
     // --- roles ---
     /// <https://api.mattermost.com/#tag/roles/operation/GetRolesByNames>

@@ -13,6 +13,8 @@ use serde::Deserialize;
 use super::endpoints::Endpoint;
 
 /// Mattermost's error body (`model.AppError`).
+///
+/// API: <https://api.mattermost.com/> (introduction, *Error Handling*).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct AppError {
@@ -34,6 +36,8 @@ pub struct AppError {
 }
 
 /// Everything that can go wrong in a client call.
+///
+/// API: <https://api.mattermost.com/> (introduction, *Error Handling*).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -168,6 +172,8 @@ impl Error {
     }
 
     /// The HTTP status Mattermost answered with, if it answered.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Error Handling*).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api { status, .. } | Error::Http { status, .. } => Some(*status),
@@ -177,6 +183,8 @@ impl Error {
     }
 
     /// Mattermost's error id (`api.context.permissions.app_error` …), if it sent one.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Error Handling*).
     pub fn app_error_id(&self) -> Option<&str> {
         match self {
             Error::Api { body, .. } => Some(&body.id),
@@ -185,26 +193,36 @@ impl Error {
     }
 
     /// 404 Not Found.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Error Handling*).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
     /// 401 Unauthorized: the token is missing, invalid or revoked.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Error Handling*).
     pub fn is_unauthorized(&self) -> bool {
         self.status() == Some(StatusCode::UNAUTHORIZED)
     }
 
     /// 403 Forbidden: the token is valid but lacks a permission.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Error Handling*).
     pub fn is_forbidden(&self) -> bool {
         self.status() == Some(StatusCode::FORBIDDEN)
     }
 
     /// 429 Too Many Requests.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Error Handling*).
     pub fn is_rate_limited(&self) -> bool {
         matches!(self, Error::RateLimited { .. })
     }
 
     /// Mattermost could not be reached or did not answer in time: worth trying again later.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Error Handling*).
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Error::Connect { .. } | Error::Timeout { .. })
             || matches!(self.status(), Some(s) if s.is_server_error())

@@ -16,16 +16,22 @@ macro_rules! id_type {
 
         impl $name {
             /// Wraps an id string.
+            ///
+            /// API: <https://api.mattermost.com/> (introduction, *Schema & Conventions*: ids).
             pub fn new(id: impl Into<String>) -> Self {
                 Self(id.into())
             }
 
             /// The id as a string slice.
+            ///
+            /// API: <https://api.mattermost.com/> (introduction, *Schema & Conventions*: ids).
             pub fn as_str(&self) -> &str {
                 &self.0
             }
 
             /// Unwraps the string.
+            ///
+            /// API: <https://api.mattermost.com/> (introduction, *Schema & Conventions*: ids).
             pub fn into_string(self) -> String {
                 self.0
             }

@@ -22,6 +22,9 @@
 //! # Ok(()) }
 //! ```
 
+// Every public item says which part of the API it maps to; keep it that way.
+#![warn(missing_docs)]
+
 pub mod api;
 mod client;
 pub mod endpoints;
@@ -45,4 +48,6 @@ pub use retry::RetryPolicy;
 pub use websocket::{EventStream, WebSocketOptions, WsEvent, WsEventKind, WsItem};
 
 /// Result type of every client call.
+///
+/// API: <https://api.mattermost.com/> (introduction).
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -25,11 +25,17 @@ use super::client::decode;
 use super::{ApiRequest, Client, Error, Result};
 
 /// Largest `per_page` Mattermost honours.
+///
+/// API: <https://api.mattermost.com/> (introduction, *Schema & Conventions*: paging).
 pub const MAX_PER_PAGE: u32 = 200;
 /// `per_page` used when the caller sets none.
+///
+/// API: <https://api.mattermost.com/> (introduction, *Schema & Conventions*: paging).
 pub const DEFAULT_PER_PAGE: u32 = 200;
 
 /// A stream of items, one page fetched at a time.
+///
+/// API: <https://api.mattermost.com/> (introduction, *Schema & Conventions*: paging).
 pub type ItemStream<T> = BoxStream<'static, Result<T>>;
 
 struct State<F> {

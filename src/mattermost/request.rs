@@ -24,6 +24,8 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The body of a request.
+///
+/// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub enum RequestBody {
@@ -39,16 +41,22 @@ pub enum RequestBody {
 
 impl RequestBody {
     /// Whether the body can be sent only once (it streams from a reader).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn is_one_shot(&self) -> bool {
         matches!(self, RequestBody::Multipart(_))
     }
 }
 
 /// A boxed reader a file part streams from.
+///
+/// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
 pub type PartReader = Box<dyn AsyncRead + Send + Unpin>;
 
 /// A `multipart/form-data` body: parts are sent in the order they were added, text fields
 /// typically first (Mattermost streams uploads only when `channel_id` precedes the files).
+///
+/// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
 #[derive(Clone, Default)]
 pub struct Multipart {
     parts: Vec<(String, PartValue)>,
@@ -74,11 +82,15 @@ impl fmt::Debug for Multipart {
 
 impl Multipart {
     /// An empty body.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn new() -> Self {
         Multipart::default()
     }
 
     /// Adds a text field.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn text(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.parts
             .push((name.into(), PartValue::Text(value.into())));
@@ -87,6 +99,8 @@ impl Multipart {
 
     /// Adds a file part streamed from `reader` (`length`, when known, lets the part carry an
     /// exact size).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn file(
         mut self,
         name: impl Into<String>,
@@ -108,6 +122,8 @@ impl Multipart {
     }
 
     /// The part names, in order.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn part_names(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().map(|(name, _)| name.as_str())
     }
@@ -145,6 +161,8 @@ impl Multipart {
 }
 
 /// A request to one [`Endpoint`], with its path filled in.
+///
+/// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
     endpoint: Endpoint,
@@ -159,6 +177,8 @@ impl ApiRequest {
     ///
     /// Fails with [`Error::InvalidInput`] when a parameter is empty (Mattermost would otherwise
     /// see `/users//sessions`) or when the number of parameters does not match.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn new(endpoint: Endpoint, params: &[&str]) -> Result<Self, Error> {
         let mut path = String::with_capacity(endpoint.path.len() + 32);
         let mut rest = endpoint.path;
@@ -197,6 +217,8 @@ impl ApiRequest {
 
     /// A request to a literal path (the raw escape hatch): `path_and_query` starts with `/`,
     /// is below `/api/v4`, and may carry a query string.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn raw(endpoint: Endpoint, path_and_query: &str) -> Result<Self, Error> {
         if !path_and_query.starts_with('/') || path_and_query.split(['/', '?']).any(|s| s == "..") {
             return Err(Error::invalid(format!(
@@ -219,12 +241,16 @@ impl ApiRequest {
     }
 
     /// Adds a query parameter (encoded when the URL is built).
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn query(mut self, key: &str, value: &(impl ToString + ?Sized)) -> Self {
         self.query.push((key.to_owned(), value.to_string()));
         self
     }
 
     /// Adds a query parameter when `value` is `Some`.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn query_opt(self, key: &str, value: Option<&(impl ToString + ?Sized)>) -> Self {
         match value {
             Some(value) => self.query(key, value),
@@ -233,6 +259,8 @@ impl ApiRequest {
     }
 
     /// Sets a JSON body.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
         let bytes = serde_json::to_vec(body).map_err(|e| {
             Error::invalid(format!("{}: body does not serialise: {e}", self.endpoint))
@@ -242,27 +270,37 @@ impl ApiRequest {
     }
 
     /// Sets a multipart body.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn multipart(mut self, body: Multipart) -> Self {
         self.body = RequestBody::Multipart(body);
         self
     }
 
     /// The endpoint this request goes to.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn endpoint(&self) -> Endpoint {
         self.endpoint
     }
 
     /// The encoded path below `/api/v4`.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn path(&self) -> &str {
         &self.path
     }
 
     /// The query parameters, in the order they were added.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn query_pairs(&self) -> &[(String, String)] {
         &self.query
     }
 
     /// The body.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn body(&self) -> &RequestBody {
         &self.body
     }

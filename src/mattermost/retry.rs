@@ -13,6 +13,8 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 /// The retry policy of a [`Client`](super::Client).
+///
+/// API: <https://api.mattermost.com/> (introduction, *Rate Limiting*).
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included; `1` disables retries.
@@ -52,6 +54,8 @@ pub(crate) enum Failure {
 
 impl RetryPolicy {
     /// A policy that never retries.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Rate Limiting*).
     pub fn none() -> Self {
         RetryPolicy {
             max_attempts: 1,

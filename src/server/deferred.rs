@@ -6,9 +6,9 @@
 //! acknowledged at once and the handler's answer is delivered later by the kind's own path
 //! (`response_url` for slash commands, the REST API for the rest).
 //!
-//! The handler always runs as a task on the state's [`TaskTracker`], so a late one keeps going
-//! after the HTTP answer and shutdown waits for it (bounded by
-//! `[callbacks] background_grace_secs`). Hand-over is race free: on timeout the receiver is
+//! The handler always runs as a task on the state's `TaskTracker` (`AppState::background`), so
+//! a late one keeps going after the HTTP answer and shutdown waits for it, within
+//! `[server] shutdown_grace_secs` (what is still running then is counted in the log). Hand-over is race free: on timeout the receiver is
 //! closed and drained once, so an answer is either taken inline or, if the task finds the
 //! receiver closed, delivered late — never both, never neither.
 
@@ -70,24 +70,5 @@ where
                 }
             }
         }
-    }
-}
-
-/// Waits (bounded) for deferred work after the server stopped; logs what is abandoned.
-pub(crate) async fn drain(state: &AppState) {
-    let tracker = &state.background;
-    tracker.close();
-    if tracker.is_empty() {
-        return;
-    }
-    let pending = tracker.len();
-    tracing::info!(pending, "waiting for deferred replies to finish");
-    let grace = state.settings.callbacks.background_grace();
-    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::error!(
-            abandoned = tracker.len(),
-            grace_secs = grace.as_secs(),
-            "deferred replies still running at the end of the grace period are abandoned"
-        );
     }
 }

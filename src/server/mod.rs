@@ -25,8 +25,6 @@ use axum::routing::{get, post};
 pub use error::AppError;
 pub use state::{AppState, Readiness};
 
-pub(crate) use deferred::drain as drain_background;
-
 /// Builds the app: every route, the fallback, and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();

@@ -23,6 +23,7 @@
 //! | `outgoing` | outgoing webhooks: storage, validation, firing on new posts, reply posts |
 //! | `interactive` | dialogs (open, submit) and message actions (click, reply applied) |
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
+//! | `control` | test controls: foreign commands, admin token regen, roles, faults |
 //! | `slack`, `trigger_id`, `builtin`, `ids`, `app_error`, `settings`, `permissions` | helpers |
 //!
 //! The Rust API ([`World`]) and the HTTP API share one code path per operation, so a test that
@@ -42,6 +43,7 @@ mod api;
 mod app_error;
 mod builtin;
 mod command_response;
+mod control;
 mod error;
 mod execute;
 mod hooks;

@@ -42,6 +42,17 @@ pub struct RecordedRequest {
     pub path: String,
     /// Status the simulator answered with.
     pub status: u16,
+    /// The query string (without `?`), empty when there was none.
+    pub query: String,
+    /// The request body as text, for writes (POST/PUT/PATCH/DELETE); empty for reads.
+    pub body: String,
+}
+
+impl RecordedRequest {
+    /// Whether the call was a write (POST, PUT, PATCH or DELETE).
+    pub fn is_write(&self) -> bool {
+        matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+    }
 }
 
 /// A `response_url` registration (`model.CommandWebhook`).
@@ -85,6 +96,11 @@ pub(crate) struct Store {
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) api_writes: usize,
     pub(crate) bot_token: String,
+    /// When set, every `/api/v4` call is answered with this status and nothing else happens
+    /// (Mattermost down behind a proxy, overloaded, or rate limiting); see [`World::set_fault`].
+    pub(crate) fault: Option<u16>,
+    /// Triggers registered by (simulated) plugins: custom commands cannot take them.
+    pub(crate) plugin_triggers: HashSet<String>,
 }
 
 /// The shared state behind [`World`].

@@ -107,6 +107,31 @@ pub async fn spawn_app_with(
     }
 }
 
+/// Like [`spawn_app`], but every replica announces the same `public_url` (replicas behind
+/// one load balancer): the commands they register are the same objects.
+pub async fn spawn_replica(mut settings: Settings, public_url: &str) -> TestApp {
+    let listener = tokio::net::TcpListener::bind(loopback())
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    settings.server.listen = addr;
+    settings.server.public_url = public_url.parse().expect("url");
+    let routes = load_dir(&settings.routes.dir).expect("routes load");
+    let app = Application::with_listener(settings, routes, listener).expect("app builds");
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        state,
+        http: reqwest::Client::new(),
+        stop: Some(stop),
+        task,
+    }
+}
+
 /// The sim and an app registered in team `main` with the shipped routes, ready.
 pub async fn spawn_ready() -> (Simulator, TestApp) {
     let sim = spawn_sim().await;

@@ -9,6 +9,7 @@
 mod callbacks;
 mod helpers;
 mod ops;
+mod reconcile;
 mod routes;
 mod sim_callbacks;
 mod skeleton;

@@ -123,8 +123,8 @@ async fn a_restart_with_nothing_changed_makes_no_write_call() {
     let writes_after_first = sim.world().api_writes();
     assert_eq!(
         writes_after_first,
-        shipped_commands(),
-        "the first start creates each shipped command once"
+        shipped_commands() + shipped_hooks(),
+        "the first start creates each shipped command and outgoing hook once"
     );
 
     let second = spawn_app_on(settings, addr).await;
@@ -276,6 +276,13 @@ fn shipped_commands() -> usize {
     switchboard::integrations::load_dir(&repo_root().join("routes"))
         .expect("shipped routes load")
         .commands()
+        .count()
+}
+
+fn shipped_hooks() -> usize {
+    switchboard::integrations::load_dir(&repo_root().join("routes"))
+        .expect("shipped routes load")
+        .hooks()
         .count()
 }
 

@@ -224,6 +224,7 @@ async fn retries_stop_at_the_attempt_cap() {
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
 }
 
+/// Everything written by the capturing subscriber.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
 
@@ -237,47 +238,128 @@ impl std::io::Write for Capture {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn the_token_never_appears_in_errors_logs_or_debug() {
+impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Runs `test` on a current-thread runtime with a TRACE subscriber that is the default on this
+/// thread only, so parallel tests neither write into the capture nor read from it.
+///
+/// tracing caches each callsite's interest process-wide. While exactly one dispatcher is
+/// registered, a callsite first reached by *another* thread is asked of that thread's default
+/// (none: `Interest::never`), which would silence it here too (tracing-core 0.1.36,
+/// `Rebuilder::JustOne`; tokio-rs/tracing#3611). A second registered dispatcher (`_anchor`,
+/// interested in everything, default nowhere) makes tracing combine all live dispatchers
+/// instead, so the capture cannot lose events to a sibling test.
+fn with_captured_logs<F: std::future::Future<Output = ()>>(test: impl FnOnce() -> F) -> String {
     let capture = Capture::default();
     let writer = capture.clone();
+    let _anchor = tracing::Dispatch::new(tracing_subscriber::registry());
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_json(app_error("api.context.session_expired.app_error", 401)),
-        )
-        .mount(&server)
-        .await;
-    let client = client_for(&server);
-    let err = client.users().me().await.unwrap_err();
-    let builder = Client::builder(server.uri()).token(TOKEN);
-    let texts = [
-        format!("{err}"),
-        format!("{err:?}"),
-        format!("{client:?}"),
-        format!("{builder:?}"),
-    ];
-    // A connection error too (nothing listens on port 9 of localhost).
-    let dead = Client::builder("http://127.0.0.1:9")
-        .token(TOKEN)
-        .retry_policy(RetryPolicy::none())
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
-    let err = dead.users().me().await.unwrap_err();
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    // (Whether events reach this thread-local subscriber depends on tracing's global callsite
-    // cache, which parallel tests share; when they do, they must not hold the token.)
-    for text in texts
-        .iter()
-        .chain([&format!("{err:?}"), &format!("{err}"), &logs])
-    {
+    tracing::subscriber::with_default(subscriber, || runtime.block_on(test()));
+    capture.text()
+}
+
+#[test]
+fn the_token_never_appears_in_logs_errors_or_debug_output() {
+    let mut texts = Vec::new();
+    let out = &mut texts;
+    let logs = with_captured_logs(|| async move {
+        // Arrange: one success, one 401, one refused connection, one WebSocket session.
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path("/api/v4/users/me"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(crate::fixtures::user("user1")))
+            .mount(&server)
+            .await;
+        Mock::given(any())
+            .respond_with(
+                ResponseTemplate::new(401)
+                    .set_body_json(app_error("api.context.session_expired.app_error", 401)),
+            )
+            .mount(&server)
+            .await;
+        let client = client_for(&server);
+        let dead = Client::builder("http://127.0.0.1:9") // nothing listens on port 9
+            .token(TOKEN)
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+
+        // Act
+        client.users().me().await.unwrap();
+        let unauthorized = client.users().get(&UserId::new("user1")).await.unwrap_err();
+        let refused = dead.users().me().await.unwrap_err();
+        let ws_item = websocket_session_with_token().await;
+
+        out.extend([
+            format!("{unauthorized}"),
+            format!("{unauthorized:?}"),
+            format!("{refused}"),
+            format!("{refused:?}"),
+            format!("{client:?}"),
+            format!("{:?}", Client::builder(server.uri()).token(TOKEN)),
+            format!("{ws_item:?}"),
+        ]);
+    });
+
+    // Assert: the calls were logged (span with method and templated path, outcome events) …
+    for expected in [
+        r#"mattermost.request{method="GET" path="/users/me"}"#,
+        "request succeeded",
+        r#"mattermost.request{method="GET" path="/users/{user_id}"}"#,
+        "request failed",
+        "mattermost websocket disconnected",
+    ] {
+        assert!(
+            logs.contains(expected),
+            "no {expected:?} in the logs:\n{logs}"
+        );
+    }
+    // … and the token is nowhere.
+    for text in texts.iter().chain([&logs]) {
         assert!(!text.contains(TOKEN), "token leaked in: {text}");
     }
+}
+
+/// A WebSocket session that sends the token (header and challenge) and then loses the server;
+/// returns the `Disconnected` item.
+async fn websocket_session_with_token() -> switchboard::mattermost::WsItem {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let _challenge = ws.next().await;
+        ws.send(Message::text(
+            r#"{"event":"hello","seq":0,"data":{"connection_id":"conn1"},"broadcast":{}}"#,
+        ))
+        .await
+        .unwrap();
+        // Dropped here without a close frame: the client logs the disconnect.
+    });
+    let client = Client::builder(format!("http://{addr}"))
+        .token(TOKEN)
+        .build()
+        .unwrap();
+    let mut events = client.events(Default::default());
+    let hello = events.next().await.unwrap();
+    assert!(matches!(hello, switchboard::mattermost::WsItem::Event(_)));
+    server.await.unwrap();
+    let disconnected = events.next().await.unwrap();
+    events.close().await;
+    disconnected
 }

@@ -180,12 +180,28 @@ pub fn cases() -> Vec<Case> {
                 c.bots().create(&b).await?;
             })),
         case(ep::BOTS_LIST, "GET", "/api/v4/bots")
-            .query(&[("include_deleted", "false"), ("only_orphaned", "false"), ("page", "0"), ("per_page", "200")])
+            .query(&[("page", "0"), ("per_page", "200")])
             .respond(200, json!([bot("bot1")]))
             .call(call!(|c| {
                 use futures::TryStreamExt;
-                let all: Vec<_> = c.bots().list(false, false).try_collect().await?;
+                let all: Vec<_> = c.bots().list().stream().try_collect().await?;
                 assert_eq!(all[0].username, "deploybot");
+            })),
+        // Explicit `false` filters are sent; page and per_page are the caller's.
+        case(ep::BOTS_LIST, "GET", "/api/v4/bots")
+            .query(&[("include_deleted", "false"), ("only_orphaned", "false"), ("page", "2"), ("per_page", "50")])
+            .respond(200, json!([bot("bot1")]))
+            .call(call!(|c| {
+                let page = c.bots().list().include_deleted(false).only_orphaned(false).per_page(50).page(2).await?;
+                assert_eq!(page.len(), 1);
+            })),
+        case(ep::BOTS_LIST, "GET", "/api/v4/bots")
+            .query(&[("include_deleted", "true"), ("only_orphaned", "true"), ("page", "0"), ("per_page", "25")])
+            .respond(200, json!([bot("bot1")]))
+            .call(call!(|c| {
+                use futures::TryStreamExt;
+                let all: Vec<_> = c.bots().list().include_deleted(true).only_orphaned(true).per_page(25).stream().try_collect().await?;
+                assert_eq!(all.len(), 1, "a short page ends the stream");
             })),
         case(ep::BOTS_GET, "GET", "/api/v4/bots/bot1")
             .respond(200, bot("bot1"))
@@ -236,8 +252,70 @@ pub fn cases() -> Vec<Case> {
             .respond(200, json!([group("grp1")]))
             .call(call!(|c| {
                 use futures::TryStreamExt;
-                let all: Vec<_> = c.groups().list(Some("dev")).try_collect().await?;
+                let all: Vec<_> = c.groups().list().q("dev").stream().try_collect().await?;
                 assert_eq!(all[0].source, "custom");
+            })),
+        // Every filter of the reference's GetGroups, each sent as set (`false` included).
+        case(ep::GROUPS_LIST, "GET", "/api/v4/groups")
+            .query(&[
+                ("q", "dev"),
+                ("include_member_count", "true"),
+                ("not_associated_to_team", "team1"),
+                ("not_associated_to_channel", "chan1"),
+                ("since", "1700000000000"),
+                ("filter_allow_reference", "false"),
+                ("page", "3"),
+                ("per_page", "20"),
+            ])
+            .respond(200, {
+                let mut counted = group("grp1");
+                counted["member_count"] = json!(7);
+                json!([counted])
+            })
+            .call(call!(|c| {
+                let page = c
+                    .groups()
+                    .list()
+                    .q("dev")
+                    .include_member_count(true)
+                    .not_associated_to_team(&t("team1"))
+                    .not_associated_to_channel(&ChannelId::new("chan1"))
+                    .since(1_700_000_000_000)
+                    .filter_allow_reference(false)
+                    .per_page(20)
+                    .page(3)
+                    .await?;
+                assert_eq!(page[0].member_count, Some(7));
+            })),
+        case(ep::GROUPS_LIST, "GET", "/api/v4/groups")
+            .query(&[("filter_allow_reference", "true"), ("page", "0"), ("per_page", "200")])
+            .respond(200, json!([]))
+            .call(call!(|c| {
+                use futures::TryStreamExt;
+                let all: Vec<_> = c.groups().list().filter_allow_reference(true).stream().try_collect().await?;
+                assert!(all.is_empty());
+            })),
+        case(ep::EMOJI_SEARCH, "POST", "/api/v4/emoji/search")
+            .json(json!({"term": "par", "prefix_only": false}))
+            .respond(200, json!([emoji("em1")]))
+            .call(call!(|c| {
+                let found = c.emoji().search("par", false).await?;
+                assert_eq!(found[0].name, "party");
+            })),
+        // `prefix_only` is a JSON boolean (model.EmojiSearch), not the string the reference shows.
+        case(ep::EMOJI_SEARCH, "POST", "/api/v4/emoji/search")
+            .json(json!({"term": "par", "prefix_only": true}))
+            .respond(200, json!([]))
+            .call(call!(|c| {
+                assert!(c.emoji().search("par", true).await?.is_empty());
+            })),
+        // The answer is a list, although the reference shows one emoji.
+        case(ep::EMOJI_AUTOCOMPLETE, "GET", "/api/v4/emoji/autocomplete")
+            .query(&[("name", "pa rty/x")])
+            .respond(200, json!([emoji("em1"), emoji("em2")]))
+            .call(call!(|c| {
+                let found = c.emoji().autocomplete("pa rty/x").await?;
+                assert_eq!(found.len(), 2);
             })),
         case(ep::GROUPS_MEMBERS, "GET", "/api/v4/groups/grp1/members")
             .query(&[("page", "0"), ("per_page", "200")])

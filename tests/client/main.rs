@@ -17,6 +17,7 @@ mod fixtures;
 mod integrations;
 mod pagination;
 mod posts;
+mod readme;
 mod support;
 mod teams;
 mod users;

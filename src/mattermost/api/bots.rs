@@ -3,8 +3,8 @@
 use super::handle;
 use crate::mattermost::endpoints as ep;
 use crate::mattermost::models::{Bot, BotPatch};
-use crate::mattermost::pagination::{DEFAULT_PER_PAGE, paginate_list};
-use crate::mattermost::{ApiRequest, ItemStream, Result, UserId};
+use crate::mattermost::pagination::{DEFAULT_PER_PAGE, MAX_PER_PAGE, paginate_list};
+use crate::mattermost::{ApiRequest, Client, ItemStream, Result, UserId};
 
 handle! {
     /// Handle for bot calls; see [`Client::bots`](crate::mattermost::Client::bots).
@@ -20,15 +20,21 @@ impl<'c> Bots<'c> {
             .await
     }
 
-    /// Bots, page by page; `include_deleted` adds disabled bots, `only_orphaned` keeps bots
-    /// whose owner is deactivated. Both are always sent. `GET /bots`
+    /// Lists bots; see [`BotsList`]. `GET /bots`
     /// (<https://api.mattermost.com/#tag/bots/operation/GetBots>).
-    pub fn list(&self, include_deleted: bool, only_orphaned: bool) -> ItemStream<Bot> {
-        paginate_list(self.client.clone(), DEFAULT_PER_PAGE, move || {
-            Ok(ApiRequest::new(ep::BOTS_LIST, &[])?
-                .query("include_deleted", &include_deleted)
-                .query("only_orphaned", &only_orphaned))
-        })
+    ///
+    /// ```no_run
+    /// # async fn demo(client: switchboard::mattermost::Client) -> Result<(), switchboard::mattermost::Error> {
+    /// let second_page = client.bots().list().include_deleted(true).per_page(50).page(1).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list(&self) -> BotsList {
+        BotsList {
+            client: self.client.clone(),
+            include_deleted: None,
+            only_orphaned: None,
+            per_page: DEFAULT_PER_PAGE,
+        }
     }
 
     /// A bot by its user id. `GET /bots/{bot_user_id}`
@@ -71,5 +77,70 @@ impl<'c> Bots<'c> {
                 &[bot_user_id.as_str(), owner_id.as_str()],
             )?)
             .await
+    }
+}
+
+/// `GET /bots` with its filters and pagination
+/// (<https://api.mattermost.com/#tag/bots/operation/GetBots>). A filter set is sent, `false`
+/// included; `page` and `per_page` are always sent.
+#[derive(Debug, Clone)]
+#[must_use = "call .stream() or .page()"]
+pub struct BotsList {
+    client: Client,
+    include_deleted: Option<bool>,
+    only_orphaned: Option<bool>,
+    per_page: u32,
+}
+
+impl BotsList {
+    /// Also list disabled (deleted) bots.
+    ///
+    /// API: <https://api.mattermost.com/#tag/bots/operation/GetBots>.
+    pub fn include_deleted(mut self, include: bool) -> Self {
+        self.include_deleted = Some(include);
+        self
+    }
+
+    /// Only bots whose owner has been deactivated.
+    ///
+    /// API: <https://api.mattermost.com/#tag/bots/operation/GetBots>.
+    pub fn only_orphaned(mut self, only: bool) -> Self {
+        self.only_orphaned = Some(only);
+        self
+    }
+
+    /// Bots per page (1–200, default 200).
+    ///
+    /// API: <https://api.mattermost.com/#tag/bots/operation/GetBots>.
+    pub fn per_page(mut self, per_page: u32) -> Self {
+        self.per_page = per_page;
+        self
+    }
+
+    fn request(include_deleted: Option<bool>, only_orphaned: Option<bool>) -> Result<ApiRequest> {
+        Ok(ApiRequest::new(ep::BOTS_LIST, &[])?
+            .query_opt("include_deleted", include_deleted.as_ref())
+            .query_opt("only_orphaned", only_orphaned.as_ref()))
+    }
+
+    /// One page (0-based).
+    ///
+    /// API: <https://api.mattermost.com/#tag/bots/operation/GetBots>.
+    pub async fn page(self, page: u32) -> Result<Vec<Bot>> {
+        let per_page = self.per_page.clamp(1, MAX_PER_PAGE);
+        let request = Self::request(self.include_deleted, self.only_orphaned)?
+            .query("page", &page)
+            .query("per_page", &per_page);
+        self.client.send_json(&request).await
+    }
+
+    /// Every bot, one page in flight at a time.
+    ///
+    /// API: <https://api.mattermost.com/#tag/bots/operation/GetBots>.
+    pub fn stream(self) -> ItemStream<Bot> {
+        let (include_deleted, only_orphaned) = (self.include_deleted, self.only_orphaned);
+        paginate_list(self.client, self.per_page, move || {
+            Self::request(include_deleted, only_orphaned)
+        })
     }
 }

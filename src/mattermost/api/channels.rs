@@ -106,6 +106,8 @@ impl<'c> Channels<'c> {
 
     /// Like [`by_name`](Self::by_name), also finding archived channels
     /// (`include_deleted=true`).
+    ///
+    /// API: <https://api.mattermost.com/#tag/channels/operation/GetChannelByName>.
     pub async fn by_name_including_deleted(&self, team_id: &TeamId, name: &str) -> Result<Channel> {
         let request = ApiRequest::new(ep::CHANNELS_BY_NAME, &[team_id.as_str(), name])?
             .query("include_deleted", &true);

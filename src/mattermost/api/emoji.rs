@@ -65,4 +65,36 @@ impl<'c> Emojis<'c> {
             .send_json(&ApiRequest::new(ep::EMOJI_DELETE, &[emoji_id.as_str()])?)
             .await
     }
+
+    /// Custom emoji whose names contain `term` (or start with it, with `prefix_only`); at most
+    /// 200. `POST /emoji/search`
+    /// (<https://api.mattermost.com/#tag/emoji/operation/SearchEmoji>).
+    ///
+    /// `prefix_only` is sent as a JSON boolean: the reference types it as a string, but the
+    /// server decodes `model.EmojiSearch{Term string, PrefixOnly bool}` and refuses a string.
+    /// An empty `term` is refused before sending (the server answers 400).
+    pub async fn search(&self, term: &str, prefix_only: bool) -> Result<Vec<Emoji>> {
+        if term.is_empty() {
+            return Err(Error::invalid("emoji search: term must not be empty"));
+        }
+        let request = ApiRequest::new(ep::EMOJI_SEARCH, &[])?.json(&serde_json::json!({
+            "term": term,
+            "prefix_only": prefix_only,
+        }))?;
+        self.client.send_json(&request).await
+    }
+
+    /// Custom emoji whose names start with `name`; at most 100. `GET /emoji/autocomplete`
+    /// (<https://api.mattermost.com/#tag/emoji/operation/AutocompleteEmoji>).
+    ///
+    /// The answer is a list (the reference shows a single emoji; the server's
+    /// `autocompleteEmojis` encodes the slice it found). An empty `name` is refused before
+    /// sending (the server answers 400).
+    pub async fn autocomplete(&self, name: &str) -> Result<Vec<Emoji>> {
+        if name.is_empty() {
+            return Err(Error::invalid("emoji autocomplete: name must not be empty"));
+        }
+        let request = ApiRequest::new(ep::EMOJI_AUTOCOMPLETE, &[])?.query("name", name);
+        self.client.send_json(&request).await
+    }
 }

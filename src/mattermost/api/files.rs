@@ -37,6 +37,8 @@ impl<'c> Files<'c> {
 
     /// Uploads the file at `path` (streamed, never read whole into memory); see
     /// [`upload`](Self::upload).
+    ///
+    /// API: <https://api.mattermost.com/#tag/files/operation/UploadFile>.
     pub async fn upload_path(
         &self,
         channel_id: &ChannelId,

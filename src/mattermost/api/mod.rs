@@ -21,13 +21,13 @@ mod system;
 mod teams;
 mod users;
 
-pub use bots::Bots;
+pub use bots::{Bots, BotsList};
 pub use channels::Channels;
 pub use commands::Commands;
 pub use dialogs::Dialogs;
 pub use emoji::Emojis;
 pub use files::Files;
-pub use groups::Groups;
+pub use groups::{Groups, GroupsList};
 pub use hooks::Hooks;
 pub use posts::{ChannelPosts, CreatePost, NewPost, PatchPost, Posts};
 pub use preferences::Preferences;

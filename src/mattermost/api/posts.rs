@@ -16,6 +16,8 @@ handle! {
 }
 
 /// The fields of a new post (the body of `POST /posts`, and the `post` of an ephemeral post).
+///
+/// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NewPost {
@@ -45,6 +47,8 @@ pub struct NewPost {
 
 impl NewPost {
     /// A post of `message` in `channel_id`.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn new(channel_id: ChannelId, message: impl Into<String>) -> Self {
         NewPost {
             channel_id,
@@ -88,48 +92,64 @@ pub struct CreatePost<'c> {
 
 impl CreatePost<'_> {
     /// Replies in the thread of `root_id`.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn root_id(mut self, root_id: &PostId) -> Self {
         self.post.root_id = Some(root_id.clone());
         self
     }
 
     /// Sets the props (sent even when empty).
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn props(mut self, props: Extra) -> Self {
         self.post.props = Some(props);
         self
     }
 
     /// Attaches uploaded files (sent even when empty).
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn file_ids(mut self, file_ids: Vec<FileId>) -> Self {
         self.post.file_ids = Some(file_ids);
         self
     }
 
     /// Sets the post type (`custom_…`).
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn post_type(mut self, post_type: impl Into<String>) -> Self {
         self.post.post_type = Some(post_type.into());
         self
     }
 
     /// Sets metadata (`{"priority": {...}}`).
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn metadata(mut self, metadata: serde_json::Value) -> Self {
         self.post.metadata = Some(metadata);
         self
     }
 
     /// Uses this `pending_post_id` instead of a generated one.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn pending_post_id(mut self, id: impl Into<String>) -> Self {
         self.post.pending_post_id = Some(id.into());
         self
     }
 
     /// Sends `set_online` (whether posting marks the author online).
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn set_online(mut self, set_online: bool) -> Self {
         self.set_online = Some(set_online);
         self
     }
 
     /// The request this builder sends (for inspection).
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn request(&self) -> Result<ApiRequest> {
         let mut post = self.post.clone();
         if post.pending_post_id.is_none() {
@@ -141,6 +161,8 @@ impl CreatePost<'_> {
     }
 
     /// Creates the post.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub async fn send(self) -> Result<Post> {
         self.client.send_json(&self.request()?).await
     }
@@ -159,36 +181,48 @@ pub struct PatchPost<'c> {
 
 impl PatchPost<'_> {
     /// Replaces the message.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/PatchPost>.
     pub fn message(mut self, message: impl Into<String>) -> Self {
         self.patch.message = Some(message.into());
         self
     }
 
     /// Pins or unpins.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/PatchPost>.
     pub fn is_pinned(mut self, pinned: bool) -> Self {
         self.patch.is_pinned = Some(pinned);
         self
     }
 
     /// Replaces the attached files.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/PatchPost>.
     pub fn file_ids(mut self, file_ids: Vec<FileId>) -> Self {
         self.patch.file_ids = Some(file_ids);
         self
     }
 
     /// Sets the has-reactions flag.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/PatchPost>.
     pub fn has_reactions(mut self, has_reactions: bool) -> Self {
         self.patch.has_reactions = Some(has_reactions);
         self
     }
 
     /// Replaces all props.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/PatchPost>.
     pub fn props(mut self, props: Extra) -> Self {
         self.patch.props = Some(props);
         self
     }
 
     /// Applies the patch.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/PatchPost>.
     pub async fn send(self) -> Result<Post> {
         let request =
             ApiRequest::new(ep::POSTS_PATCH, &[self.post_id.as_str()])?.json(&self.patch)?;
@@ -210,30 +244,40 @@ pub struct ChannelPosts {
 
 impl ChannelPosts {
     /// Posts changed since this time (Unix milliseconds); the answer is not paged.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn since(mut self, millis: i64) -> Self {
         self.query.push(("since", millis.to_string()));
         self
     }
 
     /// Posts before this post.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn before(mut self, post_id: &PostId) -> Self {
         self.query.push(("before", post_id.to_string()));
         self
     }
 
     /// Posts after this post.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn after(mut self, post_id: &PostId) -> Self {
         self.query.push(("after", post_id.to_string()));
         self
     }
 
     /// Include deleted posts.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn include_deleted(mut self, include: bool) -> Self {
         self.query.push(("include_deleted", include.to_string()));
         self
     }
 
     /// Posts per page (1–200, default 200).
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn per_page(mut self, per_page: u32) -> Self {
         self.per_page = per_page;
         self
@@ -248,6 +292,8 @@ impl ChannelPosts {
     }
 
     /// One page (0-based) as a [`PostList`].
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub async fn page(self, page: u32) -> Result<PostList> {
         let request = Self::request(&self.channel_id, &self.query)?
             .query("page", &page)
@@ -256,6 +302,8 @@ impl ChannelPosts {
     }
 
     /// All posts, newest first, one page in flight at a time.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn stream(self) -> ItemStream<Post> {
         let (channel_id, query) = (self.channel_id, self.query);
         paginate::<PostList, Post, _, _>(
@@ -269,6 +317,8 @@ impl ChannelPosts {
 
 impl<'c> Posts<'c> {
     /// Starts a post of `message` in `channel_id`; finish with [`CreatePost::send`].
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
     pub fn create(&self, channel_id: &ChannelId, message: impl Into<String>) -> CreatePost<'c> {
         CreatePost {
             client: self.client,
@@ -307,6 +357,8 @@ impl<'c> Posts<'c> {
     }
 
     /// Starts a patch of `post_id`; finish with [`PatchPost::send`].
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/PatchPost>.
     pub fn patch(&self, post_id: &PostId) -> PatchPost<'c> {
         PatchPost {
             client: self.client,
@@ -324,6 +376,8 @@ impl<'c> Posts<'c> {
     }
 
     /// A channel's posts; see [`ChannelPosts`].
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn for_channel(&self, channel_id: &ChannelId) -> ChannelPosts {
         ChannelPosts {
             client: self.client.clone(),

@@ -22,6 +22,8 @@ handle! {
 }
 
 /// The answer of a password login: the user and the session token from the `Token` header.
+///
+/// API: <https://api.mattermost.com/#tag/users/operation/Login>.
 #[derive(Clone)]
 pub struct LoggedIn {
     /// The logged-in user.
@@ -347,6 +349,8 @@ impl UsersList {
     }
 
     /// Users per page (1–200, default 200).
+    ///
+    /// API: <https://api.mattermost.com/#tag/users/operation/GetUsers>.
     pub fn per_page(mut self, per_page: u32) -> Self {
         self.per_page = per_page;
         self
@@ -361,6 +365,8 @@ impl UsersList {
     }
 
     /// One page (0-based).
+    ///
+    /// API: <https://api.mattermost.com/#tag/users/operation/GetUsers>.
     pub async fn page(self, page: u32) -> Result<Vec<User>> {
         let request = Self::request(&self.filters)?
             .query("page", &page)
@@ -369,6 +375,8 @@ impl UsersList {
     }
 
     /// Every matching user, one page in flight at a time.
+    ///
+    /// API: <https://api.mattermost.com/#tag/users/operation/GetUsers>.
     pub fn stream(self) -> ItemStream<User> {
         let filters = self.filters;
         paginate_list(self.client, self.per_page, move || Self::request(&filters))

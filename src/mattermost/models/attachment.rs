@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 type Extra = serde_json::Map<String, serde_json::Value>;
 
 /// A Slack-style message attachment.
+///
+/// API: <https://developers.mattermost.com/integrate/reference/message-attachments/>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MessageAttachment {
@@ -62,6 +64,8 @@ pub struct MessageAttachment {
 }
 
 /// One row of an attachment's field table.
+///
+/// API: <https://developers.mattermost.com/integrate/reference/message-attachments/>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AttachmentField {
@@ -77,6 +81,8 @@ pub struct AttachmentField {
 }
 
 /// A button or a menu (`model.PostAction`).
+///
+/// API: <https://developers.mattermost.com/integrate/plugins/interactive-messages/>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PostAction {
@@ -116,6 +122,8 @@ pub struct PostAction {
 }
 
 /// The integration block of an action: the URL Mattermost posts clicks to and its context.
+///
+/// API: <https://developers.mattermost.com/integrate/plugins/interactive-messages/>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ActionIntegration {
@@ -127,6 +135,8 @@ pub struct ActionIntegration {
 }
 
 /// An option of a static menu.
+///
+/// API: <https://developers.mattermost.com/integrate/plugins/interactive-messages/>.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ActionOption {
     /// Label.

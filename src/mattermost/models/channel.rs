@@ -6,6 +6,8 @@ use super::Extra;
 use crate::mattermost::ids::{ChannelId, TeamId, UserId};
 
 /// A channel (`model.Channel`).
+///
+/// API: <https://api.mattermost.com/#tag/channels/operation/GetChannel>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Channel {
@@ -53,6 +55,8 @@ pub struct Channel {
 }
 
 /// The body of `POST /channels`.
+///
+/// API: <https://api.mattermost.com/#tag/channels/operation/CreateChannel>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NewChannel {
@@ -75,6 +79,8 @@ pub struct NewChannel {
 
 impl NewChannel {
     /// An open channel.
+    ///
+    /// API: <https://api.mattermost.com/#tag/channels/operation/CreateChannel>.
     pub fn open(team_id: TeamId, name: impl Into<String>, display_name: impl Into<String>) -> Self {
         NewChannel {
             display_name: display_name.into(),
@@ -87,6 +93,8 @@ impl NewChannel {
     }
 
     /// A private channel.
+    ///
+    /// API: <https://api.mattermost.com/#tag/channels/operation/CreateChannel>.
     pub fn private(
         team_id: TeamId,
         name: impl Into<String>,
@@ -101,6 +109,8 @@ impl NewChannel {
 
 /// Fields to change with `PUT /channels/{channel_id}/patch`; only set fields are sent, empty
 /// strings included.
+///
+/// API: <https://api.mattermost.com/#tag/channels/operation/PatchChannel>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChannelPatch {
@@ -119,6 +129,8 @@ pub struct ChannelPatch {
 }
 
 /// A user's membership in a channel (`model.ChannelMember`).
+///
+/// API: <https://api.mattermost.com/#tag/channels/operation/GetChannelMember>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChannelMember {
@@ -153,6 +165,8 @@ pub struct ChannelMember {
 }
 
 /// Scheme roles of a team or channel member (`PUT …/members/{user_id}/schemeRoles`).
+///
+/// API: <https://api.mattermost.com/#tag/channels/operation/UpdateChannelMemberSchemeRoles>.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SchemeRoles {
     /// Grant the scheme's admin role.

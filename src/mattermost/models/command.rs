@@ -5,6 +5,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::mattermost::ids::{CommandId, TeamId, UserId};
 
 /// How Mattermost calls a command's URL.
+///
+/// API: <https://api.mattermost.com/#tag/commands/operation/CreateCommand>.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum CommandMethod {
@@ -19,6 +21,8 @@ pub enum CommandMethod {
 
 impl CommandMethod {
     /// The wire value (`P`, `G`).
+    ///
+    /// API: <https://api.mattermost.com/#tag/commands/operation/CreateCommand>.
     pub fn as_str(&self) -> &str {
         match self {
             CommandMethod::Post => "P",
@@ -46,6 +50,8 @@ impl<'de> Deserialize<'de> for CommandMethod {
 }
 
 /// A slash command (`model.Command`); the same shape is sent on create and update.
+///
+/// API: <https://api.mattermost.com/#tag/commands/operation/CreateCommand>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Command {
@@ -108,6 +114,8 @@ fn is_zero(v: &i64) -> bool {
 
 impl Command {
     /// A new command for `team_id` that Mattermost will POST to `url` when `/trigger` is typed.
+    ///
+    /// API: <https://api.mattermost.com/#tag/commands/operation/CreateCommand>.
     pub fn new(team_id: TeamId, trigger: impl Into<String>, url: impl Into<String>) -> Self {
         Command {
             team_id,
@@ -120,6 +128,8 @@ impl Command {
 }
 
 /// Query of `GET /commands`.
+///
+/// API: <https://api.mattermost.com/#tag/commands/operation/ListCommands>.
 #[derive(Debug, Clone, Default)]
 pub struct CommandsListQuery {
     /// Only the team's custom commands, with their tokens (needs manage permission).

@@ -5,6 +5,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::attachment::MessageAttachment;
 
 /// Who sees a command's reply.
+///
+/// API: <https://developers.mattermost.com/integrate/slash-commands/custom/>.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ResponseType {
@@ -19,6 +21,8 @@ pub enum ResponseType {
 
 impl ResponseType {
     /// The wire value.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/slash-commands/custom/>.
     pub fn as_str(&self) -> &str {
         match self {
             ResponseType::Ephemeral => "ephemeral",
@@ -46,6 +50,8 @@ impl<'de> Deserialize<'de> for ResponseType {
 }
 
 /// A slash command's reply; also what `POST /commands/execute` returns.
+///
+/// API: <https://api.mattermost.com/#tag/commands/operation/ExecuteCommand>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CommandResponse {
@@ -86,6 +92,8 @@ pub struct CommandResponse {
 
 impl CommandResponse {
     /// A reply only the invoking user sees.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/slash-commands/custom/>.
     pub fn ephemeral(text: impl Into<String>) -> Self {
         CommandResponse {
             text: text.into(),
@@ -95,6 +103,8 @@ impl CommandResponse {
     }
 
     /// A reply posted in the channel for everyone.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/slash-commands/custom/>.
     pub fn in_channel(text: impl Into<String>) -> Self {
         CommandResponse {
             text: text.into(),

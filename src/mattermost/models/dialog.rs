@@ -7,6 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::Extra;
 
 /// A dialog (`model.Dialog`).
+///
+/// API: <https://api.mattermost.com/#tag/integration_actions/operation/OpenInteractiveDialog>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Dialog {
@@ -40,6 +42,8 @@ pub struct Dialog {
 
 impl Dialog {
     /// A dialog with a title and no elements.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
     pub fn new(title: impl Into<String>) -> Self {
         Dialog {
             title: title.into(),
@@ -48,6 +52,8 @@ impl Dialog {
     }
 
     /// Adds an element.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
     pub fn element(mut self, element: DialogElement) -> Self {
         self.elements.push(element);
         self
@@ -55,6 +61,8 @@ impl Dialog {
 }
 
 /// The kind of a dialog element.
+///
+/// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum DialogElementType {
@@ -75,6 +83,8 @@ pub enum DialogElementType {
 
 impl DialogElementType {
     /// The wire value.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
     pub fn as_str(&self) -> &str {
         match self {
             DialogElementType::Text => "text",
@@ -108,6 +118,8 @@ impl<'de> Deserialize<'de> for DialogElementType {
 }
 
 /// One field of a dialog (`model.DialogElement`).
+///
+/// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DialogElement {
@@ -155,6 +167,8 @@ pub struct DialogElement {
 
 impl DialogElement {
     /// A field of `element_type` keyed `name` and labelled `display_name`.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
     pub fn new(
         element_type: DialogElementType,
         name: impl Into<String>,
@@ -169,11 +183,15 @@ impl DialogElement {
     }
 
     /// A one-line text field.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
     pub fn text(name: impl Into<String>, display_name: impl Into<String>) -> Self {
         DialogElement::new(DialogElementType::Text, name, display_name)
     }
 
     /// A static menu.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
     pub fn select(
         name: impl Into<String>,
         display_name: impl Into<String>,
@@ -187,6 +205,8 @@ impl DialogElement {
 }
 
 /// An option of a static menu or radio element.
+///
+/// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DialogOption {
@@ -201,6 +221,8 @@ pub struct DialogOption {
 
 impl DialogOption {
     /// An option.
+    ///
+    /// API: <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>.
     pub fn new(text: impl Into<String>, value: impl Into<String>) -> Self {
         DialogOption {
             text: text.into(),
@@ -211,6 +233,8 @@ impl DialogOption {
 }
 
 /// The body of `POST /actions/dialogs/submit` (what the web client sends on submit).
+///
+/// API: <https://api.mattermost.com/#tag/integration_actions/operation/SubmitInteractiveDialog>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DialogSubmission {
@@ -238,6 +262,8 @@ pub struct DialogSubmission {
 
 /// What the integration answered to a submission (`model.SubmitDialogResponse`); empty on
 /// success.
+///
+/// API: <https://api.mattermost.com/#tag/integration_actions/operation/SubmitInteractiveDialog>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DialogSubmissionResponse {

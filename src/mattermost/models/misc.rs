@@ -6,6 +6,8 @@ use super::{Extra, User};
 use crate::mattermost::ids::{EmojiId, GroupId, UserId};
 
 /// A bot account (`model.Bot`).
+///
+/// API: <https://api.mattermost.com/#tag/bots/operation/GetBot>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Bot {
@@ -38,6 +40,8 @@ pub struct Bot {
 }
 
 /// The body of `POST /bots` and `PUT /bots/{bot_user_id}`; unset optional fields are not sent.
+///
+/// API: <https://api.mattermost.com/#tag/bots/operation/CreateBot>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BotPatch {
@@ -53,6 +57,8 @@ pub struct BotPatch {
 
 impl BotPatch {
     /// A body with just the username.
+    ///
+    /// API: <https://api.mattermost.com/#tag/bots/operation/CreateBot>.
     pub fn new(username: impl Into<String>) -> Self {
         BotPatch {
             username: username.into(),
@@ -62,6 +68,8 @@ impl BotPatch {
 }
 
 /// A custom emoji (`model.Emoji`).
+///
+/// API: <https://api.mattermost.com/#tag/emoji/operation/GetEmoji>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Emoji {
@@ -91,6 +99,8 @@ fn is_zero(v: &i64) -> bool {
 }
 
 /// A user group (`model.Group`).
+///
+/// API: <https://api.mattermost.com/#tag/groups/operation/GetGroups>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Group {
@@ -132,6 +142,8 @@ pub struct Group {
 }
 
 /// A group membership (`model.GroupMember`).
+///
+/// API: <https://api.mattermost.com/#tag/groups/operation/AddGroupMembers>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GroupMember {
@@ -148,6 +160,8 @@ pub struct GroupMember {
 }
 
 /// One page of `GET /groups/{group_id}/members`.
+///
+/// API: <https://api.mattermost.com/#tag/groups/operation/GetGroupUsers>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GroupMembers {
@@ -160,6 +174,8 @@ pub struct GroupMembers {
 }
 
 /// A role and its permissions (`model.Role`).
+///
+/// API: <https://api.mattermost.com/#tag/roles/operation/GetRoleByName>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Role {
@@ -188,6 +204,8 @@ pub struct Role {
 }
 
 /// The answer of `GET /system/ping` (`SystemStatusResponse`).
+///
+/// API: <https://api.mattermost.com/#tag/system/operation/GetPing>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SystemStatus {
@@ -205,6 +223,8 @@ pub struct SystemStatus {
 }
 
 /// An autocomplete suggestion for a slash command (`model.AutocompleteSuggestion`).
+///
+/// API: <https://api.mattermost.com/#tag/commands/operation/ListCommandAutocompleteSuggestions>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AutocompleteSuggestion {

@@ -43,9 +43,13 @@ pub use user::{
 pub use webhook::{IncomingWebhook, IncomingWebhookPayload, OutgoingWebhook};
 
 /// A JSON object, for props and unknown fields.
+///
+/// API: <https://api.mattermost.com/> (introduction, *Schema & Conventions*).
 pub type Extra = serde_json::Map<String, serde_json::Value>;
 
 /// `{"status":"OK"}`, the answer of many write calls.
+///
+/// API: <https://api.mattermost.com/> (introduction, *Schema & Conventions*).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct StatusOk {
     /// `"OK"`.

@@ -8,6 +8,8 @@ use super::Extra;
 use crate::mattermost::ids::{ChannelId, FileId, PostId, UserId};
 
 /// A post (`model.Post`).
+///
+/// API: <https://api.mattermost.com/#tag/posts/operation/GetPost>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Post {
@@ -71,6 +73,8 @@ pub struct Post {
 }
 
 /// A list of posts in display order (`model.PostList`).
+///
+/// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PostList {
@@ -96,6 +100,8 @@ pub struct PostList {
 
 impl PostList {
     /// The posts in `order` (newest first), consuming the list.
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn into_ordered(mut self) -> Vec<Post> {
         self.order
             .iter()
@@ -105,6 +111,8 @@ impl PostList {
 }
 
 /// The answer of a post search (`PostListWithSearchMatches`).
+///
+/// API: <https://api.mattermost.com/#tag/posts/operation/SearchPosts>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PostSearchResults {
@@ -124,6 +132,8 @@ pub struct PostSearchResults {
 
 /// Fields to change with `PUT /posts/{post_id}/patch`; only fields set are sent, and a field
 /// set to `false`, `""` or an empty list is sent as such.
+///
+/// API: <https://api.mattermost.com/#tag/posts/operation/PatchPost>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PostPatch {
@@ -145,6 +155,8 @@ pub struct PostPatch {
 }
 
 /// An emoji reaction (`model.Reaction`).
+///
+/// API: <https://api.mattermost.com/#tag/reactions/operation/SaveReaction>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Reaction {
@@ -167,6 +179,8 @@ fn is_zero(v: &i64) -> bool {
 }
 
 /// Metadata of an uploaded file (`model.FileInfo`).
+///
+/// API: <https://api.mattermost.com/#tag/files/operation/GetFileInfo>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FileInfo {
@@ -214,6 +228,8 @@ pub struct FileInfo {
 }
 
 /// The answer of `POST /files`.
+///
+/// API: <https://api.mattermost.com/#tag/files/operation/UploadFile>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FileUploadResponse {
@@ -226,6 +242,8 @@ pub struct FileUploadResponse {
 }
 
 /// The answer of `POST /posts/{post_id}/actions/{action_id}`.
+///
+/// API: <https://api.mattermost.com/#tag/posts/operation/DoPostAction>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PostActionResponse {

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::mattermost::ids::TeamId;
 
 /// A team (`model.Team`).
+///
+/// API: <https://api.mattermost.com/#tag/teams/operation/GetTeam>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Team {
@@ -36,6 +38,8 @@ pub struct Team {
 }
 
 /// The body of `POST /teams`.
+///
+/// API: <https://api.mattermost.com/#tag/teams/operation/CreateTeam>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NewTeam {
@@ -50,6 +54,8 @@ pub struct NewTeam {
 
 impl NewTeam {
     /// A new team of type `team_type` (`O` or `I`).
+    ///
+    /// API: <https://api.mattermost.com/#tag/teams/operation/CreateTeam>.
     pub fn new(
         name: impl Into<String>,
         display_name: impl Into<String>,
@@ -64,6 +70,8 @@ impl NewTeam {
 }
 
 /// Fields to change with `PUT /teams/{team_id}/patch`; only set fields are sent.
+///
+/// API: <https://api.mattermost.com/#tag/teams/operation/PatchTeam>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TeamPatch {
@@ -85,6 +93,8 @@ pub struct TeamPatch {
 }
 
 /// A user's membership in a team (`model.TeamMember`).
+///
+/// API: <https://api.mattermost.com/#tag/teams/operation/GetTeamMember>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TeamMember {
@@ -113,6 +123,8 @@ pub struct TeamMember {
 }
 
 /// Team statistics (`GET /teams/{team_id}/stats`).
+///
+/// API: <https://api.mattermost.com/#tag/teams/operation/GetTeamStats>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TeamStats {
@@ -128,6 +140,8 @@ pub struct TeamStats {
 
 /// The answer of `POST /teams/search` with paging (`{"teams": [...], "total_count": n}`), or a
 /// plain list without.
+///
+/// API: <https://api.mattermost.com/#tag/teams/operation/SearchTeams>.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 #[non_exhaustive]
@@ -144,6 +158,8 @@ pub enum TeamSearchResults {
 }
 
 /// One page of `GET /teams?include_total_count=true`.
+///
+/// API: <https://api.mattermost.com/#tag/teams/operation/GetAllTeams>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TeamsWithCount {

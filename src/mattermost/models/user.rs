@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::mattermost::ids::UserId;
 
 /// A user account (`model.User`), as the API returns it.
+///
+/// API: <https://api.mattermost.com/#tag/users/operation/GetUser>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct User {
@@ -49,12 +51,16 @@ pub struct User {
 
 impl User {
     /// Whether the user holds the `system_admin` role.
+    ///
+    /// API: <https://api.mattermost.com/#tag/users/operation/GetUser>.
     pub fn is_system_admin(&self) -> bool {
         self.roles.split_whitespace().any(|r| r == "system_admin")
     }
 }
 
 /// The body of `POST /users`.
+///
+/// API: <https://api.mattermost.com/#tag/users/operation/CreateUser>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NewUser {
@@ -80,6 +86,8 @@ pub struct NewUser {
 }
 
 /// Fields to change with `PUT /users/{user_id}/patch`; only set fields are sent.
+///
+/// API: <https://api.mattermost.com/#tag/users/operation/PatchUser>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserPatch {
@@ -113,6 +121,8 @@ pub struct UserPatch {
 }
 
 /// A login session (`model.Session`); its `token` is never exposed.
+///
+/// API: <https://api.mattermost.com/#tag/users/operation/GetSessions>.
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Session {
@@ -162,6 +172,8 @@ impl std::fmt::Debug for Session {
 }
 
 /// A personal access token, as created (`model.UserAccessToken`); `token` is shown once.
+///
+/// API: <https://api.mattermost.com/#tag/users/operation/CreateUserAccessToken>.
 #[derive(Clone, Deserialize)]
 #[non_exhaustive]
 pub struct UserAccessToken {
@@ -194,6 +206,8 @@ impl std::fmt::Debug for UserAccessToken {
 }
 
 /// The answer of `GET /users/autocomplete`.
+///
+/// API: <https://api.mattermost.com/#tag/users/operation/AutocompleteUsers>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserAutocomplete {
@@ -206,6 +220,8 @@ pub struct UserAutocomplete {
 }
 
 /// The body of `POST /users/search`; only set fields are sent.
+///
+/// API: <https://api.mattermost.com/#tag/users/operation/SearchUsers>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserSearch {
@@ -241,6 +257,8 @@ pub struct UserSearch {
 }
 
 /// A user's presence (`model.Status`).
+///
+/// API: <https://api.mattermost.com/#tag/status/operation/GetUserStatus>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Status {
@@ -267,6 +285,8 @@ fn is_zero(v: &i64) -> bool {
 }
 
 /// A custom status (`PUT /users/{user_id}/status/custom`).
+///
+/// API: <https://api.mattermost.com/#tag/status/operation/UpdateUserCustomStatus>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomStatus {
@@ -283,6 +303,8 @@ pub struct CustomStatus {
 }
 
 /// One user preference (`model.Preference`).
+///
+/// API: <https://api.mattermost.com/#tag/preferences/operation/GetPreferences>.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Preference {
@@ -298,6 +320,8 @@ pub struct Preference {
 
 impl Preference {
     /// A preference.
+    ///
+    /// API: <https://api.mattermost.com/#tag/users/operation/GetUser>.
     pub fn new(
         user_id: UserId,
         category: impl Into<String>,

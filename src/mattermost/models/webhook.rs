@@ -6,6 +6,8 @@ use super::{Extra, MessageAttachment};
 use crate::mattermost::ids::{ChannelId, HookId, TeamId};
 
 /// An incoming webhook (`model.IncomingWebhook`); the same shape is sent on create and update.
+///
+/// API: <https://api.mattermost.com/#tag/webhooks/operation/CreateIncomingWebhook>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct IncomingWebhook {
@@ -51,6 +53,8 @@ pub struct IncomingWebhook {
 
 impl IncomingWebhook {
     /// A new hook posting to `channel_id`.
+    ///
+    /// API: <https://api.mattermost.com/#tag/webhooks/operation/CreateIncomingWebhook>.
     pub fn new(channel_id: ChannelId) -> Self {
         IncomingWebhook {
             channel_id,
@@ -60,6 +64,8 @@ impl IncomingWebhook {
 }
 
 /// What is posted to an incoming webhook (`POST /hooks/{hook_id}`).
+///
+/// API: <https://developers.mattermost.com/integrate/webhooks/incoming/>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct IncomingWebhookPayload {
@@ -91,6 +97,8 @@ pub struct IncomingWebhookPayload {
 
 impl IncomingWebhookPayload {
     /// A payload with just text.
+    ///
+    /// API: <https://api.mattermost.com/#tag/webhooks/operation/CreateIncomingWebhook>.
     pub fn text(text: impl Into<String>) -> Self {
         IncomingWebhookPayload {
             text: Some(text.into()),
@@ -100,6 +108,8 @@ impl IncomingWebhookPayload {
 }
 
 /// An outgoing webhook (`model.OutgoingWebhook`); the same shape is sent on create and update.
+///
+/// API: <https://api.mattermost.com/#tag/webhooks/operation/CreateOutgoingWebhook>.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OutgoingWebhook {
@@ -155,6 +165,8 @@ pub struct OutgoingWebhook {
 
 impl OutgoingWebhook {
     /// A new hook for `team_id` firing on `trigger_words` and calling `callback_urls`.
+    ///
+    /// API: <https://api.mattermost.com/#tag/webhooks/operation/CreateIncomingWebhook>.
     pub fn new(
         team_id: TeamId,
         display_name: impl Into<String>,

@@ -37,6 +37,7 @@ pub(crate) async fn action(
     let body = extract::body(body)?;
     extract::require_json(&headers)?;
     let request = PostActionRequest::from_json(&body)?;
+    crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     let click = verify(&state, &route, request)?;
     answer(&state, route, handler, click, request_id).await
 }

@@ -21,6 +21,7 @@ use crate::server::error::AppError;
 use crate::server::extract::{self, RequestId};
 use crate::server::state::AppState;
 use crate::telemetry;
+use crate::tokens::TokenKind;
 
 /// What the user sees when a handler failed (the error is in the log).
 const APOLOGY: &str = "Sorry, Switchboard could not answer this command; the error is in its log.";
@@ -54,8 +55,9 @@ pub(crate) async fn slash_command_get(
     answer(&state, route, handler, request, request_id).await
 }
 
-/// Verifies the token, then runs the handler within the budget. `Json` answers with
-/// `Content-Type: application/json` exactly, which Mattermost requires to parse a reply.
+/// Verifies the token (an unknown one may trigger one token refresh, see `tokens.rs`), then
+/// runs the handler within the budget. `Json` answers with `Content-Type: application/json`
+/// exactly, which Mattermost requires to parse a reply.
 #[tracing::instrument(
     name = "slash_command",
     skip_all,
@@ -70,7 +72,8 @@ async fn answer(
 ) -> Result<Json<CommandResponse>, AppError> {
     if !state
         .tokens
-        .verify(&route, &request.team_id, &request.token)
+        .verify_or_refresh(TokenKind::Command, &route, &request.team_id, &request.token)
+        .await
     {
         return Err(AppError::Unauthorized("slash-command token does not match"));
     }

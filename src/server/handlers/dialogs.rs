@@ -35,6 +35,7 @@ pub(crate) async fn dialog_submission(
     let body = extract::body(body)?;
     extract::require_json(&headers)?;
     let request = DialogSubmissionRequest::from_json(&body)?;
+    crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     let dialog = verify(&state, &route, request)?;
     answer(&state, route, handler, dialog, request_id).await
 }

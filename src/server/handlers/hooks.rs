@@ -17,6 +17,7 @@ use crate::server::deferred::{self, Outcome};
 use crate::server::error::AppError;
 use crate::server::extract::{JsonOrForm, RequestId};
 use crate::server::state::AppState;
+use crate::tokens::TokenKind;
 
 /// `POST /hooks/{route}`.
 pub(crate) async fn outgoing_hook(
@@ -27,6 +28,7 @@ pub(crate) async fn outgoing_hook(
 ) -> Result<Json<OutgoingWebhookResponse>, AppError> {
     let handler = super::find(&state, &route)?;
     let JsonOrForm(request) = payload?;
+    crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     answer(&state, route, handler, request, request_id).await
 }
 
@@ -44,7 +46,8 @@ async fn answer(
 ) -> Result<Json<OutgoingWebhookResponse>, AppError> {
     if !state
         .tokens
-        .verify(&route, &request.team_id, &request.token)
+        .verify_or_refresh(TokenKind::Hook, &route, &request.team_id, &request.token)
+        .await
     {
         return Err(AppError::Unauthorized(
             "outgoing-webhook token does not match",

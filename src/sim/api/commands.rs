@@ -150,6 +150,7 @@ fn check_trigger_unique(
 ) -> Result<(), AppError> {
     let trigger = trigger.to_lowercase();
     let taken = builtin::is_built_in(&trigger)
+        || store.plugin_triggers.contains(&trigger)
         || store.commands.iter().any(|c| {
             c.delete_at == 0 && c.team_id == team_id && c.id != exclude && c.trigger == trigger
         });
@@ -169,15 +170,29 @@ pub(super) async fn create(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let body: CommandBody = decode(&body, "command")?;
-    let mut store = world.lock();
-    let me = &session.user_id;
+    let cmd = validate_new_command(&world.lock(), &session.user_id, body)?;
+    // Mattermost checks trigger uniqueness with one query and saves with another, with no
+    // transaction around them, so concurrent creates of one trigger can both succeed. The
+    // simulator keeps that window open (the lock is released here) so replicas racing at
+    // startup meet the duplicates they would meet on a real server.
+    tokio::task::yield_now().await;
+    world.lock().commands.push(cmd.clone());
+    Ok(json(StatusCode::CREATED, cmd.to_json()))
+}
+
+/// The checks of `createCommand`/`CreateCommand`, in order, and the command to save.
+fn validate_new_command(
+    store: &Store,
+    me: &str,
+    body: CommandBody,
+) -> Result<SimCommand, AppError> {
     if !store.has_team_permission(me, &body.team_id, Permission::ManageOwnSlashCommands) {
         return Err(AppError::permission(
             Permission::ManageOwnSlashCommands.id(),
         ));
     }
-    let mut creator = me.clone();
-    if !body.creator_id.is_empty() && body.creator_id != *me {
+    let mut creator = me.to_owned();
+    if !body.creator_id.is_empty() && body.creator_id != me {
         if !store.has_team_permission(me, &body.team_id, Permission::ManageOthersSlashCommands) {
             return Err(AppError::permission(
                 Permission::ManageOthersSlashCommands.id(),
@@ -195,7 +210,7 @@ pub(super) async fn create(
     if !store.settings.enable_commands {
         return Err(disabled());
     }
-    check_trigger_unique(&store, &body.team_id, &body.trigger, "")?;
+    check_trigger_unique(store, &body.team_id, &body.trigger, "")?;
     if !body.id.is_empty() {
         // The store refuses to overwrite; the app layer reports it as an internal error.
         return Err(AppError::new(
@@ -220,8 +235,7 @@ pub(super) async fn create(
     };
     body.apply_to(&mut cmd);
     is_valid(&cmd)?;
-    store.commands.push(cmd.clone());
-    Ok(json(StatusCode::CREATED, cmd.to_json()))
+    Ok(cmd)
 }
 
 #[derive(Debug, Deserialize)]

@@ -35,6 +35,7 @@ use super::state::{RecordedRequest, World};
 pub(crate) fn router(world: World) -> Router {
     let api = Router::new()
         .route("/system/ping", get(system::ping))
+        .route("/config/client", get(system::client_config))
         .route("/users/me", get(users::get_me))
         .route("/users/username/{username}", get(users::get_by_username))
         .route("/users/{user_id}", get(users::get_user))
@@ -106,7 +107,40 @@ async fn context_layer(State(world): State<World>, request: Request, next: Next)
     let request_id = new_id();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let is_api = path.starts_with("/api/v4/");
+    let write = matches!(
+        method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    // Write bodies are kept for the request log, so tests can assert exactly what was sent.
+    let (request, body) = if is_api && write {
+        let (parts, body) = request.into_parts();
+        match axum::body::to_bytes(body, RECORDED_BODY_LIMIT).await {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                (
+                    Request::from_parts(parts, axum::body::Body::from(bytes)),
+                    text,
+                )
+            }
+            Err(_) => {
+                return AppError::new(
+                    "api.context.invalid_body_param.app_error",
+                    413,
+                    "Request body too large.",
+                )
+                .into_response();
+            }
+        }
+    } else {
+        (request, String::new())
+    };
+    let fault = world.lock().fault.filter(|_| is_api);
+    let mut response = match fault {
+        Some(status) => fault_response(status),
+        None => next.run(request).await,
+    };
 
     let (developer, version_id) = {
         let store = world.lock();
@@ -127,10 +161,9 @@ async fn context_layer(State(world): State<World>, request: Request, next: Next)
         headers.insert("Expires", HeaderValue::from_static("0"));
     }
 
-    if path.starts_with("/api/v4/") {
+    if is_api {
         let status = response.status();
         let mut store = world.lock();
-        let write = matches!(method, Method::POST | Method::PUT | Method::DELETE);
         if write && status.is_success() {
             store.api_writes += 1;
         }
@@ -138,9 +171,29 @@ async fn context_layer(State(world): State<World>, request: Request, next: Next)
             method: method.to_string(),
             path,
             status: status.as_u16(),
+            query,
+            body,
         });
     }
     response
+}
+
+/// Largest write body kept in the request log.
+const RECORDED_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// What a Mattermost behind a proxy answers while it is down or overloaded: a 429 with
+/// `Retry-After` as its rate limiter sends, or a bare 5xx from the proxy.
+fn fault_response(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return (
+            status,
+            [("Retry-After", "1"), ("X-RateLimit-Remaining", "0")],
+            "limit exceeded\n",
+        )
+            .into_response();
+    }
+    (status, "upstream unavailable\n").into_response()
 }
 
 /// The authenticated caller (`APISessionRequired`).
@@ -168,6 +221,23 @@ impl FromRequestParts<World> for Session {
         Ok(Self {
             user_id: user_id.clone(),
         })
+    }
+}
+
+/// A session when the request carries a valid token; endpoints that work without one
+/// (`/config/client`) answer more to a logged-in caller.
+impl axum::extract::OptionalFromRequestParts<World> for Session {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        world: &World,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(
+            <Session as FromRequestParts<World>>::from_request_parts(parts, world)
+                .await
+                .ok(),
+        )
     }
 }
 
