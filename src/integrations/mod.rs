@@ -60,40 +60,7 @@ pub use spec::{
 };
 pub use template::{Template, TemplateError};
 
-/// Mattermost's built-in slash-command triggers (PROTOCOL.md §1.1); a custom command cannot use
-/// them.
-pub const BUILT_IN_TRIGGERS: &[&str] = &[
-    "away",
-    "offline",
-    "online",
-    "dnd",
-    "code",
-    "collapse",
-    "expand",
-    "echo",
-    "header",
-    "invite",
-    "invite_people",
-    "purpose",
-    "rename",
-    "help",
-    "kick",
-    "remove",
-    "join",
-    "open",
-    "leave",
-    "mute",
-    "logout",
-    "me",
-    "msg",
-    "groupmsg",
-    "search",
-    "settings",
-    "shortcuts",
-    "shrug",
-    "status",
-    "marketplace",
-];
+pub use crate::protocol::BUILT_IN_TRIGGERS;
 
 /// One validated route.
 #[derive(Debug)]

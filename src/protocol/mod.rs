@@ -43,3 +43,38 @@ pub enum PayloadError {
     #[error("malformed body: {0}")]
     Malformed(String),
 }
+
+/// Mattermost's built-in slash-command triggers (PROTOCOL.md §1.1); a custom command cannot use
+/// them. One list for the whole crate: route validation and the simulator both read it.
+pub const BUILT_IN_TRIGGERS: &[&str] = &[
+    "away",
+    "offline",
+    "online",
+    "dnd",
+    "code",
+    "collapse",
+    "expand",
+    "echo",
+    "header",
+    "invite",
+    "invite_people",
+    "purpose",
+    "rename",
+    "help",
+    "kick",
+    "remove",
+    "join",
+    "open",
+    "leave",
+    "mute",
+    "logout",
+    "me",
+    "msg",
+    "groupmsg",
+    "search",
+    "settings",
+    "shortcuts",
+    "shrug",
+    "status",
+    "marketplace",
+];

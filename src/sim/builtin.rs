@@ -9,39 +9,7 @@ use super::app_error::AppError;
 use super::command_response::CommandResponse;
 use super::model::SimCommand;
 
-/// Built-in triggers (PROTOCOL.md §1.1).
-pub(crate) const BUILT_IN_TRIGGERS: &[&str] = &[
-    "away",
-    "offline",
-    "online",
-    "dnd",
-    "code",
-    "collapse",
-    "expand",
-    "echo",
-    "header",
-    "invite",
-    "invite_people",
-    "purpose",
-    "rename",
-    "help",
-    "kick",
-    "remove",
-    "join",
-    "open",
-    "leave",
-    "mute",
-    "logout",
-    "me",
-    "msg",
-    "groupmsg",
-    "search",
-    "settings",
-    "shortcuts",
-    "shrug",
-    "status",
-    "marketplace",
-];
+use crate::protocol::BUILT_IN_TRIGGERS;
 
 /// Whether `trigger` (lower case) is built in.
 pub(crate) fn is_built_in(trigger: &str) -> bool {
