@@ -157,6 +157,26 @@ async fn session(
     Ok(())
 }
 
+/// The values a web client pre-fills: each element's non-empty `default`, as a JSON boolean for
+/// `bool` elements and a string otherwise.
+fn dialog_defaults(dialog: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    let elements = dialog.get("elements").and_then(|e| e.as_array());
+    elements
+        .into_iter()
+        .flatten()
+        .filter_map(|element| {
+            let name = element.get("name")?.as_str()?;
+            let default = element.get("default")?.as_str().filter(|d| !d.is_empty())?;
+            let value = if element.get("type").and_then(|t| t.as_str()) == Some("bool") {
+                serde_json::Value::Bool(default == "true")
+            } else {
+                serde_json::Value::String(default.to_owned())
+            };
+            Some((name.to_owned(), value))
+        })
+        .collect()
+}
+
 /// `!submit name=value …` / `!cancel` answer the last dialog opened for you; `!click LABEL
 /// [OPTION]` clicks the newest button or menu labelled `LABEL` in the channel.
 async fn interact(
@@ -179,7 +199,8 @@ async fn interact(
                 let _ = writeln!(out, "no dialog is open");
                 return Ok(());
             };
-            let mut submission = serde_json::Map::new();
+            // Like the web client, start from each element's default, then apply what was typed.
+            let mut submission = dialog_defaults(&dialog.dialog);
             for pair in words {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
                 submission.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));

@@ -228,8 +228,9 @@ fn check_accepts_the_shipped_configuration_and_routes() {
     );
 }
 
-#[test]
-fn dev_runs_a_piped_slash_command_and_exits_at_end_of_input() {
+/// Runs `switchboard dev` in the repository with `input` piped in; returns its stdout once it
+/// has exited successfully at end of input.
+fn run_dev(input: &[u8]) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .current_dir(repo_root())
         .arg("dev")
@@ -238,19 +239,30 @@ fn dev_runs_a_piped_slash_command_and_exits_at_end_of_input() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"/hello hi\n")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     let output = wait_with_timeout(child, Duration::from_secs(60));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+#[test]
+fn dev_submits_a_dialog_with_its_defaults_like_the_web_client() {
+    // /deploy preselects env=staging in the dialog; !submit only types the version, so the
+    // submission passes validation only if the default is sent too.
+    let stdout = run_dev(b"/deploy staging\n!submit version=v1.2.3\n");
+    assert!(stdout.contains("(dialog opened) Deploy"), "{stdout}");
+    assert!(stdout.contains("(dialog answered) {}"), "{stdout}");
+    assert!(stdout.contains("Deploying v1.2.3 to staging"), "{stdout}");
+}
+
+#[test]
+fn dev_runs_a_piped_slash_command_and_exits_at_end_of_input() {
+    let stdout = run_dev(b"/hello hi\n");
     assert!(
         stdout.contains("(only visible to you)") && stdout.contains("Hello, @alice! You said: hi"),
         "{stdout}"
