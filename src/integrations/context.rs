@@ -211,7 +211,7 @@ impl Object for Context {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         // Sorted, as a serialised map iterates.
-        let mut keys: Vec<&str> = KEYS.iter().copied().collect();
+        let mut keys: Vec<&str> = KEYS.to_vec();
         keys.extend(self.results.keys().map(String::as_str));
         keys.sort_unstable();
         keys.dedup();
