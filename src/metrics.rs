@@ -23,11 +23,15 @@
 //!
 //! `switchboard_build_info{version}` is always 1 and tells dashboards which version runs.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
-use ::metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use ::metrics::{
+    Counter, Histogram, counter, describe_counter, describe_gauge, describe_histogram, gauge,
+    histogram,
+};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -193,6 +197,17 @@ pub enum CallbackOutcome {
 }
 
 impl CallbackOutcome {
+    /// A dense index, for per-outcome arrays.
+    fn index(self) -> usize {
+        match self {
+            CallbackOutcome::Ok => 0,
+            CallbackOutcome::Unauthorized => 1,
+            CallbackOutcome::Timeout => 2,
+            CallbackOutcome::Rejected => 3,
+            CallbackOutcome::Error => 4,
+        }
+    }
+
     /// Classifies an answer's status.
     pub fn from_status(status: StatusCode) -> CallbackOutcome {
         match status.as_u16() {
@@ -216,14 +231,74 @@ impl CallbackOutcome {
     }
 }
 
+/// The series of one `(kind, route)`: a counter per outcome (registered on its first use, so
+/// `/metrics` shows only outcomes that happened) and the latency histogram.
+#[derive(Debug)]
+struct CallbackSeries {
+    kind: String,
+    route: String,
+    totals: [OnceLock<Counter>; 5],
+    duration: Histogram,
+}
+
+impl CallbackSeries {
+    fn register(kind: &str, route: &str) -> CallbackSeries {
+        CallbackSeries {
+            kind: kind.to_owned(),
+            route: route.to_owned(),
+            totals: Default::default(),
+            duration: histogram!(CALLBACK_DURATION, "kind" => kind.to_owned(), "route" => route.to_owned()),
+        }
+    }
+
+    fn total(&self, outcome: CallbackOutcome) -> &Counter {
+        self.totals[outcome.index()].get_or_init(|| {
+            counter!(CALLBACKS_TOTAL, "kind" => self.kind.clone(), "route" => self.route.clone(), "outcome" => outcome.as_str())
+        })
+    }
+}
+
+/// Handles already registered, by kind then route, so a callback costs two map lookups under
+/// a read lock instead of building label sets and looking them up in the recorder. Bounded
+/// like the labels themselves (fixed kinds, declared routes, `unknown`).
+type SeriesByKind = HashMap<String, HashMap<String, Arc<CallbackSeries>>>;
+static CALLBACK_SERIES: OnceLock<RwLock<SeriesByKind>> = OnceLock::new();
+
+fn callback_series(kind: &str, route: &str) -> Arc<CallbackSeries> {
+    let cache = CALLBACK_SERIES.get_or_init(RwLock::default);
+    if let Some(series) = cache
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(kind)
+        .and_then(|routes| routes.get(route))
+    {
+        return Arc::clone(series);
+    }
+    let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
+    let series = cache
+        .entry(kind.to_owned())
+        .or_default()
+        .entry(route.to_owned())
+        .or_insert_with(|| Arc::new(CallbackSeries::register(kind, route)));
+    Arc::clone(series)
+}
+
 /// Counts a callback and records its latency. `kind` is the first path segment
 /// (`commands`, `hooks`, `actions`, `dialogs`); `route` the route name. The server's metrics
 /// middleware calls this for every callback, so handlers need not.
 pub fn callback_finished(kind: &str, route: &str, outcome: CallbackOutcome, elapsed: Duration) {
-    counter!(CALLBACKS_TOTAL, "kind" => kind.to_owned(), "route" => route.to_owned(), "outcome" => outcome.as_str())
-        .increment(1);
-    histogram!(CALLBACK_DURATION, "kind" => kind.to_owned(), "route" => route.to_owned())
-        .record(elapsed.as_secs_f64());
+    // Handles are cached only once our recorder is installed: one taken earlier would be
+    // bound to the no-op recorder for good.
+    if HANDLE.get().is_none() {
+        counter!(CALLBACKS_TOTAL, "kind" => kind.to_owned(), "route" => route.to_owned(), "outcome" => outcome.as_str())
+            .increment(1);
+        histogram!(CALLBACK_DURATION, "kind" => kind.to_owned(), "route" => route.to_owned())
+            .record(elapsed.as_secs_f64());
+        return;
+    }
+    let series = callback_series(kind, route);
+    series.total(outcome).increment(1);
+    series.duration.record(elapsed.as_secs_f64());
 }
 
 /// Counts a deferred reply (a `response_url` post or API post made after the callback was

@@ -5,7 +5,9 @@
 //! What users type only ever appears here as data; no template is ever built from it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use minijinja::value::{Enumerator, Object};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -153,6 +155,70 @@ impl Context {
     }
 }
 
+/// The keys templates see (besides `results`' keys).
+const KEYS: &[&str] = &[
+    "route",
+    "user",
+    "channel",
+    "team",
+    "command",
+    "text",
+    "root_id",
+    "post_id",
+    "user_mentions",
+    "channel_mentions",
+    "args",
+    "submission",
+    "captures",
+    "trigger_word",
+    "context",
+    "post_props",
+];
+
+impl Context {
+    /// The context as a template value that converts a key only when a template reads it
+    /// (a template typically reads two or three of the twenty), instead of serialising the
+    /// whole context for every render. Templates see the same keys and values as they would
+    /// through `Serialize`.
+    pub fn to_template_value(&self) -> minijinja::Value {
+        minijinja::Value::from_object(self.clone())
+    }
+}
+
+impl Object for Context {
+    fn get_value(self: &Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        use minijinja::Value as V;
+        Some(match key.as_str()? {
+            "route" => V::from(self.route.as_str()),
+            "user" => V::from_serialize(&self.user),
+            "channel" => V::from_serialize(&self.channel),
+            "team" => V::from_serialize(&self.team),
+            "command" => V::from(self.command.as_str()),
+            "text" => V::from(self.text.as_str()),
+            "root_id" => V::from(self.root_id.as_str()),
+            "post_id" => V::from(self.post_id.as_str()),
+            "user_mentions" => V::from_serialize(&self.user_mentions),
+            "channel_mentions" => V::from_serialize(&self.channel_mentions),
+            "args" => V::from_serialize(&self.args),
+            "submission" => V::from_serialize(&self.submission),
+            "captures" => V::from_serialize(&self.captures),
+            "trigger_word" => V::from(self.trigger_word.as_str()),
+            "context" => V::from_serialize(&self.context),
+            "post_props" => V::from_serialize(&self.post_props),
+            other => return self.results.get(other).map(V::from_serialize),
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        // Sorted, as a serialised map iterates.
+        let mut keys: Vec<&str> = KEYS.to_vec();
+        keys.extend(self.results.keys().map(String::as_str));
+        keys.sort_unstable();
+        keys.dedup();
+        Enumerator::Values(keys.into_iter().map(minijinja::Value::from).collect())
+    }
+}
+
 /// The keys a route declares, for [`Context::sample`].
 #[derive(Debug, Clone, Default)]
 pub struct SampleShape {
@@ -166,4 +232,46 @@ pub struct SampleShape {
     pub context: Vec<String>,
     /// Results available to the template.
     pub results: BTreeMap<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lazy template value shows templates exactly what serialising the context does.
+    #[test]
+    fn the_template_value_matches_the_serialised_context() {
+        let shape = SampleShape {
+            args: vec!["text".into()],
+            results: BTreeMap::from([("exec".to_owned(), serde_json::json!({"code": 0}))]),
+            ..SampleShape::default()
+        };
+        let context = Context::sample("hello", &shape);
+        let serialised = minijinja::Value::from_serialize(&context);
+        let lazy = context.to_template_value();
+        let keys: Vec<String> = serialised
+            .try_iter()
+            .into_iter()
+            .flatten()
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(keys.len(), KEYS.len() + 1);
+        let lazy_keys: Vec<String> = lazy
+            .try_iter()
+            .into_iter()
+            .flatten()
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(lazy_keys, keys);
+        for key in &keys {
+            let a = serialised.get_attr(key).map(|v| v.to_string()).ok();
+            let b = lazy.get_attr(key).map(|v| v.to_string()).ok();
+            assert_eq!(a, b, "{key}");
+        }
+        assert!(lazy.get_attr("trigger_id").is_ok_and(|v| v.is_undefined()));
+        assert!(
+            lazy.get_attr("response_url")
+                .is_ok_and(|v| v.is_undefined())
+        );
+    }
 }

@@ -206,6 +206,8 @@ impl ReplyAction {
             updated = with_props;
             &updated
         };
+        // Converted once for every template below, keys on first use.
+        let context = &context.to_template_value();
         let optional = |t: &Option<Template>| -> Result<Option<String>, TemplateError> {
             t.as_ref().map(|t| t.render(context)).transpose()
         };

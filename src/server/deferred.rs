@@ -6,13 +6,18 @@
 //! acknowledged at once and the handler's answer is delivered later by the kind's own path
 //! (`response_url` for slash commands, the REST API for the rest).
 //!
-//! The handler always runs as a task on the state's `TaskTracker` (`AppState::background`), so
+//! The handler is first polled once inline: most answers (a rendered template, a refusal) need
+//! no I/O and are ready at once, and then no task is spawned and no timer armed. A handler that
+//! is not ready continues as a task on the state's `TaskTracker` (`AppState::background`), so
 //! a late one keeps going after the HTTP answer and shutdown waits for it, within
-//! `[server] shutdown_grace_secs` (what is still running then is counted in the log). Hand-over is race free: on timeout the receiver is
-//! closed and drained once, so an answer is either taken inline or, if the task finds the
-//! receiver closed, delivered late — never both, never neither.
+//! `[server] shutdown_grace_secs` (what is still running then is counted in the log).
+//! Hand-over is race free: on timeout the receiver is closed and drained once, so an answer is
+//! either taken inline or, if the task finds the receiver closed, delivered late — never both,
+//! never neither. A panic is caught whether it happens in the inline poll or in the task.
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::task::Poll;
 
 use tokio::sync::oneshot;
 use tracing::Instrument as _;
@@ -31,14 +36,31 @@ pub(crate) enum Outcome<T> {
     Lost,
 }
 
-/// Runs `work` on the background tracker; waits for it at most the callback budget. If it
-/// finishes later, `late` gets its output.
+/// Runs `work`: inline when it is ready on its first poll, else on the background tracker,
+/// waiting for it at most the callback budget. If it finishes later, `late` gets its output.
 pub(crate) async fn run<T, W, L>(state: &AppState, work: W, late: L) -> Outcome<T>
 where
     T: Send + 'static,
     W: Future<Output = T> + Send + 'static,
     L: FnOnce(T) -> BoxFuture<'static, ()> + Send + 'static,
 {
+    // The budget counts from here, so a slow first poll uses it up too.
+    let deadline = tokio::time::Instant::now() + state.settings.callbacks.budget();
+    let mut work = Box::pin(work);
+    // One inline poll; a panic in it is caught like one in the task (the boxed future is
+    // dropped, never polled again, so observing it after the unwind is sound).
+    let first = std::future::poll_fn(|cx| {
+        Poll::Ready(catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))))
+    })
+    .await;
+    match first {
+        Ok(Poll::Ready(out)) => return Outcome::Now(out),
+        Ok(Poll::Pending) => {}
+        Err(_) => {
+            tracing::error!("handler panicked");
+            return Outcome::Lost;
+        }
+    }
     let (tx, mut rx) = oneshot::channel::<T>();
     let span = tracing::Span::current();
     state.background.spawn(
@@ -51,7 +73,7 @@ where
         }
         .instrument(span),
     );
-    match tokio::time::timeout(state.settings.callbacks.budget(), &mut rx).await {
+    match tokio::time::timeout_at(deadline, &mut rx).await {
         Ok(Ok(out)) => Outcome::Now(out),
         Ok(Err(_)) => {
             tracing::error!("handler panicked");

@@ -122,6 +122,15 @@ impl Handler for Deploy {
                     Ok(CommandResponse::default())
                 }
                 "fail" => Err(HandlerError::failed("asked to fail")),
+                "panic" => panic!("asked to panic"),
+                "yield" => {
+                    // Not ready on the first poll: the server finishes it on a task.
+                    tokio::task::yield_now().await;
+                    if rest == "panic" {
+                        panic!("asked to panic after a yield");
+                    }
+                    Ok(CommandResponse::ephemeral(format!("after a yield: {rest}")))
+                }
                 _ => Ok(CommandResponse::ephemeral(format!(
                     "deploy {}",
                     request.text
@@ -498,6 +507,38 @@ async fn a_failing_handler_gets_an_apology_not_a_500() {
         "{}",
         out.posts[0].message
     );
+}
+
+#[tokio::test]
+async fn a_panicking_handler_gets_an_apology_whether_it_panics_at_once_or_later() {
+    let env = env_with(2500).await;
+    env.command("deploy", "deploy", "P").await;
+    for text in ["/deploy panic", "/deploy yield panic"] {
+        let out = env
+            .sim
+            .world()
+            .execute_command("alice", "main", "town-square", text)
+            .await
+            .unwrap();
+        assert!(
+            out.posts[0].message.starts_with("Sorry"),
+            "{text}: {}",
+            out.posts[0].message
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_handler_not_ready_at_once_still_answers_inline_within_the_budget() {
+    let env = env_with(2500).await;
+    env.command("deploy", "deploy", "P").await;
+    let out = env
+        .sim
+        .world()
+        .execute_command("alice", "main", "town-square", "/deploy yield web")
+        .await
+        .unwrap();
+    assert_eq!(out.posts[0].message, "after a yield: web");
 }
 
 // ---------------------------------------------------------------------------------------
