@@ -37,12 +37,20 @@ pub(crate) enum Outcome<T> {
 }
 
 /// Runs `work`: inline when it is ready on its first poll, else on the background tracker,
-/// waiting for it at most the callback budget. If it finishes later, `late` gets its output.
-pub(crate) async fn run<T, W, L>(state: &AppState, work: W, late: L) -> Outcome<T>
+/// waiting for it at most the callback budget. If it finishes later, `late` gets its output
+/// and says whether the answer reached the user. `kind` and `route` label the metrics: a
+/// deadline miss when the budget runs out, a delivered/failed deferred reply afterwards.
+pub(crate) async fn run<T, W, L>(
+    state: &AppState,
+    kind: &'static str,
+    route: &str,
+    work: W,
+    late: L,
+) -> Outcome<T>
 where
     T: Send + 'static,
     W: Future<Output = T> + Send + 'static,
-    L: FnOnce(T) -> BoxFuture<'static, ()> + Send + 'static,
+    L: FnOnce(T) -> BoxFuture<'static, bool> + Send + 'static,
 {
     // The budget counts from here, so a slow first poll uses it up too.
     let deadline = tokio::time::Instant::now() + state.settings.callbacks.budget();
@@ -63,12 +71,14 @@ where
     }
     let (tx, mut rx) = oneshot::channel::<T>();
     let span = tracing::Span::current();
+    let late_route = route.to_owned();
     state.background.spawn(
         async move {
             let out = work.await;
             if let Err(out) = tx.send(out) {
                 tracing::info!("handler finished after the budget; delivering its answer late");
-                late(out).await;
+                let delivered = late(out).await;
+                crate::metrics::deferred_reply(kind, &late_route, delivered);
             }
         }
         .instrument(span),
@@ -88,6 +98,7 @@ where
                         budget_ms = state.settings.callbacks.budget_ms,
                         "handler over budget; acknowledged, answer follows"
                     );
+                    crate::metrics::deadline_missed(kind, route);
                     Outcome::Deferred
                 }
             }

@@ -421,6 +421,37 @@ async fn a_slow_command_is_acknowledged_then_answered_through_response_url_as_js
     })
     .await;
     assert_eq!(post.message, "done slowly: web");
+
+    // Both ends of the deferral are counted for this route: the missed budget and the
+    // delivered late answer.
+    let counted = |metric: &'static str, extra: &'static str| {
+        let url = env.app.url("/metrics");
+        async move {
+            let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+            text.lines()
+                .filter(|l| l.starts_with(metric))
+                .filter(|l| l.contains("kind=\"command\"") && l.contains("route=\"deploy\""))
+                .filter(|l| l.contains(extra))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>()
+        }
+    };
+    assert!(counted("switchboard_deadline_misses_total", "").await >= 1.0);
+    // The late answer is counted right after Mattermost accepted it: allow a moment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while counted(
+        "switchboard_deferred_replies_total",
+        "outcome=\"delivered\"",
+    )
+    .await
+        < 1.0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the delivered deferred reply was never counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

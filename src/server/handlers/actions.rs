@@ -89,33 +89,43 @@ async fn answer(
     let client = state.client.clone();
     let request = click.request.clone();
     let work = async move { handler.action(&cx, &click).await };
-    let late = move |result: Result<ActionResponse, HandlerError>| -> BoxFuture<'static, ()> {
+    let late = move |result: Result<ActionResponse, HandlerError>| -> BoxFuture<'static, bool> {
         Box::pin(async move {
             match result {
                 Ok(response) => apply_late(&client, &request, response).await,
                 Err(e) => {
                     tracing::error!(error = %e, "action handler failed");
-                    tell(&client, &request, APOLOGY).await;
+                    tell(&client, &request, APOLOGY).await
                 }
             }
         })
     };
-    Ok(Json(match deferred::run(state, work, late).await {
-        Outcome::Now(Ok(response)) => response,
-        Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
-            return Err(AppError::Unsupported(kind));
-        }
-        Outcome::Now(Err(e)) => {
-            tracing::error!(error = %e, "action handler failed");
-            ActionResponse::ephemeral(APOLOGY)
-        }
-        Outcome::Deferred => ActionResponse::ephemeral(state.settings.callbacks.ack_text.clone()),
-        Outcome::Lost => ActionResponse::ephemeral(APOLOGY),
-    }))
+    Ok(Json(
+        match deferred::run(state, "action", &route, work, late).await {
+            Outcome::Now(Ok(response)) => response,
+            Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+                return Err(AppError::Unsupported(kind));
+            }
+            Outcome::Now(Err(e)) => {
+                tracing::error!(error = %e, "action handler failed");
+                ActionResponse::ephemeral(APOLOGY)
+            }
+            Outcome::Deferred => {
+                ActionResponse::ephemeral(state.settings.callbacks.ack_text.clone())
+            }
+            Outcome::Lost => ActionResponse::ephemeral(APOLOGY),
+        },
+    ))
 }
 
 /// Applies a late action answer the way Mattermost would have.
-async fn apply_late(client: &Client, request: &PostActionRequest, response: ActionResponse) {
+/// Whether everything in the answer reached Mattermost.
+async fn apply_late(
+    client: &Client,
+    request: &PostActionRequest,
+    response: ActionResponse,
+) -> bool {
+    let mut delivered = true;
     if let Some(update) = response.update {
         let mut patch = client
             .posts()
@@ -126,16 +136,20 @@ async fn apply_late(client: &Client, request: &PostActionRequest, response: Acti
         }
         match patch.send().await {
             Ok(_) => tracing::info!("late action update applied via the API"),
-            Err(e) => tracing::error!(error = %e, "late action update could not be applied"),
+            Err(e) => {
+                tracing::error!(error = %e, "late action update could not be applied");
+                delivered = false;
+            }
         }
     }
     if let Some(text) = response.ephemeral_text {
-        tell(client, request, &text).await;
+        delivered &= tell(client, request, &text).await;
     }
+    delivered
 }
 
 /// Tells the clicking user `text` in the post's thread.
-async fn tell(client: &Client, request: &PostActionRequest, text: &str) {
+async fn tell(client: &Client, request: &PostActionRequest, text: &str) -> bool {
     let root = match client
         .posts()
         .get(&PostId::from(request.post_id.as_str()))
@@ -152,5 +166,6 @@ async fn tell(client: &Client, request: &PostActionRequest, text: &str) {
         &root,
         text,
     )
-    .await;
+    .await
+        != deliver::Delivered::Failed
 }

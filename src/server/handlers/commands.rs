@@ -84,7 +84,7 @@ async fn answer(
     let response_url = request.response_url.clone();
     let late_cx = cx.clone();
     let work = async move { handler.slash_command(&cx, &request).await };
-    let late = move |result: Result<CommandResponse, HandlerError>| -> crate::integrations::BoxFuture<'static, ()> {
+    let late = move |result: Result<CommandResponse, HandlerError>| -> crate::integrations::BoxFuture<'static, bool> {
         Box::pin(async move {
             let response = match result {
                 Ok(response) => split_long_text(response),
@@ -95,15 +95,21 @@ async fn answer(
             };
             if response_url.is_empty() {
                 tracing::error!("late slash-command answer lost: the request had no response_url");
-                return;
+                return false;
             }
             match late_cx.respond(&response_url, &response).await {
-                Ok(()) => tracing::info!("late slash-command answer delivered via response_url"),
-                Err(e) => tracing::error!(error = %e, "late slash-command answer not delivered"),
+                Ok(()) => {
+                    tracing::info!("late slash-command answer delivered via response_url");
+                    true
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "late slash-command answer not delivered");
+                    false
+                }
             }
         })
     };
-    let response = match deferred::run(state, work, late).await {
+    let response = match deferred::run(state, "command", &route, work, late).await {
         Outcome::Now(Ok(response)) => split_long_text(response),
         Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
             return Err(AppError::Unsupported(kind));

@@ -91,10 +91,11 @@ async fn answer(
     );
     let cancelled = dialog.request.cancelled;
     let work = async move { handler.dialog_submission(&cx, &dialog).await };
-    let late = move |result: Result<DialogResponse, HandlerError>| -> BoxFuture<'static, ()> {
+    let late = move |result: Result<DialogResponse, HandlerError>| -> BoxFuture<'static, bool> {
         Box::pin(async move {
             let text = match result {
-                Ok(r) if r.closes() || cancelled => return,
+                // Nothing to tell: the dialog already closed.
+                Ok(r) if r.closes() || cancelled => return true,
                 Ok(r) => {
                     let mut lines: Vec<String> = r.error.into_iter().collect();
                     lines.extend(r.errors.into_iter().map(|(k, v)| format!("{k}: {v}")));
@@ -108,19 +109,22 @@ async fn answer(
                     APOLOGY.to_owned()
                 }
             };
-            deliver::tell_user(&client, &user_id, "", &channel_id, "", &text).await;
+            deliver::tell_user(&client, &user_id, "", &channel_id, "", &text).await
+                != deliver::Delivered::Failed
         })
     };
-    Ok(Json(match deferred::run(state, work, late).await {
-        Outcome::Now(Ok(response)) => response,
-        Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
-            return Err(AppError::Unsupported(kind));
-        }
-        Outcome::Now(Err(e)) => {
-            tracing::error!(error = %e, "dialog handler failed");
-            DialogResponse::error(APOLOGY)
-        }
-        Outcome::Deferred => DialogResponse::close(),
-        Outcome::Lost => DialogResponse::error(APOLOGY),
-    }))
+    Ok(Json(
+        match deferred::run(state, "dialog", &route, work, late).await {
+            Outcome::Now(Ok(response)) => response,
+            Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+                return Err(AppError::Unsupported(kind));
+            }
+            Outcome::Now(Err(e)) => {
+                tracing::error!(error = %e, "dialog handler failed");
+                DialogResponse::error(APOLOGY)
+            }
+            Outcome::Deferred => DialogResponse::close(),
+            Outcome::Lost => DialogResponse::error(APOLOGY),
+        },
+    ))
 }

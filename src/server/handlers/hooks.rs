@@ -69,38 +69,44 @@ async fn answer(
     let (channel_id, post_id) = (request.channel_id.clone(), request.post_id.clone());
     let work = async move { handler.outgoing_hook(&cx, &request).await };
     let late =
-        move |result: Result<OutgoingWebhookResponse, HandlerError>| -> BoxFuture<'static, ()> {
+        move |result: Result<OutgoingWebhookResponse, HandlerError>| -> BoxFuture<'static, bool> {
             Box::pin(async move {
                 match result {
                     Ok(reply) => post_late(&client, &channel_id, &post_id, reply).await,
-                    Err(e) => tracing::error!(error = %e, "outgoing-hook handler failed"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "outgoing-hook handler failed");
+                        false
+                    }
                 }
             })
         };
-    Ok(Json(match deferred::run(state, work, late).await {
-        Outcome::Now(Ok(reply)) => reply,
-        Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
-            return Err(AppError::Unsupported(kind));
-        }
-        Outcome::Now(Err(e)) => {
-            tracing::error!(error = %e, "outgoing-hook handler failed");
-            OutgoingWebhookResponse::none()
-        }
-        // Mattermost shows nothing for `{}`; the answer is posted when it is ready.
-        Outcome::Deferred | Outcome::Lost => OutgoingWebhookResponse::none(),
-    }))
+    Ok(Json(
+        match deferred::run(state, "hook", &route, work, late).await {
+            Outcome::Now(Ok(reply)) => reply,
+            Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+                return Err(AppError::Unsupported(kind));
+            }
+            Outcome::Now(Err(e)) => {
+                tracing::error!(error = %e, "outgoing-hook handler failed");
+                OutgoingWebhookResponse::none()
+            }
+            // Mattermost shows nothing for `{}`; the answer is posted when it is ready.
+            Outcome::Deferred | Outcome::Lost => OutgoingWebhookResponse::none(),
+        },
+    ))
 }
 
-/// Posts a late hook answer as the bot, as Mattermost would have posted it.
+/// Posts a late hook answer as the bot, as Mattermost would have posted it; whether it was
+/// delivered (an answer that posts nothing counts as delivered).
 async fn post_late(
     client: &Client,
     channel_id: &str,
     post_id: &str,
     reply: OutgoingWebhookResponse,
-) {
+) -> bool {
     if !reply.posts_something() {
         tracing::info!("late hook answer posts nothing");
-        return;
+        return true;
     }
     let mut props = reply.props.clone().unwrap_or_default();
     if let Some(attachments) = &reply.attachments {
@@ -123,8 +129,12 @@ async fn post_late(
     }
     match post.send().await {
         Ok(created) => {
-            tracing::info!(post_id = %created.id.as_str(), "late hook answer posted via the API")
+            tracing::info!(post_id = %created.id.as_str(), "late hook answer posted via the API");
+            true
         }
-        Err(e) => tracing::error!(error = %e, "late hook answer could not be posted"),
+        Err(e) => {
+            tracing::error!(error = %e, "late hook answer could not be posted");
+            false
+        }
     }
 }
