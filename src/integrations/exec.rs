@@ -128,12 +128,14 @@ impl ExecAction {
         })
     }
 
-    /// Runs in the background, showing progress in the request's channel (and thread).
-    pub fn spawn_live(&self, client: Client, context: Context, ticket: Ticket) {
+    /// Runs in the background (tracked by `cx`, so shutdown waits for it), showing progress
+    /// in the request's channel (and thread).
+    pub fn spawn_live(&self, cx: &crate::integrations::Cx, context: Context, ticket: Ticket) {
         let action = self.clone();
+        let client = cx.client().clone();
         // Counted in the exec gauges from now on; dropping it unfinished counts as abandoned.
         let mut job = crate::metrics::ExecJob::queued(&context.route);
-        tokio::spawn(async move {
+        cx.spawn(async move {
             let _permit = match ticket.wait().await {
                 Some(permit) => permit,
                 None => return,

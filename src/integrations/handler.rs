@@ -42,6 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use tokio_util::task::TaskTracker;
 use url::Url;
 
 use super::{DeclaredRoute, RouteSet, RouteTable, Runtime};
@@ -289,6 +290,7 @@ pub struct Cx {
     request_id: String,
     ttl: SigningTtl,
     response_urls: ResponseUrls,
+    background: TaskTracker,
 }
 
 /// The parts a [`Cx`] is built from (the server fills it for each callback).
@@ -304,6 +306,8 @@ pub struct CxParts {
     pub ttl: SigningTtl,
     /// `response_url` use tracking, shared by all callbacks.
     pub response_urls: ResponseUrls,
+    /// Tracks work that outlives the callback, so graceful shutdown waits for it.
+    pub background: TaskTracker,
 }
 
 impl Cx {
@@ -317,6 +321,7 @@ impl Cx {
             request_id: request_id.into(),
             ttl: parts.ttl,
             response_urls: parts.response_urls,
+            background: parts.background,
         }
     }
 
@@ -331,6 +336,12 @@ impl Cx {
     /// The Mattermost API client, authenticated as the bot.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Runs `work` after the callback has been answered, tracked so that graceful shutdown
+    /// waits for it (within the grace period) instead of dropping it silently.
+    pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        self.background.spawn(work);
     }
 
     /// The signer (for custom signed values; dialogs and buttons below use it already).

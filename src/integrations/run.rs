@@ -166,7 +166,7 @@ impl DeclaredRoute {
                 };
                 match exec.started_text(&context, &ticket) {
                     Ok(text) => {
-                        exec.spawn_live(cx.client().clone(), context, ticket);
+                        exec.spawn_live(cx, context, ticket);
                         Answer::Ephemeral(text)
                     }
                     Err(e) => {

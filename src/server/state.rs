@@ -52,6 +52,7 @@ impl AppState {
                     action: self.settings.signing.action_ttl(),
                 },
                 response_urls: self.response_urls.clone(),
+                background: self.background.clone(),
             },
             route,
             request_id,
