@@ -74,7 +74,7 @@ impl Access {
     }
 }
 
-/// Users' system roles, cached for [`ROLE_TTL`].
+/// Users' system roles, cached for `ROLE_TTL`.
 #[derive(Debug, Default)]
 pub struct RoleCache {
     entries: Mutex<HashMap<String, (Instant, Vec<String>)>>,

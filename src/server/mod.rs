@@ -6,7 +6,7 @@
 //! - `state.rs`: [`AppState`], one `Clone` struct of `Arc`s.
 //! - `error.rs`: [`AppError`], mapping each failure to a status (4xx for the caller's
 //!   mistakes, with the reason logged, never sent).
-//! - `extract.rs`: body and content-type checks, [`JsonOrForm`](extract::JsonOrForm), request id.
+//! - `extract.rs`: body and content-type checks, `JsonOrForm`, request id.
 //! - `deferred.rs`: the callback budget, acknowledgements and late delivery.
 //! - `deliver.rs`: late answers through the REST API (ephemeral if allowed, else in thread).
 //! - `handlers/`: one file per callback kind, plus health.
