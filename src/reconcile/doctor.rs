@@ -22,8 +22,32 @@ use super::actual::TeamRef;
 use super::error::ReconcileError;
 
 /// The oldest Mattermost version Switchboard supports: bot accounts (which own the commands)
-/// arrived in 5.10.
+/// arrived in 5.10. Every feature a declared route can use is older: custom slash commands,
+/// outgoing webhooks and message buttons, and interactive dialogs ("Minimum server version:
+/// 5.6" in the official API spec). So meeting this version means no route lacks a feature.
 pub const MIN_VERSION: (u32, u32) = (5, 10);
+
+/// The integration features the routes use, with the version that introduced each when it is
+/// newer than the 5.0 line (from the official API spec), for doctor's version finding.
+fn features_used(routes: &RouteSet) -> Vec<&'static str> {
+    let mut features = Vec::new();
+    if routes.iter().any(|r| r.command.is_some()) {
+        features.push("slash commands");
+    }
+    if routes.iter().any(|r| r.hook.is_some()) {
+        features.push("outgoing webhooks");
+    }
+    let dialogs = routes.iter().any(|r| {
+        std::iter::once(&r.action)
+            .chain(r.actions.values())
+            .any(|a| matches!(a, crate::integrations::Action::Dialog(_)))
+    });
+    if dialogs {
+        features.push("interactive dialogs (5.6+)");
+    }
+    features.push("bot accounts (5.10+)");
+    features
+}
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +263,13 @@ fn check_config(
         )),
         Some(_) => findings.push(Finding::ok(
             "server version",
-            format!("Mattermost {version}"),
+            match routes {
+                Some(routes) => format!(
+                    "Mattermost {version}: has every feature the routes use ({})",
+                    features_used(routes).join(", ")
+                ),
+                None => format!("Mattermost {version}"),
+            },
         )),
         None => findings.push(Finding::bad(
             "server version",

@@ -683,6 +683,35 @@ async fn doctor_passes_a_good_setup_and_warns_about_a_loopback_public_url() {
             .is_some_and(|x| x.contains("AllowedUntrustedInternalConnections"))),
         "{findings:#?}"
     );
+    // The shipped routes use commands, a hook and a dialog: the version finding names them.
+    let version = finding(&findings, "server version", Status::Ok);
+    assert!(
+        version
+            .iter()
+            .any(|f| f.message.contains("Mattermost 10.11.0")
+                && f.message.contains("outgoing webhooks")
+                && f.message.contains("interactive dialogs (5.6+)")),
+        "{findings:#?}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_fails_a_server_older_than_bot_accounts() {
+    use switchboard::reconcile::doctor::{self, Status};
+    let sim = spawn_sim().await;
+    sim.world()
+        .update_settings(|s| s.server_version = "5.9.0".to_owned());
+    let settings = doctor_settings(&sim, &["main"]);
+
+    let findings = doctor::run(&settings, None).await;
+
+    let version = finding(&findings, "server version", Status::Fail);
+    assert!(
+        version
+            .iter()
+            .any(|f| f.fix.as_deref().is_some_and(|x| x.contains("5.10"))),
+        "{findings:#?}"
+    );
 }
 
 #[tokio::test]
