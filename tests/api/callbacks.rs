@@ -354,9 +354,17 @@ impl Env {
 
 /// Polls `check` until it returns `Some` (at most 10 s; the deadline only bounds a hang).
 async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    eventually_async(what, move || std::future::ready(check())).await
+}
+
+/// [`eventually`] for checks that must await (an HTTP scrape).
+async fn eventually_async<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(value) = check() {
+        if let Some(value) = check().await {
             return value;
         }
         assert!(
@@ -438,20 +446,15 @@ async fn a_slow_command_is_acknowledged_then_answered_through_response_url_as_js
     };
     assert!(counted("switchboard_deadline_misses_total", "").await >= 1.0);
     // The late answer is counted right after Mattermost accepted it: allow a moment.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while counted(
-        "switchboard_deferred_replies_total",
-        "outcome=\"delivered\"",
-    )
-    .await
-        < 1.0
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the delivered deferred reply was never counted"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_async("the delivered deferred reply counted", || async {
+        let n = counted(
+            "switchboard_deferred_replies_total",
+            "outcome=\"delivered\"",
+        )
+        .await;
+        (n >= 1.0).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
