@@ -48,8 +48,9 @@ pub type RefreshFuture = Pin<Box<dyn Future<Output = Result<TeamTokens, String>>
 
 type Refresher = Arc<dyn Fn(String) -> RefreshFuture + Send + Sync>;
 
-/// (kind, route) → (team id → token)
-type Table = HashMap<(TokenKind, String), HashMap<String, String>>;
+/// kind → route → (team id → token). Nested rather than keyed by `(kind, route)` so a lookup
+/// borrows the route instead of allocating an owned key per request.
+type Table = HashMap<TokenKind, HashMap<String, HashMap<String, String>>>;
 
 #[derive(Default)]
 struct Tables {
@@ -116,16 +117,14 @@ impl TokenStore {
     /// pairs): a route missing from `tokens` has no such object in that team any more.
     pub fn replace_team(&self, kind: TokenKind, team_id: &str, tokens: Vec<(String, String)>) {
         let mut tables = self.write();
-        for ((k, _), teams) in &mut tables.managed {
-            if *k == kind {
-                teams.remove(team_id);
-            }
-        }
         tables.known_teams.insert(team_id.to_owned());
+        let routes = tables.managed.entry(kind).or_default();
+        for teams in routes.values_mut() {
+            teams.remove(team_id);
+        }
         for (route, token) in tokens {
-            tables
-                .managed
-                .entry((kind, route))
+            routes
+                .entry(route)
                 .or_default()
                 .insert(team_id.to_owned(), token);
         }
@@ -156,7 +155,8 @@ impl TokenStore {
         }
         let managed = tables
             .managed
-            .get(&(kind, route.to_owned()))
+            .get(&kind)
+            .and_then(|routes| routes.get(route))
             .and_then(|teams| teams.get(team_id))
             .is_some_and(|expected| matches(expected, token));
         let manual = tables
@@ -249,7 +249,12 @@ impl TokenStore {
         let tables = self.read();
         let count =
             |table: &HashMap<String, String>| table.values().filter(|t| !t.is_empty()).count();
-        tables.managed.values().map(count).sum::<usize>()
+        tables
+            .managed
+            .values()
+            .flat_map(HashMap::values)
+            .map(count)
+            .sum::<usize>()
             + tables.manual.values().map(count).sum::<usize>()
     }
 

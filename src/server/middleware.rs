@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::http::{HeaderName, Request, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tower::ServiceBuilder;
@@ -35,8 +35,9 @@ struct Ids {
 impl MakeRequestId for Ids {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{:08x}-{n:x}", self.prefix)
-            .parse()
+        // `HeaderValue::try_from(String)` takes the buffer over; `parse()` on a `&str` would
+        // validate and copy it into a second allocation.
+        HeaderValue::try_from(format!("{:08x}-{n:x}", self.prefix))
             .ok()
             .map(RequestId::new)
     }
