@@ -20,7 +20,7 @@ use switchboard::protocol::{
     SlashCommandRequest,
 };
 use switchboard::signing::{Claims, Purpose, Signer, SigningKey, now_secs};
-use switchboard::sim::{SimEvent, Simulator};
+use switchboard::sim::{SimEvent, SimPost, Simulator};
 
 use crate::helpers::*;
 
@@ -288,6 +288,25 @@ fn bot_client(sim: &Simulator) -> reqwest::Client {
 }
 
 impl Env {
+    /// `user` posts `message` in ~town-square of main; waits for the reply in its thread.
+    async fn post_and_await_thread_reply(&self, user: &str, message: &str) -> (SimPost, SimPost) {
+        let post = self
+            .sim
+            .world()
+            .create_post(user, "main", "town-square", message)
+            .await
+            .unwrap();
+        let reply = eventually("the hook reply in the thread", || {
+            self.sim
+                .world()
+                .posts_in("main", "town-square")
+                .into_iter()
+                .find(|p| p.root_id == post.id)
+        })
+        .await;
+        (post, reply)
+    }
+
     /// Registers `/trigger` → `/commands/route` in the simulator and hands the token over.
     async fn command(&self, trigger: &str, route: &str, method: &str) {
         let created: Value = self
@@ -1098,21 +1117,9 @@ async fn after_key_rotation_old_buttons_still_work_and_new_ones_use_the_new_key(
 async fn an_outgoing_hook_with_a_json_payload_answers_in_the_thread() {
     let env = env_with(2500).await;
     env.hook("echo", "deploy", "application/json").await;
-    let post = env
-        .sim
-        .world()
-        .create_post("alice", "main", "town-square", "echo hello world")
-        .await
-        .unwrap();
-
-    let reply = eventually("the hook reply", || {
-        env.sim
-            .world()
-            .posts_in("main", "town-square")
-            .into_iter()
-            .find(|p| p.root_id == post.id)
-    })
-    .await;
+    let (post, reply) = env
+        .post_and_await_thread_reply("alice", "echo hello world")
+        .await;
     assert_eq!(reply.message, "echo: echo hello world");
     assert_eq!(reply.props.get("from_webhook"), Some(&json!("true")));
     let seen = env.handler.seen.lock().unwrap().hooks.clone();
@@ -1129,21 +1136,7 @@ async fn an_outgoing_hook_with_a_json_payload_answers_in_the_thread() {
 async fn an_outgoing_hook_with_a_form_payload_has_its_timestamp_normalised() {
     let env = env_with(2500).await;
     env.hook("echo", "deploy", "").await;
-    let post = env
-        .sim
-        .world()
-        .create_post("bob", "main", "town-square", "echo form")
-        .await
-        .unwrap();
-
-    eventually("the hook reply", || {
-        env.sim
-            .world()
-            .posts_in("main", "town-square")
-            .into_iter()
-            .find(|p| p.root_id == post.id)
-    })
-    .await;
+    let (post, _reply) = env.post_and_await_thread_reply("bob", "echo form").await;
     let seen = env.handler.seen.lock().unwrap().hooks.clone();
     assert_eq!(
         seen[0].timestamp_ms,
@@ -1158,21 +1151,9 @@ async fn an_outgoing_hook_with_a_form_payload_has_its_timestamp_normalised() {
 async fn a_slow_hook_reply_is_posted_through_the_api_in_the_thread() {
     let env = env_with(100).await;
     env.hook("echo", "deploy", "application/json").await;
-    let post = env
-        .sim
-        .world()
-        .create_post("alice", "main", "town-square", "echo slow please")
-        .await
-        .unwrap();
-
-    let reply = eventually("the late hook reply", || {
-        env.sim
-            .world()
-            .posts_in("main", "town-square")
-            .into_iter()
-            .find(|p| p.root_id == post.id)
-    })
-    .await;
+    let (_post, reply) = env
+        .post_and_await_thread_reply("alice", "echo slow please")
+        .await;
     assert_eq!(reply.message, "echo: echo slow please");
     assert_eq!(
         reply.user_id,
