@@ -25,7 +25,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use ::metrics::{
@@ -258,29 +260,31 @@ impl CallbackSeries {
     }
 }
 
-/// Handles already registered, by kind then route, so a callback costs two map lookups under
-/// a read lock instead of building label sets and looking them up in the recorder. Bounded
-/// like the labels themselves (fixed kinds, declared routes, `unknown`).
+/// Handles already registered, by kind then route, so a callback costs two map lookups in
+/// a snapshot (no lock, nothing shared written) instead of building label sets and looking
+/// them up in the recorder. Bounded like the labels themselves (fixed kinds, declared routes,
+/// `unknown`); a new series copies the small map once.
 type SeriesByKind = HashMap<String, HashMap<String, Arc<CallbackSeries>>>;
-static CALLBACK_SERIES: OnceLock<RwLock<SeriesByKind>> = OnceLock::new();
+static CALLBACK_SERIES: OnceLock<ArcSwap<SeriesByKind>> = OnceLock::new();
 
 fn callback_series(kind: &str, route: &str) -> Arc<CallbackSeries> {
-    let cache = CALLBACK_SERIES.get_or_init(RwLock::default);
-    if let Some(series) = cache
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(kind)
-        .and_then(|routes| routes.get(route))
-    {
+    let cache = CALLBACK_SERIES.get_or_init(ArcSwap::default);
+    if let Some(series) = cache.load().get(kind).and_then(|routes| routes.get(route)) {
         return Arc::clone(series);
     }
-    let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
-    let series = cache
-        .entry(kind.to_owned())
-        .or_default()
-        .entry(route.to_owned())
-        .or_insert_with(|| Arc::new(CallbackSeries::register(kind, route)));
-    Arc::clone(series)
+    let fresh = Arc::new(CallbackSeries::register(kind, route));
+    let mut found = Arc::clone(&fresh);
+    cache.rcu(|current| {
+        let mut next = SeriesByKind::clone(current);
+        let series = next
+            .entry(kind.to_owned())
+            .or_default()
+            .entry(route.to_owned())
+            .or_insert_with(|| Arc::clone(&fresh));
+        found = Arc::clone(series);
+        next
+    });
+    found
 }
 
 /// Counts a callback and records its latency. `kind` is the first path segment

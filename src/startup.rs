@@ -13,7 +13,7 @@ use crate::mattermost::{self, Client};
 use crate::metrics;
 use crate::protocol::ResponseUrls;
 use crate::reconcile::{Mode, Reconciler};
-use crate::server::{self, AppState, Readiness};
+use crate::server::{self, AppState, Readiness, Shared};
 use crate::signing::Signer;
 use crate::tokens::TokenStore;
 
@@ -126,7 +126,7 @@ impl Application {
         let handlers = Handlers::declared(routes.clone(), Runtime::default());
         let reconciler = Reconciler::new(client.clone(), settings.clone(), routes.clone());
         reconciler.install_refresher(&tokens);
-        let state = AppState {
+        let state = AppState::new(Shared {
             settings,
             routes,
             handlers: Arc::new(handlers),
@@ -137,7 +137,7 @@ impl Application {
             response_urls: ResponseUrls::default(),
             background: tokio_util::task::TaskTracker::new(),
             bot_user_id: Arc::default(),
-        };
+        });
         Ok(Application {
             listener,
             addr,
@@ -165,10 +165,13 @@ impl Application {
     pub fn with_handler(mut self, route: impl Into<String>, handler: Arc<dyn Handler>) -> Self {
         let route = route.into();
         self.reconciler.leave_alone(&route);
-        if Arc::make_mut(&mut self.state.handlers)
-            .insert(route.clone(), handler)
-            .is_some()
-        {
+        let mut replaced = false;
+        self.state.update(|shared| {
+            replaced = Arc::make_mut(&mut shared.handlers)
+                .insert(route.clone(), handler)
+                .is_some();
+        });
+        if replaced {
             tracing::warn!(%route, "a handler registered in code replaces the declared route");
         }
         self
@@ -177,7 +180,7 @@ impl Application {
     /// Uses `signer` instead of the configured keys (tests of key rotation, embedding).
     #[must_use]
     pub fn with_signer(mut self, signer: Signer) -> Self {
-        self.state.signer = signer;
+        self.state.update(|shared| shared.signer = signer);
         self
     }
 

@@ -39,7 +39,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use tokio_util::task::TaskTracker;
@@ -283,14 +283,11 @@ pub struct SigningTtl {
 /// The context a handler runs in: the API client, the signer, URL builders, ids.
 #[derive(Debug, Clone)]
 pub struct Cx {
-    client: Client,
-    signer: Signer,
-    public_url: Url,
+    parts: Arc<CxParts>,
     route: String,
     request_id: String,
-    ttl: SigningTtl,
-    response_urls: ResponseUrls,
-    background: TaskTracker,
+    /// When the callback arrived (a `response_url`'s 30 minutes count from then).
+    arrived: Instant,
 }
 
 /// The parts a [`Cx`] is built from (the server fills it for each callback).
@@ -311,42 +308,45 @@ pub struct CxParts {
 }
 
 impl Cx {
-    /// A context for a callback on `route` with request id `request_id`.
-    pub fn new(parts: CxParts, route: impl Into<String>, request_id: impl Into<String>) -> Self {
+    /// A context for a callback on `route` with request id `request_id`. Contexts of all
+    /// callbacks share one `parts`.
+    pub fn new(
+        parts: impl Into<Arc<CxParts>>,
+        route: impl Into<String>,
+        request_id: impl Into<String>,
+    ) -> Self {
         Cx {
-            client: parts.client,
-            signer: parts.signer,
-            public_url: parts.public_url,
+            parts: parts.into(),
             route: route.into(),
             request_id: request_id.into(),
-            ttl: parts.ttl,
-            response_urls: parts.response_urls,
-            background: parts.background,
+            arrived: Instant::now(),
         }
     }
 
     /// The same context for another route (to hand a dialog or button to another handler).
     pub fn for_route(&self, route: impl Into<String>) -> Cx {
         Cx {
+            parts: self.parts.clone(),
             route: route.into(),
-            ..self.clone()
+            request_id: self.request_id.clone(),
+            arrived: self.arrived,
         }
     }
 
     /// The Mattermost API client, authenticated as the bot.
     pub fn client(&self) -> &Client {
-        &self.client
+        &self.parts.client
     }
 
     /// Runs `work` after the callback has been answered, tracked so that graceful shutdown
     /// waits for it (within the grace period) instead of dropping it silently.
     pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
-        self.background.spawn(work);
+        self.parts.background.spawn(work);
     }
 
     /// The signer (for custom signed values; dialogs and buttons below use it already).
     pub fn signer(&self) -> &Signer {
-        &self.signer
+        &self.parts.signer
     }
 
     /// The route this callback arrived on.
@@ -365,7 +365,7 @@ impl Cx {
                 .collect();
         format!(
             "{}/{kind}/{route}",
-            self.public_url.as_str().trim_end_matches('/')
+            self.parts.public_url.as_str().trim_end_matches('/')
         )
     }
 
@@ -392,8 +392,8 @@ impl Cx {
     /// A signed dialog `state` for step `step` of this route, valid for `user_id` in
     /// `channel_id` until the dialog TTL runs out, carrying `data`.
     pub fn dialog_state(&self, step: &str, user_id: &str, channel_id: &str, data: Value) -> String {
-        let expires = now_secs().saturating_add(secs(self.ttl.dialog));
-        self.signer.sign(
+        let expires = now_secs().saturating_add(secs(self.parts.ttl.dialog));
+        self.parts.signer.sign(
             &Claims::new(Purpose::Dialog, &self.route, step, expires)
                 .user(user_id)
                 .channel(channel_id)
@@ -429,7 +429,8 @@ impl Cx {
         dialog: Dialog,
     ) -> Result<(), HandlerError> {
         let dialog = self.sign_dialog(dialog, step, user_id, channel_id, data);
-        self.client
+        self.parts
+            .client
             .dialogs()
             .open(trigger_id, &self.dialog_url(&self.route), &dialog)
             .await?;
@@ -444,8 +445,8 @@ impl Cx {
         channel_id: &str,
         data: Value,
     ) -> Map<String, Value> {
-        let expires = now_secs().saturating_add(secs(self.ttl.action));
-        let token = self.signer.sign(
+        let expires = now_secs().saturating_add(secs(self.parts.ttl.action));
+        let token = self.parts.signer.sign(
             &Claims::new(Purpose::Action, &self.route, action, expires)
                 .channel(channel_id)
                 .data(data),
@@ -486,14 +487,17 @@ impl Cx {
     }
 
     /// Posts `response` to a slash command's `response_url`, as JSON with the exact content
-    /// type Mattermost requires. Each URL takes at most 5 uses within 30 minutes; a 6th is
-    /// refused here without a request.
+    /// type Mattermost requires. Each URL takes at most 5 uses within 30 minutes of the
+    /// command; a 6th, or a late one, is refused here without a request.
     pub async fn respond(
         &self,
         response_url: &str,
         response: &CommandResponse,
     ) -> Result<(), HandlerError> {
-        self.response_urls.post(response_url, response).await?;
+        self.parts
+            .response_urls
+            .post(response_url, self.arrived, response)
+            .await?;
         Ok(())
     }
 }

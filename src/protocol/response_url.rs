@@ -6,11 +6,12 @@
 //! and refuses the 6th or a late one locally, so a bug in a handler cannot turn into a stream
 //! of failing requests, and always sends JSON with that exact content type.
 //!
-//! Every command carries its own `response_url`, so the table would grow with traffic; entries
-//! are dropped once their 30 minutes are over, oldest first from an insertion-ordered queue,
-//! so noting a command costs amortised O(1) whatever the table's size, and at most
-//! [`MAX_TRACKED`] URLs are kept (beyond that the oldest is forgotten early: the local check is
-//! a courtesy, Mattermost enforces the limits itself).
+//! A URL is noted on its first use, with the time its command arrived (so its 30 minutes count
+//! from the command, as Mattermost counts them): commands answered in their callback, nearly
+//! all of them, cost nothing here. Entries are dropped once their 30 minutes are over, from an
+//! insertion-ordered queue, so noting a URL costs amortised O(1) whatever the table's size, and
+//! at most [`MAX_TRACKED`] URLs are kept (beyond that the oldest is forgotten early: the local
+//! check is a courtesy, Mattermost enforces the limits itself).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -61,8 +62,10 @@ struct Usage {
 #[derive(Debug, Default)]
 struct Table {
     usage: HashMap<Arc<str>, Usage>,
-    /// One item per entry of `usage`, oldest first: `first_seen` never decreases along it,
-    /// so the expired entries are always at the front.
+    /// One item per entry of `usage`, in the order they were noted. A URL is noted at its first
+    /// use, so `first_seen` is nearly, not strictly, increasing along it: an expired entry
+    /// behind a younger one waits for it (still refused by `reserve`, which checks its own
+    /// time).
     order: VecDeque<(Instant, Arc<str>)>,
 }
 
@@ -87,32 +90,27 @@ impl Table {
         }
     }
 
-    /// Adds `url`, first seen `now`, with `uses` uses (the caller checked it is absent).
-    fn insert(&mut self, url: &str, now: Instant, uses: u32) {
-        self.prune(now);
-        let url: Arc<str> = Arc::from(url);
-        self.order.push_back((now, Arc::clone(&url)));
-        self.usage.insert(
-            url,
-            Usage {
-                first_seen: now,
-                uses,
-            },
-        );
-    }
-
-    /// Notes that a command carrying `url` arrived at `now`.
-    fn seen(&mut self, url: &str, now: Instant) {
+    /// Reserves one use at `now` of `url`, whose command arrived at `first_seen`, or says
+    /// why not.
+    fn reserve(
+        &mut self,
+        url: &str,
+        first_seen: Instant,
+        now: Instant,
+    ) -> Result<(), ResponseUrlError> {
         if !self.usage.contains_key(url) {
-            self.insert(url, now, 0);
+            self.prune(now);
+            let url: Arc<str> = Arc::from(url);
+            self.order.push_back((first_seen, Arc::clone(&url)));
+            self.usage.insert(
+                url,
+                Usage {
+                    first_seen,
+                    uses: 0,
+                },
+            );
         }
-    }
-
-    /// Reserves one use of `url` at `now`, or says why not.
-    fn reserve(&mut self, url: &str, now: Instant) -> Result<(), ResponseUrlError> {
         let Some(entry) = self.usage.get_mut(url) else {
-            // Never seen (or already forgotten): Mattermost has the last word.
-            self.insert(url, now, 1);
             return Ok(());
         };
         if now.saturating_duration_since(entry.first_seen) >= LIFETIME {
@@ -149,17 +147,10 @@ impl ResponseUrls {
         }
     }
 
-    /// Notes that a command carrying `url` arrived now (starts its 30 minutes). Amortised
-    /// O(1): entries older than 30 minutes are dropped as new ones come in.
-    pub fn seen(&self, url: &str) {
+    /// Reserves one use of `url`, whose command arrived at `first_seen`, or says why not.
+    fn reserve(&self, url: &str, first_seen: Instant) -> Result<(), ResponseUrlError> {
         let mut table = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
-        table.seen(url, Instant::now());
-    }
-
-    /// Reserves one use of `url`, or says why not.
-    fn reserve(&self, url: &str) -> Result<(), ResponseUrlError> {
-        let mut table = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
-        table.reserve(url, Instant::now())
+        table.reserve(url, first_seen, Instant::now())
     }
 
     fn release(&self, url: &str) {
@@ -175,18 +166,20 @@ impl ResponseUrls {
         table.usage.get(url).map_or(0, |u| u.uses)
     }
 
-    /// Posts `response` to `url` as `application/json`. A failed request does not count as
-    /// a use (Mattermost counts only successful ones).
+    /// Posts `response` to `url`, the `response_url` of a command that arrived at
+    /// `command_arrived`, as `application/json`. A failed request does not count as a use
+    /// (Mattermost counts only successful ones).
     pub async fn post(
         &self,
         url: &str,
+        command_arrived: Instant,
         response: &CommandResponse,
     ) -> Result<(), ResponseUrlError> {
         let parsed = url::Url::parse(url).map_err(|_| ResponseUrlError::Invalid)?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
             return Err(ResponseUrlError::Invalid);
         }
-        self.reserve(url)?;
+        self.reserve(url, command_arrived)?;
         let body = serde_json::to_vec(response).unwrap_or_default();
         let sent = self
             .http
@@ -224,32 +217,40 @@ mod tests {
         let mut table = Table::default();
         let start = Instant::now();
         for i in 0..10_000 {
-            table.seen(&format!("http://mm/hooks/commands/{i}"), start);
+            let url = format!("http://mm/hooks/commands/{i}");
+            assert!(table.reserve(&url, start, start).is_ok());
         }
         assert_eq!(table.usage.len(), 10_000);
         // Still within 30 minutes: nothing goes.
-        table.seen("http://mm/hooks/commands/young", start + LIFETIME / 2);
+        let young = start + LIFETIME / 2;
+        assert!(table.reserve("http://mm/young", young, young).is_ok());
         assert_eq!(table.usage.len(), 10_001);
-        // 30 minutes later the next command drops every expired entry, queue included.
-        table.seen("http://mm/hooks/commands/late", start + LIFETIME);
+        // 30 minutes later the next new URL drops every expired entry, queue included.
+        let late = start + LIFETIME;
+        assert!(table.reserve("http://mm/late", late, late).is_ok());
         assert_eq!(table.usage.len(), 2);
         assert_eq!(table.order.len(), 2);
-        assert!(table.usage.contains_key("http://mm/hooks/commands/young"));
-        assert!(table.usage.contains_key("http://mm/hooks/commands/late"));
+        assert!(table.usage.contains_key("http://mm/young"));
+        assert!(table.usage.contains_key("http://mm/late"));
     }
 
     #[test]
-    fn seeing_a_url_again_keeps_its_count_and_start() {
+    fn the_thirty_minutes_count_from_the_command_not_the_first_use() {
         let mut table = Table::default();
-        let start = Instant::now();
-        table.seen("http://mm/a", start);
-        assert!(table.reserve("http://mm/a", start).is_ok());
-        table.seen("http://mm/a", start + LIFETIME / 2);
-        assert_eq!(table.usage.len(), 1);
-        assert_eq!(table.order.len(), 1);
-        assert_eq!(table.usage.get("http://mm/a").map(|u| u.uses), Some(1));
+        let arrived = Instant::now();
+        // First used 20 minutes after its command: allowed, and again until minute 30.
+        let first_use = arrived + Duration::from_secs(20 * 60);
+        assert!(table.reserve("http://mm/a", arrived, first_use).is_ok());
+        let before_end = arrived + LIFETIME - Duration::from_secs(1);
+        assert!(table.reserve("http://mm/a", arrived, before_end).is_ok());
+        assert_eq!(table.usage.get("http://mm/a").map(|u| u.uses), Some(2));
         assert!(matches!(
-            table.reserve("http://mm/a", start + LIFETIME),
+            table.reserve("http://mm/a", arrived, arrived + LIFETIME),
+            Err(ResponseUrlError::Expired)
+        ));
+        // A URL whose first use comes after its 30 minutes is refused at once.
+        assert!(matches!(
+            table.reserve("http://mm/b", arrived, arrived + LIFETIME),
             Err(ResponseUrlError::Expired)
         ));
     }
@@ -258,12 +259,11 @@ mod tests {
     fn the_sixth_use_is_refused() {
         let mut table = Table::default();
         let now = Instant::now();
-        table.seen("http://mm/a", now);
         for _ in 0..MAX_USES {
-            assert!(table.reserve("http://mm/a", now).is_ok());
+            assert!(table.reserve("http://mm/a", now, now).is_ok());
         }
         assert!(matches!(
-            table.reserve("http://mm/a", now),
+            table.reserve("http://mm/a", now, now),
             Err(ResponseUrlError::Exhausted)
         ));
     }
@@ -273,7 +273,7 @@ mod tests {
         let mut table = Table::default();
         let now = Instant::now();
         for i in 0..MAX_TRACKED + 10 {
-            table.seen(&format!("http://mm/{i}"), now);
+            assert!(table.reserve(&format!("http://mm/{i}"), now, now).is_ok());
         }
         assert_eq!(table.usage.len(), MAX_TRACKED);
         assert_eq!(table.usage.len(), table.order.len());

@@ -32,10 +32,22 @@ pub(crate) fn media_type(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
+/// Whether the media type of the request is `expected` (lower case), without allocating.
+fn media_type_is(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
+}
+
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
 
 fn require(headers: &HeaderMap, expected: &str) -> Result<(), AppError> {
+    if media_type_is(headers, expected) {
+        return Ok(());
+    }
     match media_type(headers).as_str() {
         t if t == expected => Ok(()),
         "" => Err(AppError::UnsupportedMediaType(format!(
@@ -55,6 +67,19 @@ pub(crate) fn require_form(headers: &HeaderMap) -> Result<(), AppError> {
 /// Requires a JSON body (415 otherwise).
 pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
     require(headers, JSON)
+}
+
+/// A form-encoded body: 415 for another content type, 413 over the limit.
+#[derive(Debug)]
+pub(crate) struct FormBody(pub(crate) Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for FormBody {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        require_form(request.headers())?;
+        Ok(FormBody(body(Bytes::from_request(request, state).await)?))
+    }
 }
 
 /// A payload that parses from either encoding.

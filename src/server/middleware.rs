@@ -1,62 +1,250 @@
-//! The middleware stack, assembled in one place: request id (set and echoed), a trace span per
-//! request, sensitive headers hidden from logs, a timeout, a body-size limit, and panics turned
-//! into 500s instead of dropped connections; callbacks are counted and timed for `/metrics`.
+//! The middleware, in one service: a request id (set when absent, echoed on the answer), a
+//! trace span per request, sensitive headers hidden from logs, a timeout, panics turned into
+//! 500s instead of dropped connections, and callbacks counted and timed for `/metrics` with
+//! one "callback answered" log line each. The body-size limit is axum's own layer.
+//!
+//! One hand-written service rather than a stack of generic layers because this runs on every
+//! callback and most callbacks are answered on their first poll: nothing here allocates
+//! except the request id, nothing is boxed, and the timeout timer is armed only when the
+//! handler is not ready at once (a reply rendered from a template never arms it).
 
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::Response;
-use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use axum::http::header::{self, Entry};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use tokio::time::Sleep;
+use tower::{Layer, Service};
 
 use crate::config::ServerSettings;
 use crate::metrics::{self, CallbackOutcome};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Request ids: a per-process random prefix and a counter; unique without coordination.
-#[derive(Clone, Debug)]
-struct Ids {
-    prefix: u32,
-    next: Arc<AtomicU64>,
+/// The callback kinds, by the first segment of their route template (`/commands/{route}`).
+const CALLBACK_KINDS: [&str; 4] = ["commands", "hooks", "dialogs", "actions"];
+
+/// Wraps `router` in the middleware (outermost first: [`Callbacks`], then the body limit).
+pub(crate) fn apply(router: Router, settings: &ServerSettings) -> Router {
+    router
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        .layer(CallbacksLayer {
+            shared: Arc::new(Shared {
+                id_prefix: rand::random(),
+                next_id: AtomicU64::new(0),
+                timeout: settings.request_timeout(),
+            }),
+        })
 }
 
-impl MakeRequestId for Ids {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        // `HeaderValue::try_from(String)` takes the buffer over; `parse()` on a `&str` would
-        // validate and copy it into a second allocation.
-        HeaderValue::try_from(format!("{:08x}-{n:x}", self.prefix))
-            .ok()
-            .map(RequestId::new)
+#[derive(Debug)]
+struct Shared {
+    /// Request ids: a per-process random prefix and a counter; unique without coordination.
+    id_prefix: u32,
+    next_id: AtomicU64,
+    /// How long a request may take before it is answered 408.
+    timeout: Duration,
+}
+
+impl Shared {
+    fn request_id(&self) -> HeaderValue {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // `try_from(String)` takes the buffer over; `parse()` on a `&str` would copy it.
+        HeaderValue::try_from(format!("{:08x}-{n:x}", self.id_prefix))
+            .unwrap_or(HeaderValue::from_static("-"))
     }
 }
 
-fn make_span<B>(request: &Request<B>) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    // Callback fields start empty: the metrics middleware records kind and route, the handler
-    // the caller's ids, so every line logged for a callback (and every API-call span made on
-    // its behalf, as a child) carries them all.
+/// Applies [`Callbacks`].
+#[derive(Debug, Clone)]
+struct CallbacksLayer {
+    shared: Arc<Shared>,
+}
+
+impl<S> Layer<S> for CallbacksLayer {
+    type Service = Callbacks<S>;
+
+    fn layer(&self, inner: S) -> Callbacks<S> {
+        Callbacks {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The middleware service; see the module docs.
+#[derive(Debug, Clone)]
+struct Callbacks<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> Service<Request<Body>> for Callbacks<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = std::convert::Infallible>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = CallbackFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let request_id = match request.headers().get(&REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => {
+                let id = self.shared.request_id();
+                request.headers_mut().insert(REQUEST_ID, id.clone());
+                id
+            }
+        };
+        hide_sensitive(request.headers_mut());
+        let kind = request
+            .extensions()
+            .get::<MatchedPath>()
+            .and_then(|matched| callback_kind(matched.as_str()));
+        let span = make_span(&request, &request_id);
+        // A callback's route is the second path segment; the `Uri` is kept (a reference
+        // count, not a copy) to label the metrics when the answer is ready.
+        let callback = kind.and_then(|kind| {
+            let route = route_segment(request.uri().path())?;
+            span.record("kind", kind);
+            span.record("route", route);
+            Some((kind, request.uri().clone()))
+        });
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        CallbackFuture {
+            inner,
+            timer: None,
+            timeout: self.shared.timeout,
+            span,
+            request_id: Some(request_id),
+            callback,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The answer of [`Callbacks`]: the inner future within the span, the timeout and panic
+/// guard around it, and the bookkeeping when it is ready.
+#[derive(Debug)]
+struct CallbackFuture<F> {
+    inner: F,
+    /// Armed on the first `Pending` only.
+    timer: Option<Pin<Box<Sleep>>>,
+    timeout: Duration,
+    span: tracing::Span,
+    /// Taken when the answer is ready (a finished future is never polled again).
+    request_id: Option<HeaderValue>,
+    callback: Option<(&'static str, Uri)>,
+    started: Instant,
+}
+
+impl<F> Future for CallbackFuture<F>
+where
+    F: Future<Output = Result<Response, std::convert::Infallible>> + Unpin,
+{
+    type Output = Result<Response, std::convert::Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let _entered = this.span.enter();
+        let inner = Pin::new(&mut this.inner);
+        let mut response = match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(Ok(response))) => response,
+            Ok(Poll::Pending) => {
+                let timeout = this.timeout;
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                ready!(timer.as_mut().poll(cx));
+                tracing::warn!(timeout_ms = timeout.as_millis() as u64, "request timed out");
+                StatusCode::REQUEST_TIMEOUT.into_response()
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("(no message)");
+                tracing::error!(panic = message, "request handler panicked");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        };
+        if let Some(id) = this.request_id.take() {
+            if !response.headers().contains_key(&REQUEST_ID) {
+                response.headers_mut().insert(REQUEST_ID, id);
+            }
+        }
+        this.finished(response.status());
+        Poll::Ready(Ok(response))
+    }
+}
+
+impl<F> CallbackFuture<F> {
+    /// Logs the answer and, for a callback, counts and times it. An unknown route is
+    /// labelled `unknown` in metrics so a prober cannot grow the label set.
+    fn finished(&self, status: StatusCode) {
+        let elapsed = self.started.elapsed();
+        let latency_ms = elapsed.as_millis() as u64;
+        let Some((kind, uri)) = &self.callback else {
+            if status.is_server_error() {
+                tracing::error!(status = status.as_u16(), latency_ms, "request failed");
+            } else {
+                tracing::debug!(status = status.as_u16(), latency_ms, "request answered");
+            }
+            return;
+        };
+        let outcome = CallbackOutcome::from_status(status);
+        tracing::info!(
+            status = status.as_u16(),
+            %outcome,
+            latency_ms,
+            "callback answered"
+        );
+        let route = match route_segment(uri.path()) {
+            Some(route) if status != StatusCode::NOT_FOUND => route,
+            _ => "unknown",
+        };
+        metrics::callback_finished(kind, route, outcome, elapsed);
+    }
+}
+
+/// Marks credentials so no log line prints them.
+fn hide_sensitive(headers: &mut HeaderMap) {
+    for name in [header::AUTHORIZATION, header::COOKIE] {
+        if let Entry::Occupied(mut entry) = headers.entry(name) {
+            for value in entry.iter_mut() {
+                value.set_sensitive(true);
+            }
+        }
+    }
+}
+
+/// The request span. Callback fields start empty: this middleware records kind and route,
+/// the handler the caller's ids, so every line logged for a callback (and every API-call span
+/// made on its behalf, as a child) carries them all.
+fn make_span(request: &Request<Body>, request_id: &HeaderValue) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %request.method(),
         path = %request.uri().path(),
-        request_id,
+        request_id = request_id.to_str().unwrap_or(""),
         kind = tracing::field::Empty,
         route = tracing::field::Empty,
         team_id = tracing::field::Empty,
@@ -65,76 +253,42 @@ fn make_span<B>(request: &Request<B>) -> tracing::Span {
     )
 }
 
-/// Counts and times callbacks: requests whose route template is `/<kind>/{param}…`
-/// (`/commands/{route}`, and every callback kind added later), records kind and route on the
-/// request span, and logs one "callback answered" line. Placed outside the timeout and panic
-/// layers so 408s and 500s are counted too. An unknown route name is labelled `unknown` in
-/// metrics so a prober cannot grow the label set.
-async fn record_callback(request: axum::extract::Request, next: Next) -> Response {
-    let labels = request
-        .extensions()
-        .get::<MatchedPath>()
-        .and_then(|matched| callback_labels(matched.as_str(), request.uri().path()));
-    let Some((kind, route)) = labels else {
-        return next.run(request).await;
-    };
-    let span = tracing::Span::current();
-    span.record("kind", kind.as_str());
-    span.record("route", route.as_str());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let elapsed = started.elapsed();
-    let status = response.status();
-    let outcome = CallbackOutcome::from_status(status);
-    tracing::info!(
-        status = status.as_u16(),
-        %outcome,
-        latency_ms = elapsed.as_millis() as u64,
-        "callback answered"
-    );
-    let route = if status == StatusCode::NOT_FOUND {
-        "unknown"
-    } else {
-        &route
-    };
-    metrics::callback_finished(&kind, route, outcome, elapsed);
-    response
-}
-
-/// `("commands", "hello")` for template `/commands/{route}` and path `/commands/hello`.
-fn callback_labels(template: &str, path: &str) -> Option<(String, String)> {
-    let mut template = template.trim_start_matches('/').split('/');
-    let mut path = path.trim_start_matches('/').split('/');
-    let kind = template.next()?;
-    let param = template.next()?;
-    if !param.starts_with('{') || kind.starts_with('{') {
+/// `Some("commands")` for template `/commands/{route}`: a callback kind followed by a
+/// parameter.
+fn callback_kind(template: &str) -> Option<&'static str> {
+    let mut segments = template.trim_start_matches('/').split('/');
+    let kind = segments.next()?;
+    if !segments.next()?.starts_with('{') {
         return None;
     }
-    path.next()?;
-    Some((kind.to_owned(), path.next()?.to_owned()))
+    CALLBACK_KINDS.into_iter().find(|k| *k == kind)
 }
 
-/// Wraps `router` in the stack (outermost first).
-pub(crate) fn apply(router: Router, settings: &ServerSettings) -> Router {
-    let ids = Ids {
-        prefix: rand::random(),
-        next: Arc::default(),
-    };
-    router.layer(
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(REQUEST_ID, ids))
-            .layer(SetSensitiveRequestHeadersLayer::new([
-                header::AUTHORIZATION,
-                header::COOKIE,
-            ]))
-            .layer(TraceLayer::new_for_http().make_span_with(make_span))
-            .layer(axum::middleware::from_fn(record_callback))
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(CatchPanicLayer::new())
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                settings.request_timeout(),
-            ))
-            .layer(DefaultBodyLimit::max(settings.body_limit_bytes)),
-    )
+/// `Some("hello")` for `/commands/hello`.
+fn route_segment(path: &str) -> Option<&str> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    segments.next()?;
+    segments.next().filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_kinds_come_from_the_route_template() {
+        assert_eq!(callback_kind("/commands/{route}"), Some("commands"));
+        assert_eq!(callback_kind("/actions/{route}"), Some("actions"));
+        assert_eq!(callback_kind("/healthz"), None);
+        assert_eq!(callback_kind("/metrics"), None);
+        assert_eq!(callback_kind("/other/{route}"), None);
+        assert_eq!(callback_kind("/commands/fixed"), None);
+    }
+
+    #[test]
+    fn the_route_is_the_second_segment() {
+        assert_eq!(route_segment("/commands/hello"), Some("hello"));
+        assert_eq!(route_segment("/commands/"), None);
+        assert_eq!(route_segment("/healthz"), None);
+    }
 }

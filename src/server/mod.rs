@@ -23,7 +23,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use error::AppError;
-pub use state::{AppState, Readiness};
+pub use state::{AppState, Readiness, Shared};
 
 /// Builds the app: every route, the fallback, and the middleware stack.
 pub fn router(state: AppState) -> Router {

@@ -13,9 +13,48 @@ use crate::protocol::ResponseUrls;
 use crate::signing::Signer;
 use crate::tokens::TokenStore;
 
-/// Everything handlers need; cheap to clone.
+/// Everything handlers need: one reference-counted [`Shared`], so a clone (axum makes one
+/// per request) is one atomic increment. Fields are reached through `Deref`.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    shared: Arc<Shared>,
+    /// What every callback's [`Cx`] shares, built once from `shared`.
+    cx_parts: Arc<CxParts>,
+}
+
+impl AppState {
+    /// The state holding `shared`.
+    pub fn new(shared: Shared) -> Self {
+        let cx_parts = Arc::new(shared.cx_parts());
+        AppState {
+            shared: Arc::new(shared),
+            cx_parts,
+        }
+    }
+
+    /// Changes the state while the app is being assembled (copies it if already shared).
+    pub(crate) fn update(&mut self, change: impl FnOnce(&mut Shared)) {
+        change(Arc::make_mut(&mut self.shared));
+        self.cx_parts = Arc::new(self.shared.cx_parts());
+    }
+
+    /// The context for a callback on `route`.
+    pub fn cx(&self, route: &str, request_id: &str) -> Cx {
+        Cx::new(self.cx_parts.clone(), route, request_id)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug, Clone)]
+pub struct Shared {
     /// The settings the server started with.
     pub settings: Arc<Settings>,
     /// The live routes (swapped atomically on reload; a request keeps the set it started
@@ -39,24 +78,19 @@ pub struct AppState {
     pub bot_user_id: Arc<OnceCell<String>>,
 }
 
-impl AppState {
-    /// The context for a callback on `route`.
-    pub fn cx(&self, route: &str, request_id: &str) -> Cx {
-        Cx::new(
-            CxParts {
-                client: self.client.clone(),
-                signer: self.signer.clone(),
-                public_url: self.settings.server.public_url.clone(),
-                ttl: SigningTtl {
-                    dialog: self.settings.signing.dialog_ttl(),
-                    action: self.settings.signing.action_ttl(),
-                },
-                response_urls: self.response_urls.clone(),
-                background: self.background.clone(),
+impl Shared {
+    fn cx_parts(&self) -> CxParts {
+        CxParts {
+            client: self.client.clone(),
+            signer: self.signer.clone(),
+            public_url: self.settings.server.public_url.clone(),
+            ttl: SigningTtl {
+                dialog: self.settings.signing.dialog_ttl(),
+                action: self.settings.signing.action_ttl(),
             },
-            route,
-            request_id,
-        )
+            response_urls: self.response_urls.clone(),
+            background: self.background.clone(),
+        }
     }
 
     /// The bot's user id (`GET /users/me` once, then cached).

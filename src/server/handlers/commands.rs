@@ -8,17 +8,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
 
-use crate::integrations::{Handler, HandlerError};
+use crate::integrations::{BoxFuture, Cx, Handler, HandlerError};
 use crate::mattermost::models::CommandResponse;
 use crate::protocol::{SlashCommandRequest, split_long_text};
 use crate::server::deferred::{self, Outcome};
 use crate::server::error::AppError;
-use crate::server::extract::{self, RequestId};
+use crate::server::extract::{FormBody, RequestId};
 use crate::server::state::AppState;
 use crate::telemetry;
 use crate::tokens::TokenKind;
@@ -31,15 +28,12 @@ pub(crate) async fn slash_command_post(
     State(state): State<AppState>,
     Path(route): Path<String>,
     RequestId(request_id): RequestId,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    FormBody(body): FormBody,
 ) -> Result<Json<CommandResponse>, AppError> {
     let handler = super::find(&state, &route)?;
-    let body = extract::body(body)?;
-    extract::require_form(&headers)?;
     let request = SlashCommandRequest::from_form(&body)?;
     telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
-    answer(&state, route, handler, request, request_id).await
+    answer(&state, &route, handler, request, request_id).await
 }
 
 /// `GET /commands/{route}?…`.
@@ -52,7 +46,7 @@ pub(crate) async fn slash_command_get(
     let handler = super::find(&state, &route)?;
     let request = SlashCommandRequest::from_form(query.unwrap_or_default().as_bytes())?;
     telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
-    answer(&state, route, handler, request, request_id).await
+    answer(&state, &route, handler, request, request_id).await
 }
 
 /// Verifies the token (an unknown one may trigger one token refresh, see `tokens.rs`), then
@@ -65,26 +59,31 @@ pub(crate) async fn slash_command_get(
 )]
 async fn answer(
     state: &AppState,
-    route: String,
+    route: &str,
     handler: Arc<dyn Handler>,
     request: SlashCommandRequest,
     request_id: String,
 ) -> Result<Json<CommandResponse>, AppError> {
     if !state
         .tokens
-        .verify_or_refresh(TokenKind::Command, &route, &request.team_id, &request.token)
+        .verify_or_refresh(TokenKind::Command, route, &request.team_id, &request.token)
         .await
     {
         return Err(AppError::Unauthorized("slash-command token does not match"));
     }
-    if !request.response_url.is_empty() {
-        state.response_urls.seen(&request.response_url);
-    }
-    let cx = state.cx(&route, &request_id);
-    let response_url = request.response_url.clone();
-    let late_cx = cx.clone();
-    let work = async move { handler.slash_command(&cx, &request).await };
-    let late = move |result: Result<CommandResponse, HandlerError>| -> crate::integrations::BoxFuture<'static, bool> {
+    let cx = state.cx(route, &request_id);
+    // The context and request travel with the handler's answer, so a late answer finds its
+    // `response_url` without anything copied up front for the rare late case.
+    let work = async move {
+        let result = handler.slash_command(&cx, &request).await;
+        (result, cx, request)
+    };
+    let late = |(result, cx, request): (
+        Result<CommandResponse, HandlerError>,
+        Cx,
+        SlashCommandRequest,
+    )|
+     -> BoxFuture<'static, bool> {
         Box::pin(async move {
             let response = match result {
                 Ok(response) => split_long_text(response),
@@ -93,11 +92,11 @@ async fn answer(
                     CommandResponse::ephemeral(APOLOGY)
                 }
             };
-            if response_url.is_empty() {
+            if request.response_url.is_empty() {
                 tracing::error!("late slash-command answer lost: the request had no response_url");
                 return false;
             }
-            match late_cx.respond(&response_url, &response).await {
+            match cx.respond(&request.response_url, &response).await {
                 Ok(()) => {
                     tracing::info!("late slash-command answer delivered via response_url");
                     true
@@ -109,12 +108,12 @@ async fn answer(
             }
         })
     };
-    let response = match deferred::run(state, "command", &route, work, late).await {
-        Outcome::Now(Ok(response)) => split_long_text(response),
-        Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+    let response = match deferred::run(state, "command", route, work, late).await {
+        Outcome::Now((Ok(response), _, _)) => split_long_text(response),
+        Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
             return Err(AppError::Unsupported(kind));
         }
-        Outcome::Now(Err(e)) => {
+        Outcome::Now((Err(e), _, _)) => {
             tracing::error!(error = %e, "slash-command handler failed");
             CommandResponse::ephemeral(APOLOGY)
         }
