@@ -196,8 +196,20 @@ async fn start_app(sim: &Simulator, dir: &Path, trivial: bool) -> (SocketAddr, A
     (addr, state, token)
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // `REPLY_BENCH_WORKERS=1` runs everything on one thread (no cache lines shared between
+    // cores); the default is tokio's, one worker per core.
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = std::env::var("REPLY_BENCH_WORKERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        runtime.worker_threads(workers);
+    }
+    runtime.enable_all().build().unwrap().block_on(run());
+}
+
+async fn run() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -257,7 +269,18 @@ async fn main() {
                     ([("content-type", "application/json")], reply)
                 }
             }),
+        )
+        .route(
+            "/commands/hello-form",
+            post(|body: Bytes| async move {
+                let request = SlashCommandRequest::from_form(&body).unwrap();
+                axum::Json(CommandResponse::ephemeral(format!(
+                    "Hello, @{}! You said: {}",
+                    request.user_name, request.text
+                )))
+            }),
         );
+    let baseline_router = baseline.clone();
     let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
     let base_addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, baseline).await.unwrap() });
@@ -273,14 +296,70 @@ async fn main() {
             body.clone(),
             connections,
         ),
+        Side::new(
+            "axum+form",
+            format!("{base_url}-form"),
+            body.clone(),
+            connections,
+        ),
     ];
     for side in &sides {
         side.load(connections, Duration::from_millis(500)).await;
     }
 
     let slice = Duration::from_millis(slice_ms);
-    // For profiling one side alone: `REPLY_BENCH_ONLY=switchboard|axum|trivial|axum+body`.
+    // For profiling one side alone: `REPLY_BENCH_ONLY=switchboard|axum|trivial|axum+body`;
+    // `inproc` times the app's router called in-process (no sockets), for callgrind.
     if let Ok(only) = std::env::var("REPLY_BENCH_ONLY") {
+        if only.starts_with("inproc") {
+            // `inproc` (the app) or `inproc-axum` (the baseline), from `REPLY_BENCH_TASKS`
+            // concurrent tasks: the router called without sockets, for callgrind, and to
+            // see what running on both cores at once costs (shared cache lines).
+            let env = |name: &str, default: u32| -> u32 {
+                std::env::var(name)
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(default)
+            };
+            let (calls, tasks) = (
+                env("REPLY_BENCH_CALLS", 100_000),
+                env("REPLY_BENCH_TASKS", 1),
+            );
+            let router = if only == "inproc-axum" {
+                baseline_router.clone()
+            } else {
+                switchboard::server::router(state.clone())
+            };
+            let started = Instant::now();
+            let mut running = Vec::new();
+            for _ in 0..tasks {
+                let (router, body) = (router.clone(), body.clone());
+                running.push(tokio::spawn(async move {
+                    for _ in 0..calls / tasks {
+                        let request = axum::http::Request::post("/commands/hello")
+                            .header("content-type", "application/x-www-form-urlencoded")
+                            .body(axum::body::Body::from(body.clone()))
+                            .unwrap();
+                        let response = tower::ServiceExt::oneshot(router.clone(), request)
+                            .await
+                            .unwrap();
+                        assert!(response.status().is_success());
+                        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await;
+                        std::hint::black_box(bytes.unwrap());
+                    }
+                }));
+            }
+            for task in running {
+                task.await.unwrap();
+            }
+            let elapsed = started.elapsed();
+            println!(
+                "{only}, {tasks} task(s): {:.2} µs per request, {:.0} req/s",
+                (elapsed / calls).as_secs_f64() * 1e6,
+                f64::from(calls) / elapsed.as_secs_f64()
+            );
+            return;
+        }
         let side = sides
             .iter()
             .find(|s| s.name == only || (only == "axum" && s.name == "bare axum"))

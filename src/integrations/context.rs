@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use minijinja::value::{Enumerator, Object};
+use minijinja::value::{Enumerator, Object, ObjectRepr};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -181,31 +181,42 @@ impl Context {
     /// whole context for every render. Templates see the same keys and values as they would
     /// through `Serialize`.
     pub fn to_template_value(&self) -> minijinja::Value {
-        minijinja::Value::from_object(self.clone())
+        self.clone().into_template_value()
+    }
+
+    /// [`Context::to_template_value`] without the copy.
+    pub fn into_template_value(self) -> minijinja::Value {
+        minijinja::Value::from_object(self)
     }
 }
 
 impl Object for Context {
     fn get_value(self: &Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
         use minijinja::Value as V;
+        let view = |part| {
+            V::from_object(View {
+                context: Arc::clone(self),
+                part,
+            })
+        };
         Some(match key.as_str()? {
             "route" => V::from(self.route.as_str()),
-            "user" => V::from_serialize(&self.user),
-            "channel" => V::from_serialize(&self.channel),
-            "team" => V::from_serialize(&self.team),
+            "user" => view(Part::User),
+            "channel" => view(Part::Channel),
+            "team" => view(Part::Team),
             "command" => V::from(self.command.as_str()),
             "text" => V::from(self.text.as_str()),
             "root_id" => V::from(self.root_id.as_str()),
             "post_id" => V::from(self.post_id.as_str()),
             "user_mentions" => V::from_serialize(&self.user_mentions),
             "channel_mentions" => V::from_serialize(&self.channel_mentions),
-            "args" => V::from_serialize(&self.args),
-            "submission" => V::from_serialize(&self.submission),
-            "captures" => V::from_serialize(&self.captures),
+            "args" => view(Part::Args),
+            "submission" => view(Part::Submission),
+            "captures" => view(Part::Captures),
             "trigger_word" => V::from(self.trigger_word.as_str()),
-            "context" => V::from_serialize(&self.context),
-            "post_props" => V::from_serialize(&self.post_props),
-            other => return self.results.get(other).map(V::from_serialize),
+            "context" => view(Part::Context),
+            "post_props" => view(Part::PostProps),
+            other => return self.results.get(other).map(json_value),
         })
     }
 
@@ -216,6 +227,99 @@ impl Object for Context {
         keys.sort_unstable();
         keys.dedup();
         Enumerator::Values(keys.into_iter().map(minijinja::Value::from).collect())
+    }
+}
+
+/// A map inside the context (`user`, `args` …) seen in place: a template reading `user.name`
+/// or `args.text` gets that one value, without the map being copied into a template map first.
+#[derive(Debug)]
+struct View {
+    context: Arc<Context>,
+    part: Part,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    User,
+    Channel,
+    Team,
+    Args,
+    Submission,
+    Captures,
+    Context,
+    PostProps,
+}
+
+impl View {
+    fn who(&self) -> Option<&Who> {
+        match self.part {
+            Part::User => Some(&self.context.user),
+            Part::Channel => Some(&self.context.channel),
+            Part::Team => Some(&self.context.team),
+            _ => None,
+        }
+    }
+
+    fn json_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self.part {
+            Part::Args => Some(&self.context.args),
+            Part::Submission => Some(&self.context.submission),
+            Part::Context => Some(&self.context.context),
+            Part::PostProps => Some(&self.context.post_props),
+            _ => None,
+        }
+    }
+}
+
+impl Object for View {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        let key = key.as_str()?;
+        if let Some(who) = self.who() {
+            return match key {
+                "id" => Some(minijinja::Value::from(who.id.as_str())),
+                "name" => Some(minijinja::Value::from(who.name.as_str())),
+                _ => None,
+            };
+        }
+        if let Some(map) = self.json_map() {
+            return map.get(key).map(json_value);
+        }
+        self.context
+            .captures
+            .get(key)
+            .map(|v| minijinja::Value::from(v.as_str()))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        if self.who().is_some() {
+            return Enumerator::Str(&["id", "name"]);
+        }
+        let keys: Vec<minijinja::Value> = match self.json_map() {
+            Some(map) => map
+                .keys()
+                .map(|k| minijinja::Value::from(k.as_str()))
+                .collect(),
+            None => self
+                .context
+                .captures
+                .keys()
+                .map(|k| minijinja::Value::from(k.as_str()))
+                .collect(),
+        };
+        Enumerator::Values(keys)
+    }
+}
+
+/// A JSON value as a template value; strings and booleans directly, the rest serialised.
+fn json_value(value: &Value) -> minijinja::Value {
+    match value {
+        Value::String(s) => minijinja::Value::from(s.as_str()),
+        Value::Bool(b) => minijinja::Value::from(*b),
+        other => minijinja::Value::from_serialize(other),
     }
 }
 
@@ -267,6 +371,37 @@ mod tests {
             let a = serialised.get_attr(key).map(|v| v.to_string()).ok();
             let b = lazy.get_attr(key).map(|v| v.to_string()).ok();
             assert_eq!(a, b, "{key}");
+        }
+        // Expressions over the nested maps (seen in place) render as over serialised ones.
+        let mut sample = context.clone();
+        sample.submission.insert("n".into(), serde_json::json!(3));
+        sample
+            .submission
+            .insert("ok".into(), serde_json::json!(true));
+        sample
+            .submission
+            .insert("none".into(), serde_json::Value::Null);
+        sample.captures.insert("word".into(), "deploy".into());
+        sample
+            .post_props
+            .insert("votes".into(), serde_json::json!({"a": ["u1"]}));
+        let env = minijinja::Environment::new();
+        for expression in [
+            "{{ user }}",
+            "{{ user.name }}|{{ user['id'] }}|{{ user.missing is undefined }}",
+            "{{ args|length }}|{{ 'text' in args }}|{{ args|tojson }}",
+            "{% for k, v in submission|items %}{{ k }}={{ v }};{% endfor %}",
+            "{{ submission.n + 1 }}|{{ submission.ok }}|{{ submission.none is none }}",
+            "{{ captures.word }}|{{ captures|list }}|{{ post_props.votes.a[0] }}",
+            "{{ team|dictsort }}|{{ channel.name|upper }}",
+        ] {
+            let serialised = env
+                .render_str(expression, minijinja::Value::from_serialize(&sample))
+                .unwrap();
+            let lazy = env
+                .render_str(expression, sample.to_template_value())
+                .unwrap();
+            assert_eq!(lazy, serialised, "{expression}");
         }
         assert!(lazy.get_attr("trigger_id").is_ok_and(|v| v.is_undefined()));
         assert!(

@@ -140,6 +140,6 @@ impl HttpAction {
             "response",
             json!({ "status": status.as_u16(), "ok": true, "json": json, "text": text }),
         );
-        Ok(self.reply.render(&context, links)?)
+        Ok(self.reply.render(context, links)?)
     }
 }

@@ -117,7 +117,7 @@ impl DeclaredRoute {
             channel_id: &context.channel.id.clone(),
         };
         match action {
-            Action::Reply(reply) => match reply.render(&context, &links) {
+            Action::Reply(reply) => match reply.render(context, &links) {
                 Ok(rendered) => Answer::Reply {
                     rendered,
                     update: reply.update,

@@ -18,6 +18,7 @@
 mod action;
 mod command_response;
 mod dialog;
+mod form;
 mod json;
 mod outgoing_webhook;
 mod response_url;

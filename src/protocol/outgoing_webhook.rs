@@ -108,11 +108,11 @@ impl OutgoingWebhookRequest {
 
     /// Parses the form encoding (every other hook); `timestamp` is in seconds there.
     pub fn from_form(body: &[u8]) -> Result<Self, PayloadError> {
-        if std::str::from_utf8(body).is_err() {
+        let Ok(body) = std::str::from_utf8(body) else {
             return Err(PayloadError::Malformed("body is not UTF-8".into()));
-        }
+        };
         let mut r = OutgoingWebhookRequest::default();
-        for (key, value) in form_urlencoded::parse(body) {
+        for (key, value) in super::form::pairs(body) {
             let value = value.into_owned();
             match key.as_ref() {
                 "channel_id" => r.channel_id = value,

@@ -66,13 +66,13 @@ impl SlashCommandRequest {
     /// fields over time); `command`, `user_id`, `channel_id` and `team_id` are required. A
     /// missing `token` parses as empty, so verification (not parsing) refuses it with 401.
     pub fn from_form(body: &[u8]) -> Result<Self, PayloadError> {
-        if std::str::from_utf8(body).is_err() {
+        let Ok(body) = std::str::from_utf8(body) else {
             return Err(PayloadError::Malformed("body is not UTF-8".into()));
-        }
+        };
         let mut req = SlashCommandRequest::default();
         let (mut user_names, mut user_ids) = (Vec::new(), Vec::new());
         let (mut channel_names, mut channel_ids) = (Vec::new(), Vec::new());
-        for (key, value) in form_urlencoded::parse(body) {
+        for (key, value) in super::form::pairs(body) {
             let value = value.into_owned();
             match key.as_ref() {
                 "channel_id" => req.channel_id = value,
