@@ -325,10 +325,11 @@ async fn run() {
                 env("REPLY_BENCH_CALLS", 100_000),
                 env("REPLY_BENCH_TASKS", 1),
             );
+            // Boxed alike, so both pay the same for the box.
             let router = if only == "inproc-axum" {
-                baseline_router.clone()
+                tower::util::BoxCloneSyncService::new(baseline_router.clone())
             } else {
-                switchboard::server::router(state.clone())
+                tower::util::BoxCloneSyncService::new(switchboard::server::router(state.clone()))
             };
             let started = Instant::now();
             let mut running = Vec::new();

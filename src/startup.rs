@@ -316,7 +316,7 @@ impl Application {
         let leftover = background.clone();
         let app = server::router(state);
         let serve = async move {
-            axum::serve(listener, app)
+            axum::serve(listener, axum::ServiceExt::into_make_service(app))
                 .with_graceful_shutdown(async move {
                     let _ = stop_rx.wait_for(|stop| *stop).await;
                     tracing::info!(

@@ -41,6 +41,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use serde_json::{Map, Value};
 use tokio_util::task::TaskTracker;
 use url::Url;
@@ -206,6 +207,15 @@ pub trait Handler: Send + Sync + fmt::Debug + 'static {
 pub struct Handlers {
     by_route: HashMap<String, Arc<dyn Handler>>,
     declared: Option<(RouteTable, Runtime)>,
+    /// The declared routes' handlers, built once per route set (not per request).
+    declared_handlers: Arc<ArcSwapOption<DeclaredHandlers>>,
+}
+
+/// The handler of every route of one route set.
+#[derive(Debug)]
+struct DeclaredHandlers {
+    routes: Arc<RouteSet>,
+    by_route: HashMap<String, Arc<dyn Handler>>,
 }
 
 impl Handlers {
@@ -214,6 +224,7 @@ impl Handlers {
         Handlers {
             by_route: HashMap::new(),
             declared: Some((table, runtime)),
+            declared_handlers: Arc::default(),
         }
     }
 
@@ -243,8 +254,24 @@ impl Handlers {
         }
         let (table, runtime) = self.declared.as_ref()?;
         let routes = table.current();
-        routes.get(route)?;
-        Some(Arc::new(DeclaredRoute::new(routes, route, runtime.clone())))
+        if let Some(built) = &*self.declared_handlers.load()
+            && Arc::ptr_eq(&built.routes, &routes)
+        {
+            return built.by_route.get(route).cloned();
+        }
+        // First request since a (re)load: one handler per route of the new set.
+        let by_route = routes
+            .iter()
+            .map(|r| {
+                let handler: Arc<dyn Handler> =
+                    Arc::new(DeclaredRoute::new(routes.clone(), &r.name, runtime.clone()));
+                (r.name.clone(), handler)
+            })
+            .collect();
+        let built = Arc::new(DeclaredHandlers { routes, by_route });
+        let handler = built.by_route.get(route).cloned();
+        self.declared_handlers.store(Some(built));
+        handler
     }
 
     /// Routes whose handler hands out signed dialogs or buttons, sorted.

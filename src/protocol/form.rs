@@ -21,42 +21,42 @@ pub(crate) fn pairs(body: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, s
 /// hex digits stands for itself; decoded bytes that are not UTF-8 become U+FFFD.
 fn decode(part: &str) -> Cow<'_, str> {
     let bytes = part.as_bytes();
-    let Some(first) = bytes.iter().position(|&b| b == b'+' || b == b'%') else {
+    let special = |b: &u8| *b == b'+' || *b == b'%';
+    let Some(first) = bytes.iter().position(special) else {
         return Cow::Borrowed(part);
     };
     let mut out = Vec::with_capacity(bytes.len());
-    out.extend_from_slice(&bytes[..first]);
-    let mut i = first;
-    while let Some(&byte) = bytes.get(i) {
-        match byte {
-            b'+' => {
+    let mut rest = bytes;
+    let mut next = Some(first);
+    // Copies the plain run before each `+` or `%` in one go, then decodes that byte.
+    while let Some(at) = next {
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at..];
+        match rest {
+            [b'+', tail @ ..] => {
                 out.push(b' ');
-                i += 1;
+                rest = tail;
             }
-            b'%' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-                (Some(high), Some(low)) => {
-                    out.push(high << 4 | low);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            other => {
-                out.push(other);
-                i += 1;
+            [b'%', high, low, tail @ ..] if hex(*high).is_some() && hex(*low).is_some() => {
+                out.push(hex(*high).unwrap_or(0) << 4 | hex(*low).unwrap_or(0));
+                rest = tail;
             }
+            [other, tail @ ..] => {
+                out.push(*other);
+                rest = tail;
+            }
+            [] => break,
         }
+        next = rest.iter().position(special);
     }
+    out.extend_from_slice(rest);
     Cow::Owned(match String::from_utf8(out) {
         Ok(text) => text,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     })
 }
 
-fn hex(byte: Option<&u8>) -> Option<u8> {
-    let byte = *byte?;
+fn hex(byte: u8) -> Option<u8> {
     match byte {
         b'0'..=b'9' => Some(byte - b'0'),
         b'a'..=b'f' => Some(byte - b'a' + 10),

@@ -5,8 +5,9 @@
 //!
 //! One hand-written service rather than a stack of generic layers because this runs on every
 //! callback and most callbacks are answered on their first poll: nothing here allocates
-//! except the request id, nothing is boxed, and the timeout timer is armed only when the
-//! handler is not ready at once (a reply rendered from a template never arms it).
+//! except the request id, nothing is boxed, the whole router is wrapped once (not each route),
+//! and the timeout timer is armed only when the handler is not ready at once (a reply
+//! rendered from a template never arms it).
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::extract::DefaultBodyLimit;
 use axum::http::header::{self, Entry};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -33,17 +34,37 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The callback kinds, by the first segment of their route template (`/commands/{route}`).
 const CALLBACK_KINDS: [&str; 4] = ["commands", "hooks", "dialogs", "actions"];
 
-/// Wraps `router` in the middleware (outermost first: [`Callbacks`], then the body limit).
-pub(crate) fn apply(router: Router, settings: &ServerSettings) -> Router {
-    router
-        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
-        .layer(CallbacksLayer {
-            shared: Arc::new(Shared {
-                id_prefix: rand::random(),
-                next_id: AtomicU64::new(0),
-                timeout: settings.request_timeout(),
-            }),
-        })
+/// The app as served: the router behind the body limit behind [`Callbacks`], each wrapping
+/// the whole router once (a layer added with `Router::layer` wraps every route, and each
+/// request then clones and boxes the wrapped route).
+#[derive(Debug, Clone)]
+pub struct App(Callbacks<<DefaultBodyLimit as Layer<Router>>::Service>);
+
+/// Wraps `router` in the middleware.
+pub(crate) fn apply(router: Router, settings: &ServerSettings) -> App {
+    let shared = Arc::new(Shared {
+        id_prefix: rand::random(),
+        next_id: AtomicU64::new(0),
+        timeout: settings.request_timeout(),
+    });
+    App(Callbacks {
+        inner: DefaultBodyLimit::max(settings.body_limit_bytes).layer(router),
+        shared,
+    })
+}
+
+impl Service<Request<Body>> for App {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = CallbackFuture<<Router as Service<Request<Body>>>::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        self.0.call(request)
+    }
 }
 
 #[derive(Debug)]
@@ -74,26 +95,9 @@ impl Shared {
     }
 }
 
-/// Applies [`Callbacks`].
-#[derive(Debug, Clone)]
-struct CallbacksLayer {
-    shared: Arc<Shared>,
-}
-
-impl<S> Layer<S> for CallbacksLayer {
-    type Service = Callbacks<S>;
-
-    fn layer(&self, inner: S) -> Callbacks<S> {
-        Callbacks {
-            inner,
-            shared: self.shared.clone(),
-        }
-    }
-}
-
 /// The middleware service; see the module docs.
 #[derive(Debug, Clone)]
-struct Callbacks<S> {
+pub(crate) struct Callbacks<S> {
     inner: S,
     shared: Arc<Shared>,
 }
@@ -121,18 +125,13 @@ where
             }
         };
         hide_sensitive(request.headers_mut());
-        let kind = request
-            .extensions()
-            .get::<MatchedPath>()
-            .and_then(|matched| callback_kind(matched.as_str()));
         let span = make_span(&request, &request_id);
-        // A callback's route is the second path segment; the `Uri` is kept (a reference
-        // count, not a copy) to label the metrics when the answer is ready.
-        let callback = kind.and_then(|kind| {
-            let route = route_segment(request.uri().path())?;
+        // The `Uri` is kept (a reference count, not a copy) to label the metrics when the
+        // answer is ready.
+        let callback = callback_of(request.uri().path()).map(|(kind, route)| {
             span.record("kind", kind);
             span.record("route", route);
-            Some((kind, request.uri().clone()))
+            (kind, request.uri().clone())
         });
         let inner = {
             let _entered = span.enter();
@@ -150,10 +149,10 @@ where
     }
 }
 
-/// The answer of [`Callbacks`]: the inner future within the span, the timeout and panic
+/// The answer of the middleware: the inner future within the span, the timeout and panic
 /// guard around it, and the bookkeeping when it is ready.
 #[derive(Debug)]
-struct CallbackFuture<F> {
+pub struct CallbackFuture<F> {
     inner: F,
     /// Armed on the first `Pending` only.
     timer: Option<Pin<Box<Sleep>>>,
@@ -227,8 +226,8 @@ impl<F> CallbackFuture<F> {
             latency_ms,
             "callback answered"
         );
-        let route = match route_segment(uri.path()) {
-            Some(route) if status != StatusCode::NOT_FOUND => route,
+        let route = match callback_of(uri.path()) {
+            Some((_, route)) if status != StatusCode::NOT_FOUND => route,
             _ => "unknown",
         };
         metrics::callback_finished(kind, route, outcome, elapsed);
@@ -263,22 +262,15 @@ fn make_span(request: &Request<Body>, request_id: &HeaderValue) -> tracing::Span
     )
 }
 
-/// `Some("commands")` for template `/commands/{route}`: a callback kind followed by a
-/// parameter.
-fn callback_kind(template: &str) -> Option<&'static str> {
-    let mut segments = template.trim_start_matches('/').split('/');
-    let kind = segments.next()?;
-    if !segments.next()?.starts_with('{') {
+/// `Some(("commands", "hello"))` for `/commands/hello`: a callback path is a callback kind
+/// and a route name, the two segments of the callback routes (`/commands/{route}` …).
+fn callback_of(path: &str) -> Option<(&'static str, &str)> {
+    let (kind, route) = path.strip_prefix('/')?.split_once('/')?;
+    if route.is_empty() || route.contains('/') {
         return None;
     }
-    CALLBACK_KINDS.into_iter().find(|k| *k == kind)
-}
-
-/// `Some("hello")` for `/commands/hello`.
-fn route_segment(path: &str) -> Option<&str> {
-    let mut segments = path.trim_start_matches('/').split('/');
-    segments.next()?;
-    segments.next().filter(|s| !s.is_empty())
+    let kind = CALLBACK_KINDS.into_iter().find(|k| *k == kind)?;
+    Some((kind, route))
 }
 
 #[cfg(test)]
@@ -286,13 +278,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn callback_kinds_come_from_the_route_template() {
-        assert_eq!(callback_kind("/commands/{route}"), Some("commands"));
-        assert_eq!(callback_kind("/actions/{route}"), Some("actions"));
-        assert_eq!(callback_kind("/healthz"), None);
-        assert_eq!(callback_kind("/metrics"), None);
-        assert_eq!(callback_kind("/other/{route}"), None);
-        assert_eq!(callback_kind("/commands/fixed"), None);
+    fn callback_paths_are_a_kind_and_a_route() {
+        assert_eq!(callback_of("/commands/hello"), Some(("commands", "hello")));
+        assert_eq!(callback_of("/actions/poll"), Some(("actions", "poll")));
+        assert_eq!(
+            callback_of("/hooks/on%20call"),
+            Some(("hooks", "on%20call"))
+        );
+        for path in [
+            "/healthz",
+            "/metrics",
+            "/other/x",
+            "/commands/",
+            "/commands/a/b",
+            "x",
+        ] {
+            assert_eq!(callback_of(path), None, "{path}");
+        }
     }
 
     #[test]
@@ -308,12 +310,5 @@ mod tests {
         assert_eq!(shared.request_id(), "0a1b2c3d-ff");
         shared.next_id.store(u64::MAX, Ordering::Relaxed);
         assert_eq!(shared.request_id(), "0a1b2c3d-ffffffffffffffff");
-    }
-
-    #[test]
-    fn the_route_is_the_second_segment() {
-        assert_eq!(route_segment("/commands/hello"), Some("hello"));
-        assert_eq!(route_segment("/commands/"), None);
-        assert_eq!(route_segment("/healthz"), None);
     }
 }

@@ -23,10 +23,11 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use error::AppError;
+pub use middleware::{App, CallbackFuture};
 pub use state::{AppState, Readiness, Shared};
 
-/// Builds the app: every route, the fallback, and the middleware stack.
-pub fn router(state: AppState) -> Router {
+/// Builds the app: every route, the fallback, and the middleware.
+pub fn router(state: AppState) -> App {
     let settings = state.settings.clone();
     let mut app = Router::new();
     // Metrics on the main listener only when no separate `[metrics] listen` is set.
