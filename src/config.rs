@@ -192,7 +192,7 @@ impl RoutesSettings {
 pub struct LogSettings {
     /// `text` (human readable) or `json` (one object per line).
     pub format: LogFormat,
-    /// A `tracing` filter such as `info` or `switchboard=debug,tower_http=info`; `RUST_LOG`
+    /// A `tracing` filter such as `info` or `switchboard=debug,hyper=info`; `RUST_LOG`
     /// wins when set.
     pub filter: String,
 }

@@ -25,9 +25,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
@@ -52,7 +53,7 @@ type Refresher = Arc<dyn Fn(String) -> RefreshFuture + Send + Sync>;
 /// borrows the route instead of allocating an owned key per request.
 type Table = HashMap<TokenKind, HashMap<String, HashMap<String, String>>>;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Tables {
     managed: Table,
     /// route → (team id → token), any kind.
@@ -66,7 +67,10 @@ struct Tables {
 /// Shared, cheap-to-clone token table.
 #[derive(Clone, Default)]
 pub struct TokenStore {
-    tables: Arc<RwLock<Tables>>,
+    /// Read on every callback without a lock (a snapshot); written rarely (registration,
+    /// refresh) by copying, under `writing`.
+    tables: Arc<ArcSwap<Tables>>,
+    writing: Arc<Mutex<()>>,
     /// Re-reads one team's tokens; set once registration is wired up.
     refresher: Arc<RwLock<Option<Refresher>>>,
     /// team id → when its last refresh started. Held across the refresh: single flight.
@@ -91,50 +95,56 @@ impl TokenStore {
     /// Shortest time between two refreshes of one team.
     pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables> {
-        self.tables
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn read(&self) -> arc_swap::Guard<Arc<Tables>> {
+        self.tables.load()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
-        self.tables
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Applies `change` to a copy of the tables and publishes it; writers take turns.
+    fn update(&self, change: impl FnOnce(&mut Tables)) {
+        let _turn = self
+            .writing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tables = Tables::clone(&self.tables.load());
+        change(&mut tables);
+        self.tables.store(Arc::new(tables));
     }
 
     /// Records a token for `route` in `team_id` that the reconciler does not manage (a command
     /// or hook registered in code); accepted for either callback kind.
     pub fn insert(&self, route: &str, team_id: &str, token: &str) {
-        self.write()
-            .manual
-            .entry(route.to_owned())
-            .or_default()
-            .insert(team_id.to_owned(), token.to_owned());
+        self.update(|tables| {
+            tables
+                .manual
+                .entry(route.to_owned())
+                .or_default()
+                .insert(team_id.to_owned(), token.to_owned());
+        });
     }
 
     /// Replaces every managed `kind` token of `team_id` with `tokens` (`(route, token)`
     /// pairs): a route missing from `tokens` has no such object in that team any more.
     pub fn replace_team(&self, kind: TokenKind, team_id: &str, tokens: Vec<(String, String)>) {
-        let mut tables = self.write();
-        tables.known_teams.insert(team_id.to_owned());
-        let routes = tables.managed.entry(kind).or_default();
-        for teams in routes.values_mut() {
-            teams.remove(team_id);
-        }
-        for (route, token) in tokens {
-            routes
-                .entry(route)
-                .or_default()
-                .insert(team_id.to_owned(), token);
-        }
+        self.update(|tables| {
+            tables.known_teams.insert(team_id.to_owned());
+            let routes = tables.managed.entry(kind).or_default();
+            for teams in routes.values_mut() {
+                teams.remove(team_id);
+            }
+            for (route, token) in tokens {
+                routes
+                    .entry(route)
+                    .or_default()
+                    .insert(team_id.to_owned(), token);
+            }
+        });
     }
 
     /// Accepts `token` for `route`'s slash command in every team (a command registered by hand).
     pub fn insert_static(&self, route: &str, token: &str) {
-        self.write()
-            .statics
-            .insert(route.to_owned(), token.to_owned());
+        self.update(|tables| {
+            tables.statics.insert(route.to_owned(), token.to_owned());
+        });
     }
 
     /// Whether `token` is the slash-command token of `route` in `team_id`.
