@@ -1301,6 +1301,43 @@ async fn signing_keys_come_from_the_environment_format_and_bad_ones_stop_startup
     let _ = SigningKey::generate("x");
 }
 
+/// A handler that hands out signed dialogs or buttons.
+#[derive(Debug)]
+struct Signs;
+
+impl Handler for Signs {
+    fn needs_signing(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn serving_a_signing_handler_needs_configured_keys() {
+    let sim = spawn_sim().await;
+    let start = |settings: Settings| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let routes = switchboard::integrations::RouteSet::default();
+        switchboard::startup::Application::with_listener(settings, routes, listener)
+            .unwrap()
+            .with_handler("approve", Arc::new(Signs))
+    };
+    // Without keys an ephemeral one would break every dialog at the next restart: refused,
+    // naming the route and how to configure keys (the secret itself never appears).
+    let err = start(test_settings(&sim, 2500, None))
+        .require_signing_keys()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("approve") && err.contains("SWITCHBOARD_SIGNING__KEYS"),
+        "{err}"
+    );
+    // With keys it starts.
+    let keyed = test_settings(&sim, 2500, Some(&format!("k1:{KEY_A}")));
+    assert!(start(keyed).require_signing_keys().is_ok());
+}
+
 #[tokio::test]
 async fn shutdown_waits_for_a_deferred_reply_before_exiting() {
     let env = env_with(100).await;

@@ -794,7 +794,7 @@ async fn serve_logs_a_banner_answers_healthcheck_and_exits_0_on_sigterm() {
         ),
         ("SWITCHBOARD_LOG__FORMAT", "json".to_owned()),
     ];
-    let mut child = binary()
+    let child = binary()
         .arg("serve")
         .current_dir(workdir.path())
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -814,20 +814,7 @@ async fn serve_logs_a_banner_answers_healthcheck_and_exits_0_on_sigterm() {
         .unwrap();
     assert!(probe.status.success(), "{probe:?}");
 
-    // The shell's built-in kill: no procps needed on the machine.
-    let kill = Command::new("sh")
-        .args(["-c", "kill -TERM \"$1\"", "sh", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let output = tokio::task::spawn_blocking(move || {
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-        (child.wait().unwrap(), stderr)
-    })
-    .await
-    .unwrap();
-    let (status, stderr) = output;
+    let (status, stderr) = terminate(child).await;
     assert_eq!(status.code(), Some(0), "{stderr}");
 
     let banner: serde_json::Value = stderr
@@ -858,4 +845,88 @@ async fn serve_logs_a_banner_answers_healthcheck_and_exits_0_on_sigterm() {
         "{probe:?}"
     );
     let _ = std::io::stderr().flush();
+}
+
+/// Sends SIGTERM with the shell's built-in kill (no procps needed on the machine) and waits
+/// for the child to exit; returns its status and what it wrote to stderr.
+async fn terminate(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
+    let kill = Command::new("sh")
+        .args(["-c", "kill -TERM \"$1\"", "sh", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    tokio::task::spawn_blocking(move || {
+        let mut stderr = String::new();
+        if let Some(pipe) = child.stderr.as_mut() {
+            std::io::Read::read_to_string(pipe, &mut stderr).unwrap();
+        }
+        (child.wait().unwrap(), stderr)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_no_register_writes_nothing_and_answers_with_the_registered_token() {
+    let sim = spawn_sim().await;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    // Registered beforehand (by an earlier `register`, say): the read-only server only reads.
+    let registered = sim
+        .world()
+        .create_command_as(
+            "switchboard",
+            "main",
+            "hello",
+            &format!("http://{listen}/commands/hello"),
+        )
+        .unwrap();
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        routes_dir().join("hello.toml"),
+        routes.path().join("hello.toml"),
+    )
+    .unwrap();
+    sim.world().clear_requests();
+    let workdir = tempfile::tempdir().unwrap();
+    let child = binary()
+        .args(["serve", "--no-register"])
+        .current_dir(workdir.path())
+        .env("SWITCHBOARD_SERVER__LISTEN", &listen)
+        .env("SWITCHBOARD_SERVER__PUBLIC_URL", format!("http://{listen}"))
+        .env("SWITCHBOARD_MATTERMOST__URL", sim.url().to_string())
+        .env("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token())
+        .env("SWITCHBOARD_MATTERMOST__TEAMS", "main,ops")
+        .env("SWITCHBOARD_ROUTES__DIR", routes.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    wait_ready(&http, listen.parse().unwrap()).await;
+
+    let team_id = sim.world().team_id("main").unwrap();
+    let reply = http
+        .post(format!("http://{listen}/commands/hello"))
+        .form(&[
+            ("token", registered.token.as_str()),
+            ("team_id", team_id.as_str()),
+            ("channel_id", "c0000000000000000000000000"),
+            ("user_id", "u0000000000000000000000000"),
+            ("user_name", "alice"),
+            ("command", "/hello"),
+            ("text", "read only"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["text"], "Hello, @alice! You said: read only");
+
+    let (status, stderr) = terminate(child).await;
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(sim.world().write_requests(), vec![], "nothing written");
+    assert!(sim.world().commands("ops").is_empty(), "ops not registered");
 }
