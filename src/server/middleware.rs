@@ -277,6 +277,75 @@ fn callback_of(path: &str) -> Option<(&'static str, &str)> {
 mod tests {
     use super::*;
 
+    use axum::routing::post;
+    use figment::providers::Format as _;
+    use tower::ServiceExt as _;
+
+    fn app(router: Router) -> App {
+        let figment =
+            figment::Figment::from(figment::providers::Toml::string(crate::config::DEFAULTS));
+        let mut settings = crate::config::Settings::from_figment(&figment).unwrap();
+        settings.server.request_timeout_secs = 1;
+        settings.server.body_limit_bytes = 16;
+        apply(router, &settings.server)
+    }
+
+    async fn call(app: &App, path: &str, body: &'static str) -> Response {
+        let request = Request::post(path).body(Body::from(body)).unwrap();
+        app.clone().oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn panics_become_500_timeouts_408_and_every_answer_carries_its_request_id() {
+        let app = app(Router::new()
+            .route("/commands/{route}", post(|| async { "ok" }))
+            .route(
+                "/hooks/{route}",
+                post(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
+                "/actions/{route}",
+                post(|| async {
+                    if true {
+                        panic!("handler bug");
+                    }
+                    "never"
+                }),
+            )
+            .route(
+                "/dialogs/{route}",
+                post(|body: axum::body::Bytes| async move { body }),
+            ));
+        let ok = call(&app, "/commands/hello", "").await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        let first = ok.headers()[&REQUEST_ID].clone();
+        let again = call(&app, "/commands/hello", "").await;
+        assert_ne!(again.headers()[&REQUEST_ID], first, "ids are unique");
+
+        let late = call(&app, "/hooks/slow", "").await;
+        assert_eq!(late.status(), StatusCode::REQUEST_TIMEOUT);
+        assert!(late.headers().contains_key(&REQUEST_ID));
+
+        let panicked = call(&app, "/actions/poll", "").await;
+        assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(panicked.headers().contains_key(&REQUEST_ID));
+
+        // The body limit applies to every route.
+        let big = call(&app, "/dialogs/x", "more than sixteen bytes").await;
+        assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+        // An id sent by the caller is kept and echoed.
+        let request = Request::post("/commands/hello")
+            .header(&REQUEST_ID, "from-the-caller")
+            .body(Body::empty())
+            .unwrap();
+        let echoed = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(echoed.headers()[&REQUEST_ID], "from-the-caller");
+    }
+
     #[test]
     fn callback_paths_are_a_kind_and_a_route() {
         assert_eq!(callback_of("/commands/hello"), Some(("commands", "hello")));
