@@ -1,9 +1,11 @@
 //! The HTTP server Mattermost calls back.
 //!
-//! [`router`] is the one function that builds the app; tests call it too. Each area adds its
+//! [`router`] is the one function that builds the app; the throughput bench calls it too. Each area adds its
 //! own routes here; middleware is assembled once in `middleware.rs`.
 //!
-//! - `state.rs`: [`AppState`], one `Clone` struct of `Arc`s.
+//! - `state.rs`: [`AppState`], one `Arc` (cloned per request) of everything handlers share.
+//! - `middleware.rs`: [`App`], the router wrapped once: request ids, spans, metrics, timeout,
+//!   panics, body limit.
 //! - `error.rs`: [`AppError`], mapping each failure to a status (4xx for the caller's
 //!   mistakes, with the reason logged, never sent).
 //! - `extract.rs`: body and content-type checks, `JsonOrForm`, request id.

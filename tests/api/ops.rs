@@ -782,18 +782,8 @@ async fn serve_logs_a_banner_answers_healthcheck_and_exits_0_on_sigterm() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let workdir = tempfile::tempdir().unwrap();
-    let env = [
-        ("SWITCHBOARD_SERVER__LISTEN", listen.clone()),
-        ("SWITCHBOARD_SERVER__PUBLIC_URL", format!("http://{listen}")),
-        ("SWITCHBOARD_MATTERMOST__URL", sim.url().to_string()),
-        ("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token()),
-        ("SWITCHBOARD_MATTERMOST__TEAMS", "main,ops".to_owned()),
-        (
-            "SWITCHBOARD_ROUTES__DIR",
-            routes_dir().display().to_string(),
-        ),
-        ("SWITCHBOARD_LOG__FORMAT", "json".to_owned()),
-    ];
+    let mut env = serve_env(&sim, &listen, &routes_dir());
+    env.push(("SWITCHBOARD_LOG__FORMAT", "json".to_owned()));
     let child = binary()
         .arg("serve")
         .current_dir(workdir.path())
@@ -847,6 +837,23 @@ async fn serve_logs_a_banner_answers_healthcheck_and_exits_0_on_sigterm() {
     let _ = std::io::stderr().flush();
 }
 
+/// The environment `switchboard serve` runs with against `sim`, listening on `listen`,
+/// registering in teams main and ops, with the routes in `routes`.
+fn serve_env(
+    sim: &switchboard::sim::Simulator,
+    listen: &str,
+    routes: &std::path::Path,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("SWITCHBOARD_SERVER__LISTEN", listen.to_owned()),
+        ("SWITCHBOARD_SERVER__PUBLIC_URL", format!("http://{listen}")),
+        ("SWITCHBOARD_MATTERMOST__URL", sim.url().to_string()),
+        ("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token()),
+        ("SWITCHBOARD_MATTERMOST__TEAMS", "main,ops".to_owned()),
+        ("SWITCHBOARD_ROUTES__DIR", routes.display().to_string()),
+    ]
+}
+
 /// Sends SIGTERM with the shell's built-in kill (no procps needed on the machine) and waits
 /// for the child to exit; returns its status and what it wrote to stderr.
 async fn terminate(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
@@ -892,12 +899,7 @@ async fn serve_no_register_writes_nothing_and_answers_with_the_registered_token(
     let child = binary()
         .args(["serve", "--no-register"])
         .current_dir(workdir.path())
-        .env("SWITCHBOARD_SERVER__LISTEN", &listen)
-        .env("SWITCHBOARD_SERVER__PUBLIC_URL", format!("http://{listen}"))
-        .env("SWITCHBOARD_MATTERMOST__URL", sim.url().to_string())
-        .env("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token())
-        .env("SWITCHBOARD_MATTERMOST__TEAMS", "main,ops")
-        .env("SWITCHBOARD_ROUTES__DIR", routes.path())
+        .envs(serve_env(&sim, &listen, routes.path()))
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
