@@ -34,9 +34,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The callback kinds, by the first segment of their route template (`/commands/{route}`).
 const CALLBACK_KINDS: [&str; 4] = ["commands", "hooks", "dialogs", "actions"];
 
-/// The app as served: the router behind the body limit behind this module's middleware, each wrapping
-/// the whole router once (a layer added with `Router::layer` wraps every route, and each
-/// request then clones and boxes the wrapped route).
+/// The app as served: the router behind the body limit behind this module's middleware, each
+/// wrapping the whole router once (a layer added with `Router::layer` wraps every route, and
+/// each request then clones and boxes the wrapped route).
 #[derive(Debug, Clone)]
 pub struct App(Callbacks<<DefaultBodyLimit as Layer<Router>>::Service>);
 
