@@ -39,7 +39,7 @@ impl AppState {
     }
 
     /// The context for a callback on `route`.
-    pub fn cx(&self, route: &str, request_id: &str) -> Cx {
+    pub fn cx(&self, route: &str, request_id: impl Into<String>) -> Cx {
         Cx::new(self.cx_parts.clone(), route, request_id)
     }
 }

@@ -85,7 +85,7 @@ async fn answer(
     click: ActionClick,
     request_id: String,
 ) -> Result<Json<ActionResponse>, AppError> {
-    let cx = state.cx(&route, &request_id);
+    let cx = state.cx(&route, request_id);
     let client = state.client.clone();
     let request = click.request.clone();
     let work = async move { handler.action(&cx, &click).await };

@@ -71,7 +71,7 @@ async fn answer(
     {
         return Err(AppError::Unauthorized("slash-command token does not match"));
     }
-    let cx = state.cx(route, &request_id);
+    let cx = state.cx(route, request_id);
     // The context and request travel with the handler's answer, so a late answer finds its
     // `response_url` without anything copied up front for the rare late case.
     let work = async move {

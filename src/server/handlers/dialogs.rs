@@ -83,7 +83,7 @@ async fn answer(
     dialog: SubmittedDialog,
     request_id: String,
 ) -> Result<Json<DialogResponse>, AppError> {
-    let cx = state.cx(&route, &request_id);
+    let cx = state.cx(&route, request_id);
     let client = state.client.clone();
     let (user_id, channel_id) = (
         dialog.request.user_id.clone(),

@@ -64,7 +64,7 @@ async fn answer(
             "cannot look up the bot's own user id; this post is handled without the loop check"
         ),
     }
-    let cx = state.cx(&route, &request_id);
+    let cx = state.cx(&route, request_id);
     let client = state.client.clone();
     let (channel_id, post_id) = (request.channel_id.clone(), request.post_id.clone());
     let work = async move { handler.outgoing_hook(&cx, &request).await };
