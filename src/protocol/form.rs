@@ -103,6 +103,9 @@ mod tests {
             "response_url=http%3A%2F%2Fmm%2Fhooks%2Fcommands%2Fx&token=abc",
             "text=caf\u{e9}+%C3%A9",
             "a=1&a=2&b=%26%3D",
+            "a&&b=1&",
+            "=&=&&=x",
+            "%&%2&%%41&+&++=+",
         ] {
             assert_eq!(ours(body), reference(body), "{body:?}");
         }
