@@ -7,7 +7,10 @@
 //!   the request as `SWITCHBOARD_*` variables and the route's `env`; nothing else, so the bot
 //!   token in Switchboard's environment never reaches a script.
 //! - **The whole process group dies on timeout.** The child leads its own process group, and
-//!   `SIGKILL` goes to the group, so a script's children cannot outlive it.
+//!   `SIGKILL` goes to the group, so a script's children cannot outlive it. The run ends when
+//!   the program exits: what it left running in the background gets a second to finish its
+//!   output, then the group is killed (so a daemon holding stdout cannot stretch the run to
+//!   the timeout).
 //! - **Bounded everything.** Output beyond `output_cap_bytes` is counted, not kept; at most
 //!   `max_concurrent` runs per route, `queue` more wait, and beyond that the user is told the
 //!   route is busy.
@@ -377,6 +380,10 @@ impl Outcome {
     }
 }
 
+/// How long output may still arrive after the program exited (from processes it left behind
+/// holding its stdout or stderr).
+const LEFTOVER_OUTPUT_GRACE: Duration = Duration::from_secs(1);
+
 /// Runs `prepared` to the end (or the timeout), sending the output so far to `updates`.
 pub async fn run(prepared: &Prepared, updates: Option<&watch::Sender<String>>) -> Outcome {
     let started = Instant::now();
@@ -424,29 +431,43 @@ pub async fn run(prepared: &Prepared, updates: Option<&watch::Sender<String>>) -
 
     let deadline = tokio::time::Instant::now() + prepared.timeout;
     let mut kept: Vec<u8> = Vec::new();
+    let mut keep = |chunk: Vec<u8>, outcome: &mut Outcome| {
+        outcome.output_bytes += chunk.len();
+        let room = prepared.output_cap.saturating_sub(kept.len());
+        if chunk.len() > room {
+            outcome.truncated = true;
+        }
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if let Some(updates) = updates {
+            let _ = updates.send(String::from_utf8_lossy(&kept).into_owned());
+        }
+    };
     let mut status = None;
     let mut pipes_open = true;
+    // Once the program has exited, how long output may still arrive: something it started
+    // in the background can hold its stdout open for good, and the run is over anyway.
+    let mut leftovers_until = None;
     loop {
         if status.is_some() && !pipes_open {
             break;
         }
         tokio::select! {
             chunk = chunks.recv(), if pipes_open => match chunk {
-                Some(chunk) => {
-                    outcome.output_bytes += chunk.len();
-                    let room = prepared.output_cap.saturating_sub(kept.len());
-                    if chunk.len() > room {
-                        outcome.truncated = true;
-                    }
-                    kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    if let Some(updates) = updates {
-                        let _ = updates.send(String::from_utf8_lossy(&kept).into_owned());
-                    }
-                }
+                Some(chunk) => keep(chunk, &mut outcome),
                 None => pipes_open = false,
             },
             exit = child.wait(), if status.is_none() => {
                 status = Some(exit);
+                leftovers_until = Some(tokio::time::Instant::now() + LEFTOVER_OUTPUT_GRACE);
+            }
+            () = tokio::time::sleep_until(leftovers_until.unwrap_or(deadline)),
+                if leftovers_until.is_some() =>
+            {
+                // What the pipes already delivered is kept; the group is killed below.
+                while let Ok(chunk) = chunks.try_recv() {
+                    keep(chunk, &mut outcome);
+                }
+                break;
             }
             () = tokio::time::sleep_until(deadline) => {
                 outcome.timed_out = true;
@@ -622,6 +643,24 @@ mod tests {
         )
         .await;
         assert_eq!(outcome.output, "[]\n");
+    }
+
+    #[tokio::test]
+    async fn a_background_process_holding_the_output_does_not_keep_the_run_going() {
+        // `sleep` inherits stdout and would hold it open for a minute; the run ends with the
+        // program (exit 3, its output kept), not at the 10 s timeout.
+        let outcome = run(
+            &sh(
+                "sleep 60 & echo started; exit 3",
+                Duration::from_secs(10),
+                1024,
+            ),
+            None,
+        )
+        .await;
+        assert!(!outcome.timed_out, "{outcome:?}");
+        assert_eq!(outcome.exit_code, Some(3));
+        assert_eq!(outcome.output, "started\n");
     }
 
     #[tokio::test]
