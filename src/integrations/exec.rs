@@ -13,7 +13,7 @@
 //!   the timeout).
 //! - **Bounded everything.** Output beyond `output_cap_bytes` is counted, not kept; at most
 //!   `max_concurrent` runs per route, `queue` more wait, and beyond that the user is told the
-//!   route is busy.
+//!   route is busy. The counts outlive route reloads ([`Limiters`]).
 //! - **Live output.** The first post announces the run; a reply in its thread is edited as
 //!   output arrives (at most once per `edit_interval_ms`, showing the tail) and ends with
 //!   ✅/❌, the exit code and the duration. A program that cannot start is reported there.
@@ -48,7 +48,8 @@ pub struct ExecAction {
     edit_interval: Duration,
     tail_chars: usize,
     started: Template,
-    limiter: Arc<Limiter>,
+    /// `max_concurrent` and `queue`.
+    limits: (usize, usize),
 }
 
 impl ExecAction {
@@ -81,7 +82,7 @@ impl ExecAction {
             edit_interval: Duration::from_millis(spec.edit_interval_ms),
             tail_chars: spec.tail_chars,
             started: t("started", &spec.started)?,
-            limiter: Arc::new(Limiter::new(spec.max_concurrent, spec.queue)),
+            limits: (spec.max_concurrent, spec.queue),
         })
     }
 
@@ -92,9 +93,10 @@ impl ExecAction {
         Ok(())
     }
 
-    /// Takes a slot (or a place in the queue) for one run; `None` when the route is busy.
-    pub fn admit(&self) -> Option<Ticket> {
-        self.limiter.admit()
+    /// Takes a slot (or a place in the queue) for one run of this action on `route`; `None`
+    /// when the route is busy. The count lives in `limiters`, which outlive route reloads.
+    pub fn admit(&self, route: &str, limiters: &Limiters) -> Option<Ticket> {
+        limiters.get(route, self.limits).admit()
     }
 
     /// The immediate answer to the user.
@@ -512,6 +514,28 @@ async fn pump(mut pipe: impl tokio::io::AsyncRead + Unpin, out: mpsc::Sender<Vec
                 }
             }
         }
+    }
+}
+
+/// The concurrency limits of every route's exec runs, kept across route reloads: runs started
+/// before a reload still count after it, so a reload cannot let a route exceed its limit.
+/// Keyed by route and limits: changing `max_concurrent` or `queue` starts a fresh count (the
+/// runs already going finish under the old one).
+#[derive(Debug, Default)]
+pub struct Limiters(
+    std::sync::Mutex<std::collections::HashMap<(String, usize, usize), Arc<Limiter>>>,
+);
+
+impl Limiters {
+    fn get(&self, route: &str, (max, queue): (usize, usize)) -> Arc<Limiter> {
+        let mut limiters = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        limiters
+            .entry((route.to_owned(), max, queue))
+            .or_insert_with(|| Arc::new(Limiter::new(max, queue)))
+            .clone()
     }
 }
 

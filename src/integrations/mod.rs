@@ -42,7 +42,8 @@ pub use args::{ArgError, ArgParser, Parsed};
 pub use context::{CommandContext, Context, SampleShape, Who};
 pub use dialog::{DeclarationProblem, DialogAction};
 pub use exec::{
-    ExecAction, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket, run as run_program,
+    ExecAction, Limiters as ExecLimiters, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket,
+    run as run_program,
 };
 pub use handler::{
     ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, Handler, HandlerError,

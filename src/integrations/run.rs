@@ -38,6 +38,8 @@ pub struct Runtime {
     pub http: reqwest::Client,
     /// Cached system roles for `[access] roles`.
     pub roles: Arc<RoleCache>,
+    /// Exec concurrency counts, kept across route reloads.
+    pub exec_limits: Arc<super::ExecLimiters>,
 }
 
 /// One declared route, holding the route set it was found in (so a reload during the request
@@ -158,7 +160,7 @@ impl DeclaredRoute {
                 }
             }
             Action::Exec(exec) => {
-                let Some(ticket) = exec.admit() else {
+                let Some(ticket) = exec.admit(&route.name, &self.runtime.exec_limits) else {
                     return Answer::Ephemeral(format!(
                         "⏳ `{}` is busy (every slot and queue place is taken); try later.",
                         route.name

@@ -500,6 +500,35 @@ async fn a_full_queue_answers_busy_and_runs_nothing_more() {
 }
 
 #[tokio::test]
+async fn a_reload_keeps_counting_the_runs_already_going() {
+    let marker = tempfile::tempdir().unwrap();
+    let gate = marker.path().join("go");
+    let script = format!("while [ ! -e {} ]; do sleep 0.05; done", gate.display());
+    let files = exec_route("one", &script, "max_concurrent = 1\nqueue = 0");
+    let dir = routes_dir(&as_refs(&files));
+    let (sim, app) = start(dir.path()).await;
+    assert!(run(&sim, "alice", "/one").await.message.contains("Started"));
+
+    // A change elsewhere in the file (same limits) while the run is going.
+    let (name, toml) = &files[0];
+    std::fs::write(
+        dir.path().join(name),
+        toml.replace("[exec]", "description = \"edited\"\n[exec]"),
+    )
+    .unwrap();
+    assert!(matches!(
+        app.state.routes.reload().await,
+        ReloadOutcome::Swapped(_)
+    ));
+    let busy = run(&sim, "bob", "/one").await;
+    assert_eq!(
+        busy.message, "⏳ `one` is busy (every slot and queue place is taken); try later.",
+        "the run from before the reload still holds the one slot"
+    );
+    std::fs::write(&gate, "").unwrap();
+}
+
+#[tokio::test]
 async fn a_program_that_cannot_start_is_reported_in_the_thread() {
     let files = exec_route("gone", "echo hi", "");
     let dir = routes_dir(&as_refs(&files));
