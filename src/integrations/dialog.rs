@@ -224,6 +224,14 @@ impl DialogAction {
                 errors.insert(s.name.clone(), format!("At most {max} characters."));
             } else if !s.options.is_empty() && !s.options.iter().any(|o| o.value == text) {
                 errors.insert(s.name.clone(), "Choose one of the offered options.".into());
+            } else if s.data_source.is_some() && !crate::mattermost::is_valid_id(text) {
+                // Mattermost sends the id picked from its list; anything else was typed into
+                // a hand-made request.
+                let what = match s.data_source.as_deref() {
+                    Some("channels") => "channel",
+                    _ => "user",
+                };
+                errors.insert(s.name.clone(), format!("Choose a {what} from the list."));
             } else if e.pattern.as_ref().is_some_and(|p| !p.is_match(text)) {
                 errors.insert(
                     s.name.clone(),
@@ -288,6 +296,36 @@ mod tests {
         assert!(errors["sure"].contains("ticked"));
         let errors = submit(&serde_json::json!({"sure": true})).unwrap_err();
         assert_eq!(errors["version"], "This field is required.");
+    }
+
+    #[test]
+    fn user_and_channel_selects_take_ids_only() {
+        let spec: DialogSpec = toml::from_str(
+            r#"
+            title = "Page"
+            on_submit = "run"
+            [[elements]]
+            name = "who"
+            display_name = "Who"
+            type = "select"
+            data_source = "users"
+            [[elements]]
+            name = "where"
+            display_name = "Where"
+            type = "select"
+            data_source = "channels"
+            required = false
+            "#,
+        )
+        .unwrap();
+        let dialog = DialogAction::compile("d", &spec).unwrap();
+        let submit = |v: Value| dialog.validate(v.as_object().unwrap());
+        let errors =
+            submit(serde_json::json!({"who": "@alice", "where": "town-square"})).unwrap_err();
+        assert_eq!(errors["who"], "Choose a user from the list.");
+        assert_eq!(errors["where"], "Choose a channel from the list.");
+        let values = submit(serde_json::json!({"who": "u1b2c3d4e5f6g7h8i9j0k1l2m3"})).unwrap();
+        assert_eq!(values["who"], "u1b2c3d4e5f6g7h8i9j0k1l2m3");
     }
 
     #[test]

@@ -97,3 +97,9 @@ id_type! {
     /// A session's id.
     SessionId;
 }
+
+/// Mattermost's `model.IsValidId`: 26 bytes (Go's `len`), every character a letter or a
+/// digit. Every id Mattermost makes passes (26 characters of its base32 alphabet).
+pub fn is_valid_id(id: &str) -> bool {
+    id.len() == 26 && id.chars().all(char::is_alphanumeric)
+}

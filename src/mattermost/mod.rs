@@ -41,6 +41,7 @@ pub use endpoints::Endpoint;
 pub use error::{AppError, Error};
 pub use ids::{
     ChannelId, CommandId, EmojiId, FileId, GroupId, HookId, PostId, SessionId, TeamId, UserId,
+    is_valid_id,
 };
 pub use pagination::{DEFAULT_PER_PAGE, ItemStream, MAX_PER_PAGE};
 pub use request::{ApiRequest, Multipart, PartReader, RequestBody};

@@ -38,10 +38,7 @@ fn encode(bytes: &[u8]) -> String {
     out
 }
 
-/// Mattermost's `IsValidId`: exactly 26 runes, each a letter or digit.
-pub(crate) fn is_valid_id(id: &str) -> bool {
-    id.chars().count() == 26 && id.chars().all(char::is_alphanumeric)
-}
+pub(crate) use crate::mattermost::is_valid_id;
 
 /// Milliseconds since the Unix epoch (`model.GetMillis`).
 pub(crate) fn now_millis() -> i64 {
