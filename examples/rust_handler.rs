@@ -7,9 +7,11 @@
 //! SWITCHBOARD_MATTERMOST__TOKEN=… cargo run --example rust_handler -- config.toml
 //! ```
 //!
-//! The route is served at `<public_url>/commands/dice` and `/actions/dice`; register the
-//! `/dice` slash command in Mattermost pointing there (declared routes are registered
-//! automatically; a handler in code is only served).
+//! The route is served at `<public_url>/commands/dice` and `/actions/dice`. Switchboard
+//! registers declared routes itself; a handler in code registers its own command, as
+//! [`register_dice`] does here through the library's client: in every team of the bot, once
+//! (a restart finds it and reuses it), handing the command's token to the server so it
+//! accepts the callbacks.
 #![allow(clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use switchboard::config::Settings;
 use switchboard::integrations::{ActionClick, BoxFuture, Cx, Handler, HandlerError, load_dir};
-use switchboard::mattermost::models::{CommandResponse, MessageAttachment};
+use switchboard::mattermost::models::{Command, CommandResponse, MessageAttachment};
 use switchboard::protocol::{ActionResponse, PostUpdate, SlashCommandRequest};
 use switchboard::startup::{Application, shutdown_signal};
 
@@ -84,6 +86,46 @@ impl Handler for Dice {
     }
 }
 
+/// Registers `/dice` (pointing at this server) in every team of the bot unless the bot
+/// registered it before, and gives the server each team's command token.
+async fn register_dice(app: &Application) -> Result<(), switchboard::mattermost::Error> {
+    let state = app.state();
+    let url = format!(
+        "{}/commands/dice",
+        state
+            .settings
+            .server
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+    );
+    let me = state.client.users().me().await?;
+    for team in state.client.teams().for_user(None).await? {
+        let ours = state
+            .client
+            .commands()
+            .list(&team.id, true)
+            .await?
+            .into_iter()
+            .find(|c| c.trigger == "dice" && c.url == url && c.creator_id.as_ref() == Some(&me.id));
+        let command = match ours {
+            Some(command) => command,
+            None => {
+                let mut command = Command::new(team.id.clone(), "dice", url.as_str());
+                command.display_name = "Dice".into();
+                command.description = "Roll a die".into();
+                command.auto_complete = true;
+                command.auto_complete_hint = "[sides]".into();
+                state.client.commands().create(&command).await?
+            }
+        };
+        state
+            .tokens
+            .insert("dice", team.id.as_str(), &command.token);
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = std::env::args()
@@ -112,11 +154,102 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Err(e) = register_dice(&app).await {
+        eprintln!("error: registering /dice: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     match app.run_until_stopped(shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use figment::providers::{Format, Toml};
+    use switchboard::sim::Simulator;
+
+    /// The example against the simulator: `/dice 20` posts a d20 roll with a button, and the
+    /// button rolls again in place; a second start registers nothing new.
+    #[tokio::test]
+    async fn dice_rolls_and_its_button_rolls_again_in_place() {
+        let sim = Simulator::start(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let routes = tempfile::tempdir().unwrap();
+        // `public` is where Mattermost reaches the server (a restart keeps it).
+        let start = |public: Option<String>| async {
+            let figment = figment::Figment::from(Toml::string(switchboard::config::DEFAULTS))
+                .merge(Toml::string(&format!(
+                    "[mattermost]\nurl = {:?}\nteams = [\"main\"]\n[routes]\ndir = {:?}\n",
+                    sim.url().as_str(),
+                    routes.path().display().to_string()
+                )));
+            let mut settings = Settings::from_figment(&figment).unwrap();
+            settings.mattermost.token = Some(secrecy::SecretString::from(sim.bot_token()));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let public = public.unwrap_or_else(|| format!("http://{addr}"));
+            settings.server.public_url = public.parse().unwrap();
+            let app =
+                Application::with_listener(settings, load_dir(routes.path()).unwrap(), listener)
+                    .unwrap()
+                    .with_handler("dice", Arc::new(Dice));
+            register_dice(&app).await.unwrap();
+            app
+        };
+        let app = start(None).await;
+        let public = app.state().settings.server.public_url.to_string();
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        let world = sim.world();
+        assert_eq!(
+            world
+                .commands("main")
+                .iter()
+                .filter(|c| c.trigger == "dice")
+                .count(),
+            1
+        );
+
+        let out = world
+            .execute_command("alice", "main", "town-square", "/dice 20")
+            .await
+            .unwrap();
+        let post = &out.posts[0];
+        let roll = |message: &str| -> u64 {
+            let n = message
+                .strip_prefix("🎲 d20: **")
+                .and_then(|m| m.strip_suffix("**"));
+            n.and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("not a d20 roll: {message}"))
+        };
+        assert!((1..=20).contains(&roll(&post.message)));
+        let actions = world.action_ids(&post.id);
+        assert_eq!(actions[0].1, "Roll again");
+
+        world
+            .click_action("bob", &post.id, &actions[0].0, None)
+            .await
+            .unwrap();
+        let rolled = world.post(&post.id).unwrap();
+        assert!(
+            (1..=20).contains(&roll(&rolled.message)),
+            "same die, same post"
+        );
+
+        // A restart finds its command: still one.
+        drop(start(Some(public)).await);
+        assert_eq!(
+            world
+                .commands("main")
+                .iter()
+                .filter(|c| c.trigger == "dice")
+                .count(),
+            1
+        );
     }
 }
