@@ -173,7 +173,7 @@ mod tests {
 
     use super::*;
     use figment::providers::{Format, Toml};
-    use switchboard::sim::Simulator;
+    use switchboard::sim::{SimEvent, Simulator};
 
     /// The example against the simulator: `/dice 20` posts a d20 roll with a button, and the
     /// button rolls again in place; a second start registers nothing new.
@@ -206,14 +206,14 @@ mod tests {
         let public = app.state().settings.server.public_url.to_string();
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         let world = sim.world();
-        assert_eq!(
+        let dice_commands = || {
             world
                 .commands("main")
                 .iter()
                 .filter(|c| c.trigger == "dice")
-                .count(),
-            1
-        );
+                .count()
+        };
+        assert_eq!(dice_commands(), 1);
 
         let out = world
             .execute_command("alice", "main", "town-square", "/dice 20")
@@ -231,25 +231,23 @@ mod tests {
         let actions = world.action_ids(&post.id);
         assert_eq!(actions[0].1, "Roll again");
 
+        // The click reaches the handler, whose answer replaces the post: a fresh d20 roll
+        // with the button again (a roll can repeat, so the edit event is what shows it).
+        let mut events = world.subscribe();
         world
             .click_action("bob", &post.id, &actions[0].0, None)
             .await
             .unwrap();
-        let rolled = world.post(&post.id).unwrap();
-        assert!(
-            (1..=20).contains(&roll(&rolled.message)),
-            "same die, same post"
-        );
+        let edited = std::iter::from_fn(|| events.try_recv().ok()).find_map(|e| match e {
+            SimEvent::PostEdited(p) if p.id == post.id => Some(p),
+            _ => None,
+        });
+        let rolled = edited.unwrap_or_else(|| panic!("the click did not update the post"));
+        assert!((1..=20).contains(&roll(&rolled.message)));
+        assert_eq!(world.action_ids(&post.id)[0].1, "Roll again");
 
         // A restart finds its command: still one.
         drop(start(Some(public)).await);
-        assert_eq!(
-            world
-                .commands("main")
-                .iter()
-                .filter(|c| c.trigger == "dice")
-                .count(),
-            1
-        );
+        assert_eq!(dice_commands(), 1);
     }
 }
