@@ -70,6 +70,9 @@ pub struct Settings {
     pub callbacks: CallbacksSettings,
     /// `[metrics]`: the Prometheus scrape endpoint.
     pub metrics: MetricsSettings,
+    /// `[store]`: what replicas share (unset: in-process, for one replica).
+    #[serde(default)]
+    pub store: crate::store::StoreSettings,
 }
 
 /// `[server]`.

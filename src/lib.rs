@@ -9,6 +9,7 @@
 //! - [`server`]: the axum app that receives Mattermost's callbacks.
 //! - [`signing`]: HMAC signatures on dialog state and action context, with key rotation.
 //! - [`startup`]: wires it all into an [`startup::Application`].
+//! - [`store`]: what replicas share (single-use records, limits, caches): in-process or Redis.
 //! - [`metrics`]: Prometheus metrics and the helpers every module counts through.
 //! - [`sim`]: a simulated Mattermost for `switchboard dev` and the tests (feature `sim`).
 
@@ -27,5 +28,6 @@ pub mod signing;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
 pub mod tokens;

@@ -66,6 +66,8 @@ pub const EXEC_JOBS_RUNNING: &str = "switchboard_exec_jobs_running";
 pub const EXEC_JOBS_FINISHED_TOTAL: &str = "switchboard_exec_jobs_finished_total";
 /// Route reloads, by result (`ok`, `error`).
 pub const RELOADS_TOTAL: &str = "switchboard_reloads_total";
+/// Single-use dialog states and button contexts sent again, refused.
+pub const REPLAYS_REFUSED_TOTAL: &str = "switchboard_replays_refused_total";
 /// Always 1; the `version` label names the running version.
 pub const BUILD_INFO: &str = "switchboard_build_info";
 
@@ -180,6 +182,10 @@ fn describe() {
     describe_gauge!(EXEC_JOBS_RUNNING, "Exec jobs running.");
     describe_counter!(EXEC_JOBS_FINISHED_TOTAL, "Exec jobs finished, by outcome.");
     describe_counter!(RELOADS_TOTAL, "Route reloads, by result.");
+    describe_counter!(
+        REPLAYS_REFUSED_TOTAL,
+        "Single-use dialog states and button contexts sent again, refused."
+    );
     describe_gauge!(BUILD_INFO, "Always 1; the version label names the build.");
 }
 
@@ -345,6 +351,11 @@ pub fn registration(ok: bool) {
 /// Counts a route reload (SIGHUP or file watch), successful or not.
 pub fn reload(ok: bool) {
     counter!(RELOADS_TOTAL, "result" => result(ok)).increment(1);
+}
+
+/// Counts a refused replay of a single-use token.
+pub fn replay_refused() {
+    counter!(REPLAYS_REFUSED_TOTAL).increment(1);
 }
 
 fn result(ok: bool) -> &'static str {

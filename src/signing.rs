@@ -208,6 +208,14 @@ pub struct Claims {
     /// The route's own data, returned verbatim after verification.
     #[serde(rename = "d", default)]
     pub data: serde_json::Value,
+    /// Usable once: the server records its use until it expires and refuses it again (dialog
+    /// states are always single-use; an action context only when its button says `once`).
+    #[serde(rename = "o", default, skip_serializing_if = "std::ops::Not::not")]
+    pub once: bool,
+    /// A random value, so two tokens issued with the same claims in the same second differ
+    /// (each single-use token is then used up on its own).
+    #[serde(rename = "n", default, skip_serializing_if = "String::is_empty")]
+    pub nonce: String,
 }
 
 impl Claims {
@@ -226,7 +234,23 @@ impl Claims {
             channel_id: String::new(),
             expires_at,
             data: serde_json::Value::Null,
+            once: false,
+            nonce: String::new(),
         }
+    }
+
+    /// Makes the token single-use (and unique, with a fresh nonce).
+    pub fn once(mut self) -> Self {
+        self.once = true;
+        self.unique()
+    }
+
+    /// Adds a fresh random nonce, so this token differs from any other with the same claims.
+    pub fn unique(mut self) -> Self {
+        let mut bytes = [0u8; 12];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+        self.nonce = URL_SAFE_NO_PAD.encode(bytes);
+        self
     }
 
     /// Binds the token to a user.
@@ -402,6 +426,15 @@ impl Signer {
     }
 }
 
+/// What identifies one signed token for its single-use record: its MAC (unique per token,
+/// and nothing secret). `None` when the token is not of the signed shape.
+pub fn token_id(token: &str) -> Option<&str> {
+    token
+        .rsplit_once('.')
+        .map(|(_, mac)| mac)
+        .filter(|mac| !mac.is_empty())
+}
+
 /// Now, in Unix seconds.
 pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
@@ -491,6 +524,19 @@ mod tests {
             other.verify(&token, expect(0)),
             Err(VerifyError::BadSignature)
         );
+    }
+
+    #[test]
+    fn single_use_tokens_with_equal_claims_differ_and_say_so() {
+        let signer = Signer::new(vec![key("k1", 1)]).unwrap();
+        let a = signer.sign(&claims().once());
+        let b = signer.sign(&claims().once());
+        assert_ne!(token_id(&a), token_id(&b));
+        assert!(signer.verify(&a, expect(0)).unwrap().once);
+        // Plain tokens stay as they were: no `o`, no `n`.
+        let plain = signer.sign(&claims());
+        assert!(!signer.verify(&plain, expect(0)).unwrap().once);
+        assert_eq!(token_id(&plain), Some(plain.rsplit('.').next().unwrap()));
     }
 
     #[test]

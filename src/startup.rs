@@ -123,7 +123,14 @@ impl Application {
         }
         let settings = Arc::new(settings);
         let routes = RouteTable::new(routes, settings.routes.dir.clone());
-        let handlers = Handlers::declared(routes.clone(), Runtime::default());
+        let store = crate::store::Store::from_settings(&settings.store).map_err(|e| {
+            StartupError::Config(ConfigError::Invalid {
+                setting: "store",
+                message: e.to_string(),
+            })
+        })?;
+        tracing::info!(store = %store.describe(), "state shared through this store");
+        let handlers = Handlers::declared(routes.clone(), Runtime::with_store(&store));
         let reconciler = Reconciler::new(client.clone(), settings.clone(), routes.clone());
         reconciler.install_refresher(&tokens);
         let state = AppState::new(Shared {
@@ -134,7 +141,8 @@ impl Application {
             ready: Readiness::default(),
             client,
             signer,
-            response_urls: ResponseUrls::default(),
+            response_urls: ResponseUrls::with_store(reqwest::Client::new(), store.clone()),
+            store,
             background: tokio_util::task::TaskTracker::new(),
             bot_user_id: Arc::default(),
         });

@@ -2,18 +2,18 @@
 //!
 //! Every non-empty list must match (an empty list allows everyone). Roles are looked up
 //! through the API only when a route asks for them, and cached per user for a minute so a
-//! busy route costs one lookup a minute per user. A refusal is an ephemeral reply naming what
+//! busy route costs one lookup a minute per user (in the [`Store`], so replicas sharing one
+//! share the cache; when the store cannot answer, the roles are looked up). A refusal is an ephemeral reply naming what
 //! is missing; nothing runs. When the role lookup itself fails, the user is refused (fail
 //! closed) and the error is logged.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::context::Context;
 use super::spec::AccessSpec;
 use crate::mattermost::Client;
 use crate::mattermost::UserId;
+use crate::store::Store;
 
 /// How long a user's roles are trusted.
 const ROLE_TTL: Duration = Duration::from_secs(60);
@@ -77,27 +77,31 @@ impl Access {
 /// Users' system roles, cached for `ROLE_TTL`.
 #[derive(Debug, Default)]
 pub struct RoleCache {
-    entries: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+    store: Store,
 }
 
 impl RoleCache {
+    /// A cache kept in `store`.
+    pub fn new(store: Store) -> Self {
+        RoleCache { store }
+    }
+
     /// The roles of `user_id`, from the cache or the API.
     pub async fn roles(
         &self,
         client: &Client,
         user_id: &str,
     ) -> Result<Vec<String>, crate::mattermost::Error> {
-        if let Ok(entries) = self.entries.lock() {
-            if let Some((at, roles)) = entries.get(user_id) {
-                if at.elapsed() < ROLE_TTL {
-                    return Ok(roles.clone());
-                }
-            }
+        let key = self.store.key("roles", user_id);
+        match self.store.cache_get(&key).await {
+            Ok(Some(roles)) => return Ok(roles.split_whitespace().map(str::to_owned).collect()),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "role cache unavailable; asking Mattermost"),
         }
         let user = client.users().get(&UserId::new(user_id.to_owned())).await?;
         let roles: Vec<String> = user.roles.split_whitespace().map(str::to_owned).collect();
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(user_id.to_owned(), (Instant::now(), roles.clone()));
+        if let Err(e) = self.store.cache_put(&key, &roles.join(" "), ROLE_TTL).await {
+            tracing::warn!(error = %e, "role cache unavailable; roles not cached");
         }
         Ok(roles)
     }

@@ -13,27 +13,27 @@
 //!   the timeout).
 //! - **Bounded everything.** Output beyond `output_cap_bytes` is counted, not kept; at most
 //!   `max_concurrent` runs per route, `queue` more wait, and beyond that the user is told the
-//!   route is busy. The counts outlive route reloads ([`Limiters`]).
+//!   route is busy. The counts outlive route reloads and, with a shared store, hold across
+//!   replicas ([`Limiters`]).
 //! - **Live output.** The first post announces the run; a reply in its thread is edited as
 //!   output arrives (at most once per `edit_interval_ms`, showing the tail) and ends with
 //!   ✅/❌, the exit code and the duration. A program that cannot start is reported there.
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use super::context::Context;
 use super::spec::ExecSpec;
 use super::template::{Template, TemplateError};
 use crate::mattermost::Client;
 use crate::mattermost::{ChannelId, PostId};
+use crate::store::{LEASE_TTL, Lease, Store, StoreError};
 
 /// A compiled `[exec]`.
 #[derive(Debug, Clone)]
@@ -95,8 +95,12 @@ impl ExecAction {
 
     /// Takes a slot (or a place in the queue) for one run of this action on `route`; `None`
     /// when the route is busy. The count lives in `limiters`, which outlive route reloads.
-    pub fn admit(&self, route: &str, limiters: &Limiters) -> Option<Ticket> {
-        limiters.get(route, self.limits).admit()
+    pub async fn admit(
+        &self,
+        route: &str,
+        limiters: &Limiters,
+    ) -> Result<Option<Ticket>, StoreError> {
+        limiters.admit(route, self.limits).await
     }
 
     /// The immediate answer to the user.
@@ -517,108 +521,177 @@ async fn pump(mut pipe: impl tokio::io::AsyncRead + Unpin, out: mpsc::Sender<Vec
     }
 }
 
-/// The concurrency limits of every route's exec runs, kept across route reloads: runs started
-/// before a reload still count after it, so a reload cannot let a route exceed its limit.
-/// Keyed by route and limits: changing `max_concurrent` or `queue` starts a fresh count (the
-/// runs already going finish under the old one).
-#[derive(Debug, Default)]
-pub struct Limiters(
-    std::sync::Mutex<std::collections::HashMap<(String, usize, usize), Arc<Limiter>>>,
-);
+/// The concurrency limits of every route's exec runs, kept in the [`Store`]: so they outlive
+/// route reloads (runs started before a reload still count after it) and, with a shared store,
+/// hold across replicas. Keyed by route and limits: changing `max_concurrent` or `queue` starts
+/// a fresh count (the runs already going finish under the old one).
+///
+/// A slot or queue place is a lease renewed while it is held (see [`crate::store`]), so a
+/// replica that dies frees its places within [`LEASE_TTL`]. A queued run takes a slot when one
+/// is given back in this process, or at its next poll otherwise; waiting runs are not served in
+/// strict order.
+#[derive(Debug, Clone, Default)]
+pub struct Limiters {
+    store: Store,
+}
+
+/// How often a queued run looks for a slot freed elsewhere (another replica, or expired).
+const QUEUE_POLL: Duration = Duration::from_millis(250);
 
 impl Limiters {
-    fn get(&self, route: &str, (max, queue): (usize, usize)) -> Arc<Limiter> {
-        let mut limiters = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        limiters
-            .entry((route.to_owned(), max, queue))
-            .or_insert_with(|| Arc::new(Limiter::new(max, queue)))
-            .clone()
+    /// Limits counted in `store`.
+    pub fn new(store: Store) -> Self {
+        Limiters { store }
+    }
+
+    fn keys(&self, route: &str, (max, queue): (usize, usize)) -> (String, String) {
+        let id = format!("{route}:{max}:{queue}");
+        (
+            self.store.key("exec_running", &id),
+            self.store.key("exec_queued", &id),
+        )
+    }
+
+    async fn admit(
+        &self,
+        route: &str,
+        (max, queue): (usize, usize),
+    ) -> Result<Option<Ticket>, StoreError> {
+        let (running, queued) = self.keys(route, (max, queue));
+        let holder = crate::store::holder_id();
+        let max = max.max(1);
+        if let Lease::Granted { .. } = self.store.lease(&running, &holder, max, LEASE_TTL).await? {
+            return Ok(Some(Ticket::Running(Permit::hold(
+                &self.store,
+                running,
+                holder,
+            ))));
+        }
+        match self.store.lease(&queued, &holder, queue, LEASE_TTL).await? {
+            Lease::Granted { others } => Ok(Some(Ticket::Queued {
+                ahead: others,
+                place: Permit::hold(&self.store, queued, holder.clone()),
+                slot: SlotRequest {
+                    store: self.store.clone(),
+                    key: running,
+                    holder,
+                    max,
+                },
+            })),
+            Lease::Full => Ok(None),
+        }
     }
 }
 
-/// Per-route concurrency: `max` runs at once, `queue` more waiting.
+/// A held slot or queue place: renewed in the background while held, given back on drop.
 #[derive(Debug)]
-struct Limiter {
-    slots: Arc<Semaphore>,
-    waiting: Arc<AtomicUsize>,
-    queue: usize,
+pub struct Permit {
+    store: Store,
+    key: String,
+    holder: String,
+    renewer: tokio::task::JoinHandle<()>,
 }
 
-impl Limiter {
-    fn new(max: usize, queue: usize) -> Self {
-        Limiter {
-            slots: Arc::new(Semaphore::new(max.max(1))),
-            waiting: Arc::new(AtomicUsize::new(0)),
-            queue,
-        }
-    }
-
-    fn admit(&self) -> Option<Ticket> {
-        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
-            return Some(Ticket::Running(permit));
-        }
-        let mut waiting = self.waiting.load(Ordering::Acquire);
-        loop {
-            if waiting >= self.queue {
-                return None;
-            }
-            match self.waiting.compare_exchange(
-                waiting,
-                waiting + 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    return Some(Ticket::Queued {
-                        ahead: waiting,
-                        slots: self.slots.clone(),
-                        waiting: QueuePlace(self.waiting.clone()),
-                    });
+impl Permit {
+    fn hold(store: &Store, key: String, holder: String) -> Self {
+        let renewer = tokio::spawn({
+            let (store, key, holder) = (store.clone(), key.clone(), holder.clone());
+            async move {
+                loop {
+                    tokio::time::sleep(LEASE_TTL / 3).await;
+                    match store.renew(&key, &holder, LEASE_TTL).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(%key, "an exec slot expired before it was renewed");
+                            return;
+                        }
+                        Err(e) => tracing::warn!(%key, error = %e, "renewing an exec slot failed"),
+                    }
                 }
-                Err(now) => waiting = now,
             }
+        });
+        Permit {
+            store: store.clone(),
+            key,
+            holder,
+            renewer,
         }
     }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.renewer.abort();
+        let (store, key, holder) = (
+            self.store.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.holder),
+        );
+        // Without a runtime (process exit) the lease simply expires.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.unlease(&key, &holder).await {
+                    tracing::warn!(%key, error = %e, "giving back an exec slot failed; it expires");
+                }
+            });
+        }
+    }
+}
+
+/// What a queued run needs to take a slot.
+#[derive(Debug)]
+pub struct SlotRequest {
+    store: Store,
+    key: String,
+    holder: String,
+    max: usize,
 }
 
 /// A run's admission: a slot now, or a place in the queue.
 #[derive(Debug)]
 pub enum Ticket {
     /// Runs at once.
-    Running(OwnedSemaphorePermit),
+    Running(Permit),
     /// Waits for a slot.
     Queued {
         /// Runs waiting before this one.
         ahead: usize,
-        /// The route's slots.
-        slots: Arc<Semaphore>,
-        /// Freed when the wait ends.
-        waiting: QueuePlace,
+        /// The place in the queue, given back when the wait ends.
+        place: Permit,
+        /// The slot it waits for.
+        slot: SlotRequest,
     },
-}
-
-/// A place in a route's queue; dropping it frees the place.
-#[derive(Debug)]
-pub struct QueuePlace(Arc<AtomicUsize>);
-
-impl Drop for QueuePlace {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 impl Ticket {
     /// Waits for a slot (at once when running).
-    pub async fn wait(self) -> Option<OwnedSemaphorePermit> {
+    pub async fn wait(self) -> Option<Permit> {
         match self {
             Ticket::Running(permit) => Some(permit),
-            Ticket::Queued { slots, waiting, .. } => {
-                let permit = slots.acquire_owned().await.ok();
-                drop(waiting);
-                permit
+            Ticket::Queued { place, slot, .. } => {
+                let released = slot.store.release_signal();
+                loop {
+                    let notified = released.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    match slot
+                        .store
+                        .lease(&slot.key, &slot.holder, slot.max, LEASE_TTL)
+                        .await
+                    {
+                        Ok(Lease::Granted { .. }) => {
+                            let permit = Permit::hold(&slot.store, slot.key, slot.holder);
+                            drop(place);
+                            return Some(permit);
+                        }
+                        Ok(Lease::Full) => {}
+                        Err(e) => tracing::warn!(error = %e, "waiting for an exec slot"),
+                    }
+                    tokio::select! {
+                        () = &mut notified => {}
+                        () = tokio::time::sleep(QUEUE_POLL) => {}
+                    }
+                }
             }
         }
     }
@@ -729,19 +802,34 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_queue_is_bounded() {
-        let limiter = Limiter::new(1, 1);
-        let first = limiter.admit();
+    #[tokio::test]
+    async fn the_queue_is_bounded_and_a_freed_slot_goes_to_the_queue() {
+        let limiters = Limiters::default();
+        let first = limiters.admit("r", (1, 1)).await.unwrap();
         assert!(matches!(first, Some(Ticket::Running(_))));
-        let second = limiter.admit();
+        let second = limiters.admit("r", (1, 1)).await.unwrap();
         assert!(matches!(second, Some(Ticket::Queued { ahead: 0, .. })));
-        assert!(limiter.admit().is_none(), "a full queue refuses");
-        drop(second);
         assert!(
-            limiter.admit().is_some(),
-            "a freed queue place admits again"
+            limiters.admit("r", (1, 1)).await.unwrap().is_none(),
+            "a full queue refuses"
         );
+        // Other limits are another count.
+        assert!(limiters.admit("r", (2, 1)).await.unwrap().is_some());
+        drop(first);
+        let permit = tokio::time::timeout(Duration::from_secs(5), second.unwrap().wait())
+            .await
+            .expect("the queued run gets the freed slot")
+            .expect("a slot");
+        // The queue place is given back by a task spawned on drop.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            matches!(
+                limiters.admit("r", (1, 1)).await.unwrap(),
+                Some(Ticket::Queued { ahead: 0, .. })
+            ),
+            "the queue place was given back"
+        );
+        drop(permit);
     }
 
     #[test]

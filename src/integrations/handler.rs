@@ -417,14 +417,16 @@ impl Cx {
     }
 
     /// A signed dialog `state` for step `step` of this route, valid for `user_id` in
-    /// `channel_id` until the dialog TTL runs out, carrying `data`.
+    /// `channel_id` until the dialog TTL runs out, carrying `data`. Single-use: the server
+    /// records the first accepted submission and refuses the state after it.
     pub fn dialog_state(&self, step: &str, user_id: &str, channel_id: &str, data: Value) -> String {
         let expires = now_secs().saturating_add(secs(self.parts.ttl.dialog));
         self.parts.signer.sign(
             &Claims::new(Purpose::Dialog, &self.route, step, expires)
                 .user(user_id)
                 .channel(channel_id)
-                .data(data),
+                .data(data)
+                .unique(),
         )
     }
 
@@ -477,6 +479,26 @@ impl Cx {
             &Claims::new(Purpose::Action, &self.route, action, expires)
                 .channel(channel_id)
                 .data(data),
+        );
+        let mut context = Map::new();
+        context.insert(CONTEXT_KEY.to_owned(), Value::String(token));
+        context
+    }
+
+    /// Like [`Cx::action_context`], but usable once: the first accepted click uses it up (on
+    /// every replica sharing the store) and later ones are refused before the handler runs.
+    pub fn single_use_action_context(
+        &self,
+        action: &str,
+        channel_id: &str,
+        data: Value,
+    ) -> Map<String, Value> {
+        let expires = now_secs().saturating_add(secs(self.parts.ttl.action));
+        let token = self.parts.signer.sign(
+            &Claims::new(Purpose::Action, &self.route, action, expires)
+                .channel(channel_id)
+                .data(data)
+                .once(),
         );
         let mut context = Map::new();
         context.insert(CONTEXT_KEY.to_owned(), Value::String(token));

@@ -19,12 +19,14 @@ use crate::mattermost::models::{
 
 /// Builds a button's integration from the route, the action to run and its context.
 pub trait ButtonLinks: Send + Sync {
-    /// The integration Mattermost calls when the button is clicked.
+    /// The integration Mattermost calls when the button is clicked; `once`: the first click
+    /// uses it up (`once = true` on the button).
     fn integration(
         &self,
         route: &str,
         action: &str,
         context: Map<String, Value>,
+        once: bool,
     ) -> ActionIntegration;
 }
 
@@ -38,6 +40,7 @@ impl ButtonLinks for NoLinks {
         route: &str,
         action: &str,
         context: Map<String, Value>,
+        _once: bool,
     ) -> ActionIntegration {
         ActionIntegration {
             url: format!("/actions/{route}/{action}"),
@@ -78,6 +81,7 @@ struct CompiledButton {
     kind: ButtonKind,
     style: Option<String>,
     action: String,
+    once: bool,
     context: Vec<(String, Template)>,
     options: Vec<ActionOption>,
     data_source: Option<String>,
@@ -258,7 +262,12 @@ impl ReplyAction {
                 style: b.style.clone(),
                 options: b.options.clone(),
                 data_source: b.data_source.clone(),
-                integration: Some(links.integration(&self.route, &b.action, button_context)),
+                integration: Some(links.integration(
+                    &self.route,
+                    &b.action,
+                    button_context,
+                    b.once,
+                )),
                 ..PostAction::default()
             });
         }
@@ -306,6 +315,7 @@ fn compile_attachment(name: &str, a: &AttachmentSpec) -> Result<CompiledAttachme
                     kind: b.kind,
                     style: b.style.clone(),
                     action: b.action.clone(),
+                    once: b.once,
                     context: b
                         .context
                         .iter()

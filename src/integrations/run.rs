@@ -42,6 +42,18 @@ pub struct Runtime {
     pub exec_limits: Arc<super::ExecLimiters>,
 }
 
+impl Runtime {
+    /// A runtime whose role cache and exec limits live in `store` (shared by replicas when it
+    /// is).
+    pub fn with_store(store: &crate::store::Store) -> Self {
+        Runtime {
+            http: reqwest::Client::default(),
+            roles: Arc::new(RoleCache::new(store.clone())),
+            exec_limits: Arc::new(super::ExecLimiters::new(store.clone())),
+        }
+    }
+}
+
 /// One declared route, holding the route set it was found in (so a reload during the request
 /// does not change it).
 #[derive(Debug, Clone)]
@@ -63,10 +75,17 @@ impl ButtonLinks for SignedLinks<'_> {
         route: &str,
         action: &str,
         context: Map<String, Value>,
+        once: bool,
     ) -> ActionIntegration {
         let cx = self.cx.for_route(route);
+        let data = Value::Object(context);
+        let context = if once {
+            cx.single_use_action_context(action, self.channel_id, data)
+        } else {
+            cx.action_context(action, self.channel_id, data)
+        };
         ActionIntegration {
-            context: Some(cx.action_context(action, self.channel_id, Value::Object(context))),
+            context: Some(context),
             url: cx.action_url(route),
         }
     }
@@ -160,11 +179,22 @@ impl DeclaredRoute {
                 }
             }
             Action::Exec(exec) => {
-                let Some(ticket) = exec.admit(&route.name, &self.runtime.exec_limits) else {
-                    return Answer::Ephemeral(format!(
-                        "⏳ `{}` is busy (every slot and queue place is taken); try later.",
-                        route.name
-                    ));
+                let ticket = match exec.admit(&route.name, &self.runtime.exec_limits).await {
+                    Ok(Some(ticket)) => ticket,
+                    Ok(None) => {
+                        return Answer::Ephemeral(format!(
+                            "⏳ `{}` is busy (every slot and queue place is taken); try later.",
+                            route.name
+                        ));
+                    }
+                    Err(e) => {
+                        // Fail closed: without the count, the limit cannot be kept.
+                        tracing::error!(route = %route.name, error = %e, "exec limits unavailable");
+                        return Answer::Ephemeral(format!(
+                            "⚠️ `{}` could not be started: its run limits cannot be checked right now; try again shortly.",
+                            route.name
+                        ));
+                    }
                 };
                 match exec.started_text(&context, &ticket) {
                     Ok(text) => {

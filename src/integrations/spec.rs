@@ -373,6 +373,11 @@ pub struct ButtonSpec {
     pub style: Option<String>,
     /// The follow-up action to run, a key of `[actions]`.
     pub action: String,
+    /// One-shot: the first accepted click uses the button up, for everyone and on every
+    /// replica; later clicks (or a replay of its context) are answered "already used" and run
+    /// nothing. For approvals and other actions that must not run twice.
+    #[serde(default)]
+    pub once: bool,
     /// Values passed to the action as `context.<key>` (templates rendered when the post is
     /// made). Signed, so a client cannot change them.
     #[serde(default)]

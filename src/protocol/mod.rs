@@ -29,8 +29,8 @@ pub use command_response::{POST_MESSAGE_MAX_CHARS, split_long_text, split_text};
 pub use dialog::{DialogResponse, DialogSubmissionRequest};
 pub use outgoing_webhook::{OutgoingWebhookRequest, OutgoingWebhookResponse};
 pub use response_url::{
-    LIFETIME as RESPONSE_URL_LIFETIME, MAX_TRACKED as RESPONSE_URL_MAX_TRACKED,
-    MAX_USES as RESPONSE_URL_MAX_USES, ResponseUrlError, ResponseUrls,
+    LIFETIME as RESPONSE_URL_LIFETIME, MAX_USES as RESPONSE_URL_MAX_USES, ResponseUrlError,
+    ResponseUrls,
 };
 pub use slash_command::{Mention, SlashCommandRequest};
 

@@ -8,23 +8,21 @@
 //!
 //! A URL is noted on its first use, with the time its command arrived (so its 30 minutes count
 //! from the command, as Mattermost counts them): commands answered in their callback, nearly
-//! all of them, cost nothing here. Entries are dropped once their 30 minutes are over, from an
-//! insertion-ordered queue, so noting a URL costs amortised O(1) whatever the table's size, and
-//! at most [`MAX_TRACKED`] URLs are kept (beyond that the oldest is forgotten early: the local
-//! check is a courtesy, Mattermost enforces the limits itself).
+//! all of them, cost nothing here. The use counts live in the [`Store`]: in-process for one
+//! replica, shared (Redis) for several, each count expiring when its URL does; the key is a
+//! digest of the URL, which holds a token. The local check is a courtesy (Mattermost enforces
+//! the limits itself), so when the store cannot answer, the use is allowed and the failure
+//! logged.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::mattermost::models::CommandResponse;
+use crate::store::Store;
 
 /// Uses allowed per `response_url`.
 pub const MAX_USES: u32 = 5;
 /// How long a `response_url` lives.
 pub const LIFETIME: Duration = Duration::from_secs(30 * 60);
-/// Most `response_url`s tracked at once (about 55 commands a second for 30 minutes).
-pub const MAX_TRACKED: usize = 100_000;
 
 /// Why a delayed reply was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -52,84 +50,12 @@ pub enum ResponseUrlError {
     },
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Usage {
-    first_seen: Instant,
-    uses: u32,
-}
-
-/// Use counts by URL, and the URLs in the order they were first seen.
-#[derive(Debug, Default)]
-struct Table {
-    usage: HashMap<Arc<str>, Usage>,
-    /// One item per entry of `usage`, in the order they were noted. A URL is noted at its first
-    /// use, so `first_seen` is nearly, not strictly, increasing along it: an expired entry
-    /// behind a younger one waits for it (still refused by `reserve`, which checks its own
-    /// time).
-    order: VecDeque<(Instant, Arc<str>)>,
-}
-
-impl Table {
-    /// Drops entries older than [`LIFETIME`], and the oldest while there is no room for one
-    /// more under [`MAX_TRACKED`]. Each
-    /// entry is dropped once, so over many calls this costs O(1) per inserted entry.
-    fn prune(&mut self, now: Instant) {
-        while let Some((first_seen, _)) = self.order.front() {
-            let expired = now.saturating_duration_since(*first_seen) >= LIFETIME;
-            if !expired && self.order.len() < MAX_TRACKED {
-                break;
-            }
-            if let Some((first_seen, url)) = self.order.pop_front()
-                && self
-                    .usage
-                    .get(&url)
-                    .is_some_and(|u| u.first_seen == first_seen)
-            {
-                self.usage.remove(&url);
-            }
-        }
-    }
-
-    /// Reserves one use at `now` of `url`, whose command arrived at `first_seen`, or says
-    /// why not.
-    fn reserve(
-        &mut self,
-        url: &str,
-        first_seen: Instant,
-        now: Instant,
-    ) -> Result<(), ResponseUrlError> {
-        if !self.usage.contains_key(url) {
-            self.prune(now);
-            let url: Arc<str> = Arc::from(url);
-            self.order.push_back((first_seen, Arc::clone(&url)));
-            self.usage.insert(
-                url,
-                Usage {
-                    first_seen,
-                    uses: 0,
-                },
-            );
-        }
-        let Some(entry) = self.usage.get_mut(url) else {
-            return Ok(());
-        };
-        if now.saturating_duration_since(entry.first_seen) >= LIFETIME {
-            return Err(ResponseUrlError::Expired);
-        }
-        if entry.uses >= MAX_USES {
-            return Err(ResponseUrlError::Exhausted);
-        }
-        entry.uses += 1;
-        Ok(())
-    }
-}
-
 /// Use counts of every `response_url` seen in the last 30 minutes, and the HTTP client that
 /// posts to them.
 #[derive(Debug, Clone)]
 pub struct ResponseUrls {
     http: reqwest::Client,
-    usage: Arc<Mutex<Table>>,
+    usage: Store,
 }
 
 impl Default for ResponseUrls {
@@ -141,29 +67,47 @@ impl Default for ResponseUrls {
 impl ResponseUrls {
     /// A tracker posting with `http`.
     pub fn new(http: reqwest::Client) -> Self {
-        ResponseUrls {
-            http,
-            usage: Arc::default(),
-        }
+        ResponseUrls::with_store(http, Store::in_process())
+    }
+
+    /// A tracker posting with `http`, counting uses in `store` (shared by replicas).
+    pub fn with_store(http: reqwest::Client, store: Store) -> Self {
+        ResponseUrls { http, usage: store }
+    }
+
+    fn key(&self, url: &str) -> String {
+        self.usage.key("response_url", &crate::store::digest(url))
     }
 
     /// Reserves one use of `url`, whose command arrived at `first_seen`, or says why not.
-    fn reserve(&self, url: &str, first_seen: Instant) -> Result<(), ResponseUrlError> {
-        let mut table = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
-        table.reserve(url, first_seen, Instant::now())
-    }
-
-    fn release(&self, url: &str) {
-        let mut table = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = table.usage.get_mut(url) {
-            entry.uses = entry.uses.saturating_sub(1);
+    async fn reserve(&self, url: &str, first_seen: Instant) -> Result<(), ResponseUrlError> {
+        let age = first_seen.elapsed();
+        if age >= LIFETIME {
+            return Err(ResponseUrlError::Expired);
+        }
+        match self
+            .usage
+            .take_use(&self.key(url), MAX_USES, LIFETIME - age)
+            .await
+        {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(ResponseUrlError::Exhausted),
+            Err(e) => {
+                tracing::warn!(error = %e, "response_url uses could not be counted; sending anyway");
+                Ok(())
+            }
         }
     }
 
-    /// Uses of `url` so far.
-    pub fn uses(&self, url: &str) -> u32 {
-        let table = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
-        table.usage.get(url).map_or(0, |u| u.uses)
+    async fn release(&self, url: &str) {
+        if let Err(e) = self.usage.give_back_use(&self.key(url)).await {
+            tracing::warn!(error = %e, "a failed response_url use could not be given back");
+        }
+    }
+
+    /// Uses of `url` so far (0 when the store cannot tell).
+    pub async fn uses(&self, url: &str) -> u32 {
+        self.usage.uses(&self.key(url)).await.unwrap_or(0)
     }
 
     /// Posts `response` to `url`, the `response_url` of a command that arrived at
@@ -179,7 +123,7 @@ impl ResponseUrls {
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
             return Err(ResponseUrlError::Invalid);
         }
-        self.reserve(url, command_arrived)?;
+        self.reserve(url, command_arrived).await?;
         let body = serde_json::to_vec(response).unwrap_or_default();
         let sent = self
             .http
@@ -191,7 +135,7 @@ impl ResponseUrls {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                self.release(url);
+                self.release(url).await;
                 return Err(e.into());
             }
         };
@@ -199,7 +143,7 @@ impl ResponseUrls {
         if status.is_success() {
             return Ok(());
         }
-        self.release(url);
+        self.release(url).await;
         let body = response.text().await.unwrap_or_default();
         Err(ResponseUrlError::Refused {
             status: status.as_u16(),
@@ -209,74 +153,60 @@ impl ResponseUrls {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn expired_entries_are_pruned_as_new_ones_arrive() {
-        let mut table = Table::default();
-        let start = Instant::now();
-        for i in 0..10_000 {
-            let url = format!("http://mm/hooks/commands/{i}");
-            assert!(table.reserve(&url, start, start).is_ok());
-        }
-        assert_eq!(table.usage.len(), 10_000);
-        // Still within 30 minutes: nothing goes.
-        let young = start + LIFETIME / 2;
-        assert!(table.reserve("http://mm/young", young, young).is_ok());
-        assert_eq!(table.usage.len(), 10_001);
-        // 30 minutes later the next new URL drops every expired entry, queue included.
-        let late = start + LIFETIME;
-        assert!(table.reserve("http://mm/late", late, late).is_ok());
-        assert_eq!(table.usage.len(), 2);
-        assert_eq!(table.order.len(), 2);
-        assert!(table.usage.contains_key("http://mm/young"));
-        assert!(table.usage.contains_key("http://mm/late"));
-    }
-
-    #[test]
-    fn the_thirty_minutes_count_from_the_command_not_the_first_use() {
-        let mut table = Table::default();
-        let arrived = Instant::now();
-        // First used 20 minutes after its command: allowed, and again until minute 30.
-        let first_use = arrived + Duration::from_secs(20 * 60);
-        assert!(table.reserve("http://mm/a", arrived, first_use).is_ok());
-        let before_end = arrived + LIFETIME - Duration::from_secs(1);
-        assert!(table.reserve("http://mm/a", arrived, before_end).is_ok());
-        assert_eq!(table.usage.get("http://mm/a").map(|u| u.uses), Some(2));
+    #[tokio::test]
+    async fn the_thirty_minutes_count_from_the_command_not_the_first_use() {
+        let urls = ResponseUrls::default();
+        let now = Instant::now();
+        // Used 20 minutes after its command: allowed.
+        let Some(arrived) = now.checked_sub(Duration::from_secs(20 * 60)) else {
+            return; // a machine up for less than 20 minutes cannot express this instant
+        };
+        assert!(urls.reserve("http://mm/a", arrived).await.is_ok());
+        assert_eq!(urls.uses("http://mm/a").await, 1);
+        let Some(arrived) = now.checked_sub(LIFETIME) else {
+            return;
+        };
         assert!(matches!(
-            table.reserve("http://mm/a", arrived, arrived + LIFETIME),
-            Err(ResponseUrlError::Expired)
-        ));
-        // A URL whose first use comes after its 30 minutes is refused at once.
-        assert!(matches!(
-            table.reserve("http://mm/b", arrived, arrived + LIFETIME),
+            urls.reserve("http://mm/b", arrived).await,
             Err(ResponseUrlError::Expired)
         ));
     }
 
-    #[test]
-    fn the_sixth_use_is_refused() {
-        let mut table = Table::default();
+    #[tokio::test]
+    async fn the_sixth_use_is_refused_and_a_failed_use_is_given_back() {
+        let urls = ResponseUrls::default();
         let now = Instant::now();
         for _ in 0..MAX_USES {
-            assert!(table.reserve("http://mm/a", now, now).is_ok());
+            assert!(urls.reserve("http://mm/a", now).await.is_ok());
         }
         assert!(matches!(
-            table.reserve("http://mm/a", now, now),
+            urls.reserve("http://mm/a", now).await,
             Err(ResponseUrlError::Exhausted)
         ));
+        urls.release("http://mm/a").await;
+        assert!(urls.reserve("http://mm/a", now).await.is_ok());
+        assert!(urls.reserve("http://mm/other", now).await.is_ok());
     }
 
-    #[test]
-    fn at_most_max_tracked_urls_are_kept() {
-        let mut table = Table::default();
+    #[tokio::test]
+    async fn replicas_sharing_a_store_share_the_five_uses() {
+        let store = Store::in_process();
+        let a = ResponseUrls::with_store(reqwest::Client::new(), store.clone());
+        let b = ResponseUrls::with_store(reqwest::Client::new(), store);
         let now = Instant::now();
-        for i in 0..MAX_TRACKED + 10 {
-            assert!(table.reserve(&format!("http://mm/{i}"), now, now).is_ok());
+        for _ in 0..3 {
+            assert!(a.reserve("http://mm/x", now).await.is_ok());
         }
-        assert_eq!(table.usage.len(), MAX_TRACKED);
-        assert_eq!(table.usage.len(), table.order.len());
-        assert!(!table.usage.contains_key("http://mm/0"));
+        for _ in 0..2 {
+            assert!(b.reserve("http://mm/x", now).await.is_ok());
+        }
+        assert!(matches!(
+            a.reserve("http://mm/x", now).await,
+            Err(ResponseUrlError::Exhausted)
+        ));
     }
 }

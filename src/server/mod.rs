@@ -11,6 +11,7 @@
 //! - `extract.rs`: body and content-type checks, `JsonOrForm`, request id.
 //! - `deferred.rs`: the callback budget, acknowledgements and late delivery.
 //! - `deliver.rs`: late answers through the REST API (ephemeral if allowed, else in thread).
+//! - `single_use.rs`: dialog states and one-shot button contexts used once (replays refused).
 //! - `handlers/`: one file per callback kind, plus health.
 
 mod deferred;
@@ -19,6 +20,7 @@ mod error;
 mod extract;
 mod handlers;
 mod middleware;
+mod single_use;
 mod state;
 
 use axum::Router;

@@ -72,6 +72,8 @@ pub struct Shared {
     pub signer: Signer,
     /// `response_url` use counts.
     pub response_urls: ResponseUrls,
+    /// What replicas share: single-use records, use counts, exec limits, the role cache.
+    pub store: crate::store::Store,
     /// Work that outlived its callback's budget; shutdown waits for it.
     pub background: TaskTracker,
     /// The bot's own user id, looked up once (outgoing hooks ignore its posts).

@@ -10,6 +10,7 @@ mod callbacks;
 mod helpers;
 mod ops;
 mod reconcile;
+mod replay;
 mod routes;
 mod sim_callbacks;
 mod skeleton;

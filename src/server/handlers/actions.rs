@@ -6,6 +6,10 @@
 //! user chooses it. A late answer is applied through the API: `update` patches the post
 //! (message replaced, props replaced only when given), `ephemeral_text` is told to the user
 //! (`server/deliver.rs`).
+//!
+//! A context signed single-use (a button declared `once = true`) is used up by its first click,
+//! on every replica sharing the store (`server/single_use.rs`): later clicks and replays are
+//! answered ephemerally "This button was already used." and nothing runs.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,10 +24,13 @@ use crate::server::deferred::{self, Outcome};
 use crate::server::deliver;
 use crate::server::error::AppError;
 use crate::server::extract::{self, RequestId};
+use crate::server::single_use::{self, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
 
 const APOLOGY: &str = "Sorry, Switchboard could not process this; the error is in its log.";
+/// The answer to a used-up single-use button.
+pub(crate) const ALREADY_USED: &str = "This button was already used.";
 
 /// `POST /actions/{route}`.
 pub(crate) async fn action(
@@ -38,25 +45,44 @@ pub(crate) async fn action(
     extract::require_json(&headers)?;
     let request = PostActionRequest::from_json(&body)?;
     crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
-    let click = verify(&state, &route, request)?;
-    answer(&state, route, handler, click, request_id).await
+    let (click, once) = verify(&state, &route, request)?;
+    let Some((token, expires_at)) = once else {
+        return answer(&state, route, handler, click, request_id).await;
+    };
+    let record = match single_use::claim(&state, &token, expires_at).await {
+        Claim::First(record) => record,
+        Claim::Replay => return Ok(Json(ActionResponse::ephemeral(ALREADY_USED))),
+        Claim::Unavailable => {
+            return Ok(Json(ActionResponse::ephemeral(
+                "Switchboard cannot take this click right now; please try again shortly.",
+            )));
+        }
+    };
+    let answered = answer(&state, route, handler, click, request_id).await;
+    if answered.is_err() {
+        // Nothing ran (the route does not handle actions).
+        single_use::release(&state, record).await;
+    }
+    answered
 }
 
-/// Checks the signed context; returns the verified click.
+/// Checks the signed context; returns the verified click and, when it is single-use, its
+/// token and expiry.
 pub(crate) fn verify(
     state: &AppState,
     route: &str,
     request: PostActionRequest,
-) -> Result<ActionClick, AppError> {
+) -> Result<(ActionClick, Option<(String, i64)>), AppError> {
     let token = request
         .context
         .get(CONTEXT_KEY)
         .and_then(serde_json::Value::as_str)
-        .unwrap_or("");
+        .unwrap_or("")
+        .to_owned();
     let claims = state
         .signer
         .verify(
-            token,
+            &token,
             Expect {
                 purpose: Purpose::Action,
                 route,
@@ -66,11 +92,15 @@ pub(crate) fn verify(
             },
         )
         .map_err(|e| AppError::Forbidden(format!("action context: {e}")))?;
-    Ok(ActionClick {
-        action: claims.step,
-        data: claims.data,
-        request,
-    })
+    let once = claims.once.then_some((token, claims.expires_at));
+    Ok((
+        ActionClick {
+            action: claims.step,
+            data: claims.data,
+            request,
+        },
+        once,
+    ))
 }
 
 #[tracing::instrument(

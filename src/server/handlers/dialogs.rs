@@ -5,6 +5,11 @@
 //! `callback_id` must equal the signed step. A late answer cannot keep the dialog open: the
 //! dialog is closed at once and any errors the handler reports later are told to the user
 //! through the API (`server/deliver.rs`).
+//!
+//! A state is used once (`server/single_use.rs`): the first accepted submission uses it up, on
+//! every replica sharing the store; a replay is answered with the dialog's generic `error`
+//! "This dialog was already submitted." (200, as Mattermost expects) and nothing runs. A
+//! submission answered with field errors does not use it up, so the fixed one can come.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -18,10 +23,16 @@ use crate::server::deferred::{self, Outcome};
 use crate::server::deliver;
 use crate::server::error::AppError;
 use crate::server::extract::{self, RequestId};
+use crate::server::single_use::{self, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
 
 const APOLOGY: &str = "Sorry, Switchboard could not process this; the error is in its log.";
+/// The answer to a replayed state.
+pub(crate) const ALREADY_SUBMITTED: &str = "This dialog was already submitted.";
+/// The answer when the single-use record cannot be checked.
+const TRY_AGAIN: &str =
+    "Switchboard cannot accept submissions right now; please try again shortly.";
 
 /// `POST /dialogs/{route}`.
 pub(crate) async fn dialog_submission(
@@ -36,8 +47,38 @@ pub(crate) async fn dialog_submission(
     extract::require_json(&headers)?;
     let request = DialogSubmissionRequest::from_json(&body)?;
     crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
+    let token = request.state.clone();
     let dialog = verify(&state, &route, request)?;
-    answer(&state, route, handler, dialog, request_id).await
+    let record = match single_use::claim(&state, &token, dialog.expires_at).await {
+        Claim::First(record) => record,
+        Claim::Replay => return Ok(Json(DialogResponse::error(ALREADY_SUBMITTED))),
+        Claim::Unavailable => return Ok(Json(DialogResponse::error(TRY_AGAIN))),
+    };
+    let answered = answer(&state, route, handler, dialog.dialog, request_id).await;
+    // Not accepted: the dialog stays open and Mattermost sends this state again.
+    let accepted = match &answered {
+        Ok(Json(response)) => response.closes() || is_apology(response),
+        Err(_) => false,
+    };
+    if !accepted {
+        single_use::release(&state, record).await;
+    }
+    answered
+}
+
+/// Our own apology keeps the dialog open, but the handler may have done part of its work: the
+/// state stays used.
+fn is_apology(response: &DialogResponse) -> bool {
+    response.error.as_deref() == Some(APOLOGY) && response.errors.is_empty()
+}
+
+/// A verified submission and when its state expires.
+#[derive(Debug)]
+pub(crate) struct Verified {
+    /// The submission.
+    pub(crate) dialog: SubmittedDialog,
+    /// When the signed state expires (Unix seconds).
+    pub(crate) expires_at: i64,
 }
 
 /// Checks the signed state; returns the verified submission.
@@ -45,7 +86,7 @@ pub(crate) fn verify(
     state: &AppState,
     route: &str,
     request: DialogSubmissionRequest,
-) -> Result<SubmittedDialog, AppError> {
+) -> Result<Verified, AppError> {
     let claims = state
         .signer
         .verify(
@@ -64,10 +105,13 @@ pub(crate) fn verify(
             "dialog state: callback_id differs from the signed step".into(),
         ));
     }
-    Ok(SubmittedDialog {
-        step: claims.step,
-        data: claims.data,
-        request,
+    Ok(Verified {
+        expires_at: claims.expires_at,
+        dialog: SubmittedDialog {
+            step: claims.step,
+            data: claims.data,
+            request,
+        },
     })
 }
 

@@ -1,0 +1,313 @@
+//! The in-process store: one map of entries that expire, pruned in expiry order.
+//!
+//! Every entry has a deadline; an index ordered by deadline lets each operation drop what has
+//! expired in O(log n) per dropped entry. At most [`MAX_ENTRIES`] are kept: beyond that the
+//! entry closest to its deadline goes first (logged), which for a single-use record means it
+//! could be used once more. Records are made only for verified signed tokens, so reaching the
+//! cap takes that many genuine submissions within their lifetime.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::Lease;
+
+/// Most entries kept at once.
+pub(super) const MAX_ENTRIES: usize = 1_000_000;
+
+#[derive(Debug)]
+enum Value {
+    Flag,
+    Count(u32),
+    Text(String),
+    /// Holder → its own deadline.
+    Leases(HashMap<String, Instant>),
+}
+
+#[derive(Debug)]
+struct Entry {
+    value: Value,
+    deadline: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    entries: HashMap<String, Entry>,
+    by_deadline: BTreeSet<(Instant, String)>,
+}
+
+impl Table {
+    fn prune(&mut self, now: Instant) {
+        while let Some((deadline, _)) = self.by_deadline.first() {
+            let full = self.entries.len() >= MAX_ENTRIES;
+            if *deadline > now && !full {
+                break;
+            }
+            if let Some((deadline, key)) = self.by_deadline.pop_first() {
+                if deadline > now {
+                    tracing::warn!(
+                        max = MAX_ENTRIES,
+                        "the in-process store is full; forgetting its oldest entry early"
+                    );
+                }
+                self.entries.remove(&key);
+            }
+        }
+    }
+
+    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
+        self.prune(now);
+        self.entries.get_mut(key)
+    }
+
+    fn insert(&mut self, key: &str, value: Value, deadline: Instant) {
+        self.remove(key);
+        self.by_deadline.insert((deadline, key.to_owned()));
+        self.entries
+            .insert(key.to_owned(), Entry { value, deadline });
+    }
+
+    fn set_deadline(&mut self, key: &str, deadline: Instant) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            self.by_deadline.remove(&(entry.deadline, key.to_owned()));
+            entry.deadline = deadline;
+            self.by_deadline.insert((deadline, key.to_owned()));
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some(entry) = self.entries.remove(key) {
+            self.by_deadline.remove(&(entry.deadline, key.to_owned()));
+        }
+    }
+}
+
+/// The in-process store.
+#[derive(Debug, Default)]
+pub(super) struct Memory {
+    table: Mutex<Table>,
+}
+
+impl Memory {
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn claim_once(&self, key: &str, ttl: Duration) -> bool {
+        let now = Instant::now();
+        let mut table = self.table();
+        if table.live(key, now).is_some() {
+            return false;
+        }
+        table.insert(key, Value::Flag, now + ttl);
+        true
+    }
+
+    pub(super) fn remove(&self, key: &str) {
+        self.table().remove(key);
+    }
+
+    pub(super) fn take_use(&self, key: &str, limit: u32, ttl: Duration) -> Option<u32> {
+        let now = Instant::now();
+        let mut table = self.table();
+        if let Some(Entry {
+            value: Value::Count(n),
+            ..
+        }) = table.live(key, now)
+        {
+            if *n >= limit {
+                return None;
+            }
+            *n += 1;
+            return Some(*n);
+        }
+        if limit == 0 {
+            return None;
+        }
+        table.insert(key, Value::Count(1), now + ttl);
+        Some(1)
+    }
+
+    pub(super) fn give_back_use(&self, key: &str) {
+        if let Some(Entry {
+            value: Value::Count(n),
+            ..
+        }) = self.table().live(key, Instant::now())
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    pub(super) fn uses(&self, key: &str) -> u32 {
+        match self.table().live(key, Instant::now()) {
+            Some(Entry {
+                value: Value::Count(n),
+                ..
+            }) => *n,
+            _ => 0,
+        }
+    }
+
+    pub(super) fn cache_get(&self, key: &str) -> Option<String> {
+        match self.table().live(key, Instant::now()) {
+            Some(Entry {
+                value: Value::Text(text),
+                ..
+            }) => Some(text.clone()),
+            _ => None,
+        }
+    }
+
+    pub(super) fn cache_put(&self, key: &str, value: &str, ttl: Duration) {
+        let now = Instant::now();
+        let mut table = self.table();
+        table.prune(now);
+        table.insert(key, Value::Text(value.to_owned()), now + ttl);
+    }
+
+    pub(super) fn lease(&self, key: &str, holder: &str, max: usize, ttl: Duration) -> Lease {
+        let now = Instant::now();
+        let deadline = now + ttl;
+        let mut table = self.table();
+        let lease = match table.live(key, now) {
+            Some(Entry {
+                value: Value::Leases(holders),
+                ..
+            }) => {
+                holders.retain(|_, until| *until > now);
+                let others = holders.len() - usize::from(holders.contains_key(holder));
+                if !holders.contains_key(holder) && holders.len() >= max {
+                    return Lease::Full;
+                }
+                holders.insert(holder.to_owned(), deadline);
+                Lease::Granted { others }
+            }
+            _ => {
+                if max == 0 {
+                    return Lease::Full;
+                }
+                let holders = HashMap::from([(holder.to_owned(), deadline)]);
+                table.insert(key, Value::Leases(holders), deadline);
+                return Lease::Granted { others: 0 };
+            }
+        };
+        let latest = match table.entries.get(key) {
+            Some(Entry {
+                value: Value::Leases(holders),
+                ..
+            }) => holders.values().max().copied().unwrap_or(deadline),
+            _ => deadline,
+        };
+        table.set_deadline(key, latest);
+        lease
+    }
+
+    pub(super) fn renew(&self, key: &str, holder: &str, ttl: Duration) -> bool {
+        let now = Instant::now();
+        let deadline = now + ttl;
+        let mut table = self.table();
+        let renewed = match table.live(key, now) {
+            Some(Entry {
+                value: Value::Leases(holders),
+                ..
+            }) => match holders.get_mut(holder) {
+                Some(until) if *until > now => {
+                    *until = deadline;
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if renewed {
+            table.set_deadline(key, deadline);
+        }
+        renewed
+    }
+
+    pub(super) fn unlease(&self, key: &str, holder: &str) {
+        let mut table = self.table();
+        if let Some(Entry {
+            value: Value::Leases(holders),
+            ..
+        }) = table.live(key, Instant::now())
+        {
+            holders.remove(holder);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_claim_is_refused_until_it_expires_or_is_released() {
+        let store = Memory::default();
+        assert!(store.claim_once("k", Duration::from_millis(30)));
+        assert!(!store.claim_once("k", MINUTE));
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(
+            store.claim_once("k", MINUTE),
+            "expired claims are forgotten"
+        );
+        store.remove("k");
+        assert!(store.claim_once("k", MINUTE));
+    }
+
+    #[test]
+    fn uses_stop_at_the_limit_and_can_be_given_back() {
+        let store = Memory::default();
+        for n in 1..=5 {
+            assert_eq!(store.take_use("u", 5, MINUTE), Some(n));
+        }
+        assert_eq!(store.take_use("u", 5, MINUTE), None);
+        store.give_back_use("u");
+        assert_eq!(store.uses("u"), 4);
+        assert_eq!(store.take_use("u", 5, MINUTE), Some(5));
+    }
+
+    #[test]
+    fn expired_entries_are_pruned_as_new_ones_arrive() {
+        let store = Memory::default();
+        for i in 0..1000 {
+            store.claim_once(&format!("old{i}"), Duration::from_millis(10));
+        }
+        store.claim_once("young", MINUTE);
+        std::thread::sleep(Duration::from_millis(20));
+        store.claim_once("new", MINUTE);
+        let table = store.table();
+        assert_eq!(table.entries.len(), 2);
+        assert_eq!(table.by_deadline.len(), 2);
+    }
+
+    #[test]
+    fn leases_are_bounded_renewable_and_expire() {
+        let store = Memory::default();
+        let short = Duration::from_millis(30);
+        assert_eq!(
+            store.lease("s", "a", 2, short),
+            Lease::Granted { others: 0 }
+        );
+        assert_eq!(
+            store.lease("s", "b", 2, MINUTE),
+            Lease::Granted { others: 1 }
+        );
+        assert_eq!(store.lease("s", "c", 2, MINUTE), Lease::Full);
+        assert!(store.renew("s", "b", MINUTE));
+        std::thread::sleep(Duration::from_millis(40));
+        // `a` stopped renewing: its place is free again.
+        assert!(!store.renew("s", "a", MINUTE));
+        assert_eq!(
+            store.lease("s", "c", 2, MINUTE),
+            Lease::Granted { others: 1 }
+        );
+        store.unlease("s", "b");
+        assert_eq!(
+            store.lease("s", "d", 2, MINUTE),
+            Lease::Granted { others: 1 }
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! The store on Redis, through redis-rs's `ConnectionManager` (one multiplexed connection,
+//! re-established by itself after a failure).
+//!
+//! Each operation is one command or one Lua script, so it is atomic in Redis whatever the
+//! number of replicas. Scripts read the time from Redis (`TIME`), never from the replica.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands as _, IntoConnectionInfo as _, Script};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Lease, StoreError};
+
+/// How long one command may take before it counts as failed.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `INCR` unless at the limit; the counter expires `ttl` after its first use.
+/// KEYS[1] counter; ARGV[1] limit, ARGV[2] ttl ms. Returns the new count, or -1.
+const TAKE_USE: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return -1 end
+n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return n
+";
+
+/// `DECR` down to zero. KEYS[1] counter.
+const GIVE_BACK_USE: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+";
+
+/// A counting semaphore as a sorted set of holder → deadline (ms, Redis clock).
+/// KEYS[1] set; ARGV[1] holder, ARGV[2] max, ARGV[3] ttl ms.
+/// Returns the number of other holders when granted, or -1 when full.
+const LEASE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local held = redis.call('ZCARD', KEYS[1])
+local mine = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if mine then held = held - 1
+elseif held >= tonumber(ARGV[2]) then return -1 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return held
+";
+
+/// Extends a holder's deadline if it still holds. KEYS[1] set; ARGV[1] holder, ARGV[2] ttl ms.
+const RENEW: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local until_ms = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if (not until_ms) or tonumber(until_ms) <= now then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
+/// The Redis-backed store.
+#[derive(Clone)]
+pub(super) struct Redis {
+    connection: ConnectionManager,
+    /// The URL without its password.
+    shown: String,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis").field("url", &self.shown).finish()
+    }
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn failed(what: &'static str) -> impl FnOnce(redis::RedisError) -> StoreError {
+    move |source| StoreError::Redis { what, source }
+}
+
+impl Redis {
+    /// A client for `url` that connects on first use.
+    pub(super) fn connect_lazily(
+        url: &str,
+        password: Option<&SecretString>,
+    ) -> Result<Self, StoreError> {
+        let shown = super::redacted(url);
+        if !(url.starts_with("redis://") || url.starts_with("redis+unix://")) {
+            return Err(StoreError::Url(shown));
+        }
+        let mut info = url
+            .into_connection_info()
+            .map_err(|e| StoreError::Url(format!("{shown}: {}", e.category())))?;
+        if let Some(password) = password {
+            let settings = info
+                .redis_settings()
+                .clone()
+                .set_password(password.expose_secret());
+            info = info.set_redis_settings(settings);
+        }
+        let client = redis::Client::open(info)
+            .map_err(|e| StoreError::Url(format!("{shown}: {}", e.category())))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(2);
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(failed("set up the connection"))?;
+        Ok(Redis { connection, shown })
+    }
+
+    pub(super) fn describe(&self) -> &str {
+        &self.shown
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.connection.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut c)
+            .await
+            .map_err(failed("answer PING"))?;
+        Ok(())
+    }
+
+    pub(super) async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut c = self.connection.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut c)
+            .await
+            .map_err(failed("record a single use"))?;
+        Ok(set.is_some())
+    }
+
+    pub(super) async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let mut c = self.connection.clone();
+        let _: i64 = c.del(key).await.map_err(failed("delete a key"))?;
+        Ok(())
+    }
+
+    pub(super) async fn take_use(
+        &self,
+        key: &str,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut c = self.connection.clone();
+        let n: i64 = Script::new(TAKE_USE)
+            .key(key)
+            .arg(limit)
+            .arg(millis(ttl))
+            .invoke_async(&mut c)
+            .await
+            .map_err(failed("count a use"))?;
+        Ok(u32::try_from(n).ok())
+    }
+
+    pub(super) async fn give_back_use(&self, key: &str) -> Result<(), StoreError> {
+        let mut c = self.connection.clone();
+        let _: i64 = Script::new(GIVE_BACK_USE)
+            .key(key)
+            .invoke_async(&mut c)
+            .await
+            .map_err(failed("give back a use"))?;
+        Ok(())
+    }
+
+    pub(super) async fn uses(&self, key: &str) -> Result<u32, StoreError> {
+        let mut c = self.connection.clone();
+        let n: Option<u32> = c.get(key).await.map_err(failed("read a counter"))?;
+        Ok(n.unwrap_or(0))
+    }
+
+    pub(super) async fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.connection.clone();
+        c.get(key).await.map_err(failed("read the cache"))
+    }
+
+    pub(super) async fn cache_put(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut c = self.connection.clone();
+        let _: () = c
+            .pset_ex(key, value, millis(ttl))
+            .await
+            .map_err(failed("write the cache"))?;
+        Ok(())
+    }
+
+    pub(super) async fn lease(
+        &self,
+        key: &str,
+        holder: &str,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError> {
+        let mut c = self.connection.clone();
+        let n: i64 = Script::new(LEASE)
+            .key(key)
+            .arg(holder)
+            .arg(max)
+            .arg(millis(ttl))
+            .invoke_async(&mut c)
+            .await
+            .map_err(failed("take a lease"))?;
+        Ok(match usize::try_from(n) {
+            Ok(others) => Lease::Granted { others },
+            Err(_) => Lease::Full,
+        })
+    }
+
+    pub(super) async fn renew(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.connection.clone();
+        let renewed: i64 = Script::new(RENEW)
+            .key(key)
+            .arg(holder)
+            .arg(millis(ttl))
+            .invoke_async(&mut c)
+            .await
+            .map_err(failed("renew a lease"))?;
+        Ok(renewed == 1)
+    }
+
+    pub(super) async fn unlease(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        let mut c = self.connection.clone();
+        let _: i64 = c
+            .zrem(key, holder)
+            .await
+            .map_err(failed("give back a lease"))?;
+        Ok(())
+    }
+}
