@@ -7,7 +7,8 @@
 //! `SiteURL`, `EnableCommands`, `EnableOutgoingWebhooks`, `EnablePostUsernameOverride`,
 //! `EnablePostIconOverride`) → the bot a member of every configured team → permission to list
 //! the team's slash commands → the public URL: not loopback/private (or else a reminder of
-//! `AllowedUntrustedInternalConnections`), and reachable from here.
+//! `AllowedUntrustedInternalConnections`), and reachable from here. First of all, the shared
+//! store: in-process is right for one replica only; a configured Redis must answer.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -128,7 +129,7 @@ impl fmt::Display for Finding {
 /// Runs every check. `routes` is `None` when the route files did not load (reported by the
 /// caller); checks that need them are then skipped.
 pub async fn run(settings: &Settings, routes: Option<&RouteSet>) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    let mut findings = vec![check_store(settings).await];
     let url = settings.mattermost.url.as_str().trim_end_matches('/');
     let token = match settings.mattermost.token() {
         Ok(token) => token,
@@ -416,6 +417,53 @@ async fn check_teams(
                 "see the error",
             )),
         }
+    }
+}
+
+/// The shared store: needed with more than one replica; when configured, it must answer.
+async fn check_store(settings: &Settings) -> Finding {
+    const CHECK: &str = "shared store";
+    let store = match crate::store::Store::from_settings(&settings.store) {
+        Ok(store) => store,
+        Err(e) => {
+            return Finding::bad(
+                CHECK,
+                Status::Fail,
+                e.to_string(),
+                "set store.url (SWITCHBOARD_STORE__URL) to redis://HOST:6379/DB, or unset it for one replica",
+            );
+        }
+    };
+    if !store.is_shared() {
+        let message = "in-process: right for one replica; replicas would each allow a replayed dialog and their own exec limits";
+        let fix = "with more than one replica, set [store] url = \"redis://HOST:6379/0\" (password in SWITCHBOARD_STORE__PASSWORD)";
+        // In a cluster, more than one replica is the usual case.
+        return if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+            Finding::bad(CHECK, Status::Warn, message, fix)
+        } else {
+            Finding::ok(CHECK, format!("{message}; {fix}"))
+        };
+    }
+    match tokio::time::timeout(Duration::from_secs(5), store.ping()).await {
+        Ok(Ok(())) => Finding::ok(
+            CHECK,
+            format!(
+                "{} answers; replicas share state through it",
+                store.describe()
+            ),
+        ),
+        Ok(Err(e)) => Finding::bad(
+            CHECK,
+            Status::Fail,
+            format!("{}: {e}", store.describe()),
+            "check store.url (host, port, database) and the password (SWITCHBOARD_STORE__PASSWORD), and that Redis is reachable from here",
+        ),
+        Err(_) => Finding::bad(
+            CHECK,
+            Status::Fail,
+            format!("{} did not answer within 5 s", store.describe()),
+            "check store.url and that Redis is reachable from here (firewall, NetworkPolicy)",
+        ),
     }
 }
 

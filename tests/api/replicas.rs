@@ -1,0 +1,297 @@
+//! Three replicas sharing one real redis-server (`[store] url`): a replayed dialog state runs
+//! once in total, and a route's `max_concurrent` holds across replicas.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use switchboard::config::Settings;
+use switchboard::sim::Simulator;
+use switchboard::store::{Lease, Store, StoreSettings};
+
+use crate::helpers::*;
+use crate::redis_server::RedisServer;
+use crate::replay::{deploy_runs, shipped_routes_copy, wait_for_finished_deploys};
+
+/// Settings sharing `redis` and one signing key, as replicas behind one Service are set up.
+fn replica_settings(sim: &Simulator, routes: &std::path::Path, redis: &RedisServer) -> Settings {
+    let mut settings = settings(sim.url().as_str(), &sim.bot_token(), &["main"], routes);
+    let secret = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    settings.signing.keys = Some(SecretString::from(format!("k1:{secret}")));
+    settings.store.url = Some(SecretString::from(redis.url()));
+    settings
+}
+
+/// Replica A announces its own address; B and C announce A's (one Service in front of all).
+async fn three_replicas(settings: &Settings) -> [TestApp; 3] {
+    let a = spawn_app(settings.clone()).await;
+    a.wait_ready().await;
+    let public = a.url("");
+    let b = spawn_replica(settings.clone(), &public).await;
+    let c = spawn_replica(settings.clone(), &public).await;
+    b.wait_ready().await;
+    c.wait_ready().await;
+    [a, b, c]
+}
+
+async fn post_json_to_all(replicas: &[TestApp], path: &str, body: &Value) -> Vec<Value> {
+    let sends = replicas.iter().map(|r| {
+        let request = r.http.post(r.url(path)).json(body).send();
+        async move {
+            let response = request.await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    });
+    futures::future::join_all(sends).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialog_state_sent_to_three_replicas_sharing_redis_runs_once_in_total() {
+    let Some(redis) = RedisServer::start("replicas::dialog") else {
+        return;
+    };
+    let sim = spawn_sim().await;
+    let routes = shipped_routes_copy();
+    let replicas = three_replicas(&replica_settings(&sim, routes.path(), &redis)).await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/deploy production")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().expect("a dialog opened");
+    let body = json!({
+        "type": "dialog_submission",
+        "callback_id": dialog.callback_id(),
+        "state": dialog.state(),
+        "user_id": world.user_id("alice").unwrap(),
+        "channel_id": world.channel_id("main", "town-square").unwrap(),
+        "team_id": world.team_id("main").unwrap(),
+        "submission": {"version": "v1.2.3", "env": "production"},
+        "cancelled": false,
+    });
+
+    // The same state at once to every replica: one accepts, two refuse.
+    let answers = post_json_to_all(&replicas, "/dialogs/deploy", &body).await;
+    let refused = |answers: &[Value]| {
+        answers
+            .iter()
+            .filter(|a| a["error"] == "This dialog was already submitted.")
+            .count()
+    };
+    assert_eq!(refused(&answers), 2, "{answers:?}");
+    wait_for_finished_deploys(&sim, 1).await;
+
+    // And again, later, to each: refused everywhere.
+    let answers = post_json_to_all(&replicas, "/dialogs/deploy", &body).await;
+    assert_eq!(refused(&answers), 3, "{answers:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(deploy_runs(&sim).len(), 1, "{:#?}", deploy_runs(&sim));
+    for replica in replicas {
+        replica.stop().await;
+    }
+}
+
+const SLOW: &str = r#"
+[command]
+trigger = "slow"
+
+[exec]
+program = "scripts/slow.sh"
+max_concurrent = 1
+queue = 0
+edit_interval_ms = 50
+started = "started"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routes_max_concurrent_holds_across_three_replicas_sharing_redis() {
+    let Some(redis) = RedisServer::start("replicas::max_concurrent") else {
+        return;
+    };
+    let sim = spawn_sim().await;
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::write(routes.path().join("slow.toml"), SLOW).unwrap();
+    std::fs::create_dir(routes.path().join("scripts")).unwrap();
+    let script = routes.path().join("scripts/slow.sh");
+    std::fs::write(&script, "#!/bin/sh\nsleep 2\necho done\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let replicas = three_replicas(&replica_settings(&sim, routes.path(), &redis)).await;
+    let world = sim.world();
+    let token = world
+        .commands("main")
+        .into_iter()
+        .find(|c| c.trigger == "slow")
+        .expect("/slow registered")
+        .token;
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair(
+            "channel_id",
+            &world.channel_id("main", "town-square").unwrap(),
+        )
+        .append_pair("channel_name", "town-square")
+        .append_pair("command", "/slow")
+        .append_pair("response_url", "http://127.0.0.1:1/hooks/commands/x")
+        .append_pair("team_domain", "main")
+        .append_pair("team_id", &world.team_id("main").unwrap())
+        .append_pair("text", "")
+        .append_pair("token", &token)
+        .append_pair("trigger_id", "dHJpZ2dlcg==")
+        .append_pair("user_id", &world.user_id("alice").unwrap())
+        .append_pair("user_name", "alice")
+        .finish();
+    let run_everywhere = || {
+        futures::future::join_all(replicas.iter().map(|r| {
+            let form = form.clone();
+            async move {
+                let response = r.post_form("/commands/slow", form).await;
+                assert_eq!(response.status(), 200);
+                response.json::<Value>().await.unwrap()["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        }))
+    };
+
+    let answers = run_everywhere().await;
+    let started = answers.iter().filter(|t| *t == "started").count();
+    let busy = answers.iter().filter(|t| t.contains("is busy")).count();
+    assert_eq!((started, busy), (1, 2), "{answers:?}");
+
+    // Once the run is over, its slot is free again for any replica.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !world
+        .posts_in("main", "town-square")
+        .iter()
+        .any(|p| p.message.starts_with("✅ `slow`"))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the run finished");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answer = replicas[2]
+        .post_form("/commands/slow", form.clone())
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(answer["text"], "started", "{answer}");
+    for replica in replicas {
+        replica.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_shares_records_counts_and_caches_and_frees_a_dead_holders_lease() {
+    let Some(redis) = RedisServer::start("replicas::store") else {
+        return;
+    };
+    let settings = StoreSettings {
+        url: Some(SecretString::from(redis.url())),
+        ..StoreSettings::default()
+    };
+    // Two processes' worth of clients.
+    let a = Store::from_settings(&settings).unwrap();
+    let b = Store::from_settings(&settings).unwrap();
+    a.ping().await.unwrap();
+    let minute = Duration::from_secs(60);
+
+    assert!(a.claim_once("t", minute).await.unwrap());
+    assert!(!b.claim_once("t", minute).await.unwrap());
+    b.release_once("t").await.unwrap();
+    assert!(b.claim_once("t", minute).await.unwrap());
+
+    for n in 1..=5 {
+        let store = if n % 2 == 0 { &a } else { &b };
+        assert_eq!(store.take_use("u", 5, minute).await.unwrap(), Some(n));
+    }
+    assert_eq!(a.take_use("u", 5, minute).await.unwrap(), None);
+    b.give_back_use("u").await.unwrap();
+    assert_eq!(a.uses("u").await.unwrap(), 4);
+
+    a.cache_put("c", "system_admin system_user", minute)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.cache_get("c").await.unwrap().as_deref(),
+        Some("system_admin system_user")
+    );
+
+    // A replica that dies holding a slot stops renewing it: the slot frees itself.
+    let short = Duration::from_millis(300);
+    assert_eq!(
+        a.lease("l", "dead", 1, short).await.unwrap(),
+        Lease::Granted { others: 0 }
+    );
+    assert_eq!(b.lease("l", "alive", 1, minute).await.unwrap(), Lease::Full);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        b.lease("l", "alive", 1, minute).await.unwrap(),
+        Lease::Granted { others: 0 }
+    );
+    assert!(!a.renew("l", "dead", minute).await.unwrap());
+    assert!(b.renew("l", "alive", minute).await.unwrap());
+
+    // Keys carry the prefix, so deployments can share one Redis.
+    assert!(a.key("used", "x").starts_with("switchboard:"));
+}
+
+#[tokio::test]
+async fn doctor_checks_that_the_shared_store_answers() {
+    use switchboard::reconcile::doctor::{self, Status};
+    let sim = spawn_sim().await;
+    let mut settings = settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        &["main"],
+        &repo_root().join("routes"),
+    );
+    let store = |findings: &[doctor::Finding]| {
+        findings
+            .iter()
+            .find(|f| f.check == "shared store")
+            .cloned()
+            .expect("a shared store finding")
+    };
+
+    // Default: in-process, and doctor says when that is not enough.
+    let finding = store(&doctor::run(&settings, None).await);
+    assert!(finding.message.contains("in-process"), "{finding}");
+    assert!(
+        finding.message.contains("more than one replica"),
+        "{finding}"
+    );
+
+    // Configured but nobody listens: a failure naming the address, never the password.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    settings.store.url = Some(SecretString::from(format!(
+        "redis://:s3cretpassw0rd@127.0.0.1:{port}/0"
+    )));
+    let findings = doctor::run(&settings, None).await;
+    let finding = store(&findings);
+    assert_eq!(finding.status, Status::Fail, "{finding}");
+    assert!(
+        finding.message.contains(&format!("127.0.0.1:{port}")),
+        "{finding}"
+    );
+    assert!(!format!("{findings:?}").contains("s3cretpassw0rd"));
+    assert!(doctor::has_failures(&findings));
+
+    // A live Redis: fine.
+    let Some(redis) = RedisServer::start("replicas::doctor") else {
+        return;
+    };
+    settings.store.url = Some(SecretString::from(redis.url()));
+    let finding = store(&doctor::run(&settings, None).await);
+    assert_eq!(finding.status, Status::Ok, "{finding}");
+    assert!(finding.message.contains("answers"), "{finding}");
+}
