@@ -4,6 +4,7 @@
 //! Each operation is one command or one Lua script, so it is atomic in Redis whatever the
 //! number of replicas. Scripts read the time from Redis (`TIME`), never from the replica.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -63,6 +64,13 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 ";
+
+// Each script's SHA-1 is computed once; Redis runs it by hash (EVALSHA), loading it first
+// only when it does not know it yet.
+static TAKE_USE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TAKE_USE));
+static GIVE_BACK_USE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(GIVE_BACK_USE));
+static LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(LEASE));
+static RENEW_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RENEW));
 
 /// The Redis-backed store.
 #[derive(Clone)]
@@ -157,7 +165,7 @@ impl Redis {
         ttl: Duration,
     ) -> Result<Option<u32>, StoreError> {
         let mut c = self.connection.clone();
-        let n: i64 = Script::new(TAKE_USE)
+        let n: i64 = TAKE_USE_SCRIPT
             .key(key)
             .arg(limit)
             .arg(millis(ttl))
@@ -169,7 +177,7 @@ impl Redis {
 
     pub(super) async fn give_back_use(&self, key: &str) -> Result<(), StoreError> {
         let mut c = self.connection.clone();
-        let _: i64 = Script::new(GIVE_BACK_USE)
+        let _: i64 = GIVE_BACK_USE_SCRIPT
             .key(key)
             .invoke_async(&mut c)
             .await
@@ -210,7 +218,7 @@ impl Redis {
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
         let mut c = self.connection.clone();
-        let n: i64 = Script::new(LEASE)
+        let n: i64 = LEASE_SCRIPT
             .key(key)
             .arg(holder)
             .arg(max)
@@ -231,7 +239,7 @@ impl Redis {
         ttl: Duration,
     ) -> Result<bool, StoreError> {
         let mut c = self.connection.clone();
-        let renewed: i64 = Script::new(RENEW)
+        let renewed: i64 = RENEW_SCRIPT
             .key(key)
             .arg(holder)
             .arg(millis(ttl))
