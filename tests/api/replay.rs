@@ -245,43 +245,63 @@ async fn a_once_button_runs_its_action_once_and_other_buttons_stay_reusable() {
     assert_eq!(count("noted by @bob"), 2, "a plain button stays reusable");
 }
 
-/// A `switchboard serve` child, killed if the test ends early.
-struct Served(std::process::Child);
+/// A `switchboard serve` child, killed if the test ends early, and its log.
+pub struct Served {
+    child: std::process::Child,
+    log: tempfile::NamedTempFile,
+}
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_from_the_repository_runs_a_replayed_deploy_state_once() {
-    let sim = spawn_sim().await;
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+impl Served {
+    /// What it logged so far.
+    pub fn logged(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+}
+
+/// A free loopback address.
+pub fn free_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
-        .unwrap();
+        .unwrap()
+}
+
+/// Starts `switchboard serve` as the README runs it: from the repository, with the shipped
+/// config.toml and routes/, the rest from the environment (`extra` added), listening on
+/// `listen` and announcing `public`; waits until it is ready.
+pub async fn serve_from_repo(
+    sim: &Simulator,
+    listen: std::net::SocketAddr,
+    public: &str,
+    extra: &[(&str, String)],
+) -> Served {
     let log = tempfile::NamedTempFile::new().unwrap();
     let secret = {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode([3u8; 32])
     };
-    // As the README runs it: from the repository, with the shipped config.toml and routes/.
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .current_dir(repo_root())
         .arg("serve")
         .env("SWITCHBOARD_SERVER__LISTEN", listen.to_string())
-        .env("SWITCHBOARD_SERVER__PUBLIC_URL", format!("http://{listen}"))
+        .env("SWITCHBOARD_SERVER__PUBLIC_URL", public)
         .env("SWITCHBOARD_MATTERMOST__URL", sim.url().as_str())
         .env("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token())
         .env("SWITCHBOARD_SIGNING__KEYS", format!("k1:{secret}"))
         .env_remove("SWITCHBOARD_STORE__URL")
+        .envs(extra.iter().map(|(k, v)| (k, v)))
         .stdout(std::process::Stdio::null())
         .stderr(log.reopen().unwrap())
         .spawn()
         .unwrap();
-    let _served = Served(child);
+    let served = Served { child, log };
     let http = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -291,15 +311,30 @@ async fn serve_from_the_repository_runs_a_replayed_deploy_state_once() {
             .await
             .is_ok_and(|r| r.status() == 200);
         if ready {
-            break;
+            return served;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
             "serve did not become ready: {}",
-            std::fs::read_to_string(log.path()).unwrap_or_default()
+            served.logged()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until `n` deploy runs have ended (✅ or ❌).
+pub async fn wait_for_ended_deploy_runs(sim: &Simulator, n: usize) {
+    // The run's outcome (✅, or ❌ where the relative `routes` dir misplaces deploy.sh: the
+    // exec path resolution is fixed on its own branch) is not what these tests are about: how
+    // many runs a state starts is.
+    wait_for_ended_deploys(sim, n, |p| !p.message.starts_with('⏳')).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_from_the_repository_runs_a_replayed_deploy_state_once() {
+    let sim = spawn_sim().await;
+    let listen = free_addr();
+    let served = serve_from_repo(&sim, listen, &format!("http://{listen}"), &[]).await;
 
     let world = sim.world();
     world
@@ -313,10 +348,7 @@ async fn serve_from_the_repository_runs_a_replayed_deploy_state_once() {
         .await
         .unwrap();
     assert!(answer.get("error").is_none(), "{answer}");
-    // The run's outcome (✅, or ❌ where the relative `routes` dir misplaces deploy.sh: the
-    // exec path resolution is fixed on its own branch) is not what this test is about: how many
-    // runs the state starts is.
-    wait_for_ended_deploys(&sim, 1, |p| !p.message.starts_with('⏳')).await;
+    wait_for_ended_deploy_runs(&sim, 1).await;
     for _ in 0..3 {
         let answer = world
             .submit_dialog("alice", "main", "town-square", &dialog, good.clone(), false)
@@ -326,7 +358,7 @@ async fn serve_from_the_repository_runs_a_replayed_deploy_state_once() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(deploy_runs(&sim).len(), 1, "{:#?}", deploy_runs(&sim));
-    let logged = std::fs::read_to_string(log.path()).unwrap();
+    let logged = served.logged();
     assert!(
         logged.contains("single-use token was sent again"),
         "the replay is logged: {logged}"

@@ -12,7 +12,10 @@ use switchboard::store::{Lease, Store, StoreSettings};
 
 use crate::helpers::*;
 use crate::redis_server::RedisServer;
-use crate::replay::{deploy_runs, shipped_routes_copy, wait_for_finished_deploys};
+use crate::replay::{
+    deploy_runs, free_addr, serve_from_repo, shipped_routes_copy, wait_for_ended_deploy_runs,
+    wait_for_finished_deploys,
+};
 
 /// Settings sharing `redis` and one signing key, as replicas behind one Service are set up.
 fn replica_settings(sim: &Simulator, routes: &std::path::Path, redis: &RedisServer) -> Settings {
@@ -294,4 +297,107 @@ async fn doctor_checks_that_the_shared_store_answers() {
     let finding = store(&doctor::run(&settings, None).await);
     assert_eq!(finding.status, Status::Ok, "{finding}");
     assert!(finding.message.contains("answers"), "{finding}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_serve_binaries_sharing_redis_refuse_a_state_replayed_to_any_of_them() {
+    let Some(redis) = RedisServer::start("replicas::serve") else {
+        return;
+    };
+    let sim = spawn_sim().await;
+    let listens = [free_addr(), free_addr(), free_addr()];
+    // One Service in front of all three: they all announce the first one's address.
+    let public = format!("http://{}", listens[0]);
+    let env = [("SWITCHBOARD_STORE__URL", redis.url())];
+    let mut served = Vec::new();
+    for listen in listens {
+        served.push(serve_from_repo(&sim, listen, &public, &env).await);
+    }
+    assert!(
+        served[1]
+            .logged()
+            .contains(&format!("redis at {}", redis.url())),
+        "the store in use is logged: {}",
+        served[1].logged()
+    );
+
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/deploy staging")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().expect("a dialog opened");
+    let body = json!({
+        "type": "dialog_submission",
+        "callback_id": dialog.callback_id(),
+        "state": dialog.state(),
+        "user_id": world.user_id("alice").unwrap(),
+        "channel_id": world.channel_id("main", "town-square").unwrap(),
+        "team_id": world.team_id("main").unwrap(),
+        "submission": {"version": "v4.5.6", "env": "staging"},
+        "cancelled": false,
+    });
+    let http = reqwest::Client::new();
+    let submit = |listen: std::net::SocketAddr| {
+        let request = http
+            .post(format!("http://{listen}/dialogs/deploy"))
+            .json(&body)
+            .send();
+        async move {
+            let response = request.await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let accepted = submit(listens[0]).await;
+    assert!(accepted.get("error").is_none(), "{accepted}");
+    wait_for_ended_deploy_runs(&sim, 1).await;
+    for listen in listens {
+        let answer = submit(listen).await;
+        assert_eq!(answer["error"], "This dialog was already submitted.");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(deploy_runs(&sim).len(), 1, "{:#?}", deploy_runs(&sim));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_a_submission_is_refused_with_try_again_and_nothing_runs() {
+    let Some(redis) = RedisServer::start("replicas::redis_down") else {
+        return;
+    };
+    let sim = spawn_sim().await;
+    let routes = shipped_routes_copy();
+    let app = spawn_app(replica_settings(&sim, routes.path(), &redis)).await;
+    app.wait_ready().await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/deploy staging")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().expect("a dialog opened");
+    drop(redis);
+
+    let answer = world
+        .submit_dialog(
+            "alice",
+            "main",
+            "town-square",
+            &dialog,
+            json!({"version": "v1.0.0", "env": "staging"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("try again")),
+        "{answer}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(deploy_runs(&sim).is_empty(), "{:#?}", deploy_runs(&sim));
+    app.stop().await;
 }
