@@ -24,6 +24,11 @@ impl RedisServer {
     /// Starts one; `None` (with a "skipped" line naming `test`) when redis-server is absent and
     /// not required.
     pub fn start(test: &str) -> Option<RedisServer> {
+        Self::start_with(test, &[])
+    }
+
+    /// Like [`RedisServer::start`], with extra `redis-server` arguments (e.g. `--requirepass`).
+    pub fn start_with(test: &str, extra: &[&str]) -> Option<RedisServer> {
         let installed = Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -51,6 +56,7 @@ impl RedisServer {
                     "--protected-mode",
                     "yes",
                 ])
+                .args(extra)
                 .arg("--dir")
                 .arg(dir.path())
                 .stdout(Stdio::null())
@@ -98,8 +104,9 @@ fn ping(port: u16) -> bool {
     if stream.write_all(b"PING\r\n").is_err() {
         return false;
     }
+    // "+PONG", or "-NOAUTH …" from a server that wants a password: either way it is up.
     let mut buf = [0u8; 7];
-    stream.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    stream.read_exact(&mut buf).is_ok() && (&buf == b"+PONG\r\n" || buf.starts_with(b"-NOAUTH"))
 }
 
 fn free_port() -> u16 {

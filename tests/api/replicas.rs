@@ -401,3 +401,62 @@ async fn with_redis_down_a_submission_is_refused_with_try_again_and_nothing_runs
     assert!(deploy_runs(&sim).is_empty(), "{:#?}", deploy_runs(&sim));
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_reaches_a_password_protected_redis_with_the_password_from_env_or_file() {
+    let password = "correct-horse-battery-staple";
+    let Some(redis) = RedisServer::start_with("replicas::password", &["--requirepass", password])
+    else {
+        return;
+    };
+    let sim = spawn_sim().await;
+    let doctor = |extra: Vec<(&'static str, String)>| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .current_dir(repo_root())
+            .arg("doctor")
+            .env("SWITCHBOARD_MATTERMOST__URL", sim.url().as_str())
+            .env("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token())
+            .env("SWITCHBOARD_STORE__URL", redis.url())
+            .env_remove("SWITCHBOARD_STORE__PASSWORD")
+            .envs(extra)
+            .output()
+    };
+    let store_line = |output: &std::process::Output| {
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(!stdout.contains(password), "{stdout}");
+        stdout
+            .lines()
+            .find(|l| l.contains("shared store"))
+            .unwrap_or_else(|| panic!("no shared store line: {stdout}"))
+            .to_owned()
+    };
+
+    let without = doctor(vec![]).await.unwrap();
+    assert!(
+        !without.status.success(),
+        "{}",
+        String::from_utf8_lossy(&without.stdout)
+    );
+    let line = store_line(&without);
+    assert!(line.starts_with("[FAIL]"), "{line}");
+
+    let from_env = doctor(vec![("SWITCHBOARD_STORE__PASSWORD", password.to_owned())])
+        .await
+        .unwrap();
+    let line = store_line(&from_env);
+    assert!(
+        line.starts_with("[ok  ]") && line.contains("answers"),
+        "{line}"
+    );
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), format!("{password}\n")).unwrap();
+    let from_file = doctor(vec![(
+        "SWITCHBOARD_STORE__PASSWORD_FILE",
+        file.path().display().to_string(),
+    )])
+    .await
+    .unwrap();
+    let line = store_line(&from_file);
+    assert!(line.starts_with("[ok  ]"), "{line}");
+}
