@@ -179,7 +179,10 @@ pub trait Handler: Send + Sync + fmt::Debug + 'static {
         unsupported(CallbackKind::OutgoingHook)
     }
 
-    /// A dialog submission or cancellation (signed state verified).
+    /// A dialog submission or cancellation (signed state verified). The state is used once:
+    /// the server records it before calling this, refuses copies sent later or at the same
+    /// time, and gives it back when the answer keeps the dialog open with errors (so the
+    /// corrected submission, which carries the same state, is accepted).
     fn dialog_submission<'a>(
         &'a self,
         cx: &'a Cx,
@@ -189,7 +192,8 @@ pub trait Handler: Send + Sync + fmt::Debug + 'static {
         unsupported(CallbackKind::DialogSubmission)
     }
 
-    /// A button click or menu choice (signed context verified).
+    /// A button click or menu choice (signed context verified; a context made with
+    /// [`Cx::single_use_action_context`] arrives here once).
     fn action<'a>(
         &'a self,
         cx: &'a Cx,
