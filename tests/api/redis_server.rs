@@ -2,7 +2,7 @@
 //! nothing saved, killed when dropped.
 //!
 //! When `redis-server` is not installed the tests that need it are reported as skipped (a line
-//! on stderr) — unless `SWITCHBOARD_TEST_REDIS=required` (set by `.ci/run`), which makes them
+//! on stderr) — unless `TEST_REDIS_SERVER=required` (set by `.ci/run`), which makes them
 //! fail instead, so CI never passes without running them.
 
 use std::io::{Read, Write};
@@ -18,7 +18,7 @@ pub struct RedisServer {
 }
 
 const INSTALL_HINT: &str = "redis-server is not installed: `apt-get install redis-server` \
-     (Debian/Ubuntu) or `brew install redis`, or unset SWITCHBOARD_TEST_REDIS to skip";
+     (Debian/Ubuntu) or `brew install redis`, or unset TEST_REDIS_SERVER to skip";
 
 impl RedisServer {
     /// Starts one; `None` (with a "skipped" line naming `test`) when redis-server is absent and
@@ -36,7 +36,7 @@ impl RedisServer {
             .status()
             .is_ok_and(|s| s.success());
         if !installed {
-            if std::env::var("SWITCHBOARD_TEST_REDIS").as_deref() == Ok("required") {
+            if std::env::var("TEST_REDIS_SERVER").as_deref() == Ok("required") {
                 panic!("{test}: {INSTALL_HINT}");
             }
             eprintln!("SKIPPED {test}: {INSTALL_HINT}");
