@@ -195,7 +195,12 @@ impl ArgParser {
             rest = remaining;
         }
         for arg in &self.args {
-            if values.contains_key(&arg.name) {
+            // A blank value (`"   "`) does not fill a required argument.
+            let blank = values
+                .get(&arg.name)
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.trim().is_empty());
+            if values.contains_key(&arg.name) && !(blank && arg.required) {
                 continue;
             }
             if arg.required {
@@ -479,6 +484,20 @@ mod tests {
             p.parse("prod --force --force"),
             Err(ArgError::Repeated("force".into()))
         );
+    }
+
+    #[test]
+    fn a_blank_required_argument_is_missing() {
+        let p = ArgParser::new(vec![arg(
+            "name = \"question\"\nrest = true\nrequired = true",
+        )]);
+        for text in ["\"   \"", "'  '", "\"\""] {
+            assert_eq!(
+                p.parse(text),
+                Err(ArgError::Missing("question".into())),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -279,13 +279,8 @@ impl<'a> FileChecker<'a> {
                 .iter()
                 .map(|(n, a)| (format!("actions.{n}."), a)),
         ) {
-            if let Some(dialog) = &action.dialog {
-                references.push((
-                    format!("{prefix}dialog"),
-                    dialog.on_submit.clone(),
-                    None,
-                    "on_submit",
-                ));
+            if let Some(on_submit) = action.dialog.as_ref().and_then(|d| d.on_submit.clone()) {
+                references.push((format!("{prefix}dialog"), on_submit, None, "on_submit"));
             }
             if let Some(reply) = &action.reply {
                 for (a, attachment) in reply.attachments.iter().enumerate() {
@@ -383,7 +378,7 @@ impl<'a> FileChecker<'a> {
             );
         }
         let pattern = hook.pattern.as_ref()?;
-        match Regex::new(pattern) {
+        match super::pattern::compile(pattern, hook.unicode, false) {
             Ok(r) => Some(r),
             Err(e) => {
                 self.problem(

@@ -24,6 +24,7 @@ mod exec;
 mod handler;
 mod http;
 mod load;
+mod pattern;
 mod post;
 mod reload;
 mod reply;

@@ -267,6 +267,11 @@ impl Handler for DeclaredRoute {
             };
             let mut context = Context::from_request(request);
             context.route.clone_from(&route.name);
+            // A NUL or other control character would reach templates, argv and environment
+            // variables (`SWITCHBOARD_TEXT`): refused before anything parses it.
+            if let Some(problem) = super::dialog::control_character(&request.text, true) {
+                return Ok(CommandResponse::ephemeral(format!("⚠️ {problem}")));
+            }
             if !route.args.is_empty() {
                 let usage = || route.args.usage(&command.trigger, &command.description);
                 match route.args.parse(&request.text) {
@@ -395,10 +400,14 @@ impl Handler for DeclaredRoute {
                     });
                 }
             };
-            let Some(next) = route.actions.get(&declared.on_submit) else {
+            // Only validation declared: close with `{}`, no lookup, nothing runs.
+            let Some(on_submit) = &declared.on_submit else {
+                return Ok(DialogResponse::close());
+            };
+            let Some(next) = route.actions.get(on_submit) else {
                 return Err(HandlerError::failed(format!(
-                    "on_submit `{}` is not an action of route `{}`",
-                    declared.on_submit, route.name
+                    "on_submit `{on_submit}` is not an action of route `{}`",
+                    route.name
                 )));
             };
             let user_name = match cx
