@@ -19,7 +19,7 @@ use super::access::RoleCache;
 use super::args::Parsed;
 use super::context::{Context, Who};
 use super::handler::{ActionClick, BoxFuture, Cx, Handler, HandlerError, SubmittedDialog};
-use super::reply::{ButtonLinks, Rendered};
+use super::reply::{ButtonLinks, Choices, Rendered};
 use super::{Action, Route, RouteSet, TriggerWhen};
 use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{ActionIntegration, CommandResponse};
@@ -238,6 +238,28 @@ impl DeclaredRoute {
     }
 }
 
+/// An ephemeral answer Mattermost shows as written: generated usage (`<berlin|paris>`) and
+/// echoed user words must not go through its Slack-link parsing, which would turn
+/// `<a|b>` into a link (PROTOCOL.md §1.5 `skip_slack_parsing`).
+fn verbatim(text: String) -> CommandResponse {
+    let mut response = CommandResponse::ephemeral(text);
+    response.skip_slack_parsing = Some(true);
+    response
+}
+
+/// What the route's buttons and menus that run `action` allow a click to carry.
+fn click_choices(route: &Route, action: &str) -> Choices {
+    let mut choices = Choices::default();
+    for declared in std::iter::once(&route.action).chain(route.actions.values()) {
+        match declared {
+            Action::Reply(reply) => reply.choices_for(action, &mut choices),
+            Action::Http(http) => http.reply.choices_for(action, &mut choices),
+            _ => {}
+        }
+    }
+    choices
+}
+
 /// A dialog's step name: the named action holding it, or `main`.
 fn dialog_step(route: &Route, action: &Action) -> String {
     route
@@ -275,11 +297,9 @@ impl Handler for DeclaredRoute {
             if !route.args.is_empty() {
                 let usage = || route.args.usage(&command.trigger, &command.description);
                 match route.args.parse(&request.text) {
-                    Ok(Parsed::Help) => return Ok(CommandResponse::ephemeral(usage())),
+                    Ok(Parsed::Help) => return Ok(verbatim(usage())),
                     Ok(Parsed::Args(args)) => context.args = args,
-                    Err(e) => {
-                        return Ok(CommandResponse::ephemeral(format!("⚠️ {e}\n\n{}", usage())));
-                    }
+                    Err(e) => return Ok(verbatim(format!("⚠️ {e}\n\n{}", usage()))),
                 }
             }
             if let Some(refusal) = self.refused(route, cx, &context).await {
@@ -485,6 +505,12 @@ impl Handler for DeclaredRoute {
                     "This button belongs to an older version of the integration.",
                 ));
             };
+            if let Some(refusal) =
+                click_choices(route, &click.action).refusal(click.selected_option())
+            {
+                tracing::info!(route = %route.name, action = %click.action, "click refused: {refusal}");
+                return Ok(ActionResponse::ephemeral(format!("⚠️ {refusal}")));
+            }
             let request = &click.request;
             let mut button_context: BTreeMap<String, Value> = match &click.data {
                 Value::Object(map) => map.clone().into_iter().collect(),

@@ -13,3 +13,4 @@ mod reconcile;
 mod routes;
 mod sim_callbacks;
 mod skeleton;
+mod validation;
