@@ -17,6 +17,7 @@ use super::context::{Context, SampleShape};
 use super::dialog::DialogAction;
 use super::exec::ExecAction;
 use super::http::{HttpAction, HttpError};
+use super::keys::unknown_keys;
 use super::post::PostAction;
 use super::reply::{NoLinks, ReplyAction};
 use super::spec::{ActionSpec, CommandSpec, HookSpec, RouteFile, TriggerWhen};
@@ -72,6 +73,7 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
 
     let mut problems = Vec::new();
     let mut routes = Vec::new();
+    let mut triggers = Vec::new();
     for file in files {
         match std::fs::read_to_string(&file) {
             Ok(source) => {
@@ -80,6 +82,7 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
                     routes.push(route);
                 }
                 problems.append(&mut checker.problems);
+                triggers.extend(checker.triggers);
             }
             Err(e) => problems.push(LoadProblem {
                 file: file.clone(),
@@ -89,7 +92,9 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
             }),
         }
     }
-    check_unique_triggers(&routes, &mut problems);
+    // Every file that parsed takes part, even one with other problems, so a duplicate shows
+    // in the same run as the rest.
+    check_unique_triggers(&triggers, &mut problems);
     if problems.is_empty() {
         Ok(RouteSet::new(routes))
     } else {
@@ -105,6 +110,8 @@ struct FileChecker<'a> {
     keys: KeyFinder<'a>,
     name: String,
     problems: Vec<LoadProblem>,
+    /// What the file declares as triggers, once it parsed (for duplicates across files).
+    triggers: Option<Triggers>,
 }
 
 impl<'a> FileChecker<'a> {
@@ -121,6 +128,7 @@ impl<'a> FileChecker<'a> {
             keys: KeyFinder::new(source),
             name,
             problems: Vec::new(),
+            triggers: None,
         }
     }
 
@@ -182,17 +190,21 @@ impl<'a> FileChecker<'a> {
         }
         let spec: RouteFile = match toml::from_str(self.source) {
             Ok(spec) => spec,
-            Err(e) => {
-                let line = e.span().map(|span| line_of(self.source, span.start));
-                self.problems.push(LoadProblem {
-                    file: self.file.to_path_buf(),
-                    line,
-                    key: None,
-                    message: e.message().trim().to_owned(),
-                });
-                return None;
-            }
+            Err(e) => match self.without_unknown_keys() {
+                Some(spec) => spec,
+                None => {
+                    let line = e.span().map(|span| line_of(self.source, span.start));
+                    self.problems.push(LoadProblem {
+                        file: self.file.to_path_buf(),
+                        line,
+                        key: None,
+                        message: e.message().trim().to_owned(),
+                    });
+                    return None;
+                }
+            },
         };
+        self.triggers = Some(Triggers::of(self.file, self.source, &spec));
 
         if spec.command.is_none() && spec.hook.is_none() {
             self.problem(
@@ -324,6 +336,55 @@ impl<'a> FileChecker<'a> {
             actions,
             source: self.source.to_owned(),
         })
+    }
+
+    /// The typed parse stops at the first unknown key: report every unknown key of the file
+    /// and parse what is left, so the file's other problems show in the same run. `None` when
+    /// the file has no unknown key (the typed parse's own error is then the one to report).
+    fn without_unknown_keys(&mut self) -> Option<RouteFile> {
+        let mut table: toml::Table = toml::from_str(self.source).ok()?;
+        let unknown = unknown_keys(&mut table);
+        if unknown.is_empty() {
+            return None;
+        }
+        for u in unknown {
+            let line = self.keys.line(&u.section, u.index, &u.key).or_else(|| {
+                let (section, index, key) = u.anchor.as_ref()?;
+                self.keys.line(section, *index, key)
+            });
+            let table = match (&u.section, &u.inline) {
+                (_, Some(inline)) => format!(" in `{inline}`"),
+                (section, None) if section.is_empty() => String::new(),
+                (section, None) => match u.index {
+                    Some(i) => format!(" in `[[{section}]]` #{}", i + 1),
+                    None => format!(" in `[{section}]`"),
+                },
+            };
+            let expected: Vec<String> = u.expected.iter().map(|k| format!("`{k}`")).collect();
+            self.problems.push(LoadProblem {
+                file: self.file.to_path_buf(),
+                line,
+                key: None,
+                message: format!(
+                    "unknown field `{}`{table}, expected one of {}",
+                    u.key,
+                    expected.join(", ")
+                ),
+            });
+        }
+        match toml::Value::Table(table).try_into::<RouteFile>() {
+            Ok(spec) => Some(spec),
+            Err(e) => {
+                // No position is left once the text is a table; the message names the key.
+                self.problems.push(LoadProblem {
+                    file: self.file.to_path_buf(),
+                    line: None,
+                    key: None,
+                    message: e.message().trim().to_owned(),
+                });
+                None
+            }
+        }
     }
 
     fn check_command(&mut self, command: &CommandSpec) {
@@ -562,39 +623,77 @@ fn validate_trigger(trigger: &str) -> Vec<String> {
     problems
 }
 
-fn check_unique_triggers(routes: &[Route], problems: &mut Vec<LoadProblem>) {
-    let mut seen: HashMap<&str, &Path> = HashMap::new();
-    let mut words: HashMap<(&str, Option<&str>), &Path> = HashMap::new();
-    for route in routes {
-        let line =
-            |key: &str, section: &str| KeyFinder::new(&route.source).line(section, None, key);
-        if let Some(command) = &route.command {
-            if let Some(first) = seen.insert(&command.trigger, &route.file) {
+/// The triggers one file declares, with their lines.
+#[derive(Debug)]
+struct Triggers {
+    file: PathBuf,
+    command: Option<(String, Option<usize>)>,
+    hook_words: Vec<String>,
+    hook_channel: Option<String>,
+    hook_line: Option<usize>,
+}
+
+impl Triggers {
+    fn of(file: &Path, source: &str, spec: &RouteFile) -> Triggers {
+        let keys = KeyFinder::new(source);
+        Triggers {
+            file: file.to_path_buf(),
+            command: spec
+                .command
+                .as_ref()
+                .map(|c| (c.trigger.clone(), keys.line("command", None, "trigger"))),
+            hook_words: spec
+                .hook
+                .as_ref()
+                .map(|h| h.trigger_words.clone())
+                .unwrap_or_default(),
+            hook_channel: spec.hook.as_ref().and_then(|h| h.channel.clone()),
+            hook_line: keys.line("hook", None, "trigger_words"),
+        }
+    }
+}
+
+/// A trigger used twice: the later file (in file-name order) is the culprit, and the message
+/// names the file (and line) that had it first.
+fn check_unique_triggers(all: &[Triggers], problems: &mut Vec<LoadProblem>) {
+    let at = |file: &Path, line: Option<usize>| match line {
+        Some(line) => format!("{}:{line}", file.display()),
+        None => file.display().to_string(),
+    };
+    /// A file and the line in it.
+    type Place<'a> = (&'a Path, Option<usize>);
+    let mut seen: HashMap<&str, Place<'_>> = HashMap::new();
+    let mut words: HashMap<(&str, Option<&str>), Place<'_>> = HashMap::new();
+    for t in all {
+        if let Some((trigger, line)) = &t.command {
+            if let Some((first, first_line)) = seen.get(trigger.as_str()) {
                 problems.push(LoadProblem {
-                    file: route.file.clone(),
-                    line: line("trigger", "command"),
+                    file: t.file.clone(),
+                    line: *line,
                     key: Some("command.trigger".into()),
                     message: format!(
-                        "trigger `/{}` is already used by {}",
-                        command.trigger,
-                        first.display()
+                        "trigger `/{trigger}` is already used by {}",
+                        at(first, *first_line)
                     ),
                 });
+            } else {
+                seen.insert(trigger, (&t.file, *line));
             }
         }
-        if let Some(hook) = &route.hook {
-            for word in &hook.trigger_words {
-                if let Some(first) = words.insert((word, hook.channel.as_deref()), &route.file) {
-                    problems.push(LoadProblem {
-                        file: route.file.clone(),
-                        line: line("trigger_words", "hook"),
-                        key: Some("hook.trigger_words".into()),
-                        message: format!(
-                            "trigger word `{word}` is already used by {}",
-                            first.display()
-                        ),
-                    });
-                }
+        for word in &t.hook_words {
+            let key = (word.as_str(), t.hook_channel.as_deref());
+            if let Some((first, first_line)) = words.get(&key) {
+                problems.push(LoadProblem {
+                    file: t.file.clone(),
+                    line: t.hook_line,
+                    key: Some("hook.trigger_words".into()),
+                    message: format!(
+                        "trigger word `{word}` is already used by {}",
+                        at(first, *first_line)
+                    ),
+                });
+            } else {
+                words.insert(key, (&t.file, t.hook_line));
             }
         }
     }
@@ -745,9 +844,72 @@ mod tests {
     #[test]
     fn an_unknown_key_is_reported_with_file_and_line() {
         let all = problems(&[("bad.toml", "[command]\ntrigger = \"x\"\ntrigerr = 1\n")]);
-        assert_eq!(all.len(), 1);
         assert!(all[0].contains("bad.toml:3"), "{all:?}");
         assert!(all[0].contains("trigerr"), "{all:?}");
+        // The rest of the file is still checked in the same run.
+        assert!(all[1].contains("needs an action"), "{all:?}");
+        assert_eq!(all.len(), 2, "{all:?}");
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_in_one_run_with_the_files_other_problems() {
+        let all = problems(&[(
+            "bad.toml",
+            "descripton = \"x\"\n[command]\ntrigger = \"Bad\"\ntrigerr = 1\n[[args]]\nname = \"a\"\nrequird = true\n[reply]\ntext = \"hi\"\ncolour = \"red\"\n",
+        )]);
+        let has = |needle: &[&str]| all.iter().any(|p| needle.iter().all(|n| p.contains(n)));
+        assert!(has(&["bad.toml:1: unknown field `descripton`"]), "{all:?}");
+        assert!(
+            has(&[
+                "bad.toml:4: unknown field `trigerr` in `[command]`",
+                "`trigger`"
+            ]),
+            "{all:?}"
+        );
+        assert!(
+            has(&["bad.toml:7: unknown field `requird` in `[[args]]` #1"]),
+            "{all:?}"
+        );
+        assert!(
+            has(&["bad.toml:10: unknown field `colour` in `[reply]`"]),
+            "{all:?}"
+        );
+        assert!(
+            has(&["bad.toml:3: `command.trigger`", "lower case"]),
+            "{all:?}"
+        );
+        assert_eq!(all.len(), 5, "{all:?}");
+    }
+
+    #[test]
+    fn a_duplicate_trigger_names_both_files_and_blames_the_later_even_when_it_has_other_problems() {
+        let all = problems(&[
+            ("a.toml", HELLO),
+            ("b.toml", &format!("{HELLO}bogus = 1\n")),
+        ]);
+        let duplicate = all
+            .iter()
+            .find(|p| p.contains("already used"))
+            .expect("a duplicate");
+        assert!(
+            duplicate.contains("b.toml:2: `command.trigger`: trigger `/hello` is already used by ")
+                && duplicate.ends_with("a.toml:2"),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|p| p.contains("b.toml:5: unknown field `bogus`")),
+            "{all:?}"
+        );
+        let blamed = load(&[
+            ("a.toml", HELLO),
+            ("b.toml", &format!("{HELLO}bogus = 1\n")),
+        ])
+        .unwrap_err();
+        assert!(
+            blamed.iter().all(|p| p.file.ends_with("b.toml")),
+            "the earlier file is not blamed: {all:?}"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod dialog;
 mod exec;
 mod handler;
 mod http;
+mod keys;
 mod load;
 mod pattern;
 mod post;

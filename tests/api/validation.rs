@@ -139,7 +139,10 @@ required = true
 "#;
 
 fn submission(v: Value) -> Map<String, Value> {
-    v.as_object().unwrap().clone()
+    match v {
+        Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
 }
 
 #[tokio::test]
