@@ -5,7 +5,7 @@
 //! line (found by walking the TOML's section headers, see [`KeyFinder`]) and the key, e.g.
 //! `routes/deploy.toml:14: \`exec.program\`: …`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,7 @@ use super::post::PostAction;
 use super::reply::{NoLinks, ReplyAction};
 use super::spec::{ActionSpec, CommandSpec, HookSpec, RouteFile, TriggerWhen};
 use super::template::TemplateError;
+use super::variables::{UnknownVariable, unknown_variables};
 use super::{Action, BUILT_IN_TRIGGERS, Route, RouteSet};
 
 /// One problem in one route file.
@@ -112,6 +113,8 @@ struct FileChecker<'a> {
     problems: Vec<LoadProblem>,
     /// What the file declares as triggers, once it parsed (for duplicates across files).
     triggers: Option<Triggers>,
+    /// Template keys with an unknown variable already reported.
+    variable_keys: HashSet<String>,
 }
 
 impl<'a> FileChecker<'a> {
@@ -129,6 +132,7 @@ impl<'a> FileChecker<'a> {
             name,
             problems: Vec::new(),
             triggers: None,
+            variable_keys: HashSet::new(),
         }
     }
 
@@ -151,6 +155,30 @@ impl<'a> FileChecker<'a> {
         });
     }
 
+    /// An unknown variable, at the line of the template's key where the variable first
+    /// appears (a multi-line template, an inline table spanning lines).
+    fn variable_problem(&mut self, unknown: &UnknownVariable) {
+        let start = self.key_line(&unknown.key);
+        let line =
+            start.map(|start| variable_line(self.source, start, &unknown.path).unwrap_or(start));
+        self.variable_keys.insert(unknown.key.clone());
+        self.problems.push(LoadProblem {
+            file: self.file.to_path_buf(),
+            line,
+            key: Some(unknown.key.clone()),
+            message: format!(
+                "template: unknown variable `{}`: {}",
+                unknown.path, unknown.message
+            ),
+        });
+    }
+
+    /// The line of a full key (`actions.vote.reply.props.votes`), or of the nearest enclosing
+    /// key that has a line of its own (an inline table's key).
+    fn key_line(&self, full: &str) -> Option<usize> {
+        key_line(&self.keys, full)
+    }
+
     /// A template problem: the key comes from the template's name, the line from the key's
     /// line plus the line within the template.
     fn template_problem(&mut self, fallback: &str, e: &TemplateError) {
@@ -160,6 +188,10 @@ impl<'a> FileChecker<'a> {
             .and_then(|n| n.strip_prefix(&format!("{}.", self.name)))
             .unwrap_or(fallback)
             .to_owned();
+        // Already reported by name by the static check; the sample render would only repeat it.
+        if self.variable_keys.contains(&full) {
+            return;
+        }
         let (section, index, key) = split_key(&full);
         let line = self
             .keys
@@ -241,6 +273,11 @@ impl<'a> FileChecker<'a> {
                 .collect(),
             ..SampleShape::default()
         };
+        // Every variable every template can reach, in every branch, against what the
+        // triggers of its action provide; the test renders below then skip those templates.
+        for unknown in unknown_variables(&spec, &shape.captures) {
+            self.variable_problem(&unknown);
+        }
         let all_actions: Vec<&ActionSpec> = spec.actions.values().collect();
         let main = spec.main_action();
         for action in std::iter::once(&main).chain(all_actions.iter().copied()) {
@@ -347,11 +384,18 @@ impl<'a> FileChecker<'a> {
         if unknown.is_empty() {
             return None;
         }
-        for u in unknown {
-            let line = self.keys.line(&u.section, u.index, &u.key).or_else(|| {
-                let (section, index, key) = u.anchor.as_ref()?;
-                self.keys.line(section, *index, key)
-            });
+        let mut unknown: Vec<_> = unknown
+            .into_iter()
+            .map(|u| {
+                let line = self.keys.line(&u.section, u.index, &u.key).or_else(|| {
+                    let (section, index, key) = u.anchor.as_ref()?;
+                    self.keys.line(section, *index, key)
+                });
+                (line, u)
+            })
+            .collect();
+        unknown.sort_by_key(|(line, _)| *line);
+        for (line, u) in unknown {
             let table = match (&u.section, &u.inline) {
                 (_, Some(inline)) => format!(" in `{inline}`"),
                 (section, None) if section.is_empty() => String::new(),
@@ -699,6 +743,56 @@ fn check_unique_triggers(all: &[Triggers], problems: &mut Vec<LoadProblem>) {
     }
 }
 
+/// The line of a full key (`actions.vote.reply.props.votes`), or of the nearest enclosing
+/// key that has a line of its own.
+fn key_line(keys: &KeyFinder<'_>, full: &str) -> Option<usize> {
+    let mut full = full.to_owned();
+    loop {
+        let (section, index, key) = split_key(&full);
+        if let Some(line) = keys.line(&section, index, &key) {
+            return Some(line);
+        }
+        let cut = full.rfind(['.', '['])?;
+        full.truncate(cut);
+    }
+}
+
+/// Where a template error of `route` happened, as `file:line` (the line of the template's
+/// key plus the line within the template), for run-time errors in the log.
+pub(crate) fn template_location(route: &Route, e: &TemplateError) -> String {
+    let keys = KeyFinder::new(&route.source);
+    let line = e
+        .name
+        .as_deref()
+        .and_then(|n| n.strip_prefix(&format!("{}.", route.name)))
+        .and_then(|key| key_line(&keys, key))
+        .map(|l| l + keys.value_offset(l) + e.line.unwrap_or(1) - 1);
+    match line {
+        Some(line) => format!("{}:{line}", route.file.display()),
+        None => route.file.display().to_string(),
+    }
+}
+
+/// The first line from `start` (1-based) where `path` (`user.nmae`, `usr`) appears as a
+/// variable, not as an attribute of another one.
+fn variable_line(source: &str, start: usize, path: &str) -> Option<usize> {
+    let mut pattern = String::from(r"(?:^|[^\w.])");
+    for (i, part) in path.split('.').enumerate() {
+        if i > 0 {
+            pattern.push_str(r"\s*\.\s*");
+        }
+        pattern.push_str(&regex::escape(part));
+    }
+    pattern.push_str(r"\b");
+    let re = Regex::new(&pattern).ok()?;
+    source
+        .lines()
+        .enumerate()
+        .skip(start.saturating_sub(1))
+        .find(|(_, line)| re.is_match(line))
+        .map(|(i, _)| i + 1)
+}
+
 /// 1-based line of a byte offset.
 fn line_of(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
@@ -909,6 +1003,41 @@ mod tests {
         assert!(
             blamed.iter().all(|p| p.file.ends_with("b.toml")),
             "the earlier file is not blamed: {all:?}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_variable_in_an_untaken_branch_is_reported_by_name_and_line() {
+        let all = problems(&[(
+            "h.toml",
+            "[command]\ntrigger = \"h\"\n[reply]\ntext = \"\"\"\n{% if text %}hi {{ user.name }}{% else %}\n{{ usr }} {{ user.nmae }}{% endif %}\"\"\"\n",
+        )]);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(
+            all[0].contains("h.toml:6: `reply.text`: template: unknown variable `user.nmae`: `user` has `id` and `name`"),
+            "{all:?}"
+        );
+        assert!(
+            all[1].contains(
+                "h.toml:6: `reply.text`: template: unknown variable `usr`: no such variable"
+            ),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn a_run_time_template_error_names_the_route_file_line() {
+        let set = load(&[("hello.toml", HELLO)]).unwrap();
+        let route = set.get("hello").unwrap();
+        let e = TemplateError {
+            message: "undefined value".into(),
+            line: Some(1),
+            name: Some("hello.reply.text".into()),
+        };
+        assert!(
+            template_location(route, &e).ends_with("hello.toml:4"),
+            "{}",
+            template_location(route, &e)
         );
     }
 

@@ -32,6 +32,7 @@ mod reply;
 mod run;
 mod spec;
 mod template;
+mod variables;
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;

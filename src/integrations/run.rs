@@ -19,6 +19,7 @@ use super::access::RoleCache;
 use super::args::Parsed;
 use super::context::{Context, Who};
 use super::handler::{ActionClick, BoxFuture, Cx, Handler, HandlerError, SubmittedDialog};
+use super::load::template_location;
 use super::reply::{ButtonLinks, Choices, Rendered};
 use super::{Action, Route, RouteSet, TriggerWhen};
 use crate::mattermost::api::NewPost;
@@ -125,7 +126,7 @@ impl DeclaredRoute {
                     update: reply.update,
                 },
                 Err(e) => {
-                    tracing::error!(route = %route.name, error = %e, "reply template failed");
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "reply template failed");
                     Answer::Ephemeral(SORRY.into())
                 }
             },
@@ -134,7 +135,7 @@ impl DeclaredRoute {
                 let built = match dialog.build(&context, &step, String::new()) {
                     Ok(d) => d,
                     Err(e) => {
-                        tracing::error!(route = %route.name, error = %e, "dialog template failed");
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
                         return Answer::Ephemeral(SORRY.into());
                     }
                 };
@@ -172,7 +173,7 @@ impl DeclaredRoute {
                         Answer::Ephemeral(text)
                     }
                     Err(e) => {
-                        tracing::error!(route = %route.name, error = %e, "exec template failed");
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
                         Answer::Ephemeral(SORRY.into())
                     }
                 }
@@ -183,6 +184,9 @@ impl DeclaredRoute {
                     update: http.reply.update,
                 },
                 Err(e) => {
+                    if let super::HttpError::Template(t) = &e {
+                        tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "http template failed");
+                    }
                     tracing::warn!(route = %route.name, error = %e, "http forward failed");
                     Answer::Ephemeral(format!("⚠️ `{}`: {e}.", route.name))
                 }
@@ -191,6 +195,9 @@ impl DeclaredRoute {
                 Ok(text) if text.is_empty() => Answer::Nothing,
                 Ok(text) => Answer::Ephemeral(text),
                 Err(e) => {
+                    if let super::PostError::Template(t) = &e {
+                        tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
+                    }
                     tracing::warn!(route = %route.name, error = %e, "post action failed");
                     Answer::Ephemeral(format!("⚠️ `{}`: {e}", route.name))
                 }

@@ -7,6 +7,7 @@
 #![allow(unreachable_pub)]
 
 mod callbacks;
+mod check;
 mod helpers;
 mod ops;
 mod reconcile;

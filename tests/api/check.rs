@@ -1,0 +1,106 @@
+//! `switchboard check` as a user runs it: the built binary, from a directory holding
+//! `config.toml` and `routes/` (relative paths, as shipped), reporting every problem of every
+//! file in one run with `file:line`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::helpers::repo_root;
+
+fn check_in(dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("check")
+        .current_dir(dir)
+        // Only the files decide; nothing from the test's environment.
+        .env_remove("SWITCHBOARD_ROUTES__DIR")
+        .env_remove("SWITCHBOARD_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// A copy of the shipped `config.toml` and `routes/` (scripts included, modes kept).
+fn shipped_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_root().join("config.toml"),
+        dir.path().join("config.toml"),
+    )
+    .unwrap();
+    for sub in ["routes", "routes/scripts"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(repo_root().join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    dir
+}
+
+#[test]
+fn check_passes_the_shipped_files_from_the_repository_root() {
+    let output = check_in(&repo_root());
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+const BROKEN: &str = r#"description = "A route with several mistakes."
+[command]
+trigger = "weather"
+descripton = "typo"
+hnit = "typo"
+
+[[args]]
+name = "city"
+requird = true
+
+[reply]
+text = """
+{% if args.city %}Weather in {{ args.city }}
+{% else %}Hello {{ usr }}, try {{ args.cty }}{% endif %}"""
+visiblity = "in_channel"
+"#;
+
+const SECOND_HELLO: &str = r#"[command]
+trigger = "hello"
+
+[reply]
+text = "Hi {{ user.nmae }}"
+"#;
+
+#[test]
+fn check_reports_every_problem_of_every_file_in_one_run() {
+    let dir = shipped_copy();
+    std::fs::write(dir.path().join("routes/broken.toml"), BROKEN).unwrap();
+    // Sorted after hello.toml, so it is the file that adds the duplicate.
+    std::fs::write(dir.path().join("routes/zz-hello.toml"), SECOND_HELLO).unwrap();
+    let output = check_in(dir.path());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "routes/broken.toml:4: unknown field `descripton` in `[command]`",
+        "routes/broken.toml:5: unknown field `hnit` in `[command]`",
+        "routes/broken.toml:9: unknown field `requird` in `[[args]]` #1",
+        "routes/broken.toml:15: unknown field `visiblity` in `[reply]`",
+        // Misspelt variables in the branch a sample would not take.
+        "routes/broken.toml:14: `reply.text`: template: unknown variable `usr`",
+        "routes/broken.toml:14: `reply.text`: template: unknown variable `args.cty`",
+        "routes/zz-hello.toml:5: `reply.text`: template: unknown variable `user.nmae`",
+        "routes/zz-hello.toml:2: `command.trigger`: trigger `/hello` is already used by routes/hello.toml:",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("error: routes/hello.toml"),
+        "the file that had the trigger first is not blamed:\n{stderr}"
+    );
+    assert!(stderr.contains("8 problem(s)"), "{stderr}");
+}
