@@ -87,7 +87,7 @@ struct CompiledButton {
 /// run it. Mattermost forwards any `selected_option` a client sends, so a static menu's
 /// choice is checked here against its declared options.
 #[derive(Debug, Clone, Default)]
-pub struct Choices {
+pub(crate) struct Choices {
     /// A plain button runs the action (a click without an option is fine).
     buttons: bool,
     /// A user or channel menu runs the action (the option is a Mattermost id).
@@ -98,7 +98,7 @@ pub struct Choices {
 
 impl Choices {
     /// Why a click with `selected` cannot be accepted, if it cannot.
-    pub fn refusal(&self, selected: Option<&str>) -> Option<String> {
+    pub(crate) fn refusal(&self, selected: Option<&str>) -> Option<String> {
         match selected.filter(|s| !s.is_empty()) {
             None if self.buttons => None,
             None if self.options.is_empty() && !self.dynamic => {
@@ -216,7 +216,7 @@ impl ReplyAction {
 
     /// Adds what the buttons and menus of this reply that run `action` allow a click to
     /// carry (see [`Choices`]).
-    pub fn choices_for(&self, action: &str, choices: &mut Choices) {
+    pub(crate) fn choices_for(&self, action: &str, choices: &mut Choices) {
         for b in self
             .attachments
             .iter()
