@@ -104,3 +104,49 @@ fn check_reports_every_problem_of_every_file_in_one_run() {
     );
     assert!(stderr.contains("8 problem(s)"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_reload_refuses_a_misspelt_variable_in_a_branch_no_sample_takes() {
+    use crate::helpers::{settings, spawn_app, spawn_sim};
+    use switchboard::integrations::ReloadOutcome;
+
+    let dir = tempfile::tempdir().unwrap();
+    let route = |text: &str| format!("[command]\ntrigger = \"hi\"\n[reply]\ntext = \"{text}\"\n");
+    std::fs::write(dir.path().join("hi.toml"), route("first")).unwrap();
+    let sim = spawn_sim().await;
+    let app = spawn_app(settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        &["main"],
+        dir.path(),
+    ))
+    .await;
+    app.wait_ready().await;
+
+    std::fs::write(
+        dir.path().join("hi.toml"),
+        route("{% if text %}{{ text }}{% else %}{{ usr }}{% endif %}"),
+    )
+    .unwrap();
+    match app.state.routes.reload().await {
+        ReloadOutcome::Rejected(problems) => {
+            let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            assert!(
+                shown.iter().any(
+                    |p| p.contains("hi.toml:4: `reply.text`: template: unknown variable `usr`")
+                ),
+                "{shown:?}"
+            );
+        }
+        other => panic!("expected a rejection: {other:?}"),
+    }
+    let outcome = sim
+        .world()
+        .execute_command("alice", "main", "town-square", "/hi")
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.posts[0].message, "first",
+        "the old set keeps serving"
+    );
+}

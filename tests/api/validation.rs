@@ -314,3 +314,43 @@ async fn a_nul_in_a_slash_command_is_refused_before_anything_runs() {
     assert!(post.message.contains("NUL"), "{}", post.message);
     assert!(!post.message.contains("Sunny"), "{}", post.message);
 }
+
+const SHIP: &str = r#"
+[hook]
+trigger_words = ["ship"]
+pattern = '^ship v(?P<version>\d+)$'
+
+[reply]
+visibility = "in_channel"
+text = "Shipping {{ captures.version }}"
+"#;
+
+#[tokio::test]
+async fn a_hook_pattern_has_ascii_digits_like_the_web_client() {
+    let dir = routes_dir(&[("ship.toml", SHIP)]);
+    let (sim, _app) = start(dir.path()).await;
+    let world = sim.world();
+    let shipped = |world: &switchboard::sim::World| -> Vec<String> {
+        world
+            .posts_in("main", "town-square")
+            .into_iter()
+            .filter(|p| p.message.starts_with("Shipping"))
+            .map(|p| p.message)
+            .collect()
+    };
+    world
+        .create_post("alice", "main", "town-square", "ship v١٢")
+        .await
+        .unwrap();
+    world
+        .create_post("alice", "main", "town-square", "ship v12")
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while shipped(&world).is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no answer");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(shipped(&world), vec!["Shipping 12".to_owned()]);
+}
