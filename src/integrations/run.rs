@@ -161,6 +161,12 @@ impl DeclaredRoute {
                 }
             }
             Action::Exec(exec) => {
+                // Argv and environment are rendered again when the run starts; a template
+                // that cannot render is reported now, with its place, and nothing starts.
+                if let Err(e) = exec.prepare(&context) {
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
+                    return Answer::Ephemeral(SORRY.into());
+                }
                 let Some(ticket) = exec.admit(&route.name, &self.runtime.exec_limits) else {
                     return Answer::Ephemeral(format!(
                         "⏳ `{}` is busy (every slot and queue place is taken); try later.",

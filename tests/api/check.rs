@@ -150,3 +150,58 @@ async fn a_reload_refuses_a_misspelt_variable_in_a_branch_no_sample_takes() {
         "the old set keeps serving"
     );
 }
+
+#[tokio::test]
+async fn a_run_time_template_error_names_the_variable_and_the_route_line() {
+    use tokio::io::AsyncWriteExt;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    // `check` cannot know what the service answers: this one has no `answer`.
+    let service = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"other": 1})))
+        .mount(&service)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_root().join("config.toml"),
+        dir.path().join("config.toml"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("routes")).unwrap();
+    std::fs::write(
+        dir.path().join("routes/ask.toml"),
+        format!(
+            "[command]\ntrigger = \"ask\"\n[http]\nurl = \"{}/answer\"\nbody = \"{{}}\"\n[http.reply]\ntext = \"\"\"\nAnswer:\n{{{{ response.json.answer }}}}\"\"\"\n",
+            service.uri()
+        ),
+    )
+    .unwrap();
+    let mut dev = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("dev")
+        .current_dir(dir.path())
+        .env_remove("SWITCHBOARD_ROUTES__DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = dev.stdin.take().unwrap();
+    stdin.write_all(b"/ask why\n").await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(std::time::Duration::from_secs(30), dev.wait_with_output())
+        .await
+        .expect("dev ends at end of input")
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("`response.json.answer` is undefined"),
+        "the variable is named:\n{log}"
+    );
+    assert!(
+        log.contains("routes/ask.toml:9"),
+        "the route file line is named:\n{log}"
+    );
+}
