@@ -188,7 +188,7 @@ impl ArgParser {
                 } else {
                     verbatim.to_owned()
                 };
-                values.insert(arg.name.clone(), Value::String(value));
+                values.insert(arg.name.clone(), convert(arg, &value)?);
                 break;
             }
             values.insert(arg.name.clone(), convert(arg, &word)?);
@@ -313,6 +313,9 @@ fn convert(arg: &ArgSpec, word: &str) -> Result<Value, ArgError> {
         name: arg.name.clone(),
         message,
     };
+    if let Some(problem) = super::dialog::control_character(word, true) {
+        return Err(invalid(problem));
+    }
     match arg.kind {
         ArgType::String => Ok(Value::String(word.to_owned())),
         ArgType::Integer => word
@@ -484,6 +487,25 @@ mod tests {
             p.parse("prod --force --force"),
             Err(ArgError::Repeated("force".into()))
         );
+    }
+
+    #[test]
+    fn a_control_character_is_refused_naming_the_argument() {
+        let p = ArgParser::new(vec![
+            arg("name = \"env\""),
+            arg("name = \"message\"\nrest = true"),
+        ]);
+        assert!(
+            matches!(p.parse("prod\u{0}x"), Err(ArgError::Invalid { name, message })
+                if name == "env" && message.contains("NUL"))
+        );
+        assert!(
+            matches!(p.parse("prod the \u{1b}[2J end"), Err(ArgError::Invalid { name, .. }) if name == "message")
+        );
+        let Parsed::Args(a) = p.parse("prod two\nlines\tok").unwrap() else {
+            panic!("help")
+        };
+        assert_eq!(a["message"], json!("two\nlines\tok"));
     }
 
     #[test]

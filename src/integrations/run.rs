@@ -303,9 +303,12 @@ impl Handler for DeclaredRoute {
             let mut context = Context::from_request(request);
             context.route.clone_from(&route.name);
             // A NUL or other control character would reach templates, argv and environment
-            // variables (`SWITCHBOARD_TEXT`): refused before anything parses it.
-            if let Some(problem) = super::dialog::control_character(&request.text, true) {
-                return Ok(CommandResponse::ephemeral(format!("⚠️ {problem}")));
+            // variables (`SWITCHBOARD_TEXT`): refused before anything runs. With declared
+            // arguments the parser refuses it naming the argument; without, here.
+            if route.args.is_empty() {
+                if let Some(problem) = super::dialog::control_character(&request.text, true) {
+                    return Ok(verbatim(format!("⚠️ {problem}")));
+                }
             }
             if !route.args.is_empty() {
                 let usage = || route.args.usage(&command.trigger, &command.description);
