@@ -6,6 +6,7 @@
 //! | `spec` | the file format, deserialised strictly (unknown keys are errors) |
 //! | `load` | reads a directory, validates every file and reports *every* problem with file, line and key |
 //! | `keys` | every unknown key of a file in one pass (the typed parse stops at the first) |
+//! | `locate`, `triggers` | the line of a key, variable or run-time template error; triggers declared twice |
 //! | `variables` | every variable each template can reach, checked against what its triggers provide |
 //! | `pattern` | declared patterns with the web client's JavaScript classes (ASCII `\d`, `\w`, `\b`) |
 //! | `args` | slash-command argument parsing, usage text and autocomplete hint |
@@ -28,6 +29,7 @@ mod handler;
 mod http;
 mod keys;
 mod load;
+mod locate;
 mod pattern;
 mod post;
 mod reload;
@@ -35,6 +37,7 @@ mod reply;
 mod run;
 mod spec;
 mod template;
+mod triggers;
 mod variables;
 
 use std::collections::BTreeMap;

@@ -19,7 +19,7 @@ use super::access::RoleCache;
 use super::args::Parsed;
 use super::context::{Context, Who};
 use super::handler::{ActionClick, BoxFuture, Cx, Handler, HandlerError, SubmittedDialog};
-use super::load::template_location;
+use super::locate::template_location;
 use super::reply::{ButtonLinks, Choices, Rendered};
 use super::{Action, Route, RouteSet, TriggerWhen};
 use crate::mattermost::api::NewPost;

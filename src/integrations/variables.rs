@@ -68,8 +68,8 @@ const FUNCTIONS: &[&str] = &[
 /// Methods of maps, which the static analysis sees as attributes (`args.items()`).
 const MAP_METHODS: &[&str] = &["items", "keys", "values", "get"];
 
-/// What the triggers reaching one action provide. `None` fields mean "not known": the action
-/// is not reached by any declared trigger, so nothing nested is checked.
+/// What the triggers reaching one action provide. An action no declared trigger reaches
+/// (`reached == false`) has nothing nested checked: only unknown top-level names are reported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Reach {
     reached: bool,
