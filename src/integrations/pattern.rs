@@ -5,10 +5,18 @@
 //! `u` flag, where `\d`, `\w` and `\b` are ASCII-only; the regex crate's are Unicode-aware, so
 //! `v\d+` would accept Arabic-Indic digits (`v١`) that then reach a script. Unless the route
 //! opts into Unicode (`unicode = true` beside the pattern), those classes are rewritten to
-//! their ASCII forms before compiling. `\s` keeps its Unicode meaning, as in JavaScript (where
-//! `\s` matches every Unicode space separator even without the `u` flag).
+//! their ASCII forms before compiling, and `\s` to JavaScript's own set (Unicode spaces even
+//! without the `u` flag, with U+FEFF and without U+0085, unlike the regex crate's).
 
 use regex::Regex;
+
+/// JavaScript's `\s` (WhiteSpace and LineTerminator): Unicode spaces like the regex crate's,
+/// but with U+FEFF and without U+0085.
+const JS_SPACE: &str = r"\t\n\x0B\x0C\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}";
+/// `\s` outside a class.
+const JS_SPACE_CLASS: &str = r"[\t\n\x0B\x0C\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]";
+/// `\S`; a nested class, so it also works inside a class.
+const JS_NOT_SPACE: &str = r"[^\t\n\x0B\x0C\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]";
 
 /// Compiles a declared pattern. `anchored` makes it match the whole value (dialog fields);
 /// `unicode` keeps the regex crate's Unicode classes.
@@ -25,7 +33,8 @@ pub(crate) fn compile(pattern: &str, unicode: bool, anchored: bool) -> Result<Re
     }
 }
 
-/// Rewrites `\d \D \w \W \b \B` to ASCII-only forms, inside and outside character classes.
+/// Rewrites `\d \D \w \W \b \B` to ASCII-only forms and `\s \S` to JavaScript's, inside and
+/// outside character classes.
 fn ascii_classes(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut class_depth = 0usize;
@@ -47,6 +56,9 @@ fn ascii_classes(pattern: &str) -> String {
                     ('w', true) => "0-9A-Za-z_",
                     ('W', false) => "[^0-9A-Za-z_]",
                     ('W', true) => "[:^word:]",
+                    ('s', false) => JS_SPACE_CLASS,
+                    ('s', true) => JS_SPACE,
+                    ('S', _) => JS_NOT_SPACE,
                     ('b', false) => "(?-u:\\b)",
                     ('B', false) => "(?-u:\\B)",
                     _ => {
@@ -121,8 +133,16 @@ mod tests {
             "é is not a word character in JavaScript, so there is a boundary"
         );
         assert!(!compile(r"\bok\b", true, false).unwrap().is_match("éok"));
-        // `\s` stays Unicode, as in JavaScript; escapes other than the classes pass through.
-        assert!(compile(r"a\sb", false, true).unwrap().is_match("a\u{a0}b"));
+        // `\s` is JavaScript's: Unicode spaces, U+FEFF included, U+0085 not.
+        let space = compile(r"a\sb", false, true).unwrap();
+        assert!(space.is_match("a\u{a0}b"));
+        assert!(space.is_match("a\u{feff}b"));
+        assert!(!space.is_match("a\u{85}b"));
+        assert!(compile(r"a\sb", true, true).unwrap().is_match("a\u{85}b"));
+        let classes = compile(r"[\s,]+|x\S", false, true).unwrap();
+        assert!(classes.is_match(" ,\u{3000}"));
+        assert!(classes.is_match("xé") && !classes.is_match("x\u{feff}"));
+        // Other escapes pass through.
         assert!(compile(r"\\d\.", false, true).unwrap().is_match("\\d."));
         assert!(
             compile(r"[[:alpha:]\d]+", false, true)
