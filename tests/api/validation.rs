@@ -305,14 +305,51 @@ async fn generated_usage_survives_mattermosts_slack_link_parsing() {
     assert_eq!(run(&sim, "/weather tokyo").await.message, "Sunny in tokyo");
 }
 
+const SAY: &str = r#"
+[command]
+trigger = "say"
+
+[[args]]
+name = "words"
+rest = true
+required = true
+
+[reply]
+text = "You said: {{ args.words }}"
+"#;
+
 #[tokio::test]
-async fn a_nul_in_a_slash_command_is_refused_before_anything_runs() {
-    let dir = routes_dir(&[("weather.toml", WEATHER)]);
+async fn a_nul_or_a_blank_required_argument_is_refused_before_anything_runs() {
+    let dir = routes_dir(&[("weather.toml", WEATHER), ("say.toml", SAY)]);
     let (sim, _app) = start(dir.path()).await;
     let post = run(&sim, "/weather tokyo\u{0}").await;
     assert!(post.is_ephemeral());
-    assert!(post.message.contains("NUL"), "{}", post.message);
+    assert!(
+        post.message
+            .contains("`city`: This value contains a NUL character"),
+        "{}",
+        post.message
+    );
     assert!(!post.message.contains("Sunny"), "{}", post.message);
+
+    for text in ["/say \"   \"", "/say a\u{0}b"] {
+        let post = run(&sim, text).await;
+        assert!(
+            !post.message.contains("You said"),
+            "{text}: {}",
+            post.message
+        );
+    }
+    assert!(
+        run(&sim, "/say \"   \"")
+            .await
+            .message
+            .contains("missing required argument `words`")
+    );
+    assert_eq!(
+        run(&sim, "/say hi there").await.message,
+        "You said: hi there"
+    );
 }
 
 const SHIP: &str = r#"
