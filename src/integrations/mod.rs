@@ -5,6 +5,10 @@
 //! |---|---|
 //! | `spec` | the file format, deserialised strictly (unknown keys are errors) |
 //! | `load` | reads a directory, validates every file and reports *every* problem with file, line and key |
+//! | `keys` | every unknown key of a file in one pass (the typed parse stops at the first) |
+//! | `locate`, `triggers` | the line of a key, variable or run-time template error; triggers declared twice |
+//! | `variables` | every variable each template can reach, checked against what its triggers provide |
+//! | `pattern` | declared patterns with the web client's JavaScript classes (ASCII `\d`, `\w`, `\b`) |
 //! | `args` | slash-command argument parsing, usage text and autocomplete hint |
 //! | `access` | allow lists and system roles |
 //! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
@@ -23,13 +27,18 @@ mod dialog;
 mod exec;
 mod handler;
 mod http;
+mod keys;
 mod load;
+mod locate;
+mod pattern;
 mod post;
 mod reload;
 mod reply;
 mod run;
 mod spec;
 mod template;
+mod triggers;
+mod variables;
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;

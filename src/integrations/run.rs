@@ -19,7 +19,8 @@ use super::access::RoleCache;
 use super::args::Parsed;
 use super::context::{Context, Who};
 use super::handler::{ActionClick, BoxFuture, Cx, Handler, HandlerError, SubmittedDialog};
-use super::reply::{ButtonLinks, Rendered};
+use super::locate::template_location;
+use super::reply::{ButtonLinks, Choices, Rendered};
 use super::{Action, Route, RouteSet, TriggerWhen};
 use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{ActionIntegration, CommandResponse};
@@ -144,7 +145,7 @@ impl DeclaredRoute {
                     update: reply.update,
                 },
                 Err(e) => {
-                    tracing::error!(route = %route.name, error = %e, "reply template failed");
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "reply template failed");
                     Answer::Ephemeral(SORRY.into())
                 }
             },
@@ -153,7 +154,7 @@ impl DeclaredRoute {
                 let built = match dialog.build(&context, &step, String::new()) {
                     Ok(d) => d,
                     Err(e) => {
-                        tracing::error!(route = %route.name, error = %e, "dialog template failed");
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
                         return Answer::Ephemeral(SORRY.into());
                     }
                 };
@@ -179,6 +180,12 @@ impl DeclaredRoute {
                 }
             }
             Action::Exec(exec) => {
+                // Argv and environment are rendered again when the run starts; a template
+                // that cannot render is reported now, with its place, and nothing starts.
+                if let Err(e) = exec.prepare(&context) {
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
+                    return Answer::Ephemeral(SORRY.into());
+                }
                 let ticket = match exec.admit(&route.name, &self.runtime.exec_limits).await {
                     Ok(Some(ticket)) => ticket,
                     Ok(None) => {
@@ -202,7 +209,7 @@ impl DeclaredRoute {
                         Answer::Ephemeral(text)
                     }
                     Err(e) => {
-                        tracing::error!(route = %route.name, error = %e, "exec template failed");
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
                         Answer::Ephemeral(SORRY.into())
                     }
                 }
@@ -213,6 +220,9 @@ impl DeclaredRoute {
                     update: http.reply.update,
                 },
                 Err(e) => {
+                    if let super::HttpError::Template(t) = &e {
+                        tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "http template failed");
+                    }
                     tracing::warn!(route = %route.name, error = %e, "http forward failed");
                     Answer::Ephemeral(format!("⚠️ `{}`: {e}.", route.name))
                 }
@@ -221,6 +231,9 @@ impl DeclaredRoute {
                 Ok(text) if text.is_empty() => Answer::Nothing,
                 Ok(text) => Answer::Ephemeral(text),
                 Err(e) => {
+                    if let super::PostError::Template(t) = &e {
+                        tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
+                    }
                     tracing::warn!(route = %route.name, error = %e, "post action failed");
                     Answer::Ephemeral(format!("⚠️ `{}`: {e}", route.name))
                 }
@@ -268,6 +281,28 @@ impl DeclaredRoute {
     }
 }
 
+/// An ephemeral answer Mattermost shows as written: generated usage (`<berlin|paris>`) and
+/// echoed user words must not go through its Slack-link parsing, which would turn
+/// `<a|b>` into a link (PROTOCOL.md §1.5 `skip_slack_parsing`).
+fn verbatim(text: String) -> CommandResponse {
+    let mut response = CommandResponse::ephemeral(text);
+    response.skip_slack_parsing = Some(true);
+    response
+}
+
+/// What the route's buttons and menus that run `action` allow a click to carry.
+fn click_choices(route: &Route, action: &str) -> Choices {
+    let mut choices = Choices::default();
+    for declared in std::iter::once(&route.action).chain(route.actions.values()) {
+        match declared {
+            Action::Reply(reply) => reply.choices_for(action, &mut choices),
+            Action::Http(http) => http.reply.choices_for(action, &mut choices),
+            _ => {}
+        }
+    }
+    choices
+}
+
 /// A dialog's step name: the named action holding it, or `main`.
 fn dialog_step(route: &Route, action: &Action) -> String {
     route
@@ -297,14 +332,20 @@ impl Handler for DeclaredRoute {
             };
             let mut context = Context::from_request(request);
             context.route.clone_from(&route.name);
+            // A NUL or other control character would reach templates, argv and environment
+            // variables (`SWITCHBOARD_TEXT`): refused before anything runs. With declared
+            // arguments the parser refuses it naming the argument; without, here.
+            if route.args.is_empty() {
+                if let Some(problem) = super::dialog::control_character(&request.text, true) {
+                    return Ok(verbatim(format!("⚠️ {problem}")));
+                }
+            }
             if !route.args.is_empty() {
                 let usage = || route.args.usage(&command.trigger, &command.description);
                 match route.args.parse(&request.text) {
-                    Ok(Parsed::Help) => return Ok(CommandResponse::ephemeral(usage())),
+                    Ok(Parsed::Help) => return Ok(verbatim(usage())),
                     Ok(Parsed::Args(args)) => context.args = args,
-                    Err(e) => {
-                        return Ok(CommandResponse::ephemeral(format!("⚠️ {e}\n\n{}", usage())));
-                    }
+                    Err(e) => return Ok(verbatim(format!("⚠️ {e}\n\n{}", usage()))),
                 }
             }
             if let Some(refusal) = self.refused(route, cx, &context).await {
@@ -425,10 +466,14 @@ impl Handler for DeclaredRoute {
                     });
                 }
             };
-            let Some(next) = route.actions.get(&declared.on_submit) else {
+            // Only validation declared: close with `{}`, no lookup, nothing runs.
+            let Some(on_submit) = &declared.on_submit else {
+                return Ok(DialogResponse::close());
+            };
+            let Some(next) = route.actions.get(on_submit) else {
                 return Err(HandlerError::failed(format!(
-                    "on_submit `{}` is not an action of route `{}`",
-                    declared.on_submit, route.name
+                    "on_submit `{on_submit}` is not an action of route `{}`",
+                    route.name
                 )));
             };
             let user_name = match cx
@@ -506,6 +551,12 @@ impl Handler for DeclaredRoute {
                     "This button belongs to an older version of the integration.",
                 ));
             };
+            if let Some(refusal) =
+                click_choices(route, &click.action).refusal(click.selected_option())
+            {
+                tracing::info!(route = %route.name, action = %click.action, "click refused: {refusal}");
+                return Ok(ActionResponse::ephemeral(format!("⚠️ {refusal}")));
+            }
             let request = &click.request;
             let mut button_context: BTreeMap<String, Value> = match &click.data {
                 Value::Object(map) => map.clone().into_iter().collect(),

@@ -145,9 +145,13 @@ pub struct HookSpec {
     #[serde(default)]
     pub content_type: HookContentType,
     /// A regular expression matched against the message; its named captures become
-    /// `captures.<name>`. A message that does not match is ignored.
+    /// `captures.<name>`. A message that does not match is ignored. `\d`, `\w` and `\b` are
+    /// ASCII-only unless `unicode` is set.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// Give `pattern` Unicode classes (`\d` matches every decimal digit, not just 0-9).
+    #[serde(default)]
+    pub unicode: bool,
     /// Shown in the integrations list.
     #[serde(default)]
     pub display_name: String,
@@ -432,8 +436,10 @@ pub struct DialogSpec {
     /// The fields.
     #[serde(default)]
     pub elements: Vec<ElementSpec>,
-    /// The follow-up action run with the validated submission, a key of `[actions]`.
-    pub on_submit: String,
+    /// The follow-up action run with the validated submission, a key of `[actions]`. Without
+    /// it, a valid submission just closes the dialog (nothing runs, no API call).
+    #[serde(default)]
+    pub on_submit: Option<String>,
 }
 
 /// One dialog field, with its validation.
@@ -468,9 +474,13 @@ pub struct ElementSpec {
     /// Maximum length (text, textarea).
     #[serde(default)]
     pub max_length: Option<usize>,
-    /// A regular expression the whole value must match.
+    /// A regular expression the whole value must match, with the web client's JavaScript
+    /// semantics: `\d`, `\w` and `\b` are ASCII-only unless `unicode` is set.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// Give `pattern` Unicode classes (`\d` matches every decimal digit, not just 0-9).
+    #[serde(default)]
+    pub unicode: bool,
     /// For select and radio: the allowed options (also enforced on submission).
     #[serde(default)]
     pub options: Vec<OptionSpec>,

@@ -77,12 +77,29 @@ impl Template {
     /// Renders with `context`.
     pub fn render(&self, context: &impl Serialize) -> Result<String, TemplateError> {
         let named = |e: minijinja::Error| {
+            let undefined = e.kind() == minijinja::ErrorKind::UndefinedError;
             let mut e = TemplateError::from(e);
             e.name.get_or_insert_with(|| self.name.clone());
+            if undefined {
+                self.name_the_undefined(&mut e, context);
+            }
             e
         };
         let template = self.env.get_template(&self.name).map_err(named)?;
         template.render(context).map_err(named)
+    }
+
+    /// minijinja says "undefined value" without saying which: name the variables of this
+    /// template that are undefined in `context`.
+    fn name_the_undefined(&self, e: &mut TemplateError, context: &impl Serialize) {
+        let Ok(template) = self.env.get_template(&self.name) else {
+            return;
+        };
+        let context = minijinja::Value::from_serialize(context);
+        let undefined = super::variables::undefined_in(template.source(), &context);
+        if !undefined.is_empty() {
+            e.message = format!("`{}` is undefined: {}", undefined.join("`, `"), e.message);
+        }
     }
 }
 
@@ -175,6 +192,16 @@ mod tests {
             t.render(&serde_json::json!({"user": {"name": "a"}}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_run_time_undefined_value_names_the_variable() {
+        let t = Template::compile("t", "{% if user.name %}{{ usr.name }}{% endif %}").unwrap();
+        let err = t
+            .render(&serde_json::json!({"user": {"name": "a"}}))
+            .unwrap_err();
+        assert!(err.message.starts_with("`usr` is undefined: "), "{err}");
+        assert_eq!(err.name.as_deref(), Some("t"));
     }
 
     #[test]

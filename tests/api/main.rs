@@ -7,6 +7,7 @@
 #![allow(unreachable_pub)]
 
 mod callbacks;
+mod check;
 mod helpers;
 mod ops;
 mod reconcile;
@@ -16,3 +17,4 @@ mod replicas;
 mod routes;
 mod sim_callbacks;
 mod skeleton;
+mod validation;
