@@ -309,3 +309,120 @@ fn dev_waits_at_end_of_input_for_a_hook_still_answering() {
     );
     assert!(!stderr.contains("error sending request"), "{stderr}");
 }
+
+/// A routes directory holding `files`.
+fn routes_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body) in files {
+        std::fs::write(dir.path().join(name), body).unwrap();
+    }
+    dir
+}
+
+const MENUS: &str = r#"
+[command]
+trigger = "lunch"
+[reply]
+visibility = "in_channel"
+text = "Where to?"
+[[reply.attachments]]
+text = "Pick one"
+actions = [
+  { id = "place", name = "Place", type = "select", action = "chosen", options = [{ text = "Pizza Palace", value = "pizza" }, { text = "Sushi", value = "sushi" }] },
+  { id = "payer", name = "Who pays", type = "select", data_source = "users", action = "chosen" },
+]
+[actions.chosen.reply]
+text = "Chosen: {{ context.selected_option }}"
+"#;
+
+#[test]
+fn click_chooses_menu_options_by_text_value_or_user() {
+    let routes = routes_with(&[("lunch.toml", MENUS)]);
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+
+    let output = run_with_input(
+        dev,
+        b"/lunch\n!click Place\n!click place pizza palace\n!click PLACE sushi\n!click who pays @bob\n",
+        Duration::from_secs(60),
+    );
+
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("    | [Place ▾ Pizza Palace | Sushi] [Who pays ▾ @user]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "choose an option of the menu: !click Place OPTION, from [Place ▾ Pizza Palace | Sushi]"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Chosen: pizza"), "{stdout}");
+    assert!(stdout.contains("Chosen: sushi"), "{stdout}");
+    // A users menu sends the user's id, as Mattermost does (26 characters), not the name.
+    let payer = stdout
+        .lines()
+        .filter_map(|l| l.split("Chosen: ").nth(1))
+        .find(|v| *v != "pizza" && *v != "sushi")
+        .unwrap_or_else(|| panic!("no users-menu choice in:\n{stdout}"));
+    assert_eq!(payer.len(), 26, "{stdout}");
+}
+
+const ASSIGN: &str = r#"
+[command]
+trigger = "assign"
+[dialog]
+title = "Assign"
+introduction = "Who takes it?"
+on_submit = "done"
+[[dialog.elements]]
+name = "who"
+display_name = "Assignee"
+type = "select"
+data_source = "users"
+required = true
+[[dialog.elements]]
+name = "where"
+display_name = "Channel"
+type = "select"
+data_source = "channels"
+[[dialog.elements]]
+name = "urgent"
+display_name = "Urgent"
+type = "bool"
+[actions.done.reply]
+text = "assigned {{ submission.who | length }}-char id in {{ submission.where | length }}-char id, urgent={{ 'yes' if submission.urgent else 'no' }}"
+"#;
+
+#[test]
+fn submit_takes_at_user_and_tilde_channel_for_selects() {
+    let routes = routes_with(&[("assign.toml", ASSIGN)]);
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+
+    let output = run_with_input(
+        dev,
+        b"/assign\n!submit who=@nobody\n!submit who=@bob where=~off-topic urgent=yes\n!submit who=@bob\n",
+        Duration::from_secs(60),
+    );
+
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("(dialog opened) Assign\n    Who takes it?\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    who     Assignee * (select of @users)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("error: no user @nobody"), "{stdout}");
+    assert!(
+        stdout.contains("assigned 26-char id in 26-char id, urgent=yes"),
+        "{stdout}"
+    );
+    // The dialog closed: a later !submit has nothing to answer.
+    assert!(stdout.contains("no dialog is open for @alice"), "{stdout}");
+}
