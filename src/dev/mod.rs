@@ -109,6 +109,9 @@ async fn session<R: AsyncBufRead + Unpin>(
     settings.mattermost.token = Some(SecretString::from(sim.bot_token()));
     settings.mattermost.token_file = None;
     settings.server.listen = addr;
+    // Metrics on the same OS-picked port: a fixed `[metrics] listen` would collide when
+    // several `dev` sessions (or tests) run at once.
+    settings.metrics.listen = None;
     settings.server.public_url = format!("http://{addr}")
         .parse()
         .map_err(|e| format!("{e}"))?;

@@ -426,3 +426,83 @@ fn submit_takes_at_user_and_tilde_channel_for_selects() {
     // The dialog closed: a later !submit has nothing to answer.
     assert!(stdout.contains("no dialog is open for @alice"), "{stdout}");
 }
+
+/// Output of a child read on a thread, so a test can wait for text to appear.
+struct Screen {
+    text: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Screen {
+    fn watch(mut from: impl Read + Send + 'static) -> Self {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = text.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Screen { text }
+    }
+
+    /// Waits until `needle` has appeared `count` times.
+    fn wait_for(&self, needle: &str, count: usize) {
+        let start = std::time::Instant::now();
+        while self.text.lock().unwrap().matches(needle).count() < count {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{needle:?} did not appear {count} time(s); screen:\n{}",
+                self.text.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn on_a_terminal_the_up_arrow_recalls_the_last_line() {
+    // `script` (util-linux, in every Debian) runs dev on a pseudo-terminal, as a person would.
+    let Ok(script) = which("script") else {
+        eprintln!("skipped: no `script` command to provide a terminal");
+        return;
+    };
+    let command = format!("{} dev", env!("CARGO_BIN_EXE_switchboard"));
+    let mut child = std::process::Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo_root())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut keys = child.stdin.take().unwrap();
+    let screen = Screen::watch(child.stdout.take().unwrap());
+    let prompt = "~town-square @alice> ";
+
+    screen.wait_for(prompt, 1);
+    keys.write_all(b"/hello hi\r").unwrap();
+    screen.wait_for("You said: hi", 1);
+    screen.wait_for(prompt, 2);
+    keys.write_all(b"\x1b[A\r").unwrap(); // Up, Enter
+    screen.wait_for("You said: hi", 2);
+    keys.write_all(b"\x04").unwrap(); // Ctrl-D
+
+    let status = child.wait().unwrap();
+    let text = screen.text.lock().unwrap().clone();
+    assert!(status.success(), "{text}");
+    // The arrow key was line editing, not text posted to the channel.
+    assert!(!text.contains("@alice: \u{1b}[A"), "{text}");
+}
+
+fn which(program: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+        .ok_or(())
+}
