@@ -292,6 +292,32 @@ fn slow_service(delay: Duration) -> String {
 }
 
 #[test]
+fn dev_answers_the_hook_fired_by_the_last_line_before_it_stops() {
+    // The README's case: the last line fires the oncall hook, which the simulator calls in
+    // the background. Stopping at once lost it about one run in three ("error sending
+    // request"), so a few runs make the old behaviour fail all but certainly.
+    for run in 0..8 {
+        let output = run_with_input(
+            switchboard(&["dev"]),
+            b"oncall database is down\n",
+            Duration::from_secs(60),
+        );
+        let (stdout, stderr) = texts(&output);
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(
+                "↳ ~town-square @switchboard: Paged ~leads; someone will be with you shortly."
+            ),
+            "run {run}:\n{stdout}\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("error sending request"),
+            "run {run}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn dev_waits_at_end_of_input_for_a_hook_still_answering() {
     let url = slow_service(Duration::from_millis(800));
     let routes = slow_hook_routes(&url);
