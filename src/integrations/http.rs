@@ -165,6 +165,7 @@ impl HttpAction {
         Ok(self.reply.render(context, links)?)
     }
 }
+
 /// `url` as shown in errors: scheme, host, port and path; no query string, fragment or
 /// credentials.
 fn shown_url(url: &str) -> String {
