@@ -476,6 +476,25 @@ impl Screen {
         Screen { text }
     }
 
+    /// Waits until `needle` appears after the last `anchor`.
+    fn wait_for_after(&self, anchor: &str, needle: &str) {
+        let start = std::time::Instant::now();
+        loop {
+            {
+                let text = self.text.lock().unwrap();
+                let tail = text.rfind(anchor).map_or("", |at| &text[at..]);
+                if tail.contains(needle) {
+                    return;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "{needle:?} did not appear after {anchor:?}; screen:\n{text}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until `needle` has appeared `count` times.
     fn wait_for(&self, needle: &str, count: usize) {
         let start = std::time::Instant::now();
@@ -514,12 +533,28 @@ fn on_a_terminal_the_up_arrow_recalls_the_last_line() {
     screen.wait_for(prompt, 1);
     keys.write_all(b"/hello hi\r").unwrap();
     screen.wait_for("You said: hi", 1);
-    screen.wait_for(prompt, 2);
+    screen.wait_for_after("You said: hi", prompt);
     keys.write_all(b"\x1b[A\r").unwrap(); // Up, Enter
     screen.wait_for("You said: hi", 2);
+    // Typed only at the prompt: between prompts the terminal is back in line mode, where a
+    // Ctrl-D typed ahead does not reach the line editor.
+    screen.wait_for_after("You said: hi", prompt);
     keys.write_all(b"\x04").unwrap(); // Ctrl-D
 
-    let status = child.wait().unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!(
+                "dev did not exit after Ctrl-D; screen:\n{}",
+                screen.text.lock().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let text = screen.text.lock().unwrap().clone();
     assert!(status.success(), "{text}");
     // The arrow key was line editing, not text posted to the channel.
