@@ -64,7 +64,8 @@ pub enum Command {
     Check,
     /// Try the routes with no Mattermost: runs a simulated Mattermost and Switchboard together
     /// on 127.0.0.1 and reads lines from standard input. A line starting with `/` runs a slash
-    /// command as @alice in ~town-square; any other line is posted as a message.
+    /// command as @alice in ~town-square; any other line is posted as a message; `!help`
+    /// lists the commands and the verbs that answer dialogs and buttons.
     #[cfg(feature = "sim")]
     Dev,
     /// Probe a running Switchboard's `/healthz` (on `[server] listen`) and exit 0 if it

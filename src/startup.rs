@@ -192,17 +192,25 @@ impl Application {
         self
     }
 
-    /// Refuses to serve with an ephemeral signing key when a route needs signing (see
-    /// [`Handler::needs_signing`]). `switchboard serve` calls it; `dev` and tests do not.
+    /// Refuses to serve with an ephemeral signing key when a route needs signing: a declared
+    /// route that opens a dialog or posts buttons or menus, or a handler whose
+    /// [`Handler::needs_signing`] says so. Without keys and with no such route, a later reload
+    /// that adds one is rejected (see [`RouteTable::refuse_routes_needing_signing`]).
+    /// `switchboard serve` calls it; `dev` and tests do not.
     pub fn require_signing_keys(&self) -> Result<(), StartupError> {
+        if self.state.settings.signing.signer()?.is_some() {
+            return Ok(());
+        }
         let needing = self.state.handlers.needing_signing();
-        if needing.is_empty() || self.state.settings.signing.signer()?.is_some() {
+        if needing.is_empty() {
+            self.state.routes.refuse_routes_needing_signing();
             return Ok(());
         }
         Err(StartupError::Config(ConfigError::Invalid {
             setting: "signing.keys",
             message: format!(
-                "routes {} sign dialogs or buttons: set SWITCHBOARD_SIGNING__KEYS=\"kid:BASE64SECRET\" \
+                "routes {} hand out dialogs or buttons, whose signatures must survive restarts \
+                 and hold across replicas: set SWITCHBOARD_SIGNING__KEYS=\"kid:BASE64SECRET\" \
                  (e.g. `openssl rand -base64 32`) or signing.keys_file",
                 needing.join(", ")
             ),

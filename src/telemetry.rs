@@ -3,7 +3,8 @@
 //! [`subscriber`] builds a subscriber from a filter, a format and a sink, so tests can capture
 //! output; [`init`] installs one for the process. `RUST_LOG`, when set, wins over the
 //! configured filter. [`error_chain`] renders an error with its causes for the one log line
-//! that reports it.
+//! that reports it. Text logs are coloured only when standard error is a terminal (and
+//! `NO_COLOR` is unset): a pipe, a file, journald or a container log gets no escape codes.
 
 use tracing::Subscriber;
 use tracing::subscriber::set_global_default;
@@ -22,9 +23,14 @@ where
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = Registry::default().with(filter);
     match format {
-        LogFormat::Text => {
-            Box::new(registry.with(fmt::layer().with_writer(sink).with_target(true)))
-        }
+        LogFormat::Text => Box::new(
+            registry.with(
+                fmt::layer()
+                    .with_writer(sink)
+                    .with_target(true)
+                    .with_ansi(colour()),
+            ),
+        ),
         LogFormat::Json => Box::new(
             registry.with(
                 fmt::layer()
@@ -35,6 +41,12 @@ where
             ),
         ),
     }
+}
+
+/// Whether text logs may use ANSI colours: every sink the binary uses is standard error.
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Records the caller's ids on the current callback span (opened by the server's middleware

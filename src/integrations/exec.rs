@@ -53,7 +53,8 @@ pub struct ExecAction {
 }
 
 impl ExecAction {
-    /// Compiles the templates; `base` is the routes directory.
+    /// Compiles the templates; `base` is the routes directory, already absolute (see
+    /// [`load_dir`](super::load_dir)), so `program` and `cwd` are absolute too.
     pub fn compile(
         name: &str,
         spec: &ExecSpec,

@@ -278,14 +278,24 @@ impl Handlers {
         handler
     }
 
-    /// Routes whose handler hands out signed dialogs or buttons, sorted.
-    pub fn needing_signing(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self
+    /// Routes whose handler hands out signed dialogs or buttons (handlers registered in code
+    /// and the declared routes they do not replace), sorted.
+    pub fn needing_signing(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
             .by_route
             .iter()
             .filter(|(_, h)| h.needs_signing())
-            .map(|(n, _)| n.as_str())
+            .map(|(n, _)| n.clone())
             .collect();
+        if let Some((table, _)) = &self.declared {
+            names.extend(
+                table
+                    .current()
+                    .needing_signing()
+                    .into_iter()
+                    .filter(|name| !self.by_route.contains_key(name)),
+            );
+        }
         names.sort_unstable();
         names
     }

@@ -42,14 +42,26 @@ pub enum HttpError {
     #[error("the environment variable `{0}` for a header is not set")]
     MissingEnv(String),
     /// The service did not answer in time.
-    #[error("the service did not answer within {0} s")]
-    Timeout(u64),
+    #[error("{url} did not answer within {secs} s")]
+    Timeout {
+        /// The URL called, without query string or credentials.
+        url: String,
+        /// The timeout.
+        secs: u64,
+    },
     /// The service could not be reached or the answer could not be read.
-    #[error("the service could not be reached: {0}")]
-    Transport(String),
+    #[error("could not reach {url}: {reason}")]
+    Transport {
+        /// The URL called, without query string or credentials.
+        url: String,
+        /// The innermost cause, e.g. "Connection refused (os error 111)".
+        reason: String,
+    },
     /// A non-2xx answer.
-    #[error("the service answered HTTP {status}")]
+    #[error("{url} answered HTTP {status}")]
     Status {
+        /// The URL called, without query string or credentials.
+        url: String,
         /// The status code.
         status: u16,
     },
@@ -120,11 +132,20 @@ impl HttpAction {
             request = request.header("content-type", content_type).body(body);
         }
         let timeout_secs = self.timeout.as_secs();
+        // Errors name the URL so the route's author sees what could not be reached; the
+        // query string and credentials are left out, as they may carry secrets.
+        let shown = shown_url(&url);
         let classify = |e: reqwest::Error| {
             if e.is_timeout() {
-                HttpError::Timeout(timeout_secs)
+                HttpError::Timeout {
+                    url: shown.clone(),
+                    secs: timeout_secs,
+                }
             } else {
-                HttpError::Transport(e.without_url().to_string())
+                HttpError::Transport {
+                    url: shown.clone(),
+                    reason: root_cause(e),
+                }
             }
         };
         let response = request.send().await.map_err(classify)?;
@@ -132,6 +153,7 @@ impl HttpAction {
         let text = response.text().await.map_err(classify)?;
         if !status.is_success() {
             return Err(HttpError::Status {
+                url: shown,
                 status: status.as_u16(),
             });
         }
@@ -141,5 +163,34 @@ impl HttpAction {
             json!({ "status": status.as_u16(), "ok": true, "json": json, "text": text }),
         );
         Ok(self.reply.render(context, links)?)
+    }
+}
+
+/// `url` as shown in errors: scheme, host, port and path; no query string, fragment or
+/// credentials.
+fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Err(_) => url.split(['?', '#']).next().unwrap_or("").to_owned(),
+    }
+}
+
+/// The innermost cause of `error` ("Connection refused (os error 111)" rather than reqwest's
+/// "error sending request"); never contains the URL.
+fn root_cause(error: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut innermost = error.source();
+    while let Some(source) = innermost.and_then(|cause| cause.source()) {
+        innermost = Some(source);
+    }
+    match innermost {
+        Some(cause) => cause.to_string(),
+        None => error.without_url().to_string(),
     }
 }

@@ -98,6 +98,16 @@ pub struct Route {
     pub source: String,
 }
 
+impl Route {
+    /// Whether this route hands out signed dialogs or buttons (in its main action or any
+    /// follow-up): those break at a restart or on another replica without configured keys.
+    pub fn needs_signing(&self) -> bool {
+        std::iter::once(&self.action)
+            .chain(self.actions.values())
+            .any(Action::needs_signing)
+    }
+}
+
 /// What a route does. One variant per action kind; dispatch is one `match` (in `run.rs`).
 #[derive(Debug)]
 #[non_exhaustive]
@@ -112,6 +122,19 @@ pub enum Action {
     Http(HttpAction),
     /// Post to a named channel.
     Post(PostAction),
+}
+
+impl Action {
+    /// Whether running it hands out something Switchboard signs: a dialog (its `state`) or
+    /// buttons and menus (their `context`).
+    pub fn needs_signing(&self) -> bool {
+        match self {
+            Action::Dialog(_) => true,
+            Action::Reply(reply) => reply.has_buttons(),
+            Action::Http(http) => http.reply.has_buttons(),
+            Action::Exec(_) | Action::Post(_) => false,
+        }
+    }
 }
 
 /// Every loaded route, indexed by name and by trigger.
@@ -154,6 +177,15 @@ impl RouteSet {
         self.routes
             .iter()
             .filter_map(|r| r.hook.as_ref().map(|h| (r, h)))
+    }
+
+    /// Names of the routes that hand out signed dialogs or buttons, in file-name order.
+    pub fn needing_signing(&self) -> Vec<String> {
+        self.routes
+            .iter()
+            .filter(|r| r.needs_signing())
+            .map(|r| r.name.clone())
+            .collect()
     }
 
     /// Number of routes.

@@ -170,6 +170,11 @@ impl Rendered {
 }
 
 impl ReplyAction {
+    /// Whether any attachment carries buttons or menus (whose context Switchboard signs).
+    pub fn has_buttons(&self) -> bool {
+        self.attachments.iter().any(|a| !a.buttons.is_empty())
+    }
+
     /// Compiles the spec's templates; `name` prefixes template names in errors.
     pub fn compile(
         route: &str,

@@ -35,8 +35,9 @@
 //! |---|---|
 //! | teams | `main` ("Main"), `ops` ("Ops"): type `O`, not open to outsiders |
 //! | users | `switchboard` — bot (`is_bot`), `system_user`, **team admin** of both teams, has an access token ([`Simulator::bot_token`]); **not** a system admin, so `POST /posts/ephemeral` is refused for it |
-//! | | `alice`, `bob` — plain users (`system_user`, `team_user`) in both teams, with session tokens ([`World::user_token`]) |
-//! | channels | `town-square`, `off-topic` (public) in each team, everyone a member; `leads` (private) in `main`, members `switchboard` and `alice` only |
+//! | | `alice`, `bob`, `dave` — plain users (`system_user`, `team_user`) in both teams, with session tokens ([`World::user_token`]) |
+//! | | `carol` — a **system admin** (`system_admin system_user`), in both teams, with a session token |
+//! | channels | `town-square`, `off-topic` (public) in each team, everyone a member; `leads` (private) in `main`, members `switchboard`, `alice` and `carol` only |
 //! | settings | [`SimSettings::default`] (Mattermost defaults) with `site_url` = the simulator's URL |
 
 mod api;
@@ -278,6 +279,37 @@ impl World {
             .collect()
     }
 
+    /// Integration calls the simulator is making in the background (outgoing webhooks and
+    /// what they post); `switchboard dev` waits until none is left before it stops.
+    pub fn outbound_calls(&self) -> usize {
+        self.inner.outbound.len()
+    }
+
+    /// Usernames of every user, with their ids, in creation order.
+    pub fn users(&self) -> Vec<(String, String)> {
+        self.lock()
+            .users
+            .iter()
+            .filter(|u| u.delete_at == 0)
+            .map(|u| (u.id.clone(), u.username.clone()))
+            .collect()
+    }
+
+    /// Names of a team's channels, with their ids, in creation order (empty for an unknown
+    /// team).
+    pub fn channels(&self, team_name: &str) -> Vec<(String, String)> {
+        let store = self.lock();
+        let Some(team) = store.team_by_name(team_name) else {
+            return Vec::new();
+        };
+        store
+            .channels
+            .iter()
+            .filter(|c| c.team_id == team.id && c.delete_at == 0)
+            .map(|c| (c.id.clone(), c.name.clone()))
+            .collect()
+    }
+
     /// Events: posts created, ephemeral posts, edits.
     pub fn subscribe(&self) -> broadcast::Receiver<SimEvent> {
         self.inner.events.subscribe()
@@ -317,6 +349,13 @@ impl World {
     /// The id of a channel, by team and channel name.
     pub fn channel_id(&self, team_name: &str, channel_name: &str) -> Option<String> {
         self.resolve_channel(team_name, channel_name).ok()
+    }
+
+    /// Whether a user holds the `system_admin` role (false for an unknown user).
+    pub fn is_system_admin(&self, username: &str) -> bool {
+        self.lock()
+            .user_by_name(username)
+            .is_some_and(|u| u.is_system_admin())
     }
 
     /// Makes a user a system admin (or not), e.g. to allow the bot ephemeral posts.

@@ -240,7 +240,8 @@ pub(crate) fn fire(world: &World, post: &SimPost) {
                 channel_name: firing.channel_name.clone(),
                 user_name: firing.user_name.clone(),
             };
-            tokio::spawn(async move {
+            let tracker = world.inner.outbound.clone();
+            tracker.spawn(async move {
                 call(&world, &firing, &post, &url).await;
             });
         }

@@ -112,6 +112,9 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     /// Key for signing trigger ids.
     pub(crate) trigger_key: [u8; 32],
+    /// Integration calls made in the background (outgoing webhooks), so `dev` can wait for
+    /// them before stopping ([`World::outbound_calls`]).
+    pub(crate) outbound: tokio_util::task::TaskTracker,
 }
 
 /// A cheap, clonable handle onto the simulated server's state.
@@ -132,6 +135,7 @@ impl World {
                 events,
                 http,
                 trigger_key,
+                outbound: tokio_util::task::TaskTracker::new(),
             }),
         }
     }
@@ -357,9 +361,13 @@ pub(crate) fn seed(settings: SimSettings) -> Store {
     let bot = user("switchboard", "Switchboard", true);
     let alice = user("alice", "Alice", false);
     let bob = user("bob", "Bob", false);
+    // A system admin, so access rules by role can be tried in `dev` (`!as @carol`).
+    let mut carol = user("carol", "Carol", false);
+    carol.roles = "system_admin system_user".to_owned();
+    let dave = user("dave", "Dave", false);
     store.bot_token = store.settings.bot_token.clone().unwrap_or_else(new_id);
     store.tokens.insert(store.bot_token.clone(), bot.id.clone());
-    for u in [&bot, &alice, &bob] {
+    for u in [&bot, &alice, &bob, &carol, &dave] {
         // Session tokens for the human users, reachable through `World::user_token`.
         if !u.is_bot {
             store.tokens.insert(new_id(), u.id.clone());
@@ -378,7 +386,13 @@ pub(crate) fn seed(settings: SimSettings) -> Store {
             update_at: now,
             delete_at: 0,
         };
-        for (u, admin) in [(&bot, true), (&alice, false), (&bob, false)] {
+        for (u, admin) in [
+            (&bot, true),
+            (&alice, false),
+            (&bob, false),
+            (&carol, false),
+            (&dave, false),
+        ] {
             store.team_members.push(TeamMember {
                 team_id: team.id.clone(),
                 user_id: u.id.clone(),
@@ -414,11 +428,11 @@ pub(crate) fn seed(settings: SimSettings) -> Store {
                 total_msg_count_root: 0,
                 last_root_post_at: 0,
             };
-            // bob is left out of the private channel so its rules can be exercised.
+            // bob and dave are left out of the private channel so its rules can be exercised.
             let members = if ctype == "P" {
-                vec![&bot, &alice]
+                vec![&bot, &alice, &carol]
             } else {
-                vec![&bot, &alice, &bob]
+                vec![&bot, &alice, &bob, &carol, &dave]
             };
             for u in members {
                 store
@@ -429,6 +443,6 @@ pub(crate) fn seed(settings: SimSettings) -> Store {
         }
         store.teams.push(team);
     }
-    store.users = vec![bot, alice, bob];
+    store.users = vec![bot, alice, bob, carol, dave];
     store
 }

@@ -851,6 +851,11 @@ fn serve_env(
         ("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token()),
         ("SWITCHBOARD_MATTERMOST__TEAMS", "main,ops".to_owned()),
         ("SWITCHBOARD_ROUTES__DIR", routes.display().to_string()),
+        // The shipped deploy and poll routes hand out dialogs and buttons: serve needs keys.
+        (
+            "SWITCHBOARD_SIGNING__KEYS",
+            "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
+        ),
     ]
 }
 

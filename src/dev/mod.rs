@@ -1,0 +1,259 @@
+//! `switchboard dev`: the routes against a simulated Mattermost, in one process.
+//!
+//! Starts [`Simulator`] and the real [`Application`] on 127.0.0.1 (ports picked by the OS, so
+//! several can run side by side), waits for registration, then reads lines as @alice in
+//! ~town-square of the first configured team (`!as`, `!in` switch). Everything Mattermost
+//! would show the acting user (posts, ephemeral replies, edits, dialogs) is printed as it
+//! happens.
+//!
+//! At end of input it **drains** before stopping: it waits until the simulator has no
+//! integration call in flight (outgoing hooks fire in the background, as in Mattermost) and
+//! Switchboard no background work (late replies, exec jobs), for at most `[server]
+//! shutdown_grace_secs`, printing what they post; then both stop cleanly.
+//!
+//! | module | holds |
+//! |---|---|
+//! | `input` | where lines come from: a terminal (rustyline) or a pipe (echoed) |
+//! | `line` | a typed line's kind, and quote-aware words for `!verbs` |
+//! | `repl` | who acts where, and what each line does |
+//! | `dialog` | dialogs shown, `!submit` values, and the answer as the user sees it |
+//! | `show` | posts, attachments, buttons and menus as Mattermost shows them |
+
+mod dialog;
+mod input;
+mod line;
+mod repl;
+mod show;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use secrecy::SecretString;
+use tokio::io::{AsyncBufRead, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+
+use crate::cli::load_routes;
+use crate::config::Settings;
+use crate::sim::{SimEvent, Simulator, World};
+use crate::startup::Application;
+use input::{Lines, Terminal};
+use repl::{FIRST_CHANNEL, FIRST_USER, Repl};
+
+/// Runs the REPL on standard input and output: with line editing when standard input is a
+/// terminal, echoing each line when it is piped.
+pub async fn run_stdio(settings: Settings) -> ExitCode {
+    if std::io::stdin().is_terminal() {
+        match Terminal::start() {
+            Ok((terminal, mut out)) => {
+                let lines: Lines<BufReader<tokio::io::Stdin>> = Lines::Terminal(terminal);
+                return run_lines(settings, lines, &mut out).await;
+            }
+            Err(e) => eprintln!("warning: no line editing ({e}); reading lines as they come"),
+        }
+    }
+    let stdin = BufReader::new(tokio::io::stdin());
+    run(settings, stdin, &mut std::io::stdout()).await
+}
+
+/// Runs the REPL on any input and output, echoing each line read (tests drive it with
+/// buffers).
+pub async fn run(
+    settings: Settings,
+    input: impl AsyncBufRead + Unpin,
+    out: &mut impl Write,
+) -> ExitCode {
+    run_lines(settings, Lines::piped(input), out).await
+}
+
+async fn run_lines<R: AsyncBufRead + Unpin>(
+    mut settings: Settings,
+    lines: Lines<R>,
+    out: &mut dyn Write,
+) -> ExitCode {
+    crate::telemetry::init(crate::telemetry::subscriber(
+        "warn",
+        settings.log.format,
+        std::io::stderr,
+    ));
+    let Some(routes) = load_routes(&settings) else {
+        return ExitCode::FAILURE;
+    };
+    match session(&mut settings, routes, lines, out).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn session<R: AsyncBufRead + Unpin>(
+    settings: &mut Settings,
+    routes: crate::integrations::RouteSet,
+    mut lines: Lines<R>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let sim = Simulator::start(loopback)
+        .await
+        .map_err(|e| format!("cannot start the simulated Mattermost on 127.0.0.1: {e}"))?;
+    let listener = TcpListener::bind(loopback)
+        .await
+        .map_err(|e| format!("cannot bind 127.0.0.1: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+
+    settings.mattermost.url = sim.url();
+    settings.mattermost.token = Some(SecretString::from(sim.bot_token()));
+    settings.mattermost.token_file = None;
+    settings.server.listen = addr;
+    // Metrics on the same OS-picked port: a fixed `[metrics] listen` would collide when
+    // several `dev` sessions (or tests) run at once.
+    settings.metrics.listen = None;
+    settings.server.public_url = format!("http://{addr}")
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    if settings.mattermost.teams.is_empty() {
+        settings.mattermost.teams = vec!["main".to_owned()];
+    }
+    // Without configured keys, a key for this session only: dialogs and buttons need one,
+    // and nothing outlives `dev` (serve refuses this; see `require_signing_keys`).
+    if settings.signing.keys.is_none() && settings.signing.keys_file.is_none() {
+        settings.signing.keys = Some(session_key());
+    }
+    let team = if settings.mattermost.all_teams() {
+        "main".to_owned()
+    } else {
+        settings.mattermost.teams[0].clone()
+    };
+
+    let app = Application::with_listener(settings.clone(), routes, listener)
+        .map_err(|e| e.to_string())?;
+    let ready = app.state().ready.clone();
+    let background = app.state().background.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stop_rx.await;
+    }));
+
+    let world = sim.world();
+    let mut events = world.subscribe();
+    let waited = tokio::time::timeout(Duration::from_secs(15), async {
+        while !ready.is_ready() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    if waited.is_err() {
+        return Err(format!(
+            "Switchboard (http://{addr}) did not register with the simulated Mattermost ({}) \
+             in 15 s; do the configured teams ({:?}) exist there (main, ops)?",
+            sim.url(),
+            settings.mattermost.teams
+        ));
+    }
+    let mut repl = Repl::new(world.clone(), &team, sim.url().to_string(), sim.bot_token());
+    let _ = writeln!(
+        out,
+        "switchboard dev: simulated Mattermost at {}, Switchboard at http://{addr}\n\
+         You are @{FIRST_USER} in ~{FIRST_CHANNEL} of team {team}. Type /hello hi, or a message; \
+         !help lists the commands and what answers dialogs and buttons. End input (Ctrl-D) to quit.",
+        sim.url()
+    );
+    let _ = out.flush();
+
+    let echo = lines.echoes();
+    loop {
+        let prompt = repl.prompt();
+        tokio::select! {
+            line = lines.next(&prompt) => {
+                let Some(line) = line else { break };
+                if echo && !line.trim().is_empty() {
+                    let _ = writeln!(out, "{prompt}{}", line.trim());
+                }
+                repl.handle(&line, out).await;
+                print_queued(&mut events, &mut repl, out);
+            }
+            event = events.recv() => match event {
+                Ok(event) => repl.event(&event, out),
+                Err(RecvError::Lagged(n)) => { let _ = writeln!(out, "({n} events skipped)"); }
+                Err(RecvError::Closed) => break,
+            },
+        }
+        let _ = out.flush();
+    }
+
+    settle(
+        &world,
+        &background,
+        &mut events,
+        &mut repl,
+        out,
+        settings.server.shutdown_grace(),
+    )
+    .await;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    print_queued(&mut events, &mut repl, out);
+    sim.shutdown().await;
+    let _ = out.flush();
+    Ok(())
+}
+
+/// A random `kid:BASE64` signing key for one `dev` session.
+fn session_key() -> SecretString {
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut secret);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
+    SecretString::from(format!("dev:{encoded}"))
+}
+
+/// Waits, printing events, until neither the simulator nor Switchboard has work in flight
+/// (checked a few times in a row, since one hands work to the other), or `limit` passed.
+async fn settle(
+    world: &World,
+    background: &tokio_util::task::TaskTracker,
+    events: &mut Receiver<SimEvent>,
+    repl: &mut Repl,
+    out: &mut dyn Write,
+    limit: Duration,
+) {
+    const QUIET_ROUNDS: u32 = 3;
+    let deadline = Instant::now() + limit;
+    let mut quiet = 0;
+    while quiet < QUIET_ROUNDS {
+        print_queued(events, repl, out);
+        let _ = out.flush();
+        let busy = world.outbound_calls() + background.len();
+        if busy == 0 {
+            quiet += 1;
+        } else {
+            quiet = 0;
+        }
+        if Instant::now() >= deadline {
+            let _ = writeln!(
+                out,
+                "(stopping: {busy} task(s) still running after {} s)",
+                limit.as_secs()
+            );
+            return;
+        }
+        tokio::select! {
+            event = events.recv() => {
+                if let Ok(event) = event {
+                    repl.event(&event, out);
+                }
+            }
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
+
+/// Prints every event already queued.
+fn print_queued(events: &mut Receiver<SimEvent>, repl: &mut Repl, out: &mut dyn Write) {
+    while let Ok(event) = events.try_recv() {
+        repl.event(&event, out);
+    }
+}
