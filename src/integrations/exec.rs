@@ -61,7 +61,11 @@ impl ExecAction {
     ) -> Result<Self, TemplateError> {
         let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
         Ok(ExecAction {
-            program: base.join(&spec.program),
+            // Absolute: the child runs in `cwd` (the routes directory by default), where a
+            // relative program path (`routes/scripts/x.sh` with the default `dir = "routes"`)
+            // would be looked up again from inside that directory and not found.
+            program: std::path::absolute(base.join(&spec.program))
+                .unwrap_or_else(|_| base.join(&spec.program)),
             args: spec
                 .args
                 .iter()
