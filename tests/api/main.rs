@@ -7,9 +7,11 @@
 #![allow(unreachable_pub)]
 
 mod callbacks;
+mod editor;
 mod helpers;
 mod ops;
 mod reconcile;
 mod routes;
+mod scaffold;
 mod sim_callbacks;
 mod skeleton;
