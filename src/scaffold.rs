@@ -2,9 +2,10 @@
 //!
 //! Each kind is a small template of the route language with the name filled in. The written
 //! file starts with the `#:schema` directive (editor completion), is loaded by the same loader
-//! as `check` right after writing, and is removed again if the loader refuses it (a name that
-//! is a built-in command, a trigger another route already uses), so what stays on disk is a
-//! route `check` accepts. Nothing is ever overwritten.
+//! as `check` right after writing, and is removed again if that load reports any problem that
+//! was not there before (a trigger another route already uses is reported on whichever file
+//! sorts second), so what stays on disk is a route `check` accepts. Nothing is ever
+//! overwritten.
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
@@ -164,6 +165,9 @@ pub fn write_route(dir: &Path, name: &str, kind: Kind) -> Result<Written, NewErr
             ),
         });
     }
+    // Problems already there are not the new route's fault; only new ones refuse it (a
+    // clash is reported on whichever file sorts second, which may be an existing one).
+    let before = problem_lines(dir);
     if let Some(script) = &script {
         write_new(script, &script_text(name), true)?;
     }
@@ -171,23 +175,28 @@ pub fn write_route(dir: &Path, name: &str, kind: Kind) -> Result<Written, NewErr
         remove(script.as_deref());
         return Err(e);
     }
-    if let Err(problems) = integrations::load_dir(dir) {
-        let ours: Vec<String> = problems
-            .iter()
-            .filter(|p| p.file == route)
-            .map(ToString::to_string)
-            .collect();
-        if !ours.is_empty() {
-            remove(Some(&route));
-            remove(script.as_deref());
-            return Err(NewError::Refused(ours.join("\n")));
-        }
+    let added: Vec<String> = problem_lines(dir)
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    if !added.is_empty() {
+        remove(Some(&route));
+        remove(script.as_deref());
+        return Err(NewError::Refused(added.join("\n")));
     }
     Ok(Written {
         route,
         script,
         try_in_dev: try_in_dev(name, kind),
     })
+}
+
+/// Every problem `check` reports for the directory, as printed.
+fn problem_lines(dir: &Path) -> Vec<String> {
+    match integrations::load_dir(dir) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.iter().map(ToString::to_string).collect(),
+    }
 }
 
 fn remove(path: Option<&Path>) {

@@ -135,6 +135,15 @@ fn new_refuses_to_overwrite_and_refuses_bad_names() {
         text(&output.stderr)
     );
 
+    // `/ask` belongs to the shipped forward.toml: the clash is reported on forward.toml (it
+    // sorts after ask.toml), yet the new file is the one refused and removed.
+    let output = switchboard(&["new", "ask", "--kind", "http"], setup.path());
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("`/ask` is already used"), "{stderr}");
+    assert!(!setup.path().join("routes/ask.toml").exists());
+    assert!(switchboard(&["check"], setup.path()).status.success());
+
     // A second hook on a trigger word already used would not pass `check`: nothing is kept.
     let output = switchboard(&["new", "oncall2", "--kind", "hook"], setup.path());
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -196,11 +205,42 @@ fn what_new_says_to_try_works_in_dev() {
             "/announce lunch is ready\n",
             "📣 @alice: lunch is ready",
         ),
+        (
+            "lookup",
+            "http",
+            "/lookup meaning of life\n",
+            "(only visible to you) 42",
+        ),
     ];
     for (name, kind, _, _) in cases {
         let output = switchboard(&["new", name, "--kind", kind], setup.path());
         assert!(output.status.success(), "{}", text(&output.stderr));
     }
+    // The http route's service, on an OS-picked port instead of the template's 9090.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let service = runtime.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/lookup"))
+            .and(wiremock::matchers::body_json(
+                serde_json::json!({"user": "alice", "query": "meaning of life"}),
+            ))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"answer": "42"})),
+            )
+            .mount(&server)
+            .await;
+        server
+    });
+    let lookup = setup.path().join("routes/lookup.toml");
+    let route = std::fs::read_to_string(&lookup).unwrap();
+    assert!(route.contains("http://127.0.0.1:9090/lookup"), "{route}");
+    std::fs::write(
+        &lookup,
+        route.replace("http://127.0.0.1:9090", &service.uri()),
+    )
+    .unwrap();
     for (name, kind, input, expected) in cases {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .arg("dev")
