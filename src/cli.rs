@@ -1,4 +1,5 @@
-//! The command line: `switchboard serve | check | plan | register | unregister | doctor | dev`.
+//! The command line: `switchboard serve | check | plan | register | unregister | doctor | dev |
+//! schema | new`.
 //!
 //! Every subcommand returns an exit code; problems are printed once, as sentences, never as a
 //! panic trace.
@@ -75,6 +76,12 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
+    /// Print the JSON Schema of route files (the committed `schema/route.schema.json`), for
+    /// editors: route files start with `#:schema ../schema/route.schema.json`.
+    Schema,
+    /// Write a commented, working route file `routes/<name>.toml` to start from; refuses to
+    /// overwrite. Prints what to try in `switchboard dev`.
+    New(crate::scaffold::NewArgs),
 }
 
 /// Parses the command line and runs it.
@@ -92,6 +99,11 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
+    // Needs no configuration at all.
+    if let Command::Schema = cli.command {
+        print!("{}", crate::schema::route_schema_json());
+        return ExitCode::SUCCESS;
+    }
     // The default file may be absent (environment-only setups); a file named explicitly must exist.
     let required = cli.config != Path::new("config.toml");
     let settings = match Settings::load(&cli.config, required) {
@@ -111,6 +123,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         #[cfg(feature = "sim")]
         Command::Dev => crate::dev::run_stdio(settings).await,
         Command::Healthcheck { url } => healthcheck(&settings, url).await,
+        Command::Schema => ExitCode::SUCCESS, // handled above
+        Command::New(args) => crate::scaffold::run(&settings, &args),
     }
 }
 

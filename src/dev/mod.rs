@@ -205,7 +205,7 @@ async fn session<R: AsyncBufRead + Unpin>(
 /// A random `kid:BASE64` signing key for one `dev` session.
 fn session_key() -> SecretString {
     let mut secret = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut secret);
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut secret);
     let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
     SecretString::from(format!("dev:{encoded}"))
 }

@@ -128,7 +128,7 @@ impl World {
     pub(crate) fn new(store: Store, http: reqwest::Client) -> Self {
         let (events, _) = broadcast::channel(1024);
         let mut trigger_key = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut trigger_key);
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut trigger_key);
         Self {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),

@@ -8,6 +8,7 @@
 
 mod callbacks;
 mod check;
+mod editor;
 mod helpers;
 mod ops;
 mod reconcile;
@@ -15,6 +16,7 @@ mod redis_server;
 mod replay;
 mod replicas;
 mod routes;
+mod scaffold;
 mod sim_callbacks;
 mod skeleton;
 mod validation;
