@@ -24,6 +24,7 @@ mod exec;
 mod handler;
 mod http;
 mod load;
+mod names;
 mod post;
 mod reload;
 mod reply;
@@ -51,6 +52,7 @@ pub use handler::{
 };
 pub use http::{HttpAction, HttpError};
 pub use load::{LoadProblem, load_dir};
+pub use names::{Directory, Needs};
 pub use post::{PostAction, PostError};
 pub use reload::{ReloadOutcome, RouteTable};
 pub use reply::{ButtonLinks, NoLinks, Rendered, ReplyAction};

@@ -19,11 +19,12 @@ use super::access::RoleCache;
 use super::args::Parsed;
 use super::context::{Context, Who};
 use super::handler::{ActionClick, BoxFuture, Cx, Handler, HandlerError, SubmittedDialog};
+use super::names::{Directory, Needs};
 use super::reply::{ButtonLinks, Rendered};
 use super::{Action, Route, RouteSet, TriggerWhen};
 use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{ActionIntegration, CommandResponse};
-use crate::mattermost::{ChannelId, PostId, TeamId, UserId};
+use crate::mattermost::{ChannelId, PostId, UserId};
 use crate::protocol::{
     ActionResponse, DialogResponse, OutgoingWebhookRequest, OutgoingWebhookResponse, PostUpdate,
     SlashCommandRequest,
@@ -40,6 +41,8 @@ pub struct Runtime {
     pub roles: Arc<RoleCache>,
     /// Exec concurrency counts, kept across route reloads.
     pub exec_limits: Arc<super::ExecLimiters>,
+    /// Names and ids looked up through the API, cached (`names.rs`).
+    pub directory: Arc<Directory>,
 }
 
 /// One declared route, holding the route set it was found in (so a reload during the request
@@ -49,6 +52,8 @@ pub struct DeclaredRoute {
     routes: Arc<RouteSet>,
     name: String,
     runtime: Runtime,
+    /// The names and lookups the route reads (the rest is never looked up).
+    needs: Needs,
 }
 
 /// Button integrations signed by the callback's [`Cx`], for use in `channel_id`.
@@ -85,10 +90,15 @@ enum Answer {
 impl DeclaredRoute {
     /// The route `name` of `routes`.
     pub fn new(routes: Arc<RouteSet>, name: &str, runtime: Runtime) -> Self {
+        let needs = match routes.get(name) {
+            Some(route) if !route.source.is_empty() => Needs::of_route(&route.source),
+            _ => Needs::ALL,
+        };
         DeclaredRoute {
             routes,
             name: name.to_owned(),
             runtime,
+            needs,
         }
     }
 
@@ -104,7 +114,7 @@ impl DeclaredRoute {
             .check(context, &self.runtime.roles, cx.client())
             .await
             .err()?;
-        tracing::info!(route = %route.name, user = %context.user.name, %reason, "access refused");
+        tracing::info!(route = %route.name, user_id = %context.user.id, %reason, "access refused");
         let what = route.command.as_ref().map_or_else(
             || format!("`{}`", route.name),
             |c| format!("`/{}`", c.trigger),
@@ -187,7 +197,10 @@ impl DeclaredRoute {
                     Answer::Ephemeral(format!("⚠️ `{}`: {e}.", route.name))
                 }
             },
-            Action::Post(post) => match post.run(cx.client(), context).await {
+            Action::Post(post) => match post
+                .run(cx.client(), &self.runtime.directory, context)
+                .await
+            {
                 Ok(text) if text.is_empty() => Answer::Nothing,
                 Ok(text) => Answer::Ephemeral(text),
                 Err(e) => {
@@ -200,7 +213,7 @@ impl DeclaredRoute {
 
     /// Tells the user something after a dialog submission, which has no reply of its own:
     /// an ephemeral post if the bot may, else a post mentioning them.
-    async fn tell(cx: &Cx, context: &Context, answer: Answer) {
+    async fn tell(&self, cx: &Cx, context: &Context, answer: Answer) {
         let (text, in_channel, props) = match answer {
             Answer::Nothing => return,
             Answer::Ephemeral(text) => (text, false, Map::new()),
@@ -226,7 +239,20 @@ impl DeclaredRoute {
         let text = if in_channel {
             text
         } else {
-            format!("@{} {text}", context.user.name)
+            let name = if context.user.name.is_empty() {
+                match self
+                    .runtime
+                    .directory
+                    .user(cx.client(), &context.user.id)
+                    .await
+                {
+                    Ok(Some(user)) => user.name,
+                    _ => String::new(),
+                }
+            } else {
+                context.user.name.clone()
+            };
+            format!("@{name} {text}")
         };
         let mut create = cx.client().posts().create(&channel, text);
         if !props.is_empty() {
@@ -234,6 +260,41 @@ impl DeclaredRoute {
         }
         if let Err(e) = create.send().await {
             tracing::error!(error = %e, "the answer to a dialog could not be posted");
+        }
+    }
+}
+
+/// Which kind of id [`DeclaredRoute::name_of`] looks up.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    User,
+    Channel,
+    Team,
+}
+
+impl DeclaredRoute {
+    /// The name of the user, channel or team `id` when `needed` (through the shared cache),
+    /// else empty. A failed lookup is logged and leaves the name empty.
+    async fn name_of(&self, cx: &Cx, needed: bool, kind: Kind, id: &str) -> String {
+        if !needed || id.is_empty() {
+            return String::new();
+        }
+        let directory = &self.runtime.directory;
+        let found = match kind {
+            Kind::User => directory.user(cx.client(), id).await,
+            Kind::Channel => directory.channel(cx.client(), id).await,
+            Kind::Team => directory.team(cx.client(), id).await,
+        };
+        match found {
+            Ok(Some(who)) => who.name,
+            Ok(None) => {
+                tracing::warn!(?kind, id, "the dialog's {kind:?} does not exist");
+                String::new()
+            }
+            Err(e) => {
+                tracing::warn!(?kind, error = %e, "looking up a name for the dialog failed");
+                String::new()
+            }
         }
     }
 }
@@ -401,18 +462,6 @@ impl Handler for DeclaredRoute {
                     declared.on_submit, route.name
                 )));
             };
-            let user_name = match cx
-                .client()
-                .users()
-                .get(&UserId::new(dialog.request.user_id.clone()))
-                .await
-            {
-                Ok(user) => user.username,
-                Err(e) => {
-                    tracing::warn!(error = %e, "looking up the dialog's user failed");
-                    String::new()
-                }
-            };
             let field = |key: &str| -> BTreeMap<String, Value> {
                 dialog
                     .data
@@ -420,30 +469,19 @@ impl Handler for DeclaredRoute {
                     .and_then(|v| serde_json::from_value(v.clone()).ok())
                     .unwrap_or_default()
             };
-            // A submission carries ids only; templates and access lists use names.
-            let client = cx.client();
-            let team_name = match client
-                .teams()
-                .get(&TeamId::new(dialog.request.team_id.clone()))
-                .await
-            {
-                Ok(team) => team.name,
-                Err(e) => {
-                    tracing::warn!(error = %e, "looking up the dialog's team failed");
-                    String::new()
-                }
-            };
-            let channel_name = match client
-                .channels()
-                .get(&ChannelId::new(dialog.request.channel_id.clone()))
-                .await
-            {
-                Ok(channel) => channel.name,
-                Err(e) => {
-                    tracing::warn!(error = %e, "looking up the dialog's channel failed");
-                    String::new()
-                }
-            };
+            // A submission carries ids only; names are looked up (cached) only for a route
+            // whose templates or access lists read them.
+            let request = &dialog.request;
+            let (user_name, channel_name, team_name) = tokio::join!(
+                self.name_of(cx, self.needs.user_name, Kind::User, &request.user_id),
+                self.name_of(
+                    cx,
+                    self.needs.channel_name,
+                    Kind::Channel,
+                    &request.channel_id
+                ),
+                self.name_of(cx, self.needs.team_name, Kind::Team, &request.team_id),
+            );
             let context = Context {
                 route: route.name.clone(),
                 user: who(&dialog.request.user_id, &user_name),
@@ -455,11 +493,11 @@ impl Handler for DeclaredRoute {
                 ..Context::default()
             };
             if let Some(refusal) = self.refused(route, cx, &context).await {
-                Self::tell(cx, &context, Answer::Ephemeral(refusal)).await;
+                self.tell(cx, &context, Answer::Ephemeral(refusal)).await;
                 return Ok(DialogResponse::close());
             }
             let answer = self.run(cx, route, next, context.clone()).await;
-            Self::tell(cx, &context, answer).await;
+            self.tell(cx, &context, answer).await;
             Ok(DialogResponse::close())
         })
     }
@@ -485,17 +523,22 @@ impl Handler for DeclaredRoute {
                 "selected_option".into(),
                 Value::String(click.selected_option().unwrap_or_default().to_owned()),
             );
-            let post_props = match cx
-                .client()
-                .posts()
-                .get(&PostId::new(request.post_id.clone()))
-                .await
-            {
-                Ok(post) => post.props.into_iter().collect(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading the clicked post failed");
-                    BTreeMap::new()
+            // The clicked post is read only for a route that reads its props.
+            let post_props = if self.needs.post_props {
+                match cx
+                    .client()
+                    .posts()
+                    .get(&PostId::new(request.post_id.clone()))
+                    .await
+                {
+                    Ok(post) => post.props.into_iter().collect(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the clicked post failed");
+                        BTreeMap::new()
+                    }
                 }
+            } else {
+                BTreeMap::new()
             };
             let context = Context {
                 route: route.name.clone(),
