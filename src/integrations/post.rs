@@ -128,9 +128,12 @@ impl PostAction {
         directory: &Directory,
         context: Context,
     ) -> Result<String, PostError> {
-        let message = self.message.render(&context)?;
+        // Converted once for every template below, keys on first use (rendering the context
+        // itself would serialise all of it for each template).
+        let view = &context.to_template_value();
+        let message = self.message.render(view)?;
         let root = match &self.root_id {
-            Some(t) => t.render(&context)?.trim().to_owned(),
+            Some(t) => t.render(view)?.trim().to_owned(),
             None => String::new(),
         };
         let (channel_id, channel_name, team_name) = match &self.channel {
@@ -199,6 +202,6 @@ impl PostAction {
             "post",
             json!({"id": post.id.as_str(), "channel": channel_name, "team": team_name}),
         );
-        Ok(self.reply.render(&context)?)
+        Ok(self.reply.render(&context.into_template_value())?)
     }
 }

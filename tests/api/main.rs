@@ -8,6 +8,7 @@
 
 mod callbacks;
 mod helpers;
+mod lookups;
 mod ops;
 mod reconcile;
 mod routes;

@@ -119,6 +119,7 @@ async fn answer(State(standin): Shared, request: Request) -> Response {
         (&Method::GET, ["teams", _, "channels", "name", name]) => ok(json!({
             "id": "benchchannelid000000000000", "name": name, "team_id": TEAM_ID, "type": "O"
         })),
+        (&Method::GET, ["hooks", "outgoing"]) => ok(json!([])),
         (&Method::GET, ["commands"]) => ok(Value::Array(standin.commands.lock().unwrap().clone())),
         (&Method::POST, ["commands"]) => {
             let mut command: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
