@@ -264,6 +264,48 @@ impl DeclaredRoute {
     }
 }
 
+impl DeclaredRoute {
+    /// Looks up every `user` and `channel` argument given (through the shared cache; a
+    /// channel in the request's team) and records its id for `{{ args.<name>.id }}`; the
+    /// problem, as the user is told, when one does not exist or cannot be checked.
+    async fn check_mentions(
+        &self,
+        cx: &Cx,
+        route: &Route,
+        context: &mut Context,
+    ) -> Result<(), String> {
+        let directory = &self.runtime.directory;
+        for (name, kind) in route.args.mentions() {
+            let Some(Value::String(given)) = context.args.get(name) else {
+                continue;
+            };
+            let (found, shown) = match kind {
+                super::ArgType::Channel => (
+                    directory
+                        .channel_by_name(cx.client(), &context.team.id, given)
+                        .await,
+                    format!("channel `~{given}`"),
+                ),
+                _ => (
+                    directory.user_by_name(cx.client(), given).await,
+                    format!("user `@{given}`"),
+                ),
+            };
+            match found {
+                Ok(Some(who)) => {
+                    context.arg_ids.insert(name.to_owned(), who.id);
+                }
+                Ok(None) => return Err(format!("There is no {shown}.")),
+                Err(e) => {
+                    tracing::warn!(error = %e, argument = name, "checking an argument failed");
+                    return Err(format!("The {shown} could not be checked; try again."));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Which kind of id [`DeclaredRoute::name_of`] looks up.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -336,6 +378,12 @@ impl Handler for DeclaredRoute {
                     Err(e) => {
                         return Ok(CommandResponse::ephemeral(format!("⚠️ {e}\n\n{}", usage())));
                     }
+                }
+                if let Err(problem) = self.check_mentions(cx, route, &mut context).await {
+                    return Ok(CommandResponse::ephemeral(format!(
+                        "⚠️ {problem}\n\n{}",
+                        usage()
+                    )));
                 }
             }
             if let Some(refusal) = self.refused(route, cx, &context).await {

@@ -247,3 +247,57 @@ async fn the_access_line_is_on_by_default_plain_in_a_pipe_and_off_when_configure
     assert!(off.contains("switchboard starting"), "{off}");
     assert!(!off.contains("callback answered"), "{off}");
 }
+
+#[tokio::test]
+async fn user_and_channel_arguments_are_checked_and_carry_their_ids() {
+    let dir = routes(&[(
+        "greet.toml",
+        "[command]\ntrigger = \"greet\"\n\
+         [[args]]\nname = \"who\"\ntype = \"user\"\nrequired = true\n\
+         [[args]]\nname = \"where\"\ntype = \"channel\"\n\
+         [reply]\ntext = \"Hi {{ args.who }} ({{ args.who.id }}){% if args.where %} in {{ args.where }} ({{ args.where.id }}){% endif %}\"\n",
+    )]);
+    let sim = spawn_sim().await;
+    let app = spawn_app(settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        &["main"],
+        dir.path(),
+    ))
+    .await;
+    app.wait_ready().await;
+    let world = sim.world();
+    let reply = |line: &'static str| {
+        let world = sim.world();
+        async move {
+            let outcome = world
+                .execute_command("alice", "main", "town-square", line)
+                .await
+                .unwrap();
+            outcome.posts[0].message.clone()
+        }
+    };
+
+    let bob = world.user_id("bob").unwrap();
+    let off_topic = world.channel_id("main", "off-topic").unwrap();
+    assert_eq!(
+        reply("/greet @bob ~off-topic").await,
+        format!("Hi bob ({bob}) in off-topic ({off_topic})")
+    );
+    let unknown = reply("/greet @nobody").await;
+    assert!(
+        unknown.starts_with("⚠️ There is no user `@nobody`."),
+        "{unknown}"
+    );
+    assert!(unknown.contains("Usage: `/greet <@who> [~where]`"), "{unknown}");
+    let unknown = reply("/greet @bob ~nowhere").await;
+    assert!(
+        unknown.starts_with("⚠️ There is no channel `~nowhere`."),
+        "{unknown}"
+    );
+    // A second use of the same names is answered from the cache.
+    let from = world.api_requests().len();
+    reply("/greet @bob ~off-topic").await;
+    assert_eq!(lookups(&sim, from), Vec::<String>::new());
+    app.stop().await;
+}
