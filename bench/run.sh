@@ -27,7 +27,9 @@ if ! command -v wrk >/dev/null; then
     (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >/dev/null
 fi
 
-cargo build --release --bin switchboard
+# BENCH_SWITCHBOARD_BIN: another build of switchboard to measure (e.g. a variant kept aside).
+SB_BIN=${BENCH_SWITCHBOARD_BIN:-target/release/switchboard}
+[ -n "${BENCH_SWITCHBOARD_BIN:-}" ] || cargo build --release --bin switchboard
 cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target
 
 WORK=$(mktemp -d)
@@ -55,7 +57,7 @@ SWITCHBOARD_MATTERMOST__URL=http://$STANDIN \
 SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
 SWITCHBOARD_ROUTES__DIR=bench/routes \
 SWITCHBOARD_SIGNING__KEYS="bench:$(head -c 32 /dev/urandom | base64)" \
-    taskset -c "$SERVER_CPU" target/release/switchboard serve 2>"$WORK/switchboard.log" &
+    taskset -c "$SERVER_CPU" "$SB_BIN" serve 2>"$WORK/switchboard.log" &
 SB_PID=$!
 PIDS+=($SB_PID)
 
