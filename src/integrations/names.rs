@@ -2,7 +2,8 @@
 //! needs them, and cached.
 //!
 //! - [`Needs`] says which names a route reads, from its templates (minijinja's own list of
-//!   the variables a template reaches) and its `[access]` lists. A dialog submission carries
+//!   the variables a template reaches), its `[access]` lists and its `exec` actions (which
+//!   hand every name to the program). A dialog submission carries
 //!   ids only; its names are looked up only for a route that reads them. Slash commands,
 //!   hooks and buttons carry names in their payload and are never looked up.
 //! - [`Directory`] is the cache every run shares: bounded ([`CAPACITY`] entries), each entry
@@ -64,6 +65,19 @@ impl Needs {
                 return Needs::ALL;
             };
             needs.add(&template.undeclared_variables(true));
+        }
+        // An exec run shows who started it and hands every name to the program
+        // (`SWITCHBOARD_USER_NAME` …), whatever its templates read.
+        let actions = file.get("actions").and_then(toml::Value::as_table);
+        let execs = file.contains_key("exec")
+            || actions.is_some_and(|a| {
+                a.values()
+                    .any(|action| action.as_table().is_some_and(|t| t.contains_key("exec")))
+            });
+        if execs {
+            needs.user_name = true;
+            needs.channel_name = true;
+            needs.team_name = true;
         }
         if let Some(access) = file.get("access").and_then(toml::Value::as_table) {
             let listed = |key: &str| {
@@ -299,5 +313,9 @@ mod tests {
             Needs::of_route("[access]\nteams = [\"main\"]\nusers = []\n[reply]\ntext = \"hi\"\n");
         assert!(access.team_name && !access.user_name && !access.channel_name);
         assert_eq!(Needs::of_route("not toml ["), Needs::ALL);
+        let exec = Needs::of_route(
+            "[dialog]\ntitle = \"t\"\non_submit = \"run\"\n[actions.run.exec]\nprogram = \"x\"\n",
+        );
+        assert!(exec.user_name && exec.channel_name && exec.team_name && !exec.post_props);
     }
 }

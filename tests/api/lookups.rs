@@ -289,7 +289,10 @@ async fn user_and_channel_arguments_are_checked_and_carry_their_ids() {
         unknown.starts_with("⚠️ There is no user `@nobody`."),
         "{unknown}"
     );
-    assert!(unknown.contains("Usage: `/greet <@who> [~where]`"), "{unknown}");
+    assert!(
+        unknown.contains("Usage: `/greet <@who> [~where]`"),
+        "{unknown}"
+    );
     let unknown = reply("/greet @bob ~nowhere").await;
     assert!(
         unknown.starts_with("⚠️ There is no channel `~nowhere`."),
