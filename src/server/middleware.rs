@@ -176,7 +176,7 @@ impl IdSource {
     }
 }
 
-/// tower-http's request-id source, backed by [`IdSource`].
+/// tower-http's request-id source: a per-process random prefix and a counter, in hex.
 #[derive(Debug, Clone)]
 pub struct Ids(Arc<IdSource>);
 
