@@ -205,3 +205,38 @@ impl PostAction {
         Ok(self.reply.render(&context.into_template_value())?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(channel: &str, channel_id: Option<&str>) -> PostSpec {
+        PostSpec {
+            team: None,
+            channel: channel.to_owned(),
+            channel_id: channel_id.map(str::to_owned),
+            message: "m".to_owned(),
+            root_id: None,
+            reply: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_target_is_here_a_name_or_an_id_and_exactly_one_of_them() {
+        let target = |channel, id| PostAction::compile("r", &spec(channel, id)).map(|a| a.channel);
+        assert!(matches!(target("here", None), Ok(Target::Here)));
+        assert!(matches!(target("~town-square", None), Ok(Target::Named(_))));
+        assert!(matches!(
+            target("", Some("{{ args.id }}")),
+            Ok(Target::Id(_))
+        ));
+        for (channel, id) in [("", None), ("here", Some("x")), ("a", Some("x"))] {
+            let error = target(channel, id).unwrap_err();
+            assert!(
+                error.message.contains("exactly one of"),
+                "{}",
+                error.message
+            );
+        }
+    }
+}
