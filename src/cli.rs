@@ -155,16 +155,13 @@ pub fn load_routes(settings: &Settings) -> Option<RouteSet> {
     }
 }
 
-fn init_logging(log: &LogSettings) {
-    telemetry::init(telemetry::subscriber(
-        &log.filter,
-        log.format,
-        std::io::stderr,
-    ));
+/// Logging to stderr off the request path; keep the guard until exit (it flushes).
+fn init_logging(log: &LogSettings) -> tracing_appender::non_blocking::WorkerGuard {
+    telemetry::init_stderr(&log.filter, log.format)
 }
 
 async fn serve(settings: Settings, no_register: bool) -> ExitCode {
-    init_logging(&settings.log);
+    let _log = init_logging(&settings.log);
     let Some(routes) = load_routes(&settings) else {
         return ExitCode::FAILURE;
     };
@@ -226,7 +223,12 @@ fn check(settings: &Settings) -> ExitCode {
 
 /// The reconciler for one-shot subcommands, or the problem, printed.
 fn one_shot_reconciler(settings: Settings) -> Option<Reconciler> {
-    init_logging(&settings.log);
+    // A one-shot command logs a few lines: written directly, so none is lost at exit.
+    telemetry::init(telemetry::subscriber(
+        &settings.log.filter,
+        settings.log.format,
+        std::io::stderr,
+    ));
     let routes = load_routes(&settings)?;
     let client = match settings
         .mattermost

@@ -38,6 +38,7 @@ reload_poll_ms = 1000
 [log]
 format = "text"
 filter = "info"
+access = true
 
 [signing]
 dialog_ttl_secs = 3600
@@ -198,6 +199,9 @@ pub struct LogSettings {
     /// A `tracing` filter such as `info` or `switchboard=debug,hyper=info`; `RUST_LOG`
     /// wins when set.
     pub filter: String,
+    /// One "callback answered" line per callback (status, outcome, latency, route and
+    /// caller), at `info`.
+    pub access: bool,
 }
 
 /// `[metrics]`.

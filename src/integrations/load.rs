@@ -21,7 +21,7 @@ use super::keys::unknown_keys;
 use super::locate::{KeyFinder, key_line, line_of, split_key, variable_line};
 use super::post::PostAction;
 use super::reply::{NoLinks, ReplyAction};
-use super::spec::{ActionSpec, CommandSpec, HookSpec, RouteFile, TriggerWhen};
+use super::spec::{ActionSpec, ArgType, CommandSpec, HookSpec, RouteFile, TriggerWhen};
 use super::template::TemplateError;
 use super::triggers::{Triggers, check_unique_triggers};
 use super::variables::{UnknownVariable, unknown_variables};
@@ -280,6 +280,12 @@ impl<'a> FileChecker<'a> {
         // The shape of the sample context every template is test-rendered against.
         let mut shape = SampleShape {
             args: spec.args.iter().map(|a| a.name.clone()).collect(),
+            mentions: spec
+                .args
+                .iter()
+                .filter(|a| matches!(a.kind, ArgType::User | ArgType::Channel))
+                .map(|a| a.name.clone())
+                .collect(),
             captures: hook_pattern
                 .iter()
                 .flat_map(|r| r.capture_names().flatten().map(str::to_owned))

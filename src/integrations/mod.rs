@@ -31,6 +31,7 @@ mod keys;
 mod load;
 mod locate;
 mod pattern;
+mod names;
 mod post;
 mod reload;
 mod reply;
@@ -60,6 +61,7 @@ pub use handler::{
 };
 pub use http::{HttpAction, HttpError};
 pub use load::{LoadProblem, load_dir};
+pub use names::{Directory, Needs};
 pub use post::{PostAction, PostError};
 pub use reload::{ReloadOutcome, RouteTable};
 pub use reply::{ButtonLinks, NoLinks, Rendered, ReplyAction};

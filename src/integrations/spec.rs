@@ -598,15 +598,21 @@ fn default_http_timeout() -> u64 {
     10
 }
 
-/// `[post]`: post a templated message to a channel named by team and channel.
+/// `[post]`: post a templated message to a channel: the request's own (`channel = "here"`,
+/// no lookup), one named by team and channel (looked up, cached), or one given by id.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostSpec {
     /// Team name (template); defaults to the request's team.
     #[serde(default)]
     pub team: Option<String>,
-    /// Channel name (template).
+    /// Channel name (template), or `here` for the channel the request came from. One of
+    /// `channel` and `channel_id` is required.
+    #[serde(default)]
     pub channel: String,
+    /// Channel id (template), posted to without a lookup.
+    #[serde(default)]
+    pub channel_id: Option<String>,
     /// The message (template).
     pub message: String,
     /// Post id of a thread to reply in (template); empty means a new thread.

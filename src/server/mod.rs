@@ -27,7 +27,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use error::AppError;
-pub use middleware::{App, CallbackFuture};
+pub use middleware::{Access, AccessFuture, App, AppFuture, CallbackFuture, Ids, PanicAnswer};
 pub use state::{AppState, Readiness, Shared};
 
 /// Builds the app: every route, the fallback, and the middleware.
@@ -53,7 +53,7 @@ pub fn router(state: AppState) -> App {
         .route("/actions/{route}", post(handlers::actions::action))
         .fallback(handlers::not_found)
         .with_state(state);
-    middleware::apply(app, &settings.server)
+    middleware::apply(app, &settings.server, settings.log.access)
 }
 
 /// The app served on `[metrics] listen`: the scrape endpoint alone.

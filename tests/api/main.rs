@@ -10,6 +10,7 @@ mod callbacks;
 mod check;
 mod editor;
 mod helpers;
+mod lookups;
 mod ops;
 mod reconcile;
 mod redis_server;

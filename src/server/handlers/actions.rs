@@ -106,7 +106,8 @@ pub(crate) fn verify(
 #[tracing::instrument(
     name = "action",
     skip_all,
-    fields(route = %route, action = %click.action, post_id = %click.request.post_id, channel_id = %click.request.channel_id, user_id = %click.request.user_id)
+    // Route and caller ids are on the request span already (`record_caller`).
+    fields(action = %click.action, post_id = %click.request.post_id)
 )]
 async fn answer(
     state: &AppState,

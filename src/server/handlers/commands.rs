@@ -52,11 +52,6 @@ pub(crate) async fn slash_command_get(
 /// Verifies the token (an unknown one may trigger one token refresh, see `tokens.rs`), then
 /// runs the handler within the budget. `Json` answers with `Content-Type: application/json`
 /// exactly, which Mattermost requires to parse a reply.
-#[tracing::instrument(
-    name = "slash_command",
-    skip_all,
-    fields(route = %route, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id)
-)]
 async fn answer(
     state: &AppState,
     route: &str,
