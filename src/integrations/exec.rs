@@ -60,6 +60,8 @@ impl ExecAction {
         base: &std::path::Path,
     ) -> Result<Self, TemplateError> {
         let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+        let m =
+            |key: &str, source: &str| Template::compile_message(&format!("{name}.{key}"), source);
         Ok(ExecAction {
             program: base.join(&spec.program),
             args: spec
@@ -81,7 +83,7 @@ impl ExecAction {
             output_cap: spec.output_cap_bytes,
             edit_interval: Duration::from_millis(spec.edit_interval_ms),
             tail_chars: spec.tail_chars,
-            started: t("started", &spec.started)?,
+            started: m("started", &spec.started)?,
             limits: (spec.max_concurrent, spec.queue),
         })
     }

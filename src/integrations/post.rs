@@ -47,16 +47,18 @@ impl PostAction {
     /// Compiles the spec.
     pub fn compile(name: &str, spec: &PostSpec) -> Result<Self, TemplateError> {
         let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+        let m =
+            |key: &str, source: &str| Template::compile_message(&format!("{name}.{key}"), source);
         Ok(PostAction {
             team: spec.team.as_deref().map(|s| t("team", s)).transpose()?,
             channel: t("channel", &spec.channel)?,
-            message: t("message", &spec.message)?,
+            message: m("message", &spec.message)?,
             root_id: spec
                 .root_id
                 .as_deref()
                 .map(|s| t("root_id", s))
                 .transpose()?,
-            reply: t("reply", &spec.reply)?,
+            reply: m("reply", &spec.reply)?,
         })
     }
 

@@ -32,14 +32,27 @@ use crate::protocol::{
 const SORRY: &str = "Sorry, Switchboard could not do this; the error is in its log.";
 
 /// Shared by every run of a declared route.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Runtime {
-    /// For `http` actions.
+    /// For `http` actions; follows no redirect itself (each route decides, see `http.rs`).
     pub http: reqwest::Client,
     /// Cached system roles for `[access] roles`.
     pub roles: Arc<RoleCache>,
     /// Exec concurrency counts, kept across route reloads.
     pub exec_limits: Arc<super::ExecLimiters>,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+            roles: Arc::default(),
+            exec_limits: Arc::default(),
+        }
+    }
 }
 
 /// One declared route, holding the route set it was found in (so a reload during the request

@@ -8,6 +8,7 @@
 
 mod callbacks;
 mod helpers;
+mod hostile_values;
 mod ops;
 mod reconcile;
 mod routes;
