@@ -26,6 +26,9 @@ public_url = "http://127.0.0.1:3000"
 request_timeout_secs = 30
 body_limit_bytes = 262144
 shutdown_grace_secs = 20
+header_read_timeout_secs = 10
+idle_timeout_secs = 60
+max_connections = 512
 
 [mattermost]
 url = "http://127.0.0.1:8065"
@@ -87,6 +90,13 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_secs: u64,
+    /// How long a client may take to send a request's head (from its first byte, or from
+    /// opening the connection); then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// How long a kept-alive connection may wait, silent, for its next request.
+    pub idle_timeout_secs: u64,
+    /// Most connections open at once; beyond it new ones wait and idle ones are closed.
+    pub max_connections: usize,
 }
 
 impl ServerSettings {

@@ -283,7 +283,7 @@ impl Application {
             });
 
         let grace = state.settings.server.shutdown_grace();
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -314,16 +314,10 @@ impl Application {
         });
         let background = state.background.clone();
         let leftover = background.clone();
+        let limits = server::ConnectionLimits::from_settings(&state.settings.server);
         let app = server::router(state);
         let serve = async move {
-            axum::serve(listener, axum::ServiceExt::into_make_service(app))
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.wait_for(|stop| *stop).await;
-                    tracing::info!(
-                        "shutting down: no new connections; finishing in-flight requests"
-                    );
-                })
-                .await?;
+            server::serve_connections(listener, app, limits, stop_rx).await?;
             // Deferred replies and jobs spawned by callbacks that just finished.
             background.close();
             if !background.is_empty() {

@@ -9,10 +9,13 @@
 //! - `error.rs`: [`AppError`], mapping each failure to a status (4xx for the caller's
 //!   mistakes, with the reason logged, never sent).
 //! - `extract.rs`: body and content-type checks, `JsonOrForm`, request id.
+//! - `connections.rs`: the accept loop: header-read and idle timeouts, the connection limit,
+//!   shutdown that drops idle and half-sent connections at once.
 //! - `deferred.rs`: the callback budget, acknowledgements and late delivery.
 //! - `deliver.rs`: late answers through the REST API (ephemeral if allowed, else in thread).
 //! - `handlers/`: one file per callback kind, plus health.
 
+mod connections;
 mod deferred;
 mod deliver;
 mod error;
@@ -24,6 +27,7 @@ mod state;
 use axum::Router;
 use axum::routing::{get, post};
 
+pub(crate) use connections::{Limits as ConnectionLimits, serve as serve_connections};
 pub use error::AppError;
 pub use middleware::{App, CallbackFuture};
 pub use state::{AppState, Readiness, Shared};

@@ -7,6 +7,7 @@
 #![allow(unreachable_pub)]
 
 mod callbacks;
+mod connections;
 mod helpers;
 mod hostile_values;
 mod ops;
