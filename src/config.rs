@@ -49,6 +49,7 @@ action_ttl_secs = 2592000
 [callbacks]
 budget_ms = 2500
 ack_text = "Working on it…"
+action_inline_ms = 20000
 
 [metrics]
 enabled = true
@@ -311,6 +312,10 @@ pub struct CallbacksSettings {
     pub budget_ms: u64,
     /// The ephemeral acknowledgement sent when the budget runs out.
     pub ack_text: String,
+    /// How long a button click on a post the bot did not write (so may not edit) is still
+    /// answered inline, so Mattermost applies its `update` itself (capped below the request
+    /// timeout).
+    pub action_inline_ms: u64,
 }
 
 impl CallbacksSettings {

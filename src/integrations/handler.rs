@@ -514,8 +514,9 @@ impl Cx {
     }
 
     /// Posts `response` to a slash command's `response_url`, as JSON with the exact content
-    /// type Mattermost requires. Each URL takes at most 5 uses within 30 minutes of the
-    /// command; a 6th, or a late one, is refused here without a request.
+    /// type Mattermost requires, retrying transient failures with backoff (a reset, 5xx, 429
+    /// after its `Retry-After`). Each URL takes at most 5 uses within 30 minutes of the
+    /// command, retries included; a 6th, or a late one, is refused here without a request.
     pub async fn respond(
         &self,
         response_url: &str,
@@ -523,7 +524,7 @@ impl Cx {
     ) -> Result<(), HandlerError> {
         self.parts
             .response_urls
-            .post(response_url, self.arrived, response)
+            .deliver(response_url, self.arrived, response)
             .await?;
         Ok(())
     }

@@ -24,10 +24,7 @@ pub(crate) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 /// The `(key, value)` pairs of `body`, in order, empty pairs skipped; refused when a part
 /// decodes to bytes that are not UTF-8, or when a key other than those in `repeatable`
 /// appears twice.
-pub(crate) fn pairs<'a>(
-    body: &'a str,
-    repeatable: &[&str],
-) -> Result<Vec<Pair<'a>>, PayloadError> {
+pub(crate) fn pairs<'a>(body: &'a str, repeatable: &[&str]) -> Result<Vec<Pair<'a>>, PayloadError> {
     let mut seen: HashSet<Cow<'a, str>> = HashSet::new();
     let mut out = Vec::new();
     for pair in body.split('&').filter(|pair| !pair.is_empty()) {

@@ -31,6 +31,7 @@ pub use outgoing_webhook::{OutgoingWebhookRequest, OutgoingWebhookResponse};
 pub use response_url::{
     LIFETIME as RESPONSE_URL_LIFETIME, MAX_TRACKED as RESPONSE_URL_MAX_TRACKED,
     MAX_USES as RESPONSE_URL_MAX_USES, ResponseUrlError, ResponseUrls,
+    RetryPolicy as ResponseUrlRetry,
 };
 pub use slash_command::{Mention, SlashCommandRequest};
 

@@ -42,6 +42,18 @@ use tower::{Service, ServiceExt as _};
 
 use crate::config::ServerSettings;
 
+/// In a request's extensions: closes its connection without an answer (the simulator's
+/// injected connection resets).
+#[derive(Debug, Clone)]
+pub(crate) struct DropConnection(CancellationToken);
+
+impl DropConnection {
+    /// Closes the connection now; the request's handler is dropped with it.
+    pub(crate) fn now(&self) {
+        self.0.cancel();
+    }
+}
+
 /// The connection limits, from `[server]`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -248,10 +260,15 @@ async fn serve_connection<S>(
         inner: stream,
         phase: Arc::clone(&phase),
     });
+    let kill = CancellationToken::new();
     let service = {
         let phase = Arc::clone(&phase);
         let served = Arc::clone(&served);
-        hyper::service::service_fn(move |request: axum::http::Request<Incoming>| {
+        let kill = kill.clone();
+        hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+            request
+                .extensions_mut()
+                .insert(DropConnection(kill.clone()));
             let guard = InFlight::enter(Arc::clone(&phase));
             served.store(true, Ordering::Release);
             let app = app.clone();
@@ -283,6 +300,7 @@ async fn serve_connection<S>(
                 return;
             }
             () = phase.changed.notified() => {}
+            () = kill.cancelled() => return,
             () = expired => {
                 if phase.deadline(&limits, opened, !served.load(Ordering::Acquire))
                     .is_some_and(|at| at <= Instant::now())

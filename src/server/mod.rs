@@ -27,7 +27,9 @@ mod state;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub(crate) use connections::{Limits as ConnectionLimits, serve as serve_connections};
+pub(crate) use connections::{
+    DropConnection, Limits as ConnectionLimits, serve as serve_connections,
+};
 pub use error::AppError;
 pub use middleware::{App, CallbackFuture};
 pub use state::{AppState, Readiness, Shared};
