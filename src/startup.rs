@@ -136,6 +136,7 @@ impl Application {
             signer,
             response_urls: ResponseUrls::default(),
             background: tokio_util::task::TaskTracker::new(),
+            interrupt: tokio_util::sync::CancellationToken::new(),
             bot_user_id: Arc::default(),
         });
         Ok(Application {
@@ -314,6 +315,7 @@ impl Application {
         });
         let background = state.background.clone();
         let leftover = background.clone();
+        let interrupt = state.interrupt.clone();
         let limits = server::ConnectionLimits::from_settings(&state.settings.server);
         let app = server::router(state);
         let serve = async move {
@@ -343,6 +345,10 @@ impl Application {
                     abandoned_background_tasks = leftover.len(),
                     "shutdown grace period over; dropping remaining requests"
                 );
+                // Jobs still running say so in their threads ("interrupted"), briefly.
+                interrupt.cancel();
+                leftover.close();
+                let _ = tokio::time::timeout(INTERRUPT_NOTICE, leftover.wait()).await;
                 Ok(())
             }
         };
@@ -355,6 +361,9 @@ impl Application {
         result
     }
 }
+
+/// After the grace period, how long interrupted jobs get to say so in their threads.
+const INTERRUPT_NOTICE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Binds `addr` without a runtime call, so [`Application::with_listener`] stays synchronous.
 fn bind_std(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {

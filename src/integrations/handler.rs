@@ -332,6 +332,9 @@ pub struct CxParts {
     pub response_urls: ResponseUrls,
     /// Tracks work that outlives the callback, so graceful shutdown waits for it.
     pub background: TaskTracker,
+    /// Cancelled when the shutdown grace period is over: background work still running should
+    /// then record that it was cut off (see [`Cx::interruption`]).
+    pub interrupt: tokio_util::sync::CancellationToken,
 }
 
 impl Cx {
@@ -369,6 +372,12 @@ impl Cx {
     /// waits for it (within the grace period) instead of dropping it silently.
     pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
         self.parts.background.spawn(work);
+    }
+
+    /// Cancelled when shutdown's grace period is over and work in the background is about to
+    /// be dropped: a long job selects on it to leave a final word ("interrupted") behind.
+    pub fn interruption(&self) -> tokio_util::sync::CancellationToken {
+        self.parts.interrupt.clone()
     }
 
     /// The signer (for custom signed values; dialogs and buttons below use it already).

@@ -43,6 +43,28 @@ pub enum PostError {
     Api(#[from] crate::mattermost::Error),
 }
 
+impl PostError {
+    /// What went wrong, in words for the user who ran the command; the error itself (with
+    /// Mattermost's ids and details) belongs in the log.
+    pub fn user_message(&self) -> String {
+        match self {
+            PostError::Template(_) => {
+                "the message could not be put together; the details are in Switchboard's log"
+                    .to_owned()
+            }
+            PostError::NotFound { what, name, .. } => format!(
+                "there is no {what} `{name}` that Switchboard can post to (it may not exist, or the bot is not a member)"
+            ),
+            PostError::Api(e) if e.status().is_some_and(|s| s.as_u16() == 403) => {
+                "Switchboard's bot is not allowed to post there".to_owned()
+            }
+            PostError::Api(_) => {
+                "Mattermost did not take the post; the details are in Switchboard's log".to_owned()
+            }
+        }
+    }
+}
+
 impl PostAction {
     /// Compiles the spec.
     pub fn compile(name: &str, spec: &PostSpec) -> Result<Self, TemplateError> {

@@ -205,7 +205,7 @@ impl DeclaredRoute {
                 Ok(text) => Answer::Ephemeral(text),
                 Err(e) => {
                     tracing::warn!(route = %route.name, error = %e, "post action failed");
-                    Answer::Ephemeral(format!("⚠️ `{}`: {e}", route.name))
+                    Answer::Ephemeral(format!("⚠️ `{}`: {}.", route.name, e.user_message()))
                 }
             },
         }

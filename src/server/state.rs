@@ -74,6 +74,9 @@ pub struct Shared {
     pub response_urls: ResponseUrls,
     /// Work that outlived its callback's budget; shutdown waits for it.
     pub background: TaskTracker,
+    /// Cancelled when the shutdown grace period is over (background jobs mark themselves
+    /// interrupted).
+    pub interrupt: tokio_util::sync::CancellationToken,
     /// The bot's own user id, looked up once (outgoing hooks ignore its posts).
     pub bot_user_id: Arc<OnceCell<String>>,
 }
@@ -90,6 +93,7 @@ impl Shared {
             },
             response_urls: self.response_urls.clone(),
             background: self.background.clone(),
+            interrupt: self.interrupt.clone(),
         }
     }
 

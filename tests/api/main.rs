@@ -10,6 +10,7 @@ mod callbacks;
 mod connections;
 mod helpers;
 mod hostile_values;
+mod job_messages;
 mod late_answers;
 mod ops;
 mod reconcile;
