@@ -155,6 +155,9 @@ where
     Ok(())
 }
 
+/// Largest request head accepted (hyper answers 431 beyond it).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 /// How long after its last response a connection counts as quiet (see [`Phase::quiet`]).
 const SETTLE: Duration = Duration::from_millis(250);
 
@@ -279,7 +282,10 @@ async fn serve_connection<S>(
             }
         })
     };
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A request head (line and headers) over 64 KiB gets 431; Mattermost sends a few hundred
+    // bytes, and hyper's default would buffer ~400 KiB per connection.
+    builder.http1().max_buf_size(MAX_HEAD_BYTES);
     let connection = builder.serve_connection(io, service);
     let mut connection = pin!(connection);
     let mut shutting_down = false;

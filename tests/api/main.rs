@@ -9,6 +9,7 @@
 mod callbacks;
 mod connections;
 mod helpers;
+mod hostile_corpus;
 mod hostile_values;
 mod job_messages;
 mod late_answers;
