@@ -74,6 +74,19 @@ pub struct Settings {
     pub callbacks: CallbacksSettings,
     /// `[metrics]`: the Prometheus scrape endpoint.
     pub metrics: MetricsSettings,
+    /// `[http]`: what routes' `http` actions may reach.
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Hosts (`name` or `name:port`) every route's `http` action is limited to; empty: no
+    /// limit beyond each route's own `allowed_hosts`.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// `[server]`.

@@ -123,7 +123,11 @@ impl Application {
         }
         let settings = Arc::new(settings);
         let routes = RouteTable::new(routes, settings.routes.dir.clone());
-        let handlers = Handlers::declared(routes.clone(), Runtime::default());
+        let runtime = Runtime {
+            http_allowed_hosts: settings.http.allowed_hosts.clone().into(),
+            ..Runtime::default()
+        };
+        let handlers = Handlers::declared(routes.clone(), runtime);
         let reconciler = Reconciler::new(client.clone(), settings.clone(), routes.clone());
         reconciler.install_refresher(&tokens);
         let state = AppState::new(Shared {

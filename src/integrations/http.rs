@@ -123,13 +123,15 @@ impl HttpAction {
 
     /// Sends the request and renders the reply from the answer. `http` must not follow
     /// redirects itself (redirects are decided here, per route).
+    /// `global_hosts` is `[http] allowed_hosts` (empty: no global limit).
     pub async fn run(
         &self,
         http: &reqwest::Client,
+        global_hosts: &[String],
         context: Context,
         links: &dyn ButtonLinks,
     ) -> Result<Rendered, HttpError> {
-        let mut url = self.checked_url(&self.url.render(&context)?)?;
+        let mut url = self.checked_url(&self.url.render(&context)?, global_hosts)?;
         let mut headers = reqwest::header::HeaderMap::new();
         for (name, template) in &self.headers {
             headers.insert(
@@ -220,8 +222,9 @@ impl HttpAction {
         Ok(self.reply.render(context, links)?)
     }
 
-    /// Parses the rendered URL and checks its scheme and host.
-    fn checked_url(&self, rendered: &str) -> Result<url::Url, HttpError> {
+    /// Parses the rendered URL and checks its scheme, and its host against the route's and
+    /// the configuration's allow-lists (each applies when not empty).
+    fn checked_url(&self, rendered: &str, global_hosts: &[String]) -> Result<url::Url, HttpError> {
         let url = url::Url::parse(rendered).map_err(|_| HttpError::BadUrl)?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(HttpError::BadUrl);
@@ -230,15 +233,15 @@ impl HttpAction {
             return Err(HttpError::BadUrl);
         };
         let host = host.to_ascii_lowercase();
-        if !self.allowed_hosts.is_empty() {
-            let with_port = url
-                .port_or_known_default()
-                .map(|p| format!("{host}:{p}"))
-                .unwrap_or_else(|| host.clone());
-            if !self
-                .allowed_hosts
-                .iter()
-                .any(|a| *a == host || *a == with_port)
+        let with_port = url
+            .port_or_known_default()
+            .map(|p| format!("{host}:{p}"))
+            .unwrap_or_else(|| host.clone());
+        for list in [self.allowed_hosts.as_slice(), global_hosts] {
+            if !list.is_empty()
+                && !list
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(&host) || a.eq_ignore_ascii_case(&with_port))
             {
                 return Err(HttpError::HostNotAllowed(host));
             }

@@ -40,6 +40,8 @@ pub struct Runtime {
     pub roles: Arc<RoleCache>,
     /// Exec concurrency counts, kept across route reloads.
     pub exec_limits: Arc<super::ExecLimiters>,
+    /// `[http] allowed_hosts`: the only hosts any `http` action may reach (empty: any).
+    pub http_allowed_hosts: Arc<[String]>,
 }
 
 impl Default for Runtime {
@@ -51,6 +53,7 @@ impl Default for Runtime {
                 .unwrap_or_default(),
             roles: Arc::default(),
             exec_limits: Arc::default(),
+            http_allowed_hosts: Arc::from(Vec::new()),
         }
     }
 }
@@ -190,7 +193,15 @@ impl DeclaredRoute {
                     }
                 }
             }
-            Action::Http(http) => match http.run(&self.runtime.http, context, &links).await {
+            Action::Http(http) => match http
+                .run(
+                    &self.runtime.http,
+                    &self.runtime.http_allowed_hosts,
+                    context,
+                    &links,
+                )
+                .await
+            {
                 Ok(rendered) => Answer::Reply {
                     rendered,
                     update: http.reply.update,

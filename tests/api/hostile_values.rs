@@ -309,3 +309,34 @@ async fn the_oncall_hook_does_not_repost_channel_wide_mentions() {
         "🚨 @alice paged on-call from ~town-square: @\u{2060}all @\u{2060}channel wake up"
     );
 }
+
+#[tokio::test]
+async fn the_configuration_limits_every_route_s_hosts() {
+    let service = echo_service().await;
+    let dir = routes_dir(&[(
+        "peek.toml",
+        &fetch_route("peek", &format!("{}/x", service.uri()), ""),
+    )]);
+    let answer = |allowed: String| {
+        let dir = dir.path().to_owned();
+        async move {
+            let sim = spawn_sim().await;
+            let mut config = settings(sim.url().as_str(), &sim.bot_token(), &["main"], &dir);
+            config.http.allowed_hosts = vec![allowed];
+            let app = spawn_app(config).await;
+            app.wait_ready().await;
+            let message = run(&sim, "alice", "/peek q").await.message;
+            app.stop().await;
+            message
+        }
+    };
+    let refused = answer("answers.internal".to_owned()).await;
+    assert!(
+        refused.contains("not one this command may reach"),
+        "{refused}"
+    );
+    assert!(service.received_requests().await.unwrap().is_empty());
+    // Allowed by the configuration (with its port): reached.
+    let port = service.address().port();
+    assert_eq!(answer(format!("127.0.0.1:{port}")).await, "/x");
+}
