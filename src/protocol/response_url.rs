@@ -388,4 +388,61 @@ mod tests {
         assert_eq!(table.usage.len(), table.order.len());
         assert!(!table.usage.contains_key("http://mm/0"));
     }
+
+    /// A server that reads each request and closes the connection without answering.
+    async fn swallowing_server() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await;
+                drop(stream);
+            }
+        });
+        format!("http://{addr}/hooks/commands/x")
+    }
+
+    #[tokio::test]
+    async fn an_attempt_that_may_have_reached_mattermost_counts_as_a_use() {
+        let urls = ResponseUrls::default();
+        let url = swallowing_server().await;
+        let err = urls
+            .post(&url, Instant::now(), &CommandResponse::ephemeral("hi"))
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        assert_eq!(
+            urls.uses(&url),
+            1,
+            "sent, then reset: Mattermost may have counted it"
+        );
+
+        // Nobody listening: nothing was sent, the use is given back.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}/hooks/commands/y", l.local_addr().unwrap())
+        };
+        assert!(
+            urls.post(&closed, Instant::now(), &CommandResponse::ephemeral("hi"))
+                .await
+                .is_err()
+        );
+        assert_eq!(urls.uses(&closed), 0);
+    }
+
+    #[tokio::test]
+    async fn delivery_stops_retrying_after_five_uses() {
+        let urls = ResponseUrls::default().with_retry(RetryPolicy {
+            first_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        });
+        let url = swallowing_server().await;
+        let err = urls
+            .deliver(&url, Instant::now(), &CommandResponse::ephemeral("hi"))
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        assert_eq!(urls.uses(&url), MAX_USES);
+    }
 }
