@@ -95,8 +95,17 @@ async fn answer(
                 }
             };
             if request.response_url.is_empty() {
-                tracing::error!("late slash-command answer lost: the request had no response_url");
-                return false;
+                tracing::warn!(
+                    "late slash-command answer: the request had no response_url; answering through the API"
+                );
+                return deliver::command_answer_elsewhere(
+                    cx.client(),
+                    &late_route,
+                    &request,
+                    &response,
+                )
+                .await
+                    != deliver::Delivered::Failed;
             }
             match cx.respond(&request.response_url, &response).await {
                 Ok(()) => {
