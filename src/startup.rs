@@ -130,7 +130,11 @@ impl Application {
             })
         })?;
         tracing::info!(store = %store.describe(), "state shared through this store");
-        let handlers = Handlers::declared(routes.clone(), Runtime::with_store(&store));
+        let runtime = Runtime {
+            http_allowed_hosts: settings.http.allowed_hosts.clone().into(),
+            ..Runtime::with_store(&store)
+        };
+        let handlers = Handlers::declared(routes.clone(), runtime);
         let reconciler = Reconciler::new(client.clone(), settings.clone(), routes.clone());
         reconciler.install_refresher(&tokens);
         let state = AppState::new(Shared {
@@ -144,6 +148,7 @@ impl Application {
             response_urls: ResponseUrls::with_store(reqwest::Client::new(), store.clone()),
             store,
             background: tokio_util::task::TaskTracker::new(),
+            interrupt: tokio_util::sync::CancellationToken::new(),
             bot_user_id: Arc::default(),
         });
         Ok(Application {
@@ -299,7 +304,7 @@ impl Application {
             });
 
         let grace = state.settings.server.shutdown_grace();
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -330,16 +335,11 @@ impl Application {
         });
         let background = state.background.clone();
         let leftover = background.clone();
+        let interrupt = state.interrupt.clone();
+        let limits = server::ConnectionLimits::from_settings(&state.settings.server);
         let app = server::router(state);
         let serve = async move {
-            axum::serve(listener, axum::ServiceExt::into_make_service(app))
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.wait_for(|stop| *stop).await;
-                    tracing::info!(
-                        "shutting down: no new connections; finishing in-flight requests"
-                    );
-                })
-                .await?;
+            server::serve_connections(listener, app, limits, stop_rx).await?;
             // Deferred replies and jobs spawned by callbacks that just finished.
             background.close();
             if !background.is_empty() {
@@ -365,6 +365,10 @@ impl Application {
                     abandoned_background_tasks = leftover.len(),
                     "shutdown grace period over; dropping remaining requests"
                 );
+                // Jobs still running say so in their threads ("interrupted"), briefly.
+                interrupt.cancel();
+                leftover.close();
+                let _ = tokio::time::timeout(INTERRUPT_NOTICE, leftover.wait()).await;
                 Ok(())
             }
         };
@@ -377,6 +381,9 @@ impl Application {
         result
     }
 }
+
+/// After the grace period, how long interrupted jobs get to say so in their threads.
+const INTERRUPT_NOTICE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Binds `addr` without a runtime call, so [`Application::with_listener`] stays synchronous.
 fn bind_std(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {

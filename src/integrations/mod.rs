@@ -12,6 +12,7 @@
 //! | `args` | slash-command argument parsing, usage text and autocomplete hint |
 //! | `access` | allow lists and system roles |
 //! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
+//! | `escape` | what a value becomes in a URL (encoded for its part) or a message (mentions neutralised) |
 //! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
 //! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
 //! | `handler` | the [`Handler`] trait every route implements (declared or in Rust), and its context [`Cx`] |
@@ -24,6 +25,7 @@ mod access;
 mod args;
 mod context;
 mod dialog;
+mod escape;
 mod exec;
 mod handler;
 mod http;
@@ -51,6 +53,7 @@ pub use access::{Access, RoleCache};
 pub use args::{ArgError, ArgParser, Parsed};
 pub use context::{CommandContext, Context, SampleShape, Who};
 pub use dialog::{DeclarationProblem, DialogAction};
+pub use escape::UrlValueError;
 pub use exec::{
     ExecAction, Limiters as ExecLimiters, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket,
     run as run_program,

@@ -69,10 +69,35 @@ pub enum PostError {
     Api(#[from] crate::mattermost::Error),
 }
 
+impl PostError {
+    /// What went wrong, in words for the user who ran the command; the error itself (with
+    /// Mattermost's ids and details) belongs in the log.
+    pub fn user_message(&self) -> String {
+        match self {
+            PostError::Template(_) => {
+                "the message could not be put together; the details are in Switchboard's log"
+                    .to_owned()
+            }
+            PostError::NotFound { what, name, .. } | PostError::Missing { what, name } => format!(
+                "there is no {what} `{name}` that Switchboard can post to (it may not exist, or the bot is not a member)"
+            ),
+            PostError::NoChannel => "this request has no channel to post in".to_owned(),
+            PostError::Api(e) if e.status().is_some_and(|s| s.as_u16() == 403) => {
+                "Switchboard's bot is not allowed to post there".to_owned()
+            }
+            PostError::Api(_) => {
+                "Mattermost did not take the post; the details are in Switchboard's log".to_owned()
+            }
+        }
+    }
+}
+
 impl PostAction {
     /// Compiles the spec.
     pub fn compile(name: &str, spec: &PostSpec) -> Result<Self, TemplateError> {
         let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+        let m =
+            |key: &str, source: &str| Template::compile_message(&format!("{name}.{key}"), source);
         let channel = match (&spec.channel_id, spec.channel.trim()) {
             (Some(id), "") => Target::Id(t("channel_id", id)?),
             (None, "here") => Target::Here,
@@ -89,13 +114,13 @@ impl PostAction {
         Ok(PostAction {
             team: spec.team.as_deref().map(|s| t("team", s)).transpose()?,
             channel,
-            message: t("message", &spec.message)?,
+            message: m("message", &spec.message)?,
             root_id: spec
                 .root_id
                 .as_deref()
                 .map(|s| t("root_id", s))
                 .transpose()?,
-            reply: t("reply", &spec.reply)?,
+            reply: m("reply", &spec.reply)?,
         })
     }
 

@@ -34,9 +34,9 @@ use crate::protocol::{
 const SORRY: &str = "Sorry, Switchboard could not do this; the error is in its log.";
 
 /// Shared by every run of a declared route.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Runtime {
-    /// For `http` actions.
+    /// For `http` actions; follows no redirect itself (each route decides, see `http.rs`).
     pub http: reqwest::Client,
     /// Cached system roles for `[access] roles`.
     pub roles: Arc<RoleCache>,
@@ -44,6 +44,8 @@ pub struct Runtime {
     pub exec_limits: Arc<super::ExecLimiters>,
     /// Names and ids looked up through the API, cached (`names.rs`).
     pub directory: Arc<Directory>,
+    /// `[http] allowed_hosts`: the only hosts any `http` action may reach (empty: any).
+    pub http_allowed_hosts: Arc<[String]>,
 }
 
 impl Runtime {
@@ -51,11 +53,22 @@ impl Runtime {
     /// is).
     pub fn with_store(store: &crate::store::Store) -> Self {
         Runtime {
-            http: reqwest::Client::default(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
             roles: Arc::new(RoleCache::new(store.clone())),
             exec_limits: Arc::new(super::ExecLimiters::new(store.clone())),
             directory: Arc::default(),
+            http_allowed_hosts: Arc::from(Vec::new()),
         }
+    }
+}
+
+impl Default for Runtime {
+    /// Everything in process: right for one replica and for tests.
+    fn default() -> Self {
+        Runtime::with_store(&crate::store::Store::in_process())
     }
 }
 
@@ -225,7 +238,15 @@ impl DeclaredRoute {
                     }
                 }
             }
-            Action::Http(http) => match http.run(&self.runtime.http, context, &links).await {
+            Action::Http(http) => match http
+                .run(
+                    &self.runtime.http,
+                    &self.runtime.http_allowed_hosts,
+                    context,
+                    &links,
+                )
+                .await
+            {
                 Ok(rendered) => Answer::Reply {
                     rendered,
                     update: http.reply.update,
@@ -249,7 +270,7 @@ impl DeclaredRoute {
                         tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
                     }
                     tracing::warn!(route = %route.name, error = %e, "post action failed");
-                    Answer::Ephemeral(format!("⚠️ `{}`: {e}", route.name))
+                    Answer::Ephemeral(format!("⚠️ `{}`: {}.", route.name, e.user_message()))
                 }
             },
         }

@@ -587,6 +587,14 @@ pub struct HttpSpec {
     /// Seconds to wait for the answer.
     #[serde(default = "default_http_timeout")]
     pub timeout_secs: u64,
+    /// Hosts (`name` or `name:port`) the URL may reach; empty: any (values in the URL are
+    /// encoded, so they cannot change its host, only its author can).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Follow redirects (at most 5, to the same scheme, host and port only). Off by default:
+    /// a redirect answer is reported to the user.
+    #[serde(default)]
+    pub follow_redirects: bool,
     /// The reply, rendered with `response.status`, `response.json`, `response.text`.
     pub reply: ReplySpec,
 }

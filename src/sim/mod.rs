@@ -23,7 +23,8 @@
 //! | `outgoing` | outgoing webhooks: storage, validation, firing on new posts, reply posts |
 //! | `interactive` | dialogs (open, submit) and message actions (click, reply applied) |
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
-//! | `control` | test controls: foreign commands, admin token regen, roles, faults |
+//! | `control` | test controls: foreign commands, admin token regen, roles, a blanket fault |
+//! | `faults` | per-path fault injection: statuses, 429 with `Retry-After`, resets, latency, outage |
 //! | `slack`, `trigger_id`, `builtin`, `ids`, `app_error`, `settings`, `permissions` | helpers |
 //!
 //! The Rust API ([`World`]) and the HTTP API share one code path per operation, so a test that
@@ -47,6 +48,7 @@ mod command_response;
 mod control;
 mod error;
 mod execute;
+mod faults;
 mod hooks;
 mod ids;
 mod interactive;
@@ -67,6 +69,7 @@ use tokio::task::JoinHandle;
 
 pub use app_error::AppError;
 pub use error::SimError;
+pub use faults::{Fault, FaultKind};
 pub use interactive::OpenedDialog;
 pub use model::{SimCommand, SimPost};
 pub use outgoing::SimOutgoingHook;
@@ -107,12 +110,20 @@ impl Simulator {
         let world = World::new(state::seed(settings), http);
         let app = api::router(world.clone());
         let (tx, rx) = oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _ = rx.await;
+            let _ = stop_tx.send(true);
+        });
+        // Served by Switchboard's own accept loop, whose connections can be dropped mid-request
+        // (injected resets); limits generous enough never to matter in a test.
+        let limits = crate::server::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(60),
+            idle_timeout: std::time::Duration::from_secs(120),
+            max_connections: 4096,
+        };
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let served = crate::server::serve_connections(listener, app, limits, stop_rx).await;
             if let Err(error) = served {
                 tracing::error!(%error, "simulated Mattermost stopped");
             }

@@ -99,6 +99,8 @@ pub(crate) struct Store {
     /// When set, every `/api/v4` call is answered with this status and nothing else happens
     /// (Mattermost down behind a proxy, overloaded, or rate limiting); see [`World::set_fault`].
     pub(crate) fault: Option<u16>,
+    /// Per-path injected faults (`faults.rs`).
+    pub(crate) faults: super::faults::Faults,
     /// Triggers registered by (simulated) plugins: custom commands cannot take them.
     pub(crate) plugin_triggers: HashSet<String>,
 }

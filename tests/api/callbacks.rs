@@ -275,6 +275,15 @@ async fn env_with(budget_ms: u64) -> Env {
     start(sim, settings, loopback(), Arc::default()).await
 }
 
+/// Like [`env_with`], but a slow click on a post the bot did not write is deferred like any
+/// other (`action_inline_ms = 0`), so the late path through the API is exercised.
+async fn env_without_inline_clicks(budget_ms: u64) -> Env {
+    let sim = spawn_sim().await;
+    let mut settings = test_settings(&sim, budget_ms, None);
+    settings.callbacks.action_inline_ms = 0;
+    start(sim, settings, loopback(), Arc::default()).await
+}
+
 fn bot_client(sim: &Simulator) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
@@ -858,7 +867,7 @@ async fn a_menu_choice_arrives_as_selected_option() {
 
 #[tokio::test]
 async fn a_slow_click_is_acknowledged_and_the_post_updated_later_through_the_api() {
-    let env = env_with(100).await;
+    let env = env_without_inline_clicks(100).await;
     let (post_id, actions) = post_buttons(&env).await;
     let mut events = env.sim.world().subscribe();
 
@@ -899,7 +908,7 @@ async fn a_slow_click_is_acknowledged_and_the_post_updated_later_through_the_api
 
 #[tokio::test]
 async fn a_late_ephemeral_text_is_ephemeral_when_the_bot_may_post_ephemerally() {
-    let env = env_with(100).await;
+    let env = env_without_inline_clicks(100).await;
     env.sim
         .world()
         .set_system_admin("switchboard", true)

@@ -8,8 +8,13 @@
 
 mod callbacks;
 mod check;
+mod connections;
 mod editor;
 mod helpers;
+mod hostile_corpus;
+mod hostile_values;
+mod job_messages;
+mod late_answers;
 mod lookups;
 mod ops;
 mod reconcile;

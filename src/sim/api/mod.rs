@@ -27,9 +27,11 @@ use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 use super::app_error::AppError;
+use super::faults::{self, FaultKind};
 use super::hooks;
 use super::ids::new_id;
 use super::state::{RecordedRequest, World};
+use crate::server::DropConnection;
 
 /// Builds the whole simulated server.
 pub(crate) fn router(world: World) -> Router {
@@ -137,9 +139,23 @@ async fn context_layer(State(world): State<World>, request: Request, next: Next)
         (request, String::new())
     };
     let fault = world.lock().fault.filter(|_| is_api);
-    let mut response = match fault {
-        Some(status) => fault_response(status),
-        None => next.run(request).await,
+    let injected = world.take_fault(method.as_str(), &path);
+    match &injected {
+        Some(FaultKind::Latency(delay)) => tokio::time::sleep(*delay).await,
+        Some(FaultKind::Reset) => {
+            if let Some(drop) = request.extensions().get::<DropConnection>() {
+                drop.now();
+                // The connection (and this future with it) is dropped by its watchdog.
+                std::future::pending::<()>().await;
+            }
+            return StatusCode::BAD_GATEWAY.into_response();
+        }
+        _ => {}
+    }
+    let mut response = match (fault, injected.as_ref().and_then(faults::answer)) {
+        (Some(status), _) => fault_response(status),
+        (None, Some(answer)) => answer,
+        (None, None) => next.run(request).await,
     };
 
     let (developer, version_id) = {
