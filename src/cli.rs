@@ -67,7 +67,7 @@ pub enum Command {
     /// command as @alice in ~town-square; any other line is posted as a message; `!help`
     /// lists the commands and the verbs that answer dialogs and buttons.
     #[cfg(feature = "sim")]
-    Dev,
+    Dev(crate::dev::DevOptions),
     /// Probe a running Switchboard's `/healthz` (on `[server] listen`) and exit 0 if it
     /// answers 200; for container health checks.
     Healthcheck {
@@ -109,7 +109,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Unregister => unregister(settings).await,
         Command::Doctor => doctor(&settings).await,
         #[cfg(feature = "sim")]
-        Command::Dev => crate::dev::run_stdio(settings).await,
+        Command::Dev(options) => crate::dev::run_stdio(settings, options).await,
         Command::Healthcheck { url } => healthcheck(&settings, url).await,
     }
 }

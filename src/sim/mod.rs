@@ -20,6 +20,7 @@
 //! | `hooks` | `/hooks/commands/{id}` (`response_url`) |
 //! | `execute` | running a slash command and turning replies into posts |
 //! | `invoke` | the outbound HTTP call to an integration |
+//! | `exchange` | every integration call recorded as sent and answered (for inspectors) |
 //! | `outgoing` | outgoing webhooks: storage, validation, firing on new posts, reply posts |
 //! | `interactive` | dialogs (open, submit) and message actions (click, reply applied) |
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
@@ -46,6 +47,7 @@ mod builtin;
 mod command_response;
 mod control;
 mod error;
+mod exchange;
 mod execute;
 mod hooks;
 mod ids;
@@ -67,6 +69,7 @@ use tokio::task::JoinHandle;
 
 pub use app_error::AppError;
 pub use error::SimError;
+pub use exchange::IntegrationCall;
 pub use interactive::OpenedDialog;
 pub use model::{SimCommand, SimPost};
 pub use outgoing::SimOutgoingHook;
@@ -263,6 +266,22 @@ impl World {
         let user_id = self.resolve_user(username)?;
         let channel_id = self.resolve_channel(team_name, channel_name)?;
         let post = SimPost::new(&channel_id, &user_id, "", message);
+        Ok(api::create_post_as(self, &user_id, post)?)
+    }
+
+    /// A user posts a reply in the thread rooted at `root_id` (a root post when empty), with
+    /// the same checks as `POST /api/v4/posts`.
+    pub async fn create_post_in_thread(
+        &self,
+        username: &str,
+        team_name: &str,
+        channel_name: &str,
+        root_id: &str,
+        message: &str,
+    ) -> Result<SimPost, SimError> {
+        let user_id = self.resolve_user(username)?;
+        let channel_id = self.resolve_channel(team_name, channel_name)?;
+        let post = SimPost::new(&channel_id, &user_id, root_id, message);
         Ok(api::create_post_as(self, &user_id, post)?)
     }
 

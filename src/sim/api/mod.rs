@@ -29,7 +29,7 @@ use serde::de::DeserializeOwned;
 use super::app_error::AppError;
 use super::hooks;
 use super::ids::new_id;
-use super::state::{RecordedRequest, World};
+use super::state::{RecordedRequest, SimEvent, World};
 
 /// Builds the whole simulated server.
 pub(crate) fn router(world: World) -> Router {
@@ -167,13 +167,16 @@ async fn context_layer(State(world): State<World>, request: Request, next: Next)
         if write && status.is_success() {
             store.api_writes += 1;
         }
-        store.requests.push(RecordedRequest {
+        let recorded = RecordedRequest {
             method: method.to_string(),
             path,
             status: status.as_u16(),
             query,
             body,
-        });
+        };
+        store.requests.push(recorded.clone());
+        drop(store);
+        world.publish(SimEvent::ApiCalled(recorded));
     }
     response
 }
