@@ -516,7 +516,7 @@ fn on_a_terminal_the_up_arrow_recalls_the_last_line() {
         eprintln!("skipped: no `script` command to provide a terminal");
         return;
     };
-    let command = format!("{} dev", env!("CARGO_BIN_EXE_switchboard"));
+    let command = format!("{} dev --repl", env!("CARGO_BIN_EXE_switchboard"));
     let mut child = std::process::Command::new(script)
         .args(["-qec", &command, "/dev/null"])
         .current_dir(repo_root())
