@@ -68,6 +68,15 @@ pub enum Command {
     /// lists the commands and the verbs that answer dialogs and buttons.
     #[cfg(feature = "sim")]
     Dev(crate::dev::DevOptions),
+    /// Run transcripts (default: `tests/*.txt` in the routes directory) against the simulated
+    /// Mattermost and the routes: lines after `~channel @user> ` are typed as that user, every
+    /// other line must be printed, `…` matching any text. Prints a diff and exits 1 on a
+    /// mismatch. A Markdown file is read for its ```text transcript blocks.
+    #[cfg(feature = "sim")]
+    Test {
+        /// Transcript files (`.txt`, or `.md` for its ```text blocks).
+        files: Vec<std::path::PathBuf>,
+    },
     /// Probe a running Switchboard's `/healthz` (on `[server] listen`) and exit 0 if it
     /// answers 200; for container health checks.
     Healthcheck {
@@ -110,6 +119,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Doctor => doctor(&settings).await,
         #[cfg(feature = "sim")]
         Command::Dev(options) => crate::dev::run_stdio(settings, options).await,
+        #[cfg(feature = "sim")]
+        Command::Test { files } => crate::dev::transcript::run(settings, files).await,
         Command::Healthcheck { url } => healthcheck(&settings, url).await,
     }
 }

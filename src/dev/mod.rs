@@ -20,6 +20,7 @@
 //! | `show` | posts, attachments, buttons and menus as Mattermost shows them |
 //! | `act` | typing a line as a user in a channel or thread (shared by the REPL and the page) |
 //! | `web` | the page: the simulated Mattermost in a browser, with an inspector |
+//! | `transcript` | `switchboard test`: transcripts typed into a session and checked |
 //!
 //! The page is served on 127.0.0.1 too ([`DevOptions::port`], printed at start). On a
 //! terminal without `--repl`, `dev` serves the page only and stops on Ctrl-C; with `--repl`,
@@ -31,6 +32,7 @@ mod input;
 mod line;
 mod repl;
 mod show;
+pub mod transcript;
 mod web;
 
 use std::io::{IsTerminal, Write};

@@ -10,3 +10,4 @@
 mod dev;
 mod serve;
 mod support;
+mod transcripts;
