@@ -150,6 +150,32 @@ async fn hello_autocompletes_answers_ephemerally_and_the_inspector_shows_the_cal
         .await;
     browser.screenshot("hello-ephemeral").await;
 
+    // Text is hostile: markup in a message is shown, never run; Markdown is rendered.
+    say(
+        &mut browser,
+        "<img src=x onerror=\"document.body.dataset.owned='yes'\"> **bold** _it_ `code` :tada: @bob [site](javascript:alert(1))",
+    )
+    .await;
+    let rendered = browser
+        .wait_until(
+            "the hostile message",
+            "const p = [...document.querySelectorAll('.post .message')].find(m => m.innerText.includes('bold')); return p && p.innerHTML",
+        )
+        .await;
+    let rendered = rendered.as_str().unwrap();
+    assert!(rendered.contains("&lt;img"), "{rendered}");
+    assert!(rendered.contains("<strong>bold</strong>"), "{rendered}");
+    assert!(rendered.contains("<em>it</em>"), "{rendered}");
+    assert!(rendered.contains("<code>code</code>"), "{rendered}");
+    assert!(rendered.contains("🎉"), "{rendered}");
+    assert!(rendered.contains("class=\"mention\">@bob"), "{rendered}");
+    assert!(!rendered.contains("href=\"javascript"), "{rendered}");
+    let owned = browser
+        .eval("return document.querySelectorAll('#posts img').length + (document.body.dataset.owned || '')", json!([]))
+        .await;
+    assert_eq!(owned, json!("0"));
+    browser.screenshot("markdown-escaped").await;
+
     // Another user does not see alice's ephemeral reply.
     act_as(&mut browser, "bob").await;
     let posts = browser.eval(POSTS_TEXT, json!([])).await;
