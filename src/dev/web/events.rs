@@ -42,14 +42,12 @@ pub(super) async fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let events = page.world.subscribe();
     let stream = futures::stream::unfold(events, |mut events| async move {
-        loop {
-            let data = match events.recv().await {
-                Ok(event) => event_json(&event),
-                Err(RecvError::Lagged(n)) => json!({ "type": "lagged", "missed": n }),
-                Err(RecvError::Closed) => return None,
-            };
-            return Some((Ok(Event::default().data(data.to_string())), events));
-        }
+        let data = match events.recv().await {
+            Ok(event) => event_json(&event),
+            Err(RecvError::Lagged(n)) => json!({ "type": "lagged", "missed": n }),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(Event::default().data(data.to_string())), events))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
