@@ -8,7 +8,21 @@
 use serde::Serialize;
 
 use super::invoke::{MAX_INTEGRATION_RESPONSE_SIZE, USER_AGENT};
-use super::state::{SimEvent, World};
+use super::state::{RecordedRequest, SimEvent, World};
+
+/// One `/api/v4` call a client (Switchboard) made, with the simulator's answer.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct ApiCall {
+    /// Method, path, query, status and request body.
+    #[serde(flatten)]
+    pub request: RecordedRequest,
+    /// The answer's body as text (at most 64 KiB; empty when nobody listened for events).
+    pub response_body: String,
+}
+
+/// How much of an API answer an [`ApiCall`] keeps.
+pub(crate) const API_ANSWER_SHOWN: usize = 64 * 1024;
 
 /// One call to an integration and its answer.
 #[derive(Clone, Debug, Serialize)]

@@ -69,7 +69,7 @@ use tokio::task::JoinHandle;
 
 pub use app_error::AppError;
 pub use error::SimError;
-pub use exchange::IntegrationCall;
+pub use exchange::{ApiCall, IntegrationCall};
 pub use interactive::OpenedDialog;
 pub use model::{SimCommand, SimPost};
 pub use outgoing::SimOutgoingHook;

@@ -34,7 +34,7 @@ pub enum SimEvent {
     /// The simulator called an integration (request and answer, for an inspector).
     IntegrationCalled(Box<super::exchange::IntegrationCall>),
     /// A client called the `/api/v4` API (Switchboard calling back, for an inspector).
-    ApiCalled(RecordedRequest),
+    ApiCalled(Box<super::exchange::ApiCall>),
 }
 
 /// One `/api/v4` call as the simulator answered it.

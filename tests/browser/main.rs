@@ -248,6 +248,31 @@ async fn deploy_dialog_shows_the_field_error_then_the_thread_fills_and_ends_with
         .await;
     assert!(thread.as_str().unwrap().contains("v1.2.3"), "{thread}");
     browser.screenshot("thread-done").await;
+
+    // The inspector shows the dialog submission and the posts Switchboard made back, with
+    // the simulated Mattermost's answers.
+    browser.click("#inspector-toggle").await;
+    let submission = browser
+        .wait_until(
+            "the submission in the inspector",
+            "const d = [...document.querySelectorAll('.exchange.integration[data-kind=\"dialog submission\"]')].pop(); if (!d) return false; d.open = true; return d.innerText",
+        )
+        .await;
+    assert!(
+        submission
+            .as_str()
+            .unwrap()
+            .contains("\"version\": \"v1.2.3\""),
+        "{submission}"
+    );
+    let api = browser
+        .wait_until(
+            "a post Switchboard made, in the inspector",
+            "const d = [...document.querySelectorAll('.exchange.api.write')].find(d => d.innerText.includes('POST /api/v4/posts') && d.querySelector('.request-body').textContent.includes('started by')); if (!d) return false; d.open = true; d.scrollIntoView(); return d.querySelector('.response-body').textContent",
+        )
+        .await;
+    assert!(api.as_str().unwrap().contains("\"create_at\""), "{api}");
+    browser.screenshot("inspector-api-calls").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

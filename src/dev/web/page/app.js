@@ -443,7 +443,8 @@ function inspect(event) {
     const write = r.method !== "GET";
     node = el("details", { class: "exchange api" + (write ? " write" : " read"), hidden: !write && !$("show-reads").checked },
       el("summary", {}, el("span", { class: "kind", text: "API " }), r.method + " " + r.path + (r.query ? "?" + r.query : "") + " → ", el("span", { class: r.status < 400 ? "ok" : "bad", text: String(r.status) })),
-      el("h4", { text: "Switchboard → Mattermost API" }), el("pre", { text: pretty(r.body) }));
+      el("h4", { text: "Switchboard → Mattermost API" }), el("pre", { class: "request-body", text: pretty(r.body) }),
+      el("h4", { text: "Answer" }), el("pre", { class: "response-body", text: pretty(r.response_body) }));
   }
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   log.append(node);
