@@ -233,6 +233,9 @@ async fn session<R: AsyncBufRead + Unpin>(
 
     let echo = lines.echoes();
     let reads = lines.reads();
+    // With the page only, the terminal shows no posts: the page does.
+    let mut quiet = std::io::sink();
+    let out: &mut dyn Write = if reads { out } else { &mut quiet };
     loop {
         let prompt = repl.prompt();
         tokio::select! {
@@ -245,8 +248,7 @@ async fn session<R: AsyncBufRead + Unpin>(
                 print_queued(&mut events, &mut repl, out);
             }
             event = events.recv() => match event {
-                Ok(event) if reads => repl.event(&event, out),
-                Ok(_) => {}
+                Ok(event) => repl.event(&event, out),
                 Err(RecvError::Lagged(n)) => { let _ = writeln!(out, "({n} events skipped)"); }
                 Err(RecvError::Closed) => break,
             },

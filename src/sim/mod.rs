@@ -370,6 +370,35 @@ impl World {
         self.resolve_channel(team_name, channel_name).ok()
     }
 
+    /// Usernames of a channel's members (empty for unknown names), in user creation order.
+    pub fn channel_members(&self, team_name: &str, channel_name: &str) -> Vec<String> {
+        let Ok(channel_id) = self.resolve_channel(team_name, channel_name) else {
+            return Vec::new();
+        };
+        let store = self.lock();
+        store
+            .users
+            .iter()
+            .filter(|u| {
+                u.delete_at == 0
+                    && store
+                        .channel_members
+                        .contains(&(channel_id.clone(), u.id.clone()))
+            })
+            .map(|u| u.username.clone())
+            .collect()
+    }
+
+    /// A channel's type: `O` (public), `P` (private), `D`, `G`; `None` for unknown names.
+    pub fn channel_type(&self, team_name: &str, channel_name: &str) -> Option<String> {
+        let channel_id = self.resolve_channel(team_name, channel_name).ok()?;
+        self.lock()
+            .channels
+            .iter()
+            .find(|c| c.id == channel_id)
+            .map(|c| c.channel_type.clone())
+    }
+
     /// Whether a user holds the `system_admin` role (false for an unknown user).
     pub fn is_system_admin(&self, username: &str) -> bool {
         self.lock()

@@ -176,8 +176,15 @@ async fn hello_autocompletes_answers_ephemerally_and_the_inspector_shows_the_cal
     assert_eq!(owned, json!("0"));
     browser.screenshot("markdown-escaped").await;
 
-    // Another user does not see alice's ephemeral reply.
+    // Another user does not see alice's ephemeral reply, nor the private ~leads in the sidebar.
     act_as(&mut browser, "bob").await;
+    let channels = browser
+        .eval(
+            "return document.getElementById('channels').innerText",
+            json!([]),
+        )
+        .await;
+    assert!(!channels.as_str().unwrap().contains("leads"), "{channels}");
     let posts = browser.eval(POSTS_TEXT, json!([])).await;
     assert!(!posts.as_str().unwrap().contains("You said: hi"), "{posts}");
     browser.screenshot("bob-does-not-see-it").await;
@@ -311,6 +318,27 @@ async fn two_users_vote_and_the_counts_update_live() {
         )
         .await;
     browser.screenshot("bob-voted").await;
+
+    // A trigger word in one channel; the hook posts in ~leads, which lights up, and answers
+    // in the thread here.
+    act_as(&mut browser, "alice").await;
+    say(&mut browser, "oncall the database is down").await;
+    browser
+        .wait_until(
+            "the hook's answer in the thread",
+            "const t = document.querySelector('.thread'); return t && t.innerText.includes('Paged ~leads')",
+        )
+        .await;
+    browser
+        .click("#channels li.unread[data-channel=leads]")
+        .await;
+    browser
+        .wait_until(
+            "the page in ~leads",
+            "return document.getElementById('posts').innerText.includes('@alice paged on-call from ~town-square: the database is down')",
+        )
+        .await;
+    browser.screenshot("hook-in-leads").await;
 }
 
 const MENUS: &str = r#"

@@ -149,7 +149,14 @@ async fn world(State(page): State<Page>) -> Json<Value> {
     let channels: Vec<Value> = w
         .channels(&page.team)
         .into_iter()
-        .map(|(id, name)| json!({ "id": id, "name": name }))
+        .map(|(id, name)| {
+            json!({
+                "id": id,
+                "members": w.channel_members(&page.team, &name),
+                "type": w.channel_type(&page.team, &name),
+                "name": name,
+            })
+        })
         .collect();
     let mut commands = w.commands(&page.team);
     commands.sort_by(|a, b| a.trigger.cmp(&b.trigger));

@@ -12,6 +12,7 @@ const state = {
   ephemeral: [],             // ephemeral posts: {post, user_id}
   dialogs: new Map(),        // user id -> opened dialog waiting for that user
   acSelected: 0,
+  unread: new Set(),         // channel names with posts not seen yet
 };
 
 const $ = (id) => document.getElementById(id);
@@ -125,14 +126,25 @@ function renderSidebar() {
   const select = $("user-select");
   select.replaceChildren(...state.world.users.filter((u) => !u.is_bot).map((u) =>
     el("option", { value: u.username, selected: u.username === state.me, text: "@" + u.username + (u.system_admin ? " (system admin)" : "") })));
+  // As in Mattermost, the sidebar lists the channels the user is a member of.
   const list = $("channels");
-  list.replaceChildren(...state.world.channels.map((c) =>
-    el("li", { class: c.name === state.channel ? "active" : "", "data-channel": c.name, onclick: () => switchChannel(c.name) },
-      el("span", { class: c.name === "leads" ? "private" : "", text: c.name }))));
+  const mine = state.world.channels.filter((c) => !c.members || c.members.includes(state.me));
+  list.replaceChildren(...mine.map((c) =>
+    el("li", { class: c.name === state.channel ? "active" : state.unread.has(c.name) ? "unread" : "", "data-channel": c.name, onclick: () => switchChannel(c.name) },
+      el("span", { class: c.type === "P" ? "private" : "", text: c.name }))));
+}
+
+function markUnread(channelId) {
+  const channel = state.world.channels.find((c) => c.id === channelId);
+  if (!channel || channel.name === state.channel) return;
+  state.unread.add(channel.name);
+  const item = document.querySelector('#channels li[data-channel="' + CSS.escape(channel.name) + '"]');
+  if (item) item.classList.add("unread");
 }
 
 function switchChannel(name) {
   state.channel = name;
+  state.unread.delete(name);
   state.rootId = "";
   $("replying").hidden = true;
   renderSidebar();
@@ -475,6 +487,7 @@ function onEvent(event) {
   switch (event.type) {
     case "post": case "edited":
       state.posts.set(event.post.id, event.post);
+      markUnread(event.post.channel_id);
       break;
     case "ephemeral":
       state.ephemeral.push({ post: event.post, user_id: event.user_id });
@@ -506,6 +519,9 @@ async function start() {
   $("user-select").addEventListener("change", (e) => {
     state.me = e.target.value;
     $("modal-backdrop").hidden = true;
+    const channel = channelByName(state.channel);
+    if (channel && channel.members && !channel.members.includes(state.me)) state.channel = "town-square";
+    renderSidebar();
     const waiting = state.dialogs.get(myId());
     if (waiting) openDialog(waiting);
     renderPosts();
