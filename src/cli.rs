@@ -63,8 +63,10 @@ pub enum Command {
     /// there is any. Needs no Mattermost and no token.
     Check,
     /// Try the routes with no Mattermost: runs a simulated Mattermost and Switchboard together
-    /// on 127.0.0.1 and reads lines from standard input. A line starting with `/` runs a slash
-    /// command as @alice in ~town-square; any other line is posted as a message; `!help`
+    /// on 127.0.0.1 and serves a page that shows them as Mattermost would (open the printed
+    /// URL, or pass --open), with an inspector of every request. With --repl, or when
+    /// standard input is not a terminal, it also reads lines: a line starting with `/` runs a
+    /// slash command as @alice in ~town-square; any other line is posted as a message; `!help`
     /// lists the commands and the verbs that answer dialogs and buttons.
     #[cfg(feature = "sim")]
     Dev(crate::dev::DevOptions),

@@ -58,7 +58,7 @@ pub struct DevOptions {
     /// Serve the page on this port of 127.0.0.1 (0: any free port; the URL is printed).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Open the page in the default browser (xdg-open, open or start).
+    /// Open the page in the default browser (xdg-open; open on macOS).
     #[arg(long)]
     pub open: bool,
     /// Read lines on the terminal too (always done when standard input is not a terminal).

@@ -256,6 +256,21 @@ async fn deploy_dialog_shows_the_field_error_then_the_thread_fills_and_ends_with
     assert!(thread.as_str().unwrap().contains("v1.2.3"), "{thread}");
     browser.screenshot("thread-done").await;
 
+    // A reply in the thread, from the page.
+    browser
+        .eval(
+            "document.querySelector('.thread .reply-link').click()",
+            json!([]),
+        )
+        .await;
+    say(&mut browser, "thanks, looks good").await;
+    browser
+        .wait_until(
+            "the reply in the thread",
+            "const t = document.querySelector('.thread'); return t && t.innerText.includes('thanks, looks good')",
+        )
+        .await;
+
     // The inspector shows the dialog submission and the posts Switchboard made back, with
     // the simulated Mattermost's answers.
     browser.click("#inspector-toggle").await;
