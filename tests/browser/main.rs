@@ -402,5 +402,13 @@ async fn a_menu_choice_sends_the_action_callback() {
             "return document.getElementById('posts').innerText.includes('Chosen: sushi')",
         )
         .await;
+    // The menu keeps showing the choice after the page redraws.
+    let shown = browser
+        .eval(
+            "const s = document.querySelector('.attachment select'); return s.options[s.selectedIndex].text",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown, json!("Sushi"));
     browser.screenshot("menu-chosen").await;
 }

@@ -13,6 +13,7 @@ const state = {
   dialogs: new Map(),        // user id -> opened dialog waiting for that user
   acSelected: 0,
   unread: new Set(),         // channel names with posts not seen yet
+  chosen: new Map(),         // "post id/action id" -> the option chosen in that menu
 };
 
 const $ = (id) => document.getElementById(id);
@@ -228,10 +229,15 @@ function actionsNode(post, actions) {
   const row = el("div", { class: "actions" });
   for (const action of actions) {
     if (action.type === "select") {
-      const select = el("select", { "data-action": action.name || "", onchange: (e) => { if (e.target.value) click(post, action, e.target.value); } },
-        el("option", { value: "", text: action.name || "Choose…" }));
+      const key = post.id + "/" + (action.id || "");
+      const select = el("select", { "data-action": action.name || "", onchange: (e) => {
+        if (!e.target.value) return;
+        state.chosen.set(key, e.target.value);
+        click(post, action, e.target.value);
+      } }, el("option", { value: "", text: action.name || "Choose…" }));
+      const current = state.chosen.get(key) ?? action.default_option;
       for (const [text, value] of menuOptions(action)) {
-        select.append(el("option", { value, selected: action.default_option === value, text }));
+        select.append(el("option", { value, selected: current === value, text }));
       }
       if (action.disabled) select.disabled = true;
       row.append(select);
