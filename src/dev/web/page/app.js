@@ -58,14 +58,19 @@ function safeUrl(url) {
 function markdown(text) {
   const out = [];
   const parts = String(text || "").split(/(```[\s\S]*?```)/g);
-  for (const part of parts) {
-    if (part.startsWith("```") && part.endsWith("```") && part.length >= 6) {
+  const isCode = (p) => p !== undefined && p.startsWith("```") && p.endsWith("```") && p.length >= 6;
+  parts.forEach((part, i) => {
+    if (isCode(part)) {
       const body = part.slice(3, -3).replace(/^[^\n]*\n/, (first) => (/^\w*\n$/.test(first) ? "" : first));
       out.push("<pre><code>" + escapeHtml(body) + "</code></pre>");
     } else {
-      out.push(inline(part));
+      // A block already breaks the line: no blank line beside it.
+      let text = part;
+      if (isCode(parts[i - 1])) text = text.replace(/^\n/, "");
+      if (isCode(parts[i + 1])) text = text.replace(/\n$/, "");
+      out.push(inline(text));
     }
-  }
+  });
   return out.join("");
 }
 
