@@ -214,3 +214,36 @@ fn the_page_api_refuses_bad_input_with_a_clear_error() {
         assert_eq!(status, 422);
     });
 }
+
+#[test]
+fn dev_stops_at_end_of_input_while_a_page_listens_for_updates() {
+    let mut dev = Dev::start();
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        // An open page: its event stream never ends by itself.
+        let mut events = http
+            .get(format!("{}api/events", dev.url))
+            .send()
+            .await
+            .unwrap();
+        drop(dev.child.stdin.take()); // end of input
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = dev.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "dev did not stop while a page was open"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(status.success());
+        // The stream ended with it.
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Ok(Some(_)) = events.chunk().await {}
+        })
+        .await;
+        assert!(end.is_ok());
+    });
+}

@@ -41,13 +41,21 @@ pub(super) async fn stream(
     State(page): State<Page>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let events = page.world.subscribe();
-    let stream = futures::stream::unfold(events, |mut events| async move {
-        let data = match events.recv().await {
-            Ok(event) => event_json(&event),
-            Err(RecvError::Lagged(n)) => json!({ "type": "lagged", "missed": n }),
-            Err(RecvError::Closed) => return None,
-        };
-        Some((Ok(Event::default().data(data.to_string())), events))
+    let stopping = page.stopping.clone();
+    let stream = futures::stream::unfold(events, move |mut events| {
+        let stopping = stopping.clone();
+        async move {
+            let received = tokio::select! {
+                () = stopping.cancelled() => return None,
+                received = events.recv() => received,
+            };
+            let data = match received {
+                Ok(event) => event_json(&event),
+                Err(RecvError::Lagged(n)) => json!({ "type": "lagged", "missed": n }),
+                Err(RecvError::Closed) => return None,
+            };
+            Some((Ok(Event::default().data(data.to_string())), events))
+        }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

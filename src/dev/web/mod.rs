@@ -45,6 +45,8 @@ struct Page {
     sim_url: String,
     bot_token: String,
     switchboard_url: String,
+    /// Cancelled when `dev` stops: event streams end, so the server can stop.
+    stopping: tokio_util::sync::CancellationToken,
 }
 
 /// Where the page runs, and what it shows about the session.
@@ -65,14 +67,22 @@ pub(super) async fn serve(
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let addr = listener.local_addr()?;
+    let stopping = tokio_util::sync::CancellationToken::new();
     let state = Page {
         world: session.world,
         team: session.team,
         sim_url: session.sim_url,
         bot_token: session.bot_token,
         switchboard_url: session.switchboard_url,
+        stopping: stopping.clone(),
     };
     let task = tokio::spawn(async move {
+        // An open page holds an event stream that never ends by itself: end it first, or
+        // the graceful shutdown would wait for the browser tab to close.
+        let stop = async move {
+            stop.await;
+            stopping.cancel();
+        };
         if let Err(error) = axum::serve(listener, router(state))
             .with_graceful_shutdown(stop)
             .await
