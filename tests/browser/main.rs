@@ -412,3 +412,77 @@ async fn a_menu_choice_sends_the_action_callback() {
     assert_eq!(shown, json!("Sushi"));
     browser.screenshot("menu-chosen").await;
 }
+
+const ASSIGN: &str = r#"
+[command]
+trigger = "assign"
+[dialog]
+title = "Assign"
+introduction = "Who takes it?"
+on_submit = "done"
+[[dialog.elements]]
+name = "who"
+display_name = "Assignee"
+type = "select"
+data_source = "users"
+required = true
+[[dialog.elements]]
+name = "where"
+display_name = "Channel"
+type = "select"
+data_source = "channels"
+[[dialog.elements]]
+name = "urgent"
+display_name = "Urgent"
+type = "bool"
+placeholder = "page them now"
+[actions.done.reply]
+text = "assigned {{ submission.who | length }}-char id in {{ submission.where | length }}-char id, urgent={{ 'yes' if submission.urgent else 'no' }}"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialog_selects_of_users_and_channels_and_a_checkbox_send_ids_and_a_boolean() {
+    if !browser_available("dialog-elements") {
+        return;
+    }
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::write(routes.path().join("assign.toml"), ASSIGN).unwrap();
+    let dev = Dev::start(Some(routes.path()));
+    let mut browser = Browser::start("dialog-elements").await;
+    open(&mut browser, &dev).await;
+
+    say(&mut browser, "/assign").await;
+    browser
+        .wait_until(
+            "the assign dialog",
+            "return !document.getElementById('modal-backdrop').hidden",
+        )
+        .await;
+    // A required field left empty is caught before anything is sent, as the web client does.
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the required-field error",
+            "return document.querySelector('#dialog .element[data-name=who] .error').innerText === 'This field is required.'",
+        )
+        .await;
+    browser.screenshot("required").await;
+    browser
+        .eval(
+            "const f = document.getElementById('dialog'); \
+             const who = f.querySelector('[name=who]'); who.value = [...who.options].find(o => o.text === '@bob').value; \
+             const where = f.querySelector('[name=where]'); where.value = [...where.options].find(o => o.text === '~off-topic').value; \
+             f.querySelector('[name=urgent]').checked = true;",
+            json!([]),
+        )
+        .await;
+    browser.screenshot("filled").await;
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the answer",
+            "return document.getElementById('posts').innerText.includes('assigned 26-char id in 26-char id, urgent=yes')",
+        )
+        .await;
+    browser.screenshot("answered").await;
+}
