@@ -64,11 +64,22 @@ pub enum Command {
     /// there is any. Needs no Mattermost and no token.
     Check,
     /// Try the routes with no Mattermost: runs a simulated Mattermost and Switchboard together
-    /// on 127.0.0.1 and reads lines from standard input. A line starting with `/` runs a slash
-    /// command as @alice in ~town-square; any other line is posted as a message; `!help`
+    /// on 127.0.0.1 and serves a page that shows them as Mattermost would (open the printed
+    /// URL, or pass --open), with an inspector of every request. With --repl, or when
+    /// standard input is not a terminal, it also reads lines: a line starting with `/` runs a
+    /// slash command as @alice in ~town-square; any other line is posted as a message; `!help`
     /// lists the commands and the verbs that answer dialogs and buttons.
     #[cfg(feature = "sim")]
-    Dev,
+    Dev(crate::dev::DevOptions),
+    /// Run transcripts (default: `tests/*.txt` in the routes directory) against the simulated
+    /// Mattermost and the routes: lines after `~channel @user> ` are typed as that user, every
+    /// other line must be printed, `…` matching any text. Prints a diff and exits 1 on a
+    /// mismatch. A Markdown file is read for its ```text transcript blocks.
+    #[cfg(feature = "sim")]
+    Test {
+        /// Transcript files (`.txt`, or `.md` for its ```text blocks).
+        files: Vec<std::path::PathBuf>,
+    },
     /// Probe a running Switchboard's `/healthz` (on `[server] listen`) and exit 0 if it
     /// answers 200; for container health checks.
     Healthcheck {
@@ -121,7 +132,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Unregister => unregister(settings).await,
         Command::Doctor => doctor(&settings).await,
         #[cfg(feature = "sim")]
-        Command::Dev => crate::dev::run_stdio(settings).await,
+        Command::Dev(options) => crate::dev::run_stdio(settings, options).await,
+        #[cfg(feature = "sim")]
+        Command::Test { files } => crate::dev::transcript::run(settings, files).await,
         Command::Healthcheck { url } => healthcheck(&settings, url).await,
         Command::Schema => ExitCode::SUCCESS, // handled above
         Command::New(args) => crate::scaffold::run(&settings, &args),

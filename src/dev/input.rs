@@ -21,6 +21,8 @@ pub(super) enum Lines<R> {
     Piped(tokio::io::Lines<R>),
     /// A terminal, read by rustyline.
     Terminal(Terminal),
+    /// No lines: only the page is used; input ends on Ctrl-C (SIGINT).
+    Interrupt,
 }
 
 impl<R: AsyncBufRead + Unpin> Lines<R> {
@@ -34,6 +36,11 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
         matches!(self, Lines::Piped(_))
     }
 
+    /// Whether lines are read at all (not only the page).
+    pub(super) fn reads(&self) -> bool {
+        !matches!(self, Lines::Interrupt)
+    }
+
     /// The next line, or `None` at end of input. Cancel-safe: dropping the future before it
     /// completes loses no line (a terminal keeps waiting at the prompt already shown).
     pub(super) async fn next(&mut self, prompt: &str) -> Option<String> {
@@ -41,6 +48,10 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
             // An unreadable byte sequence ends the input like end of file would.
             Lines::Piped(lines) => lines.next_line().await.ok().flatten(),
             Lines::Terminal(terminal) => terminal.next(prompt).await,
+            Lines::Interrupt => {
+                let _ = tokio::signal::ctrl_c().await;
+                None
+            }
         }
     }
 }

@@ -18,12 +18,22 @@
 //! | `repl` | who acts where, and what each line does |
 //! | `dialog` | dialogs shown, `!submit` values, and the answer as the user sees it |
 //! | `show` | posts, attachments, buttons and menus as Mattermost shows them |
+//! | `act` | typing a line as a user in a channel or thread (shared by the REPL and the page) |
+//! | `web` | the page: the simulated Mattermost in a browser, with an inspector |
+//! | `transcript` | `switchboard test`: transcripts typed into a session and checked |
+//!
+//! The page is served on 127.0.0.1 too ([`DevOptions::port`], printed at start). On a
+//! terminal without `--repl`, `dev` serves the page only and stops on Ctrl-C; with `--repl`,
+//! or when standard input is not a terminal, lines are read as well.
 
+mod act;
 mod dialog;
 mod input;
 mod line;
 mod repl;
 mod show;
+pub mod transcript;
+mod web;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -42,20 +52,44 @@ use crate::startup::Application;
 use input::{Lines, Terminal};
 use repl::{FIRST_CHANNEL, FIRST_USER, Repl};
 
-/// Runs the REPL on standard input and output: with line editing when standard input is a
-/// terminal, echoing each line when it is piped.
-pub async fn run_stdio(settings: Settings) -> ExitCode {
+/// How `switchboard dev` runs.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct DevOptions {
+    /// Serve the page on this port of 127.0.0.1 (0: any free port; the URL is printed).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Open the page in the default browser (xdg-open; open on macOS).
+    #[arg(long)]
+    pub open: bool,
+    /// Read lines on the terminal too (always done when standard input is not a terminal).
+    #[arg(long)]
+    pub repl: bool,
+}
+
+/// Runs `dev` on standard input and output: the page, and the REPL with line editing when
+/// standard input is a terminal and `--repl` is given, echoing each line when it is piped.
+pub async fn run_stdio(settings: Settings, options: DevOptions) -> ExitCode {
+    if std::io::stdin().is_terminal() && !options.repl {
+        let lines: Lines<BufReader<tokio::io::Stdin>> = Lines::Interrupt;
+        return run_lines(settings, &options, lines, &mut std::io::stdout()).await;
+    }
     if std::io::stdin().is_terminal() {
         match Terminal::start() {
             Ok((terminal, mut out)) => {
                 let lines: Lines<BufReader<tokio::io::Stdin>> = Lines::Terminal(terminal);
-                return run_lines(settings, lines, &mut out).await;
+                return run_lines(settings, &options, lines, &mut out).await;
             }
             Err(e) => eprintln!("warning: no line editing ({e}); reading lines as they come"),
         }
     }
     let stdin = BufReader::new(tokio::io::stdin());
-    run(settings, stdin, &mut std::io::stdout()).await
+    run_lines(
+        settings,
+        &options,
+        Lines::piped(stdin),
+        &mut std::io::stdout(),
+    )
+    .await
 }
 
 /// Runs the REPL on any input and output, echoing each line read (tests drive it with
@@ -65,11 +99,12 @@ pub async fn run(
     input: impl AsyncBufRead + Unpin,
     out: &mut impl Write,
 ) -> ExitCode {
-    run_lines(settings, Lines::piped(input), out).await
+    run_lines(settings, &DevOptions::default(), Lines::piped(input), out).await
 }
 
 async fn run_lines<R: AsyncBufRead + Unpin>(
     mut settings: Settings,
+    options: &DevOptions,
     lines: Lines<R>,
     out: &mut dyn Write,
 ) -> ExitCode {
@@ -81,7 +116,7 @@ async fn run_lines<R: AsyncBufRead + Unpin>(
     let Some(routes) = load_routes(&settings) else {
         return ExitCode::FAILURE;
     };
-    match session(&mut settings, routes, lines, out).await {
+    match session(&mut settings, options, routes, lines, out).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -92,6 +127,7 @@ async fn run_lines<R: AsyncBufRead + Unpin>(
 
 async fn session<R: AsyncBufRead + Unpin>(
     settings: &mut Settings,
+    options: &DevOptions,
     routes: crate::integrations::RouteSet,
     mut lines: Lines<R>,
     out: &mut dyn Write,
@@ -155,16 +191,51 @@ async fn session<R: AsyncBufRead + Unpin>(
         ));
     }
     let mut repl = Repl::new(world.clone(), &team, sim.url().to_string(), sim.bot_token());
+    let (page_stop_tx, page_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (page_addr, page) = web::serve(
+        web::Session {
+            world: world.clone(),
+            team: team.clone(),
+            sim_url: sim.url().to_string(),
+            bot_token: sim.bot_token(),
+            switchboard_url: format!("http://{addr}"),
+        },
+        options.port,
+        async {
+            let _ = page_stop_rx.await;
+        },
+    )
+    .await
+    .map_err(|e| format!("cannot serve the page on 127.0.0.1:{}: {e}", options.port))?;
+    let page_url = format!("http://{page_addr}/");
     let _ = writeln!(
         out,
         "switchboard dev: simulated Mattermost at {}, Switchboard at http://{addr}\n\
-         You are @{FIRST_USER} in ~{FIRST_CHANNEL} of team {team}. Type /hello hi, or a message; \
-         !help lists the commands and what answers dialogs and buttons. End input (Ctrl-D) to quit.",
+         Open {page_url} to use the routes as Mattermost shows them (as any user, with an inspector).",
         sim.url()
     );
+    if lines.reads() {
+        let _ = writeln!(
+            out,
+            "You are @{FIRST_USER} in ~{FIRST_CHANNEL} of team {team}. Type /hello hi, or a message; \
+             !help lists the commands and what answers dialogs and buttons. End input (Ctrl-D) to quit."
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Press Ctrl-C to stop (switchboard dev --repl also reads lines here)."
+        );
+    }
+    if options.open {
+        open_browser(&page_url);
+    }
     let _ = out.flush();
 
     let echo = lines.echoes();
+    let reads = lines.reads();
+    // With the page only, the terminal shows no posts: the page does.
+    let mut quiet = std::io::sink();
+    let out: &mut dyn Write = if reads { out } else { &mut quiet };
     loop {
         let prompt = repl.prompt();
         tokio::select! {
@@ -194,12 +265,33 @@ async fn session<R: AsyncBufRead + Unpin>(
         settings.server.shutdown_grace(),
     )
     .await;
+    let _ = page_stop_tx.send(());
+    let _ = page.await;
     let _ = stop_tx.send(());
     let _ = server.await;
     print_queued(&mut events, &mut repl, out);
     sim.shutdown().await;
     let _ = out.flush();
     Ok(())
+}
+
+/// Opens `url` in the default browser; says so when it cannot.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if let Err(e) = std::process::Command::new(opener)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        eprintln!("warning: cannot open a browser with {opener} ({e}); open {url} yourself");
+    }
 }
 
 /// A random `kid:BASE64` signing key for one `dev` session.

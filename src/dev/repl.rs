@@ -9,6 +9,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
+use super::act;
 use super::dialog;
 use super::line::{Line, words};
 use super::show::{self, Names, PostKind};
@@ -65,11 +66,7 @@ impl Repl {
         let result = match Line::parse(line) {
             Line::Empty => Ok(()),
             Line::Slash(command) => self.slash(command, out).await,
-            Line::Message(text) => self
-                .world
-                .create_post(&self.user, &self.team, &self.channel, text)
-                .await
-                .map(drop),
+            Line::Message(text) => self.type_line(text, out).await,
             Line::Verb { verb, rest } => self.verb(&verb, rest, out).await,
         };
         if let Err(e) = result {
@@ -98,45 +95,20 @@ impl Repl {
     }
 
     async fn slash(&mut self, command: &str, out: &mut dyn Write) -> Result<(), SimError> {
-        match self
-            .world
-            .execute_command(&self.user, &self.team, &self.channel, command)
-            .await
-        {
-            Err(SimError::CommandNotFound(_)) => {
-                let trigger = command
-                    .trim_start_matches('/')
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("");
-                let _ = writeln!(out, "{}", self.not_found(trigger));
-                Ok(())
-            }
-            other => other.map(drop),
-        }
+        self.type_line(command, out).await
     }
 
-    /// "no command /helo; did you mean /hello?"
-    fn not_found(&self, trigger: &str) -> String {
-        let mut triggers: Vec<String> = self
-            .world
-            .commands(&self.team)
-            .into_iter()
-            .map(|c| c.trigger)
-            .collect();
-        triggers.sort();
-        let closest = triggers
-            .iter()
-            .map(|t| (strsim::damerau_levenshtein(trigger, t), t))
-            .filter(|(distance, t)| *distance <= (t.chars().count() / 3).max(1))
-            .min();
-        match closest {
-            Some((_, t)) => format!("no command /{trigger}; did you mean /{t}?"),
-            None => format!(
-                "no command /{trigger}; the commands are /{} (!help describes them)",
-                triggers.join(", /")
-            ),
+    async fn type_line(&mut self, text: &str, out: &mut dyn Write) -> Result<(), SimError> {
+        let place = act::Place {
+            team: &self.team,
+            user: &self.user,
+            channel: &self.channel,
+            root_id: "",
+        };
+        if let Some(notice) = act::type_line(&self.world, place, text).await? {
+            let _ = writeln!(out, "{notice}");
         }
+        Ok(())
     }
 
     async fn verb(&mut self, verb: &str, rest: &str, out: &mut dyn Write) -> Result<(), SimError> {

@@ -20,6 +20,7 @@
 //! | `hooks` | `/hooks/commands/{id}` (`response_url`) |
 //! | `execute` | running a slash command and turning replies into posts |
 //! | `invoke` | the outbound HTTP call to an integration |
+//! | `exchange` | every integration call recorded as sent and answered (for inspectors) |
 //! | `outgoing` | outgoing webhooks: storage, validation, firing on new posts, reply posts |
 //! | `interactive` | dialogs (open, submit) and message actions (click, reply applied) |
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
@@ -47,6 +48,7 @@ mod builtin;
 mod command_response;
 mod control;
 mod error;
+mod exchange;
 mod execute;
 mod faults;
 mod hooks;
@@ -69,6 +71,7 @@ use tokio::task::JoinHandle;
 
 pub use app_error::AppError;
 pub use error::SimError;
+pub use exchange::{ApiCall, IntegrationCall};
 pub use faults::{Fault, FaultKind};
 pub use interactive::OpenedDialog;
 pub use model::{SimCommand, SimPost};
@@ -277,6 +280,22 @@ impl World {
         Ok(api::create_post_as(self, &user_id, post)?)
     }
 
+    /// A user posts a reply in the thread rooted at `root_id` (a root post when empty), with
+    /// the same checks as `POST /api/v4/posts`.
+    pub async fn create_post_in_thread(
+        &self,
+        username: &str,
+        team_name: &str,
+        channel_name: &str,
+        root_id: &str,
+        message: &str,
+    ) -> Result<SimPost, SimError> {
+        let user_id = self.resolve_user(username)?;
+        let channel_id = self.resolve_channel(team_name, channel_name)?;
+        let post = SimPost::new(&channel_id, &user_id, root_id, message);
+        Ok(api::create_post_as(self, &user_id, post)?)
+    }
+
     /// Stored posts of a channel, oldest first (empty for unknown names).
     pub fn posts_in(&self, team_name: &str, channel_name: &str) -> Vec<SimPost> {
         let Ok(channel_id) = self.resolve_channel(team_name, channel_name) else {
@@ -360,6 +379,35 @@ impl World {
     /// The id of a channel, by team and channel name.
     pub fn channel_id(&self, team_name: &str, channel_name: &str) -> Option<String> {
         self.resolve_channel(team_name, channel_name).ok()
+    }
+
+    /// Usernames of a channel's members (empty for unknown names), in user creation order.
+    pub fn channel_members(&self, team_name: &str, channel_name: &str) -> Vec<String> {
+        let Ok(channel_id) = self.resolve_channel(team_name, channel_name) else {
+            return Vec::new();
+        };
+        let store = self.lock();
+        store
+            .users
+            .iter()
+            .filter(|u| {
+                u.delete_at == 0
+                    && store
+                        .channel_members
+                        .contains(&(channel_id.clone(), u.id.clone()))
+            })
+            .map(|u| u.username.clone())
+            .collect()
+    }
+
+    /// A channel's type: `O` (public), `P` (private), `D`, `G`; `None` for unknown names.
+    pub fn channel_type(&self, team_name: &str, channel_name: &str) -> Option<String> {
+        let channel_id = self.resolve_channel(team_name, channel_name).ok()?;
+        self.lock()
+            .channels
+            .iter()
+            .find(|c| c.id == channel_id)
+            .map(|c| c.channel_type.clone())
     }
 
     /// Whether a user holds the `system_admin` role (false for an unknown user).

@@ -31,10 +31,14 @@ pub enum SimEvent {
     PostEdited(SimPost),
     /// An integration opened a dialog for a user.
     DialogOpened(super::interactive::OpenedDialog),
+    /// The simulator called an integration (request and answer, for an inspector).
+    IntegrationCalled(Box<super::exchange::IntegrationCall>),
+    /// A client called the `/api/v4` API (Switchboard calling back, for an inspector).
+    ApiCalled(Box<super::exchange::ApiCall>),
 }
 
 /// One `/api/v4` call as the simulator answered it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RecordedRequest {
     /// HTTP method, upper case.
     pub method: String,

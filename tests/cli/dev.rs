@@ -516,7 +516,7 @@ fn on_a_terminal_the_up_arrow_recalls_the_last_line() {
         eprintln!("skipped: no `script` command to provide a terminal");
         return;
     };
-    let command = format!("{} dev", env!("CARGO_BIN_EXE_switchboard"));
+    let command = format!("{} dev --repl", env!("CARGO_BIN_EXE_switchboard"));
     let mut child = std::process::Command::new(script)
         .args(["-qec", &command, "/dev/null"])
         .current_dir(repo_root())
@@ -566,4 +566,47 @@ fn which(program: &str) -> Result<std::path::PathBuf, ()> {
         .map(|dir| dir.join(program))
         .find(|path| path.is_file())
         .ok_or(())
+}
+
+#[test]
+fn on_a_terminal_without_repl_dev_serves_the_page_and_stops_on_ctrl_c() {
+    let Ok(script) = which("script") else {
+        eprintln!("skipped: no `script` command to provide a terminal");
+        return;
+    };
+    let command = format!("{} dev", env!("CARGO_BIN_EXE_switchboard"));
+    let mut child = std::process::Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo_root())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut keys = child.stdin.take().unwrap();
+    let screen = Screen::watch(child.stdout.take().unwrap());
+
+    screen.wait_for("Press Ctrl-C to stop", 1);
+    let text = screen.text.lock().unwrap().clone();
+    assert!(text.contains("Open http://127.0.0.1:"), "{text}");
+    // No REPL prompt: the page is the way in.
+    assert!(!text.contains("~town-square @alice> "), "{text}");
+    keys.write_all(b"\x03").unwrap(); // Ctrl-C
+
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!(
+                "dev did not stop on Ctrl-C; screen:\n{}",
+                screen.text.lock().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{}", screen.text.lock().unwrap());
 }

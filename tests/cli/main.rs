@@ -8,5 +8,7 @@
 #![allow(unreachable_pub)]
 
 mod dev;
+mod page;
 mod serve;
 mod support;
+mod transcripts;

@@ -30,7 +30,7 @@ use super::app_error::AppError;
 use super::faults::{self, FaultKind};
 use super::hooks;
 use super::ids::new_id;
-use super::state::{RecordedRequest, World};
+use super::state::{RecordedRequest, SimEvent, World};
 use crate::server::DropConnection;
 
 /// Builds the whole simulated server.
@@ -179,17 +179,35 @@ async fn context_layer(State(world): State<World>, request: Request, next: Next)
 
     if is_api {
         let status = response.status();
-        let mut store = world.lock();
-        if write && status.is_success() {
-            store.api_writes += 1;
-        }
-        store.requests.push(RecordedRequest {
+        let recorded = RecordedRequest {
             method: method.to_string(),
             path,
             status: status.as_u16(),
             query,
             body,
-        });
+        };
+        {
+            let mut store = world.lock();
+            if write && status.is_success() {
+                store.api_writes += 1;
+            }
+            store.requests.push(recorded.clone());
+        }
+        // The answer's body, for an inspector (`switchboard dev`), only when one listens.
+        let mut response_body = String::new();
+        if world.inner.events.receiver_count() > 0 {
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, RECORDED_BODY_LIMIT)
+                .await
+                .unwrap_or_default();
+            let shown = &bytes[..bytes.len().min(super::exchange::API_ANSWER_SHOWN)];
+            response_body = String::from_utf8_lossy(shown).into_owned();
+            response = Response::from_parts(parts, axum::body::Body::from(bytes));
+        }
+        world.publish(SimEvent::ApiCalled(Box::new(super::exchange::ApiCall {
+            request: recorded,
+            response_body,
+        })));
     }
     response
 }
