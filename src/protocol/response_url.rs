@@ -101,7 +101,6 @@ impl Default for RetryPolicy {
     }
 }
 
-
 /// Use counts of every `response_url` seen in the last 30 minutes, and the HTTP client that
 /// posts to them.
 #[derive(Debug, Clone)]
@@ -176,7 +175,6 @@ impl ResponseUrls {
             backoff = (backoff * 2).min(self.retry.max_backoff);
         }
     }
-
 
     fn key(&self, url: &str) -> String {
         self.usage.key("response_url", &crate::store::digest(url))
