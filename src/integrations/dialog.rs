@@ -13,9 +13,12 @@ use serde_json::Value;
 use super::pattern;
 
 use super::context::Context;
+use super::dialog_dates::DateRule;
 use super::spec::{DialogSpec, ElementSpec, ElementType};
 use super::template::{Template, TemplateError};
-use crate::mattermost::models::{Dialog, DialogElement, DialogElementType, DialogOption};
+use crate::mattermost::models::{
+    DateTimeConfig, Dialog, DialogElement, DialogElementType, DialogOption,
+};
 
 /// A compiled `[dialog]`.
 #[derive(Debug, Clone)]
@@ -26,9 +29,12 @@ pub struct DialogAction {
     icon_url: Option<String>,
     notify_on_cancel: bool,
     elements: Vec<Element>,
+    rules: Vec<Rule>,
     /// The follow-up action run with the validated submission; `None`: a valid submission
-    /// just closes the dialog.
+    /// just closes the dialog. When it is a dialog, it opens as the next step.
     pub on_submit: Option<String>,
+    /// The action run when the user cancels.
+    pub on_cancel: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +42,14 @@ struct Element {
     spec: ElementSpec,
     default: Option<Template>,
     pattern: Option<Regex>,
+    dates: Option<DateRule>,
+}
+
+/// A compiled cross-field rule.
+#[derive(Debug, Clone)]
+struct Rule {
+    when: Template,
+    error: Template,
 }
 
 /// A problem with the declaration, as (element index, key, message).
@@ -107,11 +121,36 @@ impl DialogAction {
                     problems.push((Some(i), "min_length", "is more than max_length".into()));
                 }
             }
+            element_problems(i, e, &mut problems);
+            let is_date = matches!(e.kind, ElementType::Date | ElementType::Datetime);
+            let dates = if is_date {
+                match DateRule::compile(e) {
+                    Ok(rule) => Some(rule),
+                    Err(found) => {
+                        problems.extend(found.into_iter().map(|(k, m)| (Some(i), k, m)));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             elements.push(Element {
                 spec: e.clone(),
                 default,
                 pattern,
+                dates,
             });
+        }
+        let mut rules = Vec::new();
+        for (i, r) in spec.rules.iter().enumerate() {
+            let key_when = "rules.when";
+            let when = template(&mut problems, key_when, None, &r.when);
+            let error = template(&mut problems, "rules.error", None, &r.error);
+            if let (Some(when), Some(error)) = (when, error) {
+                rules.push(Rule { when, error });
+            } else {
+                problems.push((None, "rules", format!("rule {} is not usable", i + 1)));
+            }
         }
         match (title, introduction) {
             (Some(title), Some(introduction)) if problems.is_empty() => Ok(DialogAction {
@@ -119,9 +158,11 @@ impl DialogAction {
                 introduction,
                 submit_label: spec.submit_label.clone(),
                 icon_url: spec.icon_url.clone(),
-                notify_on_cancel: spec.notify_on_cancel,
+                notify_on_cancel: spec.notify_on_cancel || spec.on_cancel.is_some(),
                 elements,
+                rules,
                 on_submit: spec.on_submit.clone(),
+                on_cancel: spec.on_cancel.clone(),
             }),
             _ => Err(problems),
         }
@@ -155,6 +196,8 @@ impl DialogAction {
                 ElementType::Select => DialogElementType::Select,
                 ElementType::Bool => DialogElementType::Bool,
                 ElementType::Radio => DialogElementType::Radio,
+                ElementType::Date => DialogElementType::Date,
+                ElementType::Datetime => DialogElementType::Datetime,
             };
             let mut element = DialogElement::new(kind, s.name.clone(), s.display_name.clone());
             element.subtype.clone_from(&s.subtype);
@@ -164,6 +207,18 @@ impl DialogAction {
             element.min_length = s.min_length.and_then(|n| u32::try_from(n).ok());
             element.max_length = s.max_length.and_then(|n| u32::try_from(n).ok());
             element.data_source.clone_from(&s.data_source);
+            element.multiselect = s.multiselect.then_some(true);
+            if e.dates.is_some() {
+                element.min_date.clone_from(&s.min_date);
+                element.max_date.clone_from(&s.max_date);
+                element.time_interval = s.time_interval;
+                let mut config = DateTimeConfig::default();
+                config.location_timezone.clone_from(&s.time_zone);
+                config.min_date.clone_from(&s.min_date);
+                config.max_date.clone_from(&s.max_date);
+                config.time_interval = s.time_interval;
+                element.datetime_config = (config != DateTimeConfig::default()).then_some(config);
+            }
             if !s.options.is_empty() {
                 element.options = Some(
                     s.options
@@ -188,73 +243,224 @@ impl DialogAction {
         &self,
         submission: &serde_json::Map<String, Value>,
     ) -> Result<BTreeMap<String, Value>, HashMap<String, String>> {
+        self.validate_at(submission, jiff::Timestamp::now())
+    }
+
+    /// [`DialogAction::validate`] with relative dates reckoned at `now`.
+    pub fn validate_at(
+        &self,
+        submission: &serde_json::Map<String, Value>,
+        now: jiff::Timestamp,
+    ) -> Result<BTreeMap<String, Value>, HashMap<String, String>> {
         let mut values = BTreeMap::new();
         let mut errors = HashMap::new();
         for e in &self.elements {
-            let s = &e.spec;
-            let raw = submission.get(&s.name).cloned().unwrap_or(Value::Null);
-            let value = match (s.kind, raw) {
-                (ElementType::Bool, Value::Bool(b)) => Value::Bool(b),
-                (ElementType::Bool, Value::String(t)) => Value::Bool(t == "true"),
-                (ElementType::Bool, Value::Null) => Value::Bool(false),
-                (_, Value::Null) => Value::Null,
-                (_, Value::String(t)) => Value::String(t),
-                (_, Value::Number(n)) => Value::String(n.to_string()),
-                (_, _) => {
-                    errors.insert(s.name.clone(), "This value has the wrong type.".into());
-                    continue;
-                }
+            let raw = submission.get(&e.spec.name).cloned().unwrap_or(Value::Null);
+            let checked = if e.spec.multiselect {
+                e.check_many(raw)
+            } else {
+                e.check_one(raw, now)
             };
-            let text = value.as_str().unwrap_or_default();
-            if let Some(problem) = control_character(text, s.kind == ElementType::Textarea) {
-                errors.insert(s.name.clone(), problem);
-                continue;
-            }
-            if s.kind == ElementType::Bool {
-                if s.required && value != Value::Bool(true) {
-                    errors.insert(s.name.clone(), "This box must be ticked.".into());
+            match checked {
+                Ok(value) => {
+                    values.insert(e.spec.name.clone(), value);
                 }
-                values.insert(s.name.clone(), value);
-                continue;
-            }
-            // Blank is missing: "   " does not fill a required field.
-            if text.trim().is_empty() {
-                if s.required {
-                    errors.insert(s.name.clone(), "This field is required.".into());
+                Err(message) => {
+                    errors.insert(e.spec.name.clone(), message);
                 }
-                values.insert(s.name.clone(), Value::Null);
-                continue;
             }
-            let length = text.chars().count();
-            if let Some(min) = s.min_length.filter(|&m| length < m) {
-                errors.insert(s.name.clone(), format!("At least {min} characters."));
-            } else if let Some(max) = s.max_length.filter(|&m| length > m) {
-                errors.insert(s.name.clone(), format!("At most {max} characters."));
-            } else if !s.options.is_empty() && !s.options.iter().any(|o| o.value == text) {
-                errors.insert(s.name.clone(), "Choose one of the offered options.".into());
-            } else if s.data_source.is_some() && !crate::mattermost::is_valid_id(text) {
-                // Mattermost sends the id picked from its list; anything else was typed into
-                // a hand-made request.
-                let what = match s.data_source.as_deref() {
-                    Some("channels") => "channel",
-                    _ => "user",
-                };
-                errors.insert(s.name.clone(), format!("Choose a {what} from the list."));
-            } else if e.pattern.as_ref().is_some_and(|p| !p.is_match(text)) {
-                errors.insert(
-                    s.name.clone(),
-                    "This value is not in the expected form.".into(),
-                );
-            } else if s.subtype.as_deref() == Some("number") && text.parse::<f64>().is_err() {
-                errors.insert(s.name.clone(), "Enter a number.".into());
-            }
-            values.insert(s.name.clone(), value);
         }
         if errors.is_empty() {
             Ok(values)
         } else {
             Err(errors)
         }
+    }
+
+    /// The generic error of the first cross-field rule that refuses the submission in
+    /// `context` (which holds the validated `submission`).
+    pub fn refusal(&self, context: &Context) -> Result<Option<String>, TemplateError> {
+        for rule in &self.rules {
+            if rule.when.render(context)?.trim() == "true" {
+                return Ok(Some(rule.error.render(context)?));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Most values a multiselect submission may carry, whatever is declared: a hostile request
+/// cannot make Switchboard check thousands.
+const MOST_ITEMS: usize = 500;
+
+impl Element {
+    /// One value (every element but a multiselect).
+    fn check_one(&self, raw: Value, now: jiff::Timestamp) -> Result<Value, String> {
+        let s = &self.spec;
+        let value = match (s.kind, raw) {
+            (ElementType::Bool, Value::Bool(b)) => Value::Bool(b),
+            (ElementType::Bool, Value::String(t)) => Value::Bool(t == "true"),
+            (ElementType::Bool, Value::Null) => Value::Bool(false),
+            (_, Value::Null) => Value::Null,
+            (_, Value::String(t)) => Value::String(t),
+            (_, Value::Number(n)) => Value::String(n.to_string()),
+            (_, _) => return Err("This value has the wrong type.".into()),
+        };
+        let text = value.as_str().unwrap_or_default();
+        if let Some(problem) = control_character(text, s.kind == ElementType::Textarea) {
+            return Err(problem);
+        }
+        if s.kind == ElementType::Bool {
+            if s.required && value != Value::Bool(true) {
+                return Err("This box must be ticked.".into());
+            }
+            return Ok(value);
+        }
+        // Blank is missing: "   " does not fill a required field.
+        if text.trim().is_empty() {
+            if s.required {
+                return Err("This field is required.".into());
+            }
+            return Ok(Value::Null);
+        }
+        let length = text.chars().count();
+        if let Some(min) = s.min_length.filter(|&m| length < m) {
+            return Err(format!("At least {min} characters."));
+        }
+        if let Some(max) = s.max_length.filter(|&m| length > m) {
+            return Err(format!("At most {max} characters."));
+        }
+        self.check_choice(text)?;
+        if let Some(dates) = &self.dates {
+            dates.check(text, now)?;
+        }
+        if self.pattern.as_ref().is_some_and(|p| !p.is_match(text)) {
+            return Err("This value is not in the expected form.".into());
+        }
+        if s.subtype.as_deref() == Some("number") && text.parse::<f64>().is_err() {
+            return Err("Enter a number.".into());
+        }
+        Ok(value)
+    }
+
+    /// A chosen value: one of the options, or an id from Mattermost's user or channel list.
+    fn check_choice(&self, text: &str) -> Result<(), String> {
+        let s = &self.spec;
+        if !s.options.is_empty() && !s.options.iter().any(|o| o.value == text) {
+            return Err("Choose one of the offered options.".into());
+        }
+        if let Some(source) = s.data_source.as_deref() {
+            if !crate::mattermost::is_valid_id(text) {
+                // Mattermost sends the id picked from its list; anything else was typed into
+                // a hand-made request.
+                let what = if source == "channels" {
+                    "channel"
+                } else {
+                    "user"
+                };
+                return Err(format!("Choose a {what} from the list."));
+            }
+        }
+        Ok(())
+    }
+
+    /// A multiselect: an array of strings (a lone string is taken as one value), each a
+    /// valid choice, none twice, as many as declared.
+    fn check_many(&self, raw: Value) -> Result<Value, String> {
+        let s = &self.spec;
+        let items: Vec<String> = match raw {
+            Value::Null => Vec::new(),
+            Value::String(t) if t.trim().is_empty() => Vec::new(),
+            Value::String(t) => vec![t],
+            Value::Array(items) if items.len() <= MOST_ITEMS => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(t) => Ok(t),
+                    _ => Err("This value has the wrong type.".to_owned()),
+                })
+                .collect::<Result<_, _>>()?,
+            Value::Array(_) => return Err(format!("At most {MOST_ITEMS} values.")),
+            _ => return Err("This value has the wrong type.".into()),
+        };
+        if items.is_empty() {
+            if s.required {
+                return Err("This field is required.".into());
+            }
+            return Ok(Value::Array(Vec::new()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for item in &items {
+            if let Some(problem) = control_character(item, false) {
+                return Err(problem);
+            }
+            if item.trim().is_empty() {
+                return Err("A chosen value is blank.".into());
+            }
+            self.check_choice(item)?;
+            if !seen.insert(item.as_str()) {
+                return Err(format!("`{item}` is chosen twice."));
+            }
+        }
+        if let Some(min) = s.min_items.filter(|&m| items.len() < m) {
+            return Err(format!("Choose at least {min}."));
+        }
+        if let Some(max) = s.max_items.filter(|&m| items.len() > m) {
+            return Err(format!("Choose at most {max}."));
+        }
+        Ok(Value::Array(items.into_iter().map(Value::String).collect()))
+    }
+}
+
+/// Problems with the keys that only some element types take.
+fn element_problems(i: usize, e: &ElementSpec, problems: &mut Vec<DeclarationProblem>) {
+    let is_date = matches!(e.kind, ElementType::Date | ElementType::Datetime);
+    let mut only = |present: bool, key: &'static str, what: &str| {
+        if present {
+            problems.push((Some(i), key, format!("only {what} takes `{key}`")));
+        }
+    };
+    only(
+        e.multiselect && e.kind != ElementType::Select,
+        "multiselect",
+        "a select",
+    );
+    only(
+        !e.multiselect && e.min_items.is_some(),
+        "min_items",
+        "a multiselect",
+    );
+    only(
+        !e.multiselect && e.max_items.is_some(),
+        "max_items",
+        "a multiselect",
+    );
+    only(
+        !is_date && e.min_date.is_some(),
+        "min_date",
+        "a date or datetime",
+    );
+    only(
+        !is_date && e.max_date.is_some(),
+        "max_date",
+        "a date or datetime",
+    );
+    only(
+        !is_date && e.time_zone.is_some(),
+        "time_zone",
+        "a date or datetime",
+    );
+    only(
+        is_date && !e.options.is_empty(),
+        "options",
+        "a select or radio",
+    );
+    if let (Some(min), Some(max)) = (e.min_items, e.max_items) {
+        if min > max {
+            problems.push((Some(i), "min_items", "is more than max_items".into()));
+        }
+    }
+    if e.max_items == Some(0) {
+        problems.push((Some(i), "max_items", "must be at least 1".into()));
     }
 }
 
@@ -417,6 +623,66 @@ mod tests {
         assert_eq!(values["version"], "v1.2");
         assert_eq!(values["sure"], true);
         assert!(!values.contains_key("extra"));
+    }
+
+    #[test]
+    fn a_multiselect_takes_an_array_of_offered_values_in_its_count() {
+        let spec: DialogSpec = toml::from_str(
+            r#"
+            title = "t"
+            [[elements]]
+            name = "teams"
+            display_name = "Teams"
+            type = "select"
+            multiselect = true
+            required = true
+            min_items = 1
+            max_items = 2
+            options = [{ text = "A", value = "a" }, { text = "B", value = "b" }, { text = "C", value = "c" }]
+            [[elements]]
+            name = "people"
+            display_name = "People"
+            type = "select"
+            data_source = "users"
+            multiselect = true
+            "#,
+        )
+        .unwrap();
+        let dialog = DialogAction::compile("d", &spec).unwrap();
+        let submit = |v: Value| dialog.validate(v.as_object().unwrap());
+        let values = submit(serde_json::json!({"teams": ["a", "c"]})).unwrap();
+        assert_eq!(values["teams"], serde_json::json!(["a", "c"]));
+        assert_eq!(values["people"], serde_json::json!([]));
+        for (teams, error) in [
+            (serde_json::json!(["a", "b", "c"]), "Choose at most 2."),
+            (
+                serde_json::json!(["a", "z"]),
+                "Choose one of the offered options.",
+            ),
+            (serde_json::json!(["a", "a"]), "`a` is chosen twice."),
+            (serde_json::json!([]), "This field is required."),
+            (serde_json::json!([1]), "This value has the wrong type."),
+            (
+                serde_json::json!({"a": true}),
+                "This value has the wrong type.",
+            ),
+        ] {
+            let errors = submit(serde_json::json!({ "teams": teams })).unwrap_err();
+            assert_eq!(errors["teams"], error, "{teams}");
+        }
+        let errors = submit(serde_json::json!({"teams": ["a"], "people": ["@alice"]})).unwrap_err();
+        assert_eq!(errors["people"], "Choose a user from the list.");
+    }
+
+    #[test]
+    fn keys_of_other_element_types_are_declaration_problems() {
+        let spec: DialogSpec = toml::from_str(
+            "title = \"t\"\n[[elements]]\nname = \"a\"\ndisplay_name = \"A\"\ntype = \"text\"\nmultiselect = true\nmax_items = 2\nmin_date = \"today\"\n",
+        )
+        .unwrap();
+        let problems = DialogAction::compile("d", &spec).unwrap_err();
+        let keys: Vec<_> = problems.iter().map(|(_, k, _)| *k).collect();
+        assert_eq!(keys, vec!["multiselect", "min_date"]);
     }
 
     #[test]

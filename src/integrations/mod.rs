@@ -24,6 +24,7 @@ mod access;
 mod args;
 mod context;
 mod dialog;
+mod dialog_dates;
 mod exec;
 mod handler;
 mod http;

@@ -312,6 +312,51 @@ fn dialog_step(route: &Route, action: &Action) -> String {
         .map_or_else(|| "main".to_owned(), |(name, _)| name.clone())
 }
 
+/// The next step of a multi-step dialog, answered as `type: "form"`: it carries the values
+/// so far (and what opened the first step) in its own signed, single-use state, bound to the
+/// same user and channel, with the step's name as `callback_id`.
+fn next_step(
+    cx: &Cx,
+    route: &Route,
+    next: &Action,
+    step: &super::DialogAction,
+    dialog: &SubmittedDialog,
+    values: BTreeMap<String, Value>,
+    field: impl Fn(&str) -> BTreeMap<String, Value>,
+) -> DialogResponse {
+    let name = dialog_step(route, next);
+    let context = Context {
+        route: route.name.clone(),
+        user: who(&dialog.request.user_id, ""),
+        channel: who(&dialog.request.channel_id, ""),
+        team: who(&dialog.request.team_id, ""),
+        args: field("args"),
+        context: field("context"),
+        submission: values,
+        ..Context::default()
+    };
+    match step.build(&context, &name, String::new()) {
+        Ok(form) => {
+            let data = json!({
+                "args": context.args,
+                "context": context.context,
+                "submission": context.submission,
+            });
+            DialogResponse::form(cx.sign_dialog(
+                form,
+                &name,
+                &dialog.request.user_id,
+                &dialog.request.channel_id,
+                data,
+            ))
+        }
+        Err(e) => {
+            tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
+            DialogResponse::error(SORRY)
+        }
+    }
+}
+
 fn who(id: &str, name: &str) -> Who {
     Who {
         id: id.to_owned(),
@@ -437,9 +482,6 @@ impl Handler for DeclaredRoute {
     ) -> BoxFuture<'a, Result<DialogResponse, HandlerError>> {
         Box::pin(async move {
             let route = self.route()?;
-            if dialog.request.cancelled {
-                return Ok(DialogResponse::close());
-            }
             let holder = if dialog.step == "main" {
                 Some(&route.action)
             } else {
@@ -451,31 +493,72 @@ impl Handler for DeclaredRoute {
                     dialog.step, route.name
                 )));
             };
-            let submitted: Map<String, Value> = dialog
-                .request
-                .submission
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let values = match declared.validate(&submitted) {
-                Ok(values) => values,
-                Err(errors) => {
-                    return Ok(DialogResponse {
-                        errors: errors.into_iter().collect(),
-                        ..DialogResponse::default()
-                    });
+            let field = |key: &str| -> BTreeMap<String, Value> {
+                dialog
+                    .data
+                    .get(key)
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default()
+            };
+            // Earlier steps' values come from the signed state, never from the browser's copy.
+            let earlier = field("submission");
+            let (next_name, values) = if dialog.request.cancelled {
+                let Some(on_cancel) = &declared.on_cancel else {
+                    return Ok(DialogResponse::close());
+                };
+                (on_cancel, earlier)
+            } else {
+                let submitted: Map<String, Value> = dialog
+                    .request
+                    .submission
+                    .iter()
+                    .filter(|(k, _)| !earlier.contains_key(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let mut values = match declared.validate(&submitted) {
+                    Ok(values) => values,
+                    Err(errors) => {
+                        return Ok(DialogResponse {
+                            errors: errors.into_iter().collect(),
+                            ..DialogResponse::default()
+                        });
+                    }
+                };
+                for (k, v) in earlier {
+                    values.entry(k).or_insert(v);
                 }
+                let checked = Context {
+                    route: route.name.clone(),
+                    args: field("args"),
+                    context: field("context"),
+                    submission: values.clone(),
+                    ..Context::default()
+                };
+                match declared.refusal(&checked) {
+                    Ok(None) => {}
+                    Ok(Some(message)) => return Ok(DialogResponse::error(message)),
+                    Err(e) => {
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog rule template failed");
+                        return Err(HandlerError::failed("a dialog rule could not be evaluated"));
+                    }
+                }
+                // Only validation declared: close with `{}`, no lookup, nothing runs.
+                let Some(on_submit) = &declared.on_submit else {
+                    return Ok(DialogResponse::close());
+                };
+                (on_submit, values)
             };
-            // Only validation declared: close with `{}`, no lookup, nothing runs.
-            let Some(on_submit) = &declared.on_submit else {
-                return Ok(DialogResponse::close());
-            };
-            let Some(next) = route.actions.get(on_submit) else {
+            let Some(next) = route.actions.get(next_name) else {
                 return Err(HandlerError::failed(format!(
-                    "on_submit `{on_submit}` is not an action of route `{}`",
+                    "`{next_name}` is not an action of route `{}`",
                     route.name
                 )));
             };
+            if let Action::Dialog(step) = next {
+                if !dialog.request.cancelled {
+                    return Ok(next_step(cx, route, next, step, dialog, values, field));
+                }
+            }
             let user_name = match cx
                 .client()
                 .users()
@@ -487,13 +570,6 @@ impl Handler for DeclaredRoute {
                     tracing::warn!(error = %e, "looking up the dialog's user failed");
                     String::new()
                 }
-            };
-            let field = |key: &str| -> BTreeMap<String, Value> {
-                dialog
-                    .data
-                    .get(key)
-                    .and_then(|v| serde_json::from_value(v.clone()).ok())
-                    .unwrap_or_default()
             };
             // A submission carries ids only; templates and access lists use names.
             let client = cx.client();

@@ -430,9 +430,17 @@ pub struct DialogSpec {
     /// Icon URL.
     #[serde(default)]
     pub icon_url: Option<String>,
-    /// Ask Mattermost to tell us when the user cancels.
+    /// Ask Mattermost to tell us when the user cancels (implied by `on_cancel`).
     #[serde(default)]
     pub notify_on_cancel: bool,
+    /// The action run when the user closes the dialog without submitting, a key of
+    /// `[actions]`; it sees the `args` and `context` of the action that opened the dialog.
+    #[serde(default)]
+    pub on_cancel: Option<String>,
+    /// Checks across fields, run after every field passed its own checks: the first whose
+    /// `when` renders true keeps the dialog open with its `error` in the footer.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
     /// The fields.
     #[serde(default)]
     pub elements: Vec<ElementSpec>,
@@ -450,7 +458,7 @@ pub struct ElementSpec {
     pub name: String,
     /// Label.
     pub display_name: String,
-    /// `text`, `textarea`, `select`, `bool`, `radio`.
+    /// `text`, `textarea`, `select`, `bool`, `radio`, `date`, `datetime`.
     #[serde(rename = "type")]
     pub kind: ElementType,
     /// For `text`: `email`, `number`, `password`, `tel`, `url`.
@@ -487,6 +495,41 @@ pub struct ElementSpec {
     /// For select: `users` or `channels`.
     #[serde(default)]
     pub data_source: Option<String>,
+    /// For select: several values may be chosen; the submission is an array.
+    #[serde(default)]
+    pub multiselect: bool,
+    /// For a multiselect: the fewest values (a required one needs at least one anyway).
+    #[serde(default)]
+    pub min_items: Option<usize>,
+    /// For a multiselect: the most values.
+    #[serde(default)]
+    pub max_items: Option<usize>,
+    /// For date and datetime: the earliest day, `YYYY-MM-DD` or relative (`today`,
+    /// `tomorrow`, `yesterday`, `+7d`, `-2w`).
+    #[serde(default)]
+    pub min_date: Option<String>,
+    /// For date and datetime: the latest day, as `min_date`.
+    #[serde(default)]
+    pub max_date: Option<String>,
+    /// For datetime: minutes between offered times (a divisor of 1440); submitted times must
+    /// fall on it.
+    #[serde(default)]
+    pub time_interval: Option<u32>,
+    /// For date and datetime: the IANA time zone (`Europe/Berlin`) that relative bounds, day
+    /// limits and the time interval are reckoned in; UTC when absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// One cross-field check of a dialog.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// A template over `submission`, `args`, `context`: the submission is refused when it
+    /// renders `true` (after trimming; anything else passes).
+    pub when: String,
+    /// The dialog's generic error shown when refused (template).
+    pub error: String,
 }
 
 /// Dialog element types.
@@ -503,6 +546,10 @@ pub enum ElementType {
     Bool,
     /// Radio buttons.
     Radio,
+    /// A day, submitted as `YYYY-MM-DD` (Mattermost ≥ 11.1).
+    Date,
+    /// A moment, submitted as RFC 3339 (Mattermost ≥ 11.1).
+    Datetime,
 }
 
 /// `[exec]`: run a local program, never through a shell.

@@ -7,6 +7,11 @@
 //! - **Submit** ([`World::submit_dialog`], `POST /api/v4/actions/dialogs/submit`): the
 //!   session's user becomes `user_id`, the user must be able to read the channel, and the
 //!   integration gets the §3.3 JSON; non-200 → 400, invalid JSON → 500.
+//! - **Multi-step** (≥ 11.1): an answer `{"type": "form", "form": …}` is shown as the next
+//!   step, a new [`OpenedDialog`] posting to the same `url`, and (as the web client does) the
+//!   values submitted so far are merged into the next step's `submission`. Any `type` other
+//!   than `""`, `ok`, `form` (with a `form`) or `navigate` is a 400
+//!   `app.submit_interactive_dialog.invalid_response`, unless `error`/`errors` are set.
 //! - **Click** ([`World::click_action`], `POST /api/v4/posts/{id}/actions/{action_id}`): the
 //!   action is looked up in the stored post, the integration gets the §4.2 JSON with a fresh
 //!   trigger id, and its reply is applied as §4.3 says (`update` replaces the message, keeps or
@@ -44,6 +49,8 @@ pub struct OpenedDialog {
     pub url: String,
     /// The dialog JSON as the integration sent it.
     pub dialog: Value,
+    /// Values of earlier steps the web client sends again with this one (multi-step).
+    pub carried: Map<String, Value>,
 }
 
 impl OpenedDialog {
@@ -105,6 +112,8 @@ struct DialogShape {
     notify_on_cancel: bool,
     #[serde(default, deserialize_with = "null_default")]
     state: String,
+    #[serde(default, deserialize_with = "null_default")]
+    source_url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +143,18 @@ struct ElementShape {
     data_source: String,
     #[serde(default, deserialize_with = "null_default")]
     options: Vec<OptionShape>,
+    #[serde(default, deserialize_with = "null_default")]
+    data_source_url: String,
+    #[serde(default, deserialize_with = "null_default")]
+    multiselect: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    refresh: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    min_date: String,
+    #[serde(default, deserialize_with = "null_default")]
+    max_date: String,
+    #[serde(default, deserialize_with = "null_default")]
+    time_interval: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +201,7 @@ pub(crate) async fn open_dialog(
         user_id: trigger.user_id,
         url: open.url,
         dialog: open.dialog,
+        carried: Map::new(),
     };
     world.lock().dialogs.push(opened.clone());
     world.publish(SimEvent::DialogOpened(opened));
@@ -268,14 +290,66 @@ async fn submit(world: &World, user_id: &str, body: SubmitBody) -> Result<Value,
     if reply.is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_slice::<Value>(&reply).map_err(|e| {
+    let reply = serde_json::from_slice::<Value>(&reply).map_err(|e| {
         AppError::new(
             "app.submit_interactive_dialog.decode_json_error",
             500,
             "Encountered an error decoding JSON response from interactive dialog.",
         )
         .detail(e.to_string())
-    })
+    })?;
+    if let Some(form) = next_form(&reply)? {
+        if !body.cancelled {
+            let opened = OpenedDialog {
+                id: new_id(),
+                user_id: user_id.to_owned(),
+                url: body.url.clone(),
+                dialog: form,
+                carried: body.submission.clone(),
+            };
+            world.lock().dialogs.push(opened.clone());
+            world.publish(SimEvent::DialogOpened(opened));
+        }
+    }
+    Ok(reply)
+}
+
+/// `SubmitDialogResponse.IsValid`: the next form of a `type: "form"` answer, or the 400 for a
+/// `type` Mattermost does not know. `error`/`errors` win over everything else.
+fn next_form(reply: &Value) -> Result<Option<Value>, AppError> {
+    let has_errors = reply
+        .get("error")
+        .and_then(Value::as_str)
+        .is_some_and(|e| !e.is_empty())
+        || reply
+            .get("errors")
+            .and_then(Value::as_object)
+            .is_some_and(|e| !e.is_empty());
+    if has_errors {
+        return Ok(None);
+    }
+    let invalid = |detail: &str| {
+        AppError::new(
+            "app.submit_interactive_dialog.invalid_response",
+            400,
+            "Invalid response from interactive dialog.",
+        )
+        .detail(detail.to_owned())
+    };
+    let form = reply.get("form").filter(|f| !f.is_null());
+    match reply.get("type").and_then(Value::as_str).unwrap_or("") {
+        "" | "ok" | "navigate" if form.is_some() => Err(invalid("form field must be nil")),
+        "" | "ok" | "navigate" => Ok(None),
+        "form" => match form {
+            Some(form) => {
+                serde_json::from_value::<DialogShape>(form.clone())
+                    .map_err(|e| invalid(&e.to_string()))?;
+                Ok(Some(form.clone()))
+            }
+            None => Err(invalid("form field is required for form type")),
+        },
+        other => Err(invalid(&format!("invalid type {other:?}"))),
+    }
 }
 
 /// `POST /api/v4/actions/dialogs/submit`.
@@ -557,11 +631,19 @@ impl World {
                     name: format!("{team_name}/{channel_name}"),
                 })?;
         let team_id = self.team_id(team_name).unwrap_or_default();
+        // The web client sends earlier steps' values again with each step.
+        let all = if cancelled {
+            submission
+        } else {
+            let mut all = dialog.carried.clone();
+            all.extend(submission);
+            all
+        };
         let body = SubmitBody {
             url: dialog.url.clone(),
             callback_id: dialog.callback_id().to_owned(),
             state: dialog.state().to_owned(),
-            submission,
+            submission: all,
             channel_id,
             team_id,
             cancelled,
