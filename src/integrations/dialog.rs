@@ -43,7 +43,18 @@ struct Element {
     default: Option<Template>,
     pattern: Option<Regex>,
     dates: Option<DateRule>,
+    lookup: Option<Lookup>,
 }
+
+/// A compiled `lookup` of a dynamic select.
+#[derive(Debug, Clone)]
+struct Lookup {
+    options: Template,
+    free_form: bool,
+}
+
+/// Most options one lookup answers with.
+const MOST_LOOKUP_ITEMS: usize = 100;
 
 /// A compiled cross-field rule.
 #[derive(Debug, Clone)]
@@ -107,14 +118,48 @@ impl DialogAction {
                 ));
             }
             if let Some(source) = &e.data_source {
-                if e.kind != ElementType::Select || !matches!(source.as_str(), "users" | "channels")
+                if e.kind != ElementType::Select
+                    || !matches!(source.as_str(), "users" | "channels" | "dynamic")
                 {
                     problems.push((
                         Some(i),
                         "data_source",
-                        "only a select has a data_source: `users` or `channels`".into(),
+                        "only a select has a data_source: `users`, `channels` or `dynamic`".into(),
                     ));
                 }
+            }
+            let dynamic = e.data_source.as_deref() == Some("dynamic");
+            let lookup = match (&e.lookup, dynamic) {
+                (Some(l), true) => {
+                    template(&mut problems, "lookup", Some(i), &l.options).map(|options| Lookup {
+                        options,
+                        free_form: l.free_form,
+                    })
+                }
+                (None, true) => {
+                    problems.push((
+                        Some(i),
+                        "lookup",
+                        "a `dynamic` select needs a `lookup` table with `options`".into(),
+                    ));
+                    None
+                }
+                (Some(_), false) => {
+                    problems.push((
+                        Some(i),
+                        "lookup",
+                        "only a select with `data_source = \"dynamic\"` takes `lookup`".into(),
+                    ));
+                    None
+                }
+                (None, false) => None,
+            };
+            if dynamic && !e.options.is_empty() {
+                problems.push((
+                    Some(i),
+                    "options",
+                    "a `dynamic` select gets its options from `lookup`".into(),
+                ));
             }
             if let (Some(min), Some(max)) = (e.min_length, e.max_length) {
                 if min > max {
@@ -139,6 +184,7 @@ impl DialogAction {
                 default,
                 pattern,
                 dates,
+                lookup,
             });
         }
         let mut rules = Vec::new();
@@ -277,16 +323,125 @@ impl DialogAction {
         }
     }
 
+    /// Points the dynamic selects of a built `dialog` at `url` (Switchboard's lookup URL).
+    pub fn set_lookup_url(&self, dialog: &mut Dialog, url: &str) {
+        for element in &mut dialog.elements {
+            if element.data_source.as_deref() == Some("dynamic") {
+                element.data_source_url = Some(url.to_owned());
+            }
+        }
+    }
+
+    /// The options of dynamic select `field` for `query`, in `context` (which holds the
+    /// values so far); `None` when `field` is not a dynamic select of this dialog.
+    pub fn lookup(
+        &self,
+        field: &str,
+        query: &str,
+        context: &Context,
+    ) -> Option<Result<Vec<(String, String)>, TemplateError>> {
+        let element = self.elements.iter().find(|e| e.spec.name == field)?;
+        let lookup = element.lookup.as_ref()?;
+        Some(candidates(lookup, query, context))
+    }
+
+    /// Checks the values of dynamic selects against what their lookup lists for an empty
+    /// query (unless declared `free_form`); an error per refused field.
+    pub fn check_lookups(
+        &self,
+        context: &Context,
+    ) -> Result<Result<(), HashMap<String, String>>, TemplateError> {
+        let mut errors = HashMap::new();
+        for e in &self.elements {
+            let Some(lookup) = e.lookup.as_ref().filter(|l| !l.free_form) else {
+                continue;
+            };
+            let chosen: Vec<&str> = match context.submission.get(&e.spec.name) {
+                Some(Value::String(v)) => vec![v.as_str()],
+                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            if chosen.is_empty() {
+                continue;
+            }
+            let mut blank = context.clone();
+            blank
+                .results
+                .insert("query".into(), Value::String(String::new()));
+            let offered = all_candidates(lookup, &blank)?;
+            if let Some(bad) = chosen
+                .iter()
+                .find(|v| !offered.iter().any(|(value, _)| value == *v))
+            {
+                errors.insert(
+                    e.spec.name.clone(),
+                    format!("`{bad}` is not one of the options offered."),
+                );
+            }
+        }
+        Ok(if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        })
+    }
+
     /// The generic error of the first cross-field rule that refuses the submission in
     /// `context` (which holds the validated `submission`).
     pub fn refusal(&self, context: &Context) -> Result<Option<String>, TemplateError> {
         for rule in &self.rules {
-            if rule.when.render(context)?.trim() == "true" {
+            // Comparisons render `True` (Python style) or `true` when written out by hand.
+            if rule
+                .when
+                .render(context)?
+                .trim()
+                .eq_ignore_ascii_case("true")
+            {
                 return Ok(Some(rule.error.render(context)?));
             }
         }
         Ok(None)
     }
+}
+
+/// Every line of a lookup's template as (value, text).
+fn all_candidates(
+    lookup: &Lookup,
+    context: &Context,
+) -> Result<Vec<(String, String)>, TemplateError> {
+    let rendered = lookup.options.render(context)?;
+    Ok(rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| match line.split_once('|') {
+            Some((value, text)) => (value.trim().to_owned(), text.trim().to_owned()),
+            None => (line.to_owned(), line.to_owned()),
+        })
+        .filter(|(value, _)| !value.is_empty())
+        .collect())
+}
+
+/// The lookup's options containing `query` (value or text, ignoring case), at most
+/// [`MOST_LOOKUP_ITEMS`].
+fn candidates(
+    lookup: &Lookup,
+    query: &str,
+    context: &Context,
+) -> Result<Vec<(String, String)>, TemplateError> {
+    let mut context = context.clone();
+    context
+        .results
+        .insert("query".into(), Value::String(query.to_owned()));
+    let needle = query.trim().to_lowercase();
+    let mut all = all_candidates(lookup, &context)?;
+    all.retain(|(value, text)| {
+        needle.is_empty()
+            || value.to_lowercase().contains(&needle)
+            || text.to_lowercase().contains(&needle)
+    });
+    all.truncate(MOST_LOOKUP_ITEMS);
+    Ok(all)
 }
 
 /// Most values a multiselect submission may carry, whatever is declared: a hostile request
@@ -349,7 +504,7 @@ impl Element {
         if !s.options.is_empty() && !s.options.iter().any(|o| o.value == text) {
             return Err("Choose one of the offered options.".into());
         }
-        if let Some(source) = s.data_source.as_deref() {
+        if let Some(source) = s.data_source.as_deref().filter(|s| *s != "dynamic") {
             if !crate::mattermost::is_valid_id(text) {
                 // Mattermost sends the id picked from its list; anything else was typed into
                 // a hand-made request.
@@ -683,6 +838,28 @@ mod tests {
         let problems = DialogAction::compile("d", &spec).unwrap_err();
         let keys: Vec<_> = problems.iter().map(|(_, k, _)| *k).collect();
         assert_eq!(keys, vec!["multiselect", "min_date"]);
+    }
+
+    #[test]
+    fn a_rule_refuses_with_its_error_when_true() {
+        let spec: DialogSpec = toml::from_str(
+            "title = \"t\"\n[[rules]]\nwhen = \"{{ submission.severity == 'sev1' and submission.teams | length < 2 }}\"\nerror = \"Page two teams for {{ submission.severity }}.\"\n",
+        )
+        .unwrap();
+        let dialog = DialogAction::compile("d", &spec).unwrap();
+        let mut context = Context::default();
+        context.submission.insert("severity".into(), "sev1".into());
+        context
+            .submission
+            .insert("teams".into(), serde_json::json!(["a"]));
+        assert_eq!(
+            dialog.refusal(&context).unwrap().as_deref(),
+            Some("Page two teams for sev1.")
+        );
+        context
+            .submission
+            .insert("teams".into(), serde_json::json!(["a", "b"]));
+        assert_eq!(dialog.refusal(&context).unwrap(), None);
     }
 
     #[test]

@@ -12,8 +12,8 @@ use serde::de::{self, Visitor};
 
 use super::spec::{
     AccessSpec, ActionSpec, ArgSpec, AttachmentSpec, ButtonSpec, CommandSpec, DialogSpec,
-    ElementSpec, ExecSpec, FieldSpec, HookSpec, HttpSpec, OptionSpec, PostSpec, ReplySpec,
-    RouteFile, RuleSpec,
+    ElementSpec, ExecSpec, FieldSpec, HookSpec, HttpSpec, LookupSpec, OptionSpec, PostSpec,
+    ReplySpec, RouteFile, RuleSpec,
 };
 
 /// One unknown key: where it is and what would have been accepted.
@@ -162,6 +162,7 @@ enum Schema {
     Dialog,
     Element,
     Rule,
+    Lookup,
     Exec,
     Http,
     Post,
@@ -191,6 +192,7 @@ impl Schema {
             Schema::Dialog => fields_of::<DialogSpec>(),
             Schema::Element => fields_of::<ElementSpec>(),
             Schema::Rule => fields_of::<RuleSpec>(),
+            Schema::Lookup => fields_of::<LookupSpec>(),
             Schema::Exec => fields_of::<ExecSpec>(),
             Schema::Http => fields_of::<HttpSpec>(),
             Schema::Post => fields_of::<PostSpec>(),
@@ -220,6 +222,7 @@ impl Schema {
             (Schema::Button | Schema::Element, "options") => Some(Many(Schema::MenuOption)),
             (Schema::Dialog, "elements") => Some(Many(Schema::Element)),
             (Schema::Dialog, "rules") => Some(Many(Schema::Rule)),
+            (Schema::Element, "lookup") => Some(One(Schema::Lookup)),
             (Schema::Http, "reply") => Some(One(Schema::Reply)),
             _ => None,
         }

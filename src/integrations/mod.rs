@@ -56,8 +56,8 @@ pub use exec::{
     run as run_program,
 };
 pub use handler::{
-    ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, Handler, HandlerError,
-    Handlers, SigningTtl, SubmittedDialog,
+    ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, DialogLookup, Handler,
+    HandlerError, Handlers, SigningTtl, SubmittedDialog,
 };
 pub use http::{HttpAction, HttpError};
 pub use load::{LoadProblem, load_dir};

@@ -18,7 +18,9 @@ use serde_json::{Map, Value, json};
 use super::access::RoleCache;
 use super::args::Parsed;
 use super::context::{Context, Who};
-use super::handler::{ActionClick, BoxFuture, Cx, Handler, HandlerError, SubmittedDialog};
+use super::handler::{
+    ActionClick, BoxFuture, Cx, DialogLookup, Handler, HandlerError, SubmittedDialog,
+};
 use super::locate::template_location;
 use super::reply::{ButtonLinks, Choices, Rendered};
 use super::{Action, Route, RouteSet, TriggerWhen};
@@ -26,8 +28,8 @@ use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{ActionIntegration, CommandResponse};
 use crate::mattermost::{ChannelId, PostId, TeamId, UserId};
 use crate::protocol::{
-    ActionResponse, DialogResponse, OutgoingWebhookRequest, OutgoingWebhookResponse, PostUpdate,
-    SlashCommandRequest,
+    ActionResponse, DialogResponse, LookupItem, LookupResponse, OutgoingWebhookRequest,
+    OutgoingWebhookResponse, PostUpdate, SlashCommandRequest,
 };
 
 const SORRY: &str = "Sorry, Switchboard could not do this; the error is in its log.";
@@ -152,7 +154,10 @@ impl DeclaredRoute {
             Action::Dialog(dialog) => {
                 let step = dialog_step(route, action);
                 let built = match dialog.build(&context, &step, String::new()) {
-                    Ok(d) => d,
+                    Ok(mut d) => {
+                        dialog.set_lookup_url(&mut d, &cx.lookup_url(&step));
+                        d
+                    }
                     Err(e) => {
                         tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
                         return Answer::Ephemeral(SORRY.into());
@@ -336,7 +341,8 @@ fn next_step(
         ..Context::default()
     };
     match step.build(&context, &name, String::new()) {
-        Ok(form) => {
+        Ok(mut form) => {
+            step.set_lookup_url(&mut form, &cx.lookup_url(&name));
             let data = json!({
                 "args": context.args,
                 "context": context.context,
@@ -534,6 +540,19 @@ impl Handler for DeclaredRoute {
                     submission: values.clone(),
                     ..Context::default()
                 };
+                match declared.check_lookups(&checked) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(errors)) => {
+                        return Ok(DialogResponse {
+                            errors: errors.into_iter().collect(),
+                            ..DialogResponse::default()
+                        });
+                    }
+                    Err(e) => {
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "lookup template failed");
+                        return Err(HandlerError::failed("a lookup could not be evaluated"));
+                    }
+                }
                 match declared.refusal(&checked) {
                     Ok(None) => {}
                     Ok(Some(message)) => return Ok(DialogResponse::error(message)),
@@ -612,6 +631,65 @@ impl Handler for DeclaredRoute {
             let answer = self.run(cx, route, next, context.clone()).await;
             Self::tell(cx, &context, answer).await;
             Ok(DialogResponse::close())
+        })
+    }
+
+    fn dialog_lookup<'a>(
+        &'a self,
+        _cx: &'a Cx,
+        lookup: &'a DialogLookup,
+    ) -> BoxFuture<'a, Result<LookupResponse, HandlerError>> {
+        Box::pin(async move {
+            let route = self.route()?;
+            let holder = if lookup.step == "main" {
+                Some(&route.action)
+            } else {
+                route.actions.get(&lookup.step)
+            };
+            let Some(Action::Dialog(declared)) = holder else {
+                return Ok(LookupResponse::default());
+            };
+            let field = |key: &str| -> BTreeMap<String, Value> {
+                lookup
+                    .dialog
+                    .data
+                    .get(key)
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default()
+            };
+            // The values so far, as the browser sent them (unchecked: they only shape the
+            // list; the submission is checked again in full), under the signed earlier steps.
+            let mut values: BTreeMap<String, Value> = lookup
+                .dialog
+                .request
+                .submission
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "query" | "selected_field"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            values.extend(field("submission"));
+            let context = Context {
+                route: route.name.clone(),
+                user: who(&lookup.dialog.request.user_id, ""),
+                channel: who(&lookup.dialog.request.channel_id, ""),
+                args: field("args"),
+                context: field("context"),
+                submission: values,
+                ..Context::default()
+            };
+            match declared.lookup(&lookup.field, &lookup.query, &context) {
+                None => Ok(LookupResponse::default()),
+                Some(Ok(items)) => Ok(LookupResponse {
+                    items: items
+                        .into_iter()
+                        .map(|(value, text)| LookupItem::new(text, value))
+                        .collect(),
+                }),
+                Some(Err(e)) => {
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "lookup template failed");
+                    Err(HandlerError::failed("the lookup template failed"))
+                }
+            }
         })
     }
 

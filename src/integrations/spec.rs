@@ -492,9 +492,12 @@ pub struct ElementSpec {
     /// For select and radio: the allowed options (also enforced on submission).
     #[serde(default)]
     pub options: Vec<OptionSpec>,
-    /// For select: `users` or `channels`.
+    /// For select: `users`, `channels`, or `dynamic` (options from `lookup` as the user types).
     #[serde(default)]
     pub data_source: Option<String>,
+    /// For a `dynamic` select: how its options are computed.
+    #[serde(default)]
+    pub lookup: Option<LookupSpec>,
     /// For select: several values may be chosen; the submission is an array.
     #[serde(default)]
     pub multiselect: bool,
@@ -521,12 +524,28 @@ pub struct ElementSpec {
     pub time_zone: Option<String>,
 }
 
+/// `lookup` of a dynamic select: Switchboard serves the lookup URL itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSpec {
+    /// A template listing the candidate options, one per line, `value` or `value | text`; it
+    /// sees `query` (the typed text), `submission` (the other values so far), `args` and
+    /// `context`. Switchboard keeps the lines whose value or text contains the query (ignoring
+    /// case), at most 100. With an empty `query` it must list every acceptable value: that is
+    /// what a submission is checked against.
+    pub options: String,
+    /// Accept any submitted value instead of only those the lookup lists.
+    #[serde(default)]
+    pub free_form: bool,
+}
+
 /// One cross-field check of a dialog.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// A template over `submission`, `args`, `context`: the submission is refused when it
-    /// renders `true` (after trimming; anything else passes).
+    /// renders `true` (a comparison renders `True`; case and surrounding space are ignored;
+    /// anything else passes).
     pub when: String,
     /// The dialog's generic error shown when refused (template).
     pub error: String,

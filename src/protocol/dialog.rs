@@ -109,6 +109,34 @@ impl DialogSubmissionRequest {
     }
 }
 
+/// One option of a lookup answer (`model.DialogSelectOption`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LookupItem {
+    /// Shown text.
+    pub text: String,
+    /// The value submitted when chosen.
+    pub value: String,
+}
+
+impl LookupItem {
+    /// An option.
+    pub fn new(text: impl Into<String>, value: impl Into<String>) -> Self {
+        LookupItem {
+            text: text.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// The reply to a dynamic select's lookup (`model.LookupDialogResponse`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LookupResponse {
+    /// The options to show.
+    pub items: Vec<LookupItem>,
+}
+
 /// The reply to a submission (`model.SubmitDialogResponse`): `{}` closes the dialog.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -50,6 +50,10 @@ pub fn router(state: AppState) -> App {
             "/dialogs/{route}",
             post(handlers::dialogs::dialog_submission),
         )
+        .route(
+            "/dialogs/{route}/lookup",
+            post(handlers::dialogs::dialog_lookup),
+        )
         .route("/actions/{route}", post(handlers::actions::action))
         .fallback(handlers::not_found)
         .with_state(state);

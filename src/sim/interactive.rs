@@ -12,6 +12,10 @@
 //!   values submitted so far are merged into the next step's `submission`. Any `type` other
 //!   than `""`, `ok`, `form` (with a `form`) or `navigate` is a 400
 //!   `app.submit_interactive_dialog.invalid_response`, unless `error`/`errors` are set.
+//! - **Lookup** ([`World::lookup_dialog`], `POST /api/v4/actions/dialogs/lookup`): as the
+//!   server's `LookupInteractiveDialog`, the user must read the channel, `url` must be an
+//!   http(s) URL, and the integration gets the §3.3 JSON with `type: "dialog_lookup"` and
+//!   `query`/`selected_field` in `submission`; its `{"items": …}` answer is returned.
 //! - **Click** ([`World::click_action`], `POST /api/v4/posts/{id}/actions/{action_id}`): the
 //!   action is looked up in the stored post, the integration gets the §4.2 JSON with a fresh
 //!   trigger id, and its reply is applied as §4.3 says (`update` replaces the message, keeps or
@@ -363,6 +367,58 @@ pub(crate) async fn submit_dialog(
     Ok(json_response(StatusCode::OK, reply))
 }
 
+/// `LookupInteractiveDialog`, after the session is known.
+async fn lookup(world: &World, user_id: &str, body: SubmitBody) -> Result<Value, AppError> {
+    let valid_url = url::Url::parse(&body.url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if !valid_url {
+        return Err(AppError::invalid_param("url"));
+    }
+    {
+        let store = world.lock();
+        let readable = store
+            .channel(&body.channel_id)
+            .is_some_and(|c| store.can_read_channel(user_id, c));
+        if !readable {
+            return Err(AppError::permission(Permission::ReadChannel.id()));
+        }
+    }
+    let request = json!({
+        "type": "dialog_lookup",
+        "callback_id": body.callback_id,
+        "state": body.state,
+        "user_id": user_id,
+        "channel_id": body.channel_id,
+        "team_id": body.team_id,
+        "submission": body.submission,
+        "cancelled": false,
+    });
+    let reply = call_integration(world, &body.url, &request).await?;
+    if reply.is_empty() {
+        return Ok(json!({"items": []}));
+    }
+    let items: Value = serde_json::from_slice(&reply).map_err(|e| {
+        AppError::new(
+            "app.lookup_interactive_dialog.decode_json_error",
+            500,
+            "Encountered an error decoding JSON response from lookup.",
+        )
+        .detail(e.to_string())
+    })?;
+    Ok(json!({"items": items.get("items").cloned().unwrap_or(Value::Null)}))
+}
+
+/// `POST /api/v4/actions/dialogs/lookup`.
+pub(crate) async fn lookup_dialog(
+    State(world): State<World>,
+    session: Session,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let body: SubmitBody = decode(&body, "dialog")?;
+    let reply = lookup(&world, &session.user_id, body).await?;
+    Ok(json_response(StatusCode::OK, reply))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ClickBody {
@@ -649,6 +705,58 @@ impl World {
             cancelled,
         };
         Ok(submit(self, &user_id, body).await?)
+    }
+
+    /// `username` types `query` into dynamic select `field` of `dialog` (opened in
+    /// `team_name`/`channel_name`) whose other values are `values`, as the web client does: the
+    /// lookup goes to the element's `data_source_url` with the dialog's `state`; returns the
+    /// integration's `{"items": …}`.
+    #[allow(clippy::too_many_arguments)] // the same who/where/dialog as submit_dialog, plus the lookup's three
+    pub async fn lookup_dialog(
+        &self,
+        username: &str,
+        team_name: &str,
+        channel_name: &str,
+        dialog: &OpenedDialog,
+        field: &str,
+        query: &str,
+        values: Map<String, Value>,
+    ) -> Result<Value, SimError> {
+        let user_id = self.user_id(username).ok_or_else(|| SimError::NoSuch {
+            kind: "user",
+            name: username.to_owned(),
+        })?;
+        let channel_id =
+            self.channel_id(team_name, channel_name)
+                .ok_or_else(|| SimError::NoSuch {
+                    kind: "channel",
+                    name: format!("{team_name}/{channel_name}"),
+                })?;
+        let url = dialog
+            .dialog
+            .get("elements")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|e| e.get("name").and_then(Value::as_str) == Some(field))
+            .and_then(|e| e.get("data_source_url"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut submission = dialog.carried.clone();
+        submission.extend(values);
+        submission.insert("query".into(), Value::String(query.to_owned()));
+        submission.insert("selected_field".into(), Value::String(field.to_owned()));
+        let body = SubmitBody {
+            url,
+            callback_id: dialog.callback_id().to_owned(),
+            state: dialog.state().to_owned(),
+            submission,
+            channel_id,
+            team_id: self.team_id(team_name).unwrap_or_default(),
+            cancelled: false,
+        };
+        Ok(lookup(self, &user_id, body).await?)
     }
 
     /// `username` clicks action `action_id` of post `post_id` (with `selected_option` for a

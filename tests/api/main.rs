@@ -8,6 +8,7 @@
 
 mod callbacks;
 mod check;
+mod dialogs;
 mod helpers;
 mod ops;
 mod reconcile;

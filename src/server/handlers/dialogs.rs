@@ -10,15 +10,20 @@
 //! every replica sharing the store; a replay is answered with the dialog's generic `error`
 //! "This dialog was already submitted." (200, as Mattermost expects) and nothing runs. A
 //! submission answered with field errors does not use it up, so the fixed one can come.
+//!
+//! Lookups of dynamic selects (`POST /dialogs/{route}/lookup?step=<step>`, `type:
+//! "dialog_lookup"`) carry the dialog's `state` too and are verified the same way (route, user,
+//! channel, expiry, `callback_id` = signed step), but do not use it up: a user types many
+//! queries into one dialog, and the web client keeps sending the first step's state.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 
-use crate::integrations::{BoxFuture, HandlerError, SubmittedDialog};
-use crate::protocol::{DialogResponse, DialogSubmissionRequest};
+use crate::integrations::{BoxFuture, DialogLookup, HandlerError, SubmittedDialog};
+use crate::protocol::{DialogResponse, DialogSubmissionRequest, LookupResponse};
 use crate::server::deferred::{self, Outcome};
 use crate::server::deliver;
 use crate::server::error::AppError;
@@ -64,6 +69,54 @@ pub(crate) async fn dialog_submission(
         single_use::release(&state, record).await;
     }
     answered
+}
+
+/// The query of Switchboard's lookup URL.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct LookupQuery {
+    /// The dialog step whose element is looked up.
+    step: String,
+}
+
+/// `POST /dialogs/{route}/lookup?step=…`.
+pub(crate) async fn dialog_lookup(
+    State(state): State<AppState>,
+    Path(route): Path<String>,
+    Query(query): Query<LookupQuery>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<LookupResponse>, AppError> {
+    let handler = super::find(&state, &route)?;
+    let body = extract::body(body)?;
+    extract::require_json(&headers)?;
+    let request = DialogSubmissionRequest::from_json(&body)?;
+    crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
+    let text = |key: &str| {
+        request
+            .submission
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (field, typed) = (text("selected_field"), text("query"));
+    let dialog = verify(&state, &route, request)?.dialog;
+    let lookup = DialogLookup {
+        dialog,
+        step: query.step,
+        field,
+        query: typed,
+    };
+    let cx = state.cx(&route, request_id);
+    match handler.dialog_lookup(&cx, &lookup).await {
+        Ok(answer) => Ok(Json(answer)),
+        Err(HandlerError::Unsupported(kind)) => Err(AppError::Unsupported(kind)),
+        Err(e) => {
+            tracing::error!(route = %route, error = %e, "dialog lookup failed");
+            Ok(Json(LookupResponse::default()))
+        }
+    }
 }
 
 /// Our own apology keeps the dialog open, but the handler may have done part of its work: the
