@@ -5,7 +5,7 @@
 //! submission is just an HTTP request, so every rule is enforced again here; a failing field
 //! gets its own message in the dialog's `errors`, which Mattermost shows beside the field.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use regex::Regex;
 use serde_json::Value;
@@ -44,6 +44,7 @@ struct Element {
     pattern: Option<Regex>,
     dates: Option<DateRule>,
     lookup: Option<Lookup>,
+    show_when: Option<Template>,
 }
 
 /// A compiled `lookup` of a dynamic select.
@@ -185,6 +186,10 @@ impl DialogAction {
                 pattern,
                 dates,
                 lookup,
+                show_when: match &e.show_when {
+                    Some(t) => template(&mut problems, "show_when", Some(i), t),
+                    None => None,
+                },
             });
         }
         let mut rules = Vec::new();
@@ -234,8 +239,12 @@ impl DialogAction {
         dialog.icon_url.clone_from(&self.icon_url);
         dialog.notify_on_cancel = self.notify_on_cancel.then_some(true);
         dialog.state = Some(state);
+        let filled = self.with_every_field(context);
         for e in &self.elements {
             let s = &e.spec;
+            if !e.shown(&filled)? {
+                continue;
+            }
             let kind = match s.kind {
                 ElementType::Text => DialogElementType::Text,
                 ElementType::Textarea => DialogElementType::Textarea,
@@ -254,6 +263,7 @@ impl DialogAction {
             element.max_length = s.max_length.and_then(|n| u32::try_from(n).ok());
             element.data_source.clone_from(&s.data_source);
             element.multiselect = s.multiselect.then_some(true);
+            element.refresh = s.refresh.then_some(true);
             if e.dates.is_some() {
                 element.min_date.clone_from(&s.min_date);
                 element.max_date.clone_from(&s.max_date);
@@ -278,6 +288,10 @@ impl DialogAction {
                 );
             }
             element.default = e.default.as_ref().map(|t| t.render(context)).transpose()?;
+            // A refreshed form keeps what the user already entered.
+            if let Some(current) = context.submission.get(&s.name).and_then(as_default) {
+                element.default = Some(current);
+            }
             dialog.elements.push(element);
         }
         Ok(dialog)
@@ -289,18 +303,25 @@ impl DialogAction {
         &self,
         submission: &serde_json::Map<String, Value>,
     ) -> Result<BTreeMap<String, Value>, HashMap<String, String>> {
-        self.validate_at(submission, jiff::Timestamp::now())
+        self.validate_at(submission, jiff::Timestamp::now(), &HashSet::new())
     }
 
-    /// [`DialogAction::validate`] with relative dates reckoned at `now`.
+    /// [`DialogAction::validate`] with relative dates reckoned at `now`, skipping the
+    /// `hidden` elements (see [`DialogAction::hidden`]).
     pub fn validate_at(
         &self,
         submission: &serde_json::Map<String, Value>,
         now: jiff::Timestamp,
+        hidden: &HashSet<String>,
     ) -> Result<BTreeMap<String, Value>, HashMap<String, String>> {
         let mut values = BTreeMap::new();
         let mut errors = HashMap::new();
         for e in &self.elements {
+            if hidden.contains(&e.spec.name) {
+                // Not shown, so not taken: whatever was sent for it is dropped.
+                values.insert(e.spec.name.clone(), Value::Null);
+                continue;
+            }
             let raw = submission.get(&e.spec.name).cloned().unwrap_or(Value::Null);
             let checked = if e.spec.multiselect {
                 e.check_many(raw)
@@ -321,6 +342,38 @@ impl DialogAction {
         } else {
             Err(errors)
         }
+    }
+
+    /// `context` with every field of this dialog in `submission` (`null` when not sent yet),
+    /// so `show_when` can test a field the user has not filled in.
+    fn with_every_field(&self, context: &Context) -> Context {
+        let mut filled = context.clone();
+        for e in &self.elements {
+            filled
+                .submission
+                .entry(e.spec.name.clone())
+                .or_insert(Value::Null);
+        }
+        filled
+    }
+
+    /// Whether any element asks for a refresh when changed (the dialog then needs a
+    /// `source_url`).
+    pub fn refreshes(&self) -> bool {
+        self.elements.iter().any(|e| e.spec.refresh)
+    }
+
+    /// The elements `show_when` hides in `context` (whose `submission` holds the values as
+    /// sent: they only decide what is shown; each shown value is checked in full).
+    pub fn hidden(&self, context: &Context) -> Result<HashSet<String>, TemplateError> {
+        let mut hidden = HashSet::new();
+        let filled = self.with_every_field(context);
+        for e in &self.elements {
+            if !e.shown(&filled)? {
+                hidden.insert(e.spec.name.clone());
+            }
+        }
+        Ok(hidden)
     }
 
     /// Points the dynamic selects of a built `dialog` at `url` (Switchboard's lookup URL).
@@ -448,7 +501,32 @@ fn candidates(
 /// cannot make Switchboard check thousands.
 const MOST_ITEMS: usize = 500;
 
+/// A submitted value as an element's `default` (multiselect: comma-separated).
+fn as_default(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
+    }
+}
+
 impl Element {
+    /// Whether `show_when` (if any) shows this element in `context`.
+    fn shown(&self, context: &Context) -> Result<bool, TemplateError> {
+        match &self.show_when {
+            None => Ok(true),
+            Some(t) => Ok(t.render(context)?.trim().eq_ignore_ascii_case("true")),
+        }
+    }
+
     /// One value (every element but a multiselect).
     fn check_one(&self, raw: Value, now: jiff::Timestamp) -> Result<Value, String> {
         let s = &self.spec;

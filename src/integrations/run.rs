@@ -156,6 +156,9 @@ impl DeclaredRoute {
                 let built = match dialog.build(&context, &step, String::new()) {
                     Ok(mut d) => {
                         dialog.set_lookup_url(&mut d, &cx.lookup_url(&step));
+                        if dialog.refreshes() {
+                            d.source_url = Some(cx.dialog_url(&route.name));
+                        }
                         d
                     }
                     Err(e) => {
@@ -317,6 +320,29 @@ fn dialog_step(route: &Route, action: &Action) -> String {
         .map_or_else(|| "main".to_owned(), |(name, _)| name.clone())
 }
 
+/// A field refresh (`type: "refresh"`): the same step built again with the values so far
+/// (`show_when` decides what is shown, entered values stay), under the same state, which a
+/// refresh does not use up.
+fn refreshed(
+    cx: &Cx,
+    route: &Route,
+    declared: &super::DialogAction,
+    dialog: &SubmittedDialog,
+    shown_in: &Context,
+) -> DialogResponse {
+    match declared.build(shown_in, &dialog.step, dialog.request.state.clone()) {
+        Ok(mut form) => {
+            declared.set_lookup_url(&mut form, &cx.lookup_url(&dialog.step));
+            form.source_url = Some(cx.dialog_url(&route.name));
+            DialogResponse::form(form)
+        }
+        Err(e) => {
+            tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
+            DialogResponse::error(SORRY)
+        }
+    }
+}
+
 /// The next step of a multi-step dialog, answered as `type: "form"`: it carries the values
 /// so far (and what opened the first step) in its own signed, single-use state, bound to the
 /// same user and channel, with the step's name as `callback_id`.
@@ -343,6 +369,9 @@ fn next_step(
     match step.build(&context, &name, String::new()) {
         Ok(mut form) => {
             step.set_lookup_url(&mut form, &cx.lookup_url(&name));
+            if step.refreshes() {
+                form.source_url = Some(cx.dialog_url(&route.name));
+            }
             let data = json!({
                 "args": context.args,
                 "context": context.context,
@@ -508,28 +537,49 @@ impl Handler for DeclaredRoute {
             };
             // Earlier steps' values come from the signed state, never from the browser's copy.
             let earlier = field("submission");
+            // What the browser sent for this step (earlier steps' echoed copies dropped).
+            let submitted: Map<String, Value> = dialog
+                .request
+                .submission
+                .iter()
+                .filter(|(k, _)| !earlier.contains_key(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let mut as_sent = earlier.clone();
+            as_sent.extend(submitted.clone());
+            let shown_in = Context {
+                route: route.name.clone(),
+                args: field("args"),
+                context: field("context"),
+                submission: as_sent,
+                ..Context::default()
+            };
+            if dialog.request.kind == "refresh" {
+                return Ok(refreshed(cx, route, declared, dialog, &shown_in));
+            }
+            let hidden = match declared.hidden(&shown_in) {
+                Ok(hidden) => hidden,
+                Err(e) => {
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "show_when template failed");
+                    return Err(HandlerError::failed("a show_when template failed"));
+                }
+            };
             let (next_name, values) = if dialog.request.cancelled {
                 let Some(on_cancel) = &declared.on_cancel else {
                     return Ok(DialogResponse::close());
                 };
                 (on_cancel, earlier)
             } else {
-                let submitted: Map<String, Value> = dialog
-                    .request
-                    .submission
-                    .iter()
-                    .filter(|(k, _)| !earlier.contains_key(*k))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                let mut values = match declared.validate(&submitted) {
-                    Ok(values) => values,
-                    Err(errors) => {
-                        return Ok(DialogResponse {
-                            errors: errors.into_iter().collect(),
-                            ..DialogResponse::default()
-                        });
-                    }
-                };
+                let mut values =
+                    match declared.validate_at(&submitted, jiff::Timestamp::now(), &hidden) {
+                        Ok(values) => values,
+                        Err(errors) => {
+                            return Ok(DialogResponse {
+                                errors: errors.into_iter().collect(),
+                                ..DialogResponse::default()
+                            });
+                        }
+                    };
                 for (k, v) in earlier {
                     values.entry(k).or_insert(v);
                 }

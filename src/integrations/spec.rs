@@ -495,6 +495,14 @@ pub struct ElementSpec {
     /// For select: `users`, `channels`, or `dynamic` (options from `lookup` as the user types).
     #[serde(default)]
     pub data_source: Option<String>,
+    /// Changing this field asks Switchboard for an updated form (Mattermost ≥ 11.1), in which
+    /// every element's `show_when` is evaluated again with the values so far.
+    #[serde(default)]
+    pub refresh: bool,
+    /// Show the element only when this template (over `submission`, `args`, `context`)
+    /// renders `true`; a hidden element is not submitted and not required.
+    #[serde(default)]
+    pub show_when: Option<String>,
     /// For a `dynamic` select: how its options are computed.
     #[serde(default)]
     pub lookup: Option<LookupSpec>,

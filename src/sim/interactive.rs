@@ -12,6 +12,9 @@
 //!   values submitted so far are merged into the next step's `submission`. Any `type` other
 //!   than `""`, `ok`, `form` (with a `form`) or `navigate` is a 400
 //!   `app.submit_interactive_dialog.invalid_response`, unless `error`/`errors` are set.
+//! - **Refresh** ([`World::refresh_dialog`]): as the web client, a submit with `type:
+//!   "refresh"` to the dialog's `source_url` carrying the values so far; a `type: "form"`
+//!   answer replaces the dialog (a new [`OpenedDialog`] keeping the values entered).
 //! - **Lookup** ([`World::lookup_dialog`], `POST /api/v4/actions/dialogs/lookup`): as the
 //!   server's `LookupInteractiveDialog`, the user must read the channel, `url` must be an
 //!   http(s) URL, and the integration gets the §3.3 JSON with `type: "dialog_lookup"` and
@@ -264,6 +267,9 @@ struct SubmitBody {
     team_id: String,
     #[serde(deserialize_with = "null_default")]
     cancelled: bool,
+    /// `refresh` for a field refresh; anything else becomes `dialog_submission`.
+    #[serde(rename = "type", deserialize_with = "null_default")]
+    kind: String,
 }
 
 /// `SubmitInteractiveDialog`, after the session is known.
@@ -280,8 +286,14 @@ async fn submit(world: &World, user_id: &str, body: SubmitBody) -> Result<Value,
             return Err(AppError::permission(Permission::ReadChannel.id()));
         }
     }
+    // The server keeps `refresh` (field refresh) and sets everything else to a submission.
+    let kind = if body.kind == "refresh" {
+        "refresh"
+    } else {
+        "dialog_submission"
+    };
     let request = json!({
-        "type": "dialog_submission",
+        "type": kind,
         "callback_id": body.callback_id,
         "state": body.state,
         "user_id": user_id,
@@ -703,6 +715,51 @@ impl World {
             channel_id,
             team_id,
             cancelled,
+            kind: String::new(),
+        };
+        Ok(submit(self, &user_id, body).await?)
+    }
+
+    /// `username` changes a `refresh` field of `dialog` so that its values are `values`, as
+    /// the web client does: a submit with `type: "refresh"` to the dialog's `source_url`
+    /// (nothing is sent, `{}` returned, when it has none); returns the integration's answer.
+    pub async fn refresh_dialog(
+        &self,
+        username: &str,
+        team_name: &str,
+        channel_name: &str,
+        dialog: &OpenedDialog,
+        values: Map<String, Value>,
+    ) -> Result<Value, SimError> {
+        let Some(url) = dialog
+            .dialog
+            .get("source_url")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+        else {
+            return Ok(json!({}));
+        };
+        let user_id = self.user_id(username).ok_or_else(|| SimError::NoSuch {
+            kind: "user",
+            name: username.to_owned(),
+        })?;
+        let channel_id =
+            self.channel_id(team_name, channel_name)
+                .ok_or_else(|| SimError::NoSuch {
+                    kind: "channel",
+                    name: format!("{team_name}/{channel_name}"),
+                })?;
+        let mut submission = dialog.carried.clone();
+        submission.extend(values);
+        let body = SubmitBody {
+            url: url.to_owned(),
+            callback_id: dialog.callback_id().to_owned(),
+            state: dialog.state().to_owned(),
+            submission,
+            channel_id,
+            team_id: self.team_id(team_name).unwrap_or_default(),
+            cancelled: false,
+            kind: "refresh".into(),
         };
         Ok(submit(self, &user_id, body).await?)
     }
@@ -755,6 +812,7 @@ impl World {
             channel_id,
             team_id: self.team_id(team_name).unwrap_or_default(),
             cancelled: false,
+            kind: String::new(),
         };
         Ok(lookup(self, &user_id, body).await?)
     }

@@ -405,3 +405,137 @@ async fn datetimes_dynamic_selects_and_cancel_follow_the_declaration() {
         .unwrap();
     wait_for_post(&sim, "Nothing booked on floor 3.").await;
 }
+
+const TRIAGE: &str = r#"
+[command]
+trigger = "triage"
+
+[dialog]
+title = "Triage"
+on_submit = "done"
+
+[[dialog.elements]]
+name = "severity"
+display_name = "Severity"
+type = "radio"
+required = true
+refresh = true
+options = [{ text = "Low", value = "low" }, { text = "High", value = "high" }]
+
+[[dialog.elements]]
+name = "reason"
+display_name = "Why high?"
+type = "textarea"
+required = true
+show_when = "{{ submission.severity == 'high' }}"
+
+[actions.done.reply]
+text = "Triaged {{ submission.severity }}{% if submission.reason %}: {{ submission.reason }}{% endif %}"
+"#;
+
+fn names(dialog: &Value) -> Vec<String> {
+    dialog["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_refresh_field_updates_the_form_and_hidden_fields_are_not_required() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("triage.toml"), TRIAGE).unwrap();
+    let (sim, app) = start(dir.path()).await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/triage")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().unwrap();
+    assert_eq!(names(&dialog.dialog), ["severity"]);
+    assert_eq!(dialog.dialog["elements"][0]["refresh"], true);
+    assert_eq!(dialog.dialog["source_url"], app.url("/dialogs/triage"));
+
+    // Choosing "high" brings the reason in, keeping the choice, under the same state.
+    let answer = world
+        .refresh_dialog(
+            "alice",
+            "main",
+            "town-square",
+            &dialog,
+            object(json!({"severity": "high"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["type"], "form", "{answer}");
+    assert_eq!(names(&answer["form"]), ["severity", "reason"]);
+    assert_eq!(answer["form"]["elements"][0]["default"], "high");
+    assert_eq!(answer["form"]["state"], dialog.state());
+    let refreshed = world.opened_dialogs().pop().unwrap();
+    assert_eq!(names(&refreshed.dialog), ["severity", "reason"]);
+
+    // A refresh is verified like a submission: not for bob, not with a forged state.
+    assert!(
+        world
+            .refresh_dialog(
+                "bob",
+                "main",
+                "town-square",
+                &dialog,
+                object(json!({"severity": "high"}))
+            )
+            .await
+            .is_err()
+    );
+    let mut forged = dialog.clone();
+    forged.dialog["state"] = json!("sb1.k1.e30.AAAA");
+    assert!(
+        world
+            .refresh_dialog(
+                "alice",
+                "main",
+                "town-square",
+                &forged,
+                object(json!({"severity": "high"}))
+            )
+            .await
+            .is_err()
+    );
+
+    // The shown reason is required; refreshes did not use the state up.
+    let answer = submit(&sim, "alice", &refreshed, json!({"severity": "high"})).await;
+    assert_eq!(answer["errors"]["reason"], "This field is required.");
+    let answer = submit(
+        &sim,
+        "alice",
+        &refreshed,
+        json!({"severity": "high", "reason": "checkout down"}),
+    )
+    .await;
+    assert_eq!(answer, json!({}), "{answer}");
+    wait_for_post(&sim, "Triaged high: checkout down").await;
+
+    // Low: the reason is hidden, so not required and not taken.
+    world
+        .execute_command("alice", "main", "town-square", "/triage")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().unwrap();
+    let answer = submit(
+        &sim,
+        "alice",
+        &dialog,
+        json!({"severity": "low", "reason": "ignored"}),
+    )
+    .await;
+    assert_eq!(answer, json!({}), "{answer}");
+    wait_for_post(&sim, "Triaged low").await;
+    assert!(
+        !world
+            .posts_in("main", "town-square")
+            .iter()
+            .any(|p| p.message.contains("ignored")),
+        "a hidden field's value is dropped"
+    );
+}

@@ -11,6 +11,10 @@
 //! "This dialog was already submitted." (200, as Mattermost expects) and nothing runs. A
 //! submission answered with field errors does not use it up, so the fixed one can come.
 //!
+//! Field refreshes (`type: "refresh"`, posted to the dialog's `source_url`, which is this same
+//! URL) are verified the same way and answered with the rebuilt form; they do not use the state
+//! up either.
+//!
 //! Lookups of dynamic selects (`POST /dialogs/{route}/lookup?step=<step>`, `type:
 //! "dialog_lookup"`) carry the dialog's `state` too and are verified the same way (route, user,
 //! channel, expiry, `callback_id` = signed step), but do not use it up: a user types many
@@ -53,7 +57,13 @@ pub(crate) async fn dialog_submission(
     let request = DialogSubmissionRequest::from_json(&body)?;
     crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     let token = request.state.clone();
+    let refresh = request.kind == "refresh";
     let dialog = verify(&state, &route, request)?;
+    if refresh {
+        // A field refresh is verified like a submission but runs nothing and does not use
+        // the state up: the form comes back with the same state.
+        return answer(&state, route, handler, dialog.dialog, request_id).await;
+    }
     let record = match single_use::claim(&state, &token, dialog.expires_at).await {
         Claim::First(record) => record,
         Claim::Replay => return Ok(Json(DialogResponse::error(ALREADY_SUBMITTED))),
