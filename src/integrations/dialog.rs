@@ -357,6 +357,39 @@ impl DialogAction {
         filled
     }
 
+    /// The newer Mattermost features this dialog uses (besides being a next step, which the
+    /// route knows), each with the first version that has it; see [`super::versions`].
+    pub fn features(&self) -> Vec<super::versions::Feature> {
+        use super::versions::Feature;
+        let mut found = Vec::new();
+        let mut add = |f: Feature| {
+            if !found.contains(&f) {
+                found.push(f);
+            }
+        };
+        for e in &self.elements {
+            let s = &e.spec;
+            if s.multiselect {
+                add(Feature::Multiselect);
+            }
+            match s.kind {
+                ElementType::Date => add(Feature::DateElement),
+                ElementType::Datetime => add(Feature::DatetimeElement),
+                _ => {}
+            }
+            if s.data_source.as_deref() == Some("dynamic") {
+                add(Feature::DynamicSelect);
+            }
+            if s.refresh {
+                add(Feature::FieldRefresh);
+            }
+        }
+        if !self.rules.is_empty() {
+            add(Feature::GenericError);
+        }
+        found
+    }
+
     /// Whether any element asks for a refresh when changed (the dialog then needs a
     /// `source_url`).
     pub fn refreshes(&self) -> bool {

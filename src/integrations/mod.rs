@@ -40,6 +40,7 @@ mod spec;
 mod template;
 mod triggers;
 mod variables;
+pub mod versions;
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;

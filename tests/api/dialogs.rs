@@ -539,3 +539,28 @@ async fn a_refresh_field_updates_the_form_and_hidden_fields_are_not_required() {
         "a hidden field's value is dropped"
     );
 }
+
+/// `serve` against a server older than a feature a shipped route uses warns, naming both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_warns_when_the_server_is_too_old_for_a_routes_dialog() {
+    let sim = spawn_sim().await;
+    sim.world()
+        .update_settings(|s| s.server_version = "11.0.2".to_owned());
+    let listen = free_addr();
+    let served = serve_from_repo(&sim, listen, &format!("http://{listen}"), &[]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let logged = served.logged();
+        let warned = logged.lines().any(|l| {
+            l.contains("incident") && l.contains("multi-step dialogs") && l.contains("11.1")
+        });
+        if warned {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no warning naming the route and feature:\n{logged}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
