@@ -377,13 +377,25 @@ fn next_step(
                 "context": context.context,
                 "submission": context.submission,
             });
-            DialogResponse::form(cx.sign_dialog(
+            let form = cx.sign_dialog(
                 form,
                 &name,
                 &dialog.request.user_id,
                 &dialog.request.channel_id,
                 data,
-            ))
+            );
+            // A state too long to verify would refuse the next step's submission; say so now,
+            // with the dialog still open, instead.
+            if form
+                .state
+                .as_ref()
+                .is_some_and(|s| s.len() > crate::signing::MAX_TOKEN_BYTES)
+            {
+                return DialogResponse::error(
+                    "These answers are too long to carry to the next step; please shorten them.",
+                );
+            }
+            DialogResponse::form(form)
         }
         Err(e) => {
             tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
