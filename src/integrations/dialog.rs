@@ -390,6 +390,23 @@ impl DialogAction {
         found
     }
 
+    /// Renders the templates `build` does not (rules, lookups) in `context`, so `check`
+    /// reports what would fail at run time.
+    pub fn render_checks(&self, context: &Context) -> Result<(), TemplateError> {
+        let mut filled = self.with_every_field(context);
+        filled
+            .results
+            .insert("query".into(), Value::String(String::new()));
+        for rule in &self.rules {
+            rule.when.render(&filled)?;
+            rule.error.render(&filled)?;
+        }
+        for lookup in self.elements.iter().filter_map(|e| e.lookup.as_ref()) {
+            lookup.options.render(&filled)?;
+        }
+        Ok(())
+    }
+
     /// Whether any element asks for a refresh when changed (the dialog then needs a
     /// `source_url`).
     pub fn refreshes(&self) -> bool {

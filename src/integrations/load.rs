@@ -552,7 +552,10 @@ impl<'a> FileChecker<'a> {
         }
         if let Some(dialog) = &spec.dialog {
             return match DialogAction::compile(&format!("{name}dialog"), dialog) {
-                Ok(d) => match d.build(&sample, "x", String::new()) {
+                Ok(d) => match d
+                    .build(&sample, "x", String::new())
+                    .and_then(|_| d.render_checks(&sample))
+                {
                     Ok(_) => Some(Action::Dialog(d)),
                     Err(e) => {
                         self.template_problem(&format!("{prefix}dialog.title"), &e);

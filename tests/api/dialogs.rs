@@ -591,3 +591,30 @@ fn the_readme_dialog_example_loads() {
         .collect();
     assert!(features.contains(&"dynamic selects"), "{features:?}");
 }
+
+/// `check` renders rules and lookups with sample values, as it does other templates.
+#[test]
+fn check_reports_a_broken_lookup_or_rule_template() {
+    for (key, body) in [
+        (
+            "dialog.lookup",
+            "[dialog.elements.lookup]\noptions = \"{{ nope.x }}\"\n",
+        ),
+        (
+            "dialog.rules.when",
+            "[dialog.elements.lookup]\noptions = \"a\"\n[[dialog.rules]]\nwhen = \"{{ submission.a | nofilter }}\"\nerror = \"x\"\n",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("bad.toml"),
+            format!("[command]\ntrigger = \"bad\"\n[dialog]\ntitle = \"t\"\n[[dialog.elements]]\nname = \"a\"\ndisplay_name = \"A\"\ntype = \"select\"\ndata_source = \"dynamic\"\n{body}"),
+        )
+        .unwrap();
+        let problems = switchboard::integrations::load_dir(dir.path()).unwrap_err();
+        assert!(
+            problems.iter().any(|p| format!("{p:?}").contains(key)),
+            "{key}: {problems:?}"
+        );
+    }
+}
