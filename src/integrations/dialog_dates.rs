@@ -1,9 +1,10 @@
 //! `date` and `datetime` dialog elements: their declared limits (earliest and latest day, time
 //! interval, time zone) and the check of a submitted value against them.
 //!
-//! Mattermost's web client submits a date as `YYYY-MM-DD` and a datetime as an ISO 8601 /
-//! RFC 3339 string with an offset (`2026-03-01T09:30:00Z`); both pass through the browser, so
-//! the format and the limits are enforced again here. Relative limits (`today`, `+7d`) are
+//! Mattermost's clients submit a date as `YYYY-MM-DD` and a datetime as
+//! `YYYY-MM-DDTHH:mm:ss`, optional fractional seconds, then `Z` or `±HH:MM` (the mobile app's
+//! `DATETIME_FORMAT_PATTERN`, `Moment.toISOString()`); both pass through the browser, so the
+//! same shapes and the limits are enforced again here. Relative limits (`today`, `+7d`) are
 //! reckoned on the day of the submission in the declared time zone, as the picker does on the
 //! day it is shown.
 
@@ -68,6 +69,11 @@ fn relative_days(text: &str) -> Option<i32> {
         _ => None,
     }
 }
+
+/// The datetime shape Mattermost's clients send and check.
+static DATETIME_SHAPE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$").ok()
+});
 
 /// `YYYY-MM-DD` exactly (no time, no week dates, no signs).
 fn parse_day(text: &str) -> Option<Date> {
@@ -159,10 +165,11 @@ impl DateRule {
     /// Checks a submitted value (not blank) at `now`; the message for the user if it fails.
     pub(crate) fn check(&self, text: &str, now: Timestamp) -> Result<(), String> {
         let (day, minute_of_day, whole_minute) = if self.with_time {
+            let shaped = DATETIME_SHAPE.as_ref().is_some_and(|r| r.is_match(text));
             let ts: Timestamp = text
                 .parse()
                 .ok()
-                .filter(|_| text.len() <= 40 && text.contains('T'))
+                .filter(|_| shaped)
                 .ok_or("Enter a date and time like 2026-03-01T09:30:00Z.")?;
             let local = ts.to_zoned(self.zone.clone());
             let minute = i32::from(local.hour()) * 60 + i32::from(local.minute());
@@ -269,7 +276,16 @@ mod tests {
             r.check("2026-03-31T20:00:00Z", now),
             Err("Choose 2026-03-31 or earlier.".into())
         );
-        for bad in ["2026-03-01", "2026-03-01T04:00:00", "tomorrow"] {
+        assert_eq!(r.check("2026-03-01T04:00:00.000Z", now), Ok(()));
+        for bad in [
+            "2026-03-01",
+            "2026-03-01T04:00:00",
+            "tomorrow",
+            "2026-03-01T04:00Z",
+            "2026-03-01t04:00:00z",
+            "2026-03-01T09:30:00+0530",
+            "2026-03-01T04:00:00Z\n",
+        ] {
             assert!(r.check(bad, now).is_err(), "{bad}");
         }
     }

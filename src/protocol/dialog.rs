@@ -9,7 +9,8 @@
 //! `LookupInteractiveDialog`; the web app's `interactive_dialog_adapter.tsx`):
 //!
 //! - **Multiselect** values arrive as a JSON array of option values; **date** as
-//!   `YYYY-MM-DD`, **datetime** as an ISO 8601 / RFC 3339 string.
+//!   `YYYY-MM-DD`, **datetime** as `YYYY-MM-DDTHH:mm:ss[.fff](Z|±HH:MM)` (the clients'
+//!   `DATETIME_FORMAT_PATTERN`).
 //! - **Multi-step**: the answer `{"type": "form", "form": {…dialog…}}` shows `form` as the next
 //!   step (≥ 11.1; `type` `""`/`"ok"` close, `"navigate"` too; any other `type` is a 400 for the
 //!   user, `app.submit_interactive_dialog.invalid_response`). The next step is submitted to the

@@ -16,7 +16,9 @@
 //!   Newer web clients also read `datetime_config` (`time_interval`, `location_timezone`,
 //!   `min_date`, `max_date`), preferring it over the top-level keys; servers whose Go model
 //!   lacks it drop it when they relay the dialog, so both are sent. Values are submitted as
-//!   strings: `YYYY-MM-DD` for date, ISO 8601 / RFC 3339 for datetime.
+//!   strings: `YYYY-MM-DD` for date, `YYYY-MM-DDTHH:mm:ss[.fff](Z|±HH:MM)` for datetime (the
+//!   clients' `DATETIME_FORMAT_PATTERN`; the server's own parser also takes the forms without
+//!   offset or seconds for `default`, `min_date`, `max_date`).
 //! - `data_source = "dynamic"` needs `data_source_url` (http(s) or a `/plugins/` path; the web
 //!   client itself allows plain `http://` only to localhost/127.0.0.1) and no `options`.
 //! - `refresh` (bool): changing the field makes the client POST `/actions/dialogs/submit` with
