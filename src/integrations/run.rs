@@ -372,10 +372,17 @@ fn next_step(
             if step.refreshes() {
                 form.source_url = Some(cx.dialog_url(&route.name));
             }
+            // The web client sends the first step's callback_id with every later step.
+            let first = dialog
+                .data
+                .get(crate::server::FIRST_STEP)
+                .and_then(Value::as_str)
+                .unwrap_or(&dialog.step);
             let data = json!({
                 "args": context.args,
                 "context": context.context,
                 "submission": context.submission,
+                crate::server::FIRST_STEP: first,
             });
             let form = cx.sign_dialog(
                 form,

@@ -14,7 +14,8 @@
 //! - **Multi-step**: the answer `{"type": "form", "form": {…dialog…}}` shows `form` as the next
 //!   step (≥ 11.1; `type` `""`/`"ok"` close, `"navigate"` too; any other `type` is a 400 for the
 //!   user, `app.submit_interactive_dialog.invalid_response`). The next step is submitted to the
-//!   *same* `url` with the new form's `state`; the web client merges the values of every step
+//!   *same* `url` with the new form's `state` but the **first** step's `callback_id` (the web
+//!   adapter's props); lookups keep sending the first step's `state` and `callback_id`; the web client merges the values of every step
 //!   into its `submission` (so earlier steps' values come back through the browser, unsigned;
 //!   Switchboard carries them in the signed state instead and ignores the echoed copies).
 //! - **Refresh**: `type: "refresh"`, POSTed to the dialog's `source_url` with the current

@@ -27,6 +27,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use error::AppError;
+pub use handlers::dialogs::FIRST_STEP;
 pub use middleware::{App, CallbackFuture};
 pub use state::{AppState, Readiness, Shared};
 

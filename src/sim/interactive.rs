@@ -9,7 +9,8 @@
 //!   integration gets the §3.3 JSON; non-200 → 400, invalid JSON → 500.
 //! - **Multi-step** (≥ 11.1): an answer `{"type": "form", "form": …}` is shown as the next
 //!   step, a new [`OpenedDialog`] posting to the same `url`, and (as the web client does) the
-//!   values submitted so far are merged into the next step's `submission`. Any `type` other
+//!   values submitted so far are merged into the next step's `submission`; the first step's
+//!   `callback_id` goes with every later step, and its `state` with every lookup. Any `type` other
 //!   than `""`, `ok`, `form` (with a `form`) or `navigate` is a 400
 //!   `app.submit_interactive_dialog.invalid_response`, unless `error`/`errors` are set.
 //! - **Refresh** ([`World::refresh_dialog`]): as the web client, a submit with `type:
@@ -58,6 +59,10 @@ pub struct OpenedDialog {
     pub dialog: Value,
     /// Values of earlier steps the web client sends again with this one (multi-step).
     pub carried: Map<String, Value>,
+    /// For a later step (or a refreshed form): the first dialog's `callback_id` and `state`.
+    /// The web client keeps sending that `callback_id` with every step, and that `state` with
+    /// every lookup (interactive_dialog_adapter uses its props, set when the first one opened).
+    pub first: Option<(String, String)>,
 }
 
 impl OpenedDialog {
@@ -67,6 +72,15 @@ impl OpenedDialog {
             .get("callback_id")
             .and_then(Value::as_str)
             .unwrap_or("")
+    }
+
+    /// The `callback_id` the web client sends with this dialog's submissions: the first
+    /// step's, for a later step.
+    pub fn sent_callback_id(&self) -> &str {
+        match &self.first {
+            Some((callback_id, _)) => callback_id,
+            None => self.callback_id(),
+        }
     }
 
     /// The dialog's `state`.
@@ -209,6 +223,7 @@ pub(crate) async fn open_dialog(
         url: open.url,
         dialog: open.dialog,
         carried: Map::new(),
+        first: None,
     };
     world.lock().dialogs.push(opened.clone());
     world.publish(SimEvent::DialogOpened(opened));
@@ -270,6 +285,9 @@ struct SubmitBody {
     /// `refresh` for a field refresh; anything else becomes `dialog_submission`.
     #[serde(rename = "type", deserialize_with = "null_default")]
     kind: String,
+    /// The first dialog's state, when this is a later step (not on the wire).
+    #[serde(skip)]
+    first_state: Option<String>,
 }
 
 /// `SubmitInteractiveDialog`, after the session is known.
@@ -322,6 +340,12 @@ async fn submit(world: &World, user_id: &str, body: SubmitBody) -> Result<Value,
                 url: body.url.clone(),
                 dialog: form,
                 carried: body.submission.clone(),
+                first: Some((
+                    body.callback_id.clone(),
+                    body.first_state
+                        .clone()
+                        .unwrap_or_else(|| body.state.clone()),
+                )),
             };
             world.lock().dialogs.push(opened.clone());
             world.publish(SimEvent::DialogOpened(opened));
@@ -709,13 +733,14 @@ impl World {
         };
         let body = SubmitBody {
             url: dialog.url.clone(),
-            callback_id: dialog.callback_id().to_owned(),
+            callback_id: dialog.sent_callback_id().to_owned(),
             state: dialog.state().to_owned(),
             submission: all,
             channel_id,
             team_id,
             cancelled,
             kind: String::new(),
+            first_state: dialog.first.as_ref().map(|(_, s)| s.clone()),
         };
         Ok(submit(self, &user_id, body).await?)
     }
@@ -753,13 +778,14 @@ impl World {
         submission.extend(values);
         let body = SubmitBody {
             url: url.to_owned(),
-            callback_id: dialog.callback_id().to_owned(),
+            callback_id: dialog.sent_callback_id().to_owned(),
             state: dialog.state().to_owned(),
             submission,
             channel_id,
             team_id: self.team_id(team_name).unwrap_or_default(),
             cancelled: false,
             kind: "refresh".into(),
+            first_state: dialog.first.as_ref().map(|(_, s)| s.clone()),
         };
         Ok(submit(self, &user_id, body).await?)
     }
@@ -804,15 +830,21 @@ impl World {
         submission.extend(values);
         submission.insert("query".into(), Value::String(query.to_owned()));
         submission.insert("selected_field".into(), Value::String(field.to_owned()));
+        // The web client looks up with the first dialog's callback_id and state.
+        let (callback_id, state) = dialog
+            .first
+            .clone()
+            .unwrap_or_else(|| (dialog.callback_id().to_owned(), dialog.state().to_owned()));
         let body = SubmitBody {
             url,
-            callback_id: dialog.callback_id().to_owned(),
-            state: dialog.state().to_owned(),
+            callback_id,
+            state,
             submission,
             channel_id,
             team_id: self.team_id(team_name).unwrap_or_default(),
             cancelled: false,
             kind: String::new(),
+            first_state: None,
         };
         Ok(lookup(self, &user_id, body).await?)
     }

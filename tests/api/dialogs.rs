@@ -197,8 +197,19 @@ async fn the_shipped_incident_report_takes_two_validated_steps() {
             .is_err(),
         "bob cannot submit alice's step 2"
     );
+    // As the web client does, step 2 goes out with step 1's callback_id.
+    assert_eq!(step2.sent_callback_id(), "main");
+    // Step 1's (used) state presented as step 2 is refused as a replay; step 2's state with a
+    // callback_id of neither step is refused outright.
     let mut forged = step2.clone();
     forged.dialog["state"] = Value::String(step1.state().to_owned());
+    let answer = submit(&sim, "alice", &forged, team.clone()).await;
+    assert_eq!(
+        answer["error"], "This dialog was already submitted.",
+        "{answer}"
+    );
+    let mut forged = step2.clone();
+    forged.first = Some(("report".into(), step1.state().to_owned()));
     assert!(
         world
             .submit_dialog(
@@ -211,7 +222,7 @@ async fn the_shipped_incident_report_takes_two_validated_steps() {
             )
             .await
             .is_err(),
-        "a state signed for step 1 does not submit step 2"
+        "a step-2 state does not submit another step"
     );
 
     // The rule across both steps: a sev1 pages two teams.

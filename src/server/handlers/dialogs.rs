@@ -37,6 +37,9 @@ use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
 
 const APOLOGY: &str = "Sorry, Switchboard could not process this; the error is in its log.";
+/// The key, in a later step's signed data, of the first step's `callback_id`.
+pub const FIRST_STEP: &str = "first_step";
+
 /// The answer to a replayed state.
 pub(crate) const ALREADY_SUBMITTED: &str = "This dialog was already submitted.";
 /// The answer when the single-use record cannot be checked.
@@ -163,7 +166,11 @@ pub(crate) fn verify(
             },
         )
         .map_err(|e| AppError::Forbidden(format!("dialog state: {e}")))?;
-    if claims.step != request.callback_id {
+    // Mattermost's web client keeps sending the first step's `callback_id` with the later steps
+    // of a multi-step dialog (interactive_dialog_adapter: `callback_id: props.callbackId`), so
+    // a later step's state also names the first step, signed.
+    let first_step = claims.data.get(FIRST_STEP).and_then(|v| v.as_str());
+    if claims.step != request.callback_id && first_step != Some(request.callback_id.as_str()) {
         return Err(AppError::Forbidden(
             "dialog state: callback_id differs from the signed step".into(),
         ));
