@@ -25,6 +25,7 @@ mod args;
 mod context;
 mod dialog;
 mod dialog_dates;
+mod dialog_values;
 mod exec;
 mod handler;
 mod http;
