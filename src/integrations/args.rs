@@ -65,6 +65,15 @@ impl ArgParser {
         ArgParser { args }
     }
 
+    /// The `user` and `channel` arguments: their names and types (their values are checked
+    /// against Mattermost before the route runs).
+    pub fn mentions(&self) -> impl Iterator<Item = (&str, ArgType)> {
+        self.args
+            .iter()
+            .filter(|a| matches!(a.kind, ArgType::User | ArgType::Channel))
+            .map(|a| (a.name.as_str(), a.kind))
+    }
+
     /// Whether no arguments are declared (then the text is passed through untouched and
     /// `help` is not special).
     pub fn is_empty(&self) -> bool {

@@ -21,7 +21,7 @@ use super::keys::unknown_keys;
 use super::locate::{KeyFinder, key_line, line_of, split_key, variable_line};
 use super::post::PostAction;
 use super::reply::{NoLinks, ReplyAction};
-use super::spec::{ActionSpec, CommandSpec, HookSpec, RouteFile, TriggerWhen};
+use super::spec::{ActionSpec, ArgType, CommandSpec, HookSpec, RouteFile, TriggerWhen};
 use super::template::TemplateError;
 use super::triggers::{Triggers, check_unique_triggers};
 use super::variables::{UnknownVariable, unknown_variables};
@@ -55,6 +55,11 @@ impl fmt::Display for LoadProblem {
 
 /// Loads every `*.toml` file in `dir`, in file-name order. Returns the routes, or every
 /// problem found across all files.
+///
+/// Paths inside routes (`exec.program`, `exec.cwd`) are relative to `dir`; they are resolved
+/// here, once, against the absolute form of `dir`, so nothing downstream depends on the
+/// working directory (an exec starts in `cwd`, where a relative `routes/scripts/x.sh` would
+/// name `routes/routes/scripts/x.sh`). `check`, `dev`, `serve` and reloads all come here.
 pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
     let dir_problem = |message: String| LoadProblem {
         file: dir.to_path_buf(),
@@ -62,6 +67,11 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
         key: None,
         message,
     };
+    let base = std::path::absolute(dir).map_err(|e| {
+        vec![dir_problem(format!(
+            "cannot resolve the routes directory to an absolute path: {e}"
+        ))]
+    })?;
     let entries = std::fs::read_dir(dir).map_err(|e| {
         vec![dir_problem(format!(
             "cannot read the routes directory: {e}"
@@ -80,7 +90,7 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
     for file in files {
         match std::fs::read_to_string(&file) {
             Ok(source) => {
-                let mut checker = FileChecker::new(&file, &source, dir);
+                let mut checker = FileChecker::new(&file, &source, &base);
                 if let Some(route) = checker.load() {
                     routes.push(route);
                 }
@@ -109,6 +119,7 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
 struct FileChecker<'a> {
     file: &'a Path,
     source: &'a str,
+    /// The routes directory, absolute: route-relative paths are joined to it.
     base: &'a Path,
     keys: KeyFinder<'a>,
     name: String,
@@ -269,6 +280,12 @@ impl<'a> FileChecker<'a> {
         // The shape of the sample context every template is test-rendered against.
         let mut shape = SampleShape {
             args: spec.args.iter().map(|a| a.name.clone()).collect(),
+            mentions: spec
+                .args
+                .iter()
+                .filter(|a| matches!(a.kind, ArgType::User | ArgType::Channel))
+                .map(|a| a.name.clone())
+                .collect(),
             captures: hook_pattern
                 .iter()
                 .flat_map(|r| r.capture_names().flatten().map(str::to_owned))
@@ -897,6 +914,20 @@ mod tests {
                 .any(|p| p.contains("b.toml:4: `exec.program`") && p.contains("not executable")),
             "{all:?}"
         );
+    }
+
+    #[test]
+    fn exec_paths_of_a_relative_routes_dir_are_resolved_to_absolute_paths() {
+        // `cargo test` runs in the package root, like a user running `switchboard` there with
+        // the default `dir = "routes"`. The program must not depend on the working directory
+        // (the process starts in `cwd`, the routes directory).
+        let set = load_dir(Path::new("routes")).unwrap();
+        let Action::Exec(exec) = &set.get("deploy").unwrap().actions["run"] else {
+            panic!("deploy.run is an exec action");
+        };
+        assert!(exec.program.is_absolute(), "{}", exec.program.display());
+        assert!(exec.program.ends_with("routes/scripts/deploy.sh"));
+        assert!(exec.program.is_file(), "{}", exec.program.display());
     }
 
     #[test]

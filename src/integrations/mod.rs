@@ -12,6 +12,7 @@
 //! | `args` | slash-command argument parsing, usage text and autocomplete hint |
 //! | `access` | allow lists and system roles |
 //! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
+//! | `escape` | what a value becomes in a URL (encoded for its part) or a message (mentions neutralised) |
 //! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
 //! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
 //! | `handler` | the [`Handler`] trait every route implements (declared or in Rust), and its context [`Cx`] |
@@ -26,12 +27,14 @@ mod context;
 mod dialog;
 mod dialog_dates;
 mod dialog_values;
+mod escape;
 mod exec;
 mod handler;
 mod http;
 mod keys;
 mod load;
 mod locate;
+mod names;
 mod pattern;
 mod post;
 mod reload;
@@ -53,6 +56,7 @@ pub use access::{Access, RoleCache};
 pub use args::{ArgError, ArgParser, Parsed};
 pub use context::{CommandContext, Context, SampleShape, Who};
 pub use dialog::{DeclarationProblem, DialogAction};
+pub use escape::UrlValueError;
 pub use exec::{
     ExecAction, Limiters as ExecLimiters, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket,
     run as run_program,
@@ -63,6 +67,7 @@ pub use handler::{
 };
 pub use http::{HttpAction, HttpError};
 pub use load::{LoadProblem, load_dir};
+pub use names::{Directory, Needs};
 pub use post::{PostAction, PostError};
 pub use reload::{ReloadOutcome, RouteTable};
 pub use reply::{ButtonLinks, NoLinks, Rendered, ReplyAction};
@@ -101,6 +106,16 @@ pub struct Route {
     pub source: String,
 }
 
+impl Route {
+    /// Whether this route hands out signed dialogs or buttons (in its main action or any
+    /// follow-up): those break at a restart or on another replica without configured keys.
+    pub fn needs_signing(&self) -> bool {
+        std::iter::once(&self.action)
+            .chain(self.actions.values())
+            .any(Action::needs_signing)
+    }
+}
+
 /// What a route does. One variant per action kind; dispatch is one `match` (in `run.rs`).
 #[derive(Debug)]
 #[non_exhaustive]
@@ -115,6 +130,19 @@ pub enum Action {
     Http(HttpAction),
     /// Post to a named channel.
     Post(PostAction),
+}
+
+impl Action {
+    /// Whether running it hands out something Switchboard signs: a dialog (its `state`) or
+    /// buttons and menus (their `context`).
+    pub fn needs_signing(&self) -> bool {
+        match self {
+            Action::Dialog(_) => true,
+            Action::Reply(reply) => reply.has_buttons(),
+            Action::Http(http) => http.reply.has_buttons(),
+            Action::Exec(_) | Action::Post(_) => false,
+        }
+    }
 }
 
 /// Every loaded route, indexed by name and by trigger.
@@ -157,6 +185,15 @@ impl RouteSet {
         self.routes
             .iter()
             .filter_map(|r| r.hook.as_ref().map(|h| (r, h)))
+    }
+
+    /// Names of the routes that hand out signed dialogs or buttons, in file-name order.
+    pub fn needing_signing(&self) -> Vec<String> {
+        self.routes
+            .iter()
+            .filter(|r| r.needs_signing())
+            .map(|r| r.name.clone())
+            .collect()
     }
 
     /// Number of routes.

@@ -170,6 +170,11 @@ impl Rendered {
 }
 
 impl ReplyAction {
+    /// Whether any attachment carries buttons or menus (whose context Switchboard signs).
+    pub fn has_buttons(&self) -> bool {
+        self.attachments.iter().any(|a| !a.buttons.is_empty())
+    }
+
     /// Compiles the spec's templates; `name` prefixes template names in errors.
     pub fn compile(
         route: &str,
@@ -177,6 +182,8 @@ impl ReplyAction {
         spec: &ReplySpec,
     ) -> Result<ReplyAction, TemplateError> {
         let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+        let m =
+            |key: &str, source: &str| Template::compile_message(&format!("{name}.{key}"), source);
         let optional =
             |key: &str, source: &Option<String>| source.as_deref().map(|s| t(key, s)).transpose();
         let attachments = spec
@@ -188,7 +195,7 @@ impl ReplyAction {
         Ok(ReplyAction {
             route: route.to_owned(),
             visibility: spec.visibility,
-            text: t("text", &spec.text)?,
+            text: m("text", &spec.text)?,
             username: optional("username", &spec.username)?,
             icon_url: optional("icon_url", &spec.icon_url)?,
             attachments,
@@ -337,10 +344,11 @@ impl ReplyAction {
 
 fn compile_attachment(name: &str, a: &AttachmentSpec) -> Result<CompiledAttachment, TemplateError> {
     let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+    let m = |key: &str, source: &str| Template::compile_message(&format!("{name}.{key}"), source);
     Ok(CompiledAttachment {
-        title: t("title", &a.title)?,
-        text: t("text", &a.text)?,
-        pretext: t("pretext", &a.pretext)?,
+        title: m("title", &a.title)?,
+        text: m("text", &a.text)?,
+        pretext: m("pretext", &a.pretext)?,
         color: a.color.clone(),
         fallback: a.fallback.clone(),
         fields: a
@@ -350,7 +358,7 @@ fn compile_attachment(name: &str, a: &AttachmentSpec) -> Result<CompiledAttachme
             .map(|(i, f)| {
                 Ok((
                     t(&format!("fields[{i}].title"), &f.title)?,
-                    t(&format!("fields[{i}].value"), &f.value)?,
+                    m(&format!("fields[{i}].value"), &f.value)?,
                     f.short,
                 ))
             })

@@ -8,10 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// One route file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteFile {
     /// What the route is for (documentation only).
@@ -56,7 +57,7 @@ impl RouteFile {
 }
 
 /// One action: exactly one of its fields must be set.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionSpec {
     /// `reply`.
@@ -95,7 +96,7 @@ impl ActionSpec {
 }
 
 /// `[command]`: the slash command Switchboard registers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
     /// The trigger word, without `/`, lower case.
@@ -130,7 +131,7 @@ fn yes() -> bool {
 }
 
 /// `[hook]`: an outgoing webhook that triggers the route.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HookSpec {
     /// Words that trigger the hook.
@@ -167,7 +168,7 @@ pub struct HookSpec {
 }
 
 /// Where a trigger word must appear.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerWhen {
     /// The message's first word is a trigger word (Mattermost's `trigger_when = 0`).
@@ -192,7 +193,7 @@ impl TriggerWhen {
 }
 
 /// How an outgoing hook is delivered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum HookContentType {
     /// `application/json`.
     #[default]
@@ -214,7 +215,7 @@ impl HookContentType {
 }
 
 /// `[[args]]`: one argument of the slash command.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArgSpec {
     /// Name: `args.<name>` in templates, `--<name>` for options.
@@ -234,6 +235,7 @@ pub struct ArgSpec {
     pub required: bool,
     /// Value when not given (a string, integer or boolean matching the type).
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::arg_default")]
     pub default: Option<toml::Value>,
     /// For `type = "choice"`: the allowed values.
     #[serde(default)]
@@ -244,7 +246,7 @@ pub struct ArgSpec {
 }
 
 /// The type of an argument.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ArgType {
     /// Any text.
@@ -263,7 +265,7 @@ pub enum ArgType {
 }
 
 /// `[access]`: who may use the route. Each non-empty list must match; empty lists allow all.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessSpec {
     /// Usernames allowed.
@@ -282,7 +284,7 @@ pub struct AccessSpec {
 }
 
 /// `[reply]`: a templated answer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplySpec {
     /// `ephemeral` (only the user sees it, the default) or `in_channel`.
@@ -311,7 +313,7 @@ pub struct ReplySpec {
 }
 
 /// Who sees a reply.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Only the user who triggered the route.
@@ -322,7 +324,7 @@ pub enum Visibility {
 }
 
 /// One message attachment.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentSpec {
     /// Template.
@@ -349,7 +351,7 @@ pub struct AttachmentSpec {
 }
 
 /// An attachment field.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     /// Template.
@@ -362,7 +364,7 @@ pub struct FieldSpec {
 }
 
 /// A button or menu in an attachment; a click runs the named follow-up action.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ButtonSpec {
     /// Letters and digits; identifies the button in the post.
@@ -395,7 +397,7 @@ pub struct ButtonSpec {
 }
 
 /// A button or menu.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ButtonKind {
     /// A button.
@@ -406,7 +408,7 @@ pub enum ButtonKind {
 }
 
 /// A menu or radio option.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionSpec {
     /// Shown text.
@@ -416,7 +418,7 @@ pub struct OptionSpec {
 }
 
 /// `[dialog]`: open an interactive dialog.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DialogSpec {
     /// Title (template).
@@ -451,7 +453,7 @@ pub struct DialogSpec {
 }
 
 /// One dialog field, with its validation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElementSpec {
     /// Key in `submission.<name>`.
@@ -533,7 +535,7 @@ pub struct ElementSpec {
 }
 
 /// `lookup` of a dynamic select: Switchboard serves the lookup URL itself.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupSpec {
     /// A template listing the candidate options, one per line, `value` or `value | text`; it
@@ -548,7 +550,7 @@ pub struct LookupSpec {
 }
 
 /// One cross-field check of a dialog.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// A template over `submission`, `args`, `context`: the submission is refused when it
@@ -560,7 +562,7 @@ pub struct RuleSpec {
 }
 
 /// Dialog element types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ElementType {
     /// One line.
@@ -580,7 +582,7 @@ pub enum ElementType {
 }
 
 /// `[exec]`: run a local program, never through a shell.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecSpec {
     /// The program: an absolute path, or a path relative to the routes directory.
@@ -638,7 +640,7 @@ fn default_exec_started() -> String {
 }
 
 /// `[http]`: forward to another HTTP service and render its answer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
     /// HTTP method.
@@ -659,6 +661,14 @@ pub struct HttpSpec {
     /// Seconds to wait for the answer.
     #[serde(default = "default_http_timeout")]
     pub timeout_secs: u64,
+    /// Hosts (`name` or `name:port`) the URL may reach; empty: any (values in the URL are
+    /// encoded, so they cannot change its host, only its author can).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Follow redirects (at most 5, to the same scheme, host and port only). Off by default:
+    /// a redirect answer is reported to the user.
+    #[serde(default)]
+    pub follow_redirects: bool,
     /// The reply, rendered with `response.status`, `response.json`, `response.text`.
     pub reply: ReplySpec,
 }
@@ -670,15 +680,21 @@ fn default_http_timeout() -> u64 {
     10
 }
 
-/// `[post]`: post a templated message to a channel named by team and channel.
-#[derive(Debug, Clone, Deserialize)]
+/// `[post]`: post a templated message to a channel: the request's own (`channel = "here"`,
+/// no lookup), one named by team and channel (looked up, cached), or one given by id.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostSpec {
     /// Team name (template); defaults to the request's team.
     #[serde(default)]
     pub team: Option<String>,
-    /// Channel name (template).
+    /// Channel name (template), or `here` for the channel the request came from. One of
+    /// `channel` and `channel_id` is required.
+    #[serde(default)]
     pub channel: String,
+    /// Channel id (template), posted to without a lookup.
+    #[serde(default)]
+    pub channel_id: Option<String>,
     /// The message (template).
     pub message: String,
     /// Post id of a thread to reply in (template); empty means a new thread.

@@ -10,11 +10,14 @@ use std::sync::Arc;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+use super::escape::{self, Kind};
+
 /// A compiled template.
 #[derive(Clone)]
 pub struct Template {
     env: Arc<Environment<'static>>,
     name: String,
+    kind: Kind,
 }
 
 impl std::fmt::Debug for Template {
@@ -55,9 +58,31 @@ impl From<minijinja::Error> for TemplateError {
 }
 
 impl Template {
-    /// Compiles `source`; `name` identifies it in errors (e.g. `hello.reply.text`).
+    /// Compiles `source`; `name` identifies it in errors (e.g. `hello.reply.text`). Values are
+    /// printed as they are: for program arguments, headers, bodies.
     pub fn compile(name: &str, source: &str) -> Result<Template, TemplateError> {
+        Self::compile_as(name, source, Kind::Plain)
+    }
+
+    /// Compiles a URL template: each value is encoded for the part of the URL it lands in
+    /// (see `escape.rs`).
+    pub fn compile_url(name: &str, source: &str) -> Result<Template, TemplateError> {
+        Self::compile_as(name, source, Kind::Url)
+    }
+
+    /// Compiles the text of a post or reply: values cannot mention `@all`, `@channel`,
+    /// `@here` or groups unless passed through `| mentions` (see `escape.rs`).
+    pub fn compile_message(name: &str, source: &str) -> Result<Template, TemplateError> {
+        Self::compile_as(name, source, Kind::Message)
+    }
+
+    fn compile_as(name: &str, source: &str, kind: Kind) -> Result<Template, TemplateError> {
         let mut env = Environment::new();
+        if kind != Kind::Plain {
+            env.set_formatter(escape::formatter(kind));
+        }
+        env.add_filter("urlencode", escape::urlencode);
+        env.add_filter("mentions", escape::mentions);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
         env.add_function("vote", vote);
@@ -71,6 +96,7 @@ impl Template {
         Ok(Template {
             env: Arc::new(env),
             name: name.to_owned(),
+            kind,
         })
     }
 
@@ -86,7 +112,12 @@ impl Template {
             e
         };
         let template = self.env.get_template(&self.name).map_err(named)?;
-        template.render(context).map_err(named)
+        let rendered = template.render(context).map_err(named)?;
+        escape::finish(self.kind, rendered).map_err(|e| TemplateError {
+            message: e.to_string(),
+            line: None,
+            name: Some(self.name.clone()),
+        })
     }
 
     /// minijinja says "undefined value" without saying which: name the variables of this

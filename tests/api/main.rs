@@ -8,14 +8,22 @@
 
 mod callbacks;
 mod check;
+mod connections;
 mod dialogs;
+mod editor;
 mod helpers;
+mod hostile_corpus;
+mod hostile_values;
+mod job_messages;
+mod late_answers;
+mod lookups;
 mod ops;
 mod reconcile;
 mod redis_server;
 mod replay;
 mod replicas;
 mod routes;
+mod scaffold;
 mod sim_callbacks;
 mod skeleton;
 mod validation;
