@@ -740,10 +740,12 @@ async fn doctor_fails_missing_signing_keys_when_routes_hand_out_dialogs_or_butto
     assert!(doctor::has_failures(&findings), "{findings:#?}");
     let signing = finding(&findings, "signing keys", Status::Fail);
     assert!(
-        signing.iter().any(|f| f.message.contains("deploy, poll")
-            && f.fix
-                .as_deref()
-                .is_some_and(|x| x.contains("SWITCHBOARD_SIGNING__KEYS"))),
+        signing
+            .iter()
+            .any(|f| f.message.contains("deploy, incident, poll")
+                && f.fix
+                    .as_deref()
+                    .is_some_and(|x| x.contains("SWITCHBOARD_SIGNING__KEYS"))),
         "{findings:#?}"
     );
     // With keys, the same check passes and names the signing key.
