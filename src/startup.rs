@@ -257,6 +257,7 @@ impl Application {
             let state = state.clone();
             let reconciler = reconciler.clone();
             async move {
+                warn_about_versions(&state).await;
                 let report = reconciler.run_until_done(&state.tokens, mode).await;
                 for failure in &report.failures {
                     tracing::error!(route = %failure.route, team = %failure.team, reason = %failure.message, "Mattermost refused this route's slash command; the other routes are registered");
@@ -416,5 +417,29 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+/// Warns, naming the route and the feature, for every dialog feature the connected
+/// Mattermost is too old for (`integrations::versions`). Quiet when the version is unknown.
+async fn warn_about_versions(state: &AppState) {
+    let Ok(config) = state.client.system().client_config().await else {
+        return;
+    };
+    let Some(version) = config
+        .get("Version")
+        .and_then(|v| crate::integrations::versions::parse_version(v))
+    else {
+        return;
+    };
+    let routes = state.routes.current();
+    for need in crate::integrations::versions::unmet(&routes, version) {
+        let (major, minor) = need.feature.since();
+        tracing::warn!(
+            route = %need.route,
+            feature = need.feature.name(),
+            server = %format!("{}.{}", version.0, version.1),
+            "the connected Mattermost is older than {major}.{minor}, which this route's dialog needs; it will not work as declared"
+        );
     }
 }

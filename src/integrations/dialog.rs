@@ -5,7 +5,7 @@
 //! submission is just an HTTP request, so every rule is enforced again here; a failing field
 //! gets its own message in the dialog's `errors`, which Mattermost shows beside the field.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use regex::Regex;
 use serde_json::Value;
@@ -13,9 +13,13 @@ use serde_json::Value;
 use super::pattern;
 
 use super::context::Context;
+use super::dialog_dates::DateRule;
+use super::dialog_values::as_default;
 use super::spec::{DialogSpec, ElementSpec, ElementType};
 use super::template::{Template, TemplateError};
-use crate::mattermost::models::{Dialog, DialogElement, DialogElementType, DialogOption};
+use crate::mattermost::models::{
+    DateTimeConfig, Dialog, DialogElement, DialogElementType, DialogOption,
+};
 
 /// A compiled `[dialog]`.
 #[derive(Debug, Clone)]
@@ -26,16 +30,39 @@ pub struct DialogAction {
     icon_url: Option<String>,
     notify_on_cancel: bool,
     elements: Vec<Element>,
+    rules: Vec<Rule>,
     /// The follow-up action run with the validated submission; `None`: a valid submission
-    /// just closes the dialog.
+    /// just closes the dialog. When it is a dialog, it opens as the next step.
     pub on_submit: Option<String>,
+    /// The action run when the user cancels.
+    pub on_cancel: Option<String>,
 }
 
 #[derive(Debug, Clone)]
-struct Element {
-    spec: ElementSpec,
+pub(super) struct Element {
+    pub(super) spec: ElementSpec,
     default: Option<Template>,
-    pattern: Option<Regex>,
+    pub(super) pattern: Option<Regex>,
+    pub(super) dates: Option<DateRule>,
+    lookup: Option<Lookup>,
+    show_when: Option<Template>,
+}
+
+/// A compiled `lookup` of a dynamic select.
+#[derive(Debug, Clone)]
+struct Lookup {
+    options: Template,
+    free_form: bool,
+}
+
+/// Most options one lookup answers with.
+const MOST_LOOKUP_ITEMS: usize = 100;
+
+/// A compiled cross-field rule.
+#[derive(Debug, Clone)]
+struct Rule {
+    when: Template,
+    error: Template,
 }
 
 /// A problem with the declaration, as (element index, key, message).
@@ -93,25 +120,89 @@ impl DialogAction {
                 ));
             }
             if let Some(source) = &e.data_source {
-                if e.kind != ElementType::Select || !matches!(source.as_str(), "users" | "channels")
+                if e.kind != ElementType::Select
+                    || !matches!(source.as_str(), "users" | "channels" | "dynamic")
                 {
                     problems.push((
                         Some(i),
                         "data_source",
-                        "only a select has a data_source: `users` or `channels`".into(),
+                        "only a select has a data_source: `users`, `channels` or `dynamic`".into(),
                     ));
                 }
+            }
+            let dynamic = e.data_source.as_deref() == Some("dynamic");
+            let lookup = match (&e.lookup, dynamic) {
+                (Some(l), true) => {
+                    template(&mut problems, "lookup", Some(i), &l.options).map(|options| Lookup {
+                        options,
+                        free_form: l.free_form,
+                    })
+                }
+                (None, true) => {
+                    problems.push((
+                        Some(i),
+                        "lookup",
+                        "a `dynamic` select needs a `lookup` table with `options`".into(),
+                    ));
+                    None
+                }
+                (Some(_), false) => {
+                    problems.push((
+                        Some(i),
+                        "lookup",
+                        "only a select with `data_source = \"dynamic\"` takes `lookup`".into(),
+                    ));
+                    None
+                }
+                (None, false) => None,
+            };
+            if dynamic && !e.options.is_empty() {
+                problems.push((
+                    Some(i),
+                    "options",
+                    "a `dynamic` select gets its options from `lookup`".into(),
+                ));
             }
             if let (Some(min), Some(max)) = (e.min_length, e.max_length) {
                 if min > max {
                     problems.push((Some(i), "min_length", "is more than max_length".into()));
                 }
             }
+            element_problems(i, e, &mut problems);
+            let is_date = matches!(e.kind, ElementType::Date | ElementType::Datetime);
+            let dates = if is_date {
+                match DateRule::compile(e) {
+                    Ok(rule) => Some(rule),
+                    Err(found) => {
+                        problems.extend(found.into_iter().map(|(k, m)| (Some(i), k, m)));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             elements.push(Element {
                 spec: e.clone(),
                 default,
                 pattern,
+                dates,
+                lookup,
+                show_when: match &e.show_when {
+                    Some(t) => template(&mut problems, "show_when", Some(i), t),
+                    None => None,
+                },
             });
+        }
+        let mut rules = Vec::new();
+        for (i, r) in spec.rules.iter().enumerate() {
+            let key_when = "rules.when";
+            let when = template(&mut problems, key_when, None, &r.when);
+            let error = template(&mut problems, "rules.error", None, &r.error);
+            if let (Some(when), Some(error)) = (when, error) {
+                rules.push(Rule { when, error });
+            } else {
+                problems.push((None, "rules", format!("rule {} is not usable", i + 1)));
+            }
         }
         match (title, introduction) {
             (Some(title), Some(introduction)) if problems.is_empty() => Ok(DialogAction {
@@ -119,9 +210,11 @@ impl DialogAction {
                 introduction,
                 submit_label: spec.submit_label.clone(),
                 icon_url: spec.icon_url.clone(),
-                notify_on_cancel: spec.notify_on_cancel,
+                notify_on_cancel: spec.notify_on_cancel || spec.on_cancel.is_some(),
                 elements,
+                rules,
                 on_submit: spec.on_submit.clone(),
+                on_cancel: spec.on_cancel.clone(),
             }),
             _ => Err(problems),
         }
@@ -147,14 +240,20 @@ impl DialogAction {
         dialog.icon_url.clone_from(&self.icon_url);
         dialog.notify_on_cancel = self.notify_on_cancel.then_some(true);
         dialog.state = Some(state);
+        let filled = self.with_every_field(context);
         for e in &self.elements {
             let s = &e.spec;
+            if !e.shown(&filled)? {
+                continue;
+            }
             let kind = match s.kind {
                 ElementType::Text => DialogElementType::Text,
                 ElementType::Textarea => DialogElementType::Textarea,
                 ElementType::Select => DialogElementType::Select,
                 ElementType::Bool => DialogElementType::Bool,
                 ElementType::Radio => DialogElementType::Radio,
+                ElementType::Date => DialogElementType::Date,
+                ElementType::Datetime => DialogElementType::Datetime,
             };
             let mut element = DialogElement::new(kind, s.name.clone(), s.display_name.clone());
             element.subtype.clone_from(&s.subtype);
@@ -164,6 +263,19 @@ impl DialogAction {
             element.min_length = s.min_length.and_then(|n| u32::try_from(n).ok());
             element.max_length = s.max_length.and_then(|n| u32::try_from(n).ok());
             element.data_source.clone_from(&s.data_source);
+            element.multiselect = s.multiselect.then_some(true);
+            element.refresh = s.refresh.then_some(true);
+            if e.dates.is_some() {
+                element.min_date.clone_from(&s.min_date);
+                element.max_date.clone_from(&s.max_date);
+                element.time_interval = s.time_interval;
+                let mut config = DateTimeConfig::default();
+                config.location_timezone.clone_from(&s.time_zone);
+                config.min_date.clone_from(&s.min_date);
+                config.max_date.clone_from(&s.max_date);
+                config.time_interval = s.time_interval;
+                element.datetime_config = (config != DateTimeConfig::default()).then_some(config);
+            }
             if !s.options.is_empty() {
                 element.options = Some(
                     s.options
@@ -177,6 +289,10 @@ impl DialogAction {
                 );
             }
             element.default = e.default.as_ref().map(|t| t.render(context)).transpose()?;
+            // A refreshed form keeps what the user already entered.
+            if let Some(current) = context.submission.get(&s.name).and_then(as_default) {
+                element.default = Some(current);
+            }
             dialog.elements.push(element);
         }
         Ok(dialog)
@@ -188,73 +304,310 @@ impl DialogAction {
         &self,
         submission: &serde_json::Map<String, Value>,
     ) -> Result<BTreeMap<String, Value>, HashMap<String, String>> {
+        self.validate_at(submission, jiff::Timestamp::now(), &HashSet::new())
+    }
+
+    /// [`DialogAction::validate`] with relative dates reckoned at `now`, skipping the
+    /// `hidden` elements (see [`DialogAction::hidden`]).
+    pub fn validate_at(
+        &self,
+        submission: &serde_json::Map<String, Value>,
+        now: jiff::Timestamp,
+        hidden: &HashSet<String>,
+    ) -> Result<BTreeMap<String, Value>, HashMap<String, String>> {
         let mut values = BTreeMap::new();
         let mut errors = HashMap::new();
         for e in &self.elements {
-            let s = &e.spec;
-            let raw = submission.get(&s.name).cloned().unwrap_or(Value::Null);
-            let value = match (s.kind, raw) {
-                (ElementType::Bool, Value::Bool(b)) => Value::Bool(b),
-                (ElementType::Bool, Value::String(t)) => Value::Bool(t == "true"),
-                (ElementType::Bool, Value::Null) => Value::Bool(false),
-                (_, Value::Null) => Value::Null,
-                (_, Value::String(t)) => Value::String(t),
-                (_, Value::Number(n)) => Value::String(n.to_string()),
-                (_, _) => {
-                    errors.insert(s.name.clone(), "This value has the wrong type.".into());
-                    continue;
-                }
+            if hidden.contains(&e.spec.name) {
+                // Not shown, so not taken: whatever was sent for it is dropped.
+                values.insert(e.spec.name.clone(), Value::Null);
+                continue;
+            }
+            let raw = submission.get(&e.spec.name).cloned().unwrap_or(Value::Null);
+            let checked = if e.spec.multiselect {
+                e.check_many(raw)
+            } else {
+                e.check_one(raw, now)
             };
-            let text = value.as_str().unwrap_or_default();
-            if let Some(problem) = control_character(text, s.kind == ElementType::Textarea) {
-                errors.insert(s.name.clone(), problem);
-                continue;
-            }
-            if s.kind == ElementType::Bool {
-                if s.required && value != Value::Bool(true) {
-                    errors.insert(s.name.clone(), "This box must be ticked.".into());
+            match checked {
+                Ok(value) => {
+                    values.insert(e.spec.name.clone(), value);
                 }
-                values.insert(s.name.clone(), value);
-                continue;
-            }
-            // Blank is missing: "   " does not fill a required field.
-            if text.trim().is_empty() {
-                if s.required {
-                    errors.insert(s.name.clone(), "This field is required.".into());
+                Err(message) => {
+                    errors.insert(e.spec.name.clone(), message);
                 }
-                values.insert(s.name.clone(), Value::Null);
-                continue;
             }
-            let length = text.chars().count();
-            if let Some(min) = s.min_length.filter(|&m| length < m) {
-                errors.insert(s.name.clone(), format!("At least {min} characters."));
-            } else if let Some(max) = s.max_length.filter(|&m| length > m) {
-                errors.insert(s.name.clone(), format!("At most {max} characters."));
-            } else if !s.options.is_empty() && !s.options.iter().any(|o| o.value == text) {
-                errors.insert(s.name.clone(), "Choose one of the offered options.".into());
-            } else if s.data_source.is_some() && !crate::mattermost::is_valid_id(text) {
-                // Mattermost sends the id picked from its list; anything else was typed into
-                // a hand-made request.
-                let what = match s.data_source.as_deref() {
-                    Some("channels") => "channel",
-                    _ => "user",
-                };
-                errors.insert(s.name.clone(), format!("Choose a {what} from the list."));
-            } else if e.pattern.as_ref().is_some_and(|p| !p.is_match(text)) {
-                errors.insert(
-                    s.name.clone(),
-                    "This value is not in the expected form.".into(),
-                );
-            } else if s.subtype.as_deref() == Some("number") && text.parse::<f64>().is_err() {
-                errors.insert(s.name.clone(), "Enter a number.".into());
-            }
-            values.insert(s.name.clone(), value);
         }
         if errors.is_empty() {
             Ok(values)
         } else {
             Err(errors)
         }
+    }
+
+    /// `context` with every field of this dialog in `submission` (`null` when not sent yet),
+    /// so `show_when` can test a field the user has not filled in.
+    fn with_every_field(&self, context: &Context) -> Context {
+        let mut filled = context.clone();
+        for e in &self.elements {
+            filled
+                .submission
+                .entry(e.spec.name.clone())
+                .or_insert(Value::Null);
+        }
+        filled
+    }
+
+    /// The newer Mattermost features this dialog uses (besides being a next step, which the
+    /// route knows), each with the first version that has it; see [`super::versions`].
+    pub fn features(&self) -> Vec<super::versions::Feature> {
+        use super::versions::Feature;
+        let mut found = Vec::new();
+        let mut add = |f: Feature| {
+            if !found.contains(&f) {
+                found.push(f);
+            }
+        };
+        for e in &self.elements {
+            let s = &e.spec;
+            if s.multiselect {
+                add(Feature::Multiselect);
+            }
+            match s.kind {
+                ElementType::Date => add(Feature::DateElement),
+                ElementType::Datetime => add(Feature::DatetimeElement),
+                _ => {}
+            }
+            if s.data_source.as_deref() == Some("dynamic") {
+                add(Feature::DynamicSelect);
+            }
+            if s.refresh {
+                add(Feature::FieldRefresh);
+            }
+        }
+        if !self.rules.is_empty() {
+            add(Feature::GenericError);
+        }
+        found
+    }
+
+    /// Renders the templates `build` does not (rules, lookups) in `context`, so `check`
+    /// reports what would fail at run time.
+    pub fn render_checks(&self, context: &Context) -> Result<(), TemplateError> {
+        let mut filled = self.with_every_field(context);
+        filled
+            .results
+            .insert("query".into(), Value::String(String::new()));
+        for rule in &self.rules {
+            rule.when.render(&filled)?;
+            rule.error.render(&filled)?;
+        }
+        for lookup in self.elements.iter().filter_map(|e| e.lookup.as_ref()) {
+            lookup.options.render(&filled)?;
+        }
+        Ok(())
+    }
+
+    /// Whether any element asks for a refresh when changed (the dialog then needs a
+    /// `source_url`).
+    pub fn refreshes(&self) -> bool {
+        self.elements.iter().any(|e| e.spec.refresh)
+    }
+
+    /// The elements `show_when` hides in `context` (whose `submission` holds the values as
+    /// sent: they only decide what is shown; each shown value is checked in full).
+    pub fn hidden(&self, context: &Context) -> Result<HashSet<String>, TemplateError> {
+        let mut hidden = HashSet::new();
+        let filled = self.with_every_field(context);
+        for e in &self.elements {
+            if !e.shown(&filled)? {
+                hidden.insert(e.spec.name.clone());
+            }
+        }
+        Ok(hidden)
+    }
+
+    /// Points the dynamic selects of a built `dialog` at `url` (Switchboard's lookup URL).
+    pub fn set_lookup_url(&self, dialog: &mut Dialog, url: &str) {
+        for element in &mut dialog.elements {
+            if element.data_source.as_deref() == Some("dynamic") {
+                element.data_source_url = Some(url.to_owned());
+            }
+        }
+    }
+
+    /// The options of dynamic select `field` for `query`, in `context` (which holds the
+    /// values so far); `None` when `field` is not a dynamic select of this dialog.
+    pub fn lookup(
+        &self,
+        field: &str,
+        query: &str,
+        context: &Context,
+    ) -> Option<Result<Vec<(String, String)>, TemplateError>> {
+        let element = self.elements.iter().find(|e| e.spec.name == field)?;
+        let lookup = element.lookup.as_ref()?;
+        Some(candidates(lookup, query, context))
+    }
+
+    /// Checks the values of dynamic selects against what their lookup lists for an empty
+    /// query (unless declared `free_form`); an error per refused field.
+    pub fn check_lookups(
+        &self,
+        context: &Context,
+    ) -> Result<Result<(), HashMap<String, String>>, TemplateError> {
+        let mut errors = HashMap::new();
+        for e in &self.elements {
+            let Some(lookup) = e.lookup.as_ref().filter(|l| !l.free_form) else {
+                continue;
+            };
+            let chosen: Vec<&str> = match context.submission.get(&e.spec.name) {
+                Some(Value::String(v)) => vec![v.as_str()],
+                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            if chosen.is_empty() {
+                continue;
+            }
+            let mut blank = context.clone();
+            blank
+                .results
+                .insert("query".into(), Value::String(String::new()));
+            let offered = all_candidates(lookup, &blank)?;
+            if let Some(bad) = chosen
+                .iter()
+                .find(|v| !offered.iter().any(|(value, _)| value == *v))
+            {
+                errors.insert(
+                    e.spec.name.clone(),
+                    format!("`{bad}` is not one of the options offered."),
+                );
+            }
+        }
+        Ok(if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        })
+    }
+
+    /// The generic error of the first cross-field rule that refuses the submission in
+    /// `context` (which holds the validated `submission`).
+    pub fn refusal(&self, context: &Context) -> Result<Option<String>, TemplateError> {
+        for rule in &self.rules {
+            // Comparisons render `True` (Python style) or `true` when written out by hand.
+            if rule
+                .when
+                .render(context)?
+                .trim()
+                .eq_ignore_ascii_case("true")
+            {
+                return Ok(Some(rule.error.render(context)?));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Every line of a lookup's template as (value, text).
+fn all_candidates(
+    lookup: &Lookup,
+    context: &Context,
+) -> Result<Vec<(String, String)>, TemplateError> {
+    let rendered = lookup.options.render(context)?;
+    Ok(rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| match line.split_once('|') {
+            Some((value, text)) => (value.trim().to_owned(), text.trim().to_owned()),
+            None => (line.to_owned(), line.to_owned()),
+        })
+        .filter(|(value, _)| !value.is_empty())
+        .collect())
+}
+
+/// The lookup's options containing `query` (value or text, ignoring case), at most
+/// [`MOST_LOOKUP_ITEMS`].
+fn candidates(
+    lookup: &Lookup,
+    query: &str,
+    context: &Context,
+) -> Result<Vec<(String, String)>, TemplateError> {
+    let mut context = context.clone();
+    context
+        .results
+        .insert("query".into(), Value::String(query.to_owned()));
+    let needle = query.trim().to_lowercase();
+    let mut all = all_candidates(lookup, &context)?;
+    all.retain(|(value, text)| {
+        needle.is_empty()
+            || value.to_lowercase().contains(&needle)
+            || text.to_lowercase().contains(&needle)
+    });
+    all.truncate(MOST_LOOKUP_ITEMS);
+    Ok(all)
+}
+
+impl Element {
+    /// Whether `show_when` (if any) shows this element in `context`.
+    fn shown(&self, context: &Context) -> Result<bool, TemplateError> {
+        match &self.show_when {
+            None => Ok(true),
+            Some(t) => Ok(t.render(context)?.trim().eq_ignore_ascii_case("true")),
+        }
+    }
+}
+
+/// Problems with the keys that only some element types take.
+fn element_problems(i: usize, e: &ElementSpec, problems: &mut Vec<DeclarationProblem>) {
+    let is_date = matches!(e.kind, ElementType::Date | ElementType::Datetime);
+    let mut only = |present: bool, key: &'static str, what: &str| {
+        if present {
+            problems.push((Some(i), key, format!("only {what} takes `{key}`")));
+        }
+    };
+    only(
+        e.multiselect && e.kind != ElementType::Select,
+        "multiselect",
+        "a select",
+    );
+    only(
+        !e.multiselect && e.min_items.is_some(),
+        "min_items",
+        "a multiselect",
+    );
+    only(
+        !e.multiselect && e.max_items.is_some(),
+        "max_items",
+        "a multiselect",
+    );
+    only(
+        !is_date && e.min_date.is_some(),
+        "min_date",
+        "a date or datetime",
+    );
+    only(
+        !is_date && e.max_date.is_some(),
+        "max_date",
+        "a date or datetime",
+    );
+    only(
+        !is_date && e.time_zone.is_some(),
+        "time_zone",
+        "a date or datetime",
+    );
+    only(
+        is_date && !e.options.is_empty(),
+        "options",
+        "a select or radio",
+    );
+    if let (Some(min), Some(max)) = (e.min_items, e.max_items) {
+        if min > max {
+            problems.push((Some(i), "min_items", "is more than max_items".into()));
+        }
+    }
+    if e.max_items == Some(0) {
+        problems.push((Some(i), "max_items", "must be at least 1".into()));
     }
 }
 
@@ -417,6 +770,88 @@ mod tests {
         assert_eq!(values["version"], "v1.2");
         assert_eq!(values["sure"], true);
         assert!(!values.contains_key("extra"));
+    }
+
+    #[test]
+    fn a_multiselect_takes_an_array_of_offered_values_in_its_count() {
+        let spec: DialogSpec = toml::from_str(
+            r#"
+            title = "t"
+            [[elements]]
+            name = "teams"
+            display_name = "Teams"
+            type = "select"
+            multiselect = true
+            required = true
+            min_items = 1
+            max_items = 2
+            options = [{ text = "A", value = "a" }, { text = "B", value = "b" }, { text = "C", value = "c" }]
+            [[elements]]
+            name = "people"
+            display_name = "People"
+            type = "select"
+            data_source = "users"
+            multiselect = true
+            "#,
+        )
+        .unwrap();
+        let dialog = DialogAction::compile("d", &spec).unwrap();
+        let submit = |v: Value| dialog.validate(v.as_object().unwrap());
+        let values = submit(serde_json::json!({"teams": ["a", "c"]})).unwrap();
+        assert_eq!(values["teams"], serde_json::json!(["a", "c"]));
+        assert_eq!(values["people"], serde_json::json!([]));
+        for (teams, error) in [
+            (serde_json::json!(["a", "b", "c"]), "Choose at most 2."),
+            (
+                serde_json::json!(["a", "z"]),
+                "Choose one of the offered options.",
+            ),
+            (serde_json::json!(["a", "a"]), "`a` is chosen twice."),
+            (serde_json::json!([]), "This field is required."),
+            (serde_json::json!([1]), "This value has the wrong type."),
+            (
+                serde_json::json!({"a": true}),
+                "This value has the wrong type.",
+            ),
+        ] {
+            let errors = submit(serde_json::json!({ "teams": teams })).unwrap_err();
+            assert_eq!(errors["teams"], error, "{teams}");
+        }
+        let errors = submit(serde_json::json!({"teams": ["a"], "people": ["@alice"]})).unwrap_err();
+        assert_eq!(errors["people"], "Choose a user from the list.");
+    }
+
+    #[test]
+    fn keys_of_other_element_types_are_declaration_problems() {
+        let spec: DialogSpec = toml::from_str(
+            "title = \"t\"\n[[elements]]\nname = \"a\"\ndisplay_name = \"A\"\ntype = \"text\"\nmultiselect = true\nmax_items = 2\nmin_date = \"today\"\n",
+        )
+        .unwrap();
+        let problems = DialogAction::compile("d", &spec).unwrap_err();
+        let keys: Vec<_> = problems.iter().map(|(_, k, _)| *k).collect();
+        assert_eq!(keys, vec!["multiselect", "min_date"]);
+    }
+
+    #[test]
+    fn a_rule_refuses_with_its_error_when_true() {
+        let spec: DialogSpec = toml::from_str(
+            "title = \"t\"\n[[rules]]\nwhen = \"{{ submission.severity == 'sev1' and submission.teams | length < 2 }}\"\nerror = \"Page two teams for {{ submission.severity }}.\"\n",
+        )
+        .unwrap();
+        let dialog = DialogAction::compile("d", &spec).unwrap();
+        let mut context = Context::default();
+        context.submission.insert("severity".into(), "sev1".into());
+        context
+            .submission
+            .insert("teams".into(), serde_json::json!(["a"]));
+        assert_eq!(
+            dialog.refusal(&context).unwrap().as_deref(),
+            Some("Page two teams for sev1.")
+        );
+        context
+            .submission
+            .insert("teams".into(), serde_json::json!(["a", "b"]));
+        assert_eq!(dialog.refusal(&context).unwrap(), None);
     }
 
     #[test]

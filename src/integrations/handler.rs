@@ -129,6 +129,20 @@ pub struct SubmittedDialog {
     pub data: Value,
 }
 
+/// A verified lookup of a dynamic select.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DialogLookup {
+    /// The request with its verified state; `submission` holds the values so far.
+    pub dialog: SubmittedDialog,
+    /// The dialog step whose element is looked up (from Switchboard's lookup URL).
+    pub step: String,
+    /// The element (`selected_field`).
+    pub field: String,
+    /// The typed text (`query`).
+    pub query: String,
+}
+
 /// A verified button click or menu choice: the request plus what Switchboard signed into the
 /// action's context.
 #[derive(Debug, Clone)]
@@ -189,6 +203,17 @@ pub trait Handler: Send + Sync + fmt::Debug + 'static {
         dialog: &'a SubmittedDialog,
     ) -> BoxFuture<'a, Result<DialogResponse, HandlerError>> {
         let _ = (cx, dialog);
+        unsupported(CallbackKind::DialogSubmission)
+    }
+
+    /// A dynamic select's lookup (the dialog's signed state verified, not used up): the
+    /// options of `lookup.field` for `lookup.query`.
+    fn dialog_lookup<'a>(
+        &'a self,
+        cx: &'a Cx,
+        lookup: &'a DialogLookup,
+    ) -> BoxFuture<'a, Result<crate::protocol::LookupResponse, HandlerError>> {
+        let _ = (cx, lookup);
         unsupported(CallbackKind::DialogSubmission)
     }
 
@@ -432,6 +457,15 @@ impl Cx {
     /// `<public_url>/dialogs/<route>`.
     pub fn dialog_url(&self, route: &str) -> String {
         self.url("dialogs", route)
+    }
+
+    /// `<public_url>/dialogs/<route>/lookup?step=<step>`: where dynamic selects of dialog step
+    /// `step` look their options up.
+    pub fn lookup_url(&self, step: &str) -> String {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("step", step)
+            .finish();
+        format!("{}/lookup?{query}", self.dialog_url(&self.route))
     }
 
     /// `<public_url>/actions/<route>`.

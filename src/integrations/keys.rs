@@ -12,8 +12,8 @@ use serde::de::{self, Visitor};
 
 use super::spec::{
     AccessSpec, ActionSpec, ArgSpec, AttachmentSpec, ButtonSpec, CommandSpec, DialogSpec,
-    ElementSpec, ExecSpec, FieldSpec, HookSpec, HttpSpec, OptionSpec, PostSpec, ReplySpec,
-    RouteFile,
+    ElementSpec, ExecSpec, FieldSpec, HookSpec, HttpSpec, LookupSpec, OptionSpec, PostSpec,
+    ReplySpec, RouteFile, RuleSpec,
 };
 
 /// One unknown key: where it is and what would have been accepted.
@@ -140,7 +140,7 @@ fn is_array_of_tables(schema: Schema, key: &str) -> bool {
         (schema, key),
         (Schema::Route, "args")
             | (Schema::Reply, "attachments")
-            | (Schema::Dialog, "elements")
+            | (Schema::Dialog, "elements" | "rules")
             | (Schema::Attachment, "fields")
     )
 }
@@ -161,6 +161,8 @@ enum Schema {
     MenuOption,
     Dialog,
     Element,
+    Rule,
+    Lookup,
     Exec,
     Http,
     Post,
@@ -189,6 +191,8 @@ impl Schema {
             Schema::MenuOption => fields_of::<OptionSpec>(),
             Schema::Dialog => fields_of::<DialogSpec>(),
             Schema::Element => fields_of::<ElementSpec>(),
+            Schema::Rule => fields_of::<RuleSpec>(),
+            Schema::Lookup => fields_of::<LookupSpec>(),
             Schema::Exec => fields_of::<ExecSpec>(),
             Schema::Http => fields_of::<HttpSpec>(),
             Schema::Post => fields_of::<PostSpec>(),
@@ -217,6 +221,8 @@ impl Schema {
             (Schema::Attachment, "actions") => Some(Many(Schema::Button)),
             (Schema::Button | Schema::Element, "options") => Some(Many(Schema::MenuOption)),
             (Schema::Dialog, "elements") => Some(Many(Schema::Element)),
+            (Schema::Dialog, "rules") => Some(Many(Schema::Rule)),
+            (Schema::Element, "lookup") => Some(One(Schema::Lookup)),
             (Schema::Http, "reply") => Some(One(Schema::Reply)),
             _ => None,
         }

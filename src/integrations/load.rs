@@ -350,6 +350,9 @@ impl<'a> FileChecker<'a> {
             if let Some(on_submit) = action.dialog.as_ref().and_then(|d| d.on_submit.clone()) {
                 references.push((format!("{prefix}dialog"), on_submit, None, "on_submit"));
             }
+            if let Some(on_cancel) = action.dialog.as_ref().and_then(|d| d.on_cancel.clone()) {
+                references.push((format!("{prefix}dialog"), on_cancel, None, "on_cancel"));
+            }
             if let Some(reply) = &action.reply {
                 for (a, attachment) in reply.attachments.iter().enumerate() {
                     for button in &attachment.actions {
@@ -566,7 +569,10 @@ impl<'a> FileChecker<'a> {
         }
         if let Some(dialog) = &spec.dialog {
             return match DialogAction::compile(&format!("{name}dialog"), dialog) {
-                Ok(d) => match d.build(&sample, "x", String::new()) {
+                Ok(d) => match d
+                    .build(&sample, "x", String::new())
+                    .and_then(|_| d.render_checks(&sample))
+                {
                     Ok(_) => Some(Action::Dialog(d)),
                     Err(e) => {
                         self.template_problem(&format!("{prefix}dialog.title"), &e);

@@ -25,6 +25,8 @@ mod access;
 mod args;
 mod context;
 mod dialog;
+mod dialog_dates;
+mod dialog_values;
 mod escape;
 mod exec;
 mod handler;
@@ -42,6 +44,7 @@ mod spec;
 mod template;
 mod triggers;
 mod variables;
+pub mod versions;
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -59,8 +62,8 @@ pub use exec::{
     run as run_program,
 };
 pub use handler::{
-    ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, Handler, HandlerError,
-    Handlers, SigningTtl, SubmittedDialog,
+    ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, DialogLookup, Handler,
+    HandlerError, Handlers, SigningTtl, SubmittedDialog,
 };
 pub use http::{HttpAction, HttpError};
 pub use load::{LoadProblem, load_dir};

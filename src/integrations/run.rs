@@ -18,7 +18,9 @@ use serde_json::{Map, Value, json};
 use super::access::RoleCache;
 use super::args::Parsed;
 use super::context::{Context, Who};
-use super::handler::{ActionClick, BoxFuture, Cx, Handler, HandlerError, SubmittedDialog};
+use super::handler::{
+    ActionClick, BoxFuture, Cx, DialogLookup, Handler, HandlerError, SubmittedDialog,
+};
 use super::locate::template_location;
 use super::names::{Directory, Needs};
 use super::reply::{ButtonLinks, Choices, Rendered};
@@ -27,8 +29,8 @@ use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{ActionIntegration, CommandResponse};
 use crate::mattermost::{ChannelId, PostId, UserId};
 use crate::protocol::{
-    ActionResponse, DialogResponse, OutgoingWebhookRequest, OutgoingWebhookResponse, PostUpdate,
-    SlashCommandRequest,
+    ActionResponse, DialogResponse, LookupItem, LookupResponse, OutgoingWebhookRequest,
+    OutgoingWebhookResponse, PostUpdate, SlashCommandRequest,
 };
 
 const SORRY: &str = "Sorry, Switchboard could not do this; the error is in its log.";
@@ -176,7 +178,13 @@ impl DeclaredRoute {
             Action::Dialog(dialog) => {
                 let step = dialog_step(route, action);
                 let built = match dialog.build(&context, &step, String::new()) {
-                    Ok(d) => d,
+                    Ok(mut d) => {
+                        dialog.set_lookup_url(&mut d, &cx.lookup_url(&step));
+                        if dialog.refreshes() {
+                            d.source_url = Some(cx.dialog_url(&route.name));
+                        }
+                        d
+                    }
                     Err(e) => {
                         tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
                         return Answer::Ephemeral(SORRY.into());
@@ -437,6 +445,97 @@ fn dialog_step(route: &Route, action: &Action) -> String {
         .map_or_else(|| "main".to_owned(), |(name, _)| name.clone())
 }
 
+/// A field refresh (`type: "refresh"`): the same step built again with the values so far
+/// (`show_when` decides what is shown, entered values stay), under the same state, which a
+/// refresh does not use up.
+fn refreshed(
+    cx: &Cx,
+    route: &Route,
+    declared: &super::DialogAction,
+    dialog: &SubmittedDialog,
+    shown_in: &Context,
+) -> DialogResponse {
+    match declared.build(shown_in, &dialog.step, dialog.request.state.clone()) {
+        Ok(mut form) => {
+            declared.set_lookup_url(&mut form, &cx.lookup_url(&dialog.step));
+            form.source_url = Some(cx.dialog_url(&route.name));
+            DialogResponse::form(form)
+        }
+        Err(e) => {
+            tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
+            DialogResponse::error(SORRY)
+        }
+    }
+}
+
+/// The next step of a multi-step dialog, answered as `type: "form"`: it carries the values
+/// so far (and what opened the first step) in its own signed, single-use state, bound to the
+/// same user and channel, with the step's name as `callback_id`.
+fn next_step(
+    cx: &Cx,
+    route: &Route,
+    next: &Action,
+    step: &super::DialogAction,
+    dialog: &SubmittedDialog,
+    values: BTreeMap<String, Value>,
+    field: impl Fn(&str) -> BTreeMap<String, Value>,
+) -> DialogResponse {
+    let name = dialog_step(route, next);
+    let context = Context {
+        route: route.name.clone(),
+        user: who(&dialog.request.user_id, ""),
+        channel: who(&dialog.request.channel_id, ""),
+        team: who(&dialog.request.team_id, ""),
+        args: field("args"),
+        context: field("context"),
+        submission: values,
+        ..Context::default()
+    };
+    match step.build(&context, &name, String::new()) {
+        Ok(mut form) => {
+            step.set_lookup_url(&mut form, &cx.lookup_url(&name));
+            if step.refreshes() {
+                form.source_url = Some(cx.dialog_url(&route.name));
+            }
+            // The web client sends the first step's callback_id with every later step.
+            let first = dialog
+                .data
+                .get(crate::server::FIRST_STEP)
+                .and_then(Value::as_str)
+                .unwrap_or(&dialog.step);
+            let data = json!({
+                "args": context.args,
+                "context": context.context,
+                "submission": context.submission,
+                crate::server::FIRST_STEP: first,
+            });
+            let form = cx.sign_dialog(
+                form,
+                &name,
+                &dialog.request.user_id,
+                &dialog.request.channel_id,
+                data,
+            );
+            // A state too long to verify would refuse the next step's submission; say so now,
+            // with the dialog still open, instead.
+            if form
+                .state
+                .as_ref()
+                .is_some_and(|s| s.len() > crate::signing::MAX_TOKEN_BYTES)
+            {
+                return DialogResponse::error(
+                    "These answers are too long to carry to the next step; please shorten them.",
+                );
+            }
+            DialogResponse::form(form)
+        }
+        Err(e) => {
+            tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
+            DialogResponse::error(SORRY)
+        }
+    }
+}
+
 fn who(id: &str, name: &str) -> Who {
     Who {
         id: id.to_owned(),
@@ -565,9 +664,6 @@ impl Handler for DeclaredRoute {
     ) -> BoxFuture<'a, Result<DialogResponse, HandlerError>> {
         Box::pin(async move {
             let route = self.route()?;
-            if dialog.request.cancelled {
-                return Ok(DialogResponse::close());
-            }
             let holder = if dialog.step == "main" {
                 Some(&route.action)
             } else {
@@ -579,31 +675,6 @@ impl Handler for DeclaredRoute {
                     dialog.step, route.name
                 )));
             };
-            let submitted: Map<String, Value> = dialog
-                .request
-                .submission
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let values = match declared.validate(&submitted) {
-                Ok(values) => values,
-                Err(errors) => {
-                    return Ok(DialogResponse {
-                        errors: errors.into_iter().collect(),
-                        ..DialogResponse::default()
-                    });
-                }
-            };
-            // Only validation declared: close with `{}`, no lookup, nothing runs.
-            let Some(on_submit) = &declared.on_submit else {
-                return Ok(DialogResponse::close());
-            };
-            let Some(next) = route.actions.get(on_submit) else {
-                return Err(HandlerError::failed(format!(
-                    "on_submit `{on_submit}` is not an action of route `{}`",
-                    route.name
-                )));
-            };
             let field = |key: &str| -> BTreeMap<String, Value> {
                 dialog
                     .data
@@ -611,6 +682,99 @@ impl Handler for DeclaredRoute {
                     .and_then(|v| serde_json::from_value(v.clone()).ok())
                     .unwrap_or_default()
             };
+            // Earlier steps' values come from the signed state, never from the browser's copy.
+            let earlier = field("submission");
+            // What the browser sent for this step (earlier steps' echoed copies dropped).
+            let submitted: Map<String, Value> = dialog
+                .request
+                .submission
+                .iter()
+                .filter(|(k, _)| !earlier.contains_key(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let mut as_sent = earlier.clone();
+            as_sent.extend(submitted.clone());
+            let shown_in = Context {
+                route: route.name.clone(),
+                args: field("args"),
+                context: field("context"),
+                submission: as_sent,
+                ..Context::default()
+            };
+            if dialog.request.kind == "refresh" {
+                return Ok(refreshed(cx, route, declared, dialog, &shown_in));
+            }
+            let hidden = match declared.hidden(&shown_in) {
+                Ok(hidden) => hidden,
+                Err(e) => {
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "show_when template failed");
+                    return Err(HandlerError::failed("a show_when template failed"));
+                }
+            };
+            let (next_name, values) = if dialog.request.cancelled {
+                let Some(on_cancel) = &declared.on_cancel else {
+                    return Ok(DialogResponse::close());
+                };
+                (on_cancel, earlier)
+            } else {
+                let mut values =
+                    match declared.validate_at(&submitted, jiff::Timestamp::now(), &hidden) {
+                        Ok(values) => values,
+                        Err(errors) => {
+                            return Ok(DialogResponse {
+                                errors: errors.into_iter().collect(),
+                                ..DialogResponse::default()
+                            });
+                        }
+                    };
+                for (k, v) in earlier {
+                    values.entry(k).or_insert(v);
+                }
+                let checked = Context {
+                    route: route.name.clone(),
+                    args: field("args"),
+                    context: field("context"),
+                    submission: values.clone(),
+                    ..Context::default()
+                };
+                match declared.check_lookups(&checked) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(errors)) => {
+                        return Ok(DialogResponse {
+                            errors: errors.into_iter().collect(),
+                            ..DialogResponse::default()
+                        });
+                    }
+                    Err(e) => {
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "lookup template failed");
+                        return Err(HandlerError::failed("a lookup could not be evaluated"));
+                    }
+                }
+                match declared.refusal(&checked) {
+                    Ok(None) => {}
+                    Ok(Some(message)) => return Ok(DialogResponse::error(message)),
+                    Err(e) => {
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog rule template failed");
+                        return Err(HandlerError::failed("a dialog rule could not be evaluated"));
+                    }
+                }
+                // Only validation declared: close with `{}`, no lookup, nothing runs.
+                let Some(on_submit) = &declared.on_submit else {
+                    return Ok(DialogResponse::close());
+                };
+                (on_submit, values)
+            };
+            let Some(next) = route.actions.get(next_name) else {
+                return Err(HandlerError::failed(format!(
+                    "`{next_name}` is not an action of route `{}`",
+                    route.name
+                )));
+            };
+            if let Action::Dialog(step) = next {
+                if !dialog.request.cancelled {
+                    return Ok(next_step(cx, route, next, step, dialog, values, field));
+                }
+            }
             // A submission carries ids only; names are looked up (cached) only for a route
             // whose templates or access lists read them.
             let request = &dialog.request;
@@ -641,6 +805,65 @@ impl Handler for DeclaredRoute {
             let answer = self.run(cx, route, next, context.clone()).await;
             self.tell(cx, &context, answer).await;
             Ok(DialogResponse::close())
+        })
+    }
+
+    fn dialog_lookup<'a>(
+        &'a self,
+        _cx: &'a Cx,
+        lookup: &'a DialogLookup,
+    ) -> BoxFuture<'a, Result<LookupResponse, HandlerError>> {
+        Box::pin(async move {
+            let route = self.route()?;
+            let holder = if lookup.step == "main" {
+                Some(&route.action)
+            } else {
+                route.actions.get(&lookup.step)
+            };
+            let Some(Action::Dialog(declared)) = holder else {
+                return Ok(LookupResponse::default());
+            };
+            let field = |key: &str| -> BTreeMap<String, Value> {
+                lookup
+                    .dialog
+                    .data
+                    .get(key)
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default()
+            };
+            // The values so far, as the browser sent them (unchecked: they only shape the
+            // list; the submission is checked again in full), under the signed earlier steps.
+            let mut values: BTreeMap<String, Value> = lookup
+                .dialog
+                .request
+                .submission
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "query" | "selected_field"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            values.extend(field("submission"));
+            let context = Context {
+                route: route.name.clone(),
+                user: who(&lookup.dialog.request.user_id, ""),
+                channel: who(&lookup.dialog.request.channel_id, ""),
+                args: field("args"),
+                context: field("context"),
+                submission: values,
+                ..Context::default()
+            };
+            match declared.lookup(&lookup.field, &lookup.query, &context) {
+                None => Ok(LookupResponse::default()),
+                Some(Ok(items)) => Ok(LookupResponse {
+                    items: items
+                        .into_iter()
+                        .map(|(value, text)| LookupItem::new(text, value))
+                        .collect(),
+                }),
+                Some(Err(e)) => {
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "lookup template failed");
+                    Err(HandlerError::failed("the lookup template failed"))
+                }
+            }
         })
     }
 

@@ -432,9 +432,17 @@ pub struct DialogSpec {
     /// Icon URL.
     #[serde(default)]
     pub icon_url: Option<String>,
-    /// Ask Mattermost to tell us when the user cancels.
+    /// Ask Mattermost to tell us when the user cancels (implied by `on_cancel`).
     #[serde(default)]
     pub notify_on_cancel: bool,
+    /// The action run when the user closes the dialog without submitting, a key of
+    /// `[actions]`; it sees the `args` and `context` of the action that opened the dialog.
+    #[serde(default)]
+    pub on_cancel: Option<String>,
+    /// Checks across fields, run after every field passed its own checks: the first whose
+    /// `when` renders true keeps the dialog open with its `error` in the footer.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
     /// The fields.
     #[serde(default)]
     pub elements: Vec<ElementSpec>,
@@ -452,7 +460,7 @@ pub struct ElementSpec {
     pub name: String,
     /// Label.
     pub display_name: String,
-    /// `text`, `textarea`, `select`, `bool`, `radio`.
+    /// `text`, `textarea`, `select`, `bool`, `radio`, `date`, `datetime`.
     #[serde(rename = "type")]
     pub kind: ElementType,
     /// For `text`: `email`, `number`, `password`, `tel`, `url`.
@@ -486,9 +494,71 @@ pub struct ElementSpec {
     /// For select and radio: the allowed options (also enforced on submission).
     #[serde(default)]
     pub options: Vec<OptionSpec>,
-    /// For select: `users` or `channels`.
+    /// For select: `users`, `channels`, or `dynamic` (options from `lookup` as the user types).
     #[serde(default)]
     pub data_source: Option<String>,
+    /// Changing this field asks Switchboard for an updated form (Mattermost ≥ 11.1), in which
+    /// every element's `show_when` is evaluated again with the values so far.
+    #[serde(default)]
+    pub refresh: bool,
+    /// Show the element only when this template (over `submission`, `args`, `context`)
+    /// renders `true`; a hidden element is not submitted and not required.
+    #[serde(default)]
+    pub show_when: Option<String>,
+    /// For a `dynamic` select: how its options are computed.
+    #[serde(default)]
+    pub lookup: Option<LookupSpec>,
+    /// For select: several values may be chosen; the submission is an array.
+    #[serde(default)]
+    pub multiselect: bool,
+    /// For a multiselect: the fewest values (a required one needs at least one anyway).
+    #[serde(default)]
+    pub min_items: Option<usize>,
+    /// For a multiselect: the most values.
+    #[serde(default)]
+    pub max_items: Option<usize>,
+    /// For date and datetime: the earliest day, `YYYY-MM-DD` or relative (`today`,
+    /// `tomorrow`, `yesterday`, `+7d`, `-2w`).
+    #[serde(default)]
+    pub min_date: Option<String>,
+    /// For date and datetime: the latest day, as `min_date`.
+    #[serde(default)]
+    pub max_date: Option<String>,
+    /// For datetime: minutes between offered times (a divisor of 1440); submitted times must
+    /// fall on it.
+    #[serde(default)]
+    pub time_interval: Option<u32>,
+    /// For date and datetime: the IANA time zone (`Europe/Berlin`) that relative bounds, day
+    /// limits and the time interval are reckoned in; UTC when absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// `lookup` of a dynamic select: Switchboard serves the lookup URL itself.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSpec {
+    /// A template listing the candidate options, one per line, `value` or `value | text`; it
+    /// sees `query` (the typed text), `submission` (the other values so far), `args` and
+    /// `context`. Switchboard keeps the lines whose value or text contains the query (ignoring
+    /// case), at most 100. With an empty `query` it must list every acceptable value: that is
+    /// what a submission is checked against.
+    pub options: String,
+    /// Accept any submitted value instead of only those the lookup lists.
+    #[serde(default)]
+    pub free_form: bool,
+}
+
+/// One cross-field check of a dialog.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// A template over `submission`, `args`, `context`: the submission is refused when it
+    /// renders `true` (a comparison renders `True`; case and surrounding space are ignored;
+    /// anything else passes).
+    pub when: String,
+    /// The dialog's generic error shown when refused (template).
+    pub error: String,
 }
 
 /// Dialog element types.
@@ -505,6 +575,10 @@ pub enum ElementType {
     Bool,
     /// Radio buttons.
     Radio,
+    /// A day, submitted as `YYYY-MM-DD` (Mattermost ≥ 11.1).
+    Date,
+    /// A moment, submitted as RFC 3339 (Mattermost ≥ 11.1).
+    Datetime,
 }
 
 /// `[exec]`: run a local program, never through a shell.

@@ -11,7 +11,8 @@
 //! |---|---|
 //! | slash command (main action) | `args.<declared [[args]]>` |
 //! | outgoing hook (main action) | `captures.<named groups of pattern>` |
-//! | dialog submission (`on_submit`) | `submission.<fields>`, plus the `args` and `context` of the action that opened it |
+//! | dialog submission (`on_submit`) | `submission.<fields>` of this step and every earlier step, plus the `args` and `context` of the action that opened it |
+//! | dialog cancellation (`on_cancel`) | the `args`, `context` and earlier steps' `submission` of the action that opened it |
 //! | button or menu click (`action`) | `context.<the button's context keys>` and `selected_option`, `post_props` |
 //!
 //! Every template also sees `route`, `user`/`channel`/`team` (`id`, `name`), `command`,
@@ -165,14 +166,28 @@ fn reaches(spec: &RouteFile, main: &ActionSpec, captures: &[String]) -> BTreeMap
             };
             if let Some(dialog) = &action.dialog {
                 if let Some(next) = &dialog.on_submit {
+                    // A later step of a multi-step dialog sees every earlier step's values.
+                    let mut submission = from.submission.clone();
+                    submission.extend(dialog.elements.iter().map(|e| e.name.clone()));
                     let submitted = Reach {
                         reached: true,
                         args: from.args.clone(),
                         context: from.context.clone(),
-                        submission: dialog.elements.iter().map(|e| e.name.clone()).collect(),
+                        submission,
                         captures: BTreeSet::new(),
                     };
                     changed |= reaches.entry(next.clone()).or_default().absorb(&submitted);
+                }
+                if let Some(next) = &dialog.on_cancel {
+                    // A cancellation carries no values: only what opened the dialog.
+                    let cancelled = Reach {
+                        reached: true,
+                        args: from.args.clone(),
+                        context: from.context.clone(),
+                        submission: from.submission.clone(),
+                        captures: BTreeSet::new(),
+                    };
+                    changed |= reaches.entry(next.clone()).or_default().absorb(&cancelled);
                 }
             }
             let replies = action

@@ -3,6 +3,32 @@
 //! Everything but `user_id` passes through the user's browser, so none of it is trusted until
 //! the signed `state` Switchboard put into the dialog has been verified (see
 //! [`crate::signing`]).
+//!
+//! Newer shapes, from Mattermost's source (`model/integration_action.go` `SubmitDialogRequest`,
+//! `SubmitDialogResponse`; `app/integration_action.go` `SubmitInteractiveDialog`,
+//! `LookupInteractiveDialog`; the web app's `interactive_dialog_adapter.tsx`):
+//!
+//! - **Multiselect** values arrive as a JSON array of option values; **date** as
+//!   `YYYY-MM-DD`, **datetime** as `YYYY-MM-DDTHH:mm:ss[.fff](Z|±HH:MM)` (the clients'
+//!   `DATETIME_FORMAT_PATTERN`).
+//! - **Multi-step**: the answer `{"type": "form", "form": {…dialog…}}` shows `form` as the next
+//!   step (≥ 11.1; `type` `""`/`"ok"` close, `"navigate"` too; any other `type` is a 400 for the
+//!   user, `app.submit_interactive_dialog.invalid_response`). The next step is submitted to the
+//!   *same* `url` with the new form's `state` but the **first** step's `callback_id` (the web
+//!   adapter's props); lookups keep sending the first step's `state` and `callback_id`; the web client merges the values of every step
+//!   into its `submission` (so earlier steps' values come back through the browser, unsigned;
+//!   Switchboard carries them in the signed state instead and ignores the echoed copies).
+//! - **Refresh**: `type: "refresh"`, POSTed to the dialog's `source_url` with the current
+//!   values (and the current step's `state`); the answer is `{"type": "form", "form": …}` to
+//!   replace the form, or `{}` to keep it.
+//! - **Lookup** (dynamic select): POSTed to the element's `data_source_url` with
+//!   `type: "dialog_lookup"`, the dialog's `state` and `callback_id`, and `submission` holding
+//!   the current values plus `query` (the typed text) and `selected_field` (the element's
+//!   name); the answer is `{"items": [{"text", "value"}]}` (`model.LookupDialogResponse`).
+//! - **Cancel**: with `notify_on_cancel`, closing the dialog sends `cancelled: true` with an
+//!   empty `submission` and the dialog's `state`; the answer is ignored.
+//! - `error` (generic, footer) and `errors` (per field) keep the dialog open; when either is
+//!   set the server ignores `type`/`form`.
 
 use std::collections::BTreeMap;
 
@@ -85,8 +111,36 @@ impl DialogSubmissionRequest {
     }
 }
 
-/// The reply to a submission (`model.SubmitDialogResponse`): `{}` closes the dialog.
+/// One option of a lookup answer (`model.DialogSelectOption`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LookupItem {
+    /// Shown text.
+    pub text: String,
+    /// The value submitted when chosen.
+    pub value: String,
+}
+
+impl LookupItem {
+    /// An option.
+    pub fn new(text: impl Into<String>, value: impl Into<String>) -> Self {
+        LookupItem {
+            text: text.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// The reply to a dynamic select's lookup (`model.LookupDialogResponse`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LookupResponse {
+    /// The options to show.
+    pub items: Vec<LookupItem>,
+}
+
+/// The reply to a submission (`model.SubmitDialogResponse`): `{}` closes the dialog.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DialogResponse {
     /// A general error shown in the dialog's footer; the dialog stays open.
@@ -95,6 +149,12 @@ pub struct DialogResponse {
     /// Element name → error shown under that element; the dialog stays open.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, String>,
+    /// The next step of a multi-step dialog, or a refreshed form (sent with `type: "form"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<crate::mattermost::models::Dialog>,
+    /// `"form"` with [`DialogResponse::form`]; absent otherwise.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 impl DialogResponse {
@@ -117,7 +177,16 @@ impl DialogResponse {
         self
     }
 
-    /// Whether the dialog closes.
+    /// Shows `form` next (a multi-step dialog's next step, or a refreshed form).
+    pub fn form(form: crate::mattermost::models::Dialog) -> Self {
+        DialogResponse {
+            form: Some(form),
+            kind: Some("form".into()),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the submission was accepted: the dialog closes or moves on to the next step.
     pub fn closes(&self) -> bool {
         self.error.is_none() && self.errors.is_empty()
     }

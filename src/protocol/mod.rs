@@ -26,7 +26,7 @@ mod slash_command;
 
 pub use action::{ActionResponse, PostActionRequest, PostUpdate};
 pub use command_response::{POST_MESSAGE_MAX_CHARS, split_long_text, split_text};
-pub use dialog::{DialogResponse, DialogSubmissionRequest};
+pub use dialog::{DialogResponse, DialogSubmissionRequest, LookupItem, LookupResponse};
 pub use outgoing_webhook::{OutgoingWebhookRequest, OutgoingWebhookResponse};
 pub use response_url::{
     LIFETIME as RESPONSE_URL_LIFETIME, MAX_USES as RESPONSE_URL_MAX_USES, ResponseUrlError,

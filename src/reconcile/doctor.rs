@@ -300,6 +300,26 @@ fn check_config(
                 MIN_VERSION.0, MIN_VERSION.1
             ),
         )),
+        Some(v)
+            if routes.is_some_and(|r| !crate::integrations::versions::unmet(r, v).is_empty()) =>
+        {
+            for need in routes
+                .map(|r| crate::integrations::versions::unmet(r, v))
+                .unwrap_or_default()
+            {
+                let (major, minor) = need.feature.since();
+                findings.push(Finding::bad(
+                    "server version",
+                    Status::Warn,
+                    format!(
+                        "Mattermost {version}: route `{}` uses {}, which needs {major}.{minor} or later",
+                        need.route,
+                        need.feature.name()
+                    ),
+                    format!("upgrade Mattermost to {major}.{minor} or later, or change route `{}`", need.route),
+                ));
+            }
+        }
         Some(_) => findings.push(Finding::ok(
             "server version",
             match routes {

@@ -33,6 +33,7 @@ pub(crate) use connections::{
     DropConnection, Limits as ConnectionLimits, serve as serve_connections,
 };
 pub use error::AppError;
+pub use handlers::dialogs::FIRST_STEP;
 pub use middleware::{Access, AccessFuture, App, AppFuture, CallbackFuture, Ids, PanicAnswer};
 pub use state::{AppState, Readiness, Shared};
 
@@ -55,6 +56,10 @@ pub fn router(state: AppState) -> App {
         .route(
             "/dialogs/{route}",
             post(handlers::dialogs::dialog_submission),
+        )
+        .route(
+            "/dialogs/{route}/lookup",
+            post(handlers::dialogs::dialog_lookup),
         )
         .route("/actions/{route}", post(handlers::actions::action))
         .fallback(handlers::not_found)

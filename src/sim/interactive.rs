@@ -7,6 +7,19 @@
 //! - **Submit** ([`World::submit_dialog`], `POST /api/v4/actions/dialogs/submit`): the
 //!   session's user becomes `user_id`, the user must be able to read the channel, and the
 //!   integration gets the §3.3 JSON; non-200 → 400, invalid JSON → 500.
+//! - **Multi-step** (≥ 11.1): an answer `{"type": "form", "form": …}` is shown as the next
+//!   step, a new [`OpenedDialog`] posting to the same `url`, and (as the web client does) the
+//!   values submitted so far are merged into the next step's `submission`; the first step's
+//!   `callback_id` goes with every later step, and its `state` with every lookup. Any `type` other
+//!   than `""`, `ok`, `form` (with a `form`) or `navigate` is a 400
+//!   `app.submit_interactive_dialog.invalid_response`, unless `error`/`errors` are set.
+//! - **Refresh** ([`World::refresh_dialog`]): as the web client, a submit with `type:
+//!   "refresh"` to the dialog's `source_url` carrying the values so far; a `type: "form"`
+//!   answer replaces the dialog (a new [`OpenedDialog`] keeping the values entered).
+//! - **Lookup** ([`World::lookup_dialog`], `POST /api/v4/actions/dialogs/lookup`): as the
+//!   server's `LookupInteractiveDialog`, the user must read the channel, `url` must be an
+//!   http(s) URL, and the integration gets the §3.3 JSON with `type: "dialog_lookup"` and
+//!   `query`/`selected_field` in `submission`; its `{"items": …}` answer is returned.
 //! - **Click** ([`World::click_action`], `POST /api/v4/posts/{id}/actions/{action_id}`): the
 //!   action is looked up in the stored post, the integration gets the §4.2 JSON with a fresh
 //!   trigger id, and its reply is applied as §4.3 says (`update` replaces the message, keeps or
@@ -43,6 +56,12 @@ pub struct OpenedDialog {
     pub url: String,
     /// The dialog JSON as the integration sent it.
     pub dialog: Value,
+    /// Values of earlier steps the web client sends again with this one (multi-step).
+    pub carried: Map<String, Value>,
+    /// For a later step (or a refreshed form): the first dialog's `callback_id` and `state`.
+    /// The web client keeps sending that `callback_id` with every step, and that `state` with
+    /// every lookup (interactive_dialog_adapter uses its props, set when the first one opened).
+    pub first: Option<(String, String)>,
 }
 
 impl OpenedDialog {
@@ -52,6 +71,15 @@ impl OpenedDialog {
             .get("callback_id")
             .and_then(Value::as_str)
             .unwrap_or("")
+    }
+
+    /// The `callback_id` the web client sends with this dialog's submissions: the first
+    /// step's, for a later step.
+    pub fn sent_callback_id(&self) -> &str {
+        match &self.first {
+            Some((callback_id, _)) => callback_id,
+            None => self.callback_id(),
+        }
     }
 
     /// The dialog's `state`.
@@ -104,6 +132,8 @@ struct DialogShape {
     notify_on_cancel: bool,
     #[serde(default, deserialize_with = "null_default")]
     state: String,
+    #[serde(default, deserialize_with = "null_default")]
+    source_url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +163,18 @@ struct ElementShape {
     data_source: String,
     #[serde(default, deserialize_with = "null_default")]
     options: Vec<OptionShape>,
+    #[serde(default, deserialize_with = "null_default")]
+    data_source_url: String,
+    #[serde(default, deserialize_with = "null_default")]
+    multiselect: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    refresh: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    min_date: String,
+    #[serde(default, deserialize_with = "null_default")]
+    max_date: String,
+    #[serde(default, deserialize_with = "null_default")]
+    time_interval: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +221,8 @@ pub(crate) async fn open_dialog(
         user_id: trigger.user_id,
         url: open.url,
         dialog: open.dialog,
+        carried: Map::new(),
+        first: None,
     };
     world.lock().dialogs.push(opened.clone());
     world.publish(SimEvent::DialogOpened(opened));
@@ -237,6 +281,12 @@ struct SubmitBody {
     team_id: String,
     #[serde(deserialize_with = "null_default")]
     cancelled: bool,
+    /// `refresh` for a field refresh; anything else becomes `dialog_submission`.
+    #[serde(rename = "type", deserialize_with = "null_default")]
+    kind: String,
+    /// The first dialog's state, when this is a later step (not on the wire).
+    #[serde(skip)]
+    first_state: Option<String>,
 }
 
 /// `SubmitInteractiveDialog`, after the session is known.
@@ -253,8 +303,14 @@ async fn submit(world: &World, user_id: &str, body: SubmitBody) -> Result<Value,
             return Err(AppError::permission(Permission::ReadChannel.id()));
         }
     }
+    // The server keeps `refresh` (field refresh) and sets everything else to a submission.
+    let kind = if body.kind == "refresh" {
+        "refresh"
+    } else {
+        "dialog_submission"
+    };
     let request = json!({
-        "type": "dialog_submission",
+        "type": kind,
         "callback_id": body.callback_id,
         "state": body.state,
         "user_id": user_id,
@@ -267,14 +323,72 @@ async fn submit(world: &World, user_id: &str, body: SubmitBody) -> Result<Value,
     if reply.is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_slice::<Value>(&reply).map_err(|e| {
+    let reply = serde_json::from_slice::<Value>(&reply).map_err(|e| {
         AppError::new(
             "app.submit_interactive_dialog.decode_json_error",
             500,
             "Encountered an error decoding JSON response from interactive dialog.",
         )
         .detail(e.to_string())
-    })
+    })?;
+    if let Some(form) = next_form(&reply)? {
+        if !body.cancelled {
+            let opened = OpenedDialog {
+                id: new_id(),
+                user_id: user_id.to_owned(),
+                url: body.url.clone(),
+                dialog: form,
+                carried: body.submission.clone(),
+                first: Some((
+                    body.callback_id.clone(),
+                    body.first_state
+                        .clone()
+                        .unwrap_or_else(|| body.state.clone()),
+                )),
+            };
+            world.lock().dialogs.push(opened.clone());
+            world.publish(SimEvent::DialogOpened(opened));
+        }
+    }
+    Ok(reply)
+}
+
+/// `SubmitDialogResponse.IsValid`: the next form of a `type: "form"` answer, or the 400 for a
+/// `type` Mattermost does not know. `error`/`errors` win over everything else.
+fn next_form(reply: &Value) -> Result<Option<Value>, AppError> {
+    let has_errors = reply
+        .get("error")
+        .and_then(Value::as_str)
+        .is_some_and(|e| !e.is_empty())
+        || reply
+            .get("errors")
+            .and_then(Value::as_object)
+            .is_some_and(|e| !e.is_empty());
+    if has_errors {
+        return Ok(None);
+    }
+    let invalid = |detail: &str| {
+        AppError::new(
+            "app.submit_interactive_dialog.invalid_response",
+            400,
+            "Invalid response from interactive dialog.",
+        )
+        .detail(detail.to_owned())
+    };
+    let form = reply.get("form").filter(|f| !f.is_null());
+    match reply.get("type").and_then(Value::as_str).unwrap_or("") {
+        "" | "ok" | "navigate" if form.is_some() => Err(invalid("form field must be nil")),
+        "" | "ok" | "navigate" => Ok(None),
+        "form" => match form {
+            Some(form) => {
+                serde_json::from_value::<DialogShape>(form.clone())
+                    .map_err(|e| invalid(&e.to_string()))?;
+                Ok(Some(form.clone()))
+            }
+            None => Err(invalid("form field is required for form type")),
+        },
+        other => Err(invalid(&format!("invalid type {other:?}"))),
+    }
 }
 
 /// `POST /api/v4/actions/dialogs/submit`.
@@ -285,6 +399,58 @@ pub(crate) async fn submit_dialog(
 ) -> Result<Response, AppError> {
     let body: SubmitBody = decode(&body, "dialog")?;
     let reply = submit(&world, &session.user_id, body).await?;
+    Ok(json_response(StatusCode::OK, reply))
+}
+
+/// `LookupInteractiveDialog`, after the session is known.
+async fn lookup(world: &World, user_id: &str, body: SubmitBody) -> Result<Value, AppError> {
+    let valid_url = url::Url::parse(&body.url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if !valid_url {
+        return Err(AppError::invalid_param("url"));
+    }
+    {
+        let store = world.lock();
+        let readable = store
+            .channel(&body.channel_id)
+            .is_some_and(|c| store.can_read_channel(user_id, c));
+        if !readable {
+            return Err(AppError::permission(Permission::ReadChannel.id()));
+        }
+    }
+    let request = json!({
+        "type": "dialog_lookup",
+        "callback_id": body.callback_id,
+        "state": body.state,
+        "user_id": user_id,
+        "channel_id": body.channel_id,
+        "team_id": body.team_id,
+        "submission": body.submission,
+        "cancelled": false,
+    });
+    let reply = call_integration(world, "dialog lookup", &body.url, &request).await?;
+    if reply.is_empty() {
+        return Ok(json!({"items": []}));
+    }
+    let items: Value = serde_json::from_slice(&reply).map_err(|e| {
+        AppError::new(
+            "app.lookup_interactive_dialog.decode_json_error",
+            500,
+            "Encountered an error decoding JSON response from lookup.",
+        )
+        .detail(e.to_string())
+    })?;
+    Ok(json!({"items": items.get("items").cloned().unwrap_or(Value::Null)}))
+}
+
+/// `POST /api/v4/actions/dialogs/lookup`.
+pub(crate) async fn lookup_dialog(
+    State(world): State<World>,
+    session: Session,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let body: SubmitBody = decode(&body, "dialog")?;
+    let reply = lookup(&world, &session.user_id, body).await?;
     Ok(json_response(StatusCode::OK, reply))
 }
 
@@ -556,16 +722,130 @@ impl World {
                     name: format!("{team_name}/{channel_name}"),
                 })?;
         let team_id = self.team_id(team_name).unwrap_or_default();
+        // The web client sends earlier steps' values again with each step.
+        let all = if cancelled {
+            submission
+        } else {
+            let mut all = dialog.carried.clone();
+            all.extend(submission);
+            all
+        };
         let body = SubmitBody {
             url: dialog.url.clone(),
-            callback_id: dialog.callback_id().to_owned(),
+            callback_id: dialog.sent_callback_id().to_owned(),
             state: dialog.state().to_owned(),
-            submission,
+            submission: all,
             channel_id,
             team_id,
             cancelled,
+            kind: String::new(),
+            first_state: dialog.first.as_ref().map(|(_, s)| s.clone()),
         };
         Ok(submit(self, &user_id, body).await?)
+    }
+
+    /// `username` changes a `refresh` field of `dialog` so that its values are `values`, as
+    /// the web client does: a submit with `type: "refresh"` to the dialog's `source_url`
+    /// (nothing is sent, `{}` returned, when it has none); returns the integration's answer.
+    pub async fn refresh_dialog(
+        &self,
+        username: &str,
+        team_name: &str,
+        channel_name: &str,
+        dialog: &OpenedDialog,
+        values: Map<String, Value>,
+    ) -> Result<Value, SimError> {
+        let Some(url) = dialog
+            .dialog
+            .get("source_url")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+        else {
+            return Ok(json!({}));
+        };
+        let user_id = self.user_id(username).ok_or_else(|| SimError::NoSuch {
+            kind: "user",
+            name: username.to_owned(),
+        })?;
+        let channel_id =
+            self.channel_id(team_name, channel_name)
+                .ok_or_else(|| SimError::NoSuch {
+                    kind: "channel",
+                    name: format!("{team_name}/{channel_name}"),
+                })?;
+        let mut submission = dialog.carried.clone();
+        submission.extend(values);
+        let body = SubmitBody {
+            url: url.to_owned(),
+            callback_id: dialog.sent_callback_id().to_owned(),
+            state: dialog.state().to_owned(),
+            submission,
+            channel_id,
+            team_id: self.team_id(team_name).unwrap_or_default(),
+            cancelled: false,
+            kind: "refresh".into(),
+            first_state: dialog.first.as_ref().map(|(_, s)| s.clone()),
+        };
+        Ok(submit(self, &user_id, body).await?)
+    }
+
+    /// `username` types `query` into dynamic select `field` of `dialog` (opened in
+    /// `team_name`/`channel_name`) whose other values are `values`, as the web client does: the
+    /// lookup goes to the element's `data_source_url` with the dialog's `state`; returns the
+    /// integration's `{"items": …}`.
+    #[allow(clippy::too_many_arguments)] // the same who/where/dialog as submit_dialog, plus the lookup's three
+    pub async fn lookup_dialog(
+        &self,
+        username: &str,
+        team_name: &str,
+        channel_name: &str,
+        dialog: &OpenedDialog,
+        field: &str,
+        query: &str,
+        values: Map<String, Value>,
+    ) -> Result<Value, SimError> {
+        let user_id = self.user_id(username).ok_or_else(|| SimError::NoSuch {
+            kind: "user",
+            name: username.to_owned(),
+        })?;
+        let channel_id =
+            self.channel_id(team_name, channel_name)
+                .ok_or_else(|| SimError::NoSuch {
+                    kind: "channel",
+                    name: format!("{team_name}/{channel_name}"),
+                })?;
+        let url = dialog
+            .dialog
+            .get("elements")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|e| e.get("name").and_then(Value::as_str) == Some(field))
+            .and_then(|e| e.get("data_source_url"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut submission = dialog.carried.clone();
+        submission.extend(values);
+        submission.insert("query".into(), Value::String(query.to_owned()));
+        submission.insert("selected_field".into(), Value::String(field.to_owned()));
+        // The web client looks up with the first dialog's callback_id and state.
+        let (callback_id, state) = dialog
+            .first
+            .clone()
+            .unwrap_or_else(|| (dialog.callback_id().to_owned(), dialog.state().to_owned()));
+        let body = SubmitBody {
+            url,
+            callback_id,
+            state,
+            submission,
+            channel_id,
+            team_id: self.team_id(team_name).unwrap_or_default(),
+            cancelled: false,
+            kind: String::new(),
+            first_state: None,
+        };
+        Ok(lookup(self, &user_id, body).await?)
     }
 
     /// `username` clicks action `action_id` of post `post_id` (with `selected_option` for a

@@ -1359,13 +1359,13 @@ async fn serving_declared_dialog_or_button_routes_needs_configured_keys() {
     };
     let mut settings = test_settings(&sim, 2500, None);
     settings.routes.dir = repo_root().join("routes");
-    // The shipped deploy (a dialog) and poll (buttons) routes need keys; hello does not.
+    // The shipped deploy and incident (dialogs) and poll (buttons) routes need keys; hello does not.
     let err = start(settings.clone())
         .require_signing_keys()
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("deploy, poll") && err.contains("SWITCHBOARD_SIGNING__KEYS"),
+        err.contains("deploy, incident, poll") && err.contains("SWITCHBOARD_SIGNING__KEYS"),
         "{err}"
     );
     assert!(!err.contains("hello"), "{err}");

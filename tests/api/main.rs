@@ -9,6 +9,7 @@
 mod callbacks;
 mod check;
 mod connections;
+mod dialogs;
 mod editor;
 mod helpers;
 mod hostile_corpus;

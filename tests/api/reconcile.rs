@@ -692,11 +692,39 @@ async fn doctor_passes_a_good_setup_and_warns_about_a_loopback_public_url() {
     assert!(
         version
             .iter()
-            .any(|f| f.message.contains("Mattermost 10.11.0")
+            .any(|f| f.message.contains("Mattermost 11.1.0")
                 && f.message.contains("outgoing webhooks")
                 && f.message.contains("interactive dialogs (5.6+)")),
         "{findings:#?}"
     );
+}
+
+#[tokio::test]
+async fn doctor_warns_naming_the_route_and_feature_a_server_is_too_old_for() {
+    use switchboard::reconcile::doctor::{self, Status};
+    let sim = spawn_sim().await;
+    sim.world()
+        .update_settings(|s| s.server_version = "11.0.4".to_owned());
+    let settings = doctor_settings(&sim, &["main"]);
+    let routes = switchboard::integrations::load_dir(&settings.routes.dir).unwrap();
+
+    let findings = doctor::run(&settings, Some(&routes)).await;
+
+    let version = finding(&findings, "server version", Status::Warn);
+    let messages: Vec<&str> = version.iter().map(|f| f.message.as_str()).collect();
+    for feature in ["multi-step dialogs", "dynamic selects", "date elements"] {
+        assert!(
+            messages.iter().any(|m| m.contains("route `incident`")
+                && m.contains(feature)
+                && m.contains("needs 11.1 or later")),
+            "{feature}: {messages:#?}"
+        );
+    }
+    assert!(
+        !messages.iter().any(|m| m.contains("multiselect")),
+        "11.0 has multiselect: {messages:#?}"
+    );
+    assert!(!doctor::has_failures(&findings), "a warning, not a failure");
 }
 
 #[tokio::test]
@@ -712,10 +740,12 @@ async fn doctor_fails_missing_signing_keys_when_routes_hand_out_dialogs_or_butto
     assert!(doctor::has_failures(&findings), "{findings:#?}");
     let signing = finding(&findings, "signing keys", Status::Fail);
     assert!(
-        signing.iter().any(|f| f.message.contains("deploy, poll")
-            && f.fix
-                .as_deref()
-                .is_some_and(|x| x.contains("SWITCHBOARD_SIGNING__KEYS"))),
+        signing
+            .iter()
+            .any(|f| f.message.contains("deploy, incident, poll")
+                && f.fix
+                    .as_deref()
+                    .is_some_and(|x| x.contains("SWITCHBOARD_SIGNING__KEYS"))),
         "{findings:#?}"
     );
     // With keys, the same check passes and names the signing key.

@@ -18,7 +18,7 @@ fn serve_refuses_to_start_without_signing_keys_naming_the_routes_that_need_them(
     let (_, stderr) = texts(&output);
     assert!(!output.status.success(), "{stderr}");
     assert!(
-        stderr.contains("deploy, poll") && stderr.contains("SWITCHBOARD_SIGNING__KEYS"),
+        stderr.contains("deploy, incident, poll") && stderr.contains("SWITCHBOARD_SIGNING__KEYS"),
         "{stderr}"
     );
     assert!(!stderr.contains("switchboard starting"), "{stderr}");

@@ -1,6 +1,31 @@
 //! Interactive dialogs (PROTOCOL.md §3; <https://developers.mattermost.com/integrate/plugins/interactive-dialogs/>).
 //!
 //! Every model keeps unknown keys in `extra`, so dialogs from newer servers round-trip intact.
+//!
+//! Wire facts for the newer elements, read in Mattermost's source (`server/public/model/
+//! integration_action.go` `DialogElement`, `Dialog`, `SubmitDialogResponse`,
+//! `LookupDialogResponse`; `server/channels/app/integration_action.go`; the web app's
+//! `interactive_dialog_adapter.tsx`, `dialog_conversion.ts` and `@mattermost/types`
+//! `integrations.ts`):
+//!
+//! - `multiselect` (bool) is allowed on `select` only; its `default` is comma-separated option
+//!   values; the web client submits an **array of strings**.
+//! - `date` / `datetime` elements take `min_date`, `max_date` (`YYYY-MM-DD` or relative:
+//!   `today`, `tomorrow`, `yesterday`, `±N` + `d`/`w`/`m`/`h`) and, for datetime,
+//!   `time_interval` (minutes, 1..=1440 and a divisor of 1440; 0 means the default 60).
+//!   Newer web clients also read `datetime_config` (`time_interval`, `location_timezone`,
+//!   `min_date`, `max_date`), preferring it over the top-level keys; servers whose Go model
+//!   lacks it drop it when they relay the dialog, so both are sent. Values are submitted as
+//!   strings: `YYYY-MM-DD` for date, `YYYY-MM-DDTHH:mm:ss[.fff](Z|±HH:MM)` for datetime (the
+//!   clients' `DATETIME_FORMAT_PATTERN`; the server's own parser also takes the forms without
+//!   offset or seconds for `default`, `min_date`, `max_date`).
+//! - `data_source = "dynamic"` needs `data_source_url` (http(s) or a `/plugins/` path; the web
+//!   client itself allows plain `http://` only to localhost/127.0.0.1) and no `options`.
+//! - `refresh` (bool): changing the field makes the client POST `/actions/dialogs/submit` with
+//!   `type: "refresh"` to the dialog's `source_url` (not `url`); the answer's `form` replaces
+//!   the dialog.
+//! - `file` elements (≥ 11.10) upload first; the submission's `file_ids` (max 10) must be owned
+//!   by the submitter (the server checks).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -35,7 +60,10 @@ pub struct Dialog {
     pub submit_label: Option<String>,
     /// Title (≤ 24 bytes).
     pub title: String,
-    /// Fields this client does not model (`source_url` …).
+    /// Where field refreshes are POSTed (`type: "refresh"`); newer servers (≥ 11.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    /// Fields this client does not model.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -77,7 +105,13 @@ pub enum DialogElementType {
     Bool,
     /// Radio buttons.
     Radio,
-    /// A value this client does not know (`date`, `file` …).
+    /// A day picker (≥ 11.1); submits `YYYY-MM-DD`.
+    Date,
+    /// A day-and-time picker (≥ 11.1); submits RFC 3339.
+    Datetime,
+    /// A file upload (≥ 11.10).
+    File,
+    /// A value this client does not know (`action_button` …).
     Unknown(String),
 }
 
@@ -92,6 +126,9 @@ impl DialogElementType {
             DialogElementType::Select => "select",
             DialogElementType::Bool => "bool",
             DialogElementType::Radio => "radio",
+            DialogElementType::Date => "date",
+            DialogElementType::Datetime => "datetime",
+            DialogElementType::File => "file",
             DialogElementType::Unknown(other) => other,
         }
     }
@@ -112,6 +149,9 @@ impl<'de> Deserialize<'de> for DialogElementType {
             "select" => DialogElementType::Select,
             "bool" => DialogElementType::Bool,
             "radio" => DialogElementType::Radio,
+            "date" => DialogElementType::Date,
+            "datetime" => DialogElementType::Datetime,
+            "file" => DialogElementType::File,
             _ => DialogElementType::Unknown(value),
         })
     }
@@ -126,6 +166,12 @@ pub struct DialogElement {
     /// Menus: `""` (static `options`), `users`, `channels`, `dynamic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_source: Option<String>,
+    /// Dynamic menus: where lookups are POSTed (`type: "dialog_lookup"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_source_url: Option<String>,
+    /// Date and datetime settings newer clients prefer over the top-level keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datetime_config: Option<DateTimeConfig>,
     /// Default value, always a string (`"true"` for a bool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
@@ -134,9 +180,15 @@ pub struct DialogElement {
     /// Help text under the field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help_text: Option<String>,
+    /// Date and datetime: the latest day (`YYYY-MM-DD` or relative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_date: Option<String>,
     /// Longest accepted value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
+    /// Date and datetime: the earliest day (`YYYY-MM-DD` or relative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_date: Option<String>,
     /// Shortest accepted value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_length: Option<u32>,
@@ -154,13 +206,19 @@ pub struct DialogElement {
     /// Placeholder (for a bool: the checkbox label).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
+    /// Changing the field asks the integration (at the dialog's `source_url`) for a new form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<bool>,
     /// Text input subtype: `text`, `email`, `number`, `tel`, `url`, `password`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subtype: Option<String>,
+    /// Datetime: minutes between offered times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_interval: Option<u32>,
     /// The kind of field.
     #[serde(rename = "type")]
     pub element_type: DialogElementType,
-    /// Fields this client does not model (`refresh`, `data_source_url` …).
+    /// Fields this client does not model.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -202,6 +260,27 @@ impl DialogElement {
             ..DialogElement::new(DialogElementType::Select, name, display_name)
         }
     }
+}
+
+/// `datetime_config` of a date or datetime element (newer web clients).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DateTimeConfig {
+    /// The IANA time zone the picker shows times in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_timezone: Option<String>,
+    /// The latest day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_date: Option<String>,
+    /// The earliest day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_date: Option<String>,
+    /// Minutes between offered times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_interval: Option<u32>,
+    /// Fields this client does not model (`allow_manual_time_entry` …).
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// An option of a static menu or radio element.

@@ -22,7 +22,7 @@ pub use channel::{Channel, ChannelMember, ChannelPatch, NewChannel, SchemeRoles}
 pub use command::{Command, CommandMethod, CommandsListQuery};
 pub use command_response::{CommandResponse, ResponseType};
 pub use dialog::{
-    Dialog, DialogElement, DialogElementType, DialogOption, DialogSubmission,
+    DateTimeConfig, Dialog, DialogElement, DialogElementType, DialogOption, DialogSubmission,
     DialogSubmissionResponse,
 };
 pub use misc::{

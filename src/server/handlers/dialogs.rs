@@ -10,15 +10,24 @@
 //! every replica sharing the store; a replay is answered with the dialog's generic `error`
 //! "This dialog was already submitted." (200, as Mattermost expects) and nothing runs. A
 //! submission answered with field errors does not use it up, so the fixed one can come.
+//!
+//! Field refreshes (`type: "refresh"`, posted to the dialog's `source_url`, which is this same
+//! URL) are verified the same way and answered with the rebuilt form; they do not use the state
+//! up either.
+//!
+//! Lookups of dynamic selects (`POST /dialogs/{route}/lookup?step=<step>`, `type:
+//! "dialog_lookup"`) carry the dialog's `state` too and are verified the same way (route, user,
+//! channel, expiry, `callback_id` = signed step), but do not use it up: a user types many
+//! queries into one dialog, and the web client keeps sending the first step's state.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 
-use crate::integrations::{BoxFuture, HandlerError, SubmittedDialog};
-use crate::protocol::{DialogResponse, DialogSubmissionRequest};
+use crate::integrations::{BoxFuture, DialogLookup, HandlerError, SubmittedDialog};
+use crate::protocol::{DialogResponse, DialogSubmissionRequest, LookupResponse};
 use crate::server::deferred::{self, Outcome};
 use crate::server::deliver;
 use crate::server::error::AppError;
@@ -28,6 +37,9 @@ use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
 
 const APOLOGY: &str = "Sorry, Switchboard could not process this; the error is in its log.";
+/// The key, in a later step's signed data, of the first step's `callback_id`.
+pub const FIRST_STEP: &str = "first_step";
+
 /// The answer to a replayed state.
 pub(crate) const ALREADY_SUBMITTED: &str = "This dialog was already submitted.";
 /// The answer when the single-use record cannot be checked.
@@ -48,7 +60,13 @@ pub(crate) async fn dialog_submission(
     let request = DialogSubmissionRequest::from_json(&body)?;
     crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     let token = request.state.clone();
+    let refresh = request.kind == "refresh";
     let dialog = verify(&state, &route, request)?;
+    if refresh {
+        // A field refresh is verified like a submission but runs nothing and does not use
+        // the state up: the form comes back with the same state.
+        return answer(&state, route, handler, dialog.dialog, request_id).await;
+    }
     let record = match single_use::claim(&state, &token, dialog.expires_at).await {
         Claim::First(record) => record,
         Claim::Replay => return Ok(Json(DialogResponse::error(ALREADY_SUBMITTED))),
@@ -64,6 +82,54 @@ pub(crate) async fn dialog_submission(
         single_use::release(&state, record).await;
     }
     answered
+}
+
+/// The query of Switchboard's lookup URL.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct LookupQuery {
+    /// The dialog step whose element is looked up.
+    step: String,
+}
+
+/// `POST /dialogs/{route}/lookup?step=…`.
+pub(crate) async fn dialog_lookup(
+    State(state): State<AppState>,
+    Path(route): Path<String>,
+    Query(query): Query<LookupQuery>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<LookupResponse>, AppError> {
+    let handler = super::find(&state, &route)?;
+    let body = extract::body(body)?;
+    extract::require_json(&headers)?;
+    let request = DialogSubmissionRequest::from_json(&body)?;
+    crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
+    let text = |key: &str| {
+        request
+            .submission
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (field, typed) = (text("selected_field"), text("query"));
+    let dialog = verify(&state, &route, request)?.dialog;
+    let lookup = DialogLookup {
+        dialog,
+        step: query.step,
+        field,
+        query: typed,
+    };
+    let cx = state.cx(&route, request_id);
+    match handler.dialog_lookup(&cx, &lookup).await {
+        Ok(answer) => Ok(Json(answer)),
+        Err(HandlerError::Unsupported(kind)) => Err(AppError::Unsupported(kind)),
+        Err(e) => {
+            tracing::error!(route = %route, error = %e, "dialog lookup failed");
+            Ok(Json(LookupResponse::default()))
+        }
+    }
 }
 
 /// Our own apology keeps the dialog open, but the handler may have done part of its work: the
@@ -100,7 +166,11 @@ pub(crate) fn verify(
             },
         )
         .map_err(|e| AppError::Forbidden(format!("dialog state: {e}")))?;
-    if claims.step != request.callback_id {
+    // Mattermost's web client keeps sending the first step's `callback_id` with the later steps
+    // of a multi-step dialog (interactive_dialog_adapter: `callback_id: props.callbackId`), so
+    // a later step's state also names the first step, signed.
+    let first_step = claims.data.get(FIRST_STEP).and_then(|v| v.as_str());
+    if claims.step != request.callback_id && first_step != Some(request.callback_id.as_str()) {
         return Err(AppError::Forbidden(
             "dialog state: callback_id differs from the signed step".into(),
         ));

@@ -78,6 +78,10 @@ pub(crate) fn router(world: World) -> Router {
             post(super::interactive::submit_dialog),
         )
         .route(
+            "/actions/dialogs/lookup",
+            post(super::interactive::lookup_dialog),
+        )
+        .route(
             "/hooks/outgoing",
             post(outgoing_hooks::create).get(outgoing_hooks::list),
         )

@@ -1,0 +1,146 @@
+//! Checking one submitted value of a dialog element: single values (text, choices, dates) and
+//! multiselect arrays. The declaration rules live in `dialog.rs`.
+
+use serde_json::Value;
+
+use super::dialog::{Element, control_character};
+use super::spec::ElementType;
+
+/// Most values a multiselect submission may carry, whatever is declared: a hostile request
+/// cannot make Switchboard check thousands.
+pub(super) const MOST_ITEMS: usize = 500;
+
+/// A submitted value as an element's `default` (multiselect: comma-separated).
+pub(super) fn as_default(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
+    }
+}
+
+impl Element {
+    /// One value (every element but a multiselect).
+    pub(super) fn check_one(&self, raw: Value, now: jiff::Timestamp) -> Result<Value, String> {
+        let s = &self.spec;
+        let value = match (s.kind, raw) {
+            (ElementType::Bool, Value::Bool(b)) => Value::Bool(b),
+            (ElementType::Bool, Value::String(t)) => Value::Bool(t == "true"),
+            (ElementType::Bool, Value::Null) => Value::Bool(false),
+            (_, Value::Null) => Value::Null,
+            (_, Value::String(t)) => Value::String(t),
+            (_, Value::Number(n)) => Value::String(n.to_string()),
+            (_, _) => return Err("This value has the wrong type.".into()),
+        };
+        let text = value.as_str().unwrap_or_default();
+        if let Some(problem) = control_character(text, s.kind == ElementType::Textarea) {
+            return Err(problem);
+        }
+        if s.kind == ElementType::Bool {
+            if s.required && value != Value::Bool(true) {
+                return Err("This box must be ticked.".into());
+            }
+            return Ok(value);
+        }
+        // Blank is missing: "   " does not fill a required field.
+        if text.trim().is_empty() {
+            if s.required {
+                return Err("This field is required.".into());
+            }
+            return Ok(Value::Null);
+        }
+        let length = text.chars().count();
+        if let Some(min) = s.min_length.filter(|&m| length < m) {
+            return Err(format!("At least {min} characters."));
+        }
+        if let Some(max) = s.max_length.filter(|&m| length > m) {
+            return Err(format!("At most {max} characters."));
+        }
+        self.check_choice(text)?;
+        if let Some(dates) = &self.dates {
+            dates.check(text, now)?;
+        }
+        if self.pattern.as_ref().is_some_and(|p| !p.is_match(text)) {
+            return Err("This value is not in the expected form.".into());
+        }
+        if s.subtype.as_deref() == Some("number") && text.parse::<f64>().is_err() {
+            return Err("Enter a number.".into());
+        }
+        Ok(value)
+    }
+
+    /// A chosen value: one of the options, or an id from Mattermost's user or channel list.
+    fn check_choice(&self, text: &str) -> Result<(), String> {
+        let s = &self.spec;
+        if !s.options.is_empty() && !s.options.iter().any(|o| o.value == text) {
+            return Err("Choose one of the offered options.".into());
+        }
+        if let Some(source) = s.data_source.as_deref().filter(|s| *s != "dynamic") {
+            if !crate::mattermost::is_valid_id(text) {
+                // Mattermost sends the id picked from its list; anything else was typed into
+                // a hand-made request.
+                let what = if source == "channels" {
+                    "channel"
+                } else {
+                    "user"
+                };
+                return Err(format!("Choose a {what} from the list."));
+            }
+        }
+        Ok(())
+    }
+
+    /// A multiselect: an array of strings (a lone string is taken as one value), each a
+    /// valid choice, none twice, as many as declared.
+    pub(super) fn check_many(&self, raw: Value) -> Result<Value, String> {
+        let s = &self.spec;
+        let items: Vec<String> = match raw {
+            Value::Null => Vec::new(),
+            Value::String(t) if t.trim().is_empty() => Vec::new(),
+            Value::String(t) => vec![t],
+            Value::Array(items) if items.len() <= MOST_ITEMS => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(t) => Ok(t),
+                    _ => Err("This value has the wrong type.".to_owned()),
+                })
+                .collect::<Result<_, _>>()?,
+            Value::Array(_) => return Err(format!("At most {MOST_ITEMS} values.")),
+            _ => return Err("This value has the wrong type.".into()),
+        };
+        if items.is_empty() {
+            if s.required {
+                return Err("This field is required.".into());
+            }
+            return Ok(Value::Array(Vec::new()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for item in &items {
+            if let Some(problem) = control_character(item, false) {
+                return Err(problem);
+            }
+            if item.trim().is_empty() {
+                return Err("A chosen value is blank.".into());
+            }
+            self.check_choice(item)?;
+            if !seen.insert(item.as_str()) {
+                return Err(format!("`{item}` is chosen twice."));
+            }
+        }
+        if let Some(min) = s.min_items.filter(|&m| items.len() < m) {
+            return Err(format!("Choose at least {min}."));
+        }
+        if let Some(max) = s.max_items.filter(|&m| items.len() > m) {
+            return Err(format!("Choose at most {max}."));
+        }
+        Ok(Value::Array(items.into_iter().map(Value::String).collect()))
+    }
+}
