@@ -324,14 +324,16 @@ impl Application {
         let leftover = background.clone();
         let app = server::router(state);
         let serve = async move {
-            axum::serve(listener, axum::ServiceExt::into_make_service(app))
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.wait_for(|stop| *stop).await;
-                    tracing::info!(
-                        "shutting down: no new connections; finishing in-flight requests"
-                    );
-                })
-                .await?;
+            axum::serve(
+                listener,
+                // The peer address, for `[webhook] allow_from`.
+                axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(app),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.wait_for(|stop| *stop).await;
+                tracing::info!("shutting down: no new connections; finishing in-flight requests");
+            })
+            .await?;
             // Deferred replies and jobs spawned by callbacks that just finished.
             background.close();
             if !background.is_empty() {

@@ -21,7 +21,43 @@ use super::post::PostAction;
 use super::reply::{NoLinks, ReplyAction};
 use super::spec::{ActionSpec, CommandSpec, HookSpec, RouteFile, TriggerWhen};
 use super::template::TemplateError;
+use super::triggers::{self, MessageTrigger, ScheduleTrigger, WebhookTrigger};
 use super::{Action, BUILT_IN_TRIGGERS, Route, RouteSet};
+
+/// A route's compiled `[webhook]`, `[schedule]` and `[message]`.
+#[derive(Default)]
+struct Triggers {
+    webhook: Option<WebhookTrigger>,
+    schedule: Option<ScheduleTrigger>,
+    message: Option<MessageTrigger>,
+}
+
+impl Triggers {
+    /// What these triggers add to the sample context templates are checked against.
+    fn extend_shape(&self, shape: &mut SampleShape) {
+        if let Some(webhook) = &self.webhook {
+            let body = webhook
+                .sample
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({}));
+            shape.results.insert("body".into(), body);
+            shape
+                .results
+                .insert("headers".into(), serde_json::json!({}));
+        }
+        if self.schedule.is_some() {
+            shape.results.insert(
+                "tick".into(),
+                serde_json::json!({"time": "2026-01-01T09:00:00+00:00", "timestamp": 1767258000, "local": "2026-01-01 09:00"}),
+            );
+        }
+        if let Some(pattern) = self.message.as_ref().and_then(|m| m.pattern.as_ref()) {
+            shape
+                .captures
+                .extend(pattern.capture_names().flatten().map(str::to_owned));
+        }
+    }
+}
 
 /// One problem in one route file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,14 +230,20 @@ impl<'a> FileChecker<'a> {
             }
         };
 
-        if spec.command.is_none() && spec.hook.is_none() {
+        if spec.command.is_none()
+            && spec.hook.is_none()
+            && spec.webhook.is_none()
+            && spec.schedule.is_none()
+            && spec.message.is_none()
+        {
             self.problem(
                 "",
                 None,
                 "command",
-                "a route needs a trigger: `[command]` or `[hook]`".into(),
+                "a route needs a trigger: `[command]`, `[hook]`, `[message]`, `[schedule]` or `[webhook]`".into(),
             );
         }
+        let triggers = self.check_triggers(&spec);
         let mut command = spec.command.clone();
         if let Some(command) = &command {
             self.check_command(command);
@@ -229,6 +271,7 @@ impl<'a> FileChecker<'a> {
                 .collect(),
             ..SampleShape::default()
         };
+        triggers.extend_shape(&mut shape);
         let all_actions: Vec<&ActionSpec> = spec.actions.values().collect();
         let main = spec.main_action();
         for action in std::iter::once(&main).chain(all_actions.iter().copied()) {
@@ -323,12 +366,83 @@ impl<'a> FileChecker<'a> {
             command,
             hook: spec.hook.clone(),
             hook_pattern,
+            webhook: triggers.webhook,
+            schedule: triggers.schedule,
+            message: triggers.message,
             args,
             access: Access::new(spec.access.clone()),
             action: main_action,
             actions,
             source: self.source.to_owned(),
         })
+    }
+
+    /// `[webhook]`, `[schedule]` and `[message]`, compiled; problems recorded with their key.
+    fn check_triggers(&mut self, spec: &RouteFile) -> Triggers {
+        let mut triggers = Triggers::default();
+        if let Some(webhook) = &spec.webhook {
+            match triggers::check_webhook(&self.name, webhook, self.base) {
+                Ok(t) => triggers.webhook = Some(t),
+                Err(problems) => {
+                    for (key, message) in problems {
+                        self.problem("webhook", None, key, message);
+                    }
+                }
+            }
+        }
+        if let Some(schedule) = &spec.schedule {
+            match triggers::check_schedule(schedule) {
+                Ok(t) => triggers.schedule = Some(t),
+                Err(problems) => {
+                    for (key, message) in problems {
+                        self.problem("schedule", None, key, message);
+                    }
+                }
+            }
+        }
+        if let Some(message) = &spec.message {
+            match triggers::check_message(message) {
+                Ok(t) => triggers.message = Some(t),
+                Err(problems) => {
+                    for (key, text) in problems {
+                        self.problem("message", None, key, text);
+                    }
+                }
+            }
+        }
+        let unattended = spec.webhook.is_some() || spec.schedule.is_some();
+        if unattended && spec.dialog.is_some() {
+            self.problem(
+                "dialog",
+                None,
+                "",
+                "a webhook or schedule has no user to open a dialog for".into(),
+            );
+        }
+        if unattended
+            && spec.command.is_none()
+            && spec.hook.is_none()
+            && spec.message.is_none()
+            && (!spec.access.users.is_empty() || !spec.access.roles.is_empty())
+        {
+            self.problem(
+                "access",
+                None,
+                "",
+                "`users` and `roles` cannot apply to a webhook or schedule: no user acts".into(),
+            );
+        }
+        if let Some(webhook) = &spec.webhook {
+            if webhook.group_key.is_some() && spec.reply.is_none() && spec.http.is_none() {
+                self.problem(
+                    "webhook",
+                    None,
+                    "group_key",
+                    "`group_key` edits the post of a `[reply]` or `[http]` answer; this route has neither".into(),
+                );
+            }
+        }
+        triggers
     }
 
     fn check_command(&mut self, command: &CommandSpec) {

@@ -21,6 +21,7 @@ mod args;
 mod context;
 mod dialog;
 mod exec;
+mod fire;
 mod handler;
 mod http;
 mod load;
@@ -30,6 +31,7 @@ mod reply;
 mod run;
 mod spec;
 mod template;
+mod triggers;
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -45,6 +47,7 @@ pub use exec::{
     ExecAction, Limiters as ExecLimiters, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket,
     run as run_program,
 };
+pub use fire::{Delivery, Fired, resolve_channel};
 pub use handler::{
     ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, Handler, HandlerError,
     Handlers, SigningTtl, SubmittedDialog,
@@ -57,9 +60,11 @@ pub use reply::{ButtonLinks, NoLinks, Rendered, ReplyAction};
 pub use run::{DeclaredRoute, Runtime};
 pub use spec::{
     AccessSpec, ActionSpec, ArgSpec, ArgType, CommandSpec, DialogSpec, ExecSpec, HookContentType,
-    HookSpec, HttpSpec, PostSpec, ReplySpec, RouteFile, TriggerWhen, Visibility,
+    HookSpec, HttpSpec, MessageSpec, PostSpec, ReplyIn, ReplySpec, RouteFile, ScheduleSpec,
+    TriggerWhen, Visibility, WebhookSpec,
 };
 pub use template::{Template, TemplateError};
+pub use triggers::{MessageTrigger, ScheduleTrigger, WebhookTrigger, When};
 
 pub use crate::protocol::BUILT_IN_TRIGGERS;
 
@@ -77,6 +82,12 @@ pub struct Route {
     pub hook: Option<HookSpec>,
     /// The hook's compiled `pattern`.
     pub hook_pattern: Option<Regex>,
+    /// The inbound webhook that triggers it (`/webhooks/<name>`).
+    pub webhook: Option<WebhookTrigger>,
+    /// The schedule that triggers it.
+    pub schedule: Option<ScheduleTrigger>,
+    /// The messages that trigger it (WebSocket events).
+    pub message: Option<MessageTrigger>,
     /// The slash command's arguments.
     pub args: ArgParser,
     /// Who may use it.

@@ -16,3 +16,4 @@ mod replicas;
 mod routes;
 mod sim_callbacks;
 mod skeleton;
+mod triggers;

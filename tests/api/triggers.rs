@@ -1,0 +1,237 @@
+//! Triggers beyond callbacks: inbound webhooks, schedules, messages (issue 16).
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::helpers::{repo_root, spawn_sim};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_ready(http: &reqwest::Client, addr: SocketAddr) {
+    for _ in 0..400 {
+        if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("switchboard at {addr} did not become ready");
+}
+
+fn github_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    format!(
+        "sha256={}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+/// Kills the child when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `switchboard serve` from the repository root with the shipped config.toml and routes/, as
+/// the README shows: the GitHub and Alertmanager examples posting into ~town-square.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only() {
+    let sim = spawn_sim().await;
+    let listen = format!("127.0.0.1:{}", free_port());
+    let github_secret = "It's a Secret to Everybody";
+    let alertmanager_token = "am-token-0123456789";
+    let _child = Child(
+        Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("serve")
+            .current_dir(repo_root())
+            .env("SWITCHBOARD_SERVER__LISTEN", &listen)
+            .env("SWITCHBOARD_SERVER__PUBLIC_URL", format!("http://{listen}"))
+            .env("SWITCHBOARD_MATTERMOST__URL", sim.url().as_str())
+            .env("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token())
+            .env("GITHUB_WEBHOOK_SECRET", github_secret)
+            .env("ALERTMANAGER_TOKEN", alertmanager_token)
+            .env_remove("SWITCHBOARD_STORE__URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    wait_ready(&http, listen.parse().unwrap()).await;
+    let url = |route: &str| format!("http://{listen}/webhooks/{route}");
+    let posts = || sim.world().posts_in("main", "town-square");
+    let before = posts().len();
+
+    // GitHub: a push, signed as GitHub signs it.
+    let push = std::fs::read(repo_root().join("routes/samples/github-push.json")).unwrap();
+    let answer = http
+        .post(url("github"))
+        .header("content-type", "application/json")
+        .header("x-github-event", "push")
+        .header(
+            "x-hub-signature-256",
+            github_signature(github_secret, &push),
+        )
+        .body(push.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+    let after_push = posts();
+    assert_eq!(after_push.len(), before + 1);
+    let post = after_push.last().unwrap();
+    assert!(
+        post.message
+            .contains("**octocat** pushed 1 commit to `main` in `octo-org/hello-world`"),
+        "{}",
+        post.message
+    );
+    assert!(
+        post.message.contains("Fix the greeting — Mona Lisa"),
+        "{}",
+        post.message
+    );
+    assert!(
+        !post.message.contains("said hello twice"),
+        "{}",
+        post.message
+    );
+
+    // A body changed after signing, a signature with another secret, none at all: 401.
+    let mut tampered = push.clone();
+    tampered.extend_from_slice(b" ");
+    for (body, signature) in [
+        (tampered, Some(github_signature(github_secret, &push))),
+        (
+            push.clone(),
+            Some(github_signature("another secret", &push)),
+        ),
+        (push.clone(), Some("sha256=not-hex".to_owned())),
+        (push.clone(), None),
+    ] {
+        let mut request = http.post(url("github")).body(body);
+        if let Some(signature) = signature {
+            request = request.header("x-hub-signature-256", signature);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 401);
+    }
+    // Signed, but not JSON: 400, never 500.
+    let garbage = b"{not json".to_vec();
+    let answer = http
+        .post(url("github"))
+        .header(
+            "x-hub-signature-256",
+            github_signature(github_secret, &garbage),
+        )
+        .body(garbage)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    assert_eq!(posts().len(), before + 1, "refused bodies posted something");
+
+    // A pull request opened is posted; GitHub's ping posts nothing.
+    let pull =
+        std::fs::read(repo_root().join("routes/samples/github-pull-request-opened.json")).unwrap();
+    let ping = br#"{"zen": "Keep it logically awesome.", "hook_id": 1}"#.to_vec();
+    for body in [pull, ping] {
+        let answer = http
+            .post(url("github"))
+            .header(
+                "x-hub-signature-256",
+                github_signature(github_secret, &body),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let after_pull = posts();
+    assert_eq!(after_pull.len(), before + 2);
+    assert!(
+        after_pull.last().unwrap().message.contains(
+            "**monalisa** opened [#42 Say hello once](https://github.com/octo-org/hello-world/pull/42)"
+        ),
+        "{}",
+        after_pull.last().unwrap().message
+    );
+
+    // Alertmanager: firing creates one post, resolved edits that same post.
+    let firing =
+        std::fs::read(repo_root().join("routes/samples/alertmanager-firing.json")).unwrap();
+    let resolved =
+        std::fs::read(repo_root().join("routes/samples/alertmanager-resolved.json")).unwrap();
+    let unauthorized = http
+        .post(url("alertmanager"))
+        .header("authorization", "Bearer wrong")
+        .body(firing.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401);
+    let send = |body: Vec<u8>| {
+        http.post(url("alertmanager"))
+            .bearer_auth(alertmanager_token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let answer: serde_json::Value = send(firing).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["outcome"], "posted", "{answer}");
+    let post_id = answer["post_id"].as_str().unwrap().to_owned();
+    let firing_post = sim.world().post(&post_id).unwrap();
+    assert!(
+        firing_post
+            .message
+            .starts_with("🔥 **FIRING** HighLatency (2 firing, 0 resolved)"),
+        "{}",
+        firing_post.message
+    );
+    assert!(
+        firing_post
+            .message
+            .contains("api-1:9100: p99 latency above 2 s on api-1")
+    );
+    let count = posts().len();
+
+    let answer: serde_json::Value = send(resolved).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["outcome"], "edited", "{answer}");
+    assert_eq!(answer["post_id"], post_id.as_str());
+    assert_eq!(posts().len(), count, "resolved made a new post");
+    let resolved_post = sim.world().post(&post_id).unwrap();
+    assert!(
+        resolved_post
+            .message
+            .starts_with("✅ **RESOLVED** HighLatency (0 firing, 2 resolved)"),
+        "{}",
+        resolved_post.message
+    );
+    assert!(resolved_post.edit_at > 0);
+
+    // No such webhook route; a route without [webhook]: 404.
+    for route in ["nothing-here", "hello"] {
+        let answer = http.post(url(route)).body("{}").send().await.unwrap();
+        assert_eq!(answer.status(), 404, "{route}");
+    }
+}
