@@ -290,6 +290,13 @@ impl Application {
                 }
             });
 
+        // Schedules and messages: which replicas answer is said once, at startup.
+        tracing::info!(
+            coordination = %crate::triggers::Coordination::of(&state.store),
+            "schedules and messages"
+        );
+        let triggers = crate::triggers::spawn_all(&state);
+
         let grace = state.settings.server.shutdown_grace();
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -364,6 +371,9 @@ impl Application {
         };
         registration.abort();
         watcher.abort();
+        for task in triggers {
+            task.abort();
+        }
         upkeep.abort();
         if let Some(task) = metrics_server {
             task.abort();

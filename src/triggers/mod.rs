@@ -68,6 +68,13 @@ impl fmt::Display for Coordination {
     }
 }
 
+/// Starts the scheduler and the message listener; both run until aborted.
+pub fn spawn_all(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = vec![schedule::spawn(state.clone())];
+    tasks.extend(message::spawn(state.clone()));
+    tasks
+}
+
 /// Claims `id` of `kind` for this replica: `true` when this replica should handle it. A store
 /// that cannot answer refuses (logged): running unclaimed could answer twice.
 pub async fn claim(store: &Store, kind: &str, id: &str) -> bool {

@@ -235,3 +235,111 @@ async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only(
         assert_eq!(answer.status(), 404, "{route}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Schedules
+
+fn schedule_route(every_secs: u64) -> String {
+    format!(
+        "[schedule]\nevery_secs = {every_secs}\nchannel = \"off-topic\"\n\
+         [reply]\nvisibility = \"in_channel\"\ntext = \"tick {{{{ tick.timestamp }}}} at {{{{ tick.time }}}}\"\n"
+    )
+}
+
+fn routes_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+/// The tick posts in ~off-topic of `main`, as their tick timestamps.
+fn tick_posts(sim: &switchboard::sim::Simulator) -> Vec<i64> {
+    sim.world()
+        .posts_in("main", "off-topic")
+        .iter()
+        .filter_map(|p| p.message.strip_prefix("tick "))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_posts_each_tick_with_its_time_into_the_declared_channel() {
+    let sim = spawn_sim().await;
+    let dir = routes_dir(&[("every.toml", &schedule_route(1))]);
+    let settings =
+        crate::helpers::settings(sim.url().as_str(), &sim.bot_token(), &["main"], dir.path());
+    let app = crate::helpers::spawn_app(settings).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tick_posts(&sim).len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no ticks posted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ticks = tick_posts(&sim);
+    assert_eq!(ticks[1] - ticks[0], 1, "{ticks:?}");
+    let post = sim.world().posts_in("main", "off-topic")[0].clone();
+    let time = chrono::DateTime::from_timestamp(ticks[0], 0).unwrap();
+    assert!(
+        post.message.ends_with(&time.fixed_offset().to_rfc3339()),
+        "{}",
+        post.message
+    );
+    app.stop().await;
+}
+
+/// Three replicas sharing one redis-server: every tick is posted exactly once, also after the
+/// replica that started first is stopped mid-run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_post_each_schedule_tick_exactly_once_even_when_one_stops() {
+    let Some(redis) = crate::redis_server::RedisServer::start("triggers::schedule") else {
+        return;
+    };
+    let sim = spawn_sim().await;
+    let dir = routes_dir(&[("every.toml", &schedule_route(1))]);
+    let mut settings =
+        crate::helpers::settings(sim.url().as_str(), &sim.bot_token(), &["main"], dir.path());
+    settings.store.url = Some(secrecy::SecretString::from(redis.url()));
+    let a = crate::helpers::spawn_app(settings.clone()).await;
+    let public = a.url("");
+    let b = crate::helpers::spawn_replica(settings.clone(), &public).await;
+    let c = crate::helpers::spawn_replica(settings.clone(), &public).await;
+
+    let wait_for = |n: usize| {
+        let sim = &sim;
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+            while tick_posts(sim).len() < n {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "only {:?}",
+                    tick_posts(sim)
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    wait_for(3).await;
+    a.stop().await;
+    let at_stop = tick_posts(&sim).len();
+    wait_for(at_stop + 3).await;
+    b.stop().await;
+    c.stop().await;
+
+    let ticks = tick_posts(&sim);
+    let mut unique = ticks.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        ticks.len(),
+        "a tick was posted twice: {ticks:?}"
+    );
+    // No tick lost between the first and the last either (a stopped replica's claims are its
+    // own; the others claim the next ticks).
+    assert_eq!(
+        (unique[unique.len() - 1] - unique[0]) as usize + 1,
+        unique.len(),
+        "{unique:?}"
+    );
+}
