@@ -24,6 +24,7 @@
 //! | `interactive` | dialogs (open, submit) and message actions (click, reply applied) |
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
 //! | `control` | test controls: foreign commands, admin token regen, roles, faults |
+//! | `websocket` | `GET /api/v4/websocket` (`hello`, `posted` events) and direct message channels |
 //! | `slack`, `trigger_id`, `builtin`, `ids`, `app_error`, `settings`, `permissions` | helpers |
 //!
 //! The Rust API ([`World`]) and the HTTP API share one code path per operation, so a test that
@@ -57,6 +58,7 @@ mod settings;
 mod slack;
 mod state;
 mod trigger_id;
+mod websocket;
 
 use std::net::SocketAddr;
 

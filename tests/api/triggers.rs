@@ -343,3 +343,173 @@ async fn three_replicas_post_each_schedule_tick_exactly_once_even_when_one_stops
         "{unique:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+const STATUS_ROUTE: &str = r#"
+[message]
+mentioned = true
+pattern = '(?i)status of (?P<service>[a-z0-9-]+)'
+
+[reply]
+visibility = "in_channel"
+# Mentions the bot and matches the pattern again: were the bot's own posts not ignored,
+# this would answer itself forever.
+text = "@switchboard status of {{ captures.service }}: all green (asked by @{{ user.name }})"
+"#;
+
+const PING_ROUTE: &str = r#"
+[message]
+trigger_words = ["ping"]
+reply_in = "channel"
+
+[reply]
+visibility = "in_channel"
+text = "pong, @{{ user.name }}"
+"#;
+
+/// Waits until `n` apps hold a WebSocket connection to the simulator.
+async fn wait_listening(sim: &switchboard::sim::Simulator, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let upgrades = sim
+            .world()
+            .api_requests()
+            .iter()
+            .filter(|r| r.path == "/api/v4/websocket" && r.status == 101)
+            .count();
+        if upgrades >= n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{upgrades} listening"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Replies by the bot in `channel_id`, as (root id, message).
+fn bot_replies(sim: &switchboard::sim::Simulator, channel_id: &str) -> Vec<(String, String)> {
+    let bot = sim.world().user_id("switchboard").unwrap();
+    sim.posts_in_channel(channel_id)
+        .into_iter()
+        .filter(|p| p.user_id == bot)
+        .map(|p| (p.root_id, p.message))
+        .collect()
+}
+
+async fn wait_replies(sim: &switchboard::sim::Simulator, channel_id: &str, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while bot_replies(sim, channel_id).len() < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            bot_replies(sim, channel_id)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_in_a_dm_and_mentions_are_answered_and_the_bots_own_posts_are_not() {
+    let sim = spawn_sim().await;
+    let dir = routes_dir(&[("status.toml", STATUS_ROUTE), ("ping.toml", PING_ROUTE)]);
+    let settings =
+        crate::helpers::settings(sim.url().as_str(), &sim.bot_token(), &["main"], dir.path());
+    let app = crate::helpers::spawn_app(settings).await;
+    wait_listening(&sim, 1).await;
+    let town = sim.world().channel_id("main", "town-square").unwrap();
+
+    // In a channel without the mention: ignored. With it: answered in the thread.
+    sim.post_in("alice", &town, "", "status of api?")
+        .await
+        .unwrap();
+    let asked = sim
+        .post_in("alice", &town, "", "@switchboard status of api?")
+        .await
+        .unwrap();
+    wait_replies(&sim, &town, 1).await;
+    // Time for a loop or a late answer to the unmentioned post to show.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        bot_replies(&sim, &town),
+        vec![(
+            asked.id.clone(),
+            "@switchboard status of api: all green (asked by @alice)".to_owned()
+        )]
+    );
+
+    // A direct message: a mention is implied; `ping` answers in the channel, not a thread.
+    let dm = sim.direct_channel("bob", "switchboard").unwrap();
+    sim.post_in("bob", &dm, "", "status of db").await.unwrap();
+    sim.post_in("bob", &dm, "", "ping").await.unwrap();
+    wait_replies(&sim, &dm, 2).await;
+    let mut replies = bot_replies(&sim, &dm);
+    replies.sort();
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert_eq!(replies[0], (String::new(), "pong, @bob".to_owned()));
+    assert_eq!(
+        replies[1].1,
+        "@switchboard status of db: all green (asked by @bob)"
+    );
+
+    // The bot itself posting a matching message: never answered.
+    let before = bot_replies(&sim, &town).len();
+    sim.post_in("switchboard", &town, "", "@switchboard status of web ping")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        bot_replies(&sim, &town).len(),
+        before + 1,
+        "only its own post"
+    );
+    app.stop().await;
+}
+
+/// Three replicas sharing one redis-server each receive every `posted` event; every message
+/// is answered exactly once, also after one replica is stopped mid-run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_answer_each_message_exactly_once_even_when_one_stops() {
+    let Some(redis) = crate::redis_server::RedisServer::start("triggers::messages") else {
+        return;
+    };
+    let sim = spawn_sim().await;
+    let dir = routes_dir(&[("ping.toml", PING_ROUTE)]);
+    let mut settings =
+        crate::helpers::settings(sim.url().as_str(), &sim.bot_token(), &["main"], dir.path());
+    settings.store.url = Some(secrecy::SecretString::from(redis.url()));
+    let a = crate::helpers::spawn_app(settings.clone()).await;
+    let public = a.url("");
+    let b = crate::helpers::spawn_replica(settings.clone(), &public).await;
+    let c = crate::helpers::spawn_replica(settings.clone(), &public).await;
+    wait_listening(&sim, 3).await;
+    let town = sim.world().channel_id("main", "town-square").unwrap();
+
+    for i in 0..5 {
+        sim.post_in("alice", &town, "", &format!("ping {i}"))
+            .await
+            .unwrap();
+    }
+    wait_replies(&sim, &town, 5).await;
+    a.stop().await;
+    for i in 5..10 {
+        sim.post_in("bob", &town, "", &format!("ping {i}"))
+            .await
+            .unwrap();
+    }
+    wait_replies(&sim, &town, 10).await;
+    // Time for duplicates to show, were there any.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b.stop().await;
+    c.stop().await;
+    let replies = bot_replies(&sim, &town);
+    assert_eq!(replies.len(), 10, "{replies:?}");
+    assert_eq!(
+        replies.iter().filter(|r| r.1 == "pong, @alice").count(),
+        5,
+        "{replies:?}"
+    );
+}
