@@ -19,6 +19,7 @@
 //! unanswered (at most once, never twice); the claim expires after [`CLAIM_TTL`].
 
 pub mod message;
+pub mod needs;
 pub mod schedule;
 pub mod webhook;
 

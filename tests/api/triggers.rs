@@ -513,3 +513,58 @@ async fn three_replicas_answer_each_message_exactly_once_even_when_one_stops() {
         "{replies:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// plan and doctor
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_doctor_say_what_the_shipped_webhooks_need() {
+    let sim = spawn_sim().await;
+    let (url, token) = (sim.url().to_string(), sim.bot_token());
+    let run = move |command: &str, extra: Vec<(&'static str, String)>| {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg(command)
+            .current_dir(repo_root())
+            .env("SWITCHBOARD_MATTERMOST__URL", &url)
+            .env("SWITCHBOARD_MATTERMOST__TOKEN", &token)
+            .env_remove("GITHUB_WEBHOOK_SECRET")
+            .env_remove("ALERTMANAGER_TOKEN")
+            .envs(extra)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let plan = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run("plan", vec![])
+    })
+    .await
+    .unwrap();
+    assert!(
+        plan.contains(
+            "webhook  github: POST http://127.0.0.1:3000/webhooks/github; needs $GITHUB_WEBHOOK_SECRET set, the bot posting in ~town-square of main"
+        ),
+        "{plan}"
+    );
+    let doctor = tokio::task::spawn_blocking(move || {
+        run("doctor", vec![("ALERTMANAGER_TOKEN", "x".to_owned())])
+    })
+    .await
+    .unwrap();
+    let line = |needle: &str| {
+        doctor
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {doctor}"))
+            .to_owned()
+    };
+    assert!(
+        line("$GITHUB_WEBHOOK_SECRET").starts_with("[FAIL]"),
+        "{doctor}"
+    );
+    assert!(line("$ALERTMANAGER_TOKEN").starts_with("[ok"), "{doctor}");
+    assert!(
+        line("sees ~town-square in main").starts_with("[ok"),
+        "{doctor}"
+    );
+}
