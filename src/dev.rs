@@ -90,6 +90,7 @@ async fn session(
     let app = Application::with_listener(settings.clone(), routes, listener)
         .map_err(|e| e.to_string())?;
     let ready = app.state().ready.clone();
+    let state = app.state().clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stop_rx.await;
@@ -131,7 +132,12 @@ async fn session(
                 let result = if line.starts_with('/') {
                     world.execute_command(USER, &team, CHANNEL, line).await.map(drop)
                 } else if let Some(rest) = line.strip_prefix('!') {
-                    interact(&world, &team, rest, out).await
+                    // `!tick <route>` and `!webhook <route> <file>` (src/triggers/mod.rs).
+                    match crate::triggers::dev_command(&state, rest).await {
+                        Some(Ok(said)) => { let _ = writeln!(out, "{said}"); Ok(()) }
+                        Some(Err(e)) => { let _ = writeln!(out, "error: {e}"); Ok(()) }
+                        None => interact(&world, &team, rest, out).await,
+                    }
                 } else {
                     world.create_post(USER, &team, CHANNEL, line).await.map(drop)
                 };

@@ -88,6 +88,60 @@ pub async fn claim(store: &Store, kind: &str, id: &str) -> bool {
     }
 }
 
+/// `dev`'s `!tick <route>` (runs the schedule's action now, unclaimed) and
+/// `!webhook <route> <file>` (delivers the JSON file as the route's webhook body, without the
+/// sender's verification); `None` when `line` (without its `!`) is neither.
+pub async fn dev_command(state: &AppState, line: &str) -> Option<Result<String, String>> {
+    let mut words = line.split_whitespace();
+    let verb = words.next()?;
+    if verb != "tick" && verb != "webhook" {
+        return None;
+    }
+    let Some(name) = words.next() else {
+        return Some(Err(format!(
+            "usage: !{verb} <route>{}",
+            if verb == "webhook" {
+                " <file.json>"
+            } else {
+                ""
+            }
+        )));
+    };
+    let route = state
+        .routes
+        .current()
+        .get(name)
+        .map(|r| (r.schedule.clone(), r.webhook.clone()));
+    Some(match (verb, route) {
+        (_, None) => Err(format!("no route `{name}`")),
+        ("tick", Some((Some(schedule), _))) => {
+            let fired = schedule::fire(state, name, &schedule, chrono::Utc::now()).await;
+            Ok(format!("tick {name}: {fired:?}"))
+        }
+        ("tick", Some((None, _))) => Err(format!("route `{name}` has no [schedule]")),
+        (_, Some((_, Some(webhook)))) => {
+            let Some(file) = words.next() else {
+                return Some(Err("usage: !webhook <route> <file.json>".to_owned()));
+            };
+            let path = std::path::Path::new(file);
+            let text = std::fs::read_to_string(path)
+                .or_else(|_| std::fs::read_to_string(state.routes.dir().join(path)));
+            match text.map_err(|e| format!("{file}: {e}")).and_then(|t| {
+                serde_json::from_str(&t).map_err(|e| format!("{file}: not JSON: {e}"))
+            }) {
+                Ok(body) => {
+                    webhook::deliver(state, name, &webhook, &axum::http::HeaderMap::new(), body)
+                        .await
+                        .map(|answer| format!("webhook {name}: {answer}"))
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        _ => Err(format!("route `{name}` has no [webhook]")),
+    })
+}
+
 /// The declared route `name` of the live route set, ready to fire.
 pub(crate) fn declared(state: &AppState, name: &str) -> Option<DeclaredRoute> {
     let routes = state.routes.current();

@@ -150,7 +150,6 @@ pub async fn handle(
     body: &[u8],
     peer: Option<IpAddr>,
 ) -> Result<Value, AppError> {
-    let route = super::declared(state, name).ok_or(AppError::NotFound)?;
     let routes = state.routes.current();
     let trigger = routes
         .get(name)
@@ -162,7 +161,18 @@ pub async fn handle(
     }
     let body: Value = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("the body is not JSON: {e}")))?;
+    deliver(state, name, &trigger, headers, body).await
+}
 
+/// Fires `name` with a verified JSON `body` (`dev`'s `!webhook` comes here directly).
+pub async fn deliver(
+    state: &AppState,
+    name: &str,
+    trigger: &WebhookTrigger,
+    headers: &HeaderMap,
+    body: Value,
+) -> Result<Value, AppError> {
+    let route = super::declared(state, name).ok_or(AppError::NotFound)?;
     let mut context = Context {
         route: name.to_owned(),
         ..Context::default()
@@ -187,7 +197,7 @@ pub async fn handle(
     }
     let context = context
         .with_result("body", body)
-        .with_result("headers", visible_headers(headers, &trigger));
+        .with_result("headers", visible_headers(headers, trigger));
 
     let group = match &trigger.group_key {
         Some(template) => match template.render(&context) {

@@ -568,3 +568,74 @@ async fn plan_and_doctor_say_what_the_shipped_webhooks_need() {
         "{doctor}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// dev
+
+/// `switchboard dev` from the repository root, `input` piped in, routes from `routes`
+/// (the shipped ones when `None`); its stdout once it has exited at end of input.
+fn run_dev(input: &[u8], routes: Option<&std::path::Path>) -> String {
+    use std::io::Write as _;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    command
+        .current_dir(repo_root())
+        .arg("dev")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(routes) = routes {
+        command.env("SWITCHBOARD_ROUTES__DIR", routes);
+    }
+    let mut child = command.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "dev did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn dev_posts_a_sample_webhook_body_and_fires_a_schedule_now() {
+    let stdout = run_dev(
+        b"!webhook alertmanager routes/samples/alertmanager-firing.json\n\
+          !webhook alertmanager samples/alertmanager-resolved.json\n\
+          !webhook github nowhere.json\n\
+          !tick github\n",
+        None,
+    );
+    assert!(
+        stdout.contains("webhook alertmanager: {\"outcome\":\"posted\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("webhook alertmanager: {\"outcome\":\"edited\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("FIRING** HighLatency"), "{stdout}");
+    assert!(stdout.contains("error: nowhere.json:"), "{stdout}");
+    assert!(
+        stdout.contains("error: route `github` has no [schedule]"),
+        "{stdout}"
+    );
+
+    let dir = routes_dir(&[(
+        "standup.toml",
+        "[schedule]\ncron = \"0 9 * * MON-FRI\"\ntimezone = \"Europe/Berlin\"\nchannel = \"town-square\"\n\
+         [reply]\nvisibility = \"in_channel\"\ntext = \"Stand-up time ({{ tick.local }})\"\n",
+    )]);
+    let stdout = run_dev(b"!tick standup\n", Some(dir.path()));
+    assert!(stdout.contains("tick standup: Posted("), "{stdout}");
+    assert!(stdout.contains("Stand-up time ("), "{stdout}");
+}
