@@ -999,6 +999,41 @@ mod tests {
     }
 
     #[test]
+    fn trigger_problems_are_reported_with_file_line_and_key() {
+        let all = problems(&[
+            (
+                "s.toml",
+                "[schedule]\nchannel = \"c\"\ncron = \"0 25 * * *\"\n[reply]\ntext = \"t\"\n",
+            ),
+            (
+                "m.toml",
+                "[message]\ntrigger_words = [\"x\"]\npattern = \"(?P<a\"\n[reply]\ntext = \"{{ captures.b }}\"\n",
+            ),
+            (
+                "w.toml",
+                "[webhook]\nchannel = \"c\"\nallow_from = [\"300.0.0.1\"]\nhmac_secret_env = \"lower\"\n[dialog]\ntitle = \"t\"\non_submit = \"x\"\n[actions.x.reply]\ntext = \"t\"\n",
+            ),
+            (
+                "t.toml",
+                "[schedule]\nevery_secs = 60\nchannel = \"c\"\n[reply]\ntext = \"{{ body.x }}\"\n",
+            ),
+        ]);
+        for expected in [
+            "s.toml:3: `schedule.cron`",
+            "m.toml:3: `message.pattern`",
+            "w.toml:3: `webhook.allow_from`",
+            "w.toml:4: `webhook.hmac_secret_env`",
+            "w.toml:5: `dialog`: a webhook or schedule has no user",
+            "t.toml:5: `reply.text`: template",
+        ] {
+            assert!(
+                all.iter().any(|p| p.contains(expected)),
+                "{expected} missing in {all:?}"
+            );
+        }
+    }
+
+    #[test]
     fn the_hint_is_generated_from_the_arguments() {
         let set = load(&[(
             "a.toml",
