@@ -116,7 +116,7 @@ struct PostedPost {
 
 impl PostedPost {
     /// Posted by a bot account or through a webhook (Mattermost marks both in `props`).
-    fn from_bot_or_webhook(&self) -> bool {
+    fn is_by_bot_or_webhook(&self) -> bool {
         ["from_bot", "from_webhook"].iter().any(|k| {
             matches!(self.props.get(*k), Some(Value::String(s)) if s == "true")
                 || self.props.get(*k) == Some(&Value::Bool(true))
@@ -194,7 +194,7 @@ async fn handle_posted(state: &AppState, bot: &Bot, event: &WsEvent) {
         .iter()
         .filter_map(|r| {
             let trigger = r.message.as_ref()?;
-            if post.from_bot_or_webhook() && !trigger.spec.from_bots {
+            if post.is_by_bot_or_webhook() && !trigger.spec.from_bots {
                 return None;
             }
             let captures = matches(trigger, &post, &channel_name, direct, bot)?;
@@ -338,7 +338,7 @@ mod tests {
             "id": "p", "props": {"from_bot": "true"}
         }))
         .unwrap();
-        assert!(p.from_bot_or_webhook());
-        assert!(!post("hi").from_bot_or_webhook());
+        assert!(p.is_by_bot_or_webhook());
+        assert!(!post("hi").is_by_bot_or_webhook());
     }
 }
