@@ -291,10 +291,20 @@ impl Application {
             });
 
         // Schedules and messages: which replicas answer is said once, at startup.
-        tracing::info!(
-            coordination = %crate::triggers::Coordination::of(&state.store),
-            "schedules and messages"
-        );
+        let coordination = crate::triggers::Coordination::of(&state.store);
+        tracing::info!(%coordination, "schedules and messages");
+        let routes_now = state.routes.current();
+        if coordination == crate::triggers::Coordination::SingleReplica
+            && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+            && routes_now
+                .iter()
+                .any(|r| r.schedule.is_some() || r.message.is_some())
+        {
+            tracing::warn!(
+                "running in Kubernetes with [schedule] or [message] routes and no [store] url: \
+                 with more than one replica each would post every tick and answer every message"
+            );
+        }
         let triggers = crate::triggers::spawn_all(&state);
 
         let grace = state.settings.server.shutdown_grace();

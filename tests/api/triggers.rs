@@ -60,7 +60,9 @@ async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only(
     let listen = format!("127.0.0.1:{}", free_port());
     let github_secret = "It's a Secret to Everybody";
     let alertmanager_token = "am-token-0123456789";
-    let _child = Child(
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("stderr.log");
+    let child = Child(
         Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .arg("serve")
             .current_dir(repo_root())
@@ -71,8 +73,10 @@ async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only(
             .env("GITHUB_WEBHOOK_SECRET", github_secret)
             .env("ALERTMANAGER_TOKEN", alertmanager_token)
             .env_remove("SWITCHBOARD_STORE__URL")
+            .env("SWITCHBOARD_LOG__FORMAT", "json")
+            .env_remove("RUST_LOG")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .unwrap(),
     );
@@ -234,6 +238,23 @@ async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only(
         let answer = http.post(url(route)).body("{}").send().await.unwrap();
         assert_eq!(answer.status(), 404, "{route}");
     }
+
+    // The startup log says which coordination mode is active; no secret is logged.
+    drop(child);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let coordination = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "schedules and messages")
+        .unwrap_or_else(|| panic!("no coordination line in:\n{log}"));
+    assert!(
+        coordination["fields"]["coordination"]
+            .as_str()
+            .unwrap()
+            .starts_with("single replica: "),
+        "{coordination}"
+    );
+    assert!(!log.contains(github_secret) && !log.contains(alertmanager_token));
 }
 
 // ---------------------------------------------------------------------------------------------
