@@ -306,6 +306,16 @@ async fn a_schedule_posts_each_tick_with_its_time_into_the_declared_channel() {
         "{}",
         post.message
     );
+    let metrics = switchboard::metrics::render().unwrap_or_default();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("switchboard_triggers_total{")
+                && l.contains("kind=\"schedule\"")
+                && l.contains("route=\"every\"")
+                && l.contains("outcome=\"posted\"")),
+        "{metrics}"
+    );
     app.stop().await;
 }
 
