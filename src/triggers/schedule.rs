@@ -7,7 +7,7 @@
 //! round, so a reload adds, changes or drops schedules.
 //!
 //! A tick is *missed* when it passed while Switchboard was not running (the last tick run is
-//! kept in the store) or while this task could not keep up. Missed ticks are skipped, counted
+//! kept in the store) or more than 30 s ago while this task could not keep up. Missed ticks are skipped, counted
 //! (`outcome="missed"`) and logged, never replayed in a burst — unless the route declares
 //! `catch_up = true`, which runs each one (at most [`MAX_CATCH_UP`]).
 
@@ -105,7 +105,9 @@ async fn first_look(
     let Some(stored) = stored else {
         return now;
     };
-    let missed = due_ticks(trigger, stored, now);
+    // Ticks of the last [`LATE`] are not missed: another replica may be running them now, and
+    // the normal round runs (or claims) them.
+    let missed = due_ticks(trigger, stored, now - LATE);
     if missed.is_empty() {
         return stored;
     }
@@ -122,7 +124,7 @@ async fn first_look(
     for _ in 0..missed.len() {
         crate::metrics::trigger("schedule", name, "missed");
     }
-    now
+    now - LATE
 }
 
 /// Ticks after `since` up to and including `now` (at most a few more than [`MAX_CATCH_UP`]
@@ -154,10 +156,13 @@ fn split_missed(
         let skip = due.len().saturating_sub(MAX_CATCH_UP);
         return (due[skip..].to_vec(), skip);
     }
+    // Ticks at most [`LATE`] old run (a busy machine may see two in one round); older ones, and
+    // any beyond the newest [`MAX_CATCH_UP`], are missed.
     let on_time: Vec<DateTime<Utc>> = due.iter().copied().filter(|t| now - *t <= LATE).collect();
-    // Of the ticks still on time, only the newest runs: two in one round mean we fell behind.
-    let run: Vec<DateTime<Utc>> = on_time.last().copied().into_iter().collect();
-    (run.clone(), due.len() - run.len())
+    let skip = on_time.len().saturating_sub(MAX_CATCH_UP);
+    let run = on_time[skip..].to_vec();
+    let ran = run.len();
+    (run, due.len() - ran)
 }
 
 /// Runs one tick of `name` if this replica claims it.
@@ -271,13 +276,14 @@ mod tests {
     }
 
     #[test]
-    fn late_ticks_are_skipped_and_only_the_newest_on_time_one_runs() {
+    fn late_ticks_are_skipped_and_on_time_ones_run() {
         let s = every(10, false);
         let due = due_ticks(&s, at(1000), at(1105));
         assert_eq!(due.len(), 10);
+        // 1080, 1090 and 1100 are at most 30 s old.
         let (run, missed) = split_missed(&s, &due, at(1105));
-        assert_eq!(run, vec![at(1100)]);
-        assert_eq!(missed, 9);
+        assert_eq!(run, vec![at(1080), at(1090), at(1100)]);
+        assert_eq!(missed, 7);
         // Everything too old: nothing runs.
         let (run, missed) = split_missed(&s, &due, at(1200));
         assert!(run.is_empty());
