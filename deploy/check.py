@@ -1,16 +1,28 @@
 #!/usr/bin/env python3
-"""Checks on deploy/ that schema validators cannot make: what the issue promises about each
-file (non-root, probes, limits, hardening, the Mattermost settings Switchboard needs), and that
-every SWITCHBOARD_* variable and every embedded config.toml / route file is one Switchboard
-accepts, by running `switchboard check` on them.
+"""Checks on deploy/ that schema validators cannot make: what each file must hold (non-root,
+probes, limits, hardening, the Mattermost settings Switchboard needs), and that every
+SWITCHBOARD_* variable and every config.toml / route file a deploy target ships is one
+Switchboard accepts, by running `switchboard check` on them.
+
+Each target's files are laid out as the target ships them, then checked where the service
+would run: the image's final stage (its WORKDIR and COPY lines, through the .dockerignore),
+the systemd install steps (the unit's and the README's, replayed into a scratch directory),
+and the Kubernetes volumes (ConfigMaps, `items`, projected volumes and file modes). So a route
+whose exec program a target does not ship (or ships without the executable bit) is caught.
+Each of these has a negative control: the same target with the scripts left out must fail.
 
 Usage: check.py <repo root> <switchboard binary> [<rendered kustomize output>]
 Prints one line per problem and exits 1 if there is any.
 """
 
 import base64
+import copy
+import fnmatch
 import os
+import posixpath
 import secrets
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,23 +47,44 @@ def require(condition, where, message):
         problem(where, message)
 
 
-def switchboard_check(where, config, routes_dir, env):
-    """Runs `switchboard check` with only `env` as SWITCHBOARD_* configuration."""
+def run_check(workdir, env, config=None, routes_dir=None):
+    """`switchboard check` as a deployed service runs it: in `workdir`, with only `env` as
+    SWITCHBOARD_* configuration. Returns its output when it fails, None when it passes."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     clean.pop("RUST_LOG", None)
     clean.update(env)
     if routes_dir is not None:
         clean["SWITCHBOARD_ROUTES__DIR"] = str(routes_dir)
     args = [BINARY] + (["--config", str(config)] if config else []) + ["check"]
+    run = subprocess.run(args, cwd=workdir, env=clean, capture_output=True, text=True)
+    return None if run.returncode == 0 else run.stdout + run.stderr
+
+
+def switchboard_check(where, config, routes_dir, env):
+    """Runs `switchboard check` in a scratch directory; a failure is a problem."""
     with tempfile.TemporaryDirectory() as cwd:
-        run = subprocess.run(args, cwd=cwd, env=clean, capture_output=True, text=True)
-    if run.returncode != 0:
-        problem(where, "switchboard check failed:\n" + run.stdout + run.stderr)
+        failed = run_check(cwd, env, config, routes_dir)
+    if failed is not None:
+        problem(where, "switchboard check failed:\n" + failed)
+
+
+def require_check(where, failed):
+    """A `run_check` result that must pass."""
+    if failed is not None:
+        problem(where, "switchboard check failed:\n" + failed)
+
+
+def require_caught(where, failed):
+    """A negative control: `run_check` on a target without the exec scripts must fail, naming
+    the program; otherwise the check above could not catch a missing script."""
+    require(failed is not None and "exec.program" in failed, where,
+            "negative control: with routes/scripts left out, switchboard check should fail on "
+            "`exec.program`, but " + ("passed" if failed is None else "said:\n" + failed))
 
 
 def knows_signing():
-    """Whether this build has the `[signing]` section (the callbacks issue adds it); before
-    it lands, SWITCHBOARD_SIGNING__KEYS is reported as skipped instead of failing."""
+    """Whether this build has the `[signing]` section; without it, SWITCHBOARD_SIGNING__KEYS
+    is reported as skipped instead of failing."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     clean["SWITCHBOARD_SIGNING__KEYS"] = "k1:" + base64.b64encode(secrets.token_bytes(32)).decode()
     clean["SWITCHBOARD_ROUTES__DIR"] = str(ROOT / "routes")
@@ -133,10 +166,67 @@ def check_dockerfile():
             require(top in allowed, where, f"Cargo.toml names {top}/ but the image build excludes it")
     entry = [i["value"] for i in final if i["instruction"] == "ENTRYPOINT"]
     require(entry and "switchboard" in entry[-1], where, "ENTRYPOINT is not the switchboard binary")
-    # The image's own configuration is one Switchboard accepts.
+    # The image's own files and configuration are what Switchboard accepts, checked in the
+    # image's WORKDIR as `serve` runs there (config.toml, routes and their scripts as copied).
     env = {k: v for k, v in parser.envs.items() if k.startswith("SWITCHBOARD_")}
-    switchboard_check(where + " (config.toml + routes/ + ENV)", ROOT / "config.toml",
-                      ROOT / "routes", env)
+    patterns = [line.strip() for line in ignore_lines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = image_tree(final, patterns, Path(tmp))
+        require_check(where + " (the image's WORKDIR, files as COPY ships them, ENV)",
+                      run_check(workdir, env))
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = image_tree(final, patterns + ["routes/scripts"], Path(tmp))
+        require_caught(where + " (routes/scripts in .dockerignore)", run_check(workdir, env))
+
+
+def ignore_lines():
+    return [line for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+            if not line.strip().startswith("#")]
+
+
+def dockerignore(patterns):
+    """Whether a context path is excluded: the last pattern matching it or a parent wins."""
+    def excluded(rel):
+        parts = rel.split("/")
+        out = False
+        for pattern in patterns:
+            negate = pattern.startswith("!")
+            pat = (pattern[1:] if negate else pattern).strip("/")
+            if any(fnmatch.fnmatch("/".join(parts[:n]), pat) for n in range(1, len(parts) + 1)):
+                out = not negate
+        return out
+    return excluded
+
+
+def image_tree(final, patterns, root):
+    """Replays the final stage's WORKDIR and COPY (from the build context) into `root`;
+    returns the WORKDIR there. COPY keeps file modes, as Docker does."""
+    excluded = dockerignore(patterns)
+    workdir = "/"
+    for i in final:
+        if i["instruction"] == "WORKDIR":
+            workdir = posixpath.join(workdir, i["value"].strip())
+        if i["instruction"] != "COPY" or "--from=" in i["value"]:
+            continue
+        words = [w for w in shlex.split(i["value"]) if not w.startswith("--")]
+        *sources, dest = words
+        dest_abs = posixpath.join(workdir, dest)
+        target = root / dest_abs.lstrip("/")
+        for source in sources:
+            path = ROOT / source
+            if path.is_dir():
+                for f in sorted(path.rglob("*")):
+                    rel = f.relative_to(ROOT).as_posix()
+                    if f.is_file() and not excluded(rel):
+                        out = target / f.relative_to(path)
+                        out.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(f, out)
+            elif path.is_file() and not excluded(source):
+                out = target / path.name if dest.endswith("/") else target
+                out.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, out)
+    (root / workdir.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    return root / workdir.lstrip("/")
 
 
 # --- docker-compose.yml -------------------------------------------------------------------
@@ -203,6 +293,76 @@ def check_systemd():
     sysusers = (DEPLOY / "systemd" / "switchboard.sysusers").read_text()
     require(f"u {settings.get('User', [''])[0]} " in sysusers, where,
             "switchboard.sysusers must create the unit's User")
+
+    # The install steps (in the unit's header and in the README) ship what the routes need:
+    # replayed into a scratch root, `switchboard check` runs as ExecStartPre would.
+    unit_steps = unit.split("# Install (as root):", 1)[1].split("\n#\n", 1)[0]
+    readme = (ROOT / "README.md").read_text()
+    readme_steps = readme.split("### Single host (systemd)", 1)[1].split("```sh", 1)[1]
+    readme_steps = readme_steps.split("```", 1)[0]
+    workdir = settings.get("WorkingDirectory", ["/"])[0]
+    exec_start = shlex.split(settings.get("ExecStart", [""])[0])
+    config = exec_start[exec_start.index("--config") + 1] if "--config" in exec_start else None
+    env = valid_env(env_file_vars())
+    for name, steps in (("unit header", unit_steps), ("README", readme_steps)):
+        steps = list(install_commands(steps))
+        require(steps, where, f"no install steps found in the {name}")
+        for label, kept in (("", steps),
+                            (" without routes/scripts",
+                             [s for s in steps if not any("routes/scripts/" in w for w in s[1:-1])])):
+            with tempfile.TemporaryDirectory() as tmp:
+                root = Path(tmp)
+                replay_install(kept, root)
+                cwd = root / workdir.lstrip("/")
+                cwd.mkdir(parents=True, exist_ok=True)
+                failed = run_check(cwd, env, root / config.lstrip("/") if config else None)
+            if label:
+                require_caught(f"{where} ({name} install steps{label})", failed)
+            else:
+                require_check(f"{where} ({name} install steps, WorkingDirectory={workdir})", failed)
+
+
+def install_commands(text):
+    """The `install` commands in shell text (comment markers and `sudo` removed)."""
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        for command in line.split("&&"):
+            words = shlex.split(command, comments=True)
+            if words and words[0] == "sudo":
+                words = words[1:]
+            if words and words[0] == "install":
+                yield words
+
+
+def replay_install(commands, root):
+    """Runs `install` commands with destinations under /etc/switchboard moved into `root`
+    (other destinations — the binary, sysusers, the unit — are skipped; owners ignored)."""
+    for words in commands:
+        mode, directory, paths = 0o755, False, []
+        args = iter(words[1:])
+        for word in args:
+            if word == "-m":
+                mode = int(next(args), 8)
+            elif word in ("-g", "-o"):
+                next(args)
+            elif word == "-d":
+                directory = True
+            elif not word.startswith("-"):
+                paths.append(word)
+        if directory:
+            for path in paths:
+                if path.startswith("/etc/switchboard"):
+                    (root / path.lstrip("/")).mkdir(parents=True, exist_ok=True)
+            continue
+        *sources, dest = paths
+        if not dest.startswith("/etc/switchboard"):
+            continue
+        target = root / dest.lstrip("/")
+        for source in sources:
+            for path in sorted(ROOT.glob(source)) if any(c in source for c in "*?[") else [ROOT / source]:
+                out = target / path.name if dest.endswith("/") or target.is_dir() else target
+                shutil.copyfile(path, out)
+                out.chmod(mode)
 
 
 # --- Kubernetes ---------------------------------------------------------------------------
@@ -275,30 +435,98 @@ def check_kubernetes():
     grace = pod.get("terminationGracePeriodSeconds", 30)
 
     # The mounted config and routes are what `switchboard check` accepts, with the Secret's
-    # variable names set.
+    # variable names set, laid out as the kubelet mounts them (keys, items, modes).
+    failed = kubernetes_mounts_check(where, by_kind, pod, container, env_names, grace)
+    require_check(where + " (ConfigMap config.toml + routes + Secret names)", failed)
+
+    # Negative control: the shipped deploy route added to the routes ConfigMap must fail
+    # without its script, and pass once the script is projected into scripts/ with mode 0755
+    # (the way configmap.yaml documents).
+    with_route = copy.deepcopy(by_kind)
+    routes_map = routes_config_map(with_route, pod)
+    if routes_map is None:
+        problem(where, "no ConfigMap is mounted as the routes directory")
+        return
+    routes_map.setdefault("data", {})["deploy.toml"] = (ROOT / "routes" / "deploy.toml").read_text()
+    require_caught(where + " (deploy.toml in the routes ConfigMap, no script)",
+                   kubernetes_mounts_check(where, with_route, pod, container, env_names, grace))
+    scripted_pod = copy.deepcopy(pod)
+    with_route["ConfigMap"].append({
+        "metadata": {"name": "switchboard-scripts"},
+        "data": {"deploy.sh": (ROOT / "routes" / "scripts" / "deploy.sh").read_text()},
+    })
+    for volume in scripted_pod["volumes"]:
+        if volume.get("configMap", {}).get("name") == routes_map["metadata"]["name"]:
+            volume.pop("configMap")
+            volume["projected"] = {"sources": [
+                {"configMap": {"name": routes_map["metadata"]["name"]}},
+                {"configMap": {"name": "switchboard-scripts", "items": [
+                    {"key": "deploy.sh", "path": "scripts/deploy.sh", "mode": 0o755}]}},
+            ]}
+    require_check(where + " (the documented projected volume for scripts)",
+                  kubernetes_mounts_check(where, with_route, scripted_pod,
+                                          scripted_pod["containers"][0], env_names, grace))
+
+
+def routes_config_map(by_kind, pod):
+    """The ConfigMap mounted at the routes directory (the one holding *.toml files)."""
+    for volume in pod.get("volumes", []):
+        name = volume.get("configMap", {}).get("name")
+        for m in by_kind["ConfigMap"]:
+            if m["metadata"]["name"] == name and any(k.endswith(".toml") and k != "config.toml"
+                                                     for k in m.get("data", {})):
+                return m
+    return None
+
+
+def project(volume, maps, target):
+    """Writes what the kubelet mounts for a configMap or projected volume into `target`:
+    every key (or the listed `items`, at their `path`), with `mode` / `defaultMode` (0644)."""
+    if "configMap" in volume:
+        sources = [(volume["configMap"], volume["configMap"].get("defaultMode", 0o644))]
+    elif "projected" in volume:
+        default = volume["projected"].get("defaultMode", 0o644)
+        sources = [(s["configMap"], default) for s in volume["projected"].get("sources", [])
+                   if "configMap" in s]
+    else:
+        return []
+    written = []
+    for source, default in sources:
+        data = maps.get(source["name"], {})
+        items = source.get("items") or [{"key": k, "path": k} for k in data]
+        for item in items:
+            if item["key"] not in data:
+                continue
+            out = target / item["path"]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(data[item["key"]])
+            out.chmod(item.get("mode", default))
+            written.append(item["path"])
+    return written
+
+
+def kubernetes_mounts_check(where, by_kind, pod, container, env_names, grace):
+    """`switchboard check` on the pod's mounted config and routes; None when it passes."""
     maps = {m["metadata"]["name"]: m.get("data", {}) for m in by_kind["ConfigMap"]}
     mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
-    volumes = {v["name"]: v.get("configMap", {}).get("name") for v in pod.get("volumes", [])}
     config_args = container.get("args", [])
     config_path = config_args[config_args.index("--config") + 1] if "--config" in config_args else None
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        config_file = routes_dir = None
-        for volume, map_name in volumes.items():
-            if map_name is None or volume not in mounts:
+        config_file = None
+        for volume in pod.get("volumes", []):
+            if volume["name"] not in mounts:
                 continue
-            target = tmp / mounts[volume].strip("/")
+            mount = mounts[volume["name"]]
+            target = tmp / mount.strip("/")
             target.mkdir(parents=True, exist_ok=True)
-            for name, text in maps.get(map_name, {}).items():
-                (target / name).write_text(text)
-                if config_path and mounts[volume] + "/" + name == config_path:
-                    config_file = target / name
-        require(config_file is not None, where, f"--config {config_path} is not in a mounted ConfigMap")
+            for path in project(volume, maps, target):
+                if config_path and mount + "/" + path == config_path:
+                    config_file = target / path
         if config_file is None:
-            return
-        config = config_file.read_text()
+            return f"--config {config_path} is not in a mounted ConfigMap"
         import tomllib
-        parsed = tomllib.loads(config)
+        parsed = tomllib.loads(config_file.read_text())
         routes_mount = parsed.get("routes", {}).get("dir")
         routes_dir = tmp / str(routes_mount).strip("/")
         require(routes_dir.is_dir(), where, f"[routes] dir {routes_mount} is not a mounted ConfigMap")
@@ -309,8 +537,7 @@ def check_kubernetes():
         ports = {p["containerPort"] for p in container.get("ports", [])}
         if listen:
             require(int(listen.rsplit(":", 1)[1]) in ports, where, "the metrics port is not declared")
-        switchboard_check(where + " (ConfigMap config.toml + routes + Secret names)", config_file,
-                          routes_dir, valid_env({n: "" for n in env_names}))
+        return run_check(tmp, valid_env({n: "" for n in env_names}), config_file, routes_dir)
 
 
 check_dockerfile()

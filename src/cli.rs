@@ -1,4 +1,5 @@
-//! The command line: `switchboard serve | check | plan | register | unregister | doctor | dev`.
+//! The command line: `switchboard serve | check | plan | register | unregister | doctor | dev |
+//! schema | new`.
 //!
 //! Every subcommand returns an exit code; problems are printed once, as sentences, never as a
 //! panic trace.
@@ -63,10 +64,22 @@ pub enum Command {
     /// there is any. Needs no Mattermost and no token.
     Check,
     /// Try the routes with no Mattermost: runs a simulated Mattermost and Switchboard together
-    /// on 127.0.0.1 and reads lines from standard input. A line starting with `/` runs a slash
-    /// command as @alice in ~town-square; any other line is posted as a message.
+    /// on 127.0.0.1 and serves a page that shows them as Mattermost would (open the printed
+    /// URL, or pass --open), with an inspector of every request. With --repl, or when
+    /// standard input is not a terminal, it also reads lines: a line starting with `/` runs a
+    /// slash command as @alice in ~town-square; any other line is posted as a message; `!help`
+    /// lists the commands and the verbs that answer dialogs and buttons.
     #[cfg(feature = "sim")]
-    Dev,
+    Dev(crate::dev::DevOptions),
+    /// Run transcripts (default: `tests/*.txt` in the routes directory) against the simulated
+    /// Mattermost and the routes: lines after `~channel @user> ` are typed as that user, every
+    /// other line must be printed, `…` matching any text. Prints a diff and exits 1 on a
+    /// mismatch. A Markdown file is read for its ```text transcript blocks.
+    #[cfg(feature = "sim")]
+    Test {
+        /// Transcript files (`.txt`, or `.md` for its ```text blocks).
+        files: Vec<std::path::PathBuf>,
+    },
     /// Probe a running Switchboard's `/healthz` (on `[server] listen`) and exit 0 if it
     /// answers 200; for container health checks.
     Healthcheck {
@@ -74,6 +87,12 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
+    /// Print the JSON Schema of route files (the committed `schema/route.schema.json`), for
+    /// editors: route files start with `#:schema ../schema/route.schema.json`.
+    Schema,
+    /// Write a commented, working route file `routes/<name>.toml` to start from; refuses to
+    /// overwrite. Prints what to try in `switchboard dev`.
+    New(crate::scaffold::NewArgs),
 }
 
 /// Parses the command line and runs it.
@@ -91,6 +110,11 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
+    // Needs no configuration at all.
+    if let Command::Schema = cli.command {
+        print!("{}", crate::schema::route_schema_json());
+        return ExitCode::SUCCESS;
+    }
     // The default file may be absent (environment-only setups); a file named explicitly must exist.
     let required = cli.config != Path::new("config.toml");
     let settings = match Settings::load(&cli.config, required) {
@@ -108,8 +132,12 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Unregister => unregister(settings).await,
         Command::Doctor => doctor(&settings).await,
         #[cfg(feature = "sim")]
-        Command::Dev => crate::dev::run_stdio(settings).await,
+        Command::Dev(options) => crate::dev::run_stdio(settings, options).await,
+        #[cfg(feature = "sim")]
+        Command::Test { files } => crate::dev::transcript::run(settings, files).await,
         Command::Healthcheck { url } => healthcheck(&settings, url).await,
+        Command::Schema => ExitCode::SUCCESS, // handled above
+        Command::New(args) => crate::scaffold::run(&settings, &args),
     }
 }
 
@@ -140,16 +168,13 @@ pub fn load_routes(settings: &Settings) -> Option<RouteSet> {
     }
 }
 
-fn init_logging(log: &LogSettings) {
-    telemetry::init(telemetry::subscriber(
-        &log.filter,
-        log.format,
-        std::io::stderr,
-    ));
+/// Logging to stderr off the request path; keep the guard until exit (it flushes).
+fn init_logging(log: &LogSettings) -> tracing_appender::non_blocking::WorkerGuard {
+    telemetry::init_stderr(&log.filter, log.format)
 }
 
 async fn serve(settings: Settings, no_register: bool) -> ExitCode {
-    init_logging(&settings.log);
+    let _log = init_logging(&settings.log);
     let Some(routes) = load_routes(&settings) else {
         return ExitCode::FAILURE;
     };
@@ -211,7 +236,12 @@ fn check(settings: &Settings) -> ExitCode {
 
 /// The reconciler for one-shot subcommands, or the problem, printed.
 fn one_shot_reconciler(settings: Settings) -> Option<Reconciler> {
-    init_logging(&settings.log);
+    // A one-shot command logs a few lines: written directly, so none is lost at exit.
+    telemetry::init(telemetry::subscriber(
+        &settings.log.filter,
+        settings.log.format,
+        std::io::stderr,
+    ));
     let routes = load_routes(&settings)?;
     let client = match settings
         .mattermost

@@ -26,6 +26,9 @@ public_url = "http://127.0.0.1:3000"
 request_timeout_secs = 30
 body_limit_bytes = 262144
 shutdown_grace_secs = 20
+header_read_timeout_secs = 10
+idle_timeout_secs = 60
+max_connections = 512
 
 [mattermost]
 url = "http://127.0.0.1:8065"
@@ -38,6 +41,7 @@ reload_poll_ms = 1000
 [log]
 format = "text"
 filter = "info"
+access = true
 
 [signing]
 dialog_ttl_secs = 3600
@@ -46,6 +50,7 @@ action_ttl_secs = 2592000
 [callbacks]
 budget_ms = 2500
 ack_text = "Working on it…"
+action_inline_ms = 20000
 
 [metrics]
 enabled = true
@@ -73,6 +78,19 @@ pub struct Settings {
     /// `[store]`: what replicas share (unset: in-process, for one replica).
     #[serde(default)]
     pub store: crate::store::StoreSettings,
+    /// `[http]`: what routes' `http` actions may reach.
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Hosts (`name` or `name:port`) every route's `http` action is limited to; empty: no
+    /// limit beyond each route's own `allowed_hosts`.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// `[server]`.
@@ -90,6 +108,13 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_secs: u64,
+    /// How long a client may take to send a request's head (from its first byte, or from
+    /// opening the connection); then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// How long a kept-alive connection may wait, silent, for its next request.
+    pub idle_timeout_secs: u64,
+    /// Most connections open at once; beyond it new ones wait and idle ones are closed.
+    pub max_connections: usize,
 }
 
 impl ServerSettings {
@@ -198,6 +223,9 @@ pub struct LogSettings {
     /// A `tracing` filter such as `info` or `switchboard=debug,hyper=info`; `RUST_LOG`
     /// wins when set.
     pub filter: String,
+    /// One "callback answered" line per callback (status, outcome, latency, route and
+    /// caller), at `info`.
+    pub access: bool,
 }
 
 /// `[metrics]`.
@@ -304,6 +332,10 @@ pub struct CallbacksSettings {
     pub budget_ms: u64,
     /// The ephemeral acknowledgement sent when the budget runs out.
     pub ack_text: String,
+    /// How long a button click on a post the bot did not write (so may not edit) is still
+    /// answered inline, so Mattermost applies its `update` itself (capped below the request
+    /// timeout).
+    pub action_inline_ms: u64,
 }
 
 impl CallbacksSettings {

@@ -9,6 +9,7 @@
 //! - [`server`]: the axum app that receives Mattermost's callbacks.
 //! - [`signing`]: HMAC signatures on dialog state and action context, with key rotation.
 //! - [`startup`]: wires it all into an [`startup::Application`].
+//! - [`schema`]: the route language's JSON Schema; [`scaffold`]: `switchboard new`.
 //! - [`store`]: what replicas share (single-use records, limits, caches): in-process or Redis.
 //! - [`metrics`]: Prometheus metrics and the helpers every module counts through.
 //! - [`sim`]: a simulated Mattermost for `switchboard dev` and the tests (feature `sim`).
@@ -23,6 +24,8 @@ pub mod mattermost;
 pub mod metrics;
 pub mod protocol;
 pub mod reconcile;
+pub mod scaffold;
+pub mod schema;
 pub mod server;
 pub mod signing;
 #[cfg(feature = "sim")]

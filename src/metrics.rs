@@ -48,6 +48,10 @@ pub const CALLBACKS_TOTAL: &str = "switchboard_callbacks_total";
 pub const CALLBACK_DURATION: &str = "switchboard_callback_duration_seconds";
 /// Deferred replies (sent after the callback was answered), by kind, route and outcome.
 pub const DEFERRED_REPLIES_TOTAL: &str = "switchboard_deferred_replies_total";
+/// Late answers the normal path would not take (a `response_url` that kept failing, a post
+/// the bot may not edit), delivered another way, by kind, route and `via` (`ephemeral`,
+/// `thread`, or `failed` when that failed too).
+pub const LATE_FALLBACKS_TOTAL: &str = "switchboard_late_fallbacks_total";
 /// Callbacks whose work outlived Mattermost's answer deadline, by kind and route.
 pub const DEADLINE_MISSES_TOTAL: &str = "switchboard_deadline_misses_total";
 /// HTTP exchanges with Mattermost, by endpoint template and status (`error` without one).
@@ -161,6 +165,10 @@ fn describe() {
     describe_counter!(
         DEFERRED_REPLIES_TOTAL,
         "Replies sent after the callback was answered, by outcome."
+    );
+    describe_counter!(
+        LATE_FALLBACKS_TOTAL,
+        "Late answers delivered another way than their normal path, by way."
     );
     describe_counter!(
         DEADLINE_MISSES_TOTAL,
@@ -333,6 +341,13 @@ pub fn callback_finished(kind: &str, route: &str, outcome: CallbackOutcome, elap
 pub fn deferred_reply(kind: &str, route: &str, delivered: bool) {
     let outcome = if delivered { "delivered" } else { "failed" };
     counter!(DEFERRED_REPLIES_TOTAL, "kind" => kind.to_owned(), "route" => route.to_owned(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// Counts a late answer delivered another way than its normal path (`via`: `ephemeral`,
+/// `thread`, `failed`).
+pub fn late_fallback(kind: &str, route: &str, via: &'static str) {
+    counter!(LATE_FALLBACKS_TOTAL, "kind" => kind.to_owned(), "route" => route.to_owned(), "via" => via)
         .increment(1);
 }
 

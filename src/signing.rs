@@ -85,7 +85,7 @@ impl SigningKey {
     /// A fresh random key (for `switchboard dev` and tests).
     pub fn generate(id: impl Into<String>) -> Self {
         let mut secret = vec![0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut secret);
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut secret);
         SigningKey {
             id: id.into(),
             secret: SecretSlice::from(secret),
@@ -248,7 +248,7 @@ impl Claims {
     /// Adds a fresh random nonce, so this token differs from any other with the same claims.
     pub fn unique(mut self) -> Self {
         let mut bytes = [0u8; 12];
-        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
         self.nonce = URL_SAFE_NO_PAD.encode(bytes);
         self
     }

@@ -130,7 +130,11 @@ impl Application {
             })
         })?;
         tracing::info!(store = %store.describe(), "state shared through this store");
-        let handlers = Handlers::declared(routes.clone(), Runtime::with_store(&store));
+        let runtime = Runtime {
+            http_allowed_hosts: settings.http.allowed_hosts.clone().into(),
+            ..Runtime::with_store(&store)
+        };
+        let handlers = Handlers::declared(routes.clone(), runtime);
         let reconciler = Reconciler::new(client.clone(), settings.clone(), routes.clone());
         reconciler.install_refresher(&tokens);
         let state = AppState::new(Shared {
@@ -144,6 +148,7 @@ impl Application {
             response_urls: ResponseUrls::with_store(reqwest::Client::new(), store.clone()),
             store,
             background: tokio_util::task::TaskTracker::new(),
+            interrupt: tokio_util::sync::CancellationToken::new(),
             bot_user_id: Arc::default(),
         });
         Ok(Application {
@@ -192,17 +197,25 @@ impl Application {
         self
     }
 
-    /// Refuses to serve with an ephemeral signing key when a route needs signing (see
-    /// [`Handler::needs_signing`]). `switchboard serve` calls it; `dev` and tests do not.
+    /// Refuses to serve with an ephemeral signing key when a route needs signing: a declared
+    /// route that opens a dialog or posts buttons or menus, or a handler whose
+    /// [`Handler::needs_signing`] says so. Without keys and with no such route, a later reload
+    /// that adds one is rejected (see [`RouteTable::refuse_routes_needing_signing`]).
+    /// `switchboard serve` calls it; `dev` and tests do not.
     pub fn require_signing_keys(&self) -> Result<(), StartupError> {
+        if self.state.settings.signing.signer()?.is_some() {
+            return Ok(());
+        }
         let needing = self.state.handlers.needing_signing();
-        if needing.is_empty() || self.state.settings.signing.signer()?.is_some() {
+        if needing.is_empty() {
+            self.state.routes.refuse_routes_needing_signing();
             return Ok(());
         }
         Err(StartupError::Config(ConfigError::Invalid {
             setting: "signing.keys",
             message: format!(
-                "routes {} sign dialogs or buttons: set SWITCHBOARD_SIGNING__KEYS=\"kid:BASE64SECRET\" \
+                "routes {} hand out dialogs or buttons, whose signatures must survive restarts \
+                 and hold across replicas: set SWITCHBOARD_SIGNING__KEYS=\"kid:BASE64SECRET\" \
                  (e.g. `openssl rand -base64 32`) or signing.keys_file",
                 needing.join(", ")
             ),
@@ -308,7 +321,7 @@ impl Application {
         let triggers = crate::triggers::spawn_all(&state);
 
         let grace = state.settings.server.shutdown_grace();
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -339,18 +352,11 @@ impl Application {
         });
         let background = state.background.clone();
         let leftover = background.clone();
+        let interrupt = state.interrupt.clone();
+        let limits = server::ConnectionLimits::from_settings(&state.settings.server);
         let app = server::router(state);
         let serve = async move {
-            axum::serve(
-                listener,
-                // The peer address, for `[webhook] allow_from`.
-                axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(app),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.wait_for(|stop| *stop).await;
-                tracing::info!("shutting down: no new connections; finishing in-flight requests");
-            })
-            .await?;
+            server::serve_connections(listener, app, limits, stop_rx).await?;
             // Deferred replies and jobs spawned by callbacks that just finished.
             background.close();
             if !background.is_empty() {
@@ -376,6 +382,10 @@ impl Application {
                     abandoned_background_tasks = leftover.len(),
                     "shutdown grace period over; dropping remaining requests"
                 );
+                // Jobs still running say so in their threads ("interrupted"), briefly.
+                interrupt.cancel();
+                leftover.close();
+                let _ = tokio::time::timeout(INTERRUPT_NOTICE, leftover.wait()).await;
                 Ok(())
             }
         };
@@ -391,6 +401,9 @@ impl Application {
         result
     }
 }
+
+/// After the grace period, how long interrupted jobs get to say so in their threads.
+const INTERRUPT_NOTICE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Binds `addr` without a runtime call, so [`Application::with_listener`] stays synchronous.
 fn bind_std(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {

@@ -1,9 +1,14 @@
 //! Tracing subscriber construction.
 //!
 //! [`subscriber`] builds a subscriber from a filter, a format and a sink, so tests can capture
-//! output; [`init`] installs one for the process. `RUST_LOG`, when set, wins over the
-//! configured filter. [`error_chain`] renders an error with its causes for the one log line
-//! that reports it.
+//! output; [`init`] installs one for the process; [`init_stderr`] installs the one `serve`
+//! uses: lines go to stderr through a non-blocking writer (a channel to one writer thread,
+//! batched into few writes), so a request never waits for the terminal or the pipe, with ANSI
+//! colours only when stderr is a terminal and `NO_COLOR` is unset. `RUST_LOG`, when set, wins over the configured
+//! filter. [`error_chain`] renders an error with its causes for the one log line that
+//! reports it.
+
+use std::io::BufWriter;
 
 use tracing::Subscriber;
 use tracing::subscriber::set_global_default;
@@ -12,8 +17,35 @@ use tracing_subscriber::{EnvFilter, Registry, fmt, prelude::*};
 
 use crate::config::LogFormat;
 
-/// Builds a subscriber writing to `sink`.
+/// Builds a subscriber writing to `sink`, without ANSI colours.
 pub fn subscriber<W>(filter: &str, format: LogFormat, sink: W) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    build(filter, format, sink, false)
+}
+
+/// Installs the process's subscriber writing to stderr off the request path (see the module
+/// docs). Keep the guard until exit: dropping it flushes what is still queued. When the
+/// queue is full (the reader of stderr stalled) lines are dropped rather than making
+/// requests wait; the writer reports how many on its next line.
+pub fn init_stderr(filter: &str, format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    let ansi = colour();
+    // The worker writes every queued line, then flushes: one write per batch, not per line.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .thread_name("switchboard-log")
+        .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()));
+    init(build(filter, format, writer, ansi));
+    guard
+}
+
+fn build<W>(
+    filter: &str,
+    format: LogFormat,
+    sink: W,
+    ansi: bool,
+) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -22,19 +54,31 @@ where
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = Registry::default().with(filter);
     match format {
-        LogFormat::Text => {
-            Box::new(registry.with(fmt::layer().with_writer(sink).with_target(true)))
-        }
+        LogFormat::Text => Box::new(
+            registry.with(
+                fmt::layer()
+                    .with_writer(sink)
+                    .with_target(true)
+                    .with_ansi(ansi),
+            ),
+        ),
         LogFormat::Json => Box::new(
             registry.with(
                 fmt::layer()
                     .json()
                     .with_current_span(true)
                     .with_span_list(true)
+                    .with_ansi(false)
                     .with_writer(sink),
             ),
         ),
     }
+}
+
+/// Whether text logs may use ANSI colours: every sink the binary uses is standard error.
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Records the caller's ids on the current callback span (opened by the server's middleware

@@ -65,6 +65,15 @@ impl ArgParser {
         ArgParser { args }
     }
 
+    /// The `user` and `channel` arguments: their names and types (their values are checked
+    /// against Mattermost before the route runs).
+    pub fn mentions(&self) -> impl Iterator<Item = (&str, ArgType)> {
+        self.args
+            .iter()
+            .filter(|a| matches!(a.kind, ArgType::User | ArgType::Channel))
+            .map(|a| (a.name.as_str(), a.kind))
+    }
+
     /// Whether no arguments are declared (then the text is passed through untouched and
     /// `help` is not special).
     pub fn is_empty(&self) -> bool {
@@ -188,14 +197,19 @@ impl ArgParser {
                 } else {
                     verbatim.to_owned()
                 };
-                values.insert(arg.name.clone(), Value::String(value));
+                values.insert(arg.name.clone(), convert(arg, &value)?);
                 break;
             }
             values.insert(arg.name.clone(), convert(arg, &word)?);
             rest = remaining;
         }
         for arg in &self.args {
-            if values.contains_key(&arg.name) {
+            // A blank value (`"   "`) does not fill a required argument.
+            let blank = values
+                .get(&arg.name)
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.trim().is_empty());
+            if values.contains_key(&arg.name) && !(blank && arg.required) {
                 continue;
             }
             if arg.required {
@@ -308,6 +322,9 @@ fn convert(arg: &ArgSpec, word: &str) -> Result<Value, ArgError> {
         name: arg.name.clone(),
         message,
     };
+    if let Some(problem) = super::dialog::control_character(word, true) {
+        return Err(invalid(problem));
+    }
     match arg.kind {
         ArgType::String => Ok(Value::String(word.to_owned())),
         ArgType::Integer => word
@@ -479,6 +496,39 @@ mod tests {
             p.parse("prod --force --force"),
             Err(ArgError::Repeated("force".into()))
         );
+    }
+
+    #[test]
+    fn a_control_character_is_refused_naming_the_argument() {
+        let p = ArgParser::new(vec![
+            arg("name = \"env\""),
+            arg("name = \"message\"\nrest = true"),
+        ]);
+        assert!(
+            matches!(p.parse("prod\u{0}x"), Err(ArgError::Invalid { name, message })
+                if name == "env" && message.contains("NUL"))
+        );
+        assert!(
+            matches!(p.parse("prod the \u{1b}[2J end"), Err(ArgError::Invalid { name, .. }) if name == "message")
+        );
+        let Parsed::Args(a) = p.parse("prod two\nlines\tok").unwrap() else {
+            panic!("help")
+        };
+        assert_eq!(a["message"], json!("two\nlines\tok"));
+    }
+
+    #[test]
+    fn a_blank_required_argument_is_missing() {
+        let p = ArgParser::new(vec![arg(
+            "name = \"question\"\nrest = true\nrequired = true",
+        )]);
+        for text in ["\"   \"", "'  '", "\"\""] {
+            assert_eq!(
+                p.parse(text),
+                Err(ArgError::Missing("question".into())),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub struct Context {
     pub channel_mentions: Vec<Mention>,
     /// Parsed slash-command arguments.
     pub args: BTreeMap<String, Value>,
+    /// Ids of the `user` and `channel` arguments, checked against Mattermost, by argument
+    /// name: `{{ args.who }}` renders the name, `{{ args.who.id }}` the id.
+    #[serde(skip)]
+    pub arg_ids: BTreeMap<String, String>,
     /// A validated dialog submission.
     pub submission: BTreeMap<String, Value>,
     /// Named captures of a hook's `pattern`.
@@ -131,6 +135,11 @@ impl Context {
             user_mentions: Vec::new(),
             channel_mentions: Vec::new(),
             args: text(&shape.args),
+            arg_ids: shape
+                .mentions
+                .iter()
+                .map(|k| (k.clone(), "sampleid000000000000000000".to_owned()))
+                .collect(),
             submission: text(&shape.submission),
             captures: shape
                 .captures
@@ -286,7 +295,16 @@ impl Object for View {
             };
         }
         if let Some(map) = self.json_map() {
-            return map.get(key).map(json_value);
+            let value = map.get(key)?;
+            if let (Part::Args, Some(id), Value::String(name)) =
+                (self.part, self.context.arg_ids.get(key), value)
+            {
+                return Some(minijinja::Value::from_object(CheckedArg {
+                    id: id.clone(),
+                    name: name.clone(),
+                }));
+            }
+            return Some(json_value(value));
         }
         self.context
             .captures
@@ -314,6 +332,31 @@ impl Object for View {
     }
 }
 
+/// A checked `user` or `channel` argument: renders as its name, with `.id` and `.name`.
+#[derive(Debug)]
+struct CheckedArg {
+    id: String,
+    name: String,
+}
+
+impl Object for CheckedArg {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        match key.as_str()? {
+            "id" => Some(minijinja::Value::from(self.id.as_str())),
+            "name" => Some(minijinja::Value::from(self.name.as_str())),
+            _ => None,
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 /// A JSON value as a template value; strings and booleans directly, the rest serialised.
 fn json_value(value: &Value) -> minijinja::Value {
     match value {
@@ -328,6 +371,8 @@ fn json_value(value: &Value) -> minijinja::Value {
 pub struct SampleShape {
     /// `[[args]]` names.
     pub args: Vec<String>,
+    /// The `user` and `channel` arguments among them (they get an `.id`).
+    pub mentions: Vec<String>,
     /// Dialog element names.
     pub submission: Vec<String>,
     /// Named captures of the hook pattern.

@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use regex::Regex;
 use serde_json::Value;
 
+use super::pattern;
+
 use super::context::Context;
 use super::spec::{DialogSpec, ElementSpec, ElementType};
 use super::template::{Template, TemplateError};
@@ -24,8 +26,9 @@ pub struct DialogAction {
     icon_url: Option<String>,
     notify_on_cancel: bool,
     elements: Vec<Element>,
-    /// The follow-up action run with the validated submission.
-    pub on_submit: String,
+    /// The follow-up action run with the validated submission; `None`: a valid submission
+    /// just closes the dialog.
+    pub on_submit: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,7 +70,7 @@ impl DialogAction {
                 problems.push((Some(i), "name", format!("`{}` is used twice", e.name)));
             }
             let pattern = match &e.pattern {
-                Some(p) => match Regex::new(&format!("^(?:{p})$")) {
+                Some(p) => match pattern::compile(p, e.unicode, true) {
                     Ok(r) => Some(r),
                     Err(err) => {
                         problems.push((
@@ -203,6 +206,10 @@ impl DialogAction {
                 }
             };
             let text = value.as_str().unwrap_or_default();
+            if let Some(problem) = control_character(text, s.kind == ElementType::Textarea) {
+                errors.insert(s.name.clone(), problem);
+                continue;
+            }
             if s.kind == ElementType::Bool {
                 if s.required && value != Value::Bool(true) {
                     errors.insert(s.name.clone(), "This box must be ticked.".into());
@@ -210,7 +217,8 @@ impl DialogAction {
                 values.insert(s.name.clone(), value);
                 continue;
             }
-            if text.is_empty() {
+            // Blank is missing: "   " does not fill a required field.
+            if text.trim().is_empty() {
                 if s.required {
                     errors.insert(s.name.clone(), "This field is required.".into());
                 }
@@ -248,6 +256,23 @@ impl DialogAction {
             Err(errors)
         }
     }
+}
+
+/// Why `text` cannot be accepted from a form, if it cannot: control characters (a NUL ends a
+/// C string and cannot be put in an environment variable; the others are invisible) except tab,
+/// and line breaks where the field allows several lines.
+pub(crate) fn control_character(text: &str, multi_line: bool) -> Option<String> {
+    let bad = text
+        .chars()
+        .find(|&c| c.is_control() && c != '\t' && !(multi_line && (c == '\n' || c == '\r')))?;
+    Some(match bad {
+        '\0' => "This value contains a NUL character, which is not allowed.".to_owned(),
+        '\n' | '\r' => "This value must be a single line.".to_owned(),
+        other => format!(
+            "This value contains a control character (U+{:04X}), which is not allowed.",
+            u32::from(other)
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -296,6 +321,61 @@ mod tests {
         assert!(errors["sure"].contains("ticked"));
         let errors = submit(&serde_json::json!({"sure": true})).unwrap_err();
         assert_eq!(errors["version"], "This field is required.");
+    }
+
+    #[test]
+    fn a_blank_required_field_is_missing_and_said_so() {
+        for blank in ["", "   ", "\t \u{a0}"] {
+            let errors = submit(&serde_json::json!({"version": blank, "sure": true})).unwrap_err();
+            assert_eq!(errors["version"], "This field is required.", "{blank:?}");
+        }
+    }
+
+    #[test]
+    fn patterns_have_the_web_clients_ascii_classes() {
+        let errors = submit(&serde_json::json!({"version": "v١.٢", "sure": true})).unwrap_err();
+        assert_eq!(errors["version"], "This value is not in the expected form.");
+        let spec: DialogSpec = toml::from_str(
+            "title = \"t\"\n[[elements]]\nname = \"v\"\ndisplay_name = \"V\"\ntype = \"text\"\npattern = 'v\\d+'\nunicode = true\n",
+        )
+        .unwrap();
+        let dialog = DialogAction::compile("d", &spec).unwrap();
+        let values = dialog
+            .validate(serde_json::json!({"v": "v١"}).as_object().unwrap())
+            .unwrap();
+        assert_eq!(
+            values["v"], "v١",
+            "`unicode = true` opts into Unicode digits"
+        );
+        assert_eq!(dialog.on_submit, None, "on_submit is optional");
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_a_field_error() {
+        let spec: DialogSpec = toml::from_str(
+            r#"
+            title = "t"
+            [[elements]]
+            name = "line"
+            display_name = "Line"
+            type = "text"
+            [[elements]]
+            name = "notes"
+            display_name = "Notes"
+            type = "textarea"
+            "#,
+        )
+        .unwrap();
+        let dialog = DialogAction::compile("d", &spec).unwrap();
+        let submit = |v: Value| dialog.validate(v.as_object().unwrap());
+        let errors =
+            submit(serde_json::json!({"line": "v1\u{0}rm", "notes": "a\u{1b}[2J"})).unwrap_err();
+        assert!(errors["line"].contains("NUL"), "{errors:?}");
+        assert!(errors["notes"].contains("U+001B"), "{errors:?}");
+        let errors = submit(serde_json::json!({"line": "two\nlines"})).unwrap_err();
+        assert_eq!(errors["line"], "This value must be a single line.");
+        let values = submit(serde_json::json!({"line": "a\tb", "notes": "two\r\nlines"})).unwrap();
+        assert_eq!(values["notes"], "two\r\nlines");
     }
 
     #[test]

@@ -50,16 +50,22 @@ pub struct ExecAction {
     started: Template,
     /// `max_concurrent` and `queue`.
     limits: (usize, usize),
+    /// The program as the route file names it, for messages users see (never the server's
+    /// absolute path).
+    shown_program: String,
 }
 
 impl ExecAction {
-    /// Compiles the templates; `base` is the routes directory.
+    /// Compiles the templates; `base` is the routes directory, already absolute (see
+    /// [`load_dir`](super::load_dir)), so `program` and `cwd` are absolute too.
     pub fn compile(
         name: &str,
         spec: &ExecSpec,
         base: &std::path::Path,
     ) -> Result<Self, TemplateError> {
         let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+        let m =
+            |key: &str, source: &str| Template::compile_message(&format!("{name}.{key}"), source);
         Ok(ExecAction {
             program: base.join(&spec.program),
             args: spec
@@ -81,8 +87,9 @@ impl ExecAction {
             output_cap: spec.output_cap_bytes,
             edit_interval: Duration::from_millis(spec.edit_interval_ms),
             tail_chars: spec.tail_chars,
-            started: t("started", &spec.started)?,
+            started: m("started", &spec.started)?,
             limits: (spec.max_concurrent, spec.queue),
+            shown_program: spec.program.clone(),
         })
     }
 
@@ -142,6 +149,7 @@ impl ExecAction {
     pub fn spawn_live(&self, cx: &crate::integrations::Cx, context: Context, ticket: Ticket) {
         let action = self.clone();
         let client = cx.client().clone();
+        let interrupt = cx.interruption();
         // Counted in the exec gauges from now on; dropping it unfinished counts as abandoned.
         let mut job = crate::metrics::ExecJob::queued(&context.route);
         cx.spawn(async move {
@@ -157,7 +165,10 @@ impl ExecAction {
                     return;
                 }
             };
-            match action.run_live(&client, &context, prepared).await {
+            match action
+                .run_live(&client, &context, prepared, &interrupt)
+                .await
+            {
                 Ok(outcome) => job.finished(outcome),
                 Err(e) => {
                     tracing::error!(route = %context.route, error = %e, "exec progress posts failed");
@@ -171,6 +182,7 @@ impl ExecAction {
         client: &Client,
         context: &Context,
         prepared: Prepared,
+        interrupt: &tokio_util::sync::CancellationToken,
     ) -> Result<crate::metrics::ExecOutcome, crate::mattermost::Error> {
         let channel = ChannelId::new(context.channel.id.clone());
         let header = format!("⏳ `{}` started by @{}", context.route, context.user.name);
@@ -205,11 +217,48 @@ impl ExecAction {
                 }
             })
         };
-        let outcome = run(&prepared, Some(&updates)).await;
+        // Cut off when the shutdown grace period is over: the thread then says so, instead
+        // of "running…" for good (dropping the run kills the program).
+        let outcome = tokio::select! {
+            outcome = run(&prepared, Some(&updates)) => Some(outcome),
+            () = interrupt.cancelled() => None,
+        };
+        let so_far = updates.borrow().clone();
         drop(updates);
+        editor.abort();
         let _ = editor.await;
+        let Some(outcome) = outcome else {
+            tracing::warn!(route = %context.route, "exec job interrupted by shutdown");
+            let status = "interrupted: Switchboard was stopped before it finished";
+            let body = format_output(&so_far, self.tail_chars, false, Some(status));
+            client
+                .posts()
+                .patch(&output_post.id)
+                .message(body)
+                .send()
+                .await?;
+            client
+                .posts()
+                .patch(&root_post.id)
+                .message(format!(
+                    "⚠️ `{}` started by @{}: {status}",
+                    context.route, context.user.name
+                ))
+                .send()
+                .await?;
+            return Ok(crate::metrics::ExecOutcome::Abandoned);
+        };
 
-        let status = outcome.status_line();
+        let status = match &outcome.error {
+            // The full error (with the server's path) goes to the log; users see the program
+            // as their route names it.
+            Some(error) => {
+                tracing::error!(route = %context.route, %error, "exec program could not start");
+                let reason = error.rsplit_once(": ").map_or(error.as_str(), |(_, r)| r);
+                format!("could not start `{}`: {reason}", self.shown_program)
+            }
+            None => outcome.status_line(),
+        };
         let body = format_output(
             &outcome.output,
             self.tail_chars,

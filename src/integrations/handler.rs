@@ -283,14 +283,24 @@ impl Handlers {
         handler
     }
 
-    /// Routes whose handler hands out signed dialogs or buttons, sorted.
-    pub fn needing_signing(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self
+    /// Routes whose handler hands out signed dialogs or buttons (handlers registered in code
+    /// and the declared routes they do not replace), sorted.
+    pub fn needing_signing(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
             .by_route
             .iter()
             .filter(|(_, h)| h.needs_signing())
-            .map(|(n, _)| n.as_str())
+            .map(|(n, _)| n.clone())
             .collect();
+        if let Some((table, _)) = &self.declared {
+            names.extend(
+                table
+                    .current()
+                    .needing_signing()
+                    .into_iter()
+                    .filter(|name| !self.by_route.contains_key(name)),
+            );
+        }
         names.sort_unstable();
         names
     }
@@ -341,6 +351,9 @@ pub struct CxParts {
     pub response_urls: ResponseUrls,
     /// Tracks work that outlives the callback, so graceful shutdown waits for it.
     pub background: TaskTracker,
+    /// Cancelled when the shutdown grace period is over: background work still running should
+    /// then record that it was cut off (see [`Cx::interruption`]).
+    pub interrupt: tokio_util::sync::CancellationToken,
 }
 
 impl Cx {
@@ -378,6 +391,12 @@ impl Cx {
     /// waits for it (within the grace period) instead of dropping it silently.
     pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
         self.parts.background.spawn(work);
+    }
+
+    /// Cancelled when shutdown's grace period is over and work in the background is about to
+    /// be dropped: a long job selects on it to leave a final word ("interrupted") behind.
+    pub fn interruption(&self) -> tokio_util::sync::CancellationToken {
+        self.parts.interrupt.clone()
     }
 
     /// The signer (for custom signed values; dialogs and buttons below use it already).
@@ -545,8 +564,9 @@ impl Cx {
     }
 
     /// Posts `response` to a slash command's `response_url`, as JSON with the exact content
-    /// type Mattermost requires. Each URL takes at most 5 uses within 30 minutes of the
-    /// command; a 6th, or a late one, is refused here without a request.
+    /// type Mattermost requires, retrying transient failures with backoff (a reset, 5xx, 429
+    /// after its `Retry-After`). Each URL takes at most 5 uses within 30 minutes of the
+    /// command, retries included; a 6th, or a late one, is refused here without a request.
     pub async fn respond(
         &self,
         response_url: &str,
@@ -554,7 +574,7 @@ impl Cx {
     ) -> Result<(), HandlerError> {
         self.parts
             .response_urls
-            .post(response_url, self.arrived, response)
+            .deliver(response_url, self.arrived, response)
             .await?;
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! line (found by walking the TOML's section headers, see [`KeyFinder`]) and the key, e.g.
 //! `routes/deploy.toml:14: \`exec.program\`: …`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -17,22 +17,26 @@ use super::context::{Context, SampleShape};
 use super::dialog::DialogAction;
 use super::exec::ExecAction;
 use super::http::{HttpAction, HttpError};
+use super::keys::unknown_keys;
+use super::locate::{KeyFinder, key_line, line_of, split_key, variable_line};
 use super::post::PostAction;
 use super::reply::{NoLinks, ReplyAction};
-use super::spec::{ActionSpec, CommandSpec, HookSpec, RouteFile, TriggerWhen};
+use super::spec::{ActionSpec, ArgType, CommandSpec, HookSpec, RouteFile, TriggerWhen};
 use super::template::TemplateError;
-use super::triggers::{self, MessageTrigger, ScheduleTrigger, WebhookTrigger};
+use super::trigger_specs::{self, MessageTrigger, ScheduleTrigger, WebhookTrigger};
+use super::triggers::{Triggers, check_unique_triggers};
+use super::variables::{UnknownVariable, unknown_variables};
 use super::{Action, BUILT_IN_TRIGGERS, Route, RouteSet};
 
 /// A route's compiled `[webhook]`, `[schedule]` and `[message]`.
 #[derive(Default)]
-struct Triggers {
+struct TriggerSpecs {
     webhook: Option<WebhookTrigger>,
     schedule: Option<ScheduleTrigger>,
     message: Option<MessageTrigger>,
 }
 
-impl Triggers {
+impl TriggerSpecs {
     /// What these triggers add to the sample context templates are checked against.
     fn extend_shape(&self, shape: &mut SampleShape) {
         if let Some(webhook) = &self.webhook {
@@ -87,6 +91,11 @@ impl fmt::Display for LoadProblem {
 
 /// Loads every `*.toml` file in `dir`, in file-name order. Returns the routes, or every
 /// problem found across all files.
+///
+/// Paths inside routes (`exec.program`, `exec.cwd`) are relative to `dir`; they are resolved
+/// here, once, against the absolute form of `dir`, so nothing downstream depends on the
+/// working directory (an exec starts in `cwd`, where a relative `routes/scripts/x.sh` would
+/// name `routes/routes/scripts/x.sh`). `check`, `dev`, `serve` and reloads all come here.
 pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
     let dir_problem = |message: String| LoadProblem {
         file: dir.to_path_buf(),
@@ -94,6 +103,11 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
         key: None,
         message,
     };
+    let base = std::path::absolute(dir).map_err(|e| {
+        vec![dir_problem(format!(
+            "cannot resolve the routes directory to an absolute path: {e}"
+        ))]
+    })?;
     let entries = std::fs::read_dir(dir).map_err(|e| {
         vec![dir_problem(format!(
             "cannot read the routes directory: {e}"
@@ -108,14 +122,16 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
 
     let mut problems = Vec::new();
     let mut routes = Vec::new();
+    let mut triggers = Vec::new();
     for file in files {
         match std::fs::read_to_string(&file) {
             Ok(source) => {
-                let mut checker = FileChecker::new(&file, &source, dir);
+                let mut checker = FileChecker::new(&file, &source, &base);
                 if let Some(route) = checker.load() {
                     routes.push(route);
                 }
                 problems.append(&mut checker.problems);
+                triggers.extend(checker.triggers);
             }
             Err(e) => problems.push(LoadProblem {
                 file: file.clone(),
@@ -125,7 +141,9 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
             }),
         }
     }
-    check_unique_triggers(&routes, &mut problems);
+    // Every file that parsed takes part, even one with other problems, so a duplicate shows
+    // in the same run as the rest.
+    check_unique_triggers(&triggers, &mut problems);
     if problems.is_empty() {
         Ok(RouteSet::new(routes))
     } else {
@@ -137,10 +155,15 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
 struct FileChecker<'a> {
     file: &'a Path,
     source: &'a str,
+    /// The routes directory, absolute: route-relative paths are joined to it.
     base: &'a Path,
     keys: KeyFinder<'a>,
     name: String,
     problems: Vec<LoadProblem>,
+    /// What the file declares as triggers, once it parsed (for duplicates across files).
+    triggers: Option<Triggers>,
+    /// Template keys with an unknown variable already reported.
+    variable_keys: HashSet<String>,
 }
 
 impl<'a> FileChecker<'a> {
@@ -157,6 +180,8 @@ impl<'a> FileChecker<'a> {
             keys: KeyFinder::new(source),
             name,
             problems: Vec::new(),
+            triggers: None,
+            variable_keys: HashSet::new(),
         }
     }
 
@@ -179,6 +204,30 @@ impl<'a> FileChecker<'a> {
         });
     }
 
+    /// An unknown variable, at the line of the template's key where the variable first
+    /// appears (a multi-line template, an inline table spanning lines).
+    fn variable_problem(&mut self, unknown: &UnknownVariable) {
+        let start = self.key_line(&unknown.key);
+        let line =
+            start.map(|start| variable_line(self.source, start, &unknown.path).unwrap_or(start));
+        self.variable_keys.insert(unknown.key.clone());
+        self.problems.push(LoadProblem {
+            file: self.file.to_path_buf(),
+            line,
+            key: Some(unknown.key.clone()),
+            message: format!(
+                "template: unknown variable `{}`: {}",
+                unknown.path, unknown.message
+            ),
+        });
+    }
+
+    /// The line of a full key (`actions.vote.reply.props.votes`), or of the nearest enclosing
+    /// key that has a line of its own (an inline table's key).
+    fn key_line(&self, full: &str) -> Option<usize> {
+        key_line(&self.keys, full)
+    }
+
     /// A template problem: the key comes from the template's name, the line from the key's
     /// line plus the line within the template.
     fn template_problem(&mut self, fallback: &str, e: &TemplateError) {
@@ -188,6 +237,10 @@ impl<'a> FileChecker<'a> {
             .and_then(|n| n.strip_prefix(&format!("{}.", self.name)))
             .unwrap_or(fallback)
             .to_owned();
+        // Already reported by name by the static check; the sample render would only repeat it.
+        if self.variable_keys.contains(&full) {
+            return;
+        }
         let (section, index, key) = split_key(&full);
         let line = self
             .keys
@@ -218,17 +271,21 @@ impl<'a> FileChecker<'a> {
         }
         let spec: RouteFile = match toml::from_str(self.source) {
             Ok(spec) => spec,
-            Err(e) => {
-                let line = e.span().map(|span| line_of(self.source, span.start));
-                self.problems.push(LoadProblem {
-                    file: self.file.to_path_buf(),
-                    line,
-                    key: None,
-                    message: e.message().trim().to_owned(),
-                });
-                return None;
-            }
+            Err(e) => match self.without_unknown_keys() {
+                Some(spec) => spec,
+                None => {
+                    let line = e.span().map(|span| line_of(self.source, span.start));
+                    self.problems.push(LoadProblem {
+                        file: self.file.to_path_buf(),
+                        line,
+                        key: None,
+                        message: e.message().trim().to_owned(),
+                    });
+                    return None;
+                }
+            },
         };
+        self.triggers = Some(Triggers::of(self.file, self.source, &spec));
 
         if spec.command.is_none()
             && spec.hook.is_none()
@@ -265,6 +322,12 @@ impl<'a> FileChecker<'a> {
         // The shape of the sample context every template is test-rendered against.
         let mut shape = SampleShape {
             args: spec.args.iter().map(|a| a.name.clone()).collect(),
+            mentions: spec
+                .args
+                .iter()
+                .filter(|a| matches!(a.kind, ArgType::User | ArgType::Channel))
+                .map(|a| a.name.clone())
+                .collect(),
             captures: hook_pattern
                 .iter()
                 .flat_map(|r| r.capture_names().flatten().map(str::to_owned))
@@ -272,6 +335,11 @@ impl<'a> FileChecker<'a> {
             ..SampleShape::default()
         };
         triggers.extend_shape(&mut shape);
+        // Every variable every template can reach, in every branch, against what the
+        // triggers of its action provide; the test renders below then skip those templates.
+        for unknown in unknown_variables(&spec, &shape.captures) {
+            self.variable_problem(&unknown);
+        }
         let all_actions: Vec<&ActionSpec> = spec.actions.values().collect();
         let main = spec.main_action();
         for action in std::iter::once(&main).chain(all_actions.iter().copied()) {
@@ -322,13 +390,8 @@ impl<'a> FileChecker<'a> {
                 .iter()
                 .map(|(n, a)| (format!("actions.{n}."), a)),
         ) {
-            if let Some(dialog) = &action.dialog {
-                references.push((
-                    format!("{prefix}dialog"),
-                    dialog.on_submit.clone(),
-                    None,
-                    "on_submit",
-                ));
+            if let Some(on_submit) = action.dialog.as_ref().and_then(|d| d.on_submit.clone()) {
+                references.push((format!("{prefix}dialog"), on_submit, None, "on_submit"));
             }
             if let Some(reply) = &action.reply {
                 for (a, attachment) in reply.attachments.iter().enumerate() {
@@ -378,10 +441,10 @@ impl<'a> FileChecker<'a> {
     }
 
     /// `[webhook]`, `[schedule]` and `[message]`, compiled; problems recorded with their key.
-    fn check_triggers(&mut self, spec: &RouteFile) -> Triggers {
-        let mut triggers = Triggers::default();
+    fn check_triggers(&mut self, spec: &RouteFile) -> TriggerSpecs {
+        let mut triggers = TriggerSpecs::default();
         if let Some(webhook) = &spec.webhook {
-            match triggers::check_webhook(&self.name, webhook, self.base) {
+            match trigger_specs::check_webhook(&self.name, webhook, self.base) {
                 Ok(t) => triggers.webhook = Some(t),
                 Err(problems) => {
                     for (key, message) in problems {
@@ -391,7 +454,7 @@ impl<'a> FileChecker<'a> {
             }
         }
         if let Some(schedule) = &spec.schedule {
-            match triggers::check_schedule(schedule) {
+            match trigger_specs::check_schedule(schedule) {
                 Ok(t) => triggers.schedule = Some(t),
                 Err(problems) => {
                     for (key, message) in problems {
@@ -401,7 +464,7 @@ impl<'a> FileChecker<'a> {
             }
         }
         if let Some(message) = &spec.message {
-            match triggers::check_message(message) {
+            match trigger_specs::check_message(message) {
                 Ok(t) => triggers.message = Some(t),
                 Err(problems) => {
                     for (key, text) in problems {
@@ -443,6 +506,62 @@ impl<'a> FileChecker<'a> {
             }
         }
         triggers
+    }
+
+    /// The typed parse stops at the first unknown key: report every unknown key of the file
+    /// and parse what is left, so the file's other problems show in the same run. `None` when
+    /// the file has no unknown key (the typed parse's own error is then the one to report).
+    fn without_unknown_keys(&mut self) -> Option<RouteFile> {
+        let mut table: toml::Table = toml::from_str(self.source).ok()?;
+        let unknown = unknown_keys(&mut table);
+        if unknown.is_empty() {
+            return None;
+        }
+        let mut unknown: Vec<_> = unknown
+            .into_iter()
+            .map(|u| {
+                let line = self.keys.line(&u.section, u.index, &u.key).or_else(|| {
+                    let (section, index, key) = u.anchor.as_ref()?;
+                    self.keys.line(section, *index, key)
+                });
+                (line, u)
+            })
+            .collect();
+        unknown.sort_by_key(|(line, _)| *line);
+        for (line, u) in unknown {
+            let table = match (&u.section, &u.inline) {
+                (_, Some(inline)) => format!(" in `{inline}`"),
+                (section, None) if section.is_empty() => String::new(),
+                (section, None) => match u.index {
+                    Some(i) => format!(" in `[[{section}]]` #{}", i + 1),
+                    None => format!(" in `[{section}]`"),
+                },
+            };
+            let expected: Vec<String> = u.expected.iter().map(|k| format!("`{k}`")).collect();
+            self.problems.push(LoadProblem {
+                file: self.file.to_path_buf(),
+                line,
+                key: None,
+                message: format!(
+                    "unknown field `{}`{table}, expected one of {}",
+                    u.key,
+                    expected.join(", ")
+                ),
+            });
+        }
+        match toml::Value::Table(table).try_into::<RouteFile>() {
+            Ok(spec) => Some(spec),
+            Err(e) => {
+                // No position is left once the text is a table; the message names the key.
+                self.problems.push(LoadProblem {
+                    file: self.file.to_path_buf(),
+                    line: None,
+                    key: None,
+                    message: e.message().trim().to_owned(),
+                });
+                None
+            }
+        }
     }
 
     fn check_command(&mut self, command: &CommandSpec) {
@@ -497,7 +616,7 @@ impl<'a> FileChecker<'a> {
             );
         }
         let pattern = hook.pattern.as_ref()?;
-        match Regex::new(pattern) {
+        match super::pattern::compile(pattern, hook.unicode, false) {
             Ok(r) => Some(r),
             Err(e) => {
                 self.problem(
@@ -681,160 +800,10 @@ fn validate_trigger(trigger: &str) -> Vec<String> {
     problems
 }
 
-fn check_unique_triggers(routes: &[Route], problems: &mut Vec<LoadProblem>) {
-    let mut seen: HashMap<&str, &Path> = HashMap::new();
-    let mut words: HashMap<(&str, Option<&str>), &Path> = HashMap::new();
-    for route in routes {
-        let line =
-            |key: &str, section: &str| KeyFinder::new(&route.source).line(section, None, key);
-        if let Some(command) = &route.command {
-            if let Some(first) = seen.insert(&command.trigger, &route.file) {
-                problems.push(LoadProblem {
-                    file: route.file.clone(),
-                    line: line("trigger", "command"),
-                    key: Some("command.trigger".into()),
-                    message: format!(
-                        "trigger `/{}` is already used by {}",
-                        command.trigger,
-                        first.display()
-                    ),
-                });
-            }
-        }
-        if let Some(hook) = &route.hook {
-            for word in &hook.trigger_words {
-                if let Some(first) = words.insert((word, hook.channel.as_deref()), &route.file) {
-                    problems.push(LoadProblem {
-                        file: route.file.clone(),
-                        line: line("trigger_words", "hook"),
-                        key: Some("hook.trigger_words".into()),
-                        message: format!(
-                            "trigger word `{word}` is already used by {}",
-                            first.display()
-                        ),
-                    });
-                }
-            }
-        }
-    }
-}
-
-/// 1-based line of a byte offset.
-fn line_of(source: &str, offset: usize) -> usize {
-    source[..offset.min(source.len())].matches('\n').count() + 1
-}
-
-/// `actions.run.exec.args[1]` → (`actions.run.exec`, None, `args`); `dialog.elements[2].default`
-/// → (`dialog.elements`, Some(2), `default`).
-fn split_key(full: &str) -> (String, Option<usize>, String) {
-    // An indexed array of tables: everything up to `[i]` is the section.
-    if let Some(open) = full.find('[') {
-        if let Some(close) = full[open..].find(']') {
-            let index = full[open + 1..open + close].parse().ok();
-            let section = full[..open].to_owned();
-            let key = full[open + close + 1..]
-                .trim_start_matches('.')
-                .split('.')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            if section.ends_with("attachments") || section.ends_with("elements") {
-                return (section, index, key);
-            }
-            // `exec.args[1]`: an array value, not a table.
-            let (section, key) = section.rsplit_once('.').unwrap_or(("", &section));
-            return (section.to_owned(), None, key.to_owned());
-        }
-    }
-    match full.rsplit_once('.') {
-        Some((section, key)) => (section.to_owned(), None, key.to_owned()),
-        None => (String::new(), None, full.to_owned()),
-    }
-}
-
-/// Finds the line of a key in a TOML source by following section headers (`[exec]`,
-/// `[[args]]`, `[actions.run.reply]`), so a problem points at the right `text =` among several.
-/// Lines inside multi-line strings are skipped.
-struct KeyFinder<'a> {
-    lines: Vec<(&'a str, bool)>,
-}
-
-impl<'a> KeyFinder<'a> {
-    fn new(source: &'a str) -> Self {
-        let mut in_string = false;
-        let lines = source
-            .lines()
-            .map(|line| {
-                let was_in_string = in_string;
-                if line.matches("\"\"\"").count() % 2 == 1 || line.matches("'''").count() % 2 == 1 {
-                    in_string = !in_string;
-                }
-                (line, was_in_string)
-            })
-            .collect();
-        KeyFinder { lines }
-    }
-
-    /// The line of `key` in `section` (its `index`-th element for arrays of tables); the
-    /// section header's line when `key` is empty or not found; `None` when neither is.
-    fn line(&self, section: &str, index: Option<usize>, key: &str) -> Option<usize> {
-        let mut current = String::new();
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        let mut current_index: Option<usize> = None;
-        let mut header_line = None;
-        for (i, (line, in_string)) in self.lines.iter().enumerate() {
-            if *in_string {
-                continue;
-            }
-            let trimmed = line.trim();
-            if let Some(inner) = trimmed
-                .strip_prefix("[[")
-                .and_then(|r| r.split("]]").next())
-            {
-                current = inner.trim().to_owned();
-                let count = counts.entry(current.clone()).or_insert(0);
-                current_index = Some(*count);
-                *count += 1;
-            } else if let Some(inner) = trimmed.strip_prefix('[').and_then(|r| r.split(']').next())
-            {
-                current = inner.trim().to_owned();
-                current_index = None;
-            } else {
-                if current == section
-                    && (index.is_none() || current_index == index)
-                    && !key.is_empty()
-                {
-                    let k = trimmed.trim_start_matches('"');
-                    if k.strip_prefix(key).is_some_and(|rest| {
-                        rest.trim_start_matches('"').trim_start().starts_with('=')
-                    }) {
-                        return Some(i + 1);
-                    }
-                }
-                continue;
-            }
-            if current == section && (index.is_none() || current_index == index) {
-                header_line.get_or_insert(i + 1);
-            }
-        }
-        if section.is_empty() && header_line.is_none() {
-            return None;
-        }
-        header_line
-    }
-
-    /// 1 when the value on `line` is a multi-line string whose text starts on the next line.
-    fn value_offset(&self, line: usize) -> usize {
-        self.lines.get(line.wrapping_sub(1)).map_or(0, |(l, _)| {
-            let l = l.trim_end();
-            usize::from(l.ends_with("\"\"\"") || l.ends_with("'''"))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::integrations::locate::template_location;
 
     fn load(files: &[(&str, &str)]) -> Result<RouteSet, Vec<LoadProblem>> {
         let dir = tempfile::tempdir().unwrap();
@@ -864,9 +833,107 @@ mod tests {
     #[test]
     fn an_unknown_key_is_reported_with_file_and_line() {
         let all = problems(&[("bad.toml", "[command]\ntrigger = \"x\"\ntrigerr = 1\n")]);
-        assert_eq!(all.len(), 1);
         assert!(all[0].contains("bad.toml:3"), "{all:?}");
         assert!(all[0].contains("trigerr"), "{all:?}");
+        // The rest of the file is still checked in the same run.
+        assert!(all[1].contains("needs an action"), "{all:?}");
+        assert_eq!(all.len(), 2, "{all:?}");
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_in_one_run_with_the_files_other_problems() {
+        let all = problems(&[(
+            "bad.toml",
+            "descripton = \"x\"\n[command]\ntrigger = \"Bad\"\ntrigerr = 1\n[[args]]\nname = \"a\"\nrequird = true\n[reply]\ntext = \"hi\"\ncolour = \"red\"\n",
+        )]);
+        let has = |needle: &[&str]| all.iter().any(|p| needle.iter().all(|n| p.contains(n)));
+        assert!(has(&["bad.toml:1: unknown field `descripton`"]), "{all:?}");
+        assert!(
+            has(&[
+                "bad.toml:4: unknown field `trigerr` in `[command]`",
+                "`trigger`"
+            ]),
+            "{all:?}"
+        );
+        assert!(
+            has(&["bad.toml:7: unknown field `requird` in `[[args]]` #1"]),
+            "{all:?}"
+        );
+        assert!(
+            has(&["bad.toml:10: unknown field `colour` in `[reply]`"]),
+            "{all:?}"
+        );
+        assert!(
+            has(&["bad.toml:3: `command.trigger`", "lower case"]),
+            "{all:?}"
+        );
+        assert_eq!(all.len(), 5, "{all:?}");
+    }
+
+    #[test]
+    fn a_duplicate_trigger_names_both_files_and_blames_the_later_even_when_it_has_other_problems() {
+        let all = problems(&[
+            ("a.toml", HELLO),
+            ("b.toml", &format!("{HELLO}bogus = 1\n")),
+        ]);
+        let duplicate = all
+            .iter()
+            .find(|p| p.contains("already used"))
+            .expect("a duplicate");
+        assert!(
+            duplicate.contains("b.toml:2: `command.trigger`: trigger `/hello` is already used by ")
+                && duplicate.ends_with("a.toml:2"),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|p| p.contains("b.toml:5: unknown field `bogus`")),
+            "{all:?}"
+        );
+        let blamed = load(&[
+            ("a.toml", HELLO),
+            ("b.toml", &format!("{HELLO}bogus = 1\n")),
+        ])
+        .unwrap_err();
+        assert!(
+            blamed.iter().all(|p| p.file.ends_with("b.toml")),
+            "the earlier file is not blamed: {all:?}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_variable_in_an_untaken_branch_is_reported_by_name_and_line() {
+        let all = problems(&[(
+            "h.toml",
+            "[command]\ntrigger = \"h\"\n[reply]\ntext = \"\"\"\n{% if text %}hi {{ user.name }}{% else %}\n{{ usr }} {{ user.nmae }}{% endif %}\"\"\"\n",
+        )]);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(
+            all[0].contains("h.toml:6: `reply.text`: template: unknown variable `user.nmae`: `user` has `id` and `name`"),
+            "{all:?}"
+        );
+        assert!(
+            all[1].contains(
+                "h.toml:6: `reply.text`: template: unknown variable `usr`: no such variable"
+            ),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn a_run_time_template_error_names_the_route_file_line() {
+        let set = load(&[("hello.toml", HELLO)]).unwrap();
+        let route = set.get("hello").unwrap();
+        let e = TemplateError {
+            message: "undefined value".into(),
+            line: Some(1),
+            name: Some("hello.reply.text".into()),
+        };
+        assert!(
+            template_location(route, &e).ends_with("hello.toml:4"),
+            "{}",
+            template_location(route, &e)
+        );
     }
 
     #[test]
@@ -955,6 +1022,20 @@ mod tests {
                 .any(|p| p.contains("b.toml:4: `exec.program`") && p.contains("not executable")),
             "{all:?}"
         );
+    }
+
+    #[test]
+    fn exec_paths_of_a_relative_routes_dir_are_resolved_to_absolute_paths() {
+        // `cargo test` runs in the package root, like a user running `switchboard` there with
+        // the default `dir = "routes"`. The program must not depend on the working directory
+        // (the process starts in `cwd`, the routes directory).
+        let set = load_dir(Path::new("routes")).unwrap();
+        let Action::Exec(exec) = &set.get("deploy").unwrap().actions["run"] else {
+            panic!("deploy.run is an exec action");
+        };
+        assert!(exec.program.is_absolute(), "{}", exec.program.display());
+        assert!(exec.program.ends_with("routes/scripts/deploy.sh"));
+        assert!(exec.program.is_file(), "{}", exec.program.display());
     }
 
     #[test]

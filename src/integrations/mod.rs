@@ -5,9 +5,15 @@
 //! |---|---|
 //! | `spec` | the file format, deserialised strictly (unknown keys are errors) |
 //! | `load` | reads a directory, validates every file and reports *every* problem with file, line and key |
+//! | `keys` | every unknown key of a file in one pass (the typed parse stops at the first) |
+//! | `locate`, `triggers` | the line of a key, variable or run-time template error; triggers declared twice |
+//! | `trigger_specs`, `fire` | `[webhook]`, `[schedule]` and `[message]` compiled at load time, and running a route for one of them |
+//! | `variables` | every variable each template can reach, checked against what its triggers provide |
+//! | `pattern` | declared patterns with the web client's JavaScript classes (ASCII `\d`, `\w`, `\b`) |
 //! | `args` | slash-command argument parsing, usage text and autocomplete hint |
 //! | `access` | allow lists and system roles |
 //! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
+//! | `escape` | what a value becomes in a URL (encoded for its part) or a message (mentions neutralised) |
 //! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
 //! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
 //! | `handler` | the [`Handler`] trait every route implements (declared or in Rust), and its context [`Cx`] |
@@ -20,18 +26,25 @@ mod access;
 mod args;
 mod context;
 mod dialog;
+mod escape;
 mod exec;
 mod fire;
 mod handler;
 mod http;
+mod keys;
 mod load;
+mod locate;
+mod names;
+mod pattern;
 mod post;
 mod reload;
 mod reply;
 mod run;
 mod spec;
 mod template;
+mod trigger_specs;
 mod triggers;
+mod variables;
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -43,6 +56,7 @@ pub use access::{Access, RoleCache};
 pub use args::{ArgError, ArgParser, Parsed};
 pub use context::{CommandContext, Context, SampleShape, Who};
 pub use dialog::{DeclarationProblem, DialogAction};
+pub use escape::UrlValueError;
 pub use exec::{
     ExecAction, Limiters as ExecLimiters, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket,
     run as run_program,
@@ -54,6 +68,7 @@ pub use handler::{
 };
 pub use http::{HttpAction, HttpError};
 pub use load::{LoadProblem, load_dir};
+pub use names::{Directory, Needs};
 pub use post::{PostAction, PostError};
 pub use reload::{ReloadOutcome, RouteTable};
 pub use reply::{ButtonLinks, NoLinks, Rendered, ReplyAction};
@@ -64,7 +79,7 @@ pub use spec::{
     TriggerWhen, Visibility, WebhookSpec,
 };
 pub use template::{Template, TemplateError};
-pub use triggers::{MessageTrigger, ScheduleTrigger, WebhookTrigger, When};
+pub use trigger_specs::{MessageTrigger, ScheduleTrigger, WebhookTrigger, When};
 
 pub use crate::protocol::BUILT_IN_TRIGGERS;
 
@@ -100,6 +115,16 @@ pub struct Route {
     pub source: String,
 }
 
+impl Route {
+    /// Whether this route hands out signed dialogs or buttons (in its main action or any
+    /// follow-up): those break at a restart or on another replica without configured keys.
+    pub fn needs_signing(&self) -> bool {
+        std::iter::once(&self.action)
+            .chain(self.actions.values())
+            .any(Action::needs_signing)
+    }
+}
+
 /// What a route does. One variant per action kind; dispatch is one `match` (in `run.rs`).
 #[derive(Debug)]
 #[non_exhaustive]
@@ -114,6 +139,19 @@ pub enum Action {
     Http(HttpAction),
     /// Post to a named channel.
     Post(PostAction),
+}
+
+impl Action {
+    /// Whether running it hands out something Switchboard signs: a dialog (its `state`) or
+    /// buttons and menus (their `context`).
+    pub fn needs_signing(&self) -> bool {
+        match self {
+            Action::Dialog(_) => true,
+            Action::Reply(reply) => reply.has_buttons(),
+            Action::Http(http) => http.reply.has_buttons(),
+            Action::Exec(_) | Action::Post(_) => false,
+        }
+    }
 }
 
 /// Every loaded route, indexed by name and by trigger.
@@ -156,6 +194,15 @@ impl RouteSet {
         self.routes
             .iter()
             .filter_map(|r| r.hook.as_ref().map(|h| (r, h)))
+    }
+
+    /// Names of the routes that hand out signed dialogs or buttons, in file-name order.
+    pub fn needing_signing(&self) -> Vec<String> {
+        self.routes
+            .iter()
+            .filter(|r| r.needs_signing())
+            .map(|r| r.name.clone())
+            .collect()
     }
 
     /// Number of routes.

@@ -1,24 +1,39 @@
-//! The `post` action: a templated message posted as the bot to a channel named by team and
-//! channel name, optionally as a reply in a thread. Names are resolved through the API on each
-//! run, so a renamed channel is found again after a reload and a missing one is reported to the
-//! user.
+//! The `post` action: a templated message posted as the bot, optionally as a reply in a
+//! thread, to
+//! - the channel the request came from (`channel = "here"`): no lookup, one API call in all;
+//! - a channel given by id (`channel_id`, a template): no lookup either;
+//! - a channel named by team and channel name: looked up through the shared, time-limited
+//!   name cache ([`Directory`]), so a renamed channel is found again within a minute and a
+//!   missing one is reported to the user.
 
 use serde_json::json;
 
 use super::context::Context;
+use super::names::Directory;
 use super::spec::PostSpec;
 use super::template::{Template, TemplateError};
 use crate::mattermost::Client;
-use crate::mattermost::{PostId, TeamId};
+use crate::mattermost::{ChannelId, PostId};
 
 /// A compiled `[post]`.
 #[derive(Debug, Clone)]
 pub struct PostAction {
     team: Option<Template>,
-    channel: Template,
+    channel: Target,
     message: Template,
     root_id: Option<Template>,
     reply: Template,
+}
+
+/// Where a `[post]` goes.
+#[derive(Debug, Clone)]
+enum Target {
+    /// The request's own channel.
+    Here,
+    /// A channel name (template), looked up in the team.
+    Named(Template),
+    /// A channel id (template).
+    Id(Template),
 }
 
 /// Why posting failed, as the user is told.
@@ -38,25 +53,74 @@ pub enum PostError {
         #[source]
         source: crate::mattermost::Error,
     },
+    /// The team or channel does not exist.
+    #[error("there is no {what} `{name}`")]
+    Missing {
+        /// `team` or `channel`.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// The request has no channel to post `here` in.
+    #[error("this request has no channel to post `here` in")]
+    NoChannel,
     /// Mattermost refused the post.
     #[error("posting failed: {0}")]
     Api(#[from] crate::mattermost::Error),
+}
+
+impl PostError {
+    /// What went wrong, in words for the user who ran the command; the error itself (with
+    /// Mattermost's ids and details) belongs in the log.
+    pub fn user_message(&self) -> String {
+        match self {
+            PostError::Template(_) => {
+                "the message could not be put together; the details are in Switchboard's log"
+                    .to_owned()
+            }
+            PostError::NotFound { what, name, .. } | PostError::Missing { what, name } => format!(
+                "there is no {what} `{name}` that Switchboard can post to (it may not exist, or the bot is not a member)"
+            ),
+            PostError::NoChannel => "this request has no channel to post in".to_owned(),
+            PostError::Api(e) if e.status().is_some_and(|s| s.as_u16() == 403) => {
+                "Switchboard's bot is not allowed to post there".to_owned()
+            }
+            PostError::Api(_) => {
+                "Mattermost did not take the post; the details are in Switchboard's log".to_owned()
+            }
+        }
+    }
 }
 
 impl PostAction {
     /// Compiles the spec.
     pub fn compile(name: &str, spec: &PostSpec) -> Result<Self, TemplateError> {
         let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+        let m =
+            |key: &str, source: &str| Template::compile_message(&format!("{name}.{key}"), source);
+        let channel = match (&spec.channel_id, spec.channel.trim()) {
+            (Some(id), "") => Target::Id(t("channel_id", id)?),
+            (None, "here") => Target::Here,
+            (None, name) if !name.is_empty() => Target::Named(t("channel", &spec.channel)?),
+            _ => {
+                return Err(TemplateError {
+                    message: "give exactly one of `channel` (a name, or \"here\") and `channel_id`"
+                        .into(),
+                    line: None,
+                    name: Some(format!("{name}.channel")),
+                });
+            }
+        };
         Ok(PostAction {
             team: spec.team.as_deref().map(|s| t("team", s)).transpose()?,
-            channel: t("channel", &spec.channel)?,
-            message: t("message", &spec.message)?,
+            channel,
+            message: m("message", &spec.message)?,
             root_id: spec
                 .root_id
                 .as_deref()
                 .map(|s| t("root_id", s))
                 .transpose()?,
-            reply: t("reply", &spec.reply)?,
+            reply: m("reply", &spec.reply)?,
         })
     }
 
@@ -65,7 +129,12 @@ impl PostAction {
         if let Some(team) = &self.team {
             team.render(context)?;
         }
-        self.channel.render(context)?;
+        match &self.channel {
+            Target::Named(t) | Target::Id(t) => {
+                t.render(context)?;
+            }
+            Target::Here => {}
+        }
         self.message.render(context)?;
         if let Some(root) = &self.root_id {
             root.render(context)?;
@@ -78,42 +147,77 @@ impl PostAction {
     }
 
     /// Posts, and renders the confirmation for the user (empty: no answer).
-    pub async fn run(&self, client: &Client, context: Context) -> Result<String, PostError> {
-        let team_name = match &self.team {
-            Some(t) => t.render(&context)?,
-            None => context.team.name.clone(),
-        };
-        let channel_name = self.channel.render(&context)?;
-        let channel_name = channel_name.trim().trim_start_matches('~').to_owned();
-        let message = self.message.render(&context)?;
+    pub async fn run(
+        &self,
+        client: &Client,
+        directory: &Directory,
+        context: Context,
+    ) -> Result<String, PostError> {
+        // Converted once for every template below, keys on first use (rendering the context
+        // itself would serialise all of it for each template).
+        let view = &context.to_template_value();
+        let message = self.message.render(view)?;
         let root = match &self.root_id {
-            Some(t) => t.render(&context)?.trim().to_owned(),
+            Some(t) => t.render(view)?.trim().to_owned(),
             None => String::new(),
         };
-        let team_id = if team_name == context.team.name && !context.team.id.is_empty() {
-            TeamId::new(context.team.id.clone())
-        } else {
-            client
-                .teams()
-                .by_name(&team_name)
-                .await
-                .map_err(|source| PostError::NotFound {
-                    what: "team",
-                    name: team_name.clone(),
-                    source,
-                })?
-                .id
+        let (channel_id, channel_name, team_name) = match &self.channel {
+            Target::Here if context.channel.id.is_empty() => return Err(PostError::NoChannel),
+            Target::Here => (
+                context.channel.id.clone(),
+                context.channel.name.clone(),
+                context.team.name.clone(),
+            ),
+            Target::Id(t) => (
+                t.render(&context)?.trim().to_owned(),
+                String::new(),
+                String::new(),
+            ),
+            Target::Named(t) => {
+                let channel_name = t
+                    .render(&context)?
+                    .trim()
+                    .trim_start_matches('~')
+                    .to_owned();
+                let team_name = match &self.team {
+                    Some(t) => t.render(&context)?.trim().to_owned(),
+                    None => context.team.name.clone(),
+                };
+                let team_id = if (self.team.is_none() || team_name == context.team.name)
+                    && !context.team.id.is_empty()
+                {
+                    context.team.id.clone()
+                } else {
+                    client
+                        .teams()
+                        .by_name(&team_name)
+                        .await
+                        .map_err(|source| PostError::NotFound {
+                            what: "team",
+                            name: team_name.clone(),
+                            source,
+                        })?
+                        .id
+                        .as_str()
+                        .to_owned()
+                };
+                let channel = directory
+                    .channel_by_name(client, &team_id, &channel_name)
+                    .await
+                    .map_err(|source| PostError::NotFound {
+                        what: "channel",
+                        name: channel_name.clone(),
+                        source,
+                    })?
+                    .ok_or_else(|| PostError::Missing {
+                        what: "channel",
+                        name: channel_name.clone(),
+                    })?;
+                (channel.id, channel_name, team_name)
+            }
         };
-        let channel = client
-            .channels()
-            .by_name(&team_id, &channel_name)
-            .await
-            .map_err(|source| PostError::NotFound {
-                what: "channel",
-                name: channel_name.clone(),
-                source,
-            })?;
-        let mut create = client.posts().create(&channel.id, message);
+        let channel = ChannelId::new(channel_id);
+        let mut create = client.posts().create(&channel, message);
         let root_id = PostId::new(root.clone());
         if !root.is_empty() {
             create = create.root_id(&root_id);
@@ -123,6 +227,41 @@ impl PostAction {
             "post",
             json!({"id": post.id.as_str(), "channel": channel_name, "team": team_name}),
         );
-        Ok(self.reply.render(&context)?)
+        Ok(self.reply.render(&context.into_template_value())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(channel: &str, channel_id: Option<&str>) -> PostSpec {
+        PostSpec {
+            team: None,
+            channel: channel.to_owned(),
+            channel_id: channel_id.map(str::to_owned),
+            message: "m".to_owned(),
+            root_id: None,
+            reply: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_target_is_here_a_name_or_an_id_and_exactly_one_of_them() {
+        let target = |channel, id| PostAction::compile("r", &spec(channel, id)).map(|a| a.channel);
+        assert!(matches!(target("here", None), Ok(Target::Here)));
+        assert!(matches!(target("~town-square", None), Ok(Target::Named(_))));
+        assert!(matches!(
+            target("", Some("{{ args.id }}")),
+            Ok(Target::Id(_))
+        ));
+        for (channel, id) in [("", None), ("here", Some("x")), ("a", Some("x"))] {
+            let error = target(channel, id).unwrap_err();
+            assert!(
+                error.message.contains("exactly one of"),
+                "{}",
+                error.message
+            );
+        }
     }
 }

@@ -5,12 +5,18 @@
 //! whole directory first; only a set with no problem replaces the current one, and a broken
 //! edit leaves the old set serving while every problem is logged.
 //!
+//! A server running without configured signing keys (allowed only while no route hands out
+//! dialogs or buttons) refuses a reload that adds such a route: with its ephemeral key those
+//! would break at the next restart and on other replicas, which `serve` refuses at startup
+//! too. The refusal is logged like any other problem and the old set keeps serving.
+//!
 //! Reloads are triggered by SIGHUP and by a change of the directory, noticed by polling its
 //! files' names, sizes and modification times (no inotify dependency, and it works on network
 //! file systems and in containers with mounted config maps).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -25,6 +31,9 @@ pub struct RouteTable {
     dir: PathBuf,
     /// Serialises reloads so two triggers cannot interleave validate-and-swap.
     reloading: Arc<tokio::sync::Mutex<()>>,
+    /// Set when serving without configured signing keys: a new set with a route that needs
+    /// signing is rejected.
+    unsigned: Arc<AtomicBool>,
 }
 
 /// What a reload did.
@@ -45,7 +54,35 @@ impl RouteTable {
             current: Arc::new(ArcSwap::from_pointee(routes)),
             dir: dir.into(),
             reloading: Arc::new(tokio::sync::Mutex::new(())),
+            unsigned: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// From now on, reject a reload whose routes hand out signed dialogs or buttons (the
+    /// server has no configured signing keys; see the module docs).
+    pub fn refuse_routes_needing_signing(&self) {
+        self.unsigned.store(true, Ordering::Release);
+    }
+
+    /// The problems of `set` under this table's rules beyond the files themselves.
+    fn refusals(&self, set: &RouteSet) -> Vec<LoadProblem> {
+        if !self.unsigned.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        set.iter()
+            .filter(|route| route.needs_signing())
+            .map(|route| LoadProblem {
+                file: route.file.clone(),
+                line: None,
+                key: None,
+                message: format!(
+                    "route `{}` hands out dialogs or buttons, but this server runs without \
+                     signing keys (they would stop working at the next restart and on other \
+                     replicas): set SWITCHBOARD_SIGNING__KEYS (or signing.keys_file) and restart",
+                    route.name
+                ),
+            })
+            .collect()
     }
 
     /// The set serving now; hold it for the whole request.
@@ -71,6 +108,14 @@ impl RouteTable {
                 return ReloadOutcome::Unchanged;
             }
         };
+        let loaded = loaded.and_then(|new| {
+            let refusals = self.refusals(&new);
+            if refusals.is_empty() {
+                Ok(new)
+            } else {
+                Err(refusals)
+            }
+        });
         match loaded {
             Ok(new) => {
                 let changed = new.changed_since(&self.current());

@@ -87,6 +87,38 @@ struct CompiledButton {
     data_source: Option<String>,
 }
 
+/// What a click may carry for one follow-up action, from every button and menu declared to
+/// run it. Mattermost forwards any `selected_option` a client sends, so a static menu's
+/// choice is checked here against its declared options.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Choices {
+    /// A plain button runs the action (a click without an option is fine).
+    buttons: bool,
+    /// A user or channel menu runs the action (the option is a Mattermost id).
+    dynamic: bool,
+    /// Options of the static menus that run the action.
+    options: Vec<String>,
+}
+
+impl Choices {
+    /// Why a click with `selected` cannot be accepted, if it cannot.
+    pub(crate) fn refusal(&self, selected: Option<&str>) -> Option<String> {
+        match selected.filter(|s| !s.is_empty()) {
+            None if self.buttons => None,
+            None if self.options.is_empty() && !self.dynamic => {
+                Some("This button belongs to an older version of the integration.".into())
+            }
+            None => Some("Choose one of the menu's options.".into()),
+            Some(s) if self.options.iter().any(|o| o == s) => None,
+            Some(s) if self.dynamic && crate::mattermost::is_valid_id(s) => None,
+            Some(s) => Some(format!(
+                "`{}` is not one of the menu's options.",
+                s.chars().take(64).collect::<String>().replace('`', "'")
+            )),
+        }
+    }
+}
+
 /// What a reply renders to, before it becomes a slash-command response, a post or an action
 /// update.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -138,6 +170,11 @@ impl Rendered {
 }
 
 impl ReplyAction {
+    /// Whether any attachment carries buttons or menus (whose context Switchboard signs).
+    pub fn has_buttons(&self) -> bool {
+        self.attachments.iter().any(|a| !a.buttons.is_empty())
+    }
+
     /// Compiles the spec's templates; `name` prefixes template names in errors.
     pub fn compile(
         route: &str,
@@ -145,6 +182,8 @@ impl ReplyAction {
         spec: &ReplySpec,
     ) -> Result<ReplyAction, TemplateError> {
         let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+        let m =
+            |key: &str, source: &str| Template::compile_message(&format!("{name}.{key}"), source);
         let optional =
             |key: &str, source: &Option<String>| source.as_deref().map(|s| t(key, s)).transpose();
         let attachments = spec
@@ -156,7 +195,7 @@ impl ReplyAction {
         Ok(ReplyAction {
             route: route.to_owned(),
             visibility: spec.visibility,
-            text: t("text", &spec.text)?,
+            text: m("text", &spec.text)?,
             username: optional("username", &spec.username)?,
             icon_url: optional("icon_url", &spec.icon_url)?,
             attachments,
@@ -184,6 +223,25 @@ impl ReplyAction {
             .flat_map(|a| a.buttons.iter())
             .flat_map(|b| b.context.iter().map(|(k, _)| k.clone()))
             .collect()
+    }
+
+    /// Adds what the buttons and menus of this reply that run `action` allow a click to
+    /// carry (see [`Choices`]).
+    pub(crate) fn choices_for(&self, action: &str, choices: &mut Choices) {
+        for b in self
+            .attachments
+            .iter()
+            .flat_map(|a| a.buttons.iter())
+            .filter(|b| b.action == action)
+        {
+            match (b.kind, &b.data_source) {
+                (ButtonKind::Button, _) => choices.buttons = true,
+                (ButtonKind::Select, Some(_)) => choices.dynamic = true,
+                (ButtonKind::Select, None) => choices
+                    .options
+                    .extend(b.options.iter().map(|o| o.value.clone())),
+            }
+        }
     }
 
     /// Renders for one request. Props are rendered first; the other templates then see them
@@ -286,10 +344,11 @@ impl ReplyAction {
 
 fn compile_attachment(name: &str, a: &AttachmentSpec) -> Result<CompiledAttachment, TemplateError> {
     let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+    let m = |key: &str, source: &str| Template::compile_message(&format!("{name}.{key}"), source);
     Ok(CompiledAttachment {
-        title: t("title", &a.title)?,
-        text: t("text", &a.text)?,
-        pretext: t("pretext", &a.pretext)?,
+        title: m("title", &a.title)?,
+        text: m("text", &a.text)?,
+        pretext: m("pretext", &a.pretext)?,
         color: a.color.clone(),
         fallback: a.fallback.clone(),
         fields: a
@@ -299,7 +358,7 @@ fn compile_attachment(name: &str, a: &AttachmentSpec) -> Result<CompiledAttachme
             .map(|(i, f)| {
                 Ok((
                     t(&format!("fields[{i}].title"), &f.title)?,
-                    t(&format!("fields[{i}].value"), &f.value)?,
+                    m(&format!("fields[{i}].value"), &f.value)?,
                     f.short,
                 ))
             })
@@ -334,4 +393,53 @@ fn compile_attachment(name: &str, a: &AttachmentSpec) -> Result<CompiledAttachme
             })
             .collect::<Result<_, TemplateError>>()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choices(action: &str) -> Choices {
+        let spec: ReplySpec = toml::from_str(
+            r#"
+            text = "Lunch?"
+            [[attachments]]
+            actions = [
+              { id = "menu", name = "Pick", type = "select", action = "chosen", options = [
+                { text = "Pizza", value = "pizza" }, { text = "Salad", value = "salad" } ] },
+              { id = "who", name = "Who", type = "select", action = "person", data_source = "users" },
+              { id = "skip", name = "Skip", action = "skipped" },
+            ]
+            "#,
+        )
+        .unwrap();
+        let reply = ReplyAction::compile("lunch", "lunch.reply", &spec).unwrap();
+        let mut choices = Choices::default();
+        reply.choices_for(action, &mut choices);
+        choices
+    }
+
+    #[test]
+    fn a_menu_choice_must_be_one_of_the_declared_options() {
+        let menu = choices("chosen");
+        assert_eq!(menu.refusal(Some("pizza")), None);
+        assert_eq!(
+            menu.refusal(Some("burger")).as_deref(),
+            Some("`burger` is not one of the menu's options.")
+        );
+        assert!(
+            menu.refusal(None).is_some(),
+            "a menu click carries an option"
+        );
+        let people = choices("person");
+        assert_eq!(people.refusal(Some("u1b2c3d4e5f6g7h8i9j0k1l2m3")), None);
+        assert!(people.refusal(Some("@alice")).is_some());
+        let button = choices("skipped");
+        assert_eq!(button.refusal(None), None);
+        assert!(
+            button.refusal(Some("pizza")).is_some(),
+            "a button sends no option"
+        );
+        assert!(choices("nowhere").refusal(None).is_some());
+    }
 }

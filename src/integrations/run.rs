@@ -19,11 +19,13 @@ use super::access::RoleCache;
 use super::args::Parsed;
 use super::context::{Context, Who};
 use super::handler::{ActionClick, BoxFuture, Cx, Handler, HandlerError, SubmittedDialog};
-use super::reply::{ButtonLinks, Rendered};
+use super::locate::template_location;
+use super::names::{Directory, Needs};
+use super::reply::{ButtonLinks, Choices, Rendered};
 use super::{Action, Route, RouteSet, TriggerWhen};
 use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{ActionIntegration, CommandResponse};
-use crate::mattermost::{ChannelId, PostId, TeamId, UserId};
+use crate::mattermost::{ChannelId, PostId, UserId};
 use crate::protocol::{
     ActionResponse, DialogResponse, OutgoingWebhookRequest, OutgoingWebhookResponse, PostUpdate,
     SlashCommandRequest,
@@ -32,14 +34,18 @@ use crate::protocol::{
 const SORRY: &str = "Sorry, Switchboard could not do this; the error is in its log.";
 
 /// Shared by every run of a declared route.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Runtime {
-    /// For `http` actions.
+    /// For `http` actions; follows no redirect itself (each route decides, see `http.rs`).
     pub http: reqwest::Client,
     /// Cached system roles for `[access] roles`.
     pub roles: Arc<RoleCache>,
     /// Exec concurrency counts, kept across route reloads.
     pub exec_limits: Arc<super::ExecLimiters>,
+    /// Names and ids looked up through the API, cached (`names.rs`).
+    pub directory: Arc<Directory>,
+    /// `[http] allowed_hosts`: the only hosts any `http` action may reach (empty: any).
+    pub http_allowed_hosts: Arc<[String]>,
 }
 
 impl Runtime {
@@ -47,10 +53,22 @@ impl Runtime {
     /// is).
     pub fn with_store(store: &crate::store::Store) -> Self {
         Runtime {
-            http: reqwest::Client::default(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
             roles: Arc::new(RoleCache::new(store.clone())),
             exec_limits: Arc::new(super::ExecLimiters::new(store.clone())),
+            directory: Arc::default(),
+            http_allowed_hosts: Arc::from(Vec::new()),
         }
+    }
+}
+
+impl Default for Runtime {
+    /// Everything in process: right for one replica and for tests.
+    fn default() -> Self {
+        Runtime::with_store(&crate::store::Store::in_process())
     }
 }
 
@@ -61,6 +79,8 @@ pub struct DeclaredRoute {
     routes: Arc<RouteSet>,
     name: String,
     runtime: Runtime,
+    /// The names and lookups the route reads (the rest is never looked up).
+    needs: Needs,
 }
 
 /// Button integrations signed by the callback's [`Cx`], for use in `channel_id`.
@@ -104,10 +124,15 @@ pub(super) enum Answer {
 impl DeclaredRoute {
     /// The route `name` of `routes`.
     pub fn new(routes: Arc<RouteSet>, name: &str, runtime: Runtime) -> Self {
+        let needs = match routes.get(name) {
+            Some(route) if !route.source.is_empty() => Needs::of_route(&route.source),
+            _ => Needs::ALL,
+        };
         DeclaredRoute {
             routes,
             name: name.to_owned(),
             runtime,
+            needs,
         }
     }
 
@@ -128,7 +153,7 @@ impl DeclaredRoute {
             .check(context, &self.runtime.roles, cx.client())
             .await
             .err()?;
-        tracing::info!(route = %route.name, user = %context.user.name, %reason, "access refused");
+        tracing::info!(route = %route.name, user_id = %context.user.id, %reason, "access refused");
         let what = route.command.as_ref().map_or_else(
             || format!("`{}`", route.name),
             |c| format!("`/{}`", c.trigger),
@@ -155,7 +180,7 @@ impl DeclaredRoute {
                     update: reply.update,
                 },
                 Err(e) => {
-                    tracing::error!(route = %route.name, error = %e, "reply template failed");
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "reply template failed");
                     Answer::Ephemeral(SORRY.into())
                 }
             },
@@ -164,7 +189,7 @@ impl DeclaredRoute {
                 let built = match dialog.build(&context, &step, String::new()) {
                     Ok(d) => d,
                     Err(e) => {
-                        tracing::error!(route = %route.name, error = %e, "dialog template failed");
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
                         return Answer::Ephemeral(SORRY.into());
                     }
                 };
@@ -190,6 +215,12 @@ impl DeclaredRoute {
                 }
             }
             Action::Exec(exec) => {
+                // Argv and environment are rendered again when the run starts; a template
+                // that cannot render is reported now, with its place, and nothing starts.
+                if let Err(e) = exec.prepare(&context) {
+                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
+                    return Answer::Ephemeral(SORRY.into());
+                }
                 let ticket = match exec.admit(&route.name, &self.runtime.exec_limits).await {
                     Ok(Some(ticket)) => ticket,
                     Ok(None) => {
@@ -213,27 +244,44 @@ impl DeclaredRoute {
                         Answer::Ephemeral(text)
                     }
                     Err(e) => {
-                        tracing::error!(route = %route.name, error = %e, "exec template failed");
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
                         Answer::Ephemeral(SORRY.into())
                     }
                 }
             }
-            Action::Http(http) => match http.run(&self.runtime.http, context, &links).await {
+            Action::Http(http) => match http
+                .run(
+                    &self.runtime.http,
+                    &self.runtime.http_allowed_hosts,
+                    context,
+                    &links,
+                )
+                .await
+            {
                 Ok(rendered) => Answer::Reply {
                     rendered,
                     update: http.reply.update,
                 },
                 Err(e) => {
+                    if let super::HttpError::Template(t) = &e {
+                        tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "http template failed");
+                    }
                     tracing::warn!(route = %route.name, error = %e, "http forward failed");
                     Answer::Ephemeral(format!("⚠️ `{}`: {e}.", route.name))
                 }
             },
-            Action::Post(post) => match post.run(cx.client(), context).await {
+            Action::Post(post) => match post
+                .run(cx.client(), &self.runtime.directory, context)
+                .await
+            {
                 Ok(text) if text.is_empty() => Answer::Nothing,
                 Ok(text) => Answer::Ephemeral(text),
                 Err(e) => {
+                    if let super::PostError::Template(t) = &e {
+                        tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
+                    }
                     tracing::warn!(route = %route.name, error = %e, "post action failed");
-                    Answer::Ephemeral(format!("⚠️ `{}`: {e}", route.name))
+                    Answer::Ephemeral(format!("⚠️ `{}`: {}.", route.name, e.user_message()))
                 }
             },
         }
@@ -241,7 +289,7 @@ impl DeclaredRoute {
 
     /// Tells the user something after a dialog submission, which has no reply of its own:
     /// an ephemeral post if the bot may, else a post mentioning them.
-    async fn tell(cx: &Cx, context: &Context, answer: Answer) {
+    async fn tell(&self, cx: &Cx, context: &Context, answer: Answer) {
         let (text, in_channel, props) = match answer {
             Answer::Nothing => return,
             Answer::Ephemeral(text) => (text, false, Map::new()),
@@ -267,7 +315,20 @@ impl DeclaredRoute {
         let text = if in_channel {
             text
         } else {
-            format!("@{} {text}", context.user.name)
+            let name = if context.user.name.is_empty() {
+                match self
+                    .runtime
+                    .directory
+                    .user(cx.client(), &context.user.id)
+                    .await
+                {
+                    Ok(Some(user)) => user.name,
+                    _ => String::new(),
+                }
+            } else {
+                context.user.name.clone()
+            };
+            format!("@{name} {text}")
         };
         let mut create = cx.client().posts().create(&channel, text);
         if !props.is_empty() {
@@ -275,6 +336,105 @@ impl DeclaredRoute {
         }
         if let Err(e) = create.send().await {
             tracing::error!(error = %e, "the answer to a dialog could not be posted");
+        }
+    }
+}
+
+/// An ephemeral answer Mattermost shows as written: generated usage (`<berlin|paris>`) and
+/// echoed user words must not go through its Slack-link parsing, which would turn
+/// `<a|b>` into a link (PROTOCOL.md §1.5 `skip_slack_parsing`).
+fn verbatim(text: String) -> CommandResponse {
+    let mut response = CommandResponse::ephemeral(text);
+    response.skip_slack_parsing = Some(true);
+    response
+}
+
+/// What the route's buttons and menus that run `action` allow a click to carry.
+fn click_choices(route: &Route, action: &str) -> Choices {
+    let mut choices = Choices::default();
+    for declared in std::iter::once(&route.action).chain(route.actions.values()) {
+        match declared {
+            Action::Reply(reply) => reply.choices_for(action, &mut choices),
+            Action::Http(http) => http.reply.choices_for(action, &mut choices),
+            _ => {}
+        }
+    }
+    choices
+}
+
+impl DeclaredRoute {
+    /// Looks up every `user` and `channel` argument given (through the shared cache; a
+    /// channel in the request's team) and records its id for `{{ args.<name>.id }}`; the
+    /// problem, as the user is told, when one does not exist or cannot be checked.
+    async fn check_mentions(
+        &self,
+        cx: &Cx,
+        route: &Route,
+        context: &mut Context,
+    ) -> Result<(), String> {
+        let directory = &self.runtime.directory;
+        for (name, kind) in route.args.mentions() {
+            let Some(Value::String(given)) = context.args.get(name) else {
+                continue;
+            };
+            let (found, shown) = match kind {
+                super::ArgType::Channel => (
+                    directory
+                        .channel_by_name(cx.client(), &context.team.id, given)
+                        .await,
+                    format!("channel `~{given}`"),
+                ),
+                _ => (
+                    directory.user_by_name(cx.client(), given).await,
+                    format!("user `@{given}`"),
+                ),
+            };
+            match found {
+                Ok(Some(who)) => {
+                    context.arg_ids.insert(name.to_owned(), who.id);
+                }
+                Ok(None) => return Err(format!("There is no {shown}.")),
+                Err(e) => {
+                    tracing::warn!(error = %e, argument = name, "checking an argument failed");
+                    return Err(format!("The {shown} could not be checked; try again."));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which kind of id [`DeclaredRoute::name_of`] looks up.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    User,
+    Channel,
+    Team,
+}
+
+impl DeclaredRoute {
+    /// The name of the user, channel or team `id` when `needed` (through the shared cache),
+    /// else empty. A failed lookup is logged and leaves the name empty.
+    async fn name_of(&self, cx: &Cx, needed: bool, kind: Kind, id: &str) -> String {
+        if !needed || id.is_empty() {
+            return String::new();
+        }
+        let directory = &self.runtime.directory;
+        let found = match kind {
+            Kind::User => directory.user(cx.client(), id).await,
+            Kind::Channel => directory.channel(cx.client(), id).await,
+            Kind::Team => directory.team(cx.client(), id).await,
+        };
+        match found {
+            Ok(Some(who)) => who.name,
+            Ok(None) => {
+                tracing::warn!(?kind, id, "the dialog's {kind:?} does not exist");
+                String::new()
+            }
+            Err(e) => {
+                tracing::warn!(?kind, error = %e, "looking up a name for the dialog failed");
+                String::new()
+            }
         }
     }
 }
@@ -308,14 +468,23 @@ impl Handler for DeclaredRoute {
             };
             let mut context = Context::from_request(request);
             context.route.clone_from(&route.name);
+            // A NUL or other control character would reach templates, argv and environment
+            // variables (`SWITCHBOARD_TEXT`): refused before anything runs. With declared
+            // arguments the parser refuses it naming the argument; without, here.
+            if route.args.is_empty() {
+                if let Some(problem) = super::dialog::control_character(&request.text, true) {
+                    return Ok(verbatim(format!("⚠️ {problem}")));
+                }
+            }
             if !route.args.is_empty() {
                 let usage = || route.args.usage(&command.trigger, &command.description);
                 match route.args.parse(&request.text) {
-                    Ok(Parsed::Help) => return Ok(CommandResponse::ephemeral(usage())),
+                    Ok(Parsed::Help) => return Ok(verbatim(usage())),
                     Ok(Parsed::Args(args)) => context.args = args,
-                    Err(e) => {
-                        return Ok(CommandResponse::ephemeral(format!("⚠️ {e}\n\n{}", usage())));
-                    }
+                    Err(e) => return Ok(verbatim(format!("⚠️ {e}\n\n{}", usage()))),
+                }
+                if let Err(problem) = self.check_mentions(cx, route, &mut context).await {
+                    return Ok(verbatim(format!("⚠️ {problem}\n\n{}", usage())));
                 }
             }
             if let Some(refusal) = self.refused(route, cx, &context).await {
@@ -436,23 +605,15 @@ impl Handler for DeclaredRoute {
                     });
                 }
             };
-            let Some(next) = route.actions.get(&declared.on_submit) else {
-                return Err(HandlerError::failed(format!(
-                    "on_submit `{}` is not an action of route `{}`",
-                    declared.on_submit, route.name
-                )));
+            // Only validation declared: close with `{}`, no lookup, nothing runs.
+            let Some(on_submit) = &declared.on_submit else {
+                return Ok(DialogResponse::close());
             };
-            let user_name = match cx
-                .client()
-                .users()
-                .get(&UserId::new(dialog.request.user_id.clone()))
-                .await
-            {
-                Ok(user) => user.username,
-                Err(e) => {
-                    tracing::warn!(error = %e, "looking up the dialog's user failed");
-                    String::new()
-                }
+            let Some(next) = route.actions.get(on_submit) else {
+                return Err(HandlerError::failed(format!(
+                    "on_submit `{on_submit}` is not an action of route `{}`",
+                    route.name
+                )));
             };
             let field = |key: &str| -> BTreeMap<String, Value> {
                 dialog
@@ -461,30 +622,19 @@ impl Handler for DeclaredRoute {
                     .and_then(|v| serde_json::from_value(v.clone()).ok())
                     .unwrap_or_default()
             };
-            // A submission carries ids only; templates and access lists use names.
-            let client = cx.client();
-            let team_name = match client
-                .teams()
-                .get(&TeamId::new(dialog.request.team_id.clone()))
-                .await
-            {
-                Ok(team) => team.name,
-                Err(e) => {
-                    tracing::warn!(error = %e, "looking up the dialog's team failed");
-                    String::new()
-                }
-            };
-            let channel_name = match client
-                .channels()
-                .get(&ChannelId::new(dialog.request.channel_id.clone()))
-                .await
-            {
-                Ok(channel) => channel.name,
-                Err(e) => {
-                    tracing::warn!(error = %e, "looking up the dialog's channel failed");
-                    String::new()
-                }
-            };
+            // A submission carries ids only; names are looked up (cached) only for a route
+            // whose templates or access lists read them.
+            let request = &dialog.request;
+            let (user_name, channel_name, team_name) = tokio::join!(
+                self.name_of(cx, self.needs.user_name, Kind::User, &request.user_id),
+                self.name_of(
+                    cx,
+                    self.needs.channel_name,
+                    Kind::Channel,
+                    &request.channel_id
+                ),
+                self.name_of(cx, self.needs.team_name, Kind::Team, &request.team_id),
+            );
             let context = Context {
                 route: route.name.clone(),
                 user: who(&dialog.request.user_id, &user_name),
@@ -496,11 +646,11 @@ impl Handler for DeclaredRoute {
                 ..Context::default()
             };
             if let Some(refusal) = self.refused(route, cx, &context).await {
-                Self::tell(cx, &context, Answer::Ephemeral(refusal)).await;
+                self.tell(cx, &context, Answer::Ephemeral(refusal)).await;
                 return Ok(DialogResponse::close());
             }
             let answer = self.run(cx, route, next, context.clone()).await;
-            Self::tell(cx, &context, answer).await;
+            self.tell(cx, &context, answer).await;
             Ok(DialogResponse::close())
         })
     }
@@ -517,6 +667,12 @@ impl Handler for DeclaredRoute {
                     "This button belongs to an older version of the integration.",
                 ));
             };
+            if let Some(refusal) =
+                click_choices(route, &click.action).refusal(click.selected_option())
+            {
+                tracing::info!(route = %route.name, action = %click.action, "click refused: {refusal}");
+                return Ok(ActionResponse::ephemeral(format!("⚠️ {refusal}")));
+            }
             let request = &click.request;
             let mut button_context: BTreeMap<String, Value> = match &click.data {
                 Value::Object(map) => map.clone().into_iter().collect(),
@@ -526,17 +682,22 @@ impl Handler for DeclaredRoute {
                 "selected_option".into(),
                 Value::String(click.selected_option().unwrap_or_default().to_owned()),
             );
-            let post_props = match cx
-                .client()
-                .posts()
-                .get(&PostId::new(request.post_id.clone()))
-                .await
-            {
-                Ok(post) => post.props.into_iter().collect(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading the clicked post failed");
-                    BTreeMap::new()
+            // The clicked post is read only for a route that reads its props.
+            let post_props = if self.needs.post_props {
+                match cx
+                    .client()
+                    .posts()
+                    .get(&PostId::new(request.post_id.clone()))
+                    .await
+                {
+                    Ok(post) => post.props.into_iter().collect(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the clicked post failed");
+                        BTreeMap::new()
+                    }
                 }
+            } else {
+                BTreeMap::new()
             };
             let context = Context {
                 route: route.name.clone(),

@@ -8,10 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// One route file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteFile {
     /// What the route is for (documentation only).
@@ -62,7 +63,7 @@ impl RouteFile {
 }
 
 /// One action: exactly one of its fields must be set.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionSpec {
     /// `reply`.
@@ -101,7 +102,7 @@ impl ActionSpec {
 }
 
 /// `[command]`: the slash command Switchboard registers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
     /// The trigger word, without `/`, lower case.
@@ -136,7 +137,7 @@ fn yes() -> bool {
 }
 
 /// `[hook]`: an outgoing webhook that triggers the route.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HookSpec {
     /// Words that trigger the hook.
@@ -151,9 +152,13 @@ pub struct HookSpec {
     #[serde(default)]
     pub content_type: HookContentType,
     /// A regular expression matched against the message; its named captures become
-    /// `captures.<name>`. A message that does not match is ignored.
+    /// `captures.<name>`. A message that does not match is ignored. `\d`, `\w` and `\b` are
+    /// ASCII-only unless `unicode` is set.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// Give `pattern` Unicode classes (`\d` matches every decimal digit, not just 0-9).
+    #[serde(default)]
+    pub unicode: bool,
     /// Shown in the integrations list.
     #[serde(default)]
     pub display_name: String,
@@ -169,7 +174,7 @@ pub struct HookSpec {
 }
 
 /// Where a trigger word must appear.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerWhen {
     /// The message's first word is a trigger word (Mattermost's `trigger_when = 0`).
@@ -194,7 +199,7 @@ impl TriggerWhen {
 }
 
 /// How an outgoing hook is delivered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum HookContentType {
     /// `application/json`.
     #[default]
@@ -216,7 +221,7 @@ impl HookContentType {
 }
 
 /// `[[args]]`: one argument of the slash command.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArgSpec {
     /// Name: `args.<name>` in templates, `--<name>` for options.
@@ -236,6 +241,7 @@ pub struct ArgSpec {
     pub required: bool,
     /// Value when not given (a string, integer or boolean matching the type).
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::arg_default")]
     pub default: Option<toml::Value>,
     /// For `type = "choice"`: the allowed values.
     #[serde(default)]
@@ -246,7 +252,7 @@ pub struct ArgSpec {
 }
 
 /// The type of an argument.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ArgType {
     /// Any text.
@@ -265,7 +271,7 @@ pub enum ArgType {
 }
 
 /// `[access]`: who may use the route. Each non-empty list must match; empty lists allow all.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessSpec {
     /// Usernames allowed.
@@ -284,7 +290,7 @@ pub struct AccessSpec {
 }
 
 /// `[reply]`: a templated answer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplySpec {
     /// `ephemeral` (only the user sees it, the default) or `in_channel`.
@@ -313,7 +319,7 @@ pub struct ReplySpec {
 }
 
 /// Who sees a reply.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Only the user who triggered the route.
@@ -324,7 +330,7 @@ pub enum Visibility {
 }
 
 /// One message attachment.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentSpec {
     /// Template.
@@ -351,7 +357,7 @@ pub struct AttachmentSpec {
 }
 
 /// An attachment field.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     /// Template.
@@ -364,7 +370,7 @@ pub struct FieldSpec {
 }
 
 /// A button or menu in an attachment; a click runs the named follow-up action.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ButtonSpec {
     /// Letters and digits; identifies the button in the post.
@@ -397,7 +403,7 @@ pub struct ButtonSpec {
 }
 
 /// A button or menu.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ButtonKind {
     /// A button.
@@ -408,7 +414,7 @@ pub enum ButtonKind {
 }
 
 /// A menu or radio option.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionSpec {
     /// Shown text.
@@ -418,7 +424,7 @@ pub struct OptionSpec {
 }
 
 /// `[dialog]`: open an interactive dialog.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DialogSpec {
     /// Title (template).
@@ -438,12 +444,14 @@ pub struct DialogSpec {
     /// The fields.
     #[serde(default)]
     pub elements: Vec<ElementSpec>,
-    /// The follow-up action run with the validated submission, a key of `[actions]`.
-    pub on_submit: String,
+    /// The follow-up action run with the validated submission, a key of `[actions]`. Without
+    /// it, a valid submission just closes the dialog (nothing runs, no API call).
+    #[serde(default)]
+    pub on_submit: Option<String>,
 }
 
 /// One dialog field, with its validation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElementSpec {
     /// Key in `submission.<name>`.
@@ -474,9 +482,13 @@ pub struct ElementSpec {
     /// Maximum length (text, textarea).
     #[serde(default)]
     pub max_length: Option<usize>,
-    /// A regular expression the whole value must match.
+    /// A regular expression the whole value must match, with the web client's JavaScript
+    /// semantics: `\d`, `\w` and `\b` are ASCII-only unless `unicode` is set.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// Give `pattern` Unicode classes (`\d` matches every decimal digit, not just 0-9).
+    #[serde(default)]
+    pub unicode: bool,
     /// For select and radio: the allowed options (also enforced on submission).
     #[serde(default)]
     pub options: Vec<OptionSpec>,
@@ -486,7 +498,7 @@ pub struct ElementSpec {
 }
 
 /// Dialog element types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ElementType {
     /// One line.
@@ -502,7 +514,7 @@ pub enum ElementType {
 }
 
 /// `[exec]`: run a local program, never through a shell.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecSpec {
     /// The program: an absolute path, or a path relative to the routes directory.
@@ -560,7 +572,7 @@ fn default_exec_started() -> String {
 }
 
 /// `[http]`: forward to another HTTP service and render its answer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
     /// HTTP method.
@@ -581,6 +593,14 @@ pub struct HttpSpec {
     /// Seconds to wait for the answer.
     #[serde(default = "default_http_timeout")]
     pub timeout_secs: u64,
+    /// Hosts (`name` or `name:port`) the URL may reach; empty: any (values in the URL are
+    /// encoded, so they cannot change its host, only its author can).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Follow redirects (at most 5, to the same scheme, host and port only). Off by default:
+    /// a redirect answer is reported to the user.
+    #[serde(default)]
+    pub follow_redirects: bool,
     /// The reply, rendered with `response.status`, `response.json`, `response.text`.
     pub reply: ReplySpec,
 }
@@ -592,15 +612,21 @@ fn default_http_timeout() -> u64 {
     10
 }
 
-/// `[post]`: post a templated message to a channel named by team and channel.
-#[derive(Debug, Clone, Deserialize)]
+/// `[post]`: post a templated message to a channel: the request's own (`channel = "here"`,
+/// no lookup), one named by team and channel (looked up, cached), or one given by id.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostSpec {
     /// Team name (template); defaults to the request's team.
     #[serde(default)]
     pub team: Option<String>,
-    /// Channel name (template).
+    /// Channel name (template), or `here` for the channel the request came from. One of
+    /// `channel` and `channel_id` is required.
+    #[serde(default)]
     pub channel: String,
+    /// Channel id (template), posted to without a lookup.
+    #[serde(default)]
+    pub channel_id: Option<String>,
     /// The message (template).
     pub message: String,
     /// Post id of a thread to reply in (template); empty means a new thread.
@@ -618,7 +644,7 @@ fn default_post_reply() -> String {
 /// `[webhook]`: an inbound HTTP endpoint at `/webhooks/<route>` for other systems
 /// (Alertmanager, GitHub …). At least one verification (`secret_env`, `hmac_secret_env` or
 /// `allow_from`) is required; every one given must pass.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSpec {
     /// The environment variable holding a shared secret the sender presents as
@@ -670,7 +696,7 @@ fn default_group_ttl() -> u64 {
 }
 
 /// `[schedule]`: runs the route's action on a cron expression or an interval.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSpec {
     /// A cron expression (5 fields, or 6 with seconds first), e.g. `0 9 * * MON-FRI`.
@@ -699,7 +725,7 @@ fn default_timezone() -> String {
 
 /// `[message]`: posts the bot can see (DMs, and channels it is a member of), through the
 /// WebSocket event stream.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageSpec {
     /// Words that trigger the route (any word of the message, compared case-insensitively);
@@ -725,7 +751,7 @@ pub struct MessageSpec {
 }
 
 /// Where a `[message]` route answers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyIn {
     /// In the thread of the message.

@@ -10,11 +10,14 @@ use std::sync::Arc;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+use super::escape::{self, Kind};
+
 /// A compiled template.
 #[derive(Clone)]
 pub struct Template {
     env: Arc<Environment<'static>>,
     name: String,
+    kind: Kind,
 }
 
 impl std::fmt::Debug for Template {
@@ -55,9 +58,31 @@ impl From<minijinja::Error> for TemplateError {
 }
 
 impl Template {
-    /// Compiles `source`; `name` identifies it in errors (e.g. `hello.reply.text`).
+    /// Compiles `source`; `name` identifies it in errors (e.g. `hello.reply.text`). Values are
+    /// printed as they are: for program arguments, headers, bodies.
     pub fn compile(name: &str, source: &str) -> Result<Template, TemplateError> {
+        Self::compile_as(name, source, Kind::Plain)
+    }
+
+    /// Compiles a URL template: each value is encoded for the part of the URL it lands in
+    /// (see `escape.rs`).
+    pub fn compile_url(name: &str, source: &str) -> Result<Template, TemplateError> {
+        Self::compile_as(name, source, Kind::Url)
+    }
+
+    /// Compiles the text of a post or reply: values cannot mention `@all`, `@channel`,
+    /// `@here` or groups unless passed through `| mentions` (see `escape.rs`).
+    pub fn compile_message(name: &str, source: &str) -> Result<Template, TemplateError> {
+        Self::compile_as(name, source, Kind::Message)
+    }
+
+    fn compile_as(name: &str, source: &str, kind: Kind) -> Result<Template, TemplateError> {
         let mut env = Environment::new();
+        if kind != Kind::Plain {
+            env.set_formatter(escape::formatter(kind));
+        }
+        env.add_filter("urlencode", escape::urlencode);
+        env.add_filter("mentions", escape::mentions);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
         env.add_function("vote", vote);
@@ -71,18 +96,41 @@ impl Template {
         Ok(Template {
             env: Arc::new(env),
             name: name.to_owned(),
+            kind,
         })
     }
 
     /// Renders with `context`.
     pub fn render(&self, context: &impl Serialize) -> Result<String, TemplateError> {
         let named = |e: minijinja::Error| {
+            let undefined = e.kind() == minijinja::ErrorKind::UndefinedError;
             let mut e = TemplateError::from(e);
             e.name.get_or_insert_with(|| self.name.clone());
+            if undefined {
+                self.name_the_undefined(&mut e, context);
+            }
             e
         };
         let template = self.env.get_template(&self.name).map_err(named)?;
-        template.render(context).map_err(named)
+        let rendered = template.render(context).map_err(named)?;
+        escape::finish(self.kind, rendered).map_err(|e| TemplateError {
+            message: e.to_string(),
+            line: None,
+            name: Some(self.name.clone()),
+        })
+    }
+
+    /// minijinja says "undefined value" without saying which: name the variables of this
+    /// template that are undefined in `context`.
+    fn name_the_undefined(&self, e: &mut TemplateError, context: &impl Serialize) {
+        let Ok(template) = self.env.get_template(&self.name) else {
+            return;
+        };
+        let context = minijinja::Value::from_serialize(context);
+        let undefined = super::variables::undefined_in(template.source(), &context);
+        if !undefined.is_empty() {
+            e.message = format!("`{}` is undefined: {}", undefined.join("`, `"), e.message);
+        }
     }
 }
 
@@ -175,6 +223,16 @@ mod tests {
             t.render(&serde_json::json!({"user": {"name": "a"}}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_run_time_undefined_value_names_the_variable() {
+        let t = Template::compile("t", "{% if user.name %}{{ usr.name }}{% endif %}").unwrap();
+        let err = t
+            .render(&serde_json::json!({"user": {"name": "a"}}))
+            .unwrap_err();
+        assert!(err.message.starts_with("`usr` is undefined: "), "{err}");
+        assert_eq!(err.name.as_deref(), Some("t"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{self, HeaderValue};
@@ -45,6 +46,9 @@ struct Inner {
     auth: Option<HeaderValue>,
     retry: RetryPolicy,
     observer: Option<ResponseObserver>,
+    /// Set once [`Users::logout`](super::api::Users::logout) succeeded: the token is revoked,
+    /// so calls that would carry it are refused before sending.
+    logged_out: AtomicBool,
 }
 
 impl fmt::Debug for Client {
@@ -53,6 +57,7 @@ impl fmt::Debug for Client {
             .field("server_url", &self.inner.server_url.as_str())
             .field("token", &self.inner.auth.as_ref().map(|_| "[redacted]"))
             .field("retry", &self.inner.retry)
+            .field("logged_out", &self.is_logged_out())
             .finish()
     }
 }
@@ -201,6 +206,7 @@ impl ClientBuilder {
                 auth,
                 retry: self.retry,
                 observer: self.observer,
+                logged_out: AtomicBool::new(false),
             }),
         })
     }
@@ -229,6 +235,21 @@ impl Client {
         &self.inner.server_url
     }
 
+    /// Whether [`Users::logout`](super::api::Users::logout) ended this client's session. A
+    /// logged-out client (and every clone of it) refuses authenticated calls with
+    /// [`Error::LoggedOut`] instead of sending the revoked token; make a new one with
+    /// [`with_token`](Self::with_token) after logging in again.
+    ///
+    /// API: <https://api.mattermost.com/#tag/users/operation/Logout>.
+    pub fn is_logged_out(&self) -> bool {
+        self.inner.logged_out.load(Ordering::Acquire)
+    }
+
+    /// Marks the session as ended (after a successful logout).
+    pub(crate) fn mark_logged_out(&self) {
+        self.inner.logged_out.store(true, Ordering::Release);
+    }
+
     /// The full URL a request goes to.
     ///
     /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
@@ -252,6 +273,10 @@ impl Client {
     /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub async fn execute(&self, request: &ApiRequest) -> Result<reqwest::Response, Error> {
         let endpoint = request.endpoint();
+        // Incoming webhooks (`server_root`) carry no token, so they still work.
+        if self.is_logged_out() && !endpoint.server_root {
+            return Err(Error::LoggedOut { endpoint });
+        }
         let span = tracing::debug_span!(
             "mattermost.request",
             method = endpoint.verb.as_str(),
@@ -461,6 +486,7 @@ impl Client {
                 auth: Some(value),
                 retry: self.inner.retry.clone(),
                 observer: self.inner.observer.clone(),
+                logged_out: AtomicBool::new(false),
             }),
         })
     }
@@ -479,7 +505,11 @@ impl Client {
     }
 
     /// The `Authorization` header value, for the WebSocket handshake.
+    /// `None` once logged out, so no socket is opened with a revoked token.
     pub(crate) fn auth_header(&self) -> Option<&HeaderValue> {
+        if self.is_logged_out() {
+            return None;
+        }
         self.inner.auth.as_ref()
     }
 

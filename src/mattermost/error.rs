@@ -116,6 +116,18 @@ pub enum Error {
     /// The WebSocket connection failed or was refused.
     #[error("WebSocket: {0}")]
     WebSocket(String),
+    /// Refused before sending: this client logged out ([`Users::logout`]), so its token is
+    /// revoked. Build a new client with [`Client::with_token`] after logging in again.
+    ///
+    /// [`Users::logout`]: super::api::Users::logout
+    /// [`Client::with_token`]: super::Client::with_token
+    #[error(
+        "{endpoint}: this client has logged out; its token is revoked (log in again for a new client)"
+    )]
+    LoggedOut {
+        /// The operation that was refused.
+        endpoint: Endpoint,
+    },
     /// Refused before sending: an empty id, a bad URL, a body that does not serialise.
     #[error("invalid request: {0}")]
     InvalidInput(String),
@@ -190,6 +202,13 @@ impl Error {
             Error::Api { body, .. } => Some(&body.id),
             _ => None,
         }
+    }
+
+    /// Refused because the client logged out (see [`Error::LoggedOut`]).
+    ///
+    /// API: <https://api.mattermost.com/#tag/users/operation/Logout>.
+    pub fn is_logged_out(&self) -> bool {
+        matches!(self, Error::LoggedOut { .. })
     }
 
     /// 404 Not Found.

@@ -44,6 +44,7 @@ pub use ids::{
     is_valid_id,
 };
 pub use pagination::{DEFAULT_PER_PAGE, ItemStream, MAX_PER_PAGE};
+pub(crate) use request::guess_mime;
 pub use request::{ApiRequest, Multipart, PartReader, RequestBody};
 pub use retry::RetryPolicy;
 pub use websocket::{EventStream, WebSocketOptions, WsEvent, WsEventKind, WsItem};

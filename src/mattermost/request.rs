@@ -53,6 +53,17 @@ impl RequestBody {
 /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
 pub type PartReader = Box<dyn AsyncRead + Send + Unpin>;
 
+/// The `Content-Type` of a file part, guessed from its name's extension as browsers do;
+/// `application/octet-stream` when the extension is unknown or missing.
+pub(crate) fn guess_mime(file_name: &str) -> Option<String> {
+    Some(
+        mime_guess::from_path(file_name)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_owned(),
+    )
+}
+
 /// A `multipart/form-data` body: parts are sent in the order they were added, text fields
 /// typically first (Mattermost streams uploads only when `channel_id` precedes the files).
 ///

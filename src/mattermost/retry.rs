@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
@@ -110,7 +110,7 @@ impl RetryPolicy {
             .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
             .min(self.max_delay);
         let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+        Duration::from_millis(rand::rng().random_range(0..=millis))
     }
 }
 

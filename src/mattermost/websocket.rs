@@ -75,7 +75,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::{SinkExt, Stream, StreamExt};
-use rand::Rng;
+use rand::RngExt;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -340,7 +340,7 @@ fn backoff(options: &WebSocketOptions, failures: u32) -> Duration {
         .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
         .min(options.max_backoff);
     let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(rand::thread_rng().gen_range(millis / 2..=millis))
+    Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
 }
 
 /// Hands an item to the consumer; `false` when it is gone or the stream is closing.

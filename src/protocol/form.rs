@@ -6,24 +6,64 @@
 //! the body as already-checked UTF-8 and borrows every part with nothing to decode, which is
 //! most of them (ids, names, tokens): one pass per part, no copy, no second UTF-8 check. A
 //! slash command's dozen fields were a quarter of the instructions Switchboard spent on it.
+//!
+//! Unlike that crate it is strict where leniency would let two readers see different values:
+//! percent-encoded bytes that are not UTF-8 are refused (not replaced by U+FFFD), and a key
+//! sent twice is refused unless the caller names it as repeatable (Mattermost repeats only the
+//! mention keys). A proxy or a check that reads the first `token` while we read the last
+//! could otherwise disagree about one request.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
-/// The `(key, value)` pairs of `body`, in order, empty pairs skipped.
-pub(crate) fn pairs(body: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    body.split('&').filter(|pair| !pair.is_empty()).map(|pair| {
+use super::PayloadError;
+
+/// One decoded `key=value` pair.
+pub(crate) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// The `(key, value)` pairs of `body`, in order, empty pairs skipped; refused when a part
+/// decodes to bytes that are not UTF-8, or when a key other than those in `repeatable`
+/// appears twice.
+pub(crate) fn pairs<'a>(body: &'a str, repeatable: &[&str]) -> Result<Vec<Pair<'a>>, PayloadError> {
+    let mut seen: HashSet<Cow<'a, str>> = HashSet::new();
+    let mut out = Vec::new();
+    for pair in body.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode(key), decode(value))
+        let key = decode(key).ok_or_else(|| not_utf8(None))?;
+        let value = decode(value).ok_or_else(|| not_utf8(Some(&key)))?;
+        if !repeatable.contains(&key.as_ref()) && !seen.insert(key.clone()) {
+            return Err(PayloadError::Malformed(format!(
+                "field `{}` is sent more than once",
+                printable(&key)
+            )));
+        }
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+fn not_utf8(key: Option<&str>) -> PayloadError {
+    PayloadError::Malformed(match key {
+        Some(key) => format!(
+            "field `{}`: percent-encoded bytes are not UTF-8",
+            printable(key)
+        ),
+        None => "a field name's percent-encoded bytes are not UTF-8".to_owned(),
     })
 }
 
+/// A key as it may appear in an error: at most 40 characters, control characters escaped.
+fn printable(key: &str) -> String {
+    key.chars().take(40).flat_map(char::escape_debug).collect()
+}
+
 /// `part` with `+` and `%XX` decoded; borrowed when it has neither. A `%` not followed by two
-/// hex digits stands for itself; decoded bytes that are not UTF-8 become U+FFFD.
-fn decode(part: &str) -> Cow<'_, str> {
+/// hex digits stands for itself; `None` when the decoded bytes are not UTF-8.
+fn decode(part: &str) -> Option<Cow<'_, str>> {
     let bytes = part.as_bytes();
     let special = |b: &u8| *b == b'+' || *b == b'%';
     let Some(first) = bytes.iter().position(special) else {
-        return Cow::Borrowed(part);
+        return Some(Cow::Borrowed(part));
     };
     let mut out = Vec::with_capacity(bytes.len());
     let mut rest = bytes;
@@ -50,10 +90,7 @@ fn decode(part: &str) -> Cow<'_, str> {
         next = rest.iter().position(special);
     }
     out.extend_from_slice(rest);
-    Cow::Owned(match String::from_utf8(out) {
-        Ok(text) => text,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 fn hex(byte: u8) -> Option<u8> {
@@ -76,7 +113,9 @@ mod tests {
     }
 
     fn ours(body: &str) -> Vec<(String, String)> {
-        pairs(body)
+        pairs(body, &["a"])
+            .unwrap()
+            .into_iter()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect()
     }
@@ -97,15 +136,13 @@ mod tests {
             "text=100%",
             "text=%4",
             "text=%zz%41",
-            "text=%FF%FE",
-            "text=%C3",
             "k%20ey=v%2Bal+ue",
             "response_url=http%3A%2F%2Fmm%2Fhooks%2Fcommands%2Fx&token=abc",
             "text=caf\u{e9}+%C3%A9",
             "a=1&a=2&b=%26%3D",
             "a&&b=1&",
-            "=&=&&=x",
-            "%&%2&%%41&+&++=+",
+            "=&b=&&c=x",
+            "%&%2&%%41&++=+",
         ] {
             assert_eq!(ours(body), reference(body), "{body:?}");
         }
@@ -113,8 +150,28 @@ mod tests {
 
     #[test]
     fn parts_with_nothing_to_decode_are_borrowed() {
-        let decoded: Vec<_> = pairs("user_id=abc&text=a+b").collect();
+        let decoded = pairs("user_id=abc&text=a+b", &[]).unwrap();
         assert!(matches!(decoded[0].1, Cow::Borrowed("abc")));
         assert!(matches!(&decoded[1].1, Cow::Owned(s) if s == "a b"));
+    }
+
+    #[test]
+    fn a_key_sent_twice_is_refused_unless_repeatable() {
+        let err = pairs("token=good&text=x&token=evil", &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("`token` is sent more than once"),
+            "{err}"
+        );
+        // The same key spelled with an escape is the same key.
+        assert!(pairs("token=a&%74oken=b", &[]).is_err());
+        assert_eq!(pairs("m=1&m=2", &["m"]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn percent_encoded_bytes_that_are_not_utf8_are_refused() {
+        for body in ["text=%FF%FE", "text=%C3", "a=1&%C3=2", "text=ok%E2%9C"] {
+            assert!(pairs(body, &[]).is_err(), "{body:?}");
+        }
+        assert_eq!(pairs("text=%E2%9C%85", &[]).unwrap()[0].1, "\u{2705}");
     }
 }

@@ -30,7 +30,7 @@ pub use dialog::{DialogResponse, DialogSubmissionRequest};
 pub use outgoing_webhook::{OutgoingWebhookRequest, OutgoingWebhookResponse};
 pub use response_url::{
     LIFETIME as RESPONSE_URL_LIFETIME, MAX_USES as RESPONSE_URL_MAX_USES, ResponseUrlError,
-    ResponseUrls,
+    ResponseUrls, RetryPolicy as ResponseUrlRetry,
 };
 pub use slash_command::{Mention, SlashCommandRequest};
 

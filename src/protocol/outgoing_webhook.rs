@@ -112,7 +112,7 @@ impl OutgoingWebhookRequest {
             return Err(PayloadError::Malformed("body is not UTF-8".into()));
         };
         let mut r = OutgoingWebhookRequest::default();
-        for (key, value) in super::form::pairs(body) {
+        for (key, value) in super::form::pairs(body, &[])? {
             let value = value.into_owned();
             match key.as_ref() {
                 "channel_id" => r.channel_id = value,

@@ -13,6 +13,22 @@
 //! digest of the URL, which holds a token. The local check is a courtesy (Mattermost enforces
 //! the limits itself), so when the store cannot answer, the use is allowed and the failure
 //! logged.
+//!
+//! # Retries, and what counts as a use
+//!
+//! [`ResponseUrls::deliver`] retries a post that met a transient failure — a connection
+//! reset or timeout, 500, 502, 503, 504, or 429 (after its `Retry-After`) — with doubling
+//! backoff, within the URL's 30 minutes and 5 uses, and gives up at once on any other answer
+//! (404: unknown or expired; 400 `try_use.invalid`: used up).
+//!
+//! Mattermost's `HandleCommandWebhook` (server/channels/app/command.go) marks a use
+//! (`CommandWebhook().TryUse(id, 5)`, an UPDATE of `UseCount`) *before* it creates the post,
+//! so a use is spent whenever the request reached that point, whether the post then failed
+//! (500) or the answer was lost on the way back (a reset after the request was sent). We
+//! cannot tell those apart from a proxy's 502/503 or a reset before Mattermost saw anything,
+//! so every attempt that may have reached Mattermost counts as a use here; only a failure to
+//! connect (nothing was sent) gives its use back. The price of a reset after a successful
+//! post is a duplicate answer (at least once, never silently lost).
 
 use std::time::{Duration, Instant};
 
@@ -47,7 +63,42 @@ pub enum ResponseUrlError {
         status: u16,
         /// Response body (an AppError JSON).
         body: String,
+        /// The `Retry-After` of a 429 or 503, when given in seconds.
+        retry_after: Option<Duration>,
     },
+}
+impl ResponseUrlError {
+    /// Whether trying again later may succeed: a reset, timeout or refused connection, a
+    /// 5xx from a proxy or an overloaded server, or a 429.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ResponseUrlError::Http(e) => e.is_connect() || e.is_timeout() || e.is_request(),
+            ResponseUrlError::Refused { status, .. } => {
+                matches!(status, 429 | 500 | 502 | 503 | 504)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How [`ResponseUrls::deliver`] spaces its attempts.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Wait before the first retry; doubled for each next one.
+    pub first_backoff: Duration,
+    /// Longest wait between two attempts (also caps a `Retry-After`).
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 0.5 s, 1 s, 2 s, 4 s: five attempts within about 8 s, a `Retry-After` honoured up to
+    /// 5 minutes.
+    fn default() -> Self {
+        RetryPolicy {
+            first_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
 }
 
 /// Use counts of every `response_url` seen in the last 30 minutes, and the HTTP client that
@@ -56,6 +107,7 @@ pub enum ResponseUrlError {
 pub struct ResponseUrls {
     http: reqwest::Client,
     usage: Store,
+    retry: RetryPolicy,
 }
 
 impl Default for ResponseUrls {
@@ -72,7 +124,56 @@ impl ResponseUrls {
 
     /// A tracker posting with `http`, counting uses in `store` (shared by replicas).
     pub fn with_store(http: reqwest::Client, store: Store) -> Self {
-        ResponseUrls { http, usage: store }
+        ResponseUrls {
+            http,
+            usage: store,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same tracker spacing retries by `retry`.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+    /// Posts `response` like [`ResponseUrls::post`], retrying transient failures (see the
+    /// module docs) while uses and time remain. Returns how many attempts it took, or the last
+    /// error.
+    pub async fn deliver(
+        &self,
+        url: &str,
+        command_arrived: Instant,
+        response: &CommandResponse,
+    ) -> Result<u32, ResponseUrlError> {
+        let mut backoff = self.retry.first_backoff;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let error = match self.post(url, command_arrived, response).await {
+                Ok(()) => return Ok(attempts),
+                Err(e) => e,
+            };
+            if !error.is_transient() {
+                return Err(error);
+            }
+            let retry_after = match &error {
+                ResponseUrlError::Refused { retry_after, .. } => *retry_after,
+                _ => None,
+            };
+            let wait = retry_after.unwrap_or(backoff).min(self.retry.max_backoff);
+            let ends = command_arrived + LIFETIME;
+            if Instant::now() + wait >= ends || self.uses(url).await >= MAX_USES {
+                return Err(error);
+            }
+            tracing::warn!(
+                attempt = attempts,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "late answer not delivered; trying again"
+            );
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(self.retry.max_backoff);
+        }
     }
 
     fn key(&self, url: &str) -> String {
@@ -111,8 +212,8 @@ impl ResponseUrls {
     }
 
     /// Posts `response` to `url`, the `response_url` of a command that arrived at
-    /// `command_arrived`, as `application/json`. A failed request does not count as a use
-    /// (Mattermost counts only successful ones).
+    /// `command_arrived`, as `application/json`, once. Every attempt that may have reached
+    /// Mattermost counts as a use (see the module docs); a failure to connect does not.
     pub async fn post(
         &self,
         url: &str,
@@ -135,7 +236,10 @@ impl ResponseUrls {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                self.release(url).await;
+                if e.is_connect() {
+                    // Nothing was sent: Mattermost cannot have counted it.
+                    self.release(url).await;
+                }
                 return Err(e.into());
             }
         };
@@ -143,11 +247,17 @@ impl ResponseUrls {
         if status.is_success() {
             return Ok(());
         }
-        self.release(url).await;
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let body = response.text().await.unwrap_or_default();
         Err(ResponseUrlError::Refused {
             status: status.as_u16(),
             body: body.chars().take(500).collect(),
+            retry_after,
         })
     }
 }
@@ -208,5 +318,62 @@ mod tests {
             a.reserve("http://mm/x", now).await,
             Err(ResponseUrlError::Exhausted)
         ));
+    }
+
+    /// A server that reads each request and closes the connection without answering.
+    async fn swallowing_server() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await;
+                drop(stream);
+            }
+        });
+        format!("http://{addr}/hooks/commands/x")
+    }
+
+    #[tokio::test]
+    async fn an_attempt_that_may_have_reached_mattermost_counts_as_a_use() {
+        let urls = ResponseUrls::default();
+        let url = swallowing_server().await;
+        let err = urls
+            .post(&url, Instant::now(), &CommandResponse::ephemeral("hi"))
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        assert_eq!(
+            urls.uses(&url).await,
+            1,
+            "sent, then reset: Mattermost may have counted it"
+        );
+
+        // Nobody listening: nothing was sent, the use is given back.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}/hooks/commands/y", l.local_addr().unwrap())
+        };
+        assert!(
+            urls.post(&closed, Instant::now(), &CommandResponse::ephemeral("hi"))
+                .await
+                .is_err()
+        );
+        assert_eq!(urls.uses(&closed).await, 0);
+    }
+
+    #[tokio::test]
+    async fn delivery_stops_retrying_after_five_uses() {
+        let urls = ResponseUrls::default().with_retry(RetryPolicy {
+            first_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        });
+        let url = swallowing_server().await;
+        let err = urls
+            .deliver(&url, Instant::now(), &CommandResponse::ephemeral("hi"))
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        assert_eq!(urls.uses(&url).await, MAX_USES);
     }
 }

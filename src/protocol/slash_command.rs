@@ -72,7 +72,15 @@ impl SlashCommandRequest {
         let mut req = SlashCommandRequest::default();
         let (mut user_names, mut user_ids) = (Vec::new(), Vec::new());
         let (mut channel_names, mut channel_ids) = (Vec::new(), Vec::new());
-        for (key, value) in super::form::pairs(body) {
+        for (key, value) in super::form::pairs(
+            body,
+            &[
+                "user_mentions",
+                "user_mentions_ids",
+                "channel_mentions",
+                "channel_mentions_ids",
+            ],
+        )? {
             let value = value.into_owned();
             match key.as_ref() {
                 "channel_id" => req.channel_id = value,

@@ -7,8 +7,10 @@
 //! `SiteURL`, `EnableCommands`, `EnableOutgoingWebhooks`, `EnablePostUsernameOverride`,
 //! `EnablePostIconOverride`) → the bot a member of every configured team → permission to list
 //! the team's slash commands → the public URL: not loopback/private (or else a reminder of
-//! `AllowedUntrustedInternalConnections`), and reachable from here. First of all, the shared
-//! store: in-process is right for one replica only; a configured Redis must answer.
+//! `AllowedUntrustedInternalConnections`), and reachable from here. First of all, the signing
+//! keys, with no network (missing keys fail when a route hands out dialogs or buttons, as
+//! `serve` refuses to start then), and the shared store: in-process is right for one replica
+//! only; a configured Redis must answer.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -129,7 +131,7 @@ impl fmt::Display for Finding {
 /// Runs every check. `routes` is `None` when the route files did not load (reported by the
 /// caller); checks that need them are then skipped.
 pub async fn run(settings: &Settings, routes: Option<&RouteSet>) -> Vec<Finding> {
-    let mut findings = vec![check_store(settings).await];
+    let mut findings = vec![check_signing(settings, routes), check_store(settings).await];
     let url = settings.mattermost.url.as_str().trim_end_matches('/');
     let token = match settings.mattermost.token() {
         Ok(token) => token,
@@ -248,6 +250,42 @@ pub async fn run(settings: &Settings, routes: Option<&RouteSet>) -> Vec<Finding>
         findings.extend(crate::triggers::needs::doctor(&client, settings, routes).await);
     }
     findings
+}
+
+/// Signing keys: present and valid, or not needed by any route.
+fn check_signing(settings: &Settings, routes: Option<&RouteSet>) -> Finding {
+    const CHECK: &str = "signing keys";
+    const FIX: &str = "set SWITCHBOARD_SIGNING__KEYS=\"k1:$(openssl rand -base64 32)\" (or signing.keys_file); every replica needs the same keys";
+    match settings.signing.signer() {
+        Ok(Some(signer)) => Finding::ok(
+            CHECK,
+            format!("configured; key `{}` signs", signer.signing_key_id()),
+        ),
+        Err(e) => Finding::bad(CHECK, Status::Fail, e.to_string(), FIX),
+        Ok(None) => {
+            let needing = routes.map(RouteSet::needing_signing).unwrap_or_default();
+            if needing.is_empty() {
+                Finding::bad(
+                    CHECK,
+                    Status::Warn,
+                    "none configured; no route hands out dialogs or buttons yet, and `serve` \
+                     will refuse a reload that adds one",
+                    FIX,
+                )
+            } else {
+                Finding::bad(
+                    CHECK,
+                    Status::Fail,
+                    format!(
+                        "none configured, but routes {} hand out dialogs or buttons: `serve` \
+                         refuses to start",
+                        needing.join(", ")
+                    ),
+                    FIX,
+                )
+            }
+        }
+    }
 }
 
 fn check_config(

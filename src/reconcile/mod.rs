@@ -29,7 +29,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 
 use crate::config::Settings;
 use crate::integrations::RouteTable;
@@ -446,7 +446,7 @@ impl Reconciler {
             match result {
                 Ok(report) => return report,
                 Err(error) => {
-                    let wait = delay.mul_f64(rand::thread_rng().gen_range(0.5..1.0));
+                    let wait = delay.mul_f64(rand::rng().random_range(0.5..1.0));
                     let cause = std::error::Error::source(&error).map(ToString::to_string);
                     let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
                     if error.is_transient() {

@@ -18,6 +18,7 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Poll;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tracing::Instrument as _;
@@ -52,6 +53,28 @@ where
     W: Future<Output = T> + Send + 'static,
     L: FnOnce(T) -> BoxFuture<'static, bool> + Send + 'static,
 {
+    run_extended(state, kind, route, work, late, || {
+        Box::pin(std::future::ready(Duration::ZERO))
+    })
+    .await
+}
+
+/// Like [`run`], but when the budget runs out `extend` is asked how much longer the answer
+/// is still worth waiting for inline (e.g. only Mattermost may apply it); zero defers at once.
+pub(crate) async fn run_extended<T, W, L, E>(
+    state: &AppState,
+    kind: &'static str,
+    route: &str,
+    work: W,
+    late: L,
+    extend: E,
+) -> Outcome<T>
+where
+    T: Send + 'static,
+    W: Future<Output = T> + Send + 'static,
+    L: FnOnce(T) -> BoxFuture<'static, bool> + Send + 'static,
+    E: FnOnce() -> BoxFuture<'static, Duration>,
+{
     // The budget counts from here, so a slow first poll uses it up too.
     let deadline = tokio::time::Instant::now() + state.settings.callbacks.budget();
     let mut work = Box::pin(work);
@@ -83,7 +106,18 @@ where
         }
         .instrument(span),
     );
-    match tokio::time::timeout_at(deadline, &mut rx).await {
+    let mut waited = tokio::time::timeout_at(deadline, &mut rx).await;
+    if waited.is_err() {
+        let more = extend().await;
+        if !more.is_zero() {
+            tracing::info!(
+                extra_ms = u64::try_from(more.as_millis()).unwrap_or(u64::MAX),
+                "handler over budget; still answering inline"
+            );
+            waited = tokio::time::timeout(more, &mut rx).await;
+        }
+    }
+    match waited {
         Ok(Ok(out)) => Outcome::Now(out),
         Ok(Err(_)) => {
             tracing::error!("handler panicked");

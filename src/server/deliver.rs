@@ -6,7 +6,9 @@
 //! in the thread that names the user. The log says which way each answer went.
 
 use crate::mattermost::api::NewPost;
+use crate::mattermost::models::{CommandResponse, ResponseType};
 use crate::mattermost::{ChannelId, Client, PostId, UserId};
+use crate::protocol::SlashCommandRequest;
 
 /// How a late message reached the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +19,65 @@ pub(crate) enum Delivered {
     InThread,
     /// Not at all (both failed; logged).
     Failed,
+}
+
+impl Delivered {
+    /// The metrics label.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Delivered::Ephemeral => "ephemeral",
+            Delivered::InThread => "thread",
+            Delivered::Failed => "failed",
+        }
+    }
+}
+
+/// A slash command's late answer that its `response_url` would not take, delivered through
+/// the API instead: an in-channel answer as a post in the command's channel (and thread), an
+/// ephemeral one told to the user (ephemerally if the bot may, else in the thread naming
+/// them). Counted in `switchboard_late_fallbacks_total`.
+pub(crate) async fn command_answer_elsewhere(
+    client: &Client,
+    route: &str,
+    request: &SlashCommandRequest,
+    response: &CommandResponse,
+) -> Delivered {
+    let mut text = response.text.clone();
+    for extra in response.extra_responses.iter().flatten() {
+        if !extra.text.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(&extra.text);
+        }
+    }
+    if text.trim().is_empty() {
+        text = "Your command finished, but its answer could not be shown here.".to_owned();
+    }
+    let how = if response.response_type == ResponseType::InChannel {
+        let channel = ChannelId::from(request.channel_id.as_str());
+        let mut create = client.posts().create(&channel, text);
+        if !request.root_id.is_empty() {
+            create = create.root_id(&PostId::from(request.root_id.as_str()));
+        }
+        match create.send().await {
+            Ok(_) => Delivered::InThread,
+            Err(e) => {
+                tracing::error!(error = %e, "late answer could not be posted through the API either");
+                Delivered::Failed
+            }
+        }
+    } else {
+        tell_user(
+            client,
+            &request.user_id,
+            &request.user_name,
+            &request.channel_id,
+            &request.root_id,
+            &text,
+        )
+        .await
+    };
+    crate::metrics::late_fallback("command", route, how.as_str());
+    how
 }
 
 /// Tells `user_id` `text` in `channel_id` (thread `root_id`, may be empty): ephemerally if

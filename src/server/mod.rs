@@ -9,11 +9,14 @@
 //! - `error.rs`: [`AppError`], mapping each failure to a status (4xx for the caller's
 //!   mistakes, with the reason logged, never sent).
 //! - `extract.rs`: body and content-type checks, `JsonOrForm`, request id.
+//! - `connections.rs`: the accept loop: header-read and idle timeouts, the connection limit,
+//!   shutdown that drops idle and half-sent connections at once.
 //! - `deferred.rs`: the callback budget, acknowledgements and late delivery.
 //! - `deliver.rs`: late answers through the REST API (ephemeral if allowed, else in thread).
 //! - `single_use.rs`: dialog states and one-shot button contexts used once (replays refused).
 //! - `handlers/`: one file per callback kind, plus health.
 
+mod connections;
 mod deferred;
 mod deliver;
 mod error;
@@ -26,8 +29,11 @@ mod state;
 use axum::Router;
 use axum::routing::{get, post};
 
+pub(crate) use connections::{
+    DropConnection, Limits as ConnectionLimits, serve as serve_connections,
+};
 pub use error::AppError;
-pub use middleware::{App, CallbackFuture};
+pub use middleware::{Access, AccessFuture, App, AppFuture, CallbackFuture, Ids, PanicAnswer};
 pub use state::{AppState, Readiness, Shared};
 
 /// Builds the app: every route, the fallback, and the middleware.
@@ -54,7 +60,7 @@ pub fn router(state: AppState) -> App {
         .route("/webhooks/{route}", post(handlers::webhooks::webhook))
         .fallback(handlers::not_found)
         .with_state(state);
-    middleware::apply(app, &settings.server)
+    middleware::apply(app, &settings.server, settings.log.access)
 }
 
 /// The app served on `[metrics] listen`: the scrape endpoint alone.

@@ -76,6 +76,9 @@ pub struct Shared {
     pub store: crate::store::Store,
     /// Work that outlived its callback's budget; shutdown waits for it.
     pub background: TaskTracker,
+    /// Cancelled when the shutdown grace period is over (background jobs mark themselves
+    /// interrupted).
+    pub interrupt: tokio_util::sync::CancellationToken,
     /// The bot's own user id, looked up once (outgoing hooks ignore its posts).
     pub bot_user_id: Arc<OnceCell<String>>,
 }
@@ -92,6 +95,7 @@ impl Shared {
             },
             response_urls: self.response_urls.clone(),
             background: self.background.clone(),
+            interrupt: self.interrupt.clone(),
         }
     }
 

@@ -120,7 +120,7 @@ async fn execute(world: &World, args: &CommandArgs, command: &str) -> Result<Exe
         prepare_custom(&mut store, args, trigger, &message, &long_trigger_id)?
     };
     if let Some((cmd, params, deadline)) = prepared {
-        let mut response = do_command_request(&world.inner.http, &cmd, &params, deadline).await?;
+        let mut response = do_command_request(world, &cmd, &params, deadline).await?;
         response.trigger_id = client_trigger_id;
         return handle_command_response(world, Some(&cmd), args, response, false, command);
     }

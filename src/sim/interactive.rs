@@ -26,7 +26,6 @@ use super::api::{Session, decode, json as json_response, null_default, require_i
 use super::app_error::AppError;
 use super::error::SimError;
 use super::ids::new_id;
-use super::invoke::MAX_INTEGRATION_RESPONSE_SIZE;
 use super::model::SimPost;
 use super::permissions::Permission;
 use super::state::{SimEvent, World, make_ephemeral};
@@ -188,7 +187,12 @@ pub(crate) async fn open_dialog(
 
 /// The integration call shared by submissions and clicks: JSON POST, 200 required, body read
 /// through the 1 MiB limit.
-async fn call_integration(world: &World, url: &str, body: &Value) -> Result<Vec<u8>, AppError> {
+async fn call_integration(
+    world: &World,
+    kind: &'static str,
+    url: &str,
+    body: &Value,
+) -> Result<Vec<u8>, AppError> {
     let action_error = |detail: String| {
         AppError::new(
             "api.post.do_action.action_integration.app_error",
@@ -198,26 +202,21 @@ async fn call_integration(world: &World, url: &str, body: &Value) -> Result<Vec<
         .detail(detail)
     };
     let deadline = world.lock().settings.outgoing_integration_requests_timeout;
-    let response = world
+    let request = world
         .inner
         .http
         .post(url)
         .header("Content-Type", "application/json")
         .header("Accept", "application/json")
         .timeout(deadline)
-        .body(body.to_string())
-        .send()
+        .body(body.to_string());
+    let answer = super::exchange::send(world, kind, request)
         .await
-        .map_err(|e| action_error(e.to_string()))?;
-    let status = response.status();
-    if status != reqwest::StatusCode::OK {
-        return Err(action_error(format!("status={}", status.as_u16())));
+        .map_err(action_error)?;
+    if answer.status != reqwest::StatusCode::OK {
+        return Err(action_error(format!("status={}", answer.status.as_u16())));
     }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| action_error(e.to_string()))?;
-    Ok(bytes[..bytes.len().min(MAX_INTEGRATION_RESPONSE_SIZE)].to_vec())
+    Ok(answer.body)
 }
 
 /// What the web client sends on submit.
@@ -264,7 +263,7 @@ async fn submit(world: &World, user_id: &str, body: SubmitBody) -> Result<Value,
         "submission": body.submission,
         "cancelled": body.cancelled,
     });
-    let reply = call_integration(world, &body.url, &request).await?;
+    let reply = call_integration(world, "dialog submission", &body.url, &request).await?;
     if reply.is_empty() {
         return Ok(json!({}));
     }
@@ -406,7 +405,7 @@ async fn click(
     if url.is_empty() {
         return Err(action_missing());
     }
-    let reply = call_integration(world, &url, &request).await?;
+    let reply = call_integration(world, "action", &url, &request).await?;
     if !reply.is_empty() {
         let reply: Map<String, Value> = serde_json::from_slice(&reply).map_err(|e| {
             AppError::new(

@@ -94,11 +94,12 @@ fn failed(trigger: &str, detail: impl Into<String>) -> SimError {
 
 /// `DoCommandRequest`: sends the callback and parses the reply into a [`CommandResponse`].
 pub(crate) async fn do_command_request(
-    http: &reqwest::Client,
+    world: &super::state::World,
     cmd: &SimCommand,
     params: &FormValues,
     deadline: Duration,
 ) -> Result<CommandResponse, SimError> {
+    let http = &world.inner.http;
     let encoded = params.encode();
     let request = if cmd.method == "G" {
         let mut url =
@@ -120,28 +121,10 @@ pub(crate) async fn do_command_request(
     if !cmd.token.is_empty() {
         request = request.header("Authorization", format!("Token {}", cmd.token));
     }
-    let mut response = request
-        .send()
+    let answer = super::exchange::send(world, "slash command", request)
         .await
-        .map_err(|e| failed(&cmd.trigger, e.to_string()))?;
-
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .unwrap_or_default();
-    let mut body = Vec::new();
-    while body.len() < MAX_INTEGRATION_RESPONSE_SIZE {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = MAX_INTEGRATION_RESPONSE_SIZE - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            Ok(None) => break,
-            Err(e) => return Err(failed(&cmd.trigger, e.to_string())),
-        }
-    }
+        .map_err(|e| failed(&cmd.trigger, e))?;
+    let (status, content_type, body) = (answer.status, answer.content_type, answer.body);
 
     if status != reqwest::StatusCode::OK {
         let body = String::from_utf8_lossy(&body).into_owned();

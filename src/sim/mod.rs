@@ -20,10 +20,12 @@
 //! | `hooks` | `/hooks/commands/{id}` (`response_url`) |
 //! | `execute` | running a slash command and turning replies into posts |
 //! | `invoke` | the outbound HTTP call to an integration |
+//! | `exchange` | every integration call recorded as sent and answered (for inspectors) |
 //! | `outgoing` | outgoing webhooks: storage, validation, firing on new posts, reply posts |
 //! | `interactive` | dialogs (open, submit) and message actions (click, reply applied) |
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
-//! | `control` | test controls: foreign commands, admin token regen, roles, faults |
+//! | `control` | test controls: foreign commands, admin token regen, roles, a blanket fault |
+//! | `faults` | per-path fault injection: statuses, 429 with `Retry-After`, resets, latency, outage |
 //! | `websocket` | `GET /api/v4/websocket` (`hello`, `posted` events) and direct message channels |
 //! | `slack`, `trigger_id`, `builtin`, `ids`, `app_error`, `settings`, `permissions` | helpers |
 //!
@@ -36,8 +38,9 @@
 //! |---|---|
 //! | teams | `main` ("Main"), `ops` ("Ops"): type `O`, not open to outsiders |
 //! | users | `switchboard` — bot (`is_bot`), `system_user`, **team admin** of both teams, has an access token ([`Simulator::bot_token`]); **not** a system admin, so `POST /posts/ephemeral` is refused for it |
-//! | | `alice`, `bob` — plain users (`system_user`, `team_user`) in both teams, with session tokens ([`World::user_token`]) |
-//! | channels | `town-square`, `off-topic` (public) in each team, everyone a member; `leads` (private) in `main`, members `switchboard` and `alice` only |
+//! | | `alice`, `bob`, `dave` — plain users (`system_user`, `team_user`) in both teams, with session tokens ([`World::user_token`]) |
+//! | | `carol` — a **system admin** (`system_admin system_user`), in both teams, with a session token |
+//! | channels | `town-square`, `off-topic` (public) in each team, everyone a member; `leads` (private) in `main`, members `switchboard`, `alice` and `carol` only |
 //! | settings | [`SimSettings::default`] (Mattermost defaults) with `site_url` = the simulator's URL |
 
 mod api;
@@ -46,7 +49,9 @@ mod builtin;
 mod command_response;
 mod control;
 mod error;
+mod exchange;
 mod execute;
+mod faults;
 mod hooks;
 mod ids;
 mod interactive;
@@ -68,6 +73,8 @@ use tokio::task::JoinHandle;
 
 pub use app_error::AppError;
 pub use error::SimError;
+pub use exchange::{ApiCall, IntegrationCall};
+pub use faults::{Fault, FaultKind};
 pub use interactive::OpenedDialog;
 pub use model::{SimCommand, SimPost};
 pub use outgoing::SimOutgoingHook;
@@ -108,12 +115,20 @@ impl Simulator {
         let world = World::new(state::seed(settings), http);
         let app = api::router(world.clone());
         let (tx, rx) = oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _ = rx.await;
+            let _ = stop_tx.send(true);
+        });
+        // Served by Switchboard's own accept loop, whose connections can be dropped mid-request
+        // (injected resets); limits generous enough never to matter in a test.
+        let limits = crate::server::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(60),
+            idle_timeout: std::time::Duration::from_secs(120),
+            max_connections: 4096,
+        };
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let served = crate::server::serve_connections(listener, app, limits, stop_rx).await;
             if let Err(error) = served {
                 tracing::error!(%error, "simulated Mattermost stopped");
             }
@@ -267,6 +282,22 @@ impl World {
         Ok(api::create_post_as(self, &user_id, post)?)
     }
 
+    /// A user posts a reply in the thread rooted at `root_id` (a root post when empty), with
+    /// the same checks as `POST /api/v4/posts`.
+    pub async fn create_post_in_thread(
+        &self,
+        username: &str,
+        team_name: &str,
+        channel_name: &str,
+        root_id: &str,
+        message: &str,
+    ) -> Result<SimPost, SimError> {
+        let user_id = self.resolve_user(username)?;
+        let channel_id = self.resolve_channel(team_name, channel_name)?;
+        let post = SimPost::new(&channel_id, &user_id, root_id, message);
+        Ok(api::create_post_as(self, &user_id, post)?)
+    }
+
     /// Stored posts of a channel, oldest first (empty for unknown names).
     pub fn posts_in(&self, team_name: &str, channel_name: &str) -> Vec<SimPost> {
         let Ok(channel_id) = self.resolve_channel(team_name, channel_name) else {
@@ -277,6 +308,37 @@ impl World {
             .iter()
             .filter(|p| p.channel_id == channel_id && p.delete_at == 0)
             .cloned()
+            .collect()
+    }
+
+    /// Integration calls the simulator is making in the background (outgoing webhooks and
+    /// what they post); `switchboard dev` waits until none is left before it stops.
+    pub fn outbound_calls(&self) -> usize {
+        self.inner.outbound.len()
+    }
+
+    /// Usernames of every user, with their ids, in creation order.
+    pub fn users(&self) -> Vec<(String, String)> {
+        self.lock()
+            .users
+            .iter()
+            .filter(|u| u.delete_at == 0)
+            .map(|u| (u.id.clone(), u.username.clone()))
+            .collect()
+    }
+
+    /// Names of a team's channels, with their ids, in creation order (empty for an unknown
+    /// team).
+    pub fn channels(&self, team_name: &str) -> Vec<(String, String)> {
+        let store = self.lock();
+        let Some(team) = store.team_by_name(team_name) else {
+            return Vec::new();
+        };
+        store
+            .channels
+            .iter()
+            .filter(|c| c.team_id == team.id && c.delete_at == 0)
+            .map(|c| (c.id.clone(), c.name.clone()))
             .collect()
     }
 
@@ -319,6 +381,42 @@ impl World {
     /// The id of a channel, by team and channel name.
     pub fn channel_id(&self, team_name: &str, channel_name: &str) -> Option<String> {
         self.resolve_channel(team_name, channel_name).ok()
+    }
+
+    /// Usernames of a channel's members (empty for unknown names), in user creation order.
+    pub fn channel_members(&self, team_name: &str, channel_name: &str) -> Vec<String> {
+        let Ok(channel_id) = self.resolve_channel(team_name, channel_name) else {
+            return Vec::new();
+        };
+        let store = self.lock();
+        store
+            .users
+            .iter()
+            .filter(|u| {
+                u.delete_at == 0
+                    && store
+                        .channel_members
+                        .contains(&(channel_id.clone(), u.id.clone()))
+            })
+            .map(|u| u.username.clone())
+            .collect()
+    }
+
+    /// A channel's type: `O` (public), `P` (private), `D`, `G`; `None` for unknown names.
+    pub fn channel_type(&self, team_name: &str, channel_name: &str) -> Option<String> {
+        let channel_id = self.resolve_channel(team_name, channel_name).ok()?;
+        self.lock()
+            .channels
+            .iter()
+            .find(|c| c.id == channel_id)
+            .map(|c| c.channel_type.clone())
+    }
+
+    /// Whether a user holds the `system_admin` role (false for an unknown user).
+    pub fn is_system_admin(&self, username: &str) -> bool {
+        self.lock()
+            .user_by_name(username)
+            .is_some_and(|u| u.is_system_admin())
     }
 
     /// Makes a user a system admin (or not), e.g. to allow the bot ephemeral posts.

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::api::null_default;
 use super::app_error::AppError;
 use super::ids::{is_valid_id, now_millis};
-use super::invoke::{FormValues, MAX_INTEGRATION_RESPONSE_SIZE};
+use super::invoke::FormValues;
 use super::model::SimPost;
 use super::slack::parse_slack_links;
 use super::state::{SimEvent, World};
@@ -240,7 +240,8 @@ pub(crate) fn fire(world: &World, post: &SimPost) {
                 channel_name: firing.channel_name.clone(),
                 user_name: firing.user_name.clone(),
             };
-            tokio::spawn(async move {
+            let tracker = world.inner.outbound.clone();
+            tracker.spawn(async move {
                 call(&world, &firing, &post, &url).await;
             });
         }
@@ -311,28 +312,23 @@ async fn call(world: &World, firing: &Firing, post: &SimPost, url: &str) {
     let (content_type, body) =
         payload(firing, post, firing.hook.content_type == "application/json");
     let deadline = world.lock().settings.outgoing_integration_requests_timeout;
-    let sent = world
+    let request = world
         .inner
         .http
         .post(url)
         .header("Content-Type", content_type)
         .header("Accept", "application/json")
         .timeout(deadline)
-        .body(body)
-        .send()
-        .await;
-    let response = match sent {
-        Ok(r) => r,
+        .body(body);
+    // Status is not checked; the body is read through the 1 MiB limit and JSON-decoded.
+    let bytes = match super::exchange::send(world, "outgoing webhook", request).await {
+        Ok(answer) => answer.body,
         Err(e) => {
             tracing::warn!(error = %e, url, "outgoing webhook call failed");
             return;
         }
     };
-    // Status is not checked; the body is read through the 1 MiB limit and JSON-decoded.
-    let Ok(bytes) = response.bytes().await else {
-        return;
-    };
-    let bytes = &bytes[..bytes.len().min(MAX_INTEGRATION_RESPONSE_SIZE)];
+    let bytes = &bytes[..];
     if bytes.is_empty() {
         return;
     }

@@ -31,10 +31,14 @@ pub enum SimEvent {
     PostEdited(SimPost),
     /// An integration opened a dialog for a user.
     DialogOpened(super::interactive::OpenedDialog),
+    /// The simulator called an integration (request and answer, for an inspector).
+    IntegrationCalled(Box<super::exchange::IntegrationCall>),
+    /// A client called the `/api/v4` API (Switchboard calling back, for an inspector).
+    ApiCalled(Box<super::exchange::ApiCall>),
 }
 
 /// One `/api/v4` call as the simulator answered it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RecordedRequest {
     /// HTTP method, upper case.
     pub method: String,
@@ -99,6 +103,8 @@ pub(crate) struct Store {
     /// When set, every `/api/v4` call is answered with this status and nothing else happens
     /// (Mattermost down behind a proxy, overloaded, or rate limiting); see [`World::set_fault`].
     pub(crate) fault: Option<u16>,
+    /// Per-path injected faults (`faults.rs`).
+    pub(crate) faults: super::faults::Faults,
     /// Triggers registered by (simulated) plugins: custom commands cannot take them.
     pub(crate) plugin_triggers: HashSet<String>,
 }
@@ -112,6 +118,9 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     /// Key for signing trigger ids.
     pub(crate) trigger_key: [u8; 32],
+    /// Integration calls made in the background (outgoing webhooks), so `dev` can wait for
+    /// them before stopping ([`World::outbound_calls`]).
+    pub(crate) outbound: tokio_util::task::TaskTracker,
 }
 
 /// A cheap, clonable handle onto the simulated server's state.
@@ -125,13 +134,14 @@ impl World {
     pub(crate) fn new(store: Store, http: reqwest::Client) -> Self {
         let (events, _) = broadcast::channel(1024);
         let mut trigger_key = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut trigger_key);
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut trigger_key);
         Self {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 events,
                 http,
                 trigger_key,
+                outbound: tokio_util::task::TaskTracker::new(),
             }),
         }
     }
@@ -357,9 +367,13 @@ pub(crate) fn seed(settings: SimSettings) -> Store {
     let bot = user("switchboard", "Switchboard", true);
     let alice = user("alice", "Alice", false);
     let bob = user("bob", "Bob", false);
+    // A system admin, so access rules by role can be tried in `dev` (`!as @carol`).
+    let mut carol = user("carol", "Carol", false);
+    carol.roles = "system_admin system_user".to_owned();
+    let dave = user("dave", "Dave", false);
     store.bot_token = store.settings.bot_token.clone().unwrap_or_else(new_id);
     store.tokens.insert(store.bot_token.clone(), bot.id.clone());
-    for u in [&bot, &alice, &bob] {
+    for u in [&bot, &alice, &bob, &carol, &dave] {
         // Session tokens for the human users, reachable through `World::user_token`.
         if !u.is_bot {
             store.tokens.insert(new_id(), u.id.clone());
@@ -378,7 +392,13 @@ pub(crate) fn seed(settings: SimSettings) -> Store {
             update_at: now,
             delete_at: 0,
         };
-        for (u, admin) in [(&bot, true), (&alice, false), (&bob, false)] {
+        for (u, admin) in [
+            (&bot, true),
+            (&alice, false),
+            (&bob, false),
+            (&carol, false),
+            (&dave, false),
+        ] {
             store.team_members.push(TeamMember {
                 team_id: team.id.clone(),
                 user_id: u.id.clone(),
@@ -414,11 +434,11 @@ pub(crate) fn seed(settings: SimSettings) -> Store {
                 total_msg_count_root: 0,
                 last_root_post_at: 0,
             };
-            // bob is left out of the private channel so its rules can be exercised.
+            // bob and dave are left out of the private channel so its rules can be exercised.
             let members = if ctype == "P" {
-                vec![&bot, &alice]
+                vec![&bot, &alice, &carol]
             } else {
-                vec![&bot, &alice, &bob]
+                vec![&bot, &alice, &bob, &carol, &dave]
             };
             for u in members {
                 store
@@ -429,6 +449,6 @@ pub(crate) fn seed(settings: SimSettings) -> Store {
         }
         store.teams.push(team);
     }
-    store.users = vec![bot, alice, bob];
+    store.users = vec![bot, alice, bob, carol, dave];
     store
 }

@@ -337,7 +337,7 @@ impl Store {
 pub fn holder_id() -> String {
     use base64::Engine as _;
     let mut bytes = [0u8; 12];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 

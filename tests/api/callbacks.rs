@@ -275,6 +275,15 @@ async fn env_with(budget_ms: u64) -> Env {
     start(sim, settings, loopback(), Arc::default()).await
 }
 
+/// Like [`env_with`], but a slow click on a post the bot did not write is deferred like any
+/// other (`action_inline_ms = 0`), so the late path through the API is exercised.
+async fn env_without_inline_clicks(budget_ms: u64) -> Env {
+    let sim = spawn_sim().await;
+    let mut settings = test_settings(&sim, budget_ms, None);
+    settings.callbacks.action_inline_ms = 0;
+    start(sim, settings, loopback(), Arc::default()).await
+}
+
 fn bot_client(sim: &Simulator) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
@@ -858,7 +867,7 @@ async fn a_menu_choice_arrives_as_selected_option() {
 
 #[tokio::test]
 async fn a_slow_click_is_acknowledged_and_the_post_updated_later_through_the_api() {
-    let env = env_with(100).await;
+    let env = env_without_inline_clicks(100).await;
     let (post_id, actions) = post_buttons(&env).await;
     let mut events = env.sim.world().subscribe();
 
@@ -899,7 +908,7 @@ async fn a_slow_click_is_acknowledged_and_the_post_updated_later_through_the_api
 
 #[tokio::test]
 async fn a_late_ephemeral_text_is_ephemeral_when_the_bot_may_post_ephemerally() {
-    let env = env_with(100).await;
+    let env = env_without_inline_clicks(100).await;
     env.sim
         .world()
         .set_system_admin("switchboard", true)
@@ -1336,6 +1345,67 @@ async fn serving_a_signing_handler_needs_configured_keys() {
     // With keys it starts.
     let keyed = test_settings(&sim, 2500, Some(&format!("k1:{KEY_A}")));
     assert!(start(keyed).require_signing_keys().is_ok());
+}
+
+#[tokio::test]
+async fn serving_declared_dialog_or_button_routes_needs_configured_keys() {
+    let sim = spawn_sim().await;
+    let start = |settings: Settings| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let routes = switchboard::integrations::load_dir(&settings.routes.dir).unwrap();
+        switchboard::startup::Application::with_listener(settings, routes, listener).unwrap()
+    };
+    let mut settings = test_settings(&sim, 2500, None);
+    settings.routes.dir = repo_root().join("routes");
+    // The shipped deploy (a dialog) and poll (buttons) routes need keys; hello does not.
+    let err = start(settings.clone())
+        .require_signing_keys()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("deploy, poll") && err.contains("SWITCHBOARD_SIGNING__KEYS"),
+        "{err}"
+    );
+    assert!(!err.contains("hello"), "{err}");
+}
+
+#[tokio::test]
+async fn without_keys_a_reload_adding_a_dialog_route_is_rejected() {
+    let sim = spawn_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_root().join("routes/hello.toml"),
+        dir.path().join("hello.toml"),
+    )
+    .unwrap();
+    let mut settings = test_settings(&sim, 2500, None);
+    settings.routes.dir = dir.path().to_path_buf();
+    let routes = switchboard::integrations::load_dir(dir.path()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = switchboard::startup::Application::with_listener(settings, routes, listener).unwrap();
+    // No route needs signing yet: serve may start with an ephemeral key…
+    app.require_signing_keys().unwrap();
+
+    // …but a reload that adds buttons would hand out what the next restart cannot verify.
+    std::fs::copy(
+        repo_root().join("routes/poll.toml"),
+        dir.path().join("poll.toml"),
+    )
+    .unwrap();
+    let outcome = app.state().routes.reload().await;
+
+    let switchboard::integrations::ReloadOutcome::Rejected(problems) = outcome else {
+        panic!("expected the reload to be rejected, got {outcome:?}");
+    };
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|p| p.contains("poll.toml") && p.contains("SWITCHBOARD_SIGNING__KEYS")),
+        "{text:?}"
+    );
+    assert!(app.state().routes.current().get("poll").is_none());
 }
 
 #[tokio::test]

@@ -7,13 +7,23 @@
 #![allow(unreachable_pub)]
 
 mod callbacks;
+mod check;
+mod connections;
+mod editor;
 mod helpers;
+mod hostile_corpus;
+mod hostile_values;
+mod job_messages;
+mod late_answers;
+mod lookups;
 mod ops;
 mod reconcile;
 mod redis_server;
 mod replay;
 mod replicas;
 mod routes;
+mod scaffold;
 mod sim_callbacks;
 mod skeleton;
 mod triggers;
+mod validation;

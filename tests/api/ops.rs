@@ -192,7 +192,7 @@ async fn start(mut settings: Settings) -> Running {
     }
 }
 
-async fn wait_ready(http: &reqwest::Client, addr: SocketAddr) {
+pub async fn wait_ready(http: &reqwest::Client, addr: SocketAddr) {
     for _ in 0..400 {
         if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await {
             if r.status() == 200 {
@@ -753,7 +753,7 @@ async fn shutdown_gives_up_on_background_work_after_the_grace_period() {
 // ---------------------------------------------------------------------------------------------
 // The binary
 
-fn binary() -> Command {
+pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchboard"))
 }
 
@@ -768,7 +768,7 @@ fn version_flag_prints_the_crate_version() {
 }
 
 /// A free loopback port (bound and released; the OS will not hand it out again at once).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -839,7 +839,7 @@ async fn serve_logs_a_banner_answers_healthcheck_and_exits_0_on_sigterm() {
 
 /// The environment `switchboard serve` runs with against `sim`, listening on `listen`,
 /// registering in teams main and ops, with the routes in `routes`.
-fn serve_env(
+pub fn serve_env(
     sim: &switchboard::sim::Simulator,
     listen: &str,
     routes: &std::path::Path,
@@ -851,12 +851,17 @@ fn serve_env(
         ("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token()),
         ("SWITCHBOARD_MATTERMOST__TEAMS", "main,ops".to_owned()),
         ("SWITCHBOARD_ROUTES__DIR", routes.display().to_string()),
+        // The shipped deploy and poll routes hand out dialogs and buttons: serve needs keys.
+        (
+            "SWITCHBOARD_SIGNING__KEYS",
+            "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
+        ),
     ]
 }
 
 /// Sends SIGTERM with the shell's built-in kill (no procps needed on the machine) and waits
 /// for the child to exit; returns its status and what it wrote to stderr.
-async fn terminate(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
+pub async fn terminate(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
     let kill = Command::new("sh")
         .args(["-c", "kill -TERM \"$1\"", "sh", &child.id().to_string()])
         .status()

@@ -641,12 +641,16 @@ async fn a_regenerated_hook_token_is_picked_up_by_one_refresh() {
 }
 
 fn doctor_settings(sim: &Simulator, teams: &[&str]) -> switchboard::config::Settings {
-    settings(
+    let mut settings = settings(
         sim.url().as_str(),
         &sim.bot_token(),
         teams,
         &repo_root().join("routes"),
-    )
+    );
+    settings.signing.keys = Some(secrecy::SecretString::from(
+        "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned(),
+    ));
+    settings
 }
 
 fn finding<'a>(
@@ -691,6 +695,35 @@ async fn doctor_passes_a_good_setup_and_warns_about_a_loopback_public_url() {
             .any(|f| f.message.contains("Mattermost 10.11.0")
                 && f.message.contains("outgoing webhooks")
                 && f.message.contains("interactive dialogs (5.6+)")),
+        "{findings:#?}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_fails_missing_signing_keys_when_routes_hand_out_dialogs_or_buttons() {
+    use switchboard::reconcile::doctor::{self, Status};
+    let sim = spawn_sim().await;
+    let mut settings = doctor_settings(&sim, &["main"]);
+    settings.signing.keys = None;
+    let routes = switchboard::integrations::load_dir(&settings.routes.dir).unwrap();
+
+    let findings = doctor::run(&settings, Some(&routes)).await;
+
+    assert!(doctor::has_failures(&findings), "{findings:#?}");
+    let signing = finding(&findings, "signing keys", Status::Fail);
+    assert!(
+        signing.iter().any(|f| f.message.contains("deploy, poll")
+            && f.fix
+                .as_deref()
+                .is_some_and(|x| x.contains("SWITCHBOARD_SIGNING__KEYS"))),
+        "{findings:#?}"
+    );
+    // With keys, the same check passes and names the signing key.
+    let findings = doctor::run(&doctor_settings(&sim, &["main"]), Some(&routes)).await;
+    assert!(
+        finding(&findings, "signing keys", Status::Ok)
+            .iter()
+            .any(|f| f.message.contains("`k1`")),
         "{findings:#?}"
     );
 }

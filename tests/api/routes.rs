@@ -596,14 +596,42 @@ async fn http_forward_reports_non_2xx_and_timeouts() {
     let dir = routes_dir(&[("broken.toml", &broken), ("slow.toml", &slow)]);
     let (sim, _app) = start(dir.path()).await;
 
+    // Each error names the URL (the route's author must see what failed), never its query.
     assert_eq!(
         run(&sim, "alice", "/broken q").await.message,
-        "⚠️ `broken`: the service answered HTTP 502."
+        format!("⚠️ `broken`: {}/broken answered HTTP 502.", service.uri())
     );
     assert_eq!(
         run(&sim, "alice", "/slow q").await.message,
-        "⚠️ `slow`: the service did not answer within 1 s."
+        format!(
+            "⚠️ `slow`: {}/slow did not answer within 1 s.",
+            service.uri()
+        )
     );
+}
+
+#[tokio::test]
+async fn http_forward_names_the_url_it_could_not_reach_without_its_query() {
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = forward_route(&format!("http://127.0.0.1:{port}/answer?key=secret"), 5)
+        .replace("\"ask\"", "\"down\"");
+    let dir = routes_dir(&[("down.toml", &down)]);
+    let (sim, _app) = start(dir.path()).await;
+
+    let message = run(&sim, "alice", "/down q").await.message;
+
+    assert!(
+        message.starts_with(&format!(
+            "⚠️ `down`: could not reach http://127.0.0.1:{port}/answer: "
+        )) && message.to_lowercase().contains("refused"),
+        "{message}"
+    );
+    assert!(!message.contains("secret"), "{message}");
 }
 
 #[tokio::test]

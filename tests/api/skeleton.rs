@@ -256,7 +256,7 @@ fn dev_submits_a_dialog_with_its_defaults_like_the_web_client() {
     // submission passes validation only if the default is sent too.
     let stdout = run_dev(b"/deploy staging\n!submit version=v1.2.3\n");
     assert!(stdout.contains("(dialog opened) Deploy"), "{stdout}");
-    assert!(stdout.contains("(dialog answered) {}"), "{stdout}");
+    assert!(stdout.contains("(dialog submitted and closed)"), "{stdout}");
     assert!(stdout.contains("Deploying v1.2.3 to staging"), "{stdout}");
 }
 

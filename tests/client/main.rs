@@ -18,6 +18,7 @@ mod integrations;
 mod pagination;
 mod posts;
 mod readme;
+mod rough_edges;
 mod support;
 mod teams;
 mod users;

@@ -2,10 +2,10 @@
 
 use super::handle;
 use crate::mattermost::endpoints as ep;
-use crate::mattermost::models::Emoji;
+use crate::mattermost::models::{Emoji, StatusOk};
 use crate::mattermost::pagination::{DEFAULT_PER_PAGE, paginate_list};
 use crate::mattermost::{
-    ApiRequest, EmojiId, Error, ItemStream, Multipart, PartReader, Result, UserId,
+    ApiRequest, EmojiId, Error, ItemStream, Multipart, PartReader, Result, UserId, guess_mime,
 };
 
 handle! {
@@ -23,7 +23,8 @@ impl<'c> Emojis<'c> {
     }
 
     /// Creates a custom emoji from an image streamed from `image`: multipart with the `emoji`
-    /// JSON part first, then the `image` file part. `POST /emoji`
+    /// JSON part first, then the `image` file part, whose `Content-Type` is guessed from
+    /// `file_name` (as a browser does). `POST /emoji`
     /// (<https://api.mattermost.com/#tag/emoji/operation/CreateEmoji>).
     pub async fn create(
         &self,
@@ -35,9 +36,13 @@ impl<'c> Emojis<'c> {
         let emoji = serde_json::json!({ "creator_id": creator_id, "name": name });
         let emoji = serde_json::to_string(&emoji)
             .map_err(|e| Error::invalid(format!("emoji does not serialise: {e}")))?;
-        let body = Multipart::new()
-            .text("emoji", emoji)
-            .file("image", file_name, None, None, image);
+        let body = Multipart::new().text("emoji", emoji).file(
+            "image",
+            file_name,
+            guess_mime(file_name),
+            None,
+            image,
+        );
         let request = ApiRequest::new(ep::EMOJI_CREATE, &[])?.multipart(body);
         self.client.send_json(&request).await
     }
@@ -60,10 +65,16 @@ impl<'c> Emojis<'c> {
 
     /// Deletes a custom emoji. `DELETE /emoji/{emoji_id}`
     /// (<https://api.mattermost.com/#tag/emoji/operation/DeleteEmoji>).
-    pub async fn delete(&self, emoji_id: &EmojiId) -> Result<Emoji> {
-        self.client
+    ///
+    /// The answer is `{"status":"OK"}`: the reference says it returns the deleted `Emoji`, but
+    /// the server's `deleteEmoji` (server/channels/api4/emoji.go) ends with `ReturnStatusOK`;
+    /// the server wins.
+    pub async fn delete(&self, emoji_id: &EmojiId) -> Result<()> {
+        let _: StatusOk = self
+            .client
             .send_json(&ApiRequest::new(ep::EMOJI_DELETE, &[emoji_id.as_str()])?)
-            .await
+            .await?;
+        Ok(())
     }
 
     /// Custom emoji whose names contain `term` (or start with it, with `prefix_only`); at most

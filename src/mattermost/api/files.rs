@@ -5,7 +5,9 @@ use std::path::Path;
 use super::handle;
 use crate::mattermost::endpoints as ep;
 use crate::mattermost::models::{FileInfo, FileUploadResponse};
-use crate::mattermost::{ApiRequest, ChannelId, Error, FileId, Multipart, PartReader, Result};
+use crate::mattermost::{
+    ApiRequest, ChannelId, Error, FileId, Multipart, PartReader, Result, guess_mime,
+};
 
 handle! {
     /// Handle for file calls; see [`Client::files`](crate::mattermost::Client::files).
@@ -15,7 +17,9 @@ handle! {
 impl<'c> Files<'c> {
     /// Uploads one file streamed from `reader` into `channel_id`, as `multipart/form-data`
     /// with `channel_id` before the file part (so Mattermost streams it instead of
-    /// buffering). `length`, when known, is sent as the part's size. Reference
+    /// buffering). The part's `Content-Type` is guessed from `file_name` (as a browser does;
+    /// `application/octet-stream` when the extension is unknown). `length`, when known, is
+    /// sent as the part's size. Reference
     /// `file_infos[0].id` in a post's `file_ids`. Not retried (the body is consumed).
     /// `POST /files` (<https://api.mattermost.com/#tag/files/operation/UploadFile>).
     pub async fn upload(
@@ -30,7 +34,7 @@ impl<'c> Files<'c> {
         }
         let body = Multipart::new()
             .text("channel_id", channel_id.as_str())
-            .file("files", file_name, None, length, reader);
+            .file("files", file_name, guess_mime(file_name), length, reader);
         let request = ApiRequest::new(ep::FILES_UPLOAD, &[])?.multipart(body);
         self.client.send_json(&request).await
     }

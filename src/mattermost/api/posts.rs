@@ -60,9 +60,9 @@ impl NewPost {
 
 /// A fresh `pending_post_id`: 26 random characters, `:`, Unix milliseconds.
 fn pending_post_id() -> String {
-    use rand::Rng;
-    use rand::distributions::Alphanumeric;
-    let random: String = rand::thread_rng()
+    use rand::RngExt;
+    use rand::distr::Alphanumeric;
+    let random: String = rand::rng()
         .sample_iter(&Alphanumeric)
         .take(26)
         .map(|c| char::from(c).to_ascii_lowercase())

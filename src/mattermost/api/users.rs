@@ -85,10 +85,18 @@ impl<'c> Users<'c> {
 
     /// Ends the token's session. `POST /users/logout`
     /// (<https://api.mattermost.com/#tag/users/operation/Logout>).
+    ///
+    /// Afterwards this client and its clones refuse authenticated calls with
+    /// [`Error::LoggedOut`](crate::mattermost::Error::LoggedOut) rather than send the revoked
+    /// token (clearing the token instead would turn every later call into a confusing 401 from
+    /// the server, or worse, an anonymous call that half-works). A failed logout leaves the
+    /// client as it was.
     pub async fn logout(&self) -> Result<()> {
         self.client
             .send_unit(&ApiRequest::new(ep::USERS_LOGOUT, &[])?)
-            .await
+            .await?;
+        self.client.mark_logged_out();
+        Ok(())
     }
 
     /// Creates a user. `POST /users`

@@ -10,6 +10,15 @@
 //! A context signed single-use (a button declared `once = true`) is used up by its first click,
 //! on every replica sharing the store (`server/single_use.rs`): later clicks and replays are
 //! answered ephemerally "This button was already used." and nothing runs.
+//!
+//! A bot may edit its own posts, but usually not others': a command's in-channel answer is
+//! posted as the user who ran it, so a late `update` of its buttons would meet 403. So a click
+//! on a post the bot did not write is answered inline for up to `[callbacks]
+//! action_inline_ms` (Mattermost applies an inline `update` itself, whoever wrote the post);
+//! an update that is later still and refused is shown to the user instead (ephemerally if the
+//! bot may, else in the thread) and counted in `switchboard_late_fallbacks_total`.
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -106,7 +115,8 @@ pub(crate) fn verify(
 #[tracing::instrument(
     name = "action",
     skip_all,
-    fields(route = %route, action = %click.action, post_id = %click.request.post_id, channel_id = %click.request.channel_id, user_id = %click.request.user_id)
+    // Route and caller ids are on the request span already (`record_caller`).
+    fields(action = %click.action, post_id = %click.request.post_id)
 )]
 async fn answer(
     state: &AppState,
@@ -115,23 +125,33 @@ async fn answer(
     click: ActionClick,
     request_id: String,
 ) -> Result<Json<ActionResponse>, AppError> {
+    let click_post_id = click.request.post_id.clone();
+    let started = tokio::time::Instant::now();
     let cx = state.cx(&route, request_id);
     let client = state.client.clone();
     let request = click.request.clone();
+    let late_route = route.clone();
     let work = async move { handler.action(&cx, &click).await };
     let late = move |result: Result<ActionResponse, HandlerError>| -> BoxFuture<'static, bool> {
         Box::pin(async move {
             match result {
-                Ok(response) => apply_late(&client, &request, response).await,
+                Ok(response) => apply_late(&client, &late_route, &request, response).await,
                 Err(e) => {
                     tracing::error!(error = %e, "action handler failed");
-                    tell(&client, &request, APOLOGY).await
+                    tell(&client, &request, APOLOGY).await != deliver::Delivered::Failed
                 }
             }
         })
     };
+    let extend = {
+        let state = state.clone();
+        let post_id = click_post_id.clone();
+        move || -> BoxFuture<'static, Duration> {
+            Box::pin(async move { inline_window(&state, &post_id, started).await })
+        }
+    };
     Ok(Json(
-        match deferred::run(state, "action", &route, work, late).await {
+        match deferred::run_extended(state, "action", &route, work, late, extend).await {
             Outcome::Now(Ok(response)) => response,
             Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
                 return Err(AppError::Unsupported(kind));
@@ -148,15 +168,45 @@ async fn answer(
     ))
 }
 
+/// How much longer, after the budget, a click is still answered inline: what is left of
+/// `action_inline_ms` (kept 2 s under the request timeout) when the bot did not write the post
+/// and so may not be able to apply a late update; zero for its own posts.
+async fn inline_window(state: &AppState, post_id: &str, started: tokio::time::Instant) -> Duration {
+    let settings = &state.settings;
+    let limit = Duration::from_millis(settings.callbacks.action_inline_ms).min(
+        settings
+            .server
+            .request_timeout()
+            .saturating_sub(Duration::from_secs(2)),
+    );
+    let left = limit.saturating_sub(started.elapsed());
+    if left.is_zero() || post_id.is_empty() {
+        return Duration::ZERO;
+    }
+    let author = state.client.posts().get(&PostId::from(post_id)).await;
+    match (state.bot_user_id().await, author) {
+        (Ok(bot), Ok(post)) if post.user_id.as_str() == bot => Duration::ZERO,
+        // Someone else's post, or we cannot tell: answering inline is the safe side.
+        _ => limit.saturating_sub(started.elapsed()),
+    }
+}
+
 /// Applies a late action answer the way Mattermost would have.
-/// Whether everything in the answer reached Mattermost.
+/// Whether everything in the answer reached the user (an update the bot may not make is
+/// shown to them instead, and counts as reached).
 async fn apply_late(
     client: &Client,
+    route: &str,
     request: &PostActionRequest,
     response: ActionResponse,
 ) -> bool {
     let mut delivered = true;
     if let Some(update) = response.update {
+        let shown = if update.message.trim().is_empty() {
+            "Your choice was recorded, but the message could not be updated.".to_owned()
+        } else {
+            update.message.clone()
+        };
         let mut patch = client
             .posts()
             .patch(&PostId::from(request.post_id.as_str()))
@@ -167,19 +217,21 @@ async fn apply_late(
         match patch.send().await {
             Ok(_) => tracing::info!("late action update applied via the API"),
             Err(e) => {
-                tracing::error!(error = %e, "late action update could not be applied");
-                delivered = false;
+                tracing::warn!(error = %e, "late action update could not be applied; telling the user instead");
+                let how = tell(client, request, &shown).await;
+                crate::metrics::late_fallback("action", route, how.as_str());
+                delivered &= how != deliver::Delivered::Failed;
             }
         }
     }
     if let Some(text) = response.ephemeral_text {
-        delivered &= tell(client, request, &text).await;
+        delivered &= tell(client, request, &text).await != deliver::Delivered::Failed;
     }
     delivered
 }
 
 /// Tells the clicking user `text` in the post's thread.
-async fn tell(client: &Client, request: &PostActionRequest, text: &str) -> bool {
+async fn tell(client: &Client, request: &PostActionRequest, text: &str) -> deliver::Delivered {
     let root = match client
         .posts()
         .get(&PostId::from(request.post_id.as_str()))
@@ -197,5 +249,4 @@ async fn tell(client: &Client, request: &PostActionRequest, text: &str) -> bool 
         text,
     )
     .await
-        != deliver::Delivered::Failed
 }

@@ -14,6 +14,7 @@ use crate::integrations::{BoxFuture, Cx, Handler, HandlerError};
 use crate::mattermost::models::CommandResponse;
 use crate::protocol::{SlashCommandRequest, split_long_text};
 use crate::server::deferred::{self, Outcome};
+use crate::server::deliver;
 use crate::server::error::AppError;
 use crate::server::extract::{FormBody, RequestId};
 use crate::server::state::AppState;
@@ -52,11 +53,6 @@ pub(crate) async fn slash_command_get(
 /// Verifies the token (an unknown one may trigger one token refresh, see `tokens.rs`), then
 /// runs the handler within the budget. `Json` answers with `Content-Type: application/json`
 /// exactly, which Mattermost requires to parse a reply.
-#[tracing::instrument(
-    name = "slash_command",
-    skip_all,
-    fields(route = %route, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id)
-)]
 async fn answer(
     state: &AppState,
     route: &str,
@@ -72,6 +68,7 @@ async fn answer(
         return Err(AppError::Unauthorized("slash-command token does not match"));
     }
     let cx = state.cx(route, request_id);
+    let late_route = route.to_owned();
     // The context and request travel with the handler's answer, so a late answer finds its
     // `response_url` without anything copied up front for the rare late case.
     let work = async move {
@@ -93,8 +90,17 @@ async fn answer(
                 }
             };
             if request.response_url.is_empty() {
-                tracing::error!("late slash-command answer lost: the request had no response_url");
-                return false;
+                tracing::warn!(
+                    "late slash-command answer: the request had no response_url; answering through the API"
+                );
+                return deliver::command_answer_elsewhere(
+                    cx.client(),
+                    &late_route,
+                    &request,
+                    &response,
+                )
+                .await
+                    != deliver::Delivered::Failed;
             }
             match cx.respond(&request.response_url, &response).await {
                 Ok(()) => {
@@ -102,8 +108,10 @@ async fn answer(
                     true
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "late slash-command answer not delivered");
-                    false
+                    tracing::error!(error = %e, "late slash-command answer not delivered via response_url; answering through the API");
+                    deliver::command_answer_elsewhere(cx.client(), &late_route, &request, &response)
+                        .await
+                        != deliver::Delivered::Failed
                 }
             }
         })

@@ -118,7 +118,8 @@ pub(crate) fn verify(
 #[tracing::instrument(
     name = "dialog_submission",
     skip_all,
-    fields(route = %route, step = %dialog.step, channel_id = %dialog.request.channel_id, user_id = %dialog.request.user_id, cancelled = dialog.request.cancelled)
+    // Route and caller ids are on the request span already (`record_caller`).
+    fields(step = %dialog.step, cancelled = dialog.request.cancelled)
 )]
 async fn answer(
     state: &AppState,

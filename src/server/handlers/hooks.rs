@@ -35,7 +35,8 @@ pub(crate) async fn outgoing_hook(
 #[tracing::instrument(
     name = "outgoing_hook",
     skip_all,
-    fields(route = %route, team_id = %request.team_id, channel_id = %request.channel_id, user_id = %request.user_id, post_id = %request.post_id)
+    // Route and caller ids are on the request span already (`record_caller`).
+    fields(post_id = %request.post_id)
 )]
 async fn answer(
     state: &AppState,

@@ -27,9 +27,11 @@ use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 use super::app_error::AppError;
+use super::faults::{self, FaultKind};
 use super::hooks;
 use super::ids::new_id;
-use super::state::{RecordedRequest, World};
+use super::state::{RecordedRequest, SimEvent, World};
+use crate::server::DropConnection;
 
 /// Builds the whole simulated server.
 pub(crate) fn router(world: World) -> Router {
@@ -138,9 +140,23 @@ async fn context_layer(State(world): State<World>, request: Request, next: Next)
         (request, String::new())
     };
     let fault = world.lock().fault.filter(|_| is_api);
-    let mut response = match fault {
-        Some(status) => fault_response(status),
-        None => next.run(request).await,
+    let injected = world.take_fault(method.as_str(), &path);
+    match &injected {
+        Some(FaultKind::Latency(delay)) => tokio::time::sleep(*delay).await,
+        Some(FaultKind::Reset) => {
+            if let Some(drop) = request.extensions().get::<DropConnection>() {
+                drop.now();
+                // The connection (and this future with it) is dropped by its watchdog.
+                std::future::pending::<()>().await;
+            }
+            return StatusCode::BAD_GATEWAY.into_response();
+        }
+        _ => {}
+    }
+    let mut response = match (fault, injected.as_ref().and_then(faults::answer)) {
+        (Some(status), _) => fault_response(status),
+        (None, Some(answer)) => answer,
+        (None, None) => next.run(request).await,
     };
 
     let (developer, version_id) = {
@@ -164,17 +180,35 @@ async fn context_layer(State(world): State<World>, request: Request, next: Next)
 
     if is_api {
         let status = response.status();
-        let mut store = world.lock();
-        if write && status.is_success() {
-            store.api_writes += 1;
-        }
-        store.requests.push(RecordedRequest {
+        let recorded = RecordedRequest {
             method: method.to_string(),
             path,
             status: status.as_u16(),
             query,
             body,
-        });
+        };
+        {
+            let mut store = world.lock();
+            if write && status.is_success() {
+                store.api_writes += 1;
+            }
+            store.requests.push(recorded.clone());
+        }
+        // The answer's body, for an inspector (`switchboard dev`), only when one listens.
+        let mut response_body = String::new();
+        if world.inner.events.receiver_count() > 0 {
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, RECORDED_BODY_LIMIT)
+                .await
+                .unwrap_or_default();
+            let shown = &bytes[..bytes.len().min(super::exchange::API_ANSWER_SHOWN)];
+            response_body = String::from_utf8_lossy(shown).into_owned();
+            response = Response::from_parts(parts, axum::body::Body::from(bytes));
+        }
+        world.publish(SimEvent::ApiCalled(Box::new(super::exchange::ApiCall {
+            request: recorded,
+            response_body,
+        })));
     }
     response
 }

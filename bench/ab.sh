@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Two builds of switchboard against each other on one scenario, in interleaved short slices:
+#
+#   bench/ab.sh BINARY_A BINARY_B [scenario=s1] [rounds=15] [seconds=2] [connections=32]
+#
+# Both serve bench/routes against the stand-in, pinned to the same CPU (only one is loaded at
+# a time); prints the median of the per-round ratios A/B of requests per second. Used to
+# decide whether a hand-written piece beats its library version (src/server/middleware.rs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=$1 B=$2 S=${3:-s1} ROUNDS=${4:-15} SECS=${5:-2} CONNS=${6:-32}
+cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target >&2
+STANDIN=127.0.0.1:18065
+TOKEN=benchcommandtoken000000000
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+taskset -c 1 target/release/standin "$STANDIN" &
+PIDS+=($!)
+KEYS="bench:$(head -c 32 /dev/urandom | base64)"
+for side in a:18110:$A b:18111:$B; do
+    IFS=: read -r _ port bin <<<"$side"
+    SWITCHBOARD_SERVER__LISTEN=127.0.0.1:$port SWITCHBOARD_SERVER__PUBLIC_URL=http://127.0.0.1:$port \
+    SWITCHBOARD_MATTERMOST__URL=http://$STANDIN SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
+    SWITCHBOARD_ROUTES__DIR=bench/routes SWITCHBOARD_SIGNING__KEYS="$KEYS" \
+        taskset -c 0 "$bin" serve 2>/dev/null &
+    PIDS+=($!)
+done
+for port in 18110 18111; do
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+LUA=$(mktemp)
+cat >"$LUA" <<LUA
+wrk.method = "POST"
+wrk.path = "/commands/$S"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "token=$TOKEN&team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice&command=%2F$S&text=ship%20it&trigger_id=x&response_url=x"
+LUA
+rps() { taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$LUA" "http://127.0.0.1:$1" | awk '/Requests\/sec/ {print $2}'; }
+ratios=()
+for r in $(seq "$ROUNDS"); do
+    if [ $((r % 2)) = 1 ]; then a=$(rps 18110); b=$(rps 18111); else b=$(rps 18111); a=$(rps 18110); fi
+    ratios+=("$(python3 -c "print($a / $b)")")
+done
+python3 -c "
+import statistics, sys
+r = [float(x) for x in sys.argv[1:]]
+print(f'$S A/B median {statistics.median(r):.3f} over {len(r)} rounds (min {min(r):.2f}, max {max(r):.2f})')" "${ratios[@]}"

@@ -1,0 +1,319 @@
+//! The page `switchboard dev` serves: the simulated Mattermost as a person sees it in a
+//! browser, acting as any seeded user.
+//!
+//! Static HTML, CSS and JavaScript embedded in the binary (no build step, no CDN); a small
+//! JSON API that acts as the chosen user through the same code as the REPL ([`super::act`],
+//! the simulator's [`World`] operations); live updates over server-sent events.
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /` (`/app.js`, `/app.css`) | the page |
+//! | `GET /api/world` | team, users (with tokens), channels, commands, the simulator's URL |
+//! | `GET /api/posts?channel=` | a channel's stored posts, oldest first |
+//! | `POST /api/type` | `{user, channel, root_id, text}`: a slash command or a message |
+//! | `POST /api/dialog` | `{user, channel, dialog_id, submission, cancel}`: answers a dialog |
+//! | `POST /api/click` | `{user, post_id, action_id, selected}`: a button or menu choice |
+//! | `GET /api/events` | server-sent events: posts, edits, dialogs, integration and API calls |
+
+mod events;
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+
+use super::act::{self, Place};
+use super::dialog;
+use crate::sim::{SimError, World};
+
+const INDEX_HTML: &str = include_str!("page/index.html");
+const APP_JS: &str = include_str!("page/app.js");
+const APP_CSS: &str = include_str!("page/app.css");
+
+/// What the page's handlers share.
+#[derive(Clone, Debug)]
+struct Page {
+    world: World,
+    team: String,
+    sim_url: String,
+    bot_token: String,
+    switchboard_url: String,
+    /// Cancelled when `dev` stops: event streams end, so the server can stop.
+    stopping: tokio_util::sync::CancellationToken,
+}
+
+/// Where the page runs, and what it shows about the session.
+#[derive(Debug)]
+pub(super) struct Session {
+    pub(super) world: World,
+    pub(super) team: String,
+    pub(super) sim_url: String,
+    pub(super) bot_token: String,
+    pub(super) switchboard_url: String,
+}
+
+/// Binds `127.0.0.1:port` (0: the OS picks) and serves the page until `stop` resolves.
+pub(super) async fn serve(
+    session: Session,
+    port: u16,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let addr = listener.local_addr()?;
+    let stopping = tokio_util::sync::CancellationToken::new();
+    let state = Page {
+        world: session.world,
+        team: session.team,
+        sim_url: session.sim_url,
+        bot_token: session.bot_token,
+        switchboard_url: session.switchboard_url,
+        stopping: stopping.clone(),
+    };
+    let task = tokio::spawn(async move {
+        // An open page holds an event stream that never ends by itself: end it first, or
+        // the graceful shutdown would wait for the browser tab to close.
+        let stop = async move {
+            stop.await;
+            stopping.cancel();
+        };
+        if let Err(error) = axum::serve(listener, router(state))
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(%error, "the dev page stopped");
+        }
+    });
+    Ok((addr, task))
+}
+
+fn router(state: Page) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/app.css",
+            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
+        )
+        .route("/api/world", get(world))
+        .route("/api/posts", get(posts))
+        .route("/api/type", post(type_line))
+        .route("/api/dialog", post(answer_dialog))
+        .route("/api/click", post(click))
+        .route("/api/events", get(events::stream))
+        .with_state(state)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            // The page shows hostile text: no inline scripts, nothing from elsewhere.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; img-src * data:; style-src 'self'; script-src 'self'",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A refusal the page shows beside what was tried.
+fn refused(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn sim_error(e: &SimError) -> Response {
+    refused(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+}
+
+async fn world(State(page): State<Page>) -> Json<Value> {
+    let w = &page.world;
+    let users: Vec<Value> = w
+        .users()
+        .into_iter()
+        .map(|(id, name)| {
+            json!({
+                "id": id,
+                "username": name,
+                "system_admin": w.is_system_admin(&name),
+                "is_bot": name == "switchboard",
+                "token": if name == "switchboard" { Some(page.bot_token.clone()) } else { w.user_token(&name) },
+            })
+        })
+        .collect();
+    let channels: Vec<Value> = w
+        .channels(&page.team)
+        .into_iter()
+        .map(|(id, name)| {
+            json!({
+                "id": id,
+                "members": w.channel_members(&page.team, &name),
+                "type": w.channel_type(&page.team, &name),
+                "name": name,
+            })
+        })
+        .collect();
+    let mut commands = w.commands(&page.team);
+    commands.sort_by(|a, b| a.trigger.cmp(&b.trigger));
+    let commands: Vec<Value> = commands
+        .iter()
+        .map(|c| {
+            json!({
+                "trigger": c.trigger,
+                "hint": c.auto_complete_hint,
+                "description": c.auto_complete_desc,
+            })
+        })
+        .collect();
+    let hook_words: Vec<String> = w
+        .outgoing_hooks(&page.team)
+        .into_iter()
+        .flat_map(|h| h.trigger_words)
+        .collect();
+    Json(json!({
+        "team": page.team,
+        "sim_url": page.sim_url,
+        "switchboard_url": page.switchboard_url,
+        "users": users,
+        "channels": channels,
+        "commands": commands,
+        "hook_words": hook_words,
+        "dialogs": w.opened_dialogs().iter().map(events::dialog_json).collect::<Vec<_>>(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ChannelQuery {
+    channel: String,
+}
+
+async fn posts(State(page): State<Page>, Query(q): Query<ChannelQuery>) -> Response {
+    if page.world.channel_id(&page.team, &q.channel).is_none() {
+        return refused(StatusCode::NOT_FOUND, format!("no channel ~{}", q.channel));
+    }
+    let posts: Vec<Value> = page
+        .world
+        .posts_in(&page.team, &q.channel)
+        .iter()
+        .map(crate::sim::SimPost::to_json)
+        .collect();
+    Json(json!({ "posts": posts })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct Typed {
+    user: String,
+    channel: String,
+    #[serde(default)]
+    root_id: String,
+    text: String,
+}
+
+async fn type_line(State(page): State<Page>, Json(typed): Json<Typed>) -> Response {
+    let text = typed.text.trim();
+    if text.is_empty() {
+        return refused(StatusCode::BAD_REQUEST, "type a message or a /command");
+    }
+    let place = Place {
+        team: &page.team,
+        user: &typed.user,
+        channel: &typed.channel,
+        root_id: &typed.root_id,
+    };
+    match act::type_line(&page.world, place, text).await {
+        Ok(notice) => Json(json!({ "notice": notice })).into_response(),
+        Err(e) => sim_error(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DialogAnswer {
+    user: String,
+    channel: String,
+    dialog_id: String,
+    #[serde(default)]
+    submission: Map<String, Value>,
+    #[serde(default)]
+    cancel: bool,
+}
+
+async fn answer_dialog(State(page): State<Page>, Json(answer): Json<DialogAnswer>) -> Response {
+    let Some(opened) = page
+        .world
+        .opened_dialogs()
+        .into_iter()
+        .find(|d| d.id == answer.dialog_id)
+    else {
+        return refused(StatusCode::NOT_FOUND, "no such dialog");
+    };
+    if page.world.user_id(&answer.user).as_deref() != Some(opened.user_id.as_str()) {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "this dialog was opened for another user",
+        );
+    }
+    let submission = if answer.cancel {
+        Map::new()
+    } else {
+        answer.submission
+    };
+    match page
+        .world
+        .submit_dialog(
+            &answer.user,
+            &page.team,
+            &answer.channel,
+            &opened,
+            submission,
+            answer.cancel,
+        )
+        .await
+    {
+        Ok(reply) => Json(json!({
+            "reply": reply,
+            "closed": answer.cancel || !dialog::stays_open(&reply),
+        }))
+        .into_response(),
+        Err(e) => sim_error(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Click {
+    user: String,
+    post_id: String,
+    action_id: String,
+    #[serde(default)]
+    selected: Option<String>,
+}
+
+async fn click(State(page): State<Page>, Json(click): Json<Click>) -> Response {
+    match page
+        .world
+        .click_action(
+            &click.user,
+            &click.post_id,
+            &click.action_id,
+            click.selected.as_deref(),
+        )
+        .await
+    {
+        Ok(reply) => Json(json!({ "reply": reply })).into_response(),
+        Err(e) => sim_error(&e),
+    }
+}

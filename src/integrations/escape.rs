@@ -1,0 +1,347 @@
+//! What a value becomes where a template puts it: URL templates encode values for the part of
+//! the URL they land in, message templates keep values from paging people.
+//!
+//! Both work the same way. The template's formatter wraps every interpolated value (what
+//! `{{ … }}` prints, unless marked safe) between two private-use sentinels; after rendering,
+//! one pass over the output knows from the author's literal text around each value where it
+//! landed, and rewrites it for that place. The author's own text is never touched: its
+//! mentions stay mentions, its `?` and `&` stay URL syntax. Values have the sentinels removed
+//! before they are wrapped, so user text cannot forge one.
+//!
+//! # URLs
+//!
+//! Every byte of a value other than the unreserved `A–Z a–z 0–9 - . _ ~` is percent-encoded,
+//! which is right for a path segment (a `/` cannot add a segment) and for a query value (`&`,
+//! `=`, `#` cannot add a parameter) alike. A value that would be a whole `.` or `..` path
+//! segment is refused: URL parsers resolve those (also when written `%2e%2e`), so no encoding
+//! keeps them inert. `{{ x | urlencode }}` encodes the same way and `{{ x | safe }}` inserts a
+//! value as it is (the author vouches for it).
+//!
+//! # Messages
+//!
+//! Mattermost notifies on `@all`, `@channel` and `@here` (any case, trailing `.`/`-`/`_`
+//! allowed) and on `@group` names, and converts Slack's `<!channel>` forms into them. In a
+//! value, a word joiner (U+2060, invisible, no line break) goes after such an `@` (and between
+//! `<` and `!`), so the text reads the same and pages no one. The same holds when the author
+//! writes `@{{ args.who }}` and the value is `all`. A mention of the invoking user or of a user
+//! Mattermost resolved in the command (`user_mentions`) stays a mention; any other `@name` in a
+//! value is neutralised too, because Switchboard cannot tell a user from a group without asking
+//! the server. `{{ x | mentions }}` (or `| safe`) lets a value's mentions through.
+
+use minijinja::{Error, Output, State, Value};
+
+/// Opens a value whose leading word must not become a mention after a literal `@`.
+const OPEN: char = '\u{E000}';
+/// Opens a value whose leading word is a known user: a literal `@` before it may mention it.
+const OPEN_KNOWN: char = '\u{E002}';
+/// Closes a value.
+const CLOSE: char = '\u{E001}';
+/// Inserted after an `@` (or a `<` before `!`) that must not page anyone.
+const WORD_JOINER: char = '\u{2060}';
+
+/// Where a template's output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Data for a program, a header, a body: values as they are.
+    Plain,
+    /// A URL: values encoded for the part they land in.
+    Url,
+    /// A post or reply: values' mentions neutralised.
+    Message,
+}
+
+/// Why a rendered URL was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlValueError {
+    /// A value would form a `.` or `..` path segment.
+    #[error("the value `{0}` cannot be a path segment of the URL")]
+    DotSegment(String),
+}
+
+/// The formatter of URL and message templates.
+pub(crate) fn formatter(
+    kind: Kind,
+) -> impl Fn(&mut Output<'_>, &State<'_, '_>, &Value) -> Result<(), Error> + Send + Sync + 'static {
+    move |out, state, value| {
+        if value.is_safe() || kind == Kind::Plain {
+            return write!(out, "{value}").map_err(Error::from);
+        }
+        let text: String = value
+            .to_string()
+            .chars()
+            .filter(|c| !matches!(*c, OPEN | OPEN_KNOWN | CLOSE))
+            .collect();
+        let (open, text) = match kind {
+            Kind::Message => {
+                let known = KnownNames::from_state(state);
+                let open = if known.allows(leading_name(&text)) {
+                    OPEN_KNOWN
+                } else {
+                    OPEN
+                };
+                (open, neutralise(&text, &known))
+            }
+            _ => (OPEN, text),
+        };
+        write!(out, "{open}{text}{CLOSE}").map_err(Error::from)
+    }
+}
+
+/// `{{ x | urlencode }}`: every byte but the unreserved ones percent-encoded; a map becomes
+/// `k=v&…` pairs. Safe, so a URL template does not encode it twice.
+pub(crate) fn urlencode(value: &Value) -> Result<Value, Error> {
+    if let Ok(items) = value.try_iter()
+        && value.kind() == minijinja::value::ValueKind::Map
+    {
+        let mut pairs = Vec::new();
+        for key in items {
+            let item = value.get_item(&key)?;
+            if item.is_none() || item.is_undefined() {
+                continue;
+            }
+            pairs.push(format!(
+                "{}={}",
+                encode(&key.to_string()),
+                encode(&item.to_string())
+            ));
+        }
+        return Ok(Value::from_safe_string(pairs.join("&")));
+    }
+    Ok(Value::from_safe_string(encode(&value.to_string())))
+}
+
+/// `{{ x | mentions }}`: the value with its mentions left active.
+pub(crate) fn mentions(value: &Value) -> Value {
+    if value.is_safe() {
+        return value.clone();
+    }
+    Value::from_safe_string(value.to_string())
+}
+
+/// Resolves the sentinels of a rendered template of `kind`.
+pub(crate) fn finish(kind: Kind, rendered: String) -> Result<String, UrlValueError> {
+    if !rendered.contains([OPEN, OPEN_KNOWN]) {
+        return Ok(rendered);
+    }
+    match kind {
+        Kind::Plain => Ok(rendered),
+        Kind::Url => finish_url(&rendered),
+        Kind::Message => Ok(finish_message(&rendered)),
+    }
+}
+
+fn finish_message(rendered: &str) -> String {
+    let mut out = String::with_capacity(rendered.len() + 8);
+    for c in rendered.chars() {
+        match c {
+            OPEN => {
+                if out.ends_with('@') && mention_may_start_before(&out[..out.len() - 1]) {
+                    out.push(WORD_JOINER);
+                }
+            }
+            OPEN_KNOWN | CLOSE => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Where in a URL the literal text so far has brought us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UrlPart {
+    SchemeAndAuthority,
+    Path,
+    Query,
+    Fragment,
+}
+
+fn finish_url(rendered: &str) -> Result<String, UrlValueError> {
+    let mut out = String::with_capacity(rendered.len() + 16);
+    let mut part = UrlPart::SchemeAndAuthority;
+    let mut slashes_seen = 0usize;
+    let mut chars = rendered.chars().peekable();
+    while let Some(c) = chars.next() {
+        if matches!(c, OPEN | OPEN_KNOWN) {
+            let mut value = String::new();
+            for v in chars.by_ref() {
+                if v == CLOSE {
+                    break;
+                }
+                value.push(v);
+            }
+            if part == UrlPart::Path && (value == "." || value == "..") {
+                let starts_segment = out.ends_with('/');
+                let ends_segment = chars.peek().is_none_or(|n| matches!(n, '/' | '?' | '#'));
+                if starts_segment && ends_segment {
+                    return Err(UrlValueError::DotSegment(value));
+                }
+            }
+            out.push_str(&encode(&value));
+            continue;
+        }
+        match (part, c) {
+            (UrlPart::SchemeAndAuthority, '/') => {
+                slashes_seen += 1;
+                // `scheme://authority/`: the third slash starts the path.
+                if slashes_seen == 3 {
+                    part = UrlPart::Path;
+                }
+            }
+            (UrlPart::SchemeAndAuthority | UrlPart::Path, '?') => part = UrlPart::Query,
+            (UrlPart::SchemeAndAuthority | UrlPart::Path | UrlPart::Query, '#') => {
+                part = UrlPart::Fragment;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// Percent-encodes every byte but `A–Z a–z 0–9 - . _ ~`.
+fn encode(text: &str) -> String {
+    const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, COMPONENT).to_string()
+}
+
+/// Names a value may mention: the invoking user and the users Mattermost resolved.
+struct KnownNames(Vec<String>);
+
+impl KnownNames {
+    fn from_state(state: &State<'_, '_>) -> Self {
+        let mut names = Vec::new();
+        if let Some(user) = state.lookup("user")
+            && let Ok(name) = user.get_attr("name")
+            && let Some(name) = name.as_str()
+        {
+            names.push(name.to_lowercase());
+        }
+        if let Some(list) = state.lookup("user_mentions")
+            && let Ok(items) = list.try_iter()
+        {
+            for item in items {
+                if let Ok(name) = item.get_attr("name")
+                    && let Some(name) = name.as_str()
+                {
+                    names.push(name.to_lowercase());
+                }
+            }
+        }
+        KnownNames(names)
+    }
+
+    fn allows(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
+        let trimmed = name.trim_end_matches(['.', '-', '_', ':']);
+        !trimmed.is_empty()
+            && !matches!(trimmed, "all" | "channel" | "here")
+            && self
+                .0
+                .iter()
+                .any(|known| *known == name || known == trimmed)
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':') || c.is_alphanumeric()
+}
+
+/// The name at the start of `text`, as a mention after `@` would read it.
+fn leading_name(text: &str) -> &str {
+    let end = text
+        .char_indices()
+        .find(|(_, c)| !is_name_char(*c))
+        .map_or(text.len(), |(i, _)| i);
+    &text[..end]
+}
+
+/// Whether an `@` after `before` starts a word Mattermost reads as a mention (not the middle
+/// of `alice@example.com`).
+fn mention_may_start_before(before: &str) -> bool {
+    before
+        .chars()
+        .next_back()
+        .is_none_or(|c| !(is_name_char(c) && c != ':'))
+}
+
+/// `text` with every mention that is not a known user, and Slack's `<!…>`, neutralised.
+fn neutralise(text: &str, known: &KnownNames) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        out.push(c);
+        match c {
+            '@' if mention_may_start_before(&out[..out.len() - 1]) => {
+                let name = leading_name(rest);
+                if !name.is_empty() && !known.allows(name) {
+                    out.push(WORD_JOINER);
+                }
+            }
+            '<' if rest.starts_with('!') => out.push(WORD_JOINER),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(names: &[&str]) -> KnownNames {
+        KnownNames(names.iter().map(|n| n.to_string()).collect())
+    }
+
+    #[test]
+    fn special_and_unknown_mentions_are_neutralised() {
+        let k = known(&["alice"]);
+        assert_eq!(
+            neutralise("@all @Channel. (@here) @alice @team-leads", &k),
+            "@\u{2060}all @\u{2060}Channel. (@\u{2060}here) @alice @\u{2060}team-leads"
+        );
+        assert_eq!(
+            neutralise("mail alice@example.com", &k),
+            "mail alice@example.com"
+        );
+        assert_eq!(
+            neutralise("<!channel> <!here>", &k),
+            "<\u{2060}!channel> <\u{2060}!here>"
+        );
+    }
+
+    #[test]
+    fn a_value_after_a_literal_at_sign_is_neutralised_when_it_names_no_known_user() {
+        let out = format!("@{OPEN}all{CLOSE} and @{OPEN_KNOWN}alice{CLOSE}");
+        assert_eq!(finish_message(&out), "@\u{2060}all and @alice");
+    }
+
+    #[test]
+    fn url_values_are_encoded_and_dot_segments_refused() {
+        let u = |v: &str, template: &str| {
+            finish_url(&template.replace("X", &format!("{OPEN}{v}{CLOSE}")))
+        };
+        assert_eq!(
+            u("../../internal-secret", "http://svc/echo/X").unwrap(),
+            "http://svc/echo/..%2F..%2Finternal-secret"
+        );
+        assert_eq!(
+            u("x?admin=1&token=t", "http://svc/q?a=X&b=1").unwrap(),
+            "http://svc/q?a=x%3Fadmin%3D1%26token%3Dt&b=1"
+        );
+        assert!(u("..", "http://svc/echo/X").is_err());
+        assert!(u(".", "http://svc/echo/X/more").is_err());
+        assert_eq!(
+            u("..", "http://svc/echo/vX").unwrap(),
+            "http://svc/echo/v.."
+        );
+        assert_eq!(
+            u("..", "http://svc/echo?q=X").unwrap(),
+            "http://svc/echo?q=.."
+        );
+    }
+}

@@ -1,0 +1,580 @@
+//! Which variables each template can reach, checked statically against what the triggers
+//! that run it provide.
+//!
+//! Test-rendering a template only follows the branches the sample takes, so
+//! `{% if text %}…{% else %}{{ usr }}{% endif %}` passed `check` and failed in chat. Here
+//! minijinja's static analysis lists every variable (and attribute path, `user.nmae`) a
+//! template can look up, across all branches, and each is checked against the context of the
+//! triggers that reach its action:
+//!
+//! | trigger | provides |
+//! |---|---|
+//! | slash command (main action) | `args.<declared [[args]]>` |
+//! | outgoing hook (main action) | `captures.<named groups of pattern>` |
+//! | `[webhook]` (main action) | `body` (the JSON delivered, any shape) and `headers` |
+//! | `[schedule]` (main action) | `tick` (`time`, `timestamp`, `local`) |
+//! | `[message]` (main action) | `captures.<named groups of pattern>` |
+//! | dialog submission (`on_submit`) | `submission.<fields>`, plus the `args` and `context` of the action that opened it |
+//! | button or menu click (`action`) | `context.<the button's context keys>` and `selected_option`, `post_props` |
+//!
+//! Every template also sees `route`, `user`/`channel`/`team` (`id`, `name`), `command`,
+//! `text`, `root_id`, `post_id`, `user_mentions`, `channel_mentions`, `trigger_word` (empty
+//! where the trigger has none); `[http.reply]` sees `response`, `[post] reply` sees `post`.
+//! An action reached by several triggers may use what any of them provides.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::spec::{ActionSpec, ReplySpec, RouteFile};
+
+/// A variable a template uses that its context never has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnknownVariable {
+    /// The template's key, as problems name it (`actions.run.exec.args[0]`).
+    pub key: String,
+    /// The variable or attribute path (`user.nmae`).
+    pub path: String,
+    /// Why it is unknown, and what is there instead.
+    pub message: String,
+}
+
+/// Top-level names every template sees.
+const ALWAYS: &[&str] = &[
+    "route",
+    "user",
+    "channel",
+    "team",
+    "command",
+    "text",
+    "root_id",
+    "post_id",
+    "user_mentions",
+    "channel_mentions",
+    "trigger_word",
+    "args",
+    "submission",
+    "captures",
+    "context",
+    "post_props",
+];
+
+/// Functions and globals (ours and minijinja's) that are not context variables.
+const FUNCTIONS: &[&str] = &[
+    "vote",
+    "tally",
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "loop",
+];
+
+/// Methods of maps, which the static analysis sees as attributes (`args.items()`).
+const MAP_METHODS: &[&str] = &["items", "keys", "values", "get"];
+
+/// What the triggers reaching one action provide. An action no declared trigger reaches
+/// (`reached == false`) has nothing nested checked: only unknown top-level names are reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Reach {
+    reached: bool,
+    args: BTreeSet<String>,
+    submission: BTreeSet<String>,
+    context: BTreeSet<String>,
+    captures: BTreeSet<String>,
+    /// A `[webhook]` runs it: `body` and `headers`.
+    webhook: bool,
+    /// A `[schedule]` runs it: `tick`.
+    schedule: bool,
+}
+
+impl Reach {
+    /// Adds `other`; whether anything changed.
+    fn absorb(&mut self, other: &Reach) -> bool {
+        let before = self.clone();
+        self.reached |= other.reached;
+        self.args.extend(other.args.iter().cloned());
+        self.submission.extend(other.submission.iter().cloned());
+        self.context.extend(other.context.iter().cloned());
+        self.captures.extend(other.captures.iter().cloned());
+        self.webhook |= other.webhook;
+        self.schedule |= other.schedule;
+        *self != before
+    }
+}
+
+/// Every unknown variable of every template of `spec`; `captures` are the named groups of the
+/// hook's and the `[message]`'s patterns.
+pub(crate) fn unknown_variables(spec: &RouteFile, captures: &[String]) -> Vec<UnknownVariable> {
+    let main = spec.main_action();
+    let mut holders: Vec<(String, &ActionSpec)> = vec![(String::new(), &main)];
+    holders.extend(
+        spec.actions
+            .iter()
+            .map(|(name, a)| (format!("actions.{name}."), a)),
+    );
+    let reaches = reaches(spec, &main, captures);
+    let mut found = Vec::new();
+    let env = minijinja::Environment::new();
+    for (prefix, action) in &holders {
+        let name = prefix
+            .strip_prefix("actions.")
+            .map(|p| p.trim_end_matches('.'));
+        let reach = match name {
+            None => reaches.get(""),
+            Some(name) => reaches.get(name),
+        }
+        .cloned()
+        .unwrap_or_default();
+        for (key, source, result) in templates(prefix, action) {
+            let Ok(template) = env.template_from_str(source) else {
+                continue; // compiling reports the syntax error
+            };
+            let mut paths: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+            paths.sort();
+            for path in paths {
+                if let Some(message) = unknown(&path, &reach, result) {
+                    found.push(UnknownVariable {
+                        key: key.clone(),
+                        path,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// What reaches each action: `""` is the main one, others by name.
+fn reaches(spec: &RouteFile, main: &ActionSpec, captures: &[String]) -> BTreeMap<String, Reach> {
+    let mut reaches: BTreeMap<String, Reach> = BTreeMap::new();
+    let entry = Reach {
+        reached: spec.command.is_some()
+            || spec.hook.is_some()
+            || spec.webhook.is_some()
+            || spec.schedule.is_some()
+            || spec.message.is_some(),
+        args: if spec.command.is_some() {
+            spec.args.iter().map(|a| a.name.clone()).collect()
+        } else {
+            BTreeSet::new()
+        },
+        captures: if spec.hook.is_some() || spec.message.is_some() {
+            captures.iter().cloned().collect()
+        } else {
+            BTreeSet::new()
+        },
+        webhook: spec.webhook.is_some(),
+        schedule: spec.schedule.is_some(),
+        ..Reach::default()
+    };
+    reaches.insert(String::new(), entry);
+    let holders: Vec<(String, &ActionSpec)> = std::iter::once((String::new(), main))
+        .chain(spec.actions.iter().map(|(n, a)| (n.clone(), a)))
+        .collect();
+    // Follow dialogs and buttons until nothing new is learnt (each pass can only add).
+    for _ in 0..=holders.len() {
+        let mut changed = false;
+        for (name, action) in &holders {
+            let Some(from) = reaches.get(name).cloned().filter(|r| r.reached) else {
+                continue;
+            };
+            if let Some(dialog) = &action.dialog {
+                if let Some(next) = &dialog.on_submit {
+                    let submitted = Reach {
+                        reached: true,
+                        args: from.args.clone(),
+                        context: from.context.clone(),
+                        submission: dialog.elements.iter().map(|e| e.name.clone()).collect(),
+                        ..Reach::default()
+                    };
+                    changed |= reaches.entry(next.clone()).or_default().absorb(&submitted);
+                }
+            }
+            let replies = action
+                .reply
+                .iter()
+                .chain(action.http.as_ref().map(|h| &h.reply));
+            for reply in replies {
+                for button in reply.attachments.iter().flat_map(|a| &a.actions) {
+                    let mut context: BTreeSet<String> = button.context.keys().cloned().collect();
+                    // Every click carries it (empty for a plain button).
+                    context.insert("selected_option".into());
+                    let clicked = Reach {
+                        reached: true,
+                        context,
+                        ..Reach::default()
+                    };
+                    changed |= reaches
+                        .entry(button.action.clone())
+                        .or_default()
+                        .absorb(&clicked);
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    reaches
+}
+
+/// Which step result a template also sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sees {
+    None,
+    /// `[http.reply]`: `response`.
+    Response,
+    /// `[post] reply`: `post`.
+    Post,
+}
+
+/// Every template of one action: (key, source, result it sees).
+fn templates<'a>(prefix: &str, action: &'a ActionSpec) -> Vec<(String, &'a str, Sees)> {
+    let mut out = Vec::new();
+    if let Some(reply) = &action.reply {
+        reply_templates(&format!("{prefix}reply"), reply, Sees::None, &mut out);
+    }
+    if let Some(dialog) = &action.dialog {
+        let p = format!("{prefix}dialog");
+        out.push((format!("{p}.title"), dialog.title.as_str(), Sees::None));
+        out.push((
+            format!("{p}.introduction"),
+            dialog.introduction.as_str(),
+            Sees::None,
+        ));
+        for (i, e) in dialog.elements.iter().enumerate() {
+            if let Some(default) = &e.default {
+                out.push((
+                    format!("{p}.elements[{i}].default"),
+                    default.as_str(),
+                    Sees::None,
+                ));
+            }
+        }
+    }
+    if let Some(exec) = &action.exec {
+        let p = format!("{prefix}exec");
+        for (i, a) in exec.args.iter().enumerate() {
+            out.push((format!("{p}.args[{i}]"), a.as_str(), Sees::None));
+        }
+        for (k, v) in &exec.env {
+            out.push((format!("{p}.env.{k}"), v.as_str(), Sees::None));
+        }
+        out.push((format!("{p}.started"), exec.started.as_str(), Sees::None));
+    }
+    if let Some(http) = &action.http {
+        let p = format!("{prefix}http");
+        out.push((format!("{p}.url"), http.url.as_str(), Sees::None));
+        for (k, v) in &http.headers {
+            out.push((format!("{p}.headers.{k}"), v.as_str(), Sees::None));
+        }
+        if let Some(body) = &http.body {
+            out.push((format!("{p}.body"), body.as_str(), Sees::None));
+        }
+        reply_templates(&format!("{p}.reply"), &http.reply, Sees::Response, &mut out);
+    }
+    if let Some(post) = &action.post {
+        let p = format!("{prefix}post");
+        for (key, source) in [
+            ("team", post.team.as_deref()),
+            ("channel", Some(post.channel.as_str())),
+            ("message", Some(post.message.as_str())),
+            ("root_id", post.root_id.as_deref()),
+        ] {
+            if let Some(source) = source {
+                out.push((format!("{p}.{key}"), source, Sees::None));
+            }
+        }
+        out.push((format!("{p}.reply"), post.reply.as_str(), Sees::Post));
+    }
+    out
+}
+
+fn reply_templates<'a>(
+    p: &str,
+    reply: &'a ReplySpec,
+    result: Sees,
+    out: &mut Vec<(String, &'a str, Sees)>,
+) {
+    out.push((format!("{p}.text"), reply.text.as_str(), result));
+    for (key, source) in [("username", &reply.username), ("icon_url", &reply.icon_url)] {
+        if let Some(source) = source {
+            out.push((format!("{p}.{key}"), source.as_str(), result));
+        }
+    }
+    for (k, v) in &reply.props {
+        out.push((format!("{p}.props.{k}"), v.as_str(), result));
+    }
+    for (i, a) in reply.attachments.iter().enumerate() {
+        let a_key = format!("{p}.attachments[{i}]");
+        for (key, source) in [
+            ("title", &a.title),
+            ("text", &a.text),
+            ("pretext", &a.pretext),
+        ] {
+            out.push((format!("{a_key}.{key}"), source.as_str(), result));
+        }
+        for (j, f) in a.fields.iter().enumerate() {
+            out.push((
+                format!("{a_key}.fields[{j}].title"),
+                f.title.as_str(),
+                result,
+            ));
+            out.push((
+                format!("{a_key}.fields[{j}].value"),
+                f.value.as_str(),
+                result,
+            ));
+        }
+        for (j, b) in a.actions.iter().enumerate() {
+            out.push((
+                format!("{a_key}.actions[{j}].name"),
+                b.name.as_str(),
+                result,
+            ));
+            for (k, v) in &b.context {
+                out.push((
+                    format!("{a_key}.actions[{j}].context.{k}"),
+                    v.as_str(),
+                    result,
+                ));
+            }
+        }
+    }
+}
+
+/// Why `path` is unknown in a template of an action reached as `reach`, if it is.
+fn unknown(path: &str, reach: &Reach, result: Sees) -> Option<String> {
+    let mut parts = path.split('.');
+    let root = parts.next()?;
+    let attr = parts.next();
+    let listed = |set: &BTreeSet<String>| -> String {
+        if set.is_empty() {
+            "none".to_owned()
+        } else {
+            set.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let in_map = |set: &BTreeSet<String>, what: &str| -> Option<String> {
+        let attr = attr?;
+        if !reach.reached || set.contains(attr) || MAP_METHODS.contains(&attr) {
+            return None;
+        }
+        Some(format!("{what} (there: {})", listed(set)))
+    };
+    match root {
+        _ if FUNCTIONS.contains(&root) => None,
+        "user" | "channel" | "team" => match attr {
+            Some(a) if a != "id" && a != "name" => {
+                Some(format!("`{root}` has `id` and `name`, not `{a}`"))
+            }
+            _ => None,
+        },
+        "args" => in_map(
+            &reach.args,
+            "no such argument in `[[args]]` of a slash command that runs this action",
+        ),
+        "submission" => in_map(
+            &reach.submission,
+            "no such field in a dialog whose `on_submit` runs this action",
+        ),
+        "context" => in_map(
+            &reach.context,
+            "no button or menu that runs this action passes it in `context`",
+        ),
+        "captures" => in_map(
+            &reach.captures,
+            "no such named group in the `pattern` of the hook or `[message]`",
+        ),
+        // Whatever JSON the sender delivered: any attribute may be there.
+        "body" | "headers" if reach.webhook => None,
+        "tick" if reach.schedule => match attr {
+            Some(a) if !["time", "timestamp", "local"].contains(&a) => Some(format!(
+                "`tick` has `time`, `timestamp` and `local`, not `{a}`"
+            )),
+            _ => None,
+        },
+        "response" if result == Sees::Response => match attr {
+            Some(a) if !["status", "ok", "json", "text"].contains(&a) => Some(format!(
+                "`response` has `status`, `ok`, `json` and `text`, not `{a}`"
+            )),
+            _ => None,
+        },
+        "post" if result == Sees::Post => match attr {
+            Some(a) if !["id", "channel", "team"].contains(&a) => {
+                Some(format!("`post` has `id`, `channel` and `team`, not `{a}`"))
+            }
+            _ => None,
+        },
+        _ if ALWAYS.contains(&root) => None,
+        _ => {
+            let mut known: Vec<&str> = ALWAYS.to_vec();
+            if reach.webhook {
+                known.extend(["body", "headers"]);
+            }
+            if reach.schedule {
+                known.push("tick");
+            }
+            match result {
+                Sees::Response => known.push("response"),
+                Sees::Post => known.push("post"),
+                Sees::None => {}
+            }
+            Some(format!(
+                "no such variable; templates here see {}",
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+}
+
+/// The variables of `source` (attribute paths included) that are undefined in `context`: what
+/// a run-time "undefined value" error was about.
+pub(crate) fn undefined_in(source: &str, context: &minijinja::Value) -> Vec<String> {
+    let env = minijinja::Environment::new();
+    let Ok(template) = env.template_from_str(source) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+    paths.sort();
+    let mut undefined = Vec::new();
+    for path in paths {
+        let mut value = context.clone();
+        let mut walked = Vec::new();
+        for part in path.split('.') {
+            walked.push(part);
+            if FUNCTIONS.contains(&part) && walked.len() == 1 {
+                break;
+            }
+            value = value.get_attr(part).unwrap_or_default();
+            if value.is_undefined() {
+                let culprit = walked.join(".");
+                if !undefined.contains(&culprit) {
+                    undefined.push(culprit);
+                }
+                break;
+            }
+        }
+    }
+    undefined
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(source: &str) -> Vec<(String, String)> {
+        let spec: RouteFile = toml::from_str(source).unwrap();
+        unknown_variables(&spec, &["summary".to_owned()])
+            .into_iter()
+            .map(|u| (u.key, u.path))
+            .collect()
+    }
+
+    #[test]
+    fn every_branch_is_checked_against_the_triggers_shape() {
+        let found = check(
+            r#"
+            [command]
+            trigger = "t"
+            [[args]]
+            name = "env"
+            [reply]
+            text = "{% if text %}{{ args.env }}{% else %}{{ usr }} {{ user.nmae }} {{ args.unknown_arg }}{% endif %}{{ submission.x }}"
+            "#,
+        );
+        let key = "reply.text".to_owned();
+        assert_eq!(
+            found,
+            vec![
+                (key.clone(), "args.unknown_arg".to_owned()),
+                (key.clone(), "submission.x".to_owned()),
+                (key.clone(), "user.nmae".to_owned()),
+                (key, "usr".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn follow_ups_see_what_their_dialog_or_button_passes() {
+        let found = check(
+            r#"
+            [command]
+            trigger = "t"
+            [[args]]
+            name = "env"
+            [dialog]
+            title = "Deploy {{ args.env }}"
+            on_submit = "run"
+            [[dialog.elements]]
+            name = "version"
+            display_name = "V"
+            type = "text"
+            [actions.run.reply]
+            text = "{{ submission.version }} {{ args.env }} {{ submission.verison }}"
+            [[actions.run.reply.attachments]]
+            actions = [{ id = "a", name = "A", action = "again", context = { v = "{{ submission.version }}" } }]
+            [actions.again.http]
+            url = "http://x/{{ context.v }}/{{ context.selected_option }}"
+            [actions.again.http.reply]
+            text = "{{ response.json.answer }} {{ response.body }} {{ args.env }} {{ post.id }}"
+            "#,
+        );
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "actions.again.http.reply.text".to_owned(),
+                    "args.env".to_owned()
+                ),
+                (
+                    "actions.again.http.reply.text".to_owned(),
+                    "post.id".to_owned()
+                ),
+                (
+                    "actions.again.http.reply.text".to_owned(),
+                    "response.body".to_owned()
+                ),
+                (
+                    "actions.run.reply.text".to_owned(),
+                    "submission.verison".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_shipped_routes_use_only_what_they_are_given() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("routes");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let spec: RouteFile =
+                    toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let found = unknown_variables(&spec, &["summary".to_owned()]);
+                assert!(found.is_empty(), "{}: {found:?}", path.display());
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_time_undefined_value_is_named() {
+        let context = minijinja::Value::from_serialize(serde_json::json!({
+            "user": {"name": "alice"}, "args": {}
+        }));
+        assert_eq!(
+            undefined_in(
+                "{% if user.name %}{{ user.nmae }}{% endif %}{{ args.x }}",
+                &context
+            ),
+            vec!["args.x".to_owned(), "user.nmae".to_owned()]
+        );
+    }
+}

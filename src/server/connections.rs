@@ -1,0 +1,410 @@
+//! The callback listener's accept loop: how long a connection may take to send a request, how
+//! long it may sit idle, how many may be open, and what shutdown does to each.
+//!
+//! `axum::serve` has none of these knobs, and hyper's own header-read timer also runs while a
+//! keep-alive connection waits between requests, so the two limits could not differ. Each
+//! connection here is served by hyper (HTTP/1.1 and h2c, as `axum::serve` does) beside a
+//! watchdog that knows its phase:
+//!
+//! | phase | ends | limit |
+//! |---|---|---|
+//! | waiting, nothing received (new or kept alive) | first byte | `idle_timeout_secs` (a new connection: `header_read_timeout_secs`) |
+//! | a request begun, its head incomplete (slowloris) | head complete | `header_read_timeout_secs` from its first byte |
+//! | request in flight | response written | `request_timeout_secs` (middleware) |
+//!
+//! At most `max_connections` are open; at that limit the next connection waits in the kernel's
+//! backlog, and connections that are idle (nothing received) are closed at once to make room,
+//! so silent sockets cannot starve real callbacks; half-sent ones last their header timeout.
+//! On shutdown the listener closes, connections without a request in flight are dropped at
+//! once (idle or half-sent: nobody is waiting for an answer on them), and the others finish
+//! their request and close.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::response::Response;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::{Service, ServiceExt as _};
+
+use crate::config::ServerSettings;
+
+/// In a request's extensions: closes its connection without an answer (the simulator's
+/// injected connection resets).
+#[derive(Debug, Clone)]
+pub(crate) struct DropConnection(CancellationToken);
+
+impl DropConnection {
+    /// Closes the connection now; the request's handler is dropped with it.
+    pub(crate) fn now(&self) {
+        self.0.cancel();
+    }
+}
+
+/// The connection limits, from `[server]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// From a request's first byte (or a connection's opening) to its complete head.
+    pub header_read_timeout: Duration,
+    /// How long a connection may wait, with nothing received, for its next request.
+    pub idle_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    pub(crate) fn from_settings(server: &ServerSettings) -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(server.header_read_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(server.idle_timeout_secs.max(1)),
+            max_connections: server.max_connections.max(1),
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `stop` turns true, then shuts down as the module says.
+/// Returns once every connection is closed.
+pub(crate) async fn serve<S>(
+    listener: TcpListener,
+    app: S,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) -> io::Result<()>
+where
+    S: Service<axum::http::Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let shed = Arc::new(Notify::new());
+    let stopping = CancellationToken::new();
+    let connections = TaskTracker::new();
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let mut stopped = pin!(stopped);
+    loop {
+        let permit = match Arc::clone(&permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    "connection limit reached; closing idle connections, new ones wait"
+                );
+                // Until a connection closes, keep asking idle ones to make room (one that was
+                // busy a moment ago may be idle now).
+                let waited = loop {
+                    shed.notify_waiters();
+                    tokio::select! {
+                        permit = Arc::clone(&permits).acquire_owned() => break permit.ok(),
+                        () = tokio::time::sleep(SETTLE) => {}
+                        () = &mut stopped => break None,
+                    }
+                };
+                match waited {
+                    Some(permit) => permit,
+                    None => break,
+                }
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors, or a connection reset before it was accepted: keep
+                    // serving the connections we have, try again shortly.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut stopped => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let shed = Arc::clone(&shed);
+        let stopping = stopping.clone();
+        connections.spawn(async move {
+            serve_connection(stream, peer, app, limits, &shed, &stopping).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!(
+        open = connections.len(),
+        "shutting down: listener closed; idle and half-sent connections dropped, requests in flight finishing"
+    );
+    stopping.cancel();
+    connections.close();
+    connections.wait().await;
+    Ok(())
+}
+
+/// Largest request head accepted (hyper answers 431 beyond it).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// How long after its last response a connection counts as quiet (see [`Phase::quiet`]).
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// What the watchdog knows about one connection.
+#[derive(Debug)]
+struct Phase {
+    /// Requests being answered.
+    in_flight: AtomicUsize,
+    /// Whether any byte arrived since the connection last became idle.
+    received: AtomicBool,
+    /// When the connection last became idle (opened, or a response finished).
+    idle_since: Mutex<Instant>,
+    /// When the first byte of a not yet complete request head arrived.
+    head_started: Mutex<Option<Instant>>,
+    /// Woken on every change of the above.
+    changed: Notify,
+}
+
+impl Phase {
+    fn new(now: Instant) -> Self {
+        Phase {
+            in_flight: AtomicUsize::new(0),
+            received: AtomicBool::new(false),
+            idle_since: Mutex::new(now),
+            head_started: Mutex::new(None),
+            changed: Notify::new(),
+        }
+    }
+
+    fn bytes_arrived(&self) {
+        if self.in_flight.load(Ordering::Acquire) == 0
+            && !self.received.swap(true, Ordering::AcqRel)
+        {
+            *lock(&self.head_started) = Some(Instant::now());
+            self.changed.notify_one();
+        }
+    }
+
+    fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        *lock(&self.head_started) = None;
+        self.changed.notify_one();
+    }
+
+    fn request_finished(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *lock(&self.idle_since) = Instant::now();
+            self.received.store(false, Ordering::Release);
+        }
+        self.changed.notify_one();
+    }
+
+    fn busy(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) > 0
+    }
+
+    fn idle(&self) -> bool {
+        !self.busy() && !self.received.load(Ordering::Acquire)
+    }
+
+    /// Not busy, and not just finished: a response produced a moment ago may still be on its
+    /// way into the socket, so a connection is dropped only once it has been quiet a while.
+    fn quiet(&self) -> bool {
+        !self.busy() && lock(&self.idle_since).elapsed() >= SETTLE
+    }
+
+    /// When this connection must be closed if nothing changes; `None` while busy.
+    fn deadline(&self, limits: &Limits, opened: Instant, first_request: bool) -> Option<Instant> {
+        if self.busy() {
+            return None;
+        }
+        if let Some(started) = *lock(&self.head_started) {
+            return Some(started + limits.header_read_timeout);
+        }
+        if first_request {
+            return Some(opened + limits.header_read_timeout);
+        }
+        Some(*lock(&self.idle_since) + limits.idle_timeout)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn serve_connection<S>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: S,
+    limits: Limits,
+    shed: &Notify,
+    stopping: &CancellationToken,
+) where
+    S: Service<axum::http::Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let opened = Instant::now();
+    let phase = Arc::new(Phase::new(opened));
+    let served = Arc::new(AtomicBool::new(false));
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        phase: Arc::clone(&phase),
+    });
+    let kill = CancellationToken::new();
+    let service = {
+        let phase = Arc::clone(&phase);
+        let served = Arc::clone(&served);
+        let kill = kill.clone();
+        hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+            request
+                .extensions_mut()
+                .insert(DropConnection(kill.clone()));
+            // The peer address, as `into_make_service_with_connect_info` gives it (for
+            // `[webhook] allow_from`).
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let guard = InFlight::enter(Arc::clone(&phase));
+            served.store(true, Ordering::Release);
+            let app = app.clone();
+            async move {
+                let response = app.oneshot(request.map(Body::new)).await;
+                drop(guard);
+                response
+            }
+        })
+    };
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A request head (line and headers) over 64 KiB gets 431; Mattermost sends a few hundred
+    // bytes, and hyper's default would buffer ~400 KiB per connection.
+    builder.http1().max_buf_size(MAX_HEAD_BYTES);
+    let connection = builder.serve_connection(io, service);
+    let mut connection = pin!(connection);
+    let mut shutting_down = false;
+    loop {
+        let first_request = !served.load(Ordering::Acquire);
+        let deadline = phase.deadline(&limits, opened, first_request);
+        let expired = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = phase.changed.notified() => {}
+            () = kill.cancelled() => return,
+            () = expired => {
+                if phase.deadline(&limits, opened, !served.load(Ordering::Acquire))
+                    .is_some_and(|at| at <= Instant::now())
+                {
+                    let reason = if phase.idle() { "idle" } else { "request head not received in time" };
+                    tracing::debug!(reason, "closing connection");
+                    return;
+                }
+            }
+            () = shed.notified(), if phase.idle() => {
+                if phase.quiet() {
+                    tracing::debug!("closing an idle connection to make room");
+                    return;
+                }
+            }
+            () = stopping.cancelled(), if !shutting_down => {
+                // Idle or half-sent: nobody waits for an answer here.
+                if phase.quiet() {
+                    return;
+                }
+                // A request in flight (or a response on its way out) finishes, then hyper
+                // closes the connection; a half-sent next request still meets its deadline.
+                shutting_down = true;
+                connection.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+/// Counts a request in flight on its connection while it lives.
+struct InFlight(Arc<Phase>);
+
+impl InFlight {
+    fn enter(phase: Arc<Phase>) -> Self {
+        phase.request_started();
+        InFlight(phase)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.request_finished();
+    }
+}
+
+/// The socket, telling the watchdog when bytes arrive.
+struct Watched {
+    inner: TcpStream,
+    phase: Arc<Phase>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.phase.bytes_arrived();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}

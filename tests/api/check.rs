@@ -1,0 +1,207 @@
+//! `switchboard check` as a user runs it: the built binary, from a directory holding
+//! `config.toml` and `routes/` (relative paths, as shipped), reporting every problem of every
+//! file in one run with `file:line`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::helpers::repo_root;
+
+fn check_in(dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("check")
+        .current_dir(dir)
+        // Only the files decide; nothing from the test's environment.
+        .env_remove("SWITCHBOARD_ROUTES__DIR")
+        .env_remove("SWITCHBOARD_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// A copy of the shipped `config.toml` and `routes/` (scripts included, modes kept).
+fn shipped_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_root().join("config.toml"),
+        dir.path().join("config.toml"),
+    )
+    .unwrap();
+    for sub in ["routes", "routes/scripts"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(repo_root().join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    dir
+}
+
+#[test]
+fn check_passes_the_shipped_files_from_the_repository_root() {
+    let output = check_in(&repo_root());
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+const BROKEN: &str = r#"description = "A route with several mistakes."
+[command]
+trigger = "weather"
+descripton = "typo"
+hnit = "typo"
+
+[[args]]
+name = "city"
+requird = true
+
+[reply]
+text = """
+{% if args.city %}Weather in {{ args.city }}
+{% else %}Hello {{ usr }}, try {{ args.cty }}{% endif %}"""
+visiblity = "in_channel"
+"#;
+
+const SECOND_HELLO: &str = r#"[command]
+trigger = "hello"
+
+[reply]
+text = "Hi {{ user.nmae }}"
+"#;
+
+#[test]
+fn check_reports_every_problem_of_every_file_in_one_run() {
+    let dir = shipped_copy();
+    std::fs::write(dir.path().join("routes/broken.toml"), BROKEN).unwrap();
+    // Sorted after hello.toml, so it is the file that adds the duplicate.
+    std::fs::write(dir.path().join("routes/zz-hello.toml"), SECOND_HELLO).unwrap();
+    let output = check_in(dir.path());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "routes/broken.toml:4: unknown field `descripton` in `[command]`",
+        "routes/broken.toml:5: unknown field `hnit` in `[command]`",
+        "routes/broken.toml:9: unknown field `requird` in `[[args]]` #1",
+        "routes/broken.toml:15: unknown field `visiblity` in `[reply]`",
+        // Misspelt variables in the branch a sample would not take.
+        "routes/broken.toml:14: `reply.text`: template: unknown variable `usr`",
+        "routes/broken.toml:14: `reply.text`: template: unknown variable `args.cty`",
+        "routes/zz-hello.toml:5: `reply.text`: template: unknown variable `user.nmae`",
+        "routes/zz-hello.toml:2: `command.trigger`: trigger `/hello` is already used by routes/hello.toml:",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("error: routes/hello.toml"),
+        "the file that had the trigger first is not blamed:\n{stderr}"
+    );
+    assert!(stderr.contains("8 problem(s)"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_reload_refuses_a_misspelt_variable_in_a_branch_no_sample_takes() {
+    use crate::helpers::{settings, spawn_app, spawn_sim};
+    use switchboard::integrations::ReloadOutcome;
+
+    let dir = tempfile::tempdir().unwrap();
+    let route = |text: &str| format!("[command]\ntrigger = \"hi\"\n[reply]\ntext = \"{text}\"\n");
+    std::fs::write(dir.path().join("hi.toml"), route("first")).unwrap();
+    let sim = spawn_sim().await;
+    let app = spawn_app(settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        &["main"],
+        dir.path(),
+    ))
+    .await;
+    app.wait_ready().await;
+
+    std::fs::write(
+        dir.path().join("hi.toml"),
+        route("{% if text %}{{ text }}{% else %}{{ usr }}{% endif %}"),
+    )
+    .unwrap();
+    match app.state.routes.reload().await {
+        ReloadOutcome::Rejected(problems) => {
+            let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            assert!(
+                shown.iter().any(
+                    |p| p.contains("hi.toml:4: `reply.text`: template: unknown variable `usr`")
+                ),
+                "{shown:?}"
+            );
+        }
+        other => panic!("expected a rejection: {other:?}"),
+    }
+    let outcome = sim
+        .world()
+        .execute_command("alice", "main", "town-square", "/hi")
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.posts[0].message, "first",
+        "the old set keeps serving"
+    );
+}
+
+#[tokio::test]
+async fn a_run_time_template_error_names_the_variable_and_the_route_line() {
+    use tokio::io::AsyncWriteExt;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    // `check` cannot know what the service answers: this one has no `answer`.
+    let service = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"other": 1})))
+        .mount(&service)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_root().join("config.toml"),
+        dir.path().join("config.toml"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("routes")).unwrap();
+    std::fs::write(
+        dir.path().join("routes/ask.toml"),
+        format!(
+            "[command]\ntrigger = \"ask\"\n[http]\nurl = \"{}/answer\"\nbody = \"{{}}\"\n[http.reply]\ntext = \"\"\"\nAnswer:\n{{{{ response.json.answer }}}}\"\"\"\n",
+            service.uri()
+        ),
+    )
+    .unwrap();
+    let mut dev = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("dev")
+        .current_dir(dir.path())
+        .env_remove("SWITCHBOARD_ROUTES__DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = dev.stdin.take().unwrap();
+    stdin.write_all(b"/ask why\n").await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(std::time::Duration::from_secs(30), dev.wait_with_output())
+        .await
+        .expect("dev ends at end of input")
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("`response.json.answer` is undefined"),
+        "the variable is named:\n{log}"
+    );
+    assert!(
+        log.contains("routes/ask.toml:9"),
+        "the route file line is named:\n{log}"
+    );
+}

@@ -1,0 +1,279 @@
+//! Late answers on bad days, through the simulator's fault injection: a `response_url` that
+//! fails transiently is retried, one that never works is replaced by a post through the API,
+//! and a button's late `update` the bot may not make reaches the user anyway.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard::integrations::{ActionClick, BoxFuture, Cx, Handler, HandlerError};
+use switchboard::mattermost::models::{CommandResponse, MessageAttachment};
+use switchboard::protocol::{ActionResponse, PostUpdate, SlashCommandRequest};
+use switchboard::sim::{Fault, FaultKind, SimEvent, SimPost, Simulator};
+
+use crate::helpers::*;
+
+/// `/late <text>`: answers `done: <text>` after 300 ms (over the 100 ms budget); `/late
+/// quiet <text>` does so ephemerally; `/late buttons`: an in-channel post (written as the
+/// user who ran it) with a button whose click takes `click_ms`.
+#[derive(Debug)]
+struct Late {
+    click_ms: u64,
+}
+
+impl Handler for Late {
+    fn slash_command<'a>(
+        &'a self,
+        cx: &'a Cx,
+        request: &'a SlashCommandRequest,
+    ) -> BoxFuture<'a, Result<CommandResponse, HandlerError>> {
+        Box::pin(async move {
+            if request.text == "buttons" {
+                let mut response = CommandResponse::in_channel("Vote?");
+                let mut a = MessageAttachment::default();
+                a.actions = vec![cx.button("Yes", "yes", &request.channel_id, json!({}))];
+                response.attachments = Some(vec![a]);
+                return Ok(response);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(match request.text.strip_prefix("quiet ") {
+                Some(rest) => CommandResponse::ephemeral(format!("done: {rest}")),
+                None => CommandResponse::in_channel(format!("done: {}", request.text)),
+            })
+        })
+    }
+
+    fn action<'a>(
+        &'a self,
+        _cx: &'a Cx,
+        click: &'a ActionClick,
+    ) -> BoxFuture<'a, Result<ActionResponse, HandlerError>> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(self.click_ms)).await;
+            Ok(ActionResponse::update(PostUpdate::message(format!(
+                "Yes: @{}",
+                click.request.user_name
+            ))))
+        })
+    }
+}
+
+struct Env {
+    sim: Simulator,
+    app: TestApp,
+}
+
+async fn env(click_ms: u64, configure: impl FnOnce(&mut switchboard::config::Settings)) -> Env {
+    let sim = spawn_sim().await;
+    let empty = tempfile::tempdir().unwrap();
+    let mut settings = settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        &["main"],
+        empty.path(),
+    );
+    std::mem::forget(empty);
+    settings.callbacks.budget_ms = 100;
+    configure(&mut settings);
+    let app = spawn_app_with(settings, loopback(), move |app| {
+        app.with_handler("late", Arc::new(Late { click_ms }))
+    })
+    .await;
+    app.wait_ready().await;
+    let team_id = sim.world().team_id("main").unwrap();
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}api/v4/commands", sim.url()))
+        .bearer_auth(sim.bot_token())
+        .json(
+            &json!({"team_id": team_id, "trigger": "late", "method": "P",
+                      "url": app.url("/commands/late")}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.state
+        .tokens
+        .insert("late", &team_id, created["token"].as_str().unwrap());
+    Env { sim, app }
+}
+
+async fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+impl Env {
+    async fn run(&self, line: &str) -> Vec<SimPost> {
+        self.sim
+            .world()
+            .execute_command("alice", "main", "town-square", line)
+            .await
+            .unwrap()
+            .posts
+    }
+
+    fn posts_saying(&self, text: &str) -> Vec<SimPost> {
+        self.sim
+            .world()
+            .posts_in("main", "town-square")
+            .into_iter()
+            .filter(|p| p.message.contains(text))
+            .collect()
+    }
+
+    async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
+        let text = reqwest::get(self.app.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(name) && labels.iter().all(|want| l.contains(want)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+#[tokio::test]
+async fn a_late_answer_survives_transient_response_url_failures() {
+    let env = env(0, |_| {}).await;
+    let hooks = "/hooks/commands/";
+    let cases = [
+        ("503", Fault::on(hooks, FaultKind::Status(503)).times(2)),
+        ("500", Fault::on(hooks, FaultKind::Status(500)).times(1)),
+        (
+            "429",
+            Fault::on(
+                hooks,
+                FaultKind::RateLimited {
+                    retry_after_secs: 1,
+                },
+            )
+            .times(1),
+        ),
+        ("reset", Fault::on(hooks, FaultKind::Reset).times(2)),
+    ];
+    for (name, fault) in cases {
+        env.sim.world().inject(fault);
+        let ack = env.run(&format!("/late {name}")).await;
+        assert_eq!(ack[0].message, "Working on it…", "{name}");
+        let wanted = format!("done: {name}");
+        eventually(&wanted, Duration::from_secs(10), || {
+            let posts = env.posts_saying(&wanted);
+            (!posts.is_empty()).then_some(posts)
+        })
+        .await;
+        assert_eq!(
+            env.sim.world().pending_faults(),
+            0,
+            "{name}: faults used up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(env.posts_saying(&wanted).len(), 1, "{name}: posted once");
+    }
+}
+
+#[tokio::test]
+async fn a_late_answer_response_url_never_takes_reaches_the_user_through_the_api() {
+    let env = env(0, |_| {}).await;
+    env.sim
+        .world()
+        .inject(Fault::on("/hooks/commands/", FaultKind::Reset));
+    env.run("/late quiet lost?").await;
+    // Five attempts (0.5 + 1 + 2 + 4 s apart), then the API: the bot may not post
+    // ephemerally, so it answers in the channel, naming the user.
+    let told = eventually(
+        "the answer through the API",
+        Duration::from_secs(20),
+        || env.posts_saying("done: lost?").pop(),
+    )
+    .await;
+    assert_eq!(told.message, "@alice done: lost?");
+    assert_eq!(
+        told.user_id,
+        env.sim.world().user_id("switchboard").unwrap()
+    );
+    assert!(
+        env.metric(
+            "switchboard_late_fallbacks_total",
+            &["kind=\"command\"", "via=\"thread\""]
+        )
+        .await
+            >= 1.0
+    );
+}
+
+async fn click_buttons(env: &Env) -> String {
+    let posts = env.run("/late buttons").await;
+    let post = &posts[0];
+    assert_eq!(
+        post.user_id,
+        env.sim.world().user_id("alice").unwrap(),
+        "a command's answer is written as the user who ran it"
+    );
+    let actions = env.sim.world().action_ids(&post.id);
+    env.sim
+        .world()
+        .click_action("bob", &post.id, &actions[0].0, None)
+        .await
+        .unwrap();
+    post.id.clone()
+}
+
+#[tokio::test]
+async fn a_slow_click_on_a_post_the_bot_may_not_edit_is_answered_inline() {
+    let env = env(700, |_| {}).await;
+    // A bot that is not team admin lacks edit_others_posts: a late PATCH would be refused.
+    env.sim
+        .world()
+        .set_team_admin("switchboard", "main", false)
+        .unwrap();
+    let mut events = env.sim.world().subscribe();
+    let post_id = click_buttons(&env).await;
+    // The click returned after the handler: Mattermost applied the update itself.
+    assert_eq!(env.sim.world().post(&post_id).unwrap().message, "Yes: @bob");
+    assert!(
+        !std::iter::from_fn(|| events.try_recv().ok())
+            .any(|e| matches!(e, SimEvent::EphemeralPost(p) if p.message == "Working on it…")),
+        "no acknowledgement: the answer was inline"
+    );
+}
+
+#[tokio::test]
+async fn a_click_too_slow_even_for_that_is_shown_to_the_user_when_the_edit_is_refused() {
+    let env = env(1500, |s| s.callbacks.action_inline_ms = 600).await;
+    env.sim
+        .world()
+        .set_team_admin("switchboard", "main", false)
+        .unwrap();
+    let post_id = click_buttons(&env).await;
+    let told = eventually("the refused update, shown", Duration::from_secs(10), || {
+        env.posts_saying("Yes: @bob")
+            .into_iter()
+            .find(|p| p.root_id == post_id)
+    })
+    .await;
+    assert_eq!(told.message, "@bob Yes: @bob");
+    assert_eq!(env.sim.world().post(&post_id).unwrap().message, "Vote?");
+    assert!(
+        env.metric(
+            "switchboard_late_fallbacks_total",
+            &["kind=\"action\"", "via=\"thread\""]
+        )
+        .await
+            >= 1.0
+    );
+}

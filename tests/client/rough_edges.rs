@@ -1,0 +1,180 @@
+//! Behaviour found by comparing the client with Mattermost's server code and the Python
+//! driver: what the server really answers, what a logged-out client does, and the file part's
+//! `Content-Type`.
+
+use serde_json::json;
+use switchboard::mattermost::{ChannelId, EmojiId, Error, PartReader, UserId};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::fixtures::{emoji, file_info, ok};
+use crate::support::client_for;
+
+fn reader(bytes: &'static [u8]) -> PartReader {
+    Box::new(std::io::Cursor::new(bytes.to_vec()))
+}
+
+/// The headers of the multipart part named `name` in a recorded request body.
+fn part_headers(body: &[u8], name: &str) -> String {
+    let text = String::from_utf8_lossy(body);
+    let marker = format!("name=\"{name}\"");
+    let start = text
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no part {name} in {text}"));
+    let end = text[start..]
+        .find("\r\n\r\n")
+        .map_or(text.len(), |e| start + e);
+    text[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn emoji_delete_accepts_the_servers_status_ok_answer() {
+    let server = MockServer::start().await;
+    // `deleteEmoji` in server/channels/api4/emoji.go ends with `ReturnStatusOK(w)`.
+    Mock::given(method("DELETE"))
+        .and(path("/api/v4/emoji/em1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    client
+        .emoji()
+        .delete(&EmojiId::new("em1"))
+        .await
+        .expect("a real server's answer must be accepted");
+}
+
+#[tokio::test]
+async fn a_logged_out_client_refuses_calls_without_sending_the_revoked_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/logout"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/users/me"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "id": "api.context.session_expired.app_error",
+            "message": "Invalid or expired session, please login again.",
+            "status_code": 401
+        })))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let clone = client.clone();
+    client.users().logout().await.unwrap();
+    assert!(client.is_logged_out());
+
+    for c in [&client, &clone] {
+        let err = c.users().me().await.unwrap_err();
+        assert!(err.is_logged_out(), "{err:?}");
+        assert!(matches!(err, Error::LoggedOut { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("logged out"), "{message}");
+        assert!(!message.contains(crate::support::TOKEN), "{message}");
+    }
+    // Logging out twice is refused the same way, not sent.
+    assert!(client.users().logout().await.unwrap_err().is_logged_out());
+    assert!(!format!("{client:?}").contains(crate::support::TOKEN));
+    // `expect(0)` on /users/me and `expect(1)` on logout are verified when `server` drops.
+}
+
+#[tokio::test]
+async fn a_failed_logout_leaves_the_client_usable() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/users/logout"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    assert!(client.users().logout().await.is_err());
+    assert!(!client.is_logged_out());
+}
+
+async fn uploaded_part_headers(file_name: &'static str) -> String {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/files"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"file_infos": [file_info("file1")], "client_ids": []})),
+        )
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    client
+        .files()
+        .upload(
+            &ChannelId::new("chan1"),
+            file_name,
+            reader(b"data"),
+            Some(4),
+        )
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    part_headers(&requests[0].body, "files")
+}
+
+#[tokio::test]
+async fn file_uploads_send_a_content_type_guessed_from_the_file_name() {
+    for (name, expected) in [
+        ("report.pdf", "application/pdf"),
+        ("shot.PNG", "image/png"),
+        ("notes.txt", "text/plain"),
+        ("archive.tar.gz", "application/gzip"),
+        ("no-extension", "application/octet-stream"),
+        ("weird.zzz-unknown", "application/octet-stream"),
+    ] {
+        let headers = uploaded_part_headers(name).await;
+        let content_type = headers
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Content-Type: ")
+                    .or(l.strip_prefix("content-type: "))
+            })
+            .unwrap_or_else(|| panic!("{name}: no Content-Type in part headers {headers:?}"));
+        assert_eq!(content_type, expected, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn emoji_creation_sends_the_images_content_type() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v4/emoji"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(emoji("em1")))
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    client
+        .emoji()
+        .create(
+            &UserId::new("user1"),
+            "party",
+            "party.gif",
+            reader(b"GIF89a"),
+        )
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let headers = part_headers(&requests[0].body, "image");
+    assert!(
+        headers
+            .to_ascii_lowercase()
+            .contains("content-type: image/gif"),
+        "{headers:?}"
+    );
+    // The JSON part stays a plain form field (no file name): `createEmoji` reads it from
+    // `MultipartForm.Value` (server/channels/api4/emoji.go).
+    let emoji_part = part_headers(&requests[0].body, "emoji");
+    assert!(
+        !emoji_part.to_ascii_lowercase().contains("content-type"),
+        "{emoji_part:?}"
+    );
+}
