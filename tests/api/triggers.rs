@@ -72,6 +72,14 @@ async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only(
             .env("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token())
             .env("GITHUB_WEBHOOK_SECRET", github_secret)
             .env("ALERTMANAGER_TOKEN", alertmanager_token)
+            // The shipped deploy and poll routes hand out buttons: serve needs a signing key.
+            .env(
+                "SWITCHBOARD_SIGNING__KEYS",
+                format!("k1:{}", {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+                }),
+            )
             .env_remove("SWITCHBOARD_STORE__URL")
             .env("SWITCHBOARD_LOG__FORMAT", "json")
             .env_remove("RUST_LOG")
