@@ -292,7 +292,8 @@ async fn serve_connection<S>(
     // A request head (line and headers) over 64 KiB gets 431; Mattermost sends a few hundred
     // bytes, and hyper's default would buffer ~400 KiB per connection.
     builder.http1().max_buf_size(MAX_HEAD_BYTES);
-    let connection = builder.serve_connection(io, service);
+    // With upgrades: the simulated Mattermost serves its WebSocket through this loop too.
+    let connection = builder.serve_connection_with_upgrades(io, service);
     let mut connection = pin!(connection);
     let mut shutting_down = false;
     loop {
