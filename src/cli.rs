@@ -278,12 +278,19 @@ fn report_error(error: &ReconcileError) -> ExitCode {
 }
 
 async fn plan(settings: Settings) -> ExitCode {
+    // What webhooks, schedules and messages need (nothing to register for them).
+    let trigger_needs = crate::integrations::load_dir(&settings.routes.dir)
+        .map(|routes| crate::triggers::needs::describe(&routes, &settings))
+        .unwrap_or_default();
     let Some(reconciler) = one_shot_reconciler(settings) else {
         return ExitCode::FAILURE;
     };
     match reconciler.dry_run().await {
         Ok(plan) => {
             print!("{plan}");
+            for line in trigger_needs {
+                println!("{line}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => report_error(&e),

@@ -20,6 +20,8 @@
 //! | [`registration`] | `switchboard_registration_runs_total{result}` | the reconciler, once per registration run |
 //! | [`ExecJob`] | `switchboard_exec_jobs_queued{route}`, `switchboard_exec_jobs_running{route}`, `switchboard_exec_jobs_finished_total{route,outcome}` | the exec runner, one guard per job |
 //! | [`reload`] | `switchboard_reloads_total{result}` | the route hot reload |
+//! | [`trigger`] | `switchboard_triggers_total{kind,route,outcome}` | webhooks, schedule ticks and messages (`src/triggers/`) |
+//! | [`event_stream_gap`] | `switchboard_event_stream_gaps_total{reason}` | the `[message]` listener, when the WebSocket resume could not fill a gap |
 //!
 //! `switchboard_build_info{version}` is always 1 and tells dashboards which version runs.
 
@@ -72,6 +74,13 @@ pub const EXEC_JOBS_FINISHED_TOTAL: &str = "switchboard_exec_jobs_finished_total
 pub const RELOADS_TOTAL: &str = "switchboard_reloads_total";
 /// Single-use dialog states and button contexts sent again, refused.
 pub const REPLAYS_REFUSED_TOTAL: &str = "switchboard_replays_refused_total";
+/// Triggers fired (`webhook`, `schedule`, `message`), by route and outcome (`posted`,
+/// `edited`, `nothing`, `refused`, `failed`, `skipped` for a tick or message another replica
+/// claimed, `missed` for a schedule tick skipped).
+pub const TRIGGERS_TOTAL: &str = "switchboard_triggers_total";
+/// Stretches of the WebSocket event stream that could not be replayed, by reason (`gap`,
+/// `resume_failed`): messages in them were not seen.
+pub const EVENT_STREAM_GAPS_TOTAL: &str = "switchboard_event_stream_gaps_total";
 /// Always 1; the `version` label names the running version.
 pub const BUILD_INFO: &str = "switchboard_build_info";
 
@@ -193,6 +202,14 @@ fn describe() {
     describe_counter!(
         REPLAYS_REFUSED_TOTAL,
         "Single-use dialog states and button contexts sent again, refused."
+    );
+    describe_counter!(
+        TRIGGERS_TOTAL,
+        "Triggers fired, by kind, route and outcome."
+    );
+    describe_counter!(
+        EVENT_STREAM_GAPS_TOTAL,
+        "WebSocket event stream stretches that could not be replayed, by reason."
     );
     describe_gauge!(BUILD_INFO, "Always 1; the version label names the build.");
 }
@@ -371,6 +388,18 @@ pub fn reload(ok: bool) {
 /// Counts a refused replay of a single-use token.
 pub fn replay_refused() {
     counter!(REPLAYS_REFUSED_TOTAL).increment(1);
+}
+
+/// Counts a trigger of `kind` (`webhook`, `schedule`, `message`) on `route` ending in
+/// `outcome` (a fixed word, see [`TRIGGERS_TOTAL`]).
+pub fn trigger(kind: &'static str, route: &str, outcome: &'static str) {
+    counter!(TRIGGERS_TOTAL, "kind" => kind, "route" => route.to_owned(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// Counts a stretch of the event stream that could not be replayed (`gap`, `resume_failed`).
+pub fn event_stream_gap(reason: &'static str) {
+    counter!(EVENT_STREAM_GAPS_TOTAL, "reason" => reason).increment(1);
 }
 
 fn result(ok: bool) -> &'static str {

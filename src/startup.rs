@@ -304,6 +304,23 @@ impl Application {
                 }
             });
 
+        // Schedules and messages: which replicas answer is said once, at startup.
+        let coordination = crate::triggers::Coordination::of(&state.store);
+        tracing::info!(%coordination, "schedules and messages");
+        let routes_now = state.routes.current();
+        if coordination == crate::triggers::Coordination::SingleReplica
+            && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+            && routes_now
+                .iter()
+                .any(|r| r.schedule.is_some() || r.message.is_some())
+        {
+            tracing::warn!(
+                "running in Kubernetes with [schedule] or [message] routes and no [store] url: \
+                 with more than one replica each would post every tick and answer every message"
+            );
+        }
+        let triggers = crate::triggers::spawn_all(&state);
+
         let grace = state.settings.server.shutdown_grace();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -375,6 +392,9 @@ impl Application {
         };
         registration.abort();
         watcher.abort();
+        for task in triggers {
+            task.abort();
+        }
         upkeep.abort();
         if let Some(task) = metrics_server {
             task.abort();

@@ -169,6 +169,7 @@ async fn session<R: AsyncBufRead + Unpin>(
         .map_err(|e| e.to_string())?;
     let ready = app.state().ready.clone();
     let background = app.state().background.clone();
+    let app_state = app.state().clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stop_rx.await;
@@ -190,7 +191,8 @@ async fn session<R: AsyncBufRead + Unpin>(
             settings.mattermost.teams
         ));
     }
-    let mut repl = Repl::new(world.clone(), &team, sim.url().to_string(), sim.bot_token());
+    let mut repl =
+        Repl::new(world.clone(), &team, sim.url().to_string(), sim.bot_token()).with_app(app_state);
     let (page_stop_tx, page_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (page_addr, page) = web::serve(
         web::Session {

@@ -30,6 +30,8 @@ pub(super) struct Repl {
     /// The simulated Mattermost's URL, for `!tokens`.
     sim_url: String,
     bot_token: String,
+    /// The running Switchboard, for `!tick` and `!webhook` (`None` in tests of the REPL alone).
+    app: Option<crate::server::AppState>,
 }
 
 /// Who acts first, and where.
@@ -49,7 +51,14 @@ impl Repl {
             dialogs: HashMap::new(),
             sim_url,
             bot_token,
+            app: None,
         }
+    }
+
+    /// Lets `!tick` and `!webhook` reach the running Switchboard.
+    pub(super) fn with_app(mut self, app: crate::server::AppState) -> Self {
+        self.app = Some(app);
+        self
     }
 
     /// The prompt: where and who, e.g. `~town-square @alice> `.
@@ -137,6 +146,23 @@ impl Repl {
             }
             "help" => {
                 self.help(out);
+                Ok(())
+            }
+            // `!tick <route>` and `!webhook <route> <file>` (src/triggers/mod.rs).
+            "tick" | "webhook" => {
+                let Some(app) = &self.app else {
+                    let _ = writeln!(out, "error: !{verb} needs the running Switchboard");
+                    return Ok(());
+                };
+                match crate::triggers::dev_command(app, &format!("{verb} {rest}")).await {
+                    Some(Ok(said)) => {
+                        let _ = writeln!(out, "{said}");
+                    }
+                    Some(Err(e)) => {
+                        let _ = writeln!(out, "error: {e}");
+                    }
+                    None => {}
+                }
                 Ok(())
             }
             _ => {
@@ -377,6 +403,8 @@ impl Repl {
              !as @user               act as another user: {}\n    \
              !in ~channel            type in another channel of team {}\n    \
              !tokens                 the simulated Mattermost's URL and access tokens (for curl or the client)\n    \
+             !tick ROUTE             fire the [schedule] of ROUTE now\n    \
+             !webhook ROUTE FILE     deliver the JSON body in FILE to the [webhook] of ROUTE\n    \
              !help                   this list\n\
              End the input (Ctrl-D) to quit.",
             self.user_list(),

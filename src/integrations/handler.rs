@@ -262,6 +262,11 @@ impl Handlers {
         Handlers::declared(RouteTable::new(routes, "."), Runtime::default())
     }
 
+    /// The runtime declared routes run with (shared exec limits and role cache).
+    pub fn runtime(&self) -> Option<&Runtime> {
+        self.declared.as_ref().map(|(_, runtime)| runtime)
+    }
+
     /// Sets the handler of `route`; returns the one it replaces.
     pub fn insert(
         &mut self,

@@ -23,9 +23,45 @@ use super::post::PostAction;
 use super::reply::{NoLinks, ReplyAction};
 use super::spec::{ActionSpec, ArgType, CommandSpec, HookSpec, RouteFile, TriggerWhen};
 use super::template::TemplateError;
+use super::trigger_specs::{self, MessageTrigger, ScheduleTrigger, WebhookTrigger};
 use super::triggers::{Triggers, check_unique_triggers};
 use super::variables::{UnknownVariable, unknown_variables};
 use super::{Action, BUILT_IN_TRIGGERS, Route, RouteSet};
+
+/// A route's compiled `[webhook]`, `[schedule]` and `[message]`.
+#[derive(Default)]
+struct TriggerSpecs {
+    webhook: Option<WebhookTrigger>,
+    schedule: Option<ScheduleTrigger>,
+    message: Option<MessageTrigger>,
+}
+
+impl TriggerSpecs {
+    /// What these triggers add to the sample context templates are checked against.
+    fn extend_shape(&self, shape: &mut SampleShape) {
+        if let Some(webhook) = &self.webhook {
+            let body = webhook
+                .sample
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({}));
+            shape.results.insert("body".into(), body);
+            shape
+                .results
+                .insert("headers".into(), serde_json::json!({}));
+        }
+        if self.schedule.is_some() {
+            shape.results.insert(
+                "tick".into(),
+                serde_json::json!({"time": "2026-01-01T09:00:00+00:00", "timestamp": 1767258000, "local": "2026-01-01 09:00"}),
+            );
+        }
+        if let Some(pattern) = self.message.as_ref().and_then(|m| m.pattern.as_ref()) {
+            shape
+                .captures
+                .extend(pattern.capture_names().flatten().map(str::to_owned));
+        }
+    }
+}
 
 /// One problem in one route file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,14 +287,20 @@ impl<'a> FileChecker<'a> {
         };
         self.triggers = Some(Triggers::of(self.file, self.source, &spec));
 
-        if spec.command.is_none() && spec.hook.is_none() {
+        if spec.command.is_none()
+            && spec.hook.is_none()
+            && spec.webhook.is_none()
+            && spec.schedule.is_none()
+            && spec.message.is_none()
+        {
             self.problem(
                 "",
                 None,
                 "command",
-                "a route needs a trigger: `[command]` or `[hook]`".into(),
+                "a route needs a trigger: `[command]`, `[hook]`, `[message]`, `[schedule]` or `[webhook]`".into(),
             );
         }
+        let triggers = self.check_triggers(&spec);
         let mut command = spec.command.clone();
         if let Some(command) = &command {
             self.check_command(command);
@@ -292,6 +334,7 @@ impl<'a> FileChecker<'a> {
                 .collect(),
             ..SampleShape::default()
         };
+        triggers.extend_shape(&mut shape);
         // Every variable every template can reach, in every branch, against what the
         // triggers of its action provide; the test renders below then skip those templates.
         for unknown in unknown_variables(&spec, &shape.captures) {
@@ -389,12 +432,83 @@ impl<'a> FileChecker<'a> {
             command,
             hook: spec.hook.clone(),
             hook_pattern,
+            webhook: triggers.webhook,
+            schedule: triggers.schedule,
+            message: triggers.message,
             args,
             access: Access::new(spec.access.clone()),
             action: main_action,
             actions,
             source: self.source.to_owned(),
         })
+    }
+
+    /// `[webhook]`, `[schedule]` and `[message]`, compiled; problems recorded with their key.
+    fn check_triggers(&mut self, spec: &RouteFile) -> TriggerSpecs {
+        let mut triggers = TriggerSpecs::default();
+        if let Some(webhook) = &spec.webhook {
+            match trigger_specs::check_webhook(&self.name, webhook, self.base) {
+                Ok(t) => triggers.webhook = Some(t),
+                Err(problems) => {
+                    for (key, message) in problems {
+                        self.problem("webhook", None, key, message);
+                    }
+                }
+            }
+        }
+        if let Some(schedule) = &spec.schedule {
+            match trigger_specs::check_schedule(schedule) {
+                Ok(t) => triggers.schedule = Some(t),
+                Err(problems) => {
+                    for (key, message) in problems {
+                        self.problem("schedule", None, key, message);
+                    }
+                }
+            }
+        }
+        if let Some(message) = &spec.message {
+            match trigger_specs::check_message(message) {
+                Ok(t) => triggers.message = Some(t),
+                Err(problems) => {
+                    for (key, text) in problems {
+                        self.problem("message", None, key, text);
+                    }
+                }
+            }
+        }
+        let unattended = spec.webhook.is_some() || spec.schedule.is_some();
+        if unattended && spec.dialog.is_some() {
+            self.problem(
+                "dialog",
+                None,
+                "",
+                "a webhook or schedule has no user to open a dialog for".into(),
+            );
+        }
+        if unattended
+            && spec.command.is_none()
+            && spec.hook.is_none()
+            && spec.message.is_none()
+            && (!spec.access.users.is_empty() || !spec.access.roles.is_empty())
+        {
+            self.problem(
+                "access",
+                None,
+                "",
+                "`users` and `roles` cannot apply to a webhook or schedule: no user acts".into(),
+            );
+        }
+        if let Some(webhook) = &spec.webhook {
+            if webhook.group_key.is_some() && spec.reply.is_none() && spec.http.is_none() {
+                self.problem(
+                    "webhook",
+                    None,
+                    "group_key",
+                    "`group_key` edits the post of a `[reply]` or `[http]` answer; this route has neither".into(),
+                );
+            }
+        }
+        triggers
     }
 
     /// The typed parse stops at the first unknown key: report every unknown key of the file
@@ -969,6 +1083,41 @@ mod tests {
             all.iter().any(|p| p.contains("h.toml:3: `hook.pattern`")),
             "{all:?}"
         );
+    }
+
+    #[test]
+    fn trigger_problems_are_reported_with_file_line_and_key() {
+        let all = problems(&[
+            (
+                "s.toml",
+                "[schedule]\nchannel = \"c\"\ncron = \"0 25 * * *\"\n[reply]\ntext = \"t\"\n",
+            ),
+            (
+                "m.toml",
+                "[message]\ntrigger_words = [\"x\"]\npattern = \"(?P<a\"\n[reply]\ntext = \"{{ captures.b }}\"\n",
+            ),
+            (
+                "w.toml",
+                "[webhook]\nchannel = \"c\"\nallow_from = [\"300.0.0.1\"]\nhmac_secret_env = \"lower\"\n[dialog]\ntitle = \"t\"\non_submit = \"x\"\n[actions.x.reply]\ntext = \"t\"\n",
+            ),
+            (
+                "t.toml",
+                "[schedule]\nevery_secs = 60\nchannel = \"c\"\n[reply]\ntext = \"{{ body.x }}\"\n",
+            ),
+        ]);
+        for expected in [
+            "s.toml:3: `schedule.cron`",
+            "m.toml:3: `message.pattern`",
+            "w.toml:3: `webhook.allow_from`",
+            "w.toml:4: `webhook.hmac_secret_env`",
+            "w.toml:5: `dialog`: a webhook or schedule has no user",
+            "t.toml:5: `reply.text`: template",
+        ] {
+            assert!(
+                all.iter().any(|p| p.contains(expected)),
+                "{expected} missing in {all:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! | `load` | reads a directory, validates every file and reports *every* problem with file, line and key |
 //! | `keys` | every unknown key of a file in one pass (the typed parse stops at the first) |
 //! | `locate`, `triggers` | the line of a key, variable or run-time template error; triggers declared twice |
+//! | `trigger_specs`, `fire` | `[webhook]`, `[schedule]` and `[message]` compiled at load time, and running a route for one of them |
 //! | `variables` | every variable each template can reach, checked against what its triggers provide |
 //! | `pattern` | declared patterns with the web client's JavaScript classes (ASCII `\d`, `\w`, `\b`) |
 //! | `args` | slash-command argument parsing, usage text and autocomplete hint |
@@ -29,6 +30,7 @@ mod dialog_dates;
 mod dialog_values;
 mod escape;
 mod exec;
+mod fire;
 mod handler;
 mod http;
 mod keys;
@@ -42,6 +44,7 @@ mod reply;
 mod run;
 mod spec;
 mod template;
+mod trigger_specs;
 mod triggers;
 mod variables;
 pub mod versions;
@@ -61,6 +64,7 @@ pub use exec::{
     ExecAction, Limiters as ExecLimiters, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket,
     run as run_program,
 };
+pub use fire::{Delivery, Fired, resolve_channel};
 pub use handler::{
     ActionClick, BoxFuture, CONTEXT_KEY, CallbackKind, Cx, CxParts, DialogLookup, Handler,
     HandlerError, Handlers, SigningTtl, SubmittedDialog,
@@ -74,9 +78,11 @@ pub use reply::{ButtonLinks, NoLinks, Rendered, ReplyAction};
 pub use run::{DeclaredRoute, Runtime};
 pub use spec::{
     AccessSpec, ActionSpec, ArgSpec, ArgType, CommandSpec, DialogSpec, ExecSpec, HookContentType,
-    HookSpec, HttpSpec, PostSpec, ReplySpec, RouteFile, TriggerWhen, Visibility,
+    HookSpec, HttpSpec, MessageSpec, PostSpec, ReplyIn, ReplySpec, RouteFile, ScheduleSpec,
+    TriggerWhen, Visibility, WebhookSpec,
 };
 pub use template::{Template, TemplateError};
+pub use trigger_specs::{MessageTrigger, ScheduleTrigger, WebhookTrigger, When};
 
 pub use crate::protocol::BUILT_IN_TRIGGERS;
 
@@ -94,6 +100,12 @@ pub struct Route {
     pub hook: Option<HookSpec>,
     /// The hook's compiled `pattern`.
     pub hook_pattern: Option<Regex>,
+    /// The inbound webhook that triggers it (`/webhooks/<name>`).
+    pub webhook: Option<WebhookTrigger>,
+    /// The schedule that triggers it.
+    pub schedule: Option<ScheduleTrigger>,
+    /// The messages that trigger it (WebSocket events).
+    pub message: Option<MessageTrigger>,
     /// The slash command's arguments.
     pub args: ArgParser,
     /// Who may use it.

@@ -114,7 +114,7 @@ impl ButtonLinks for SignedLinks<'_> {
 }
 
 /// What an action produced, before it is shaped for the callback kind.
-enum Answer {
+pub(super) enum Answer {
     /// Nothing to say.
     Nothing,
     /// A message for the user only.
@@ -138,13 +138,18 @@ impl DeclaredRoute {
         }
     }
 
-    fn route(&self) -> Result<&Route, HandlerError> {
+    pub(super) fn route(&self) -> Result<&Route, HandlerError> {
         self.routes
             .get(&self.name)
             .ok_or_else(|| HandlerError::failed(format!("route `{}` is gone", self.name)))
     }
 
-    async fn refused(&self, route: &Route, cx: &Cx, context: &Context) -> Option<String> {
+    pub(super) async fn refused(
+        &self,
+        route: &Route,
+        cx: &Cx,
+        context: &Context,
+    ) -> Option<String> {
         let reason = route
             .access
             .check(context, &self.runtime.roles, cx.client())
@@ -159,7 +164,13 @@ impl DeclaredRoute {
     }
 
     /// Runs `action` with `context`; `trigger_id` opens dialogs.
-    async fn run(&self, cx: &Cx, route: &Route, action: &Action, context: Context) -> Answer {
+    pub(super) async fn run(
+        &self,
+        cx: &Cx,
+        route: &Route,
+        action: &Action,
+        context: Context,
+    ) -> Answer {
         let links = SignedLinks {
             cx,
             channel_id: &context.channel.id.clone(),

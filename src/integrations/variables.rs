@@ -11,6 +11,9 @@
 //! |---|---|
 //! | slash command (main action) | `args.<declared [[args]]>` |
 //! | outgoing hook (main action) | `captures.<named groups of pattern>` |
+//! | `[webhook]` (main action) | `body` (the JSON delivered, any shape) and `headers` |
+//! | `[schedule]` (main action) | `tick` (`time`, `timestamp`, `local`) |
+//! | `[message]` (main action) | `captures.<named groups of pattern>` |
 //! | dialog submission (`on_submit`) | `submission.<fields>` of this step and every earlier step, plus the `args` and `context` of the action that opened it |
 //! | dialog cancellation (`on_cancel`) | the `args`, `context` and earlier steps' `submission` of the action that opened it |
 //! | button or menu click (`action`) | `context.<the button's context keys>` and `selected_option`, `post_props` |
@@ -78,6 +81,10 @@ struct Reach {
     submission: BTreeSet<String>,
     context: BTreeSet<String>,
     captures: BTreeSet<String>,
+    /// A `[webhook]` runs it: `body` and `headers`.
+    webhook: bool,
+    /// A `[schedule]` runs it: `tick`.
+    schedule: bool,
 }
 
 impl Reach {
@@ -89,12 +96,14 @@ impl Reach {
         self.submission.extend(other.submission.iter().cloned());
         self.context.extend(other.context.iter().cloned());
         self.captures.extend(other.captures.iter().cloned());
+        self.webhook |= other.webhook;
+        self.schedule |= other.schedule;
         *self != before
     }
 }
 
-/// Every unknown variable of every template of `spec`; `captures` are the hook pattern's
-/// named groups.
+/// Every unknown variable of every template of `spec`; `captures` are the named groups of the
+/// hook's and the `[message]`'s patterns.
 pub(crate) fn unknown_variables(spec: &RouteFile, captures: &[String]) -> Vec<UnknownVariable> {
     let main = spec.main_action();
     let mut holders: Vec<(String, &ActionSpec)> = vec![(String::new(), &main)];
@@ -140,17 +149,23 @@ pub(crate) fn unknown_variables(spec: &RouteFile, captures: &[String]) -> Vec<Un
 fn reaches(spec: &RouteFile, main: &ActionSpec, captures: &[String]) -> BTreeMap<String, Reach> {
     let mut reaches: BTreeMap<String, Reach> = BTreeMap::new();
     let entry = Reach {
-        reached: spec.command.is_some() || spec.hook.is_some(),
+        reached: spec.command.is_some()
+            || spec.hook.is_some()
+            || spec.webhook.is_some()
+            || spec.schedule.is_some()
+            || spec.message.is_some(),
         args: if spec.command.is_some() {
             spec.args.iter().map(|a| a.name.clone()).collect()
         } else {
             BTreeSet::new()
         },
-        captures: if spec.hook.is_some() {
+        captures: if spec.hook.is_some() || spec.message.is_some() {
             captures.iter().cloned().collect()
         } else {
             BTreeSet::new()
         },
+        webhook: spec.webhook.is_some(),
+        schedule: spec.schedule.is_some(),
         ..Reach::default()
     };
     reaches.insert(String::new(), entry);
@@ -174,7 +189,7 @@ fn reaches(spec: &RouteFile, main: &ActionSpec, captures: &[String]) -> BTreeMap
                         args: from.args.clone(),
                         context: from.context.clone(),
                         submission,
-                        captures: BTreeSet::new(),
+                        ..Reach::default()
                     };
                     changed |= reaches.entry(next.clone()).or_default().absorb(&submitted);
                 }
@@ -185,7 +200,7 @@ fn reaches(spec: &RouteFile, main: &ActionSpec, captures: &[String]) -> BTreeMap
                         args: from.args.clone(),
                         context: from.context.clone(),
                         submission: from.submission.clone(),
-                        captures: BTreeSet::new(),
+                        ..Reach::default()
                     };
                     changed |= reaches.entry(next.clone()).or_default().absorb(&cancelled);
                 }
@@ -387,8 +402,16 @@ fn unknown(path: &str, reach: &Reach, result: Sees) -> Option<String> {
         ),
         "captures" => in_map(
             &reach.captures,
-            "no such named group in the hook's `pattern`",
+            "no such named group in the `pattern` of the hook or `[message]`",
         ),
+        // Whatever JSON the sender delivered: any attribute may be there.
+        "body" | "headers" if reach.webhook => None,
+        "tick" if reach.schedule => match attr {
+            Some(a) if !["time", "timestamp", "local"].contains(&a) => Some(format!(
+                "`tick` has `time`, `timestamp` and `local`, not `{a}`"
+            )),
+            _ => None,
+        },
         "response" if result == Sees::Response => match attr {
             Some(a) if !["status", "ok", "json", "text"].contains(&a) => Some(format!(
                 "`response` has `status`, `ok`, `json` and `text`, not `{a}`"
@@ -404,6 +427,12 @@ fn unknown(path: &str, reach: &Reach, result: Sees) -> Option<String> {
         _ if ALWAYS.contains(&root) => None,
         _ => {
             let mut known: Vec<&str> = ALWAYS.to_vec();
+            if reach.webhook {
+                known.extend(["body", "headers"]);
+            }
+            if reach.schedule {
+                known.push("tick");
+            }
             match result {
                 Sees::Response => known.push("response"),
                 Sees::Post => known.push("post"),

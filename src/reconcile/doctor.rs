@@ -244,6 +244,11 @@ pub async fn run(settings: &Settings, routes: Option<&RouteSet>) -> Vec<Finding>
 
     // 5. The public URL.
     check_public_url(settings, &mut findings).await;
+
+    // 6. Webhooks, schedules and messages.
+    if let Some(routes) = routes {
+        findings.extend(crate::triggers::needs::doctor(&client, settings, routes).await);
+    }
     findings
 }
 

@@ -21,6 +21,7 @@
 
 use std::convert::Infallible;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -28,6 +29,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -122,7 +124,7 @@ where
                 }
             }
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -140,7 +142,7 @@ where
         let shed = Arc::clone(&shed);
         let stopping = stopping.clone();
         connections.spawn(async move {
-            serve_connection(stream, app, limits, &shed, &stopping).await;
+            serve_connection(stream, peer, app, limits, &shed, &stopping).await;
             drop(permit);
         });
     }
@@ -245,6 +247,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 async fn serve_connection<S>(
     stream: TcpStream,
+    peer: SocketAddr,
     app: S,
     limits: Limits,
     shed: &Notify,
@@ -272,6 +275,9 @@ async fn serve_connection<S>(
             request
                 .extensions_mut()
                 .insert(DropConnection(kill.clone()));
+            // The peer address, as `into_make_service_with_connect_info` gives it (for
+            // `[webhook] allow_from`).
+            request.extensions_mut().insert(ConnectInfo(peer));
             let guard = InFlight::enter(Arc::clone(&phase));
             served.store(true, Ordering::Release);
             let app = app.clone();
@@ -286,7 +292,8 @@ async fn serve_connection<S>(
     // A request head (line and headers) over 64 KiB gets 431; Mattermost sends a few hundred
     // bytes, and hyper's default would buffer ~400 KiB per connection.
     builder.http1().max_buf_size(MAX_HEAD_BYTES);
-    let connection = builder.serve_connection(io, service);
+    // With upgrades: the simulated Mattermost serves its WebSocket through this loop too.
+    let connection = builder.serve_connection_with_upgrades(io, service);
     let mut connection = pin!(connection);
     let mut shutting_down = false;
     loop {

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> App {
             post(handlers::dialogs::dialog_lookup),
         )
         .route("/actions/{route}", post(handlers::actions::action))
+        .route("/webhooks/{route}", post(handlers::webhooks::webhook))
         .fallback(handlers::not_found)
         .with_state(state);
     middleware::apply(app, &settings.server, settings.log.access)

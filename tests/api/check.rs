@@ -26,7 +26,7 @@ fn shipped_copy() -> tempfile::TempDir {
         dir.path().join("config.toml"),
     )
     .unwrap();
-    for sub in ["routes", "routes/scripts"] {
+    for sub in ["routes", "routes/scripts", "routes/samples"] {
         std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         for entry in std::fs::read_dir(repo_root().join(sub)).unwrap() {
             let path = entry.unwrap().path();

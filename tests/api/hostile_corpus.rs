@@ -179,6 +179,16 @@ async fn every_hostile_case_gets_its_status_and_nothing_runs() {
             std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
         }
     }
+    // The webhook routes' sample bodies.
+    std::fs::create_dir_all(dir.path().join("samples")).unwrap();
+    for entry in std::fs::read_dir(source.join("samples")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            dir.path().join("samples").join(entry.file_name()),
+        )
+        .unwrap();
+    }
     let marker = dir.path().join("scripts/RAN");
     let script = dir.path().join("scripts/deploy.sh");
     std::fs::write(

@@ -26,4 +26,5 @@ mod routes;
 mod scaffold;
 mod sim_callbacks;
 mod skeleton;
+mod triggers;
 mod validation;

@@ -13,8 +13,10 @@ use crate::helpers::*;
 pub fn shipped_routes_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let source = repo_root().join("routes");
-    std::fs::create_dir_all(dir.path().join("scripts")).unwrap();
-    for sub in ["", "scripts"] {
+    for sub in ["scripts", "samples"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    for sub in ["", "scripts", "samples"] {
         for entry in std::fs::read_dir(source.join(sub)).unwrap() {
             let entry = entry.unwrap();
             if entry.path().is_file() {

@@ -37,8 +37,10 @@ fn make_executable(path: &Path) {
 fn shipped_routes() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let source = repo_root().join("routes");
-    std::fs::create_dir_all(dir.path().join("scripts")).unwrap();
-    for sub in ["", "scripts"] {
+    for sub in ["scripts", "samples"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    for sub in ["", "scripts", "samples"] {
         for entry in std::fs::read_dir(source.join(sub)).unwrap() {
             let entry = entry.unwrap();
             if entry.path().is_file() {

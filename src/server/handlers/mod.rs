@@ -9,6 +9,7 @@ pub(crate) mod commands;
 pub(crate) mod dialogs;
 pub(crate) mod health;
 pub(crate) mod hooks;
+pub(crate) mod webhooks;
 
 use std::sync::Arc;
 

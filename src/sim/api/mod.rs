@@ -61,6 +61,7 @@ pub(crate) fn router(world: World) -> Router {
             "/commands/{command_id}/regen_token",
             put(commands::regen_token),
         )
+        .route("/websocket", get(super::websocket::upgrade))
         .route("/posts", post(posts::create))
         .route("/posts/ephemeral", post(posts::create_ephemeral))
         .route("/posts/{post_id}", get(posts::get).put(posts::update))

@@ -1,0 +1,168 @@
+//! The triggers that are not Mattermost callbacks, at run time: inbound webhooks from other
+//! systems ([`webhook`]), schedules ([`schedule`]) and messages seen on the WebSocket event
+//! stream ([`message`]). Routes declare them in `routes/*.toml` (`[webhook]`, `[schedule]`,
+//! `[message]`); each fires the route's main action through
+//! [`DeclaredRoute::fire`](crate::integrations::DeclaredRoute::fire).
+//!
+//! # Exactly once with several replicas
+//!
+//! Every replica sees every WebSocket event and every schedule tick. Before running one, a
+//! replica *claims* it in the shared [`Store`]: `SET key NX PX ttl` on Redis (the same
+//! single-use record dialogs and one-shot buttons use), keyed by the post id or by the route
+//! and the tick's time. The first replica to claim runs it; the others count it as `skipped`.
+//! No leader is needed, so a replica that stops loses nothing for the others: the next event
+//! or tick is claimed by one still running. Without `[store] url` the store is per process:
+//! right for one replica, and the startup log says so ([`Coordination`]). Inbound webhooks
+//! arrive at one replica through the Service and need no claim.
+//!
+//! A replica that stops *after* claiming and before answering leaves that one event
+//! unanswered (at most once, never twice); the claim expires after [`CLAIM_TTL`].
+
+pub mod message;
+pub mod needs;
+pub mod schedule;
+pub mod webhook;
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::integrations::{DeclaredRoute, Runtime};
+use crate::server::AppState;
+use crate::store::Store;
+
+/// How long a claim on a tick or a message is kept (longer than any replica's clock skew and
+/// any WebSocket replay window).
+pub const CLAIM_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// How replicas agree that a tick or a message is handled once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coordination {
+    /// The store is in this process: right for one replica; several would each answer.
+    SingleReplica,
+    /// Claims in the shared store (Redis): any number of replicas, each event handled once.
+    SharedClaims,
+}
+
+impl Coordination {
+    /// The mode `store` gives.
+    pub fn of(store: &Store) -> Self {
+        if store.is_shared() {
+            Coordination::SharedClaims
+        } else {
+            Coordination::SingleReplica
+        }
+    }
+}
+
+impl fmt::Display for Coordination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Coordination::SingleReplica => {
+                "single replica: schedule ticks and messages are claimed in this process only; \
+                 run ONE replica, or set [store] url so replicas share claims"
+            }
+            Coordination::SharedClaims => {
+                "shared claims: each schedule tick and message is claimed in the shared store \
+                 (Redis SET NX) and handled by exactly one replica"
+            }
+        })
+    }
+}
+
+/// Starts the scheduler and the message listener; both run until aborted.
+pub fn spawn_all(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = vec![schedule::spawn(state.clone())];
+    tasks.extend(message::spawn(state.clone()));
+    tasks
+}
+
+/// Claims `id` of `kind` for this replica: `true` when this replica should handle it. A store
+/// that cannot answer refuses (logged): running unclaimed could answer twice.
+pub async fn claim(store: &Store, kind: &str, id: &str) -> bool {
+    match store.claim_once(&store.key(kind, id), CLAIM_TTL).await {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::error!(error = %e, kind, id, "cannot claim in the shared store; not handled here");
+            false
+        }
+    }
+}
+
+/// `dev`'s `!tick <route>` (runs the schedule's action now, unclaimed) and
+/// `!webhook <route> <file>` (delivers the JSON file as the route's webhook body, without the
+/// sender's verification); `None` when `line` (without its `!`) is neither.
+pub async fn dev_command(state: &AppState, line: &str) -> Option<Result<String, String>> {
+    let mut words = line.split_whitespace();
+    let verb = words.next()?;
+    if verb != "tick" && verb != "webhook" {
+        return None;
+    }
+    let Some(name) = words.next() else {
+        return Some(Err(format!(
+            "usage: !{verb} <route>{}",
+            if verb == "webhook" {
+                " <file.json>"
+            } else {
+                ""
+            }
+        )));
+    };
+    let route = state
+        .routes
+        .current()
+        .get(name)
+        .map(|r| (r.schedule.clone(), r.webhook.clone()));
+    Some(match (verb, route) {
+        (_, None) => Err(format!("no route `{name}`")),
+        ("tick", Some((Some(schedule), _))) => {
+            let fired = schedule::fire(state, name, &schedule, chrono::Utc::now()).await;
+            Ok(format!("tick {name}: {fired:?}"))
+        }
+        ("tick", Some((None, _))) => Err(format!("route `{name}` has no [schedule]")),
+        (_, Some((_, Some(webhook)))) => {
+            let Some(file) = words.next() else {
+                return Some(Err("usage: !webhook <route> <file.json>".to_owned()));
+            };
+            let path = std::path::Path::new(file);
+            let text = std::fs::read_to_string(path)
+                .or_else(|_| std::fs::read_to_string(state.routes.dir().join(path)));
+            match text.map_err(|e| format!("{file}: {e}")).and_then(|t| {
+                serde_json::from_str(&t).map_err(|e| format!("{file}: not JSON: {e}"))
+            }) {
+                Ok(body) => {
+                    webhook::deliver(state, name, &webhook, &axum::http::HeaderMap::new(), body)
+                        .await
+                        .map(|answer| format!("webhook {name}: {answer}"))
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        _ => Err(format!("route `{name}` has no [webhook]")),
+    })
+}
+
+/// The declared route `name` of the live route set, ready to fire.
+pub(crate) fn declared(state: &AppState, name: &str) -> Option<DeclaredRoute> {
+    let routes = state.routes.current();
+    routes.get(name)?;
+    let runtime = state
+        .handlers
+        .runtime()
+        .cloned()
+        .unwrap_or_else(|| Runtime::with_store(&state.store));
+    Some(DeclaredRoute::new(routes, name, runtime))
+}
+
+/// The team a trigger posts in: its own `team`, else the first configured team.
+pub(crate) fn team_of(state: &AppState, declared: Option<&str>) -> Option<String> {
+    declared.map(str::to_owned).or_else(|| {
+        state
+            .settings
+            .mattermost
+            .teams
+            .iter()
+            .find(|t| *t != "*")
+            .cloned()
+    })
+}
