@@ -35,8 +35,10 @@ struct Tally {
 
 fn copy_routes(to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("routes");
-    std::fs::create_dir_all(to.join("scripts")).unwrap();
-    for sub in ["", "scripts"] {
+    for sub in ["scripts", "samples"] {
+        std::fs::create_dir_all(to.join(sub)).unwrap();
+    }
+    for sub in ["", "scripts", "samples"] {
         for entry in std::fs::read_dir(from.join(sub)).unwrap() {
             let entry = entry.unwrap();
             if entry.path().is_file() {
