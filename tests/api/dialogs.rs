@@ -2,7 +2,6 @@
 //! datetime, dynamic selects served by Switchboard, cross-field rules, `on_cancel`, and
 //! multi-step forms — each with the submissions that must be refused.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -300,19 +299,6 @@ text = "Booked {{ submission.at }} in {{ submission.room }} ({{ submission.note 
 [actions.nevermind.reply]
 text = "Nothing booked on floor {{ args.floor }}."
 "#;
-
-async fn start(dir: &Path) -> (Simulator, TestApp) {
-    let sim = spawn_sim().await;
-    let app = spawn_app(settings(
-        sim.url().as_str(),
-        &sim.bot_token(),
-        &["main"],
-        dir,
-    ))
-    .await;
-    app.wait_ready().await;
-    (sim, app)
-}
 
 #[tokio::test]
 async fn datetimes_dynamic_selects_and_cancel_follow_the_declaration() {

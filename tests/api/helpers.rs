@@ -213,3 +213,17 @@ pub fn slash_form(token: &str, team_id: &str, text: &str) -> String {
         .append_pair("user_name", "alice")
         .finish()
 }
+
+/// A simulator and a ready Switchboard serving the routes in `dir` for team `main`.
+pub async fn start(dir: &std::path::Path) -> (Simulator, TestApp) {
+    let sim = spawn_sim().await;
+    let app = spawn_app(settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        &["main"],
+        dir,
+    ))
+    .await;
+    app.wait_ready().await;
+    (sim, app)
+}

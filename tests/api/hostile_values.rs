@@ -1,7 +1,6 @@
 //! Hostile values in declared routes: user text in an `http` URL stays in its part of the URL,
 //! redirects and hosts are the route's decision, and user text cannot page a channel.
 
-use std::path::Path;
 use std::time::Duration;
 
 use switchboard::sim::{SimPost, Simulator};
@@ -16,19 +15,6 @@ fn routes_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(dir.path().join(name), body).unwrap();
     }
     dir
-}
-
-async fn start(dir: &Path) -> (Simulator, TestApp) {
-    let sim = spawn_sim().await;
-    let app = spawn_app(settings(
-        sim.url().as_str(),
-        &sim.bot_token(),
-        &["main"],
-        dir,
-    ))
-    .await;
-    app.wait_ready().await;
-    (sim, app)
 }
 
 async fn run(sim: &Simulator, user: &str, command: &str) -> SimPost {

@@ -1,7 +1,6 @@
 //! Single use of signed tokens (issue 13, item 3): a dialog state, and the context of a button
 //! declared `once = true`, run their action once; replays are answered and run nothing.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -25,19 +24,6 @@ pub fn shipped_routes_copy() -> tempfile::TempDir {
         }
     }
     dir
-}
-
-async fn start(dir: &Path) -> (Simulator, TestApp) {
-    let sim = spawn_sim().await;
-    let app = spawn_app(settings(
-        sim.url().as_str(),
-        &sim.bot_token(),
-        &["main"],
-        dir,
-    ))
-    .await;
-    app.wait_ready().await;
-    (sim, app)
 }
 
 /// Posts in ~town-square announcing a finished deploy (one per run of deploy.sh).

@@ -52,19 +52,6 @@ fn shipped_routes() -> tempfile::TempDir {
     dir
 }
 
-async fn start(dir: &Path) -> (Simulator, TestApp) {
-    let sim = spawn_sim().await;
-    let app = spawn_app(settings(
-        sim.url().as_str(),
-        &sim.bot_token(),
-        &["main"],
-        dir,
-    ))
-    .await;
-    app.wait_ready().await;
-    (sim, app)
-}
-
 /// Runs `/command` as `user` in main/town-square and returns the one post it made.
 async fn run(sim: &Simulator, user: &str, command: &str) -> SimPost {
     let outcome = sim

@@ -2,7 +2,6 @@
 //! choices, blank required fields, control characters, JavaScript-like patterns, dialogs that
 //! only validate, and generated usage that survives Mattermost's Slack-link parsing.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -16,19 +15,6 @@ fn routes_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(dir.path().join(name), body).unwrap();
     }
     dir
-}
-
-async fn start(dir: &Path) -> (Simulator, TestApp) {
-    let sim = spawn_sim().await;
-    let app = spawn_app(settings(
-        sim.url().as_str(),
-        &sim.bot_token(),
-        &["main"],
-        dir,
-    ))
-    .await;
-    app.wait_ready().await;
-    (sim, app)
 }
 
 /// Runs `/command` as alice in main/town-square and returns the one post it made.
