@@ -21,11 +21,20 @@ pub(super) enum Lines<R> {
     Piped(tokio::io::Lines<R>),
     /// A terminal, read by rustyline.
     Terminal(Terminal),
-    /// No lines: only the page is used; input ends on Ctrl-C (SIGINT).
-    Interrupt,
+    /// No lines: only the page is used; input ends on Ctrl-C (SIGINT). The listener is
+    /// registered when this source is made, before the banner tells the person to press
+    /// Ctrl-C, so an early one is never taken by the default handler (which would kill the
+    /// process without shutting down).
+    Interrupt(tokio::signal::unix::Signal),
 }
 
 impl<R: AsyncBufRead + Unpin> Lines<R> {
+    /// No lines, ending on Ctrl-C.
+    pub(super) fn interrupt() -> std::io::Result<Self> {
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        Ok(Lines::Interrupt(signal))
+    }
+
     /// Lines read from `input`.
     pub(super) fn piped(input: R) -> Self {
         Lines::Piped(input.lines())
@@ -38,7 +47,7 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
 
     /// Whether lines are read at all (not only the page).
     pub(super) fn reads(&self) -> bool {
-        !matches!(self, Lines::Interrupt)
+        !matches!(self, Lines::Interrupt(_))
     }
 
     /// The next line, or `None` at end of input. Cancel-safe: dropping the future before it
@@ -48,8 +57,8 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
             // An unreadable byte sequence ends the input like end of file would.
             Lines::Piped(lines) => lines.next_line().await.ok().flatten(),
             Lines::Terminal(terminal) => terminal.next(prompt).await,
-            Lines::Interrupt => {
-                let _ = tokio::signal::ctrl_c().await;
+            Lines::Interrupt(signal) => {
+                signal.recv().await;
                 None
             }
         }

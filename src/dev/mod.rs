@@ -70,8 +70,13 @@ pub struct DevOptions {
 /// standard input is a terminal and `--repl` is given, echoing each line when it is piped.
 pub async fn run_stdio(settings: Settings, options: DevOptions) -> ExitCode {
     if std::io::stdin().is_terminal() && !options.repl {
-        let lines: Lines<BufReader<tokio::io::Stdin>> = Lines::Interrupt;
-        return run_lines(settings, &options, lines, &mut std::io::stdout()).await;
+        match Lines::<BufReader<tokio::io::Stdin>>::interrupt() {
+            Ok(lines) => return run_lines(settings, &options, lines, &mut std::io::stdout()).await,
+            Err(e) => {
+                eprintln!("error: cannot listen for Ctrl-C ({e})");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     if std::io::stdin().is_terminal() {
         match Terminal::start() {
