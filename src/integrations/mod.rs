@@ -83,6 +83,7 @@ pub use spec::{
 };
 pub use template::{Template, TemplateError};
 pub use trigger_specs::{MessageTrigger, ScheduleTrigger, WebhookTrigger, When};
+pub use variables::TEMPLATE_VARIABLES;
 
 pub use crate::protocol::BUILT_IN_TRIGGERS;
 

@@ -38,25 +38,88 @@ pub(crate) struct UnknownVariable {
     pub message: String,
 }
 
-/// Top-level names every template sees.
-const ALWAYS: &[&str] = &[
-    "route",
-    "user",
-    "channel",
-    "team",
-    "command",
-    "text",
-    "root_id",
-    "post_id",
-    "user_mentions",
-    "channel_mentions",
-    "trigger_word",
-    "args",
-    "submission",
-    "captures",
-    "context",
-    "post_props",
+/// The variables templates see, by what provides them, as `switchboard check` knows them:
+/// `(provider, variables)`, where `a.b` is the attribute `b` of `a`. The names under `args`,
+/// `submission`, `context` and `captures` come from the route itself (its `[[args]]`, dialog
+/// fields, button `context` keys and pattern groups). [`unknown_variables`] checks every
+/// template against this table, and the manual's template reference is tested against it
+/// (`tests/docs.rs`), so the two cannot drift apart.
+pub const TEMPLATE_VARIABLES: &[(&str, &[&str])] = &[
+    (
+        "every template",
+        &[
+            "route",
+            "user",
+            "user.id",
+            "user.name",
+            "channel",
+            "channel.id",
+            "channel.name",
+            "team",
+            "team.id",
+            "team.name",
+            "command",
+            "text",
+            "root_id",
+            "post_id",
+            "user_mentions",
+            "channel_mentions",
+            "trigger_word",
+            "args",
+            "submission",
+            "captures",
+            "context",
+            "post_props",
+        ],
+    ),
+    ("[command]", &["args"]),
+    ("[hook]", &["captures", "trigger_word"]),
+    ("[webhook]", &["body", "headers"]),
+    ("[schedule]", &["tick", "tick.time", "tick.timestamp", "tick.local"]),
+    ("[message]", &["captures"]),
+    ("on_submit", &["submission", "args", "context"]),
+    ("on_cancel", &["submission", "args", "context"]),
+    ("button or menu", &["context", "context.selected_option", "post_props"]),
+    (
+        "[http.reply]",
+        &[
+            "response",
+            "response.status",
+            "response.ok",
+            "response.json",
+            "response.text",
+        ],
+    ),
+    ("[post] reply", &["post", "post.id", "post.channel", "post.team"]),
 ];
+
+/// The top-level names of `provider`'s row in [`TEMPLATE_VARIABLES`].
+fn roots_of(provider: &str) -> Vec<&'static str> {
+    TEMPLATE_VARIABLES
+        .iter()
+        .filter(|(p, _)| *p == provider)
+        .flat_map(|(_, vars)| vars.iter().copied())
+        .filter(|v| !v.contains('.'))
+        .collect()
+}
+
+/// The attributes of `root` that [`TEMPLATE_VARIABLES`] lists (`tick` → `time`, …).
+fn attributes_of(root: &str) -> Vec<&'static str> {
+    TEMPLATE_VARIABLES
+        .iter()
+        .flat_map(|(_, vars)| vars.iter().copied())
+        .filter_map(|v| v.strip_prefix(root)?.strip_prefix('.'))
+        .collect()
+}
+
+/// `a`, `b` and `c` as "`a`, `b` and `c`".
+fn and_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.join(""),
+    }
+}
 
 /// Functions and globals (ours and minijinja's) that are not context variables.
 const FUNCTIONS: &[&str] = &[
@@ -383,9 +446,10 @@ fn unknown(path: &str, reach: &Reach, result: Sees) -> Option<String> {
     match root {
         _ if FUNCTIONS.contains(&root) => None,
         "user" | "channel" | "team" => match attr {
-            Some(a) if a != "id" && a != "name" => {
-                Some(format!("`{root}` has `id` and `name`, not `{a}`"))
-            }
+            Some(a) if !attributes_of(root).contains(&a) => Some(format!(
+                "`{root}` has {}, not `{a}`",
+                and_list(&attributes_of(root))
+            )),
             _ => None,
         },
         "args" => in_map(
@@ -405,37 +469,31 @@ fn unknown(path: &str, reach: &Reach, result: Sees) -> Option<String> {
             "no such named group in the `pattern` of the hook or `[message]`",
         ),
         // Whatever JSON the sender delivered: any attribute may be there.
-        "body" | "headers" if reach.webhook => None,
-        "tick" if reach.schedule => match attr {
-            Some(a) if !["time", "timestamp", "local"].contains(&a) => Some(format!(
-                "`tick` has `time`, `timestamp` and `local`, not `{a}`"
-            )),
-            _ => None,
-        },
-        "response" if result == Sees::Response => match attr {
-            Some(a) if !["status", "ok", "json", "text"].contains(&a) => Some(format!(
-                "`response` has `status`, `ok`, `json` and `text`, not `{a}`"
-            )),
-            _ => None,
-        },
-        "post" if result == Sees::Post => match attr {
-            Some(a) if !["id", "channel", "team"].contains(&a) => {
-                Some(format!("`post` has `id`, `channel` and `team`, not `{a}`"))
+        _ if reach.webhook && roots_of("[webhook]").contains(&root) => None,
+        _ if (reach.schedule && roots_of("[schedule]").contains(&root))
+            || (result == Sees::Response && roots_of("[http.reply]").contains(&root))
+            || (result == Sees::Post && roots_of("[post] reply").contains(&root)) =>
+        {
+            match attr {
+                Some(a) if !attributes_of(root).contains(&a) => Some(format!(
+                    "`{root}` has {}, not `{a}`",
+                    and_list(&attributes_of(root))
+                )),
+                _ => None,
             }
-            _ => None,
-        },
-        _ if ALWAYS.contains(&root) => None,
+        }
+        _ if roots_of("every template").contains(&root) => None,
         _ => {
-            let mut known: Vec<&str> = ALWAYS.to_vec();
+            let mut known: Vec<&str> = roots_of("every template");
             if reach.webhook {
-                known.extend(["body", "headers"]);
+                known.extend(roots_of("[webhook]"));
             }
             if reach.schedule {
-                known.push("tick");
+                known.extend(roots_of("[schedule]"));
             }
             match result {
-                Sees::Response => known.push("response"),
-                Sees::Post => known.push("post"),
+                Sees::Response => known.extend(roots_of("[http.reply]")),
+                Sees::Post => known.extend(roots_of("[post] reply")),
                 Sees::None => {}
             }
             Some(format!(
