@@ -6,7 +6,7 @@ Switchboard accepts, by running `switchboard check` on them.
 
 Each target's files are laid out as the target ships them, then checked where the service
 would run: the image's final stage (its WORKDIR and COPY lines, through the .dockerignore),
-the systemd install steps (the unit's and the README's, replayed into a scratch directory),
+the systemd install steps (the unit's and the manual's, replayed into a scratch directory),
 and the Kubernetes volumes (ConfigMaps, `items`, projected volumes and file modes). So a route
 whose exec program a target does not ship (or ships without the executable bit) is caught.
 Each of these has a negative control: the same target with the scripts left out must fail.
@@ -294,17 +294,17 @@ def check_systemd():
     require(f"u {settings.get('User', [''])[0]} " in sysusers, where,
             "switchboard.sysusers must create the unit's User")
 
-    # The install steps (in the unit's header and in the README) ship what the routes need:
-    # replayed into a scratch root, `switchboard check` runs as ExecStartPre would.
+    # The install steps (in the unit's header and in the manual's deploy page) ship what the
+    # routes need: replayed into a scratch root, `switchboard check` runs as ExecStartPre would.
     unit_steps = unit.split("# Install (as root):", 1)[1].split("\n#\n", 1)[0]
-    readme = (ROOT / "README.md").read_text()
-    readme_steps = readme.split("### Single host (systemd)", 1)[1].split("```sh", 1)[1]
-    readme_steps = readme_steps.split("```", 1)[0]
+    manual = (ROOT / "docs/src/operations/deploy.md").read_text()
+    manual_steps = manual.split("## Single host (systemd)", 1)[1].split("```sh", 1)[1]
+    manual_steps = manual_steps.split("```", 1)[0]
     workdir = settings.get("WorkingDirectory", ["/"])[0]
     exec_start = shlex.split(settings.get("ExecStart", [""])[0])
     config = exec_start[exec_start.index("--config") + 1] if "--config" in exec_start else None
     env = valid_env(env_file_vars())
-    for name, steps in (("unit header", unit_steps), ("README", readme_steps)):
+    for name, steps in (("unit header", unit_steps), ("manual", manual_steps)):
         steps = list(install_commands(steps))
         require(steps, where, f"no install steps found in the {name}")
         for label, kept in (("", steps),

@@ -7,7 +7,7 @@
 //!   of the templates page, and every filter and function the template environment registers
 //!   is there too (minijinja's built-ins the page lists really exist);
 //! - every setting of the shipped `config.toml` is on the configuration page;
-//! - every ```toml block of every page is a complete route that the built `switchboard check`
+//! - every ```toml block of every page (and of the README) is a complete route that the built `switchboard check`
 //!   accepts (run on a copy of the shipped `config.toml` and `routes/` with the snippet
 //!   added), an `{{#include}}` of a shipped file, or marked ```toml,fragment (skipped);
 //! - the getting-started walkthrough runs as written (`switchboard test`).
@@ -74,7 +74,12 @@ fn undocumented_schema_keys(schema: &Value, keys_page: &str) -> Vec<String> {
             missing.push(format!("{name}: no `<!-- schema: {name} -->` section"));
             continue;
         };
-        for key in def["properties"].as_object().into_iter().flatten().map(|p| p.0) {
+        for key in def["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|p| p.0)
+        {
             if !mentions(section, key) {
                 missing.push(format!("{name}.{key}"));
             }
@@ -131,7 +136,11 @@ fn registered_metrics() -> Vec<String> {
     // Every series the file emits goes through one of these constants.
     let literal = Regex::new(r#""(switchboard_[a-z_]+)""#).unwrap();
     for c in literal.captures_iter(&source) {
-        assert!(found.contains(&c[1].to_owned()), "{} is not a pub const", &c[1]);
+        assert!(
+            found.contains(&c[1].to_owned()),
+            "{} is not a pub const",
+            &c[1]
+        );
     }
     found
 }
@@ -149,7 +158,10 @@ fn every_metric_is_on_the_operations_page() {
     assert!(metrics.len() >= 15, "found only {metrics:?}");
     let page = read("docs/src/operations/metrics.md");
     let missing = undocumented_metrics(&page);
-    assert!(missing.is_empty(), "not in docs/src/operations/metrics.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not in docs/src/operations/metrics.md: {missing:?}"
+    );
 
     let without = page.replace("`switchboard_reloads_total`", "reloads");
     assert_eq!(
@@ -228,7 +240,8 @@ fn undocumented_template_names(page: &str) -> Vec<String> {
 /// Whether a template can call `name` as a filter: minijinja reports an unknown filter as
 /// such, whatever the arguments.
 fn is_filter(name: &str) -> bool {
-    let template = switchboard::integrations::Template::compile("t", &format!("{{{{ x | {name} }}}}"));
+    let template =
+        switchboard::integrations::Template::compile("t", &format!("{{{{ x | {name} }}}}"));
     let error = match template {
         Err(e) => e.message,
         Ok(t) => match t.render(&serde_json::json!({"x": [1, 2]})) {
@@ -253,11 +266,16 @@ fn every_filter_and_function_is_in_the_reference() {
          docs/src/reference/templates.md: {missing:?}"
     );
     let without = page.replace("`tally", "tally");
-    assert_eq!(undocumented_template_names(&without), vec!["tally".to_owned()]);
+    assert_eq!(
+        undocumented_template_names(&without),
+        vec!["tally".to_owned()]
+    );
 
     // minijinja's built-ins the page lists exist (a misspelt or removed one is caught).
     let listed = sections(&page, "template");
-    let builtins = listed.get("minijinja filters").expect("the built-in filters section");
+    let builtins = listed
+        .get("minijinja filters")
+        .expect("the built-in filters section");
     let name = Regex::new(r"`([a-z_]+)`").unwrap();
     let filters: Vec<&str> = name
         .captures_iter(builtins)
@@ -266,7 +284,10 @@ fn every_filter_and_function_is_in_the_reference() {
     assert!(filters.len() > 40, "{filters:?}");
     let unknown: Vec<&&str> = filters.iter().filter(|f| !is_filter(f)).collect();
     assert!(unknown.is_empty(), "listed but not filters: {unknown:?}");
-    assert!(!is_filter("no_such_filter"), "the probe must be able to fail");
+    assert!(
+        !is_filter("no_such_filter"),
+        "the probe must be able to fail"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,8 +356,9 @@ struct Block {
     body: String,
 }
 
+/// The manual's pages, and the README (its short path has route examples too).
 fn pages() -> Vec<PathBuf> {
-    let mut out = Vec::new();
+    let mut out = vec![root().join("README.md")];
     let mut dirs = vec![root().join("docs/src")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -376,7 +398,11 @@ fn blocks(page: &Path) -> Vec<Block> {
             }
         }
     }
-    assert!(open.is_none(), "{}: a code block is not closed", page.display());
+    assert!(
+        open.is_none(),
+        "{}: a code block is not closed",
+        page.display()
+    );
     out
 }
 
@@ -425,13 +451,33 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The slash-command trigger a route file declares, if any.
+fn trigger_of(route: &str) -> Option<String> {
+    let value: toml::Value = toml::from_str(route).ok()?;
+    Some(value.get("command")?.get("trigger")?.as_str()?.to_owned())
+}
+
 /// Runs the built `switchboard check` on the shipped `config.toml` and `routes/` with `route`
-/// added as `routes/<name>.toml`; `Err` holds what it printed when it refused.
+/// added as `routes/<name>.toml`; `Err` holds what it printed when it refused. A shortened
+/// copy of a shipped route (same slash command) takes that route's place instead.
 fn check_with(name: &str, route: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(root().join("config.toml"), dir.path().join("config.toml")).unwrap();
-    copy_dir(&root().join("routes"), &dir.path().join("routes"));
-    std::fs::write(dir.path().join("routes").join(format!("{name}.toml")), route).unwrap();
+    let routes = dir.path().join("routes");
+    copy_dir(&root().join("routes"), &routes);
+    let mut file = routes.join(format!("{name}.toml"));
+    if let Some(trigger) = trigger_of(route) {
+        for entry in std::fs::read_dir(&routes).unwrap() {
+            let shipped = entry.unwrap().path();
+            if shipped.extension().is_some_and(|e| e == "toml")
+                && trigger_of(&std::fs::read_to_string(&shipped).unwrap()).as_ref()
+                    == Some(&trigger)
+            {
+                file = shipped;
+            }
+        }
+    }
+    std::fs::write(file, route).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("check")
         .current_dir(dir.path())
@@ -469,12 +515,17 @@ fn every_toml_example_in_the_manual_is_a_route_check_accepts() {
                     includes += 1;
                     // A shipped file: loaded and exercised by the other tests.
                     if !path.is_file() {
-                        failures.push(format!("{at}: includes {}, which is missing", path.display()));
+                        failures.push(format!(
+                            "{at}: includes {}, which is missing",
+                            path.display()
+                        ));
                     }
                 }
                 Some(TomlBlock::Route) => {
                     routes += 1;
-                    if let Err(report) = check_with(&format!("manual_example_{routes}"), &block.body) {
+                    if let Err(report) =
+                        check_with(&format!("manual_example_{routes}"), &block.body)
+                    {
                         failures.push(format!(
                             "{at}: `switchboard check` refuses it (mark a part of a file \
                              ```toml,fragment):\n{report}"
@@ -508,6 +559,67 @@ fn the_manual_includes_only_files_that_exist() {
     }
 }
 
+/// GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces as `-`.
+fn github_anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Relative links of the README (into the manual, mostly) that name no file, or a heading the
+/// file does not have.
+fn broken_readme_links(readme: &str) -> Vec<String> {
+    let link = Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let mut broken = Vec::new();
+    for c in link.captures_iter(readme) {
+        let target = &c[1];
+        if target.contains("://") || target.starts_with("mailto:") {
+            continue;
+        }
+        let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+        if path.is_empty() {
+            continue; // an anchor in the README itself: GitHub's concern, not the manual's
+        }
+        let Ok(text) = std::fs::read_to_string(root().join(path)) else {
+            broken.push(format!("{target}: no such file"));
+            continue;
+        };
+        if !anchor.is_empty()
+            && !text
+                .lines()
+                .filter_map(|l| l.strip_prefix('#'))
+                .any(|h| github_anchor(h.trim_start_matches('#')) == anchor)
+        {
+            broken.push(format!("{target}: no such heading"));
+        }
+    }
+    broken
+}
+
+#[test]
+fn the_readme_links_into_the_manual() {
+    let readme = read("README.md");
+    assert!(
+        readme.matches("](docs/src/").count() >= 15,
+        "the README links into the manual"
+    );
+    let broken = broken_readme_links(&readme);
+    assert!(broken.is_empty(), "README.md: {broken:?}");
+    let with_broken = readme.replacen(
+        "getting-started.md#run-against-a-real-mattermost",
+        "getting-started.md#run-against-mattermost",
+        1,
+    );
+    assert_eq!(
+        broken_readme_links(&with_broken),
+        vec!["docs/src/getting-started.md#run-against-mattermost: no such heading".to_owned()]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The getting-started walkthrough.
 
@@ -525,5 +637,8 @@ fn the_getting_started_walkthrough_runs_as_written() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("ok   docs/src/getting-started.md"), "{stdout}");
+    assert!(
+        stdout.contains("ok   docs/src/getting-started.md"),
+        "{stdout}"
+    );
 }
