@@ -621,7 +621,89 @@ fn the_readme_links_into_the_manual() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The getting-started walkthrough.
+// Sessions: the getting-started walkthrough and the cookbook's recipes, run as written.
+
+/// The name a page gives the route of the code block starting at `line` (1-based): the last
+/// `` `routes/<name>.toml` `` written before it.
+fn route_name(page: &str, line: usize) -> Option<String> {
+    let name = Regex::new(r"`routes/([a-z0-9_-]+)\.toml`").unwrap();
+    let before: Vec<&str> = page.lines().take(line - 1).collect();
+    before
+        .iter()
+        .rev()
+        .find_map(|l| name.captures_iter(l).last().map(|c| c[1].to_owned()))
+}
+
+/// Runs `switchboard test <page>` in a copy of the shipped `config.toml` and `routes/` with the
+/// page's own routes added under the names it gives them.
+fn run_sessions(page: &Path) -> (bool, String) {
+    let text = std::fs::read_to_string(page).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("config.toml"), dir.path().join("config.toml")).unwrap();
+    let routes = dir.path().join("routes");
+    copy_dir(&root().join("routes"), &routes);
+    for block in blocks(page) {
+        if classify(&block) == Some(TomlBlock::Route) {
+            let name = route_name(&text, block.line).unwrap_or_else(|| {
+                panic!(
+                    "{}:{}: no `routes/<name>.toml` before the route",
+                    page.display(),
+                    block.line
+                )
+            });
+            std::fs::write(routes.join(format!("{name}.toml")), &block.body).unwrap();
+        }
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("test")
+        .arg(page)
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// Whether a page has a session of its own (a ```text block with a prompt, not an include).
+fn has_session(page: &Path) -> bool {
+    blocks(page).iter().any(|b| {
+        b.info == "text" && !b.body.trim_start().starts_with("{{#include") && b.body.contains("> ")
+    })
+}
+
+#[test]
+fn the_cookbook_sessions_run_as_written() {
+    let mut ran = Vec::new();
+    for page in pages() {
+        if !page.starts_with(root().join("docs/src/cookbook")) || !has_session(&page) {
+            continue;
+        }
+        let (ok, output) = run_sessions(&page);
+        assert!(ok, "{}:\n{output}", page.display());
+        ran.push(page.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    ran.sort();
+    assert_eq!(ran, ["approval.md", "standup.md"]);
+
+    // Negative control: a session whose expected line is wrong fails.
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("standup.md");
+    let text = std::fs::read_to_string(root().join("docs/src/cookbook/standup.md")).unwrap();
+    std::fs::write(
+        &page,
+        text.replace("**Blockers:** none", "**Blockers:** many"),
+    )
+    .unwrap();
+    let (ok, output) = run_sessions(&page);
+    assert!(!ok, "{output}");
+}
 
 #[test]
 fn the_getting_started_walkthrough_runs_as_written() {
