@@ -15,6 +15,8 @@
 //! Each checker is also run on a page with one documented item removed, and must report it:
 //! a check that cannot fail is worth nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

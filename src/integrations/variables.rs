@@ -41,7 +41,7 @@ pub(crate) struct UnknownVariable {
 /// The variables templates see, by what provides them, as `switchboard check` knows them:
 /// `(provider, variables)`, where `a.b` is the attribute `b` of `a`. The names under `args`,
 /// `submission`, `context` and `captures` come from the route itself (its `[[args]]`, dialog
-/// fields, button `context` keys and pattern groups). [`unknown_variables`] checks every
+/// fields, button `context` keys and pattern groups). `switchboard check` checks every
 /// template against this table, and the manual's template reference is tested against it
 /// (`tests/docs.rs`), so the two cannot drift apart.
 pub const TEMPLATE_VARIABLES: &[(&str, &[&str])] = &[
@@ -75,11 +75,17 @@ pub const TEMPLATE_VARIABLES: &[(&str, &[&str])] = &[
     ("[command]", &["args"]),
     ("[hook]", &["captures", "trigger_word"]),
     ("[webhook]", &["body", "headers"]),
-    ("[schedule]", &["tick", "tick.time", "tick.timestamp", "tick.local"]),
+    (
+        "[schedule]",
+        &["tick", "tick.time", "tick.timestamp", "tick.local"],
+    ),
     ("[message]", &["captures"]),
     ("on_submit", &["submission", "args", "context"]),
     ("on_cancel", &["submission", "args", "context"]),
-    ("button or menu", &["context", "context.selected_option", "post_props"]),
+    (
+        "button or menu",
+        &["context", "context.selected_option", "post_props"],
+    ),
     (
         "[http.reply]",
         &[
@@ -90,7 +96,10 @@ pub const TEMPLATE_VARIABLES: &[(&str, &[&str])] = &[
             "response.text",
         ],
     ),
-    ("[post] reply", &["post", "post.id", "post.channel", "post.team"]),
+    (
+        "[post] reply",
+        &["post", "post.id", "post.channel", "post.team"],
+    ),
 ];
 
 /// The top-level names of `provider`'s row in [`TEMPLATE_VARIABLES`].
