@@ -254,6 +254,7 @@ impl DialogAction {
                 ElementType::Radio => DialogElementType::Radio,
                 ElementType::Date => DialogElementType::Date,
                 ElementType::Datetime => DialogElementType::Datetime,
+                ElementType::File => DialogElementType::File,
             };
             let mut element = DialogElement::new(kind, s.name.clone(), s.display_name.clone());
             element.subtype.clone_from(&s.subtype);
@@ -265,6 +266,9 @@ impl DialogAction {
             element.data_source.clone_from(&s.data_source);
             element.multiselect = s.multiselect.then_some(true);
             element.refresh = s.refresh.then_some(true);
+            if s.kind == ElementType::File {
+                element.allow_multiple = (s.max_files.unwrap_or(1) > 1).then_some(true);
+            }
             if e.dates.is_some() {
                 element.min_date.clone_from(&s.min_date);
                 element.max_date.clone_from(&s.max_date);
@@ -324,7 +328,9 @@ impl DialogAction {
                 continue;
             }
             let raw = submission.get(&e.spec.name).cloned().unwrap_or(Value::Null);
-            let checked = if e.spec.multiselect {
+            let checked = if e.spec.kind == ElementType::File {
+                e.check_files(raw)
+            } else if e.spec.multiselect {
                 e.check_many(raw)
             } else {
                 e.check_one(raw, now)
@@ -376,6 +382,7 @@ impl DialogAction {
             match s.kind {
                 ElementType::Date => add(Feature::DateElement),
                 ElementType::Datetime => add(Feature::DatetimeElement),
+                ElementType::File => add(Feature::FileElement),
                 _ => {}
             }
             if s.data_source.as_deref() == Some("dynamic") {
@@ -406,6 +413,18 @@ impl DialogAction {
             lookup.options.render(&filled)?;
         }
         Ok(())
+    }
+
+    /// The limits of the shown `file` elements, for [`super::dialog_files::verify`].
+    pub(super) fn file_limits(
+        &self,
+        hidden: &HashSet<String>,
+    ) -> Vec<super::dialog_files::FileLimits> {
+        self.elements
+            .iter()
+            .filter(|e| e.spec.kind == ElementType::File && !hidden.contains(&e.spec.name))
+            .map(|e| super::dialog_files::FileLimits::of(&e.spec))
+            .collect()
     }
 
     /// Whether any element asks for a refresh when changed (the dialog then needs a
@@ -600,6 +619,32 @@ fn element_problems(i: usize, e: &ElementSpec, problems: &mut Vec<DeclarationPro
         is_date && !e.options.is_empty(),
         "options",
         "a select or radio",
+    );
+    let is_file = e.kind == ElementType::File;
+    only(
+        !is_file && e.max_files.is_some(),
+        "max_files",
+        "a file element",
+    );
+    only(
+        !is_file && e.max_file_bytes.is_some(),
+        "max_file_bytes",
+        "a file element",
+    );
+    only(
+        !is_file && !e.extensions.is_empty(),
+        "extensions",
+        "a file element",
+    );
+    only(
+        is_file && !e.options.is_empty(),
+        "options",
+        "a select or radio",
+    );
+    problems.extend(
+        super::dialog_files::declaration_problems(e)
+            .into_iter()
+            .map(|(k, m)| (Some(i), k, m)),
     );
     if let (Some(min), Some(max)) = (e.min_items, e.max_items) {
         if min > max {

@@ -27,6 +27,7 @@ mod args;
 mod context;
 mod dialog;
 mod dialog_dates;
+mod dialog_files;
 mod dialog_values;
 mod escape;
 mod exec;

@@ -466,7 +466,7 @@ pub struct ElementSpec {
     pub name: String,
     /// Label.
     pub display_name: String,
-    /// `text`, `textarea`, `select`, `bool`, `radio`, `date`, `datetime`.
+    /// `text`, `textarea`, `select`, `bool`, `radio`, `date`, `datetime`, `file`.
     #[serde(rename = "type")]
     pub kind: ElementType,
     /// For `text`: `email`, `number`, `password`, `tel`, `url`.
@@ -538,6 +538,17 @@ pub struct ElementSpec {
     /// limits and the time interval are reckoned in; UTC when absent.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// For file: the most files (1 to 10, Mattermost's limit per submission; default 1). More
+    /// than 1 lets the user upload several (`allow_multiple`).
+    #[serde(default)]
+    pub max_files: Option<usize>,
+    /// For file: the largest accepted file, in bytes (Mattermost's own `MaxFileSize` applies
+    /// at upload anyway).
+    #[serde(default)]
+    pub max_file_bytes: Option<u64>,
+    /// For file: the accepted extensions (`pdf`, `png`; case ignored, no dot); empty: any.
+    #[serde(default)]
+    pub extensions: Vec<String>,
 }
 
 /// `lookup` of a dynamic select: Switchboard serves the lookup URL itself.
@@ -585,6 +596,9 @@ pub enum ElementType {
     Date,
     /// A moment, submitted as RFC 3339 (Mattermost ≥ 11.1).
     Datetime,
+    /// Uploaded files, submitted as file ids (Mattermost ≥ 11.10); the submission value is the
+    /// list of ids, each checked to exist, belong to the submitter and fit the declared limits.
+    File,
 }
 
 /// `[exec]`: run a local program, never through a shell.

@@ -9,6 +9,7 @@
 mod callbacks;
 mod check;
 mod connections;
+mod dialog_files;
 mod dialogs;
 mod editor;
 mod helpers;
