@@ -14,6 +14,7 @@ use super::pattern;
 
 use super::context::Context;
 use super::dialog_dates::DateRule;
+use super::dialog_lookup::{Lookup, LookupEnv, LookupError};
 use super::dialog_values::as_default;
 use super::spec::{DialogSpec, ElementSpec, ElementType};
 use super::template::{Template, TemplateError};
@@ -47,16 +48,6 @@ pub(super) struct Element {
     lookup: Option<Lookup>,
     show_when: Option<Template>,
 }
-
-/// A compiled `lookup` of a dynamic select.
-#[derive(Debug, Clone)]
-struct Lookup {
-    options: Template,
-    free_form: bool,
-}
-
-/// Most options one lookup answers with.
-const MOST_LOOKUP_ITEMS: usize = 100;
 
 /// A compiled cross-field rule.
 #[derive(Debug, Clone)]
@@ -132,17 +123,18 @@ impl DialogAction {
             }
             let dynamic = e.data_source.as_deref() == Some("dynamic");
             let lookup = match (&e.lookup, dynamic) {
-                (Some(l), true) => {
-                    template(&mut problems, "lookup", Some(i), &l.options).map(|options| Lookup {
-                        options,
-                        free_form: l.free_form,
-                    })
-                }
+                (Some(l), true) => match Lookup::compile(name, i, l) {
+                    Ok(lookup) => Some(lookup),
+                    Err(found) => {
+                        problems.extend(found);
+                        None
+                    }
+                },
                 (None, true) => {
                     problems.push((
                         Some(i),
                         "lookup",
-                        "a `dynamic` select needs a `lookup` table with `options`".into(),
+                        "a `dynamic` select needs a `lookup` table with `options` or `http`".into(),
                     ));
                     None
                 }
@@ -410,7 +402,7 @@ impl DialogAction {
             rule.error.render(&filled)?;
         }
         for lookup in self.elements.iter().filter_map(|e| e.lookup.as_ref()) {
-            lookup.options.render(&filled)?;
+            lookup.render_check(&filled)?;
         }
         Ok(())
     }
@@ -457,22 +449,25 @@ impl DialogAction {
 
     /// The options of dynamic select `field` for `query`, in `context` (which holds the
     /// values so far); `None` when `field` is not a dynamic select of this dialog.
-    pub fn lookup(
+    pub async fn lookup(
         &self,
         field: &str,
         query: &str,
         context: &Context,
-    ) -> Option<Result<Vec<(String, String)>, TemplateError>> {
+        env: LookupEnv<'_>,
+    ) -> Option<Result<Vec<(String, String)>, LookupError>> {
         let element = self.elements.iter().find(|e| e.spec.name == field)?;
         let lookup = element.lookup.as_ref()?;
-        Some(candidates(lookup, query, context))
+        Some(lookup.candidates(query, context, env).await)
     }
 
-    /// Checks the values of dynamic selects against what their lookup lists for an empty
-    /// query (unless declared `free_form`); an error per refused field.
-    pub fn check_lookups(
+    /// Checks the values of dynamic selects against what their lookup offers (unless
+    /// declared `free_form`); an error per refused field. A template failing is `Err` (the
+    /// route's mistake); a service failing refuses the field with a message saying so.
+    pub async fn check_lookups(
         &self,
         context: &Context,
+        env: LookupEnv<'_>,
     ) -> Result<Result<(), HashMap<String, String>>, TemplateError> {
         let mut errors = HashMap::new();
         for e in &self.elements {
@@ -487,19 +482,23 @@ impl DialogAction {
             if chosen.is_empty() {
                 continue;
             }
-            let mut blank = context.clone();
-            blank
-                .results
-                .insert("query".into(), Value::String(String::new()));
-            let offered = all_candidates(lookup, &blank)?;
-            if let Some(bad) = chosen
-                .iter()
-                .find(|v| !offered.iter().any(|(value, _)| value == *v))
-            {
-                errors.insert(
-                    e.spec.name.clone(),
-                    format!("`{bad}` is not one of the options offered."),
-                );
+            match lookup.refused(&chosen, context, env).await {
+                Ok(None) => {}
+                Ok(Some(bad)) => {
+                    errors.insert(
+                        e.spec.name.clone(),
+                        format!("`{bad}` is not one of the options offered."),
+                    );
+                }
+                Err(LookupError::Template(t)) => return Err(t),
+                Err(other) => {
+                    tracing::warn!(field = %e.spec.name, error = %other, "a lookup to check a submitted value failed");
+                    errors.insert(
+                        e.spec.name.clone(),
+                        "The options could not be checked (the lookup service failed); try again."
+                            .to_owned(),
+                    );
+                }
             }
         }
         Ok(if errors.is_empty() {
@@ -525,46 +524,6 @@ impl DialogAction {
         }
         Ok(None)
     }
-}
-
-/// Every line of a lookup's template as (value, text).
-fn all_candidates(
-    lookup: &Lookup,
-    context: &Context,
-) -> Result<Vec<(String, String)>, TemplateError> {
-    let rendered = lookup.options.render(context)?;
-    Ok(rendered
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|line| match line.split_once('|') {
-            Some((value, text)) => (value.trim().to_owned(), text.trim().to_owned()),
-            None => (line.to_owned(), line.to_owned()),
-        })
-        .filter(|(value, _)| !value.is_empty())
-        .collect())
-}
-
-/// The lookup's options containing `query` (value or text, ignoring case), at most
-/// [`MOST_LOOKUP_ITEMS`].
-fn candidates(
-    lookup: &Lookup,
-    query: &str,
-    context: &Context,
-) -> Result<Vec<(String, String)>, TemplateError> {
-    let mut context = context.clone();
-    context
-        .results
-        .insert("query".into(), Value::String(query.to_owned()));
-    let needle = query.trim().to_lowercase();
-    let mut all = all_candidates(lookup, &context)?;
-    all.retain(|(value, text)| {
-        needle.is_empty()
-            || value.to_lowercase().contains(&needle)
-            || text.to_lowercase().contains(&needle)
-    });
-    all.truncate(MOST_LOOKUP_ITEMS);
-    Ok(all)
 }
 
 impl Element {

@@ -793,7 +793,11 @@ impl Handler for DeclaredRoute {
                     submission: values.clone(),
                     ..Context::default()
                 };
-                match declared.check_lookups(&checked) {
+                let env = super::LookupEnv {
+                    http: &self.runtime.http,
+                    global_hosts: &self.runtime.http_allowed_hosts,
+                };
+                match declared.check_lookups(&checked, env).await {
                     Ok(Ok(())) => {}
                     Ok(Err(errors)) => {
                         return Ok(DialogResponse {
@@ -907,7 +911,14 @@ impl Handler for DeclaredRoute {
                 submission: values,
                 ..Context::default()
             };
-            match declared.lookup(&lookup.field, &lookup.query, &context) {
+            let env = super::LookupEnv {
+                http: &self.runtime.http,
+                global_hosts: &self.runtime.http_allowed_hosts,
+            };
+            match declared
+                .lookup(&lookup.field, &lookup.query, &context, env)
+                .await
+            {
                 None => Ok(LookupResponse::default()),
                 Some(Ok(items)) => Ok(LookupResponse {
                     items: items
@@ -915,9 +926,15 @@ impl Handler for DeclaredRoute {
                         .map(|(value, text)| LookupItem::new(text, value))
                         .collect(),
                 }),
-                Some(Err(e)) => {
+                Some(Err(super::LookupError::Template(e))) => {
                     tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "lookup template failed");
                     Err(HandlerError::failed("the lookup template failed"))
+                }
+                Some(Err(e)) => {
+                    // The service failed: the user sees no options (Mattermost shows "No
+                    // results"), never a server error; the log says why.
+                    tracing::warn!(route = %route.name, field = %lookup.field, error = %e, "http lookup failed");
+                    Ok(LookupResponse::default())
                 }
             }
         })

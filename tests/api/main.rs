@@ -15,6 +15,7 @@ mod editor;
 mod helpers;
 mod hostile_corpus;
 mod hostile_values;
+mod http_lookups;
 mod job_messages;
 mod late_answers;
 mod lookups;
