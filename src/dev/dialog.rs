@@ -176,6 +176,43 @@ pub(super) fn submission(
     Ok(draft)
 }
 
+/// A client acting as the user holding `token` against the simulated Mattermost.
+fn client_as(sim_url: &str, token: &str) -> Result<crate::mattermost::Client, String> {
+    crate::mattermost::Client::builder(sim_url)
+        .token(token)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Uploads `bytes` as `name` into the channel as the user holding `token` (the page's file
+/// elements); returns the file id.
+pub(super) async fn upload_bytes(
+    sim_url: &str,
+    token: &str,
+    channel_id: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<String, String> {
+    let client = client_as(sim_url, token)?;
+    let channel = crate::mattermost::ChannelId::new(channel_id);
+    let length = u64::try_from(bytes.len()).ok();
+    let uploaded = client
+        .files()
+        .upload(
+            &channel,
+            name,
+            Box::new(std::io::Cursor::new(bytes)),
+            length,
+        )
+        .await
+        .map_err(|e| format!("uploading {name}: {e}"))?;
+    uploaded
+        .file_infos
+        .first()
+        .map(|info| info.id.as_str().to_owned())
+        .ok_or_else(|| format!("uploading {name}: the server returned no file"))
+}
+
 /// Uploads `paths` into the channel as the user holding `token`, through the client's files
 /// API against the simulated Mattermost at `sim_url`; returns the file ids.
 pub(super) async fn upload(
@@ -184,10 +221,7 @@ pub(super) async fn upload(
     channel_id: &str,
     paths: &[String],
 ) -> Result<Vec<String>, String> {
-    let client = crate::mattermost::Client::builder(sim_url)
-        .token(token)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = client_as(sim_url, token)?;
     let channel = crate::mattermost::ChannelId::new(channel_id);
     let mut ids = Vec::new();
     for path in paths {
@@ -202,6 +236,29 @@ pub(super) async fn upload(
         ids.push(info.id.as_str().to_owned());
     }
     Ok(ids)
+}
+
+/// The page's values as the web client sends them: a datetime picker's local time becomes
+/// RFC 3339 in the element's time zone (the other values are already in their wire form).
+pub(super) fn as_web_client_sends(
+    dialog: &Value,
+    mut values: Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    for element in elements(dialog) {
+        if element.get("type").and_then(Value::as_str) != Some("datetime") {
+            continue;
+        }
+        let Some(name) = element.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some(Value::String(local)) = values.get(name) {
+            if !local.is_empty() {
+                let sent = typed_date(&element, "datetime", local)?;
+                values.insert(name.to_owned(), Value::String(sent));
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// One typed value as the web client would send it for `element`.
