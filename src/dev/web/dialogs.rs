@@ -13,13 +13,17 @@ use super::{Page, refused, sim_error};
 use crate::dev::dialog;
 use crate::sim::OpenedDialog;
 
-/// The dialog `id`, if it is open for `user`.
-fn opened_for(page: &Page, id: &str, user: &str) -> Result<OpenedDialog, Response> {
+/// The dialog `id`, if it is open for `user`; else the status and why.
+fn opened_for(
+    page: &Page,
+    id: &str,
+    user: &str,
+) -> Result<OpenedDialog, (StatusCode, &'static str)> {
     let Some(opened) = page.world.opened_dialogs().into_iter().find(|d| d.id == id) else {
-        return Err(refused(StatusCode::NOT_FOUND, "no such dialog"));
+        return Err((StatusCode::NOT_FOUND, "no such dialog"));
     };
     if page.world.user_id(user).as_deref() != Some(opened.user_id.as_str()) {
-        return Err(refused(
+        return Err((
             StatusCode::FORBIDDEN,
             "this dialog was opened for another user",
         ));
@@ -43,7 +47,7 @@ pub(super) struct DialogAnswer {
 pub(super) async fn answer(State(page): State<Page>, Json(answer): Json<DialogAnswer>) -> Response {
     let opened = match opened_for(&page, &answer.dialog_id, &answer.user) {
         Ok(opened) => opened,
-        Err(refusal) => return refusal,
+        Err((status, why)) => return refused(status, why),
     };
     let submission = if answer.cancel {
         Map::new()
@@ -90,7 +94,7 @@ pub(super) struct LookupAsk {
 pub(super) async fn lookup(State(page): State<Page>, Json(ask): Json<LookupAsk>) -> Response {
     let opened = match opened_for(&page, &ask.dialog_id, &ask.user) {
         Ok(opened) => opened,
-        Err(refusal) => return refusal,
+        Err((status, why)) => return refused(status, why),
     };
     match page
         .world
