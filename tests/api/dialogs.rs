@@ -587,6 +587,7 @@ fn the_readme_dialog_example_loads() {
         .map(|r| r.feature.name())
         .collect();
     assert!(features.contains(&"dynamic selects"), "{features:?}");
+    assert!(features.contains(&"file elements"), "{features:?}");
 }
 
 /// `check` renders rules and lookups with sample values, as it does other templates.
