@@ -37,8 +37,19 @@ async fn upstream() -> (String, Seen) {
             .collect();
         axum::Json(json!({"data": {"results": found}}))
     }
+    async fn by_body(
+        State(seen): State<Seen>,
+        axum::Json(body): axum::Json<Value>,
+    ) -> axum::Json<Value> {
+        let q = body["q"].as_str().unwrap_or_default().to_owned();
+        if let Value::Object(map) = body {
+            seen.lock().unwrap().push(map);
+        }
+        axum::Json(json!([{"value": format!("echo:{q}")}]))
+    }
     let app = axum::Router::new()
         .route("/search", get(search))
+        .route("/echo", axum::routing::post(by_body))
         .route(
             "/broken",
             get(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down") }),
@@ -95,6 +106,16 @@ required = false
 [dialog.elements.lookup.http]
 url = "http://{host}/shape"
 items = "/data/results"
+[[dialog.elements]]
+name = "echo"
+display_name = "Echo"
+type = "select"
+data_source = "dynamic"
+required = false
+[dialog.elements.lookup.http]
+method = "POST"
+url = "http://{host}/echo"
+body = '{{{{ {{"q": query, "env": submission.env}} | tojson }}}}'
 [[dialog.elements]]
 name = "elsewhere"
 display_name = "Elsewhere"
@@ -156,6 +177,16 @@ async fn http_lookups_map_the_services_answer_and_check_submissions_against_it()
     assert_eq!(found, json!({"items": []}), "{found}");
     let asked = seen.lock().unwrap().last().cloned().unwrap();
     assert_eq!(asked["q"], "a&q=web");
+    assert_eq!(asked["env"], "prod & co");
+
+    // POST with a JSON body built by `tojson`: quotes in the typed text stay data.
+    let found = lookup("echo", "say \"hi\"").await;
+    assert_eq!(
+        found,
+        json!({"items": [{"text": "echo:say \"hi\"", "value": "echo:say \"hi\""}]}),
+        "{found}"
+    );
+    let asked = seen.lock().unwrap().last().cloned().unwrap();
     assert_eq!(asked["env"], "prod & co");
 
     // A failing service, an answer of another shape, a host not allowed: no options, no 500.
