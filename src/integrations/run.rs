@@ -786,8 +786,11 @@ impl Handler for DeclaredRoute {
                 for (k, v) in earlier {
                     values.entry(k).or_insert(v);
                 }
+                // Ids as the lookup saw them (an http lookup may send `user.id`).
                 let checked = Context {
                     route: route.name.clone(),
+                    user: who(&dialog.request.user_id, ""),
+                    channel: who(&dialog.request.channel_id, ""),
                     args: field("args"),
                     context: field("context"),
                     submission: values.clone(),
