@@ -222,6 +222,9 @@ async fn healthcheck(settings: &Settings, url: Option<String>) -> ExitCode {
 
 fn check(settings: &Settings) -> ExitCode {
     match load_routes(settings) {
+        Some(routes) if !crate::integrations::versions::check_min_version(settings, &routes) => {
+            ExitCode::FAILURE
+        }
         Some(routes) => {
             println!(
                 "ok: configuration and {} route(s) in {} are valid",

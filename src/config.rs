@@ -151,6 +151,11 @@ pub struct MattermostSettings {
     /// environment: a comma-separated list or a TOML array.
     #[serde(deserialize_with = "string_list")]
     pub teams: Vec<String>,
+    /// The oldest Mattermost version (`"11.10"`) the routes must work with: `switchboard
+    /// check` refuses a dialog feature newer than it (e.g. `file` elements need 11.10).
+    /// Unset: every feature is accepted and `serve`/`doctor` warn against the real server.
+    #[serde(default)]
+    pub min_version: Option<String>,
 }
 
 impl fmt::Debug for MattermostSettings {
@@ -160,6 +165,7 @@ impl fmt::Debug for MattermostSettings {
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("token_file", &self.token_file)
             .field("teams", &self.teams)
+            .field("min_version", &self.min_version)
             .finish()
     }
 }

@@ -958,3 +958,59 @@ async fn rest_execute_runs_commands_like_the_web_client() {
     task.abort();
     api.sim.shutdown().await;
 }
+
+/// `POST /files` (multipart, `channel_id` first) and `GET /files/{id}/info`: the uploader is
+/// recorded as `user_id`; only the uploader or a reader of the channel sees the info.
+#[tokio::test]
+async fn files_upload_as_the_caller_and_their_info_needs_the_channel() {
+    let api = Api::start().await;
+    let world = api.sim.world();
+    let leads = world.channel_id("main", "leads").unwrap();
+    let upload = |token: String, channel: String, name: &'static str| {
+        let http = api.http.clone();
+        let url = api.url("/files");
+        async move {
+            let form = reqwest::multipart::Form::new()
+                .text("channel_id", channel)
+                .part(
+                    "files",
+                    reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name(name),
+                );
+            let resp = http
+                .post(url)
+                .header("Authorization", format!("Bearer {token}"))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let alice = world.user_token("alice").unwrap();
+    let dave = world.user_token("dave").unwrap();
+    let (status, body) = upload(alice.clone(), leads.clone(), "Notes.TXT").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let info = &body["file_infos"][0];
+    assert_eq!(info["user_id"], world.user_id("alice").unwrap());
+    assert_eq!(info["extension"], "txt");
+    assert_eq!(info["size"], 5);
+    let id = info["id"].as_str().unwrap().to_owned();
+    let (status, seen) = api.get(&format!("/files/{id}/info"), &alice).await;
+    assert_eq!(
+        (status, seen["name"].clone()),
+        (StatusCode::OK, json!("Notes.TXT"))
+    );
+    let (status, _) = api.get(&format!("/files/{id}/info"), &api.bot()).await;
+    assert_eq!(status, StatusCode::OK, "the bot reads leads");
+    let (status, _) = api.get(&format!("/files/{id}/info"), &dave).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "dave is not in leads");
+    let (status, _) = api
+        .get("/files/zzzzzzzzzzzzzzzzzzzzzzzzzz/info", &alice)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // dave cannot upload into a channel he is not in; no channel is a 400.
+    let (status, _) = upload(dave, leads, "x.txt").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = upload(alice, String::new(), "x.txt").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

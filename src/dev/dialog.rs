@@ -1,6 +1,6 @@
 //! Dialogs at the REPL: shown as the web client would lay them out (title, introduction, each
 //! field's label, type, required mark, options and default), answered with `!submit
-//! name=value …`, and the integration's answer shown as the user would see it (the dialog
+//! name=value …` (arrays for multiselects, relative dates, `@path` uploads for file elements), and the integration's answer shown as the user would see it (the dialog
 //! closes, or stays open with an error beside each field).
 
 use std::io::Write;
@@ -34,7 +34,21 @@ pub(super) fn show(out: &mut dyn Write, dialog: &Value) {
         match element.get("data_source").and_then(Value::as_str) {
             Some("users") => kind.push_str(" of @users"),
             Some("channels") => kind.push_str(" of ~channels"),
+            Some("dynamic") => kind.push_str(", looked up"),
             _ => {}
+        }
+        if element.get("multiselect").and_then(Value::as_bool) == Some(true) {
+            kind.push_str(", several: a,b");
+        }
+        if element.get("allow_multiple").and_then(Value::as_bool) == Some(true) {
+            kind.push_str(", several: @a,@b");
+        } else if kind == "file" {
+            kind.push_str(": @path");
+        }
+        for (key, what) in [("min_date", "from"), ("max_date", "until")] {
+            if let Some(day) = element.get(key).and_then(Value::as_str) {
+                kind.push_str(&format!(", {what} {day}"));
+            }
         }
         let optional = element.get("optional").and_then(Value::as_bool) == Some(true);
         let mut line = format!(
@@ -73,18 +87,35 @@ pub(super) fn show(out: &mut dyn Write, dialog: &Value) {
     );
 }
 
+/// What `!submit` typed, before its files are uploaded.
+#[derive(Debug, Default)]
+pub(super) struct Draft {
+    /// The values the web client would send.
+    pub(super) values: Map<String, Value>,
+    /// File elements and the local paths to upload for each (`name=@path`).
+    pub(super) uploads: Vec<(String, Vec<String>)>,
+}
+
 /// What `!submit` typed, as the submission the web client would send: every element's
 /// default, then the typed values. Unknown names are refused with the real ones; `@name` and
 /// `~name` become ids for user and channel selects; an option may be given by its text;
-/// `bool` fields take true/false (yes/no, on/off).
+/// `bool` fields take true/false (yes/no, on/off). A multiselect takes comma-separated values
+/// (`tags=a,b`) or the key repeated (`tags=a tags=b`), sent as an array; a date takes
+/// `YYYY-MM-DD` or `today`, `tomorrow`, `yesterday`, `+3d`, `-1w`; a datetime takes
+/// `YYYY-MM-DD HH:MM` (in the element's time zone, else UTC) or RFC 3339; a file element
+/// takes `@path` (several: `@a.log,@b.log`), uploaded as the current user before submitting.
 pub(super) fn submission(
     world: &World,
     team: &str,
     dialog: &Value,
     words: &[String],
-) -> Result<Map<String, Value>, String> {
+) -> Result<Draft, String> {
     let elements = elements(dialog);
-    let mut submission = defaults(&elements);
+    let mut draft = Draft {
+        values: defaults(&elements),
+        uploads: Vec::new(),
+    };
+    let mut typed = std::collections::HashSet::new();
     for word in words {
         let Some((name, value)) = word.split_once('=') else {
             return Err(format!(
@@ -104,9 +135,130 @@ pub(super) fn submission(
                 names.join(", ")
             ));
         };
-        submission.insert(name.to_owned(), value_for(world, team, element, value)?);
+        // A repeated key adds to what was typed before (not to the default).
+        let first = typed.insert(name.to_owned());
+        let kind = element.get("type").and_then(Value::as_str).unwrap_or("");
+        if kind == "file" {
+            let mut paths = Vec::new();
+            for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                match part.strip_prefix('@') {
+                    Some(path) => paths.push(path.to_owned()),
+                    None => {
+                        return Err(format!(
+                            "`{part}`: give a file to upload as @path (e.g. {name}=@notes.txt)"
+                        ));
+                    }
+                }
+            }
+            match draft.uploads.iter_mut().find(|(n, _)| n == name) {
+                Some((_, list)) if !first => list.extend(paths),
+                Some((_, list)) => *list = paths,
+                None => draft.uploads.push((name.to_owned(), paths)),
+            }
+            draft.values.remove(name);
+            continue;
+        }
+        if element.get("multiselect").and_then(Value::as_bool) == Some(true) {
+            let mut items = match draft.values.get(name) {
+                Some(Value::Array(items)) if !first => items.clone(),
+                _ => Vec::new(),
+            };
+            for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                items.push(value_for(world, team, element, part)?);
+            }
+            draft.values.insert(name.to_owned(), Value::Array(items));
+            continue;
+        }
+        draft
+            .values
+            .insert(name.to_owned(), value_for(world, team, element, value)?);
     }
-    Ok(submission)
+    Ok(draft)
+}
+
+/// A client acting as the user holding `token` against the simulated Mattermost.
+fn client_as(sim_url: &str, token: &str) -> Result<crate::mattermost::Client, String> {
+    crate::mattermost::Client::builder(sim_url)
+        .token(token)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Uploads `bytes` as `name` into the channel as the user holding `token` (the page's file
+/// elements); returns the file id.
+pub(super) async fn upload_bytes(
+    sim_url: &str,
+    token: &str,
+    channel_id: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<String, String> {
+    let client = client_as(sim_url, token)?;
+    let channel = crate::mattermost::ChannelId::new(channel_id);
+    let length = u64::try_from(bytes.len()).ok();
+    let uploaded = client
+        .files()
+        .upload(
+            &channel,
+            name,
+            Box::new(std::io::Cursor::new(bytes)),
+            length,
+        )
+        .await
+        .map_err(|e| format!("uploading {name}: {e}"))?;
+    uploaded
+        .file_infos
+        .first()
+        .map(|info| info.id.as_str().to_owned())
+        .ok_or_else(|| format!("uploading {name}: the server returned no file"))
+}
+
+/// Uploads `paths` into the channel as the user holding `token`, through the client's files
+/// API against the simulated Mattermost at `sim_url`; returns the file ids.
+pub(super) async fn upload(
+    sim_url: &str,
+    token: &str,
+    channel_id: &str,
+    paths: &[String],
+) -> Result<Vec<String>, String> {
+    let client = client_as(sim_url, token)?;
+    let channel = crate::mattermost::ChannelId::new(channel_id);
+    let mut ids = Vec::new();
+    for path in paths {
+        let uploaded = client
+            .files()
+            .upload_path(&channel, path)
+            .await
+            .map_err(|e| format!("uploading {path}: {e}"))?;
+        let Some(info) = uploaded.file_infos.first() else {
+            return Err(format!("uploading {path}: the server returned no file"));
+        };
+        ids.push(info.id.as_str().to_owned());
+    }
+    Ok(ids)
+}
+
+/// The page's values as the web client sends them: a datetime picker's local time becomes
+/// RFC 3339 in the element's time zone (the other values are already in their wire form).
+pub(super) fn as_web_client_sends(
+    dialog: &Value,
+    mut values: Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    for element in elements(dialog) {
+        if element.get("type").and_then(Value::as_str) != Some("datetime") {
+            continue;
+        }
+        let Some(name) = element.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some(Value::String(local)) = values.get(name) {
+            if !local.is_empty() {
+                let sent = typed_date(&element, "datetime", local)?;
+                values.insert(name.to_owned(), Value::String(sent));
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// One typed value as the web client would send it for `element`.
@@ -118,6 +270,9 @@ fn value_for(world: &World, team: &str, element: &Value, value: &str) -> Result<
             "false" | "no" | "off" | "0" | "" => Ok(Value::Bool(false)),
             _ => Err(format!("`{value}`: a checkbox is true or false")),
         };
+    }
+    if kind == "date" || kind == "datetime" {
+        return Ok(Value::String(typed_date(element, kind, value)?));
     }
     match element.get("data_source").and_then(Value::as_str) {
         Some("users") => {
@@ -142,6 +297,70 @@ fn value_for(world: &World, team: &str, element: &Value, value: &str) -> Result<
         .find(|(text, option)| *option != value && text.eq_ignore_ascii_case(value))
         .map(|(_, option)| option.to_owned());
     Ok(Value::String(by_text.unwrap_or_else(|| value.to_owned())))
+}
+
+/// A typed date as the web client's picker sends it: relative days become `YYYY-MM-DD`, a
+/// datetime's `YYYY-MM-DD HH:MM` becomes RFC 3339 in the element's time zone (UTC when it has
+/// none). Anything else goes as typed, so the route's own validation can be tried.
+fn typed_date(element: &Value, kind: &str, value: &str) -> Result<String, String> {
+    let zone = element
+        .pointer("/datetime_config/location_timezone")
+        .and_then(Value::as_str)
+        .map(|name| jiff::tz::TimeZone::get(name).map_err(|e| e.to_string()))
+        .transpose()?
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = jiff::Timestamp::now().to_zoned(zone.clone()).date();
+    let lower = value.trim().to_lowercase();
+    let days = match lower.as_str() {
+        "today" => Some(0),
+        "tomorrow" => Some(1),
+        "yesterday" => Some(-1),
+        other => relative_days(other),
+    };
+    if let Some(days) = days {
+        let day = today
+            .checked_add(jiff::Span::new().days(days))
+            .map_err(|e| e.to_string())?;
+        return Ok(if kind == "date" {
+            day.to_string()
+        } else {
+            format_moment(&day.to_datetime(jiff::civil::Time::midnight()), &zone)?
+        });
+    }
+    if kind == "datetime" {
+        let civil = value.trim().replacen(' ', "T", 1);
+        if let Ok(moment) = civil.parse::<jiff::civil::DateTime>() {
+            if !civil.contains(['Z', 'z', '+']) && civil.matches('-').count() <= 2 {
+                return format_moment(&moment, &zone);
+            }
+        }
+    }
+    Ok(value.to_owned())
+}
+
+/// `+3d`, `-2w` → days.
+fn relative_days(text: &str) -> Option<i64> {
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (number, unit) = rest.split_at(rest.len().checked_sub(1)?);
+    let n: i64 = number.parse().ok()?;
+    let per = match unit {
+        "d" => 1,
+        "w" => 7,
+        _ => return None,
+    };
+    Some(sign * n * per)
+}
+
+fn format_moment(
+    moment: &jiff::civil::DateTime,
+    zone: &jiff::tz::TimeZone,
+) -> Result<String, String> {
+    let zoned = moment.to_zoned(zone.clone()).map_err(|e| e.to_string())?;
+    Ok(zoned.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
 }
 
 /// Prints what the integration answered to a submission, as the user would see it.
@@ -221,6 +440,15 @@ fn defaults(elements: &[Value]) -> Map<String, Value> {
             let default = element.get("default")?.as_str().filter(|d| !d.is_empty())?;
             let value = if element.get("type").and_then(Value::as_str) == Some("bool") {
                 Value::Bool(default == "true")
+            } else if element.get("multiselect").and_then(Value::as_bool) == Some(true) {
+                Value::Array(
+                    default
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| Value::String(v.to_owned()))
+                        .collect(),
+                )
             } else {
                 Value::String(default.to_owned())
             };

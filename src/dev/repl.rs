@@ -186,13 +186,32 @@ impl Repl {
         let submission = if cancel {
             serde_json::Map::new()
         } else {
-            match dialog::submission(&self.world, &self.team, &opened.dialog, words) {
-                Ok(submission) => submission,
+            let draft = match dialog::submission(&self.world, &self.team, &opened.dialog, words) {
+                Ok(draft) => draft,
                 Err(e) => {
                     let _ = writeln!(out, "error: {e}");
                     return Ok(());
                 }
+            };
+            let mut values = draft.values;
+            for (name, paths) in draft.uploads {
+                let token = self.world.user_token(&self.user).unwrap_or_default();
+                let channel = self
+                    .world
+                    .channel_id(&self.team, &self.channel)
+                    .unwrap_or_default();
+                match dialog::upload(&self.sim_url, &token, &channel, &paths).await {
+                    Ok(ids) => {
+                        let _ = writeln!(out, "(uploaded {} file(s) for {name})", ids.len());
+                        values.insert(name, serde_json::Value::String(ids.join(",")));
+                    }
+                    Err(e) => {
+                        let _ = writeln!(out, "error: {e}");
+                        return Ok(());
+                    }
+                }
             }
+            values
         };
         let answer = self
             .world
@@ -398,6 +417,8 @@ impl Repl {
             out,
             "REPL commands:\n    \
              !submit name=value …    answer the open dialog (quote spaces: notes=\"two words\"; @user, ~channel for selects)\n    \
+                                     multiselect: tags=a,b (or tags=a tags=b); date: 2026-05-01, today, +3d;\n    \
+                                     datetime: \"2026-05-01 14:30\"; file: logs=@path/to/file (several: @a,@b)\n    \
              !cancel                 close the open dialog\n    \
              !click LABEL [OPTION]   click the newest button labelled LABEL, or choose OPTION in a menu\n    \
              !as @user               act as another user: {}\n    \

@@ -14,6 +14,7 @@ use super::pattern;
 
 use super::context::Context;
 use super::dialog_dates::DateRule;
+use super::dialog_lookup::{Lookup, LookupEnv, LookupError};
 use super::dialog_values::as_default;
 use super::spec::{DialogSpec, ElementSpec, ElementType};
 use super::template::{Template, TemplateError};
@@ -47,16 +48,6 @@ pub(super) struct Element {
     lookup: Option<Lookup>,
     show_when: Option<Template>,
 }
-
-/// A compiled `lookup` of a dynamic select.
-#[derive(Debug, Clone)]
-struct Lookup {
-    options: Template,
-    free_form: bool,
-}
-
-/// Most options one lookup answers with.
-const MOST_LOOKUP_ITEMS: usize = 100;
 
 /// A compiled cross-field rule.
 #[derive(Debug, Clone)]
@@ -132,17 +123,18 @@ impl DialogAction {
             }
             let dynamic = e.data_source.as_deref() == Some("dynamic");
             let lookup = match (&e.lookup, dynamic) {
-                (Some(l), true) => {
-                    template(&mut problems, "lookup", Some(i), &l.options).map(|options| Lookup {
-                        options,
-                        free_form: l.free_form,
-                    })
-                }
+                (Some(l), true) => match Lookup::compile(name, i, l) {
+                    Ok(lookup) => Some(lookup),
+                    Err(found) => {
+                        problems.extend(found);
+                        None
+                    }
+                },
                 (None, true) => {
                     problems.push((
                         Some(i),
                         "lookup",
-                        "a `dynamic` select needs a `lookup` table with `options`".into(),
+                        "a `dynamic` select needs a `lookup` table with `options` or `http`".into(),
                     ));
                     None
                 }
@@ -254,6 +246,7 @@ impl DialogAction {
                 ElementType::Radio => DialogElementType::Radio,
                 ElementType::Date => DialogElementType::Date,
                 ElementType::Datetime => DialogElementType::Datetime,
+                ElementType::File => DialogElementType::File,
             };
             let mut element = DialogElement::new(kind, s.name.clone(), s.display_name.clone());
             element.subtype.clone_from(&s.subtype);
@@ -265,6 +258,9 @@ impl DialogAction {
             element.data_source.clone_from(&s.data_source);
             element.multiselect = s.multiselect.then_some(true);
             element.refresh = s.refresh.then_some(true);
+            if s.kind == ElementType::File {
+                element.allow_multiple = (s.max_files.unwrap_or(1) > 1).then_some(true);
+            }
             if e.dates.is_some() {
                 element.min_date.clone_from(&s.min_date);
                 element.max_date.clone_from(&s.max_date);
@@ -324,7 +320,9 @@ impl DialogAction {
                 continue;
             }
             let raw = submission.get(&e.spec.name).cloned().unwrap_or(Value::Null);
-            let checked = if e.spec.multiselect {
+            let checked = if e.spec.kind == ElementType::File {
+                e.check_files(raw)
+            } else if e.spec.multiselect {
                 e.check_many(raw)
             } else {
                 e.check_one(raw, now)
@@ -376,6 +374,7 @@ impl DialogAction {
             match s.kind {
                 ElementType::Date => add(Feature::DateElement),
                 ElementType::Datetime => add(Feature::DatetimeElement),
+                ElementType::File => add(Feature::FileElement),
                 _ => {}
             }
             if s.data_source.as_deref() == Some("dynamic") {
@@ -403,9 +402,21 @@ impl DialogAction {
             rule.error.render(&filled)?;
         }
         for lookup in self.elements.iter().filter_map(|e| e.lookup.as_ref()) {
-            lookup.options.render(&filled)?;
+            lookup.render_check(&filled)?;
         }
         Ok(())
+    }
+
+    /// The limits of the shown `file` elements, for [`super::dialog_files::verify`].
+    pub(super) fn file_limits(
+        &self,
+        hidden: &HashSet<String>,
+    ) -> Vec<super::dialog_files::FileLimits> {
+        self.elements
+            .iter()
+            .filter(|e| e.spec.kind == ElementType::File && !hidden.contains(&e.spec.name))
+            .map(|e| super::dialog_files::FileLimits::of(&e.spec))
+            .collect()
     }
 
     /// Whether any element asks for a refresh when changed (the dialog then needs a
@@ -438,22 +449,25 @@ impl DialogAction {
 
     /// The options of dynamic select `field` for `query`, in `context` (which holds the
     /// values so far); `None` when `field` is not a dynamic select of this dialog.
-    pub fn lookup(
+    pub async fn lookup(
         &self,
         field: &str,
         query: &str,
         context: &Context,
-    ) -> Option<Result<Vec<(String, String)>, TemplateError>> {
+        env: LookupEnv<'_>,
+    ) -> Option<Result<Vec<(String, String)>, LookupError>> {
         let element = self.elements.iter().find(|e| e.spec.name == field)?;
         let lookup = element.lookup.as_ref()?;
-        Some(candidates(lookup, query, context))
+        Some(lookup.candidates(query, context, env).await)
     }
 
-    /// Checks the values of dynamic selects against what their lookup lists for an empty
-    /// query (unless declared `free_form`); an error per refused field.
-    pub fn check_lookups(
+    /// Checks the values of dynamic selects against what their lookup offers (unless
+    /// declared `free_form`); an error per refused field. A template failing is `Err` (the
+    /// route's mistake); a service failing refuses the field with a message saying so.
+    pub async fn check_lookups(
         &self,
         context: &Context,
+        env: LookupEnv<'_>,
     ) -> Result<Result<(), HashMap<String, String>>, TemplateError> {
         let mut errors = HashMap::new();
         for e in &self.elements {
@@ -468,19 +482,23 @@ impl DialogAction {
             if chosen.is_empty() {
                 continue;
             }
-            let mut blank = context.clone();
-            blank
-                .results
-                .insert("query".into(), Value::String(String::new()));
-            let offered = all_candidates(lookup, &blank)?;
-            if let Some(bad) = chosen
-                .iter()
-                .find(|v| !offered.iter().any(|(value, _)| value == *v))
-            {
-                errors.insert(
-                    e.spec.name.clone(),
-                    format!("`{bad}` is not one of the options offered."),
-                );
+            match lookup.refused(&chosen, context, env).await {
+                Ok(None) => {}
+                Ok(Some(bad)) => {
+                    errors.insert(
+                        e.spec.name.clone(),
+                        format!("`{bad}` is not one of the options offered."),
+                    );
+                }
+                Err(LookupError::Template(t)) => return Err(t),
+                Err(other) => {
+                    tracing::warn!(field = %e.spec.name, error = %other, "a lookup to check a submitted value failed");
+                    errors.insert(
+                        e.spec.name.clone(),
+                        "The options could not be checked (the lookup service failed); try again."
+                            .to_owned(),
+                    );
+                }
             }
         }
         Ok(if errors.is_empty() {
@@ -506,46 +524,6 @@ impl DialogAction {
         }
         Ok(None)
     }
-}
-
-/// Every line of a lookup's template as (value, text).
-fn all_candidates(
-    lookup: &Lookup,
-    context: &Context,
-) -> Result<Vec<(String, String)>, TemplateError> {
-    let rendered = lookup.options.render(context)?;
-    Ok(rendered
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|line| match line.split_once('|') {
-            Some((value, text)) => (value.trim().to_owned(), text.trim().to_owned()),
-            None => (line.to_owned(), line.to_owned()),
-        })
-        .filter(|(value, _)| !value.is_empty())
-        .collect())
-}
-
-/// The lookup's options containing `query` (value or text, ignoring case), at most
-/// [`MOST_LOOKUP_ITEMS`].
-fn candidates(
-    lookup: &Lookup,
-    query: &str,
-    context: &Context,
-) -> Result<Vec<(String, String)>, TemplateError> {
-    let mut context = context.clone();
-    context
-        .results
-        .insert("query".into(), Value::String(query.to_owned()));
-    let needle = query.trim().to_lowercase();
-    let mut all = all_candidates(lookup, &context)?;
-    all.retain(|(value, text)| {
-        needle.is_empty()
-            || value.to_lowercase().contains(&needle)
-            || text.to_lowercase().contains(&needle)
-    });
-    all.truncate(MOST_LOOKUP_ITEMS);
-    Ok(all)
 }
 
 impl Element {
@@ -600,6 +578,32 @@ fn element_problems(i: usize, e: &ElementSpec, problems: &mut Vec<DeclarationPro
         is_date && !e.options.is_empty(),
         "options",
         "a select or radio",
+    );
+    let is_file = e.kind == ElementType::File;
+    only(
+        !is_file && e.max_files.is_some(),
+        "max_files",
+        "a file element",
+    );
+    only(
+        !is_file && e.max_file_bytes.is_some(),
+        "max_file_bytes",
+        "a file element",
+    );
+    only(
+        !is_file && !e.extensions.is_empty(),
+        "extensions",
+        "a file element",
+    );
+    only(
+        is_file && !e.options.is_empty(),
+        "options",
+        "a select or radio",
+    );
+    problems.extend(
+        super::dialog_files::declaration_problems(e)
+            .into_iter()
+            .map(|(k, m)| (Some(i), k, m)),
     );
     if let (Some(min), Some(max)) = (e.min_items, e.max_items) {
         if min > max {

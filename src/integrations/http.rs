@@ -28,6 +28,15 @@ pub(crate) const MAX_REDIRECTS: usize = 5;
 /// A compiled `[http]`.
 #[derive(Debug, Clone)]
 pub struct HttpAction {
+    request: HttpRequest,
+    /// The reply rendered from the answer.
+    pub reply: ReplyAction,
+}
+
+/// The request part of an `http` action or an `http` lookup: URL, headers and body templates,
+/// the host allow-list and the redirect policy, sent by [`HttpRequest::send`].
+#[derive(Debug, Clone)]
+pub(crate) struct HttpRequest {
     method: reqwest::Method,
     url: Template,
     headers: Vec<(String, Template)>,
@@ -36,8 +45,25 @@ pub struct HttpAction {
     timeout: Duration,
     allowed_hosts: Vec<String>,
     follow_redirects: bool,
-    /// The reply rendered from the answer.
-    pub reply: ReplyAction,
+}
+
+/// The declared fields an [`HttpRequest`] is compiled from.
+pub(crate) struct RequestFields<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) url: &'a str,
+    pub(crate) headers: &'a std::collections::BTreeMap<String, String>,
+    pub(crate) headers_from_env: &'a std::collections::BTreeMap<String, String>,
+    pub(crate) body: Option<&'a str>,
+    pub(crate) timeout_secs: u64,
+    pub(crate) allowed_hosts: &'a [String],
+    pub(crate) follow_redirects: bool,
+}
+
+/// A 2xx answer.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpAnswer {
+    pub(crate) status: u16,
+    pub(crate) text: String,
 }
 
 /// Why forwarding failed, as the user is told.
@@ -96,44 +122,25 @@ pub enum HttpError {
 impl HttpAction {
     /// Compiles the spec.
     pub fn compile(route: &str, name: &str, spec: &HttpSpec) -> Result<Self, HttpError> {
-        let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
-        let method = reqwest::Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| HttpError::Method(spec.method.clone()))?;
-        Ok(HttpAction {
-            method,
-            url: Template::compile_url(&format!("{name}.url"), &spec.url)?,
-            headers: spec
-                .headers
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), t(&format!("headers.{k}"), v)?)))
-                .collect::<Result<_, TemplateError>>()?,
-            headers_from_env: spec
-                .headers_from_env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            body: spec.body.as_deref().map(|b| t("body", b)).transpose()?,
-            timeout: Duration::from_secs(spec.timeout_secs),
-            allowed_hosts: spec
-                .allowed_hosts
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect(),
+        let fields = RequestFields {
+            method: &spec.method,
+            url: &spec.url,
+            headers: &spec.headers,
+            headers_from_env: &spec.headers_from_env,
+            body: spec.body.as_deref(),
+            timeout_secs: spec.timeout_secs,
+            allowed_hosts: &spec.allowed_hosts,
             follow_redirects: spec.follow_redirects,
+        };
+        Ok(HttpAction {
+            request: HttpRequest::compile(name, &fields)?,
             reply: ReplyAction::compile(route, &format!("{name}.reply"), &spec.reply)?,
         })
     }
 
     /// Test-renders the request templates (the reply depends on the answer, so only compiles).
     pub fn check(&self, context: &Context) -> Result<(), TemplateError> {
-        self.url.render(context)?;
-        for (_, t) in &self.headers {
-            t.render(context)?;
-        }
-        if let Some(body) = &self.body {
-            body.render(context)?;
-        }
-        Ok(())
+        self.request.check(context)
     }
 
     /// Sends the request and renders the reply from the answer. `http` must not follow
@@ -146,6 +153,68 @@ impl HttpAction {
         context: Context,
         links: &dyn ButtonLinks,
     ) -> Result<Rendered, HttpError> {
+        let answer = self.request.send(http, global_hosts, &context).await?;
+        let json = serde_json::from_str::<Value>(&answer.text).unwrap_or(Value::Null);
+        let context = context.with_result(
+            "response",
+            json!({ "status": answer.status, "ok": true, "json": json, "text": answer.text }),
+        );
+        Ok(self.reply.render(context, links)?)
+    }
+}
+
+impl HttpRequest {
+    /// Compiles the templates of `fields`; `name` prefixes template names.
+    pub(crate) fn compile(name: &str, fields: &RequestFields<'_>) -> Result<Self, HttpError> {
+        let t = |key: &str, source: &str| Template::compile(&format!("{name}.{key}"), source);
+        let method = reqwest::Method::from_bytes(fields.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| HttpError::Method(fields.method.to_owned()))?;
+        Ok(HttpRequest {
+            method,
+            url: Template::compile_url(&format!("{name}.url"), fields.url)?,
+            headers: fields
+                .headers
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), t(&format!("headers.{k}"), v)?)))
+                .collect::<Result<_, TemplateError>>()?,
+            headers_from_env: fields
+                .headers_from_env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            body: fields.body.map(|b| t("body", b)).transpose()?,
+            timeout: Duration::from_secs(fields.timeout_secs),
+            allowed_hosts: fields
+                .allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            follow_redirects: fields.follow_redirects,
+        })
+    }
+
+    /// Test-renders the request templates.
+    pub(crate) fn check(&self, context: &Context) -> Result<(), TemplateError> {
+        self.url.render(context)?;
+        for (_, t) in &self.headers {
+            t.render(context)?;
+        }
+        if let Some(body) = &self.body {
+            body.render(context)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the request (following redirects as declared; `http` must not follow any
+    /// itself) and returns a 2xx answer; anything else is an error.
+    /// `global_hosts` is `[http] allowed_hosts` (empty: no global limit).
+    pub(crate) async fn send(
+        &self,
+        http: &reqwest::Client,
+        global_hosts: &[String],
+        context: &Context,
+    ) -> Result<HttpAnswer, HttpError> {
+        let context = context.clone();
         let mut url = self.checked_url(&self.url.render(&context)?, global_hosts)?;
         let mut headers = reqwest::header::HeaderMap::new();
         for (name, template) in &self.headers {
@@ -239,12 +308,10 @@ impl HttpAction {
                 status: status.as_u16(),
             });
         }
-        let json = serde_json::from_str::<Value>(&text).unwrap_or(Value::Null);
-        let context = context.with_result(
-            "response",
-            json!({ "status": status.as_u16(), "ok": true, "json": json, "text": text }),
-        );
-        Ok(self.reply.render(context, links)?)
+        Ok(HttpAnswer {
+            status: status.as_u16(),
+            text,
+        })
     }
 
     /// Parses the rendered URL and checks its scheme, and its host against the route's and

@@ -27,6 +27,8 @@ mod args;
 mod context;
 mod dialog;
 mod dialog_dates;
+mod dialog_files;
+mod dialog_lookup;
 mod dialog_values;
 mod escape;
 mod exec;
@@ -59,6 +61,7 @@ pub use access::{Access, RoleCache};
 pub use args::{ArgError, ArgParser, Parsed};
 pub use context::{CommandContext, Context, SampleShape, Who};
 pub use dialog::{DeclarationProblem, DialogAction};
+pub use dialog_lookup::{LookupEnv, LookupError};
 pub use escape::UrlValueError;
 pub use exec::{
     ExecAction, Limiters as ExecLimiters, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket,

@@ -10,7 +10,7 @@
 //! Dialog `state` and button `context` are signed through [`Cx`] (callback issue), so the
 //! arguments carried into a dialog and the values a button passes on cannot be forged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -696,13 +696,33 @@ impl Handler for DeclaredRoute {
             // Earlier steps' values come from the signed state, never from the browser's copy.
             let earlier = field("submission");
             // What the browser sent for this step (earlier steps' echoed copies dropped).
-            let submitted: Map<String, Value> = dialog
+            let mut submitted: Map<String, Value> = dialog
                 .request
                 .submission
                 .iter()
                 .filter(|(k, _)| !earlier.contains_key(*k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
+            // The top-level `file_ids` is the documented source of a lone file element's ids.
+            let lone_file = declared.file_limits(&HashSet::new());
+            if let [only] = lone_file.as_slice() {
+                let unset = submitted
+                    .get(&only.name)
+                    .is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+                if unset && !dialog.request.file_ids.is_empty() {
+                    submitted.insert(
+                        only.name.clone(),
+                        Value::Array(
+                            dialog
+                                .request
+                                .file_ids
+                                .iter()
+                                .map(|id| Value::String(id.clone()))
+                                .collect(),
+                        ),
+                    );
+                }
+            }
             let mut as_sent = earlier.clone();
             as_sent.extend(submitted.clone());
             let shown_in = Context {
@@ -738,17 +758,49 @@ impl Handler for DeclaredRoute {
                             });
                         }
                     };
+                let files = declared.file_limits(&hidden);
+                if !files.is_empty() {
+                    match super::dialog_files::verify(
+                        cx.client(),
+                        &dialog.request.user_id,
+                        &files,
+                        &values,
+                    )
+                    .await
+                    {
+                        Ok(errors) if errors.is_empty() => {}
+                        Ok(errors) => {
+                            return Ok(DialogResponse {
+                                errors: errors.into_iter().collect(),
+                                ..DialogResponse::default()
+                            });
+                        }
+                        Err(e) => {
+                            tracing::warn!(route = %route.name, error = %e, "checking the dialog's files failed");
+                            return Ok(DialogResponse::error(
+                                "The uploaded files could not be checked; try again.",
+                            ));
+                        }
+                    }
+                }
                 for (k, v) in earlier {
                     values.entry(k).or_insert(v);
                 }
+                // Ids as the lookup saw them (an http lookup may send `user.id`).
                 let checked = Context {
                     route: route.name.clone(),
+                    user: who(&dialog.request.user_id, ""),
+                    channel: who(&dialog.request.channel_id, ""),
                     args: field("args"),
                     context: field("context"),
                     submission: values.clone(),
                     ..Context::default()
                 };
-                match declared.check_lookups(&checked) {
+                let env = super::LookupEnv {
+                    http: &self.runtime.http,
+                    global_hosts: &self.runtime.http_allowed_hosts,
+                };
+                match declared.check_lookups(&checked, env).await {
                     Ok(Ok(())) => {}
                     Ok(Err(errors)) => {
                         return Ok(DialogResponse {
@@ -862,7 +914,14 @@ impl Handler for DeclaredRoute {
                 submission: values,
                 ..Context::default()
             };
-            match declared.lookup(&lookup.field, &lookup.query, &context) {
+            let env = super::LookupEnv {
+                http: &self.runtime.http,
+                global_hosts: &self.runtime.http_allowed_hosts,
+            };
+            match declared
+                .lookup(&lookup.field, &lookup.query, &context, env)
+                .await
+            {
                 None => Ok(LookupResponse::default()),
                 Some(Ok(items)) => Ok(LookupResponse {
                     items: items
@@ -870,9 +929,15 @@ impl Handler for DeclaredRoute {
                         .map(|(value, text)| LookupItem::new(text, value))
                         .collect(),
                 }),
-                Some(Err(e)) => {
+                Some(Err(super::LookupError::Template(e))) => {
                     tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "lookup template failed");
                     Err(HandlerError::failed("the lookup template failed"))
+                }
+                Some(Err(e)) => {
+                    // The service failed: the user sees no options (Mattermost shows "No
+                    // results"), never a server error; the log says why.
+                    tracing::warn!(route = %route.name, field = %lookup.field, error = %e, "http lookup failed");
+                    Ok(LookupResponse::default())
                 }
             }
         })

@@ -466,7 +466,7 @@ pub struct ElementSpec {
     pub name: String,
     /// Label.
     pub display_name: String,
-    /// `text`, `textarea`, `select`, `bool`, `radio`, `date`, `datetime`.
+    /// `text`, `textarea`, `select`, `bool`, `radio`, `date`, `datetime`, `file`.
     #[serde(rename = "type")]
     pub kind: ElementType,
     /// For `text`: `email`, `number`, `password`, `tel`, `url`.
@@ -538,9 +538,21 @@ pub struct ElementSpec {
     /// limits and the time interval are reckoned in; UTC when absent.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// For file: the most files (1 to 10, Mattermost's limit per submission; default 1). More
+    /// than 1 lets the user upload several (`allow_multiple`).
+    #[serde(default)]
+    pub max_files: Option<usize>,
+    /// For file: the largest accepted file, in bytes (Mattermost's own `MaxFileSize` applies
+    /// at upload anyway).
+    #[serde(default)]
+    pub max_file_bytes: Option<u64>,
+    /// For file: the accepted extensions (`pdf`, `png`; case ignored, no dot); empty: any.
+    #[serde(default)]
+    pub extensions: Vec<String>,
 }
 
-/// `lookup` of a dynamic select: Switchboard serves the lookup URL itself.
+/// `lookup` of a dynamic select: Switchboard serves the lookup URL itself, from a template
+/// (`options`) or by asking another service (`http`); exactly one of them.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupSpec {
@@ -549,10 +561,75 @@ pub struct LookupSpec {
     /// `context`. Switchboard keeps the lines whose value or text contains the query (ignoring
     /// case), at most 100. With an empty `query` it must list every acceptable value: that is
     /// what a submission is checked against.
-    pub options: String,
+    #[serde(default)]
+    pub options: Option<String>,
+    /// Ask another service for the options, as the typed text changes.
+    #[serde(default)]
+    pub http: Option<LookupHttpSpec>,
     /// Accept any submitted value instead of only those the lookup lists.
     #[serde(default)]
     pub free_form: bool,
+}
+
+/// `lookup.http`: a request to another service whose JSON answer lists the options. URL,
+/// headers and body are templates seeing `query`, `submission`, `args`, `context`, `user`
+/// and `channel`; values in the URL are percent-encoded for the part they land in, as in
+/// `[http]`. The answer is mapped with JSON Pointers (RFC 6901): `items` to the array,
+/// `value` and `text` within each item. A submitted value is accepted when the service lists
+/// it (asked with an empty `query`, then with the value as `query`), unless `free_form`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupHttpSpec {
+    /// HTTP method: `GET` (default) or `POST`.
+    #[serde(default = "default_lookup_method")]
+    pub method: String,
+    /// URL (template), e.g. `https://inventory.internal/search?q={{ query }}`.
+    pub url: String,
+    /// Headers (values are templates).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Headers whose value is read from an environment variable (secrets): header name →
+    /// variable name.
+    #[serde(default)]
+    pub headers_from_env: BTreeMap<String, String>,
+    /// Body (template); sent as `application/json` when it parses as JSON, else text.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Seconds to wait for the answer (the user is typing: keep it short).
+    #[serde(default = "default_lookup_timeout")]
+    pub timeout_secs: u64,
+    /// Hosts (`name` or `name:port`) the URL may reach; empty: any. `[http] allowed_hosts`
+    /// applies too.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Follow redirects (same scheme, host and port only).
+    #[serde(default)]
+    pub follow_redirects: bool,
+    /// JSON Pointer to the array of options in the answer; `""` (default): the answer is the
+    /// array.
+    #[serde(default)]
+    pub items: String,
+    /// JSON Pointer to an option's value within an item (default `/value`); a number is taken
+    /// as its decimal text. Items without one are skipped.
+    #[serde(default = "default_lookup_value")]
+    pub value: String,
+    /// JSON Pointer to an option's shown text within an item (default `/text`); the value when
+    /// absent.
+    #[serde(default = "default_lookup_text")]
+    pub text: String,
+}
+
+fn default_lookup_method() -> String {
+    "GET".to_owned()
+}
+fn default_lookup_timeout() -> u64 {
+    5
+}
+fn default_lookup_value() -> String {
+    "/value".to_owned()
+}
+fn default_lookup_text() -> String {
+    "/text".to_owned()
 }
 
 /// One cross-field check of a dialog.
@@ -585,6 +662,9 @@ pub enum ElementType {
     Date,
     /// A moment, submitted as RFC 3339 (Mattermost ≥ 11.1).
     Datetime,
+    /// Uploaded files, submitted as file ids (Mattermost ≥ 11.10); the submission value is the
+    /// list of ids, each checked to exist, belong to the submitter and fit the declared limits.
+    File,
 }
 
 /// `[exec]`: run a local program, never through a shell.

@@ -16,6 +16,7 @@
 //! | `[message]` (main action) | `captures.<named groups of pattern>` |
 //! | dialog submission (`on_submit`) | `submission.<fields>` of this step and every earlier step, plus the `args` and `context` of the action that opened it |
 //! | dialog cancellation (`on_cancel`) | the `args`, `context` and earlier steps' `submission` of the action that opened it |
+//! | a dialog's own `show_when`, `rules` and `lookup` | what reaches the dialog, plus its own fields in `submission` (a lookup also sees `query`) |
 //! | button or menu click (`action`) | `context.<the button's context keys>` and `selected_option`, `post_props` |
 //!
 //! Every template also sees `route`, `user`/`channel`/`team` (`id`, `name`), `command`,
@@ -100,6 +101,7 @@ pub const TEMPLATE_VARIABLES: &[(&str, &[&str])] = &[
         "[post] reply",
         &["post", "post.id", "post.channel", "post.team"],
     ),
+    ("dynamic select lookup", &["query"]),
 ];
 
 /// The top-level names of `provider`'s row in [`TEMPLATE_VARIABLES`].
@@ -197,14 +199,25 @@ pub(crate) fn unknown_variables(spec: &RouteFile, captures: &[String]) -> Vec<Un
         }
         .cloned()
         .unwrap_or_default();
+        // A dialog's own templates (show_when, rules, lookups) also see its own fields.
+        let mut own = reach.clone();
+        if let Some(dialog) = &action.dialog {
+            own.submission
+                .extend(dialog.elements.iter().map(|e| e.name.clone()));
+        }
         for (key, source, result) in templates(prefix, action) {
             let Ok(template) = env.template_from_str(source) else {
                 continue; // compiling reports the syntax error
             };
             let mut paths: Vec<String> = template.undeclared_variables(true).into_iter().collect();
             paths.sort();
+            let reach = if matches!(result, Sees::Form | Sees::Lookup) {
+                &own
+            } else {
+                &reach
+            };
             for path in paths {
-                if let Some(message) = unknown(&path, &reach, result) {
+                if let Some(message) = unknown(&path, reach, result) {
                     found.push(UnknownVariable {
                         key: key.clone(),
                         path,
@@ -313,6 +326,10 @@ enum Sees {
     Response,
     /// `[post] reply`: `post`.
     Post,
+    /// A dialog's `show_when` and `rules`: `submission` also holds this dialog's own fields.
+    Form,
+    /// A dialog's `lookup` (options or http request): its own fields and `query`.
+    Lookup,
 }
 
 /// Every template of one action: (key, source, result it sees).
@@ -330,13 +347,45 @@ fn templates<'a>(prefix: &str, action: &'a ActionSpec) -> Vec<(String, &'a str, 
             Sees::None,
         ));
         for (i, e) in dialog.elements.iter().enumerate() {
+            let key = format!("{p}.elements[{i}]");
             if let Some(default) = &e.default {
+                out.push((format!("{key}.default"), default.as_str(), Sees::None));
+            }
+            if let Some(show_when) = &e.show_when {
+                out.push((format!("{key}.show_when"), show_when.as_str(), Sees::Form));
+            }
+            let Some(lookup) = &e.lookup else {
+                continue;
+            };
+            if let Some(options) = &lookup.options {
                 out.push((
-                    format!("{p}.elements[{i}].default"),
-                    default.as_str(),
-                    Sees::None,
+                    format!("{key}.lookup.options"),
+                    options.as_str(),
+                    Sees::Lookup,
                 ));
             }
+            if let Some(http) = &lookup.http {
+                let h = format!("{key}.lookup.http");
+                out.push((format!("{h}.url"), http.url.as_str(), Sees::Lookup));
+                for (k, v) in &http.headers {
+                    out.push((format!("{h}.headers.{k}"), v.as_str(), Sees::Lookup));
+                }
+                if let Some(body) = &http.body {
+                    out.push((format!("{h}.body"), body.as_str(), Sees::Lookup));
+                }
+            }
+        }
+        for (i, rule) in dialog.rules.iter().enumerate() {
+            out.push((
+                format!("{p}.rules[{i}].when"),
+                rule.when.as_str(),
+                Sees::Form,
+            ));
+            out.push((
+                format!("{p}.rules[{i}].error"),
+                rule.error.as_str(),
+                Sees::Form,
+            ));
         }
     }
     if let Some(exec) = &action.exec {
@@ -481,9 +530,13 @@ fn unknown(path: &str, reach: &Reach, result: Sees) -> Option<String> {
         _ if reach.webhook && roots_of("[webhook]").contains(&root) => None,
         _ if (reach.schedule && roots_of("[schedule]").contains(&root))
             || (result == Sees::Response && roots_of("[http.reply]").contains(&root))
-            || (result == Sees::Post && roots_of("[post] reply").contains(&root)) =>
+            || (result == Sees::Post && roots_of("[post] reply").contains(&root))
+            || (result == Sees::Lookup && roots_of("dynamic select lookup").contains(&root)) =>
         {
             match attr {
+                Some(a) if attributes_of(root).is_empty() => {
+                    Some(format!("`{root}` is a value without attributes, not `{a}`"))
+                }
                 Some(a) if !attributes_of(root).contains(&a) => Some(format!(
                     "`{root}` has {}, not `{a}`",
                     and_list(&attributes_of(root))
@@ -503,7 +556,8 @@ fn unknown(path: &str, reach: &Reach, result: Sees) -> Option<String> {
             match result {
                 Sees::Response => known.extend(roots_of("[http.reply]")),
                 Sees::Post => known.extend(roots_of("[post] reply")),
-                Sees::None => {}
+                Sees::Lookup => known.extend(roots_of("dynamic select lookup")),
+                Sees::None | Sees::Form => {}
             }
             Some(format!(
                 "no such variable; templates here see {}",

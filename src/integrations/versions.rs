@@ -12,7 +12,7 @@
 //! - `multiselect` on a select: 11.0;
 //! - `date`/`datetime` elements, `data_source = "dynamic"`, field `refresh` with the dialog's
 //!   `source_url`, and multi-step (`type: "form"` answers): 11.1;
-//! - `file` elements and `file_ids`: 11.10 (not offered by the route language yet).
+//! - `file` elements and `file_ids`: 11.10 (mattermost/mattermost PR #36881).
 
 use super::{Action, RouteSet};
 
@@ -34,6 +34,8 @@ pub enum Feature {
     FieldRefresh,
     /// `on_submit` naming another dialog.
     MultiStep,
+    /// `type = "file"`.
+    FileElement,
 }
 
 impl Feature {
@@ -47,6 +49,7 @@ impl Feature {
             Feature::DynamicSelect => "dynamic selects",
             Feature::FieldRefresh => "field refresh",
             Feature::MultiStep => "multi-step dialogs",
+            Feature::FileElement => "file elements",
         }
     }
 
@@ -60,6 +63,7 @@ impl Feature {
             | Feature::DynamicSelect
             | Feature::FieldRefresh
             | Feature::MultiStep => (11, 1),
+            Feature::FileElement => (11, 10),
         }
     }
 }
@@ -112,6 +116,30 @@ pub fn unmet(routes: &RouteSet, version: (u32, u32)) -> Vec<Requirement> {
         .into_iter()
         .filter(|r| r.feature.since() > version)
         .collect()
+}
+
+/// For `check`: with `[mattermost] min_version` set, prints an error for each route feature
+/// that version lacks (naming the route, the feature and the version it needs) and returns
+/// false; also false, with an error, when `min_version` is not a version.
+pub fn check_min_version(settings: &crate::config::Settings, routes: &RouteSet) -> bool {
+    let Some(declared) = settings.mattermost.min_version.as_deref() else {
+        return true;
+    };
+    let Some(version) = parse_version(declared) else {
+        eprintln!("error: [mattermost] min_version = {declared:?} is not a version like \"11.10\"");
+        return false;
+    };
+    let unmet = unmet(routes, version);
+    for need in &unmet {
+        let (major, minor) = need.feature.since();
+        eprintln!(
+            "error: route `{}` uses {}, which needs Mattermost {major}.{minor}; \
+             [mattermost] min_version is {declared}",
+            need.route,
+            need.feature.name()
+        );
+    }
+    unmet.is_empty()
 }
 
 /// `"11.1.0"` → (11, 1); `None` when not a version.

@@ -110,6 +110,38 @@ impl OpenedDialog {
             })
             .unwrap_or_default()
     }
+
+    /// The file ids `values` holds for this dialog's `file` elements (a string, comma-separated
+    /// when several, or an array), as the web client lists them in `file_ids`.
+    pub fn file_ids_in(&self, values: &Map<String, Value>) -> Vec<String> {
+        let files: Vec<&str> = self
+            .dialog
+            .get("elements")
+            .and_then(Value::as_array)
+            .map(|els| {
+                els.iter()
+                    .filter(|e| e.get("type").and_then(Value::as_str) == Some("file"))
+                    .filter_map(|e| e.get("name").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut ids = Vec::new();
+        for name in files {
+            match values.get(name) {
+                Some(Value::String(s)) => ids.extend(
+                    s.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                ),
+                Some(Value::Array(items)) => {
+                    ids.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
+                }
+                _ => {}
+            }
+        }
+        ids
+    }
 }
 
 // Strict shapes: Go decodes into typed structs, so a wrong JSON type fails the request.
@@ -284,6 +316,9 @@ struct SubmitBody {
     /// `refresh` for a field refresh; anything else becomes `dialog_submission`.
     #[serde(rename = "type", deserialize_with = "null_default")]
     kind: String,
+    /// Ids of the files uploaded through `file` elements (≥ 11.10).
+    #[serde(deserialize_with = "null_default")]
+    file_ids: Vec<String>,
     /// The first dialog's state, when this is a later step (not on the wire).
     #[serde(skip)]
     first_state: Option<String>,
@@ -303,6 +338,7 @@ async fn submit(world: &World, user_id: &str, body: SubmitBody) -> Result<Value,
             return Err(AppError::permission(Permission::ReadChannel.id()));
         }
     }
+    let file_ids = check_file_ids(world, user_id, &body)?;
     // The server keeps `refresh` (field refresh) and sets everything else to a submission.
     let kind = if body.kind == "refresh" {
         "refresh"
@@ -318,6 +354,7 @@ async fn submit(world: &World, user_id: &str, body: SubmitBody) -> Result<Value,
         "team_id": body.team_id,
         "submission": body.submission,
         "cancelled": body.cancelled,
+        "file_ids": file_ids,
     });
     let reply = call_integration(world, "dialog submission", &body.url, &request).await?;
     if reply.is_empty() {
@@ -351,6 +388,60 @@ async fn submit(world: &World, user_id: &str, body: SubmitBody) -> Result<Value,
         }
     }
     Ok(reply)
+}
+
+/// What a ≥ 11.10 server checks of the files of a submission before forwarding it (mattermost
+/// PR #36881): `file_ids` deduplicated, at most 10, each an existing file uploaded by the
+/// submitter; ids of known files found in `submission` values must be the submitter's too
+/// (other ids, of users or channels, pass). Returns the deduplicated `file_ids`. The error id
+/// and status are the simulator's own (the real ones were not confirmed).
+fn check_file_ids(
+    world: &World,
+    user_id: &str,
+    body: &SubmitBody,
+) -> Result<Vec<String>, AppError> {
+    let refused = |detail: String| {
+        AppError::new(
+            "app.submit_interactive_dialog.invalid_file_ids.app_error",
+            400,
+            "Invalid file ids in the dialog submission.",
+        )
+        .detail(detail)
+    };
+    let mut ids: Vec<String> = Vec::new();
+    for id in &body.file_ids {
+        if !ids.contains(id) {
+            ids.push(id.clone());
+        }
+    }
+    if ids.len() > 10 {
+        return Err(refused(format!("{} file ids, at most 10", ids.len())));
+    }
+    let store = world.lock();
+    let owned = |id: &str| {
+        store
+            .files
+            .iter()
+            .any(|f| f.id == id && f.user_id == user_id)
+    };
+    if let Some(bad) = ids.iter().find(|id| !owned(id)) {
+        return Err(refused(format!("file {bad} is not the submitter's")));
+    }
+    let mut in_values = Vec::new();
+    for value in body.submission.values() {
+        match value {
+            Value::String(s) => in_values.extend(s.split(',').map(str::trim)),
+            Value::Array(items) => in_values.extend(items.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+    }
+    let smuggled = in_values
+        .into_iter()
+        .find(|id| store.files.iter().any(|f| f.id == *id) && !owned(id));
+    if let Some(bad) = smuggled {
+        return Err(refused(format!("file {bad} is not the submitter's")));
+    }
+    Ok(ids)
 }
 
 /// `SubmitDialogResponse.IsValid`: the next form of a `type: "form"` answer, or the 400 for a
@@ -730,6 +821,12 @@ impl World {
             all.extend(submission);
             all
         };
+        // The web client lists the ids of the dialog's file elements again in `file_ids`.
+        let file_ids = if cancelled {
+            Vec::new()
+        } else {
+            dialog.file_ids_in(&all)
+        };
         let body = SubmitBody {
             url: dialog.url.clone(),
             callback_id: dialog.sent_callback_id().to_owned(),
@@ -739,6 +836,7 @@ impl World {
             team_id,
             cancelled,
             kind: String::new(),
+            file_ids,
             first_state: dialog.first.as_ref().map(|(_, s)| s.clone()),
         };
         Ok(submit(self, &user_id, body).await?)
@@ -784,6 +882,7 @@ impl World {
             team_id: self.team_id(team_name).unwrap_or_default(),
             cancelled: false,
             kind: "refresh".into(),
+            file_ids: Vec::new(),
             first_state: dialog.first.as_ref().map(|(_, s)| s.clone()),
         };
         Ok(submit(self, &user_id, body).await?)
@@ -843,6 +942,7 @@ impl World {
             team_id: self.team_id(team_name).unwrap_or_default(),
             cancelled: false,
             kind: String::new(),
+            file_ids: Vec::new(),
             first_state: None,
         };
         Ok(lookup(self, &user_id, body).await?)

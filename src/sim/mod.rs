@@ -16,13 +16,13 @@
 //! |---|---|
 //! | `state` | the [`World`] handle, the store, permissions checks, post validation, seeding |
 //! | `model` | records and their Mattermost JSON |
-//! | `api` | the `/api/v4` router, auth, request ids, request log |
+//! | `api` | the `/api/v4` router, auth, request ids, request log; `api/files` uploads (metadata kept, not bytes) |
 //! | `hooks` | `/hooks/commands/{id}` (`response_url`) |
 //! | `execute` | running a slash command and turning replies into posts |
 //! | `invoke` | the outbound HTTP call to an integration |
 //! | `exchange` | every integration call recorded as sent and answered (for inspectors) |
 //! | `outgoing` | outgoing webhooks: storage, validation, firing on new posts, reply posts |
-//! | `interactive` | dialogs (open, submit) and message actions (click, reply applied) |
+//! | `interactive` | dialogs (open, submit with `file_ids` checks, lookup, refresh) and message actions (click, reply applied) |
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
 //! | `control` | test controls: foreign commands, admin token regen, roles, a blanket fault |
 //! | `faults` | per-path fault injection: statuses, 429 with `Retry-After`, resets, latency, outage |

@@ -44,9 +44,9 @@ impl Default for SimSettings {
             outgoing_integration_requests_timeout: Duration::from_secs(30),
             enable_developer: false,
             enable_custom_user_statuses: true,
-            // The newest dialog features the simulator implements (multi-step, refresh, dynamic
-            // selects, dates) arrived in 11.1.
-            server_version: "11.1.0".to_owned(),
+            // The newest dialog feature the simulator implements (file elements and the
+            // submission's `file_ids`) arrived in 11.10.
+            server_version: "11.10.0".to_owned(),
             bot_token: None,
         }
     }

@@ -76,6 +76,41 @@ pub(crate) const COMMAND_WEBHOOK_LIFETIME_MS: i64 = 30 * 60 * 1000;
 /// How often a `response_url` may be used.
 pub(crate) const COMMAND_WEBHOOK_MAX_USES: u32 = 5;
 
+/// An uploaded file's metadata (`model.FileInfo`); the bytes are not kept.
+#[derive(Clone, Debug)]
+pub(crate) struct SimFile {
+    pub(crate) id: String,
+    /// The uploader (`CreatorId`, `user_id` on the wire).
+    pub(crate) user_id: String,
+    pub(crate) channel_id: String,
+    pub(crate) name: String,
+    /// Lower case, without the dot.
+    pub(crate) extension: String,
+    pub(crate) size: i64,
+    pub(crate) create_at: i64,
+}
+
+impl SimFile {
+    /// The `FileInfo` JSON.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "user_id": self.user_id,
+            "channel_id": self.channel_id,
+            "post_id": "",
+            "create_at": self.create_at,
+            "update_at": self.create_at,
+            "delete_at": 0,
+            "name": self.name,
+            "extension": self.extension,
+            "size": self.size,
+            "mime_type": crate::mattermost::guess_mime(&self.name)
+                .unwrap_or_else(|| "application/octet-stream".to_owned()),
+            "has_preview_image": false,
+        })
+    }
+}
+
 /// Everything the simulated server knows.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -95,6 +130,8 @@ pub(crate) struct Store {
     pub(crate) command_webhooks: HashMap<String, CommandWebhook>,
     /// Outgoing webhooks, deleted ones included (soft delete).
     pub(crate) outgoing_hooks: Vec<super::outgoing::SimOutgoingHook>,
+    /// Uploaded files (metadata only).
+    pub(crate) files: Vec<SimFile>,
     /// Dialogs opened so far.
     pub(crate) dialogs: Vec<super::interactive::OpenedDialog>,
     pub(crate) requests: Vec<RecordedRequest>,

@@ -205,3 +205,85 @@ async fn a_run_time_template_error_names_the_variable_and_the_route_line() {
         "the route file line is named:\n{log}"
     );
 }
+
+const TRIAGE: &str = r#"[command]
+trigger = "triage"
+
+[dialog]
+title = "Triage"
+
+[[dialog.elements]]
+name = "kind"
+display_name = "Kind"
+type = "select"
+refresh = true
+options = [{ text = "Bug", value = "bug" }, { text = "Idea", value = "idea" }]
+
+[[dialog.elements]]
+name = "steps"
+display_name = "Steps"
+type = "textarea"
+show_when = "{{ submission.knd == 'bug' }}"
+
+[[dialog.elements]]
+name = "area"
+display_name = "Area"
+type = "select"
+data_source = "dynamic"
+
+[dialog.elements.lookup.http]
+url = "https://areas.example/search?q={{ qurey }}&kind={{ submission.kind }}"
+"#;
+
+/// Misspelt variables in a dialog's `show_when`, `rules` and lookups are reported with the
+/// file and line, by `switchboard check` run from the repository on a copy of `routes/`.
+#[test]
+fn check_reports_misspelt_variables_in_show_when_rules_and_lookups() {
+    let dir = shipped_copy();
+    let routes = dir.path().join("routes");
+    let incident = std::fs::read_to_string(routes.join("incident.toml")).unwrap();
+    let misspelt = incident.replace(
+        "when = \"{{ submission.severity == 'sev1'",
+        "when = \"{{ submission.sevrity == 'sev1'",
+    );
+    assert_ne!(
+        misspelt, incident,
+        "the shipped rule changed: update this test"
+    );
+    std::fs::write(routes.join("incident.toml"), misspelt).unwrap();
+    std::fs::write(routes.join("triage.toml"), TRIAGE).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("check")
+        .current_dir(repo_root())
+        .env("SWITCHBOARD_ROUTES__DIR", &routes)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line_of = |file: &str, needle: &str| {
+        let text = std::fs::read_to_string(routes.join(file)).unwrap();
+        text.lines().position(|l| l.contains(needle)).unwrap() + 1
+    };
+    for expected in [
+        format!(
+            "incident.toml:{}: `actions.details.dialog.rules[0].when`: template: unknown variable `submission.sevrity`",
+            line_of("incident.toml", "submission.sevrity")
+        ),
+        format!(
+            "triage.toml:{}: `dialog.elements[1].show_when`: template: unknown variable `submission.knd`",
+            line_of("triage.toml", "submission.knd")
+        ),
+        format!(
+            "triage.toml:{}: `dialog.elements[2].lookup.http.url`: template: unknown variable `qurey`",
+            line_of("triage.toml", "qurey")
+        ),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    // The dialog's own fields and the lookup's `query` are known: nothing else is reported.
+    assert!(!stderr.contains("`submission.kind`"), "{stderr}");
+    assert_eq!(stderr.matches("unknown variable").count(), 3, "{stderr}");
+}

@@ -585,6 +585,7 @@ fn the_manual_dialog_example_loads() {
         .map(|r| r.feature.name())
         .collect();
     assert!(features.contains(&"dynamic selects"), "{features:?}");
+    assert!(features.contains(&"file elements"), "{features:?}");
 }
 
 /// `check` renders rules and lookups with sample values, as it does other templates.

@@ -9,11 +9,13 @@
 mod callbacks;
 mod check;
 mod connections;
+mod dialog_files;
 mod dialogs;
 mod editor;
 mod helpers;
 mod hostile_corpus;
 mod hostile_values;
+mod http_lookups;
 mod job_messages;
 mod late_answers;
 mod lookups;

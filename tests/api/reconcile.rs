@@ -692,7 +692,7 @@ async fn doctor_passes_a_good_setup_and_warns_about_a_loopback_public_url() {
     assert!(
         version
             .iter()
-            .any(|f| f.message.contains("Mattermost 11.1.0")
+            .any(|f| f.message.contains("Mattermost 11.10.0")
                 && f.message.contains("outgoing webhooks")
                 && f.message.contains("interactive dialogs (5.6+)")),
         "{findings:#?}"

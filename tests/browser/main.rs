@@ -486,3 +486,202 @@ async fn dialog_selects_of_users_and_channels_and_a_checkbox_send_ids_and_a_bool
         .await;
     browser.screenshot("answered").await;
 }
+
+/// The shipped `/incident` dialog in the page: a dynamic multiselect searched as the user
+/// types (choices kept across searches), a date whose out-of-range value gets the field's
+/// error, then step 2's static multiselect with the rule's generic error, and the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_dialog_multiselects_and_date_are_filled_and_submitted() {
+    if !browser_available("incident-dialog") {
+        return;
+    }
+    let dev = Dev::start(None);
+    let mut browser = Browser::start("incident-dialog").await;
+    open(&mut browser, &dev).await;
+
+    say(&mut browser, "/incident").await;
+    browser
+        .wait_until(
+            "step 1",
+            "return !document.getElementById('modal-backdrop').hidden && document.querySelector('#dialog h2').innerText === 'Report an incident'",
+        )
+        .await;
+    browser.type_into("#dialog [name=summary]", "DB down").await;
+    browser
+        .eval(
+            "document.querySelector('#dialog [name=severity]').value = 'sev1';",
+            json!([]),
+        )
+        .await;
+    // The lookup is asked as the user types; a choice survives the next search.
+    browser
+        .type_into("#dialog [name=services-search]", "data")
+        .await;
+    browser
+        .wait_until(
+            "the lookup for `data`",
+            "const s = document.querySelector('#dialog select[name=services]'); return s.multiple && [...s.options].map(o => o.text).join('|') === 'Database'",
+        )
+        .await;
+    browser
+        .eval(
+            "document.querySelector('#dialog select[name=services]').options[0].selected = true;",
+            json!([]),
+        )
+        .await;
+    browser.clear("#dialog [name=services-search]").await;
+    browser
+        .type_into("#dialog [name=services-search]", "api")
+        .await;
+    browser
+        .wait_until(
+            "the lookup for `api`",
+            "const s = document.querySelector('#dialog select[name=services]'); return [...s.options].map(o => o.value + (o.selected ? '*' : '')).join('|') === 'api|db*'",
+        )
+        .await;
+    browser
+        .eval(
+            "document.querySelector('#dialog select[name=services]').options[0].selected = true; \
+             const d = document.querySelector('#dialog input[name=started]'); \
+             d.value = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 10);",
+            json!([]),
+        )
+        .await;
+    browser.screenshot("step-1-filled").await;
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the date's field error",
+            "return document.querySelector('#dialog .element[data-name=started] .error').innerText.startsWith('Choose ')",
+        )
+        .await;
+    browser.screenshot("date-refused").await;
+    browser
+        .eval(
+            "document.querySelector('#dialog input[name=started]').value = new Date().toISOString().slice(0, 10);",
+            json!([]),
+        )
+        .await;
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "step 2",
+            "return document.querySelector('#dialog h2')?.innerText === 'Incident: who to page'",
+        )
+        .await;
+    let pick = "const s = document.querySelector('#dialog select[name=teams]'); \
+                for (const o of s.options) o.selected = arguments[0].includes(o.value);";
+    browser.eval(pick, json!([["platform"]])).await;
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the rule's generic error",
+            "return document.querySelector('#dialog .generic-error').innerText === 'A sev1 pages two teams.'",
+        )
+        .await;
+    browser.eval(pick, json!([["platform", "database"]])).await;
+    browser.screenshot("step-2-filled").await;
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the report",
+            "const t = document.getElementById('posts').innerText; return t.includes('Services: api, db') && t.includes('Paging: platform, database') && document.getElementById('modal-backdrop').hidden",
+        )
+        .await;
+    browser.screenshot("reported").await;
+}
+
+const EVIDENCE: &str = r#"
+[command]
+trigger = "evidence"
+[dialog]
+title = "Evidence"
+on_submit = "thanks"
+[[dialog.elements]]
+name = "logs"
+display_name = "Logs"
+type = "file"
+required = true
+extensions = ["txt"]
+[[dialog.elements]]
+name = "at"
+display_name = "Seen at"
+type = "datetime"
+required = true
+[actions.thanks.reply]
+visibility = "in_channel"
+text = "Got {{ submission.logs | length }} file(s), seen {{ submission.at }}"
+"#;
+
+/// A file element uploads the chosen file as the current user at once; a file of another type
+/// gets the field's error; a datetime picker's local time is submitted as RFC 3339.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_and_datetime_elements_upload_and_submit() {
+    if !browser_available("file-element") {
+        return;
+    }
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::write(routes.path().join("evidence.toml"), EVIDENCE).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let image = files.path().join("shot.png");
+    let notes = files.path().join("notes.txt");
+    std::fs::write(&image, b"png").unwrap();
+    std::fs::write(&notes, b"notes").unwrap();
+    let dev = Dev::start(Some(routes.path()));
+    let mut browser = Browser::start("file-element").await;
+    open(&mut browser, &dev).await;
+
+    say(&mut browser, "/evidence").await;
+    browser
+        .wait_until(
+            "the evidence dialog",
+            "return !document.getElementById('modal-backdrop').hidden",
+        )
+        .await;
+    browser
+        .eval(
+            "document.querySelector('#dialog input[name=at]').value = '2026-03-04T05:06';",
+            json!([]),
+        )
+        .await;
+    browser
+        .type_into(
+            "#dialog input[name=logs-files]",
+            &image.display().to_string(),
+        )
+        .await;
+    browser
+        .wait_until(
+            "the upload",
+            "return document.querySelector('#dialog .uploaded').innerText === 'shot.png'",
+        )
+        .await;
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the type error",
+            "return document.querySelector('#dialog .element[data-name=logs] .error').innerText.includes('not one of the accepted types')",
+        )
+        .await;
+    browser.screenshot("wrong-type").await;
+    browser
+        .type_into(
+            "#dialog input[name=logs-files]",
+            &notes.display().to_string(),
+        )
+        .await;
+    browser
+        .wait_until(
+            "the second upload",
+            "return document.querySelector('#dialog .uploaded').innerText === 'notes.txt'",
+        )
+        .await;
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the answer",
+            "return document.getElementById('posts').innerText.includes('Got 1 file(s), seen 2026-03-04T05:06:00+00:00')",
+        )
+        .await;
+    browser.screenshot("answered").await;
+}

@@ -610,3 +610,77 @@ fn on_a_terminal_without_repl_dev_serves_the_page_and_stops_on_ctrl_c() {
     };
     assert!(status.success(), "{}", screen.text.lock().unwrap());
 }
+
+const EVIDENCE: &str = r#"
+[command]
+trigger = "evidence"
+[dialog]
+title = "Evidence"
+on_submit = "thanks"
+[[dialog.elements]]
+name = "logs"
+display_name = "Logs"
+type = "file"
+required = true
+max_files = 2
+extensions = ["txt"]
+[actions.thanks.reply]
+visibility = "in_channel"
+text = "Got {{ submission.logs | length }} file(s)"
+"#;
+
+/// The shipped incident dialog answered at the REPL with a multiselect (comma-separated, then
+/// a repeated key), a relative date, and a file element answered with `@path` uploads.
+#[test]
+fn submit_takes_arrays_dates_and_file_uploads() {
+    let dir = routes_with(&[("evidence.toml", EVIDENCE)]);
+    std::fs::copy(
+        repo_root().join("routes/incident.toml"),
+        dir.path().join("incident.toml"),
+    )
+    .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let notes = files.path().join("notes.txt");
+    let trace = files.path().join("trace.txt");
+    let image = files.path().join("shot.png");
+    for path in [&notes, &trace, &image] {
+        std::fs::write(path, b"evidence\n").unwrap();
+    }
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", dir.path());
+    let input = format!(
+        "/incident\n\
+         !submit summary=\"DB down\" severity=sev1 services=api,nope started=today\n\
+         !submit summary=\"DB down\" severity=sev1 services=api,db started=+1d\n\
+         !submit summary=\"DB down\" severity=sev1 services=api,db started=today\n\
+         !submit teams=platform\n\
+         !submit teams=platform teams=database\n\
+         /evidence\n\
+         !submit logs=notes.txt\n\
+         !submit logs=@{image}\n\
+         !submit logs=@{notes},@{trace}\n",
+        image = image.display(),
+        notes = notes.display(),
+        trace = trace.display(),
+    );
+    let output = run_with_input(dev, input.as_bytes(), Duration::from_secs(90));
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for expected in [
+        "services  Affected services * (select, looked up, several: a,b)",
+        // The comma-separated values went as an array: each was checked.
+        "services (Affected services): `nope` is not one of the options offered.",
+        // `+1d` became tomorrow's date, past the declared max of today.
+        "started (Started on): Choose ",
+        "error: A sev1 pages two teams.",
+        "Services: api, db · since ",
+        "Paging: platform, database",
+        "logs  Logs * (file, several: @a,@b)",
+        "error: `notes.txt`: give a file to upload as @path",
+        "logs (Logs): `shot.png` is not one of the accepted types (txt).",
+        "(uploaded 2 file(s) for logs)",
+        "Got 2 file(s)",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}");
+    }
+}

@@ -12,9 +12,12 @@
 //! | `GET /api/posts?channel=` | a channel's stored posts, oldest first |
 //! | `POST /api/type` | `{user, channel, root_id, text}`: a slash command or a message |
 //! | `POST /api/dialog` | `{user, channel, dialog_id, submission, cancel}`: answers a dialog |
+//! | `POST /api/lookup` | `{user, channel, dialog_id, field, query, submission}`: a dynamic select's options |
+//! | `POST /api/upload?user=&channel=&name=` | the body as a file uploaded by `user`: `{id}` |
 //! | `POST /api/click` | `{user, post_id, action_id, selected}`: a button or menu choice |
 //! | `GET /api/events` | server-sent events: posts, edits, dialogs, integration and API calls |
 
+mod dialogs;
 mod events;
 
 use std::net::SocketAddr;
@@ -26,11 +29,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use super::act::{self, Place};
-use super::dialog;
 use crate::sim::{SimError, World};
 
 const INDEX_HTML: &str = include_str!("page/index.html");
@@ -110,7 +112,9 @@ fn router(state: Page) -> Router {
         .route("/api/world", get(world))
         .route("/api/posts", get(posts))
         .route("/api/type", post(type_line))
-        .route("/api/dialog", post(answer_dialog))
+        .route("/api/dialog", post(dialogs::answer))
+        .route("/api/lookup", post(dialogs::lookup))
+        .route("/api/upload", post(dialogs::upload))
         .route("/api/click", post(click))
         .route("/api/events", get(events::stream))
         .with_state(state)
@@ -237,58 +241,6 @@ async fn type_line(State(page): State<Page>, Json(typed): Json<Typed>) -> Respon
     };
     match act::type_line(&page.world, place, text).await {
         Ok(notice) => Json(json!({ "notice": notice })).into_response(),
-        Err(e) => sim_error(&e),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct DialogAnswer {
-    user: String,
-    channel: String,
-    dialog_id: String,
-    #[serde(default)]
-    submission: Map<String, Value>,
-    #[serde(default)]
-    cancel: bool,
-}
-
-async fn answer_dialog(State(page): State<Page>, Json(answer): Json<DialogAnswer>) -> Response {
-    let Some(opened) = page
-        .world
-        .opened_dialogs()
-        .into_iter()
-        .find(|d| d.id == answer.dialog_id)
-    else {
-        return refused(StatusCode::NOT_FOUND, "no such dialog");
-    };
-    if page.world.user_id(&answer.user).as_deref() != Some(opened.user_id.as_str()) {
-        return refused(
-            StatusCode::FORBIDDEN,
-            "this dialog was opened for another user",
-        );
-    }
-    let submission = if answer.cancel {
-        Map::new()
-    } else {
-        answer.submission
-    };
-    match page
-        .world
-        .submit_dialog(
-            &answer.user,
-            &page.team,
-            &answer.channel,
-            &opened,
-            submission,
-            answer.cancel,
-        )
-        .await
-    {
-        Ok(reply) => Json(json!({
-            "reply": reply,
-            "closed": answer.cancel || !dialog::stays_open(&reply),
-        }))
-        .into_response(),
         Err(e) => sim_error(&e),
     }
 }

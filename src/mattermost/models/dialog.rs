@@ -24,8 +24,18 @@
 //! - `refresh` (bool): changing the field makes the client POST `/actions/dialogs/submit` with
 //!   `type: "refresh"` to the dialog's `source_url` (not `url`); the answer's `form` replaces
 //!   the dialog.
-//! - `file` elements (≥ 11.10) upload first; the submission's `file_ids` (max 10) must be owned
-//!   by the submitter (the server checks).
+//! - `file` elements (≥ 11.10; mattermost/mattermost PR #36881, "Add file upload element to
+//!   interactive dialogs", and the developer docs' "File elements" section) take the common
+//!   keys plus `allow_multiple` (bool, default false: one file). Nothing on the wire limits
+//!   size or type: the server's `FileSettings.MaxFileSize` and upload rules apply when the web
+//!   client uploads each file (`POST /api/v4/files` into the dialog's channel) as soon as it is
+//!   chosen. On submit the element's value in `submission` is the uploaded file id (several:
+//!   comma-separated; tolerate an array too) and the request carries every id again in the
+//!   top-level `file_ids` array, which Mattermost documents as authoritative. The server
+//!   deduplicates, allows at most 10 ids per submission, and checks that each exists and was
+//!   uploaded by the submitter (`FileInfo.user_id`, the Go `CreatorId`), for `file_ids` and for
+//!   ids found in submission values; a hand-made request sent straight to the integration
+//!   skips all of that, so Switchboard checks again.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -163,6 +173,9 @@ impl<'de> Deserialize<'de> for DialogElementType {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DialogElement {
+    /// File elements (≥ 11.10): the user may upload more than one file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_multiple: Option<bool>,
     /// Menus: `""` (static `options`), `users`, `channels`, `dynamic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_source: Option<String>,

@@ -8,6 +8,7 @@
 
 mod channels;
 mod commands;
+mod files;
 mod outgoing_hooks;
 mod posts;
 mod system;
@@ -61,6 +62,8 @@ pub(crate) fn router(world: World) -> Router {
             "/commands/{command_id}/regen_token",
             put(commands::regen_token),
         )
+        .route("/files", post(files::upload))
+        .route("/files/{file_id}/info", get(files::info))
         .route("/websocket", get(super::websocket::upgrade))
         .route("/posts", post(posts::create))
         .route("/posts/ephemeral", post(posts::create_ephemeral))

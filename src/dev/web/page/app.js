@@ -107,7 +107,9 @@ function messageNode(text, cls) {
 // ---- API ----
 
 async function api(path, body) {
-  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const init = body === undefined ? {}
+    : body instanceof Blob ? { method: "POST", headers: { "Content-Type": "application/octet-stream" }, body }
+    : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
   const response = await fetch(path, init);
   let data = {};
   try { data = await response.json(); } catch (_) { /* not JSON */ }
@@ -339,19 +341,72 @@ function onKey(e) {
 // ---- Dialogs ----
 
 // One renderer per element type; an unknown type falls back to a text box with a note, so a
-// dialog using newer elements still opens (add a renderer here as types land).
+// dialog using newer elements still opens (add a renderer here as types land). Each gets the
+// element, its current value and the opened dialog (for lookups and uploads).
 const ELEMENTS = {
   text: (e, value) => el("input", { type: inputType(e.subtype), name: e.name, value: value ?? "", placeholder: e.placeholder || "", maxlength: e.max_length || undefined }),
   textarea: (e, value) => { const t = el("textarea", { name: e.name, placeholder: e.placeholder || "", maxlength: e.max_length || undefined }); t.value = value ?? ""; return t; },
-  select: (e, value) => {
-    const s = el("select", { name: e.name }, el("option", { value: "", text: e.placeholder || "Select an option…" }));
-    for (const [text, v] of menuOptions(e)) s.append(el("option", { value: v, selected: v === value, text }));
-    return s;
+  select: (e, value, opened) => {
+    const multiple = !!e.multiselect;
+    // A multiselect's default is comma-separated values.
+    const chosen = multiple ? String(value ?? "").split(",").map((v) => v.trim()).filter(Boolean) : [value ?? ""];
+    const s = el("select", { name: e.name, multiple, size: multiple ? 5 : undefined });
+    const fill = (pairs) => {
+      const keep = new Set(multiple ? [...s.selectedOptions].map((o) => o.value) : []);
+      const known = new Map([...s.options].filter((o) => o.selected && o.value).map((o) => [o.value, o.text]));
+      s.replaceChildren();
+      if (!multiple) s.append(el("option", { value: "", text: e.placeholder || "Select an option…" }));
+      const seen = new Set();
+      for (const [text, v] of pairs) {
+        seen.add(v);
+        s.append(el("option", { value: v, selected: chosen.includes(v) || keep.has(v), text }));
+      }
+      // Chosen values stay chosen when a new query no longer lists them.
+      for (const [v, text] of known) if (!seen.has(v)) s.append(el("option", { value: v, selected: true, text }));
+      chosen.length = 0;
+    };
+    if (e.data_source !== "dynamic") { fill(menuOptions(e)); return s; }
+    const search = el("input", { type: "search", class: "lookup", name: e.name + "-search", placeholder: "Type to search…" });
+    let timer;
+    const refresh = async () => {
+      try {
+        const data = await api("/api/lookup", { user: state.me, channel: state.channel, dialog_id: opened.id, field: e.name, query: search.value, submission: collect(opened).submission });
+        fill((data.items || []).map((i) => [i.text || i.value, i.value]));
+      } catch (err) { showErrors({ [e.name]: err.message }, ""); }
+    };
+    search.oninput = () => { clearTimeout(timer); timer = setTimeout(refresh, 200); };
+    setTimeout(refresh, 0);
+    return el("div", { class: "dynamic" }, search, s);
   },
   bool: (e, value) => el("label", {}, el("input", { type: "checkbox", name: e.name, checked: value === true || value === "true" }), " " + (e.placeholder || "")),
   radio: (e, value) => el("div", {}, ...(e.options || []).map((o) =>
     el("label", { style: "display:block" }, el("input", { type: "radio", name: e.name, value: o.value, checked: o.value === value }), " " + (o.text || o.value)))),
+  // Relative bounds (`today`, `+7d`) are checked by the integration; only absolute ones are
+  // given to the browser's picker.
+  date: (e, value) => el("input", { type: "date", name: e.name, value: value ?? "", min: absoluteDay(e.min_date), max: absoluteDay(e.max_date) }),
+  datetime: (e, value) => el("input", { type: "datetime-local", name: e.name, value: String(value ?? "").slice(0, 16), step: e.time_interval ? e.time_interval * 60 : undefined }),
+  // Each chosen file is uploaded at once as the current user, as the web client does; the
+  // element keeps the ids and submits them comma-separated.
+  file: (e, value, opened) => {
+    const input = el("input", { type: "file", name: e.name + "-files", multiple: !!e.allow_multiple });
+    const list = el("div", { class: "uploaded" });
+    const holder = el("input", { type: "hidden", name: e.name, value: value ?? "" });
+    input.onchange = async () => {
+      const ids = [];
+      list.textContent = "uploading…";
+      try {
+        for (const file of input.files) {
+          const data = await api("/api/upload?" + new URLSearchParams({ user: state.me, channel: state.channel, name: file.name }), file);
+          ids.push(data.id);
+        }
+        holder.value = ids.join(",");
+        list.textContent = [...input.files].map((f) => f.name).join(", ");
+      } catch (err) { holder.value = ""; list.textContent = ""; showErrors({ [e.name]: err.message }, ""); }
+    };
+    return el("div", { class: "file" }, input, holder, list);
+  },
 };
+function absoluteDay(day) { return /^\d{4}-\d{2}-\d{2}$/.test(day || "") ? day : undefined; }
 function inputType(subtype) { return ["email", "number", "password", "tel", "url"].includes(subtype) ? subtype : "text"; }
 
 function openDialog(opened) {
@@ -363,7 +418,7 @@ function openDialog(opened) {
   for (const e of d.elements || []) {
     const render = ELEMENTS[e.type];
     const value = e.default ?? "";
-    const control = render ? render(e, value) : ELEMENTS.text(e, value);
+    const control = render ? render(e, value, opened) : ELEMENTS.text(e, value);
     body.append(el("div", { class: "element", "data-name": e.name, "data-type": e.type },
       el("label", { class: "name" }, e.display_name || e.name, e.optional ? el("span", { class: "optional", text: " (optional)" }) : el("span", { class: "required", text: " *" })),
       control,
@@ -398,9 +453,12 @@ function collect(opened) {
   for (const e of opened.dialog.elements || []) {
     const form = $("dialog");
     let value;
-    if (e.type === "bool") value = !!form.querySelector('[name="' + CSS.escape(e.name) + '"]')?.checked;
+    const field = form.querySelector('[name="' + CSS.escape(e.name) + '"]');
+    if (e.type === "bool") value = !!field?.checked;
     else if (e.type === "radio") value = form.querySelector('[name="' + CSS.escape(e.name) + '"]:checked')?.value ?? "";
-    else value = form.querySelector('[name="' + CSS.escape(e.name) + '"]')?.value ?? "";
+    else if (e.type === "select" && e.multiselect) value = field ? [...field.selectedOptions].map((o) => o.value) : [];
+    else value = field?.value ?? "";
+    if (Array.isArray(value) && !value.length) value = "";
     if (e.type !== "bool" && value === "") {
       if (!e.optional) errors[e.name] = "This field is required.";
       continue;
@@ -425,7 +483,8 @@ async function submitDialog(opened) {
   if (Object.keys(errors).length) { showErrors(errors, ""); return; }
   try {
     const data = await api("/api/dialog", { user: state.me, channel: state.channel, dialog_id: opened.id, submission });
-    if (data.closed) closeDialog();
+    // A next step may already have replaced this dialog (its event can beat this answer).
+    if (data.closed) { if ($("dialog").dataset.dialogId === opened.id) closeDialog(); }
     else showErrors((data.reply && data.reply.errors) || {}, data.reply && data.reply.error);
   } catch (e) { showErrors({}, e.message); }
 }
