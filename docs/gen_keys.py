@@ -38,6 +38,7 @@ SECTIONS = [
     ("ElementSpec", "`[[dialog.elements]]`", "One field of a dialog. See [Dialogs](dialogs.md#elements)."),
     ("ElementType", "element `type` values", None),
     ("LookupSpec", "`[dialog.elements.lookup]`", "The options of a dynamic select. See [Dialogs](dialogs.md#dynamic-selects)."),
+    ("LookupHttpSpec", "`[dialog.elements.lookup.http]`", "A dynamic select's options asked from another service. See [Dialogs](dialogs.md#http-lookups)."),
     ("RuleSpec", "`[[dialog.rules]]`", "A check across fields. See [Dialogs](dialogs.md#rules)."),
     ("ExecSpec", "`[exec]`", "Run a local program. See [Actions](actions.md#exec)."),
     ("HttpSpec", "`[http]`", "Forward to an HTTP service. See [Actions](actions.md#http)."),
