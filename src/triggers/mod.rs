@@ -6,33 +6,36 @@
 //!
 //! # Exactly once with several replicas
 //!
-//! Every replica sees every WebSocket event and every schedule tick. Before running one, a
-//! replica *claims* it in the shared [`Store`]: `SET key NX PX ttl` on Redis (the same
-//! single-use record dialogs and one-shot buttons use), keyed by the post id or by the route
-//! and the tick's time. The first replica to claim runs it; the others count it as `skipped`.
-//! No leader is needed, so a replica that stops loses nothing for the others: the next event
-//! or tick is claimed by one still running. Without `[store] url` the store is per process:
-//! right for one replica, and the startup log says so ([`Coordination`]). Inbound webhooks
-//! arrive at one replica through the Service and need no claim.
+//! Every replica sees every WebSocket event and every schedule tick. How they agree that one
+//! handles each is [`Coordination`], chosen by `[coordination] mode`
+//! ([`crate::coordination`]) and said once in the startup log:
 //!
-//! A replica that stops *after* claiming and before answering leaves that one event
-//! unanswered (at most once, never twice); the claim expires after [`CLAIM_TTL`].
+//! - **Shared claims** (`[store] url`, Redis). Before running an event a replica *claims* it
+//!   in the store (`SET NX PX` in a Lua script), keyed by the post id and route or by the
+//!   route and the tick's time. The claim is short-lived (`claim_ttl_ms`, default 15 s) and
+//!   renewed by its holder while it works; when finished the holder marks it *done* (kept
+//!   24 h, so replays are refused). The other replicas keep the event pending while the claim
+//!   is live and drop it once done; if the holder is killed, its claim expires and one of
+//!   them takes the event over — answered once, within the claim's lifetime after the last
+//!   renewal ([`claims`]). No leader is needed. The remaining window: a holder killed in the
+//!   milliseconds between its answer reaching Mattermost and marking the event done has it
+//!   answered again by the replica that takes over (at least once there, never lost).
+//! - **Single replica** (no `[store] url`): claims are per process, right for one replica.
+//!
+//! Inbound webhooks arrive at one replica through the Service and need no claim; their
+//! replays are refused through the store ([`webhook`]).
 
+pub mod claims;
 pub mod message;
 pub mod needs;
 pub mod schedule;
 pub mod webhook;
 
 use std::fmt;
-use std::time::Duration;
 
 use crate::integrations::{DeclaredRoute, Runtime};
 use crate::server::AppState;
 use crate::store::Store;
-
-/// How long a claim on a tick or a message is kept (longer than any replica's clock skew and
-/// any WebSocket replay window).
-pub const CLAIM_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// How replicas agree that a tick or a message is handled once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +66,8 @@ impl fmt::Display for Coordination {
             }
             Coordination::SharedClaims => {
                 "shared claims: each schedule tick and message is claimed in the shared store \
-                 (Redis SET NX) and handled by exactly one replica"
+                 (Redis SET NX, renewed while it runs) and handled by one replica; a replica \
+                 killed mid-run has its event taken over when its claim expires"
             }
         })
     }
@@ -74,18 +78,6 @@ pub fn spawn_all(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = vec![schedule::spawn(state.clone())];
     tasks.extend(message::spawn(state.clone()));
     tasks
-}
-
-/// Claims `id` of `kind` for this replica: `true` when this replica should handle it. A store
-/// that cannot answer refuses (logged): running unclaimed could answer twice.
-pub async fn claim(store: &Store, kind: &str, id: &str) -> bool {
-    match store.claim_once(&store.key(kind, id), CLAIM_TTL).await {
-        Ok(claimed) => claimed,
-        Err(e) => {
-            tracing::error!(error = %e, kind, id, "cannot claim in the shared store; not handled here");
-            false
-        }
-    }
 }
 
 /// `dev`'s `!tick <route>` (runs the schedule's action now, unclaimed) and

@@ -26,5 +26,6 @@ mod routes;
 mod scaffold;
 mod sim_callbacks;
 mod skeleton;
+mod takeover;
 mod triggers;
 mod validation;

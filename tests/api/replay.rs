@@ -247,6 +247,12 @@ impl Drop for Served {
 }
 
 impl Served {
+    /// Kills it at once (SIGKILL: no shutdown, no cleanup), as a crash or an OOM kill would.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// What it logged so far.
     pub fn logged(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()

@@ -409,7 +409,7 @@ text = "pong, @{{ user.name }}"
 "#;
 
 /// Waits until `n` apps hold a WebSocket connection to the simulator.
-async fn wait_listening(sim: &switchboard::sim::Simulator, n: usize) {
+pub async fn wait_listening(sim: &switchboard::sim::Simulator, n: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let upgrades = sim

@@ -1,0 +1,154 @@
+//! `[coordination]`: how replicas agree that a schedule tick or a message is handled once.
+//!
+//! Three modes ([`Mode`]); `auto` (the default) picks one at startup and the log says which:
+//!
+//! - `single`: claims live in this process; right for ONE replica.
+//! - `store`: every replica claims each event in the shared store (`[store] url`, Redis);
+//!   claims are short-lived and renewed by their holder while it works, so when a replica is
+//!   killed mid-run another takes the event over once the claim expires
+//!   ([`crate::triggers::claims`]).
+//! - `lease`: replicas elect a leader through a Kubernetes `Lease`; only the leader handles
+//!   ticks and messages.
+//!
+//! `auto` = `lease` when running in Kubernetes (the service account's files are mounted and
+//! `KUBERNETES_SERVICE_HOST` is set), else `store` when `[store] url` is set, else `single`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// `[coordination] mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Pick one from the environment (see the module docs).
+    #[default]
+    Auto,
+    /// In this process only.
+    Single,
+    /// Claims in the shared store.
+    Store,
+    /// A Kubernetes Lease elects the one replica that handles events.
+    Lease,
+}
+
+/// `[coordination]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinationSettings {
+    /// `auto`, `single`, `store` or `lease`.
+    #[serde(default)]
+    pub mode: Mode,
+    /// How long a claim on a tick or a message lives unless its holder renews it (it renews
+    /// every third of this while it works). A replica killed mid-run has its events taken
+    /// over by another this long after its last renewal.
+    #[serde(default = "default_claim_ttl_ms")]
+    pub claim_ttl_ms: u64,
+    /// Most events a replica keeps waiting while another replica's claim on them is live;
+    /// beyond it, further ones are left to their holder (logged, counted).
+    #[serde(default = "default_pending_max")]
+    pub pending_max: usize,
+    /// How long a replica keeps waiting on another's live claim before giving up on it
+    /// (logged, counted): the longest a tick or a message's action is expected to run.
+    #[serde(default = "default_pending_give_up_secs")]
+    pub pending_give_up_secs: u64,
+    /// The Kubernetes Lease's name (in the pod's namespace).
+    #[serde(default = "default_lease_name")]
+    pub lease_name: String,
+    /// How long a leader's Lease lasts without renewal (client-go: LeaseDuration).
+    #[serde(default = "default_lease_duration_secs")]
+    pub lease_duration_secs: u32,
+    /// A leader that could not renew for this long steps down (client-go: RenewDeadline);
+    /// less than the lease duration.
+    #[serde(default = "default_renew_deadline_ms")]
+    pub renew_deadline_ms: u64,
+    /// How often the leader renews and the others try to acquire (client-go: RetryPeriod).
+    #[serde(default = "default_retry_period_ms")]
+    pub retry_period_ms: u64,
+}
+
+impl Default for CoordinationSettings {
+    fn default() -> Self {
+        CoordinationSettings {
+            mode: Mode::Auto,
+            claim_ttl_ms: default_claim_ttl_ms(),
+            pending_max: default_pending_max(),
+            pending_give_up_secs: default_pending_give_up_secs(),
+            lease_name: default_lease_name(),
+            lease_duration_secs: default_lease_duration_secs(),
+            renew_deadline_ms: default_renew_deadline_ms(),
+            retry_period_ms: default_retry_period_ms(),
+        }
+    }
+}
+
+fn default_claim_ttl_ms() -> u64 {
+    15_000
+}
+fn default_pending_max() -> usize {
+    10_000
+}
+fn default_pending_give_up_secs() -> u64 {
+    900
+}
+fn default_lease_name() -> String {
+    "switchboard".to_owned()
+}
+fn default_lease_duration_secs() -> u32 {
+    15
+}
+fn default_renew_deadline_ms() -> u64 {
+    10_000
+}
+fn default_retry_period_ms() -> u64 {
+    2_000
+}
+
+impl CoordinationSettings {
+    /// [`CoordinationSettings::claim_ttl_ms`], at least 100 ms.
+    pub fn claim_ttl(&self) -> Duration {
+        Duration::from_millis(self.claim_ttl_ms.max(100))
+    }
+
+    /// [`CoordinationSettings::pending_give_up_secs`].
+    pub fn pending_give_up(&self) -> Duration {
+        Duration::from_secs(self.pending_give_up_secs)
+    }
+
+    /// What is wrong with these settings, if anything (`check` and startup say it).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.claim_ttl_ms < 100 {
+            problems.push("coordination.claim_ttl_ms must be at least 100".to_owned());
+        }
+        if self.lease_duration_secs == 0 {
+            problems.push("coordination.lease_duration_secs must be at least 1".to_owned());
+        }
+        let lease_ms = u64::from(self.lease_duration_secs) * 1000;
+        if self.renew_deadline_ms >= lease_ms {
+            problems.push(format!(
+                "coordination.renew_deadline_ms ({}) must be less than lease_duration_secs ({} s)",
+                self.renew_deadline_ms, self.lease_duration_secs
+            ));
+        }
+        if self.retry_period_ms == 0 || self.retry_period_ms >= self.renew_deadline_ms {
+            problems.push(format!(
+                "coordination.retry_period_ms ({}) must be between 1 and renew_deadline_ms ({})",
+                self.retry_period_ms, self.renew_deadline_ms
+            ));
+        }
+        if self.lease_name.is_empty()
+            || self.lease_name.len() > 253
+            || !self
+                .lease_name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        {
+            problems.push(format!(
+                "coordination.lease_name `{}` is not a Kubernetes object name (lowercase letters, digits, `-`, `.`)",
+                self.lease_name
+            ));
+        }
+        problems
+    }
+}
