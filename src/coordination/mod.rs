@@ -13,9 +13,16 @@
 //! `auto` = `lease` when running in Kubernetes (the service account's files are mounted and
 //! `KUBERNETES_SERVICE_HOST` is set), else `store` when `[store] url` is set, else `single`.
 
+pub mod elector;
+pub mod kube;
+
+use std::fmt;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use elector::{Elector, LeaseClaim};
 
 /// `[coordination] mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -150,5 +157,98 @@ impl CoordinationSettings {
             ));
         }
         problems
+    }
+}
+
+/// This process, as a claim holder and Lease `holderIdentity`: the pod's host name (when set)
+/// and a random part (client-go uses the host name and a UUID alike).
+pub fn identity() -> &'static str {
+    static IDENTITY: LazyLock<String> = LazyLock::new(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_default();
+        let random = crate::store::holder_id();
+        if host.is_empty() {
+            random
+        } else {
+            format!("{host}_{random}")
+        }
+    });
+    &IDENTITY
+}
+
+/// The mode in effect, resolved from [`Mode`] at startup.
+#[derive(Debug, Clone)]
+pub enum Coordinator {
+    /// In this process only.
+    Single,
+    /// Claims in the shared store.
+    Store,
+    /// A Kubernetes Lease elects the replica that handles events.
+    Lease(Elector),
+}
+
+/// Why the configured mode cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoordinationError {
+    /// `store` without a shared store.
+    #[error("coordination.mode = \"store\" needs [store] url (a Redis shared by the replicas)")]
+    NoStore,
+    /// `lease` (or `auto` in a pod) without a usable service account.
+    #[error("coordination.mode = \"lease\": {0}")]
+    Kubernetes(#[from] kube::KubeError),
+}
+
+impl Coordinator {
+    /// The mode `settings` ask for: `auto` is `lease` in a Kubernetes pod, else `store` with a
+    /// shared store, else `single`.
+    pub fn resolve(
+        settings: &CoordinationSettings,
+        store: &crate::store::Store,
+    ) -> Result<Coordinator, CoordinationError> {
+        let lease = || -> Result<Coordinator, CoordinationError> {
+            let api = kube::InCluster::from_environment()?;
+            Ok(Coordinator::Lease(Elector::new(api, settings, identity())))
+        };
+        match settings.mode {
+            Mode::Single => Ok(Coordinator::Single),
+            Mode::Store if store.is_shared() => Ok(Coordinator::Store),
+            Mode::Store => Err(CoordinationError::NoStore),
+            Mode::Lease => lease(),
+            Mode::Auto if kube::InCluster::detected() => lease(),
+            Mode::Auto if store.is_shared() => Ok(Coordinator::Store),
+            Mode::Auto => Ok(Coordinator::Single),
+        }
+    }
+
+    /// Starts taking part in the election (lease mode); runs until aborted.
+    pub fn spawn(&self) -> Option<tokio::task::JoinHandle<()>> {
+        match self {
+            Coordinator::Lease(elector) => Some(tokio::spawn(elector.clone().run())),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Coordinator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Coordinator::Single => f.write_str(
+                "single replica: schedule ticks and messages are claimed in this process only; \
+                 run ONE replica, or set [store] url so replicas share claims",
+            ),
+            Coordinator::Store => f.write_str(
+                "shared claims: each schedule tick and message is claimed in the shared store \
+                 (Redis SET NX, renewed while it runs) and handled by one replica; a replica \
+                 killed mid-run has its event taken over when its claim expires",
+            ),
+            Coordinator::Lease(elector) => write!(
+                f,
+                "kubernetes lease: replicas elect a leader through the Lease {} (this replica: \
+                 {}); only the leader handles schedule ticks and messages, and a new leader \
+                 takes over when it stops renewing",
+                elector.lease(),
+                elector.identity()
+            ),
+        }
     }
 }

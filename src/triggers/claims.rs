@@ -21,30 +21,16 @@
 //! (`claim_lost`).
 
 use std::future::Future;
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::coordination::{CoordinationSettings, Elector, LeaseClaim};
 use crate::server::AppState;
 use crate::store::{Claim, Store};
 
 /// How long an event marked done refuses further claims: longer than any replica's clock
 /// skew and any WebSocket replay window.
 pub const DONE_TTL: Duration = Duration::from_secs(24 * 3600);
-
-/// This process, as a claim holder: the pod's host name (when set) and a random part.
-pub fn holder() -> &'static str {
-    static HOLDER: LazyLock<String> = LazyLock::new(|| {
-        let host = std::env::var("HOSTNAME").unwrap_or_default();
-        let random = crate::store::holder_id();
-        if host.is_empty() {
-            random
-        } else {
-            format!("{host}_{random}")
-        }
-    });
-    &HOLDER
-}
 
 /// Events this process keeps waiting on another replica's claim.
 static PENDING: AtomicUsize = AtomicUsize::new(0);
@@ -89,9 +75,12 @@ where
     F: Future<Output = T>,
 {
     let settings = &state.settings.coordination;
+    if let crate::coordination::Coordinator::Lease(elector) = &state.coordinator {
+        return run_once_leading(elector, settings, event, work).await;
+    }
     run_once_with(
         &state.store,
-        holder(),
+        crate::coordination::identity(),
         settings.claim_ttl(),
         settings.pending_max,
         settings.pending_give_up(),
@@ -101,12 +90,100 @@ where
     .await
 }
 
+/// [`run_once`] in lease mode: the leader records the event in the Lease (atomic with
+/// holding it) and runs it; the other replicas keep it pending until it shows done or they
+/// become leader ([`crate::coordination::elector`]).
+async fn run_once_leading<T, F>(
+    elector: &Elector,
+    settings: &CoordinationSettings,
+    event: Event<'_>,
+    work: F,
+) -> Option<T>
+where
+    F: Future<Output = T>,
+{
+    let id = format!("{}:{}", event.kind, event.id);
+    let started = tokio::time::Instant::now();
+    let mut pending: Option<PendingSlot> = None;
+    let mut leadership = elector.leadership();
+    loop {
+        match elector.claim(&id).await {
+            LeaseClaim::Mine { taken_over } => {
+                if taken_over {
+                    tracing::warn!(
+                        route = event.route,
+                        kind = event.kind,
+                        id = event.id,
+                        "took over an event the previous leader had started"
+                    );
+                    crate::metrics::trigger(event.trigger, event.route, "taken_over");
+                }
+                break;
+            }
+            LeaseClaim::Done => {
+                crate::metrics::trigger(event.trigger, event.route, "skipped");
+                return None;
+            }
+            LeaseClaim::NotLeader => {}
+        }
+        if elector.seen_done(&id) {
+            crate::metrics::trigger(event.trigger, event.route, "skipped");
+            return None;
+        }
+        if pending.is_none() {
+            pending = Some(take_pending_slot(settings.pending_max, event)?);
+        }
+        if started.elapsed() > settings.pending_give_up() {
+            give_up(event, started);
+            return None;
+        }
+        let _ = tokio::time::timeout(elector.retry_period(), leadership.changed()).await;
+    }
+    drop(pending);
+    let output = work.await;
+    if elector.finish(&id).await != LeaseClaim::Done {
+        tracing::error!(
+            route = event.route,
+            kind = event.kind,
+            id = event.id,
+            "could not record the event as done in the Lease (leadership lost); the next leader may run it again"
+        );
+    }
+    Some(output)
+}
+
+fn take_pending_slot(pending_max: usize, event: Event<'_>) -> Option<PendingSlot> {
+    let slot = PendingSlot::take(pending_max);
+    if slot.is_none() {
+        tracing::warn!(
+            route = event.route,
+            kind = event.kind,
+            id = event.id,
+            pending_max,
+            "too many events wait on another replica; this one is left to it"
+        );
+        crate::metrics::trigger(event.trigger, event.route, "pending_full");
+    }
+    slot
+}
+
+fn give_up(event: Event<'_>, started: tokio::time::Instant) {
+    tracing::warn!(
+        route = event.route,
+        kind = event.kind,
+        id = event.id,
+        waited_secs = started.elapsed().as_secs(),
+        "gave up waiting on another replica; the event is left to it"
+    );
+    crate::metrics::trigger(event.trigger, event.route, "gave_up");
+}
+
 async fn run_once_with<T, F>(
     store: &Store,
     holder: &str,
     ttl: Duration,
     pending_max: usize,
-    give_up: Duration,
+    give_up_after: Duration,
     event: Event<'_>,
     work: F,
 ) -> Option<T>
@@ -136,30 +213,10 @@ where
             }
         };
         if pending.is_none() {
-            match PendingSlot::take(pending_max) {
-                Some(slot) => pending = Some(slot),
-                None => {
-                    tracing::warn!(
-                        route = event.route,
-                        kind = event.kind,
-                        id = event.id,
-                        pending_max,
-                        "too many events wait on other replicas' claims; this one is left to its holder"
-                    );
-                    crate::metrics::trigger(event.trigger, event.route, "pending_full");
-                    return None;
-                }
-            }
+            pending = Some(take_pending_slot(pending_max, event)?);
         }
-        if started.elapsed() + retry_in > give_up {
-            tracing::warn!(
-                route = event.route,
-                kind = event.kind,
-                id = event.id,
-                waited_secs = started.elapsed().as_secs(),
-                "gave up waiting on another replica's claim; the event is left to its holder"
-            );
-            crate::metrics::trigger(event.trigger, event.route, "gave_up");
+        if started.elapsed() + retry_in > give_up_after {
+            give_up(event, started);
             return None;
         }
         tokio::time::sleep(retry_in).await;

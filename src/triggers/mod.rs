@@ -7,7 +7,7 @@
 //! # Exactly once with several replicas
 //!
 //! Every replica sees every WebSocket event and every schedule tick. How they agree that one
-//! handles each is [`Coordination`], chosen by `[coordination] mode`
+//! handles each is a [`Coordinator`](crate::coordination::Coordinator), chosen by `[coordination] mode`
 //! ([`crate::coordination`]) and said once in the startup log:
 //!
 //! - **Shared claims** (`[store] url`, Redis). Before running an event a replica *claims* it
@@ -31,47 +31,8 @@ pub mod needs;
 pub mod schedule;
 pub mod webhook;
 
-use std::fmt;
-
 use crate::integrations::{DeclaredRoute, Runtime};
 use crate::server::AppState;
-use crate::store::Store;
-
-/// How replicas agree that a tick or a message is handled once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coordination {
-    /// The store is in this process: right for one replica; several would each answer.
-    SingleReplica,
-    /// Claims in the shared store (Redis): any number of replicas, each event handled once.
-    SharedClaims,
-}
-
-impl Coordination {
-    /// The mode `store` gives.
-    pub fn of(store: &Store) -> Self {
-        if store.is_shared() {
-            Coordination::SharedClaims
-        } else {
-            Coordination::SingleReplica
-        }
-    }
-}
-
-impl fmt::Display for Coordination {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Coordination::SingleReplica => {
-                "single replica: schedule ticks and messages are claimed in this process only; \
-                 run ONE replica, or set [store] url so replicas share claims"
-            }
-            Coordination::SharedClaims => {
-                "shared claims: each schedule tick and message is claimed in the shared store \
-                 (Redis SET NX, renewed while it runs) and handled by one replica; a replica \
-                 killed mid-run has its event taken over when its claim expires"
-            }
-        })
-    }
-}
 
 /// Starts the scheduler and the message listener; both run until aborted.
 pub fn spawn_all(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
