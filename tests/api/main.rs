@@ -16,6 +16,7 @@ mod hostile_corpus;
 mod hostile_values;
 mod job_messages;
 mod late_answers;
+mod lease;
 mod lookups;
 mod ops;
 mod reconcile;

@@ -18,22 +18,22 @@ use crate::replay::{Served, free_addr, serve_from_repo};
 use crate::triggers::wait_listening;
 
 /// How long the slow service takes to answer.
-const WORK: Duration = Duration::from_millis(1500);
+pub const WORK: Duration = Duration::from_millis(1500);
 /// The claims' lifetime the replicas are started with.
 const CLAIM_TTL_MS: u64 = 1000;
 
 /// A request the slow service received: which replica sent it, what for, and when.
 #[derive(Debug, Clone)]
-struct Call {
-    replica: String,
-    what: String,
-    at: tokio::time::Instant,
+pub struct Call {
+    pub replica: String,
+    pub what: String,
+    pub at: tokio::time::Instant,
 }
 
-type Calls = Arc<Mutex<Vec<Call>>>;
+pub type Calls = Arc<Mutex<Vec<Call>>>;
 
 /// Records each call, waits [`WORK`], answers `{"what": …}`.
-async fn slow_service(calls: Calls) -> std::net::SocketAddr {
+pub async fn slow_service(calls: Calls) -> std::net::SocketAddr {
     async fn work(
         State(calls): State<Calls>,
         headers: HeaderMap,
@@ -61,7 +61,7 @@ async fn slow_service(calls: Calls) -> std::net::SocketAddr {
     addr
 }
 
-fn routes(service: std::net::SocketAddr) -> tempfile::TempDir {
+pub fn routes(service: std::net::SocketAddr) -> tempfile::TempDir {
     let http = format!(
         "[http]\nurl = \"http://{service}/work\"\n\
          headers_from_env = {{ \"X-Replica\" = \"REPLICA_NAME\" }}\ntimeout_secs = 10\n"
@@ -89,7 +89,7 @@ fn routes(service: std::net::SocketAddr) -> tempfile::TempDir {
 }
 
 /// The bot's `done: …` answers in `channel_id`.
-fn answers(sim: &switchboard::sim::Simulator, channel_id: &str) -> Vec<String> {
+pub fn answers(sim: &switchboard::sim::Simulator, channel_id: &str) -> Vec<String> {
     let bot = sim.world().user_id("switchboard").unwrap();
     sim.posts_in_channel(channel_id)
         .into_iter()
@@ -99,7 +99,7 @@ fn answers(sim: &switchboard::sim::Simulator, channel_id: &str) -> Vec<String> {
 }
 
 /// Waits (at most 20 s) until `found` returns something.
-async fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+pub async fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(value) = found() {
@@ -115,7 +115,7 @@ async fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
 
 /// Kills the replica that made the first call for `what` (while the call is in flight), and
 /// returns when the call was made and the name of the replica killed.
-async fn kill_the_holder_of(
+pub async fn kill_the_holder_of(
     calls: &Calls,
     replicas: &mut HashMap<String, Served>,
     what: impl Fn(&str) -> bool,
