@@ -175,6 +175,45 @@ pub fn identity() -> &'static str {
     &IDENTITY
 }
 
+impl Mode {
+    /// The mode `auto` stands for here (other modes stand for themselves): `lease` in a
+    /// Kubernetes pod, else `store` with a shared store, else `single`.
+    pub fn effective(self, store_shared: bool) -> Mode {
+        match self {
+            Mode::Auto if kube::InCluster::detected() => Mode::Lease,
+            Mode::Auto if store_shared => Mode::Store,
+            Mode::Auto => Mode::Single,
+            other => other,
+        }
+    }
+
+    /// What this mode needs of the deployment, for `plan` and `doctor`.
+    pub fn needs(self, settings: &CoordinationSettings) -> String {
+        match self {
+            Mode::Lease => format!(
+                "a Kubernetes Lease `{}` in the pod's namespace: the service account may get, \
+                 create and update leases (coordination.k8s.io), see deploy/kubernetes/rbac.yaml",
+                settings.lease_name
+            ),
+            Mode::Store => "[store] url (Redis) shared by every replica".to_owned(),
+            Mode::Single | Mode::Auto => {
+                "ONE replica; with several, [store] url or a Kubernetes Lease".to_owned()
+            }
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Auto => "auto",
+            Mode::Single => "single",
+            Mode::Store => "store",
+            Mode::Lease => "lease",
+        })
+    }
+}
+
 /// The mode in effect, resolved from [`Mode`] at startup.
 #[derive(Debug, Clone)]
 pub enum Coordinator {

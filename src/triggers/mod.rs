@@ -20,7 +20,21 @@
 //!   renewal ([`claims`]). No leader is needed. The remaining window: a holder killed in the
 //!   milliseconds between its answer reaching Mattermost and marking the event done has it
 //!   answered again by the replica that takes over (at least once there, never lost).
-//! - **Single replica** (no `[store] url`): claims are per process, right for one replica.
+//! - **Kubernetes Lease** (in a pod): replicas elect a leader through a Lease
+//!   ([`crate::coordination::elector`], client-go's semantics); only the leader answers.
+//!   Before running an event it records it as running in a Lease annotation, in the same
+//!   resourceVersion-checked write that renews its lease (so the record is atomic with
+//!   leading), and as done after. The other replicas keep the events they see pending until
+//!   the Lease shows them done or they become leader. A leader killed mid-run is replaced
+//!   within the lease duration (plus up to 2.2 retry periods of jitter); the new leader runs
+//!   the events the old one started and did not finish, and those that arrived meanwhile.
+//!   Same remaining window as above (killed between answering and recording done: answered
+//!   twice), plus what leader election by timing cannot rule out: a leader stalled longer than
+//!   the lease duration (a frozen VM) may still finish an event the next leader also runs.
+//!   Each event costs two writes of the Lease; the record keeps the last 1000 events for
+//!   `pending_give_up_secs`.
+//! - **Single replica** (no `[store] url`, not in Kubernetes): claims are per process, right
+//!   for one replica.
 //!
 //! Inbound webhooks arrive at one replica through the Service and need no claim; their
 //! replays are refused through the store ([`webhook`]).

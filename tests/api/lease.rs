@@ -293,3 +293,75 @@ async fn three_replicas_elect_a_leader_by_lease_and_a_new_one_answers_once_after
     );
     drop(replicas);
 }
+
+/// `plan` says what lease mode needs; `doctor` checks that the service account may read the
+/// Lease, and names rbac.yaml when it may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_doctor_report_the_lease_permission_need() {
+    let api: Api = Arc::default();
+    api.lock().unwrap().tokens = vec!["good".to_owned()];
+    let api_addr = api_server(api.clone()).await;
+    let account = tempfile::tempdir().unwrap();
+    std::fs::write(account.path().join("token"), "not-allowed").unwrap();
+    std::fs::write(account.path().join("namespace"), NAMESPACE).unwrap();
+    let sim = spawn_sim().await;
+    let dir = routes(free_addr());
+    let (url, token) = (sim.url().to_string(), sim.bot_token());
+    let env = vec![
+        ("KUBERNETES_SERVICE_HOST", "127.0.0.1".to_owned()),
+        ("KUBERNETES_API_URL", format!("http://{api_addr}")),
+        (
+            "KUBERNETES_SERVICE_ACCOUNT_DIR",
+            account.path().display().to_string(),
+        ),
+        ("SWITCHBOARD_ROUTES__DIR", dir.path().display().to_string()),
+        ("SWITCHBOARD_MATTERMOST__URL", url),
+        ("SWITCHBOARD_MATTERMOST__TOKEN", token),
+    ];
+    let run = move |command: &'static str| {
+        let env = env.clone();
+        tokio::task::spawn_blocking(move || {
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+                .arg(command)
+                .current_dir(crate::helpers::repo_root())
+                .envs(env)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        })
+    };
+    let plan = run("plan").await.unwrap();
+    assert!(
+        plan.contains("(coordination lease) a Kubernetes Lease `switchboard` in the pod's namespace: the service account may get, create and update leases (coordination.k8s.io), see deploy/kubernetes/rbac.yaml"),
+        "{plan}"
+    );
+    let line = |out: &str| {
+        out.lines()
+            .find(|l| l.contains("coordination lease"))
+            .unwrap_or_else(|| panic!("no lease line in {out}"))
+            .to_owned()
+    };
+    let refused = run("doctor").await.unwrap();
+    let refused_line = line(&refused);
+    assert!(refused_line.starts_with("[FAIL]"), "{refused}");
+    assert!(
+        refused_line.contains("may not get leases (HTTP 401)"),
+        "{refused}"
+    );
+    assert!(refused.contains("deploy/kubernetes/rbac.yaml"), "{refused}");
+    assert!(
+        !refused.contains("not-allowed"),
+        "the token is never shown: {refused}"
+    );
+
+    std::fs::write(account.path().join("token"), "good").unwrap();
+    let allowed = run("doctor").await.unwrap();
+    let allowed_line = line(&allowed);
+    assert!(allowed_line.starts_with("[ok"), "{allowed}");
+    assert!(
+        allowed_line.contains(&format!(
+            "the Lease {NAMESPACE}/switchboard is readable (no leader yet)"
+        )),
+        "{allowed}"
+    );
+}
