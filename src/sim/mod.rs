@@ -64,6 +64,7 @@ mod slack;
 mod state;
 mod trigger_id;
 mod websocket;
+mod ws_resume;
 
 use std::net::SocketAddr;
 

@@ -23,6 +23,7 @@ mod reconcile;
 mod redis_server;
 mod replay;
 mod replicas;
+mod resume;
 mod routes;
 mod scaffold;
 mod sim_callbacks;

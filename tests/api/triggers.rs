@@ -321,7 +321,7 @@ fn schedule_route(every_secs: u64) -> String {
     )
 }
 
-fn routes_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+pub fn routes_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -444,7 +444,7 @@ visibility = "in_channel"
 text = "@switchboard status of {{ captures.service }}: all green (asked by @{{ user.name }})"
 "#;
 
-const PING_ROUTE: &str = r#"
+pub const PING_ROUTE: &str = r#"
 [message]
 trigger_words = ["ping"]
 reply_in = "channel"
@@ -476,7 +476,7 @@ pub async fn wait_listening(sim: &switchboard::sim::Simulator, n: usize) {
 }
 
 /// Replies by the bot in `channel_id`, as (root id, message).
-fn bot_replies(sim: &switchboard::sim::Simulator, channel_id: &str) -> Vec<(String, String)> {
+pub fn bot_replies(sim: &switchboard::sim::Simulator, channel_id: &str) -> Vec<(String, String)> {
     let bot = sim.world().user_id("switchboard").unwrap();
     sim.posts_in_channel(channel_id)
         .into_iter()
