@@ -316,7 +316,7 @@ impl Application {
         let coordination = &state.coordinator;
         tracing::info!(%coordination, "schedules and messages");
         let routes_now = state.routes.current();
-        if matches!(coordination, crate::coordination::Coordinator::Single)
+        if matches!(coordination, crate::coordination::Coordinator::Single(_))
             && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
             && routes_now
                 .iter()

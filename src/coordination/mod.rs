@@ -17,7 +17,7 @@ pub mod elector;
 pub mod kube;
 
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -160,19 +160,17 @@ impl CoordinationSettings {
     }
 }
 
-/// This process, as a claim holder and Lease `holderIdentity`: the pod's host name (when set)
-/// and a random part (client-go uses the host name and a UUID alike).
-pub fn identity() -> &'static str {
-    static IDENTITY: LazyLock<String> = LazyLock::new(|| {
-        let host = std::env::var("HOSTNAME").unwrap_or_default();
-        let random = crate::store::holder_id();
-        if host.is_empty() {
-            random
-        } else {
-            format!("{host}_{random}")
-        }
-    });
-    &IDENTITY
+/// A new identity for a replica, as a claim holder and Lease `holderIdentity`: the pod's host
+/// name (when set) and a random part (client-go uses the host name and a UUID alike). One per
+/// running application, so replicas in one process (tests) are told apart too.
+pub fn new_identity() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let random = crate::store::holder_id();
+    if host.is_empty() {
+        random
+    } else {
+        format!("{host}_{random}")
+    }
 }
 
 impl Mode {
@@ -217,10 +215,10 @@ impl fmt::Display for Mode {
 /// The mode in effect, resolved from [`Mode`] at startup.
 #[derive(Debug, Clone)]
 pub enum Coordinator {
-    /// In this process only.
-    Single,
-    /// Claims in the shared store.
-    Store,
+    /// In this process only; claims held as this identity.
+    Single(Arc<str>),
+    /// Claims in the shared store, held as this identity.
+    Store(Arc<str>),
     /// A Kubernetes Lease elects the replica that handles events.
     Lease(Elector),
 }
@@ -244,18 +242,23 @@ impl Coordinator {
         settings: &CoordinationSettings,
         store: &crate::store::Store,
     ) -> Result<Coordinator, CoordinationError> {
-        let lease = || -> Result<Coordinator, CoordinationError> {
-            let api = kube::InCluster::from_environment()?;
-            Ok(Coordinator::Lease(Elector::new(api, settings, identity())))
-        };
-        match settings.mode {
-            Mode::Single => Ok(Coordinator::Single),
-            Mode::Store if store.is_shared() => Ok(Coordinator::Store),
+        let identity = new_identity();
+        match settings.mode.effective(store.is_shared()) {
+            Mode::Lease => {
+                let api = kube::InCluster::from_environment()?;
+                Ok(Coordinator::Lease(Elector::new(api, settings, &identity)))
+            }
+            Mode::Store if store.is_shared() => Ok(Coordinator::Store(identity.into())),
             Mode::Store => Err(CoordinationError::NoStore),
-            Mode::Lease => lease(),
-            Mode::Auto if kube::InCluster::detected() => lease(),
-            Mode::Auto if store.is_shared() => Ok(Coordinator::Store),
-            Mode::Auto => Ok(Coordinator::Single),
+            Mode::Single | Mode::Auto => Ok(Coordinator::Single(identity.into())),
+        }
+    }
+
+    /// This replica's identity (claim holder, Lease holderIdentity).
+    pub fn identity(&self) -> &str {
+        match self {
+            Coordinator::Single(identity) | Coordinator::Store(identity) => identity,
+            Coordinator::Lease(elector) => elector.identity(),
         }
     }
 
@@ -271,11 +274,11 @@ impl Coordinator {
 impl fmt::Display for Coordinator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Coordinator::Single => f.write_str(
+            Coordinator::Single(_) => f.write_str(
                 "single replica: schedule ticks and messages are claimed in this process only; \
                  run ONE replica, or set [store] url so replicas share claims",
             ),
-            Coordinator::Store => f.write_str(
+            Coordinator::Store(_) => f.write_str(
                 "shared claims: each schedule tick and message is claimed in the shared store \
                  (Redis SET NX, renewed while it runs) and handled by one replica; a replica \
                  killed mid-run has its event taken over when its claim expires",

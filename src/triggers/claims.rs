@@ -80,7 +80,7 @@ where
     }
     run_once_with(
         &state.store,
-        crate::coordination::identity(),
+        state.coordinator.identity(),
         settings.claim_ttl(),
         settings.pending_max,
         settings.pending_give_up(),
