@@ -328,6 +328,7 @@ impl Application {
             );
         }
         let election = coordination.spawn();
+        let coordinator = coordination.clone();
         let triggers = crate::triggers::spawn_all(&state);
 
         let grace = state.settings.server.shutdown_grace();
@@ -406,6 +407,8 @@ impl Application {
         }
         if let Some(task) = election {
             task.abort();
+            // Nothing runs here any more: let the next leader start at once.
+            coordinator.release().await;
         }
         upkeep.abort();
         if let Some(task) = metrics_server {

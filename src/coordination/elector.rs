@@ -259,6 +259,38 @@ impl Elector {
         }
     }
 
+    /// Gives the Lease up when this replica holds it (client-go's `ReleaseOnCancel`): the
+    /// holder is cleared and the duration set to 1 s, so the next leader need not wait for it
+    /// to expire. Called at shutdown, after the work in flight has ended; errors are logged.
+    pub async fn release(&self) {
+        let inner = &self.inner;
+        let lease = match inner.api.get_lease(&inner.name).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(lease = %self.lease(), error = %e, "cannot release the Lease");
+                return;
+            }
+        };
+        if lease.spec.holder_identity.as_deref() != Some(inner.identity.as_str()) {
+            return;
+        }
+        let now = micro_time(chrono::Utc::now());
+        let mut released = lease;
+        released.spec.holder_identity = Some(String::new());
+        released.spec.lease_duration_seconds = Some(1);
+        released.spec.acquire_time = Some(now.clone());
+        released.spec.renew_time = Some(now);
+        match inner.api.replace_lease(&released).await {
+            Ok(_) => {
+                self.inner.leader.send_replace(false);
+                crate::metrics::leader(false);
+                tracing::info!(lease = %self.lease(), "released the Lease: another replica leads at once");
+            }
+            Err(e) => tracing::warn!(lease = %self.lease(), error = %e, "cannot release the Lease"),
+        }
+    }
+
     /// Records `request`'s event in the Lease (a renewal at the same time).
     async fn record_event(&self, record: &mut Record, request: &Request) -> LeaseClaim {
         // A few tries: a write may meet a resourceVersion made stale by a write elsewhere

@@ -262,6 +262,13 @@ impl Coordinator {
         }
     }
 
+    /// Gives up leadership at shutdown (lease mode), at most 2 s.
+    pub async fn release(&self) {
+        if let Coordinator::Lease(elector) = self {
+            let _ = tokio::time::timeout(Duration::from_secs(2), elector.release()).await;
+        }
+    }
+
     /// Starts taking part in the election (lease mode); runs until aborted.
     pub fn spawn(&self) -> Option<tokio::task::JoinHandle<()>> {
         match self {

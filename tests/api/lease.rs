@@ -278,20 +278,32 @@ async fn three_replicas_elect_a_leader_by_lease_and_a_new_one_answers_once_after
         ticks.len(),
         "a tick was answered twice: {ticks:?}"
     );
-    let api = api.lock().unwrap();
-    let lease = api.lease.clone().unwrap();
-    assert!(
-        lease["spec"]["leaseTransitions"].as_i64().unwrap() >= 2,
-        "{lease}"
-    );
-    assert_eq!(lease["spec"]["leaseDurationSeconds"], LEASE_SECS);
-    assert_eq!(
-        api.holders.len(),
-        3,
-        "three leaders in turn: {:?}",
-        api.holders
-    );
-    drop(replicas);
+    {
+        let api = api.lock().unwrap();
+        let lease = api.lease.clone().unwrap();
+        assert!(
+            lease["spec"]["leaseTransitions"].as_i64().unwrap() >= 2,
+            "{lease}"
+        );
+        assert_eq!(lease["spec"]["leaseDurationSeconds"], LEASE_SECS);
+        assert_eq!(
+            api.holders.len(),
+            3,
+            "three leaders in turn: {:?}",
+            api.holders
+        );
+    }
+
+    // Stopped as Kubernetes stops a pod (SIGTERM), the last leader gives the Lease up, so a
+    // new pod need not wait for it to expire (client-go's ReleaseOnCancel).
+    let mut last = replicas.into_values().next().unwrap();
+    let status = tokio::task::spawn_blocking(move || (last.terminate(), last))
+        .await
+        .unwrap();
+    assert!(status.0.success(), "{}", status.1.logged());
+    let lease = api.lock().unwrap().lease.clone().unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "", "{lease}");
+    assert_eq!(lease["spec"]["leaseDurationSeconds"], 1, "{lease}");
 }
 
 /// `plan` says what lease mode needs; `doctor` checks that the service account may read the

@@ -253,6 +253,17 @@ impl Served {
         let _ = self.child.wait();
     }
 
+    /// Stops it as Kubernetes does (SIGTERM) and waits until it has exited.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
+
     /// What it logged so far.
     pub fn logged(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
