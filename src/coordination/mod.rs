@@ -301,3 +301,42 @@ impl fmt::Display for Coordinator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_timings_must_nest_as_client_go_requires() {
+        assert!(CoordinationSettings::default().problems().is_empty());
+        let bad = CoordinationSettings {
+            lease_duration_secs: 5,
+            renew_deadline_ms: 5000,
+            retry_period_ms: 6000,
+            lease_name: "Switchboard!".to_owned(),
+            claim_ttl_ms: 10,
+            ..CoordinationSettings::default()
+        };
+        let problems = bad.problems().join("\n");
+        for expected in [
+            "renew_deadline_ms (5000) must be less than lease_duration_secs (5 s)",
+            "retry_period_ms (6000) must be between 1 and renew_deadline_ms (5000)",
+            "lease_name `Switchboard!` is not a Kubernetes object name",
+            "claim_ttl_ms must be at least 100",
+        ] {
+            assert!(problems.contains(expected), "{problems}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_mode_stands_for_itself() {
+        for mode in [Mode::Single, Mode::Store, Mode::Lease] {
+            assert_eq!(mode.effective(false), mode);
+        }
+        assert!(
+            Mode::Lease
+                .needs(&CoordinationSettings::default())
+                .contains("get, create and update leases")
+        );
+    }
+}

@@ -13,6 +13,12 @@
 //!   queued events follow; no `hello`. Otherwise a new connection starts with a `hello`
 //!   (new id, `seq` 0): a resume that failed.
 //! - `connection_id` without a non-negative integer `sequence_number` closes the socket.
+//!
+//! Simplified: Mattermost also keeps the `hello` (seq 0) in the dead queue; here it is not, so
+//! a resume asking for seq 0 (a client that never saw the `hello`) starts afresh. Mattermost's
+//! `writePump`, once it replayed the dead queue, goes on with the connection's `send` channel,
+//! which held what was sent to the connection meanwhile; the simulator queues every event for
+//! an inactive connection likewise.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
