@@ -20,7 +20,7 @@ use crate::triggers::wait_listening;
 /// How long the slow service takes to answer.
 pub const WORK: Duration = Duration::from_millis(1500);
 /// The claims' lifetime the replicas are started with.
-const CLAIM_TTL_MS: u64 = 1000;
+const CLAIM_TTL_MS: u64 = 1500;
 
 /// A request the slow service received: which replica sent it, what for, and when.
 #[derive(Debug, Clone)]
@@ -98,9 +98,10 @@ pub fn answers(sim: &switchboard::sim::Simulator, channel_id: &str) -> Vec<Strin
         .collect()
 }
 
-/// Waits (at most 20 s) until `found` returns something.
+/// Waits (at most 40 s: the suite runs many of these at once on 2 cores) until `found`
+/// returns something.
 pub async fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     loop {
         if let Some(value) = found() {
             return value;
