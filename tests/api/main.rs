@@ -31,3 +31,4 @@ mod skeleton;
 mod takeover;
 mod triggers;
 mod validation;
+mod webhook_replay;
