@@ -301,6 +301,9 @@ pub async fn serve_from_repo(
         .env("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token())
         .env("SWITCHBOARD_SIGNING__KEYS", format!("k1:{secret}"))
         .env_remove("SWITCHBOARD_STORE__URL")
+        // A CI runner inside a Kubernetes pod must not turn these into lease-mode replicas.
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_API_URL")
         .envs(extra.iter().map(|(k, v)| (k, v)))
         .stdout(std::process::Stdio::null())
         .stderr(log.reopen().unwrap())
