@@ -386,6 +386,32 @@ def load_kubernetes():
     return docs
 
 
+def check_lease_rbac(where, by_kind, pod):
+    """Leader election ([coordination] mode "auto" in a pod) needs the pods' service account
+    to get, create and update the Lease, and its token mounted."""
+    account = pod.get("serviceAccountName")
+    require(account is not None and any(a["metadata"]["name"] == account
+                                        for a in by_kind.get("ServiceAccount", [])),
+            where, "the Deployment must run as the ServiceAccount rbac.yaml declares")
+    require(pod.get("automountServiceAccountToken") is True, where,
+            "the pods need their service account token for the leader election Lease")
+    granted = set()
+    for binding in by_kind.get("RoleBinding", []):
+        if not any(s.get("kind") == "ServiceAccount" and s.get("name") == account
+                   for s in binding.get("subjects", [])):
+            continue
+        for role in by_kind.get("Role", []):
+            if role["metadata"]["name"] != binding["roleRef"]["name"]:
+                continue
+            for rule in role.get("rules", []):
+                if "coordination.k8s.io" in rule.get("apiGroups", []) \
+                        and "leases" in rule.get("resources", []):
+                    granted.update(rule.get("verbs", []))
+    for verb in ("get", "create", "update"):
+        require(verb in granted, where, f"the service account may not {verb} leases "
+                "(coordination.k8s.io), which leader election needs")
+
+
 def check_kubernetes():
     where = "deploy/kubernetes"
     docs = load_kubernetes()
@@ -433,6 +459,7 @@ def check_kubernetes():
     require(service["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items(),
             where, "the Service does not select the Deployment's pods")
     grace = pod.get("terminationGracePeriodSeconds", 30)
+    check_lease_rbac(where, by_kind, pod)
 
     # The mounted config and routes are what `switchboard check` accepts, with the Secret's
     # variable names set, laid out as the kubelet mounts them (keys, items, modes).

@@ -81,6 +81,9 @@ pub struct Settings {
     /// `[http]`: what routes' `http` actions may reach.
     #[serde(default)]
     pub http: HttpSettings,
+    /// `[coordination]`: how replicas handle each tick and message once.
+    #[serde(default)]
+    pub coordination: crate::coordination::CoordinationSettings,
 }
 
 /// `[http]`.
@@ -423,6 +426,12 @@ impl Settings {
         }
         // Unreadable or malformed keys are a startup error, not a surprise at the first click.
         settings.signing.signer()?;
+        if let Some(problem) = settings.coordination.problems().into_iter().next() {
+            return Err(ConfigError::Invalid {
+                setting: "coordination",
+                message: problem,
+            });
+        }
         if settings.server.request_timeout_secs == 0 {
             return Err(ConfigError::Invalid {
                 setting: "server.request_timeout_secs",

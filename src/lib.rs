@@ -16,6 +16,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod coordination;
 #[cfg(feature = "sim")]
 pub mod dev;
 pub mod healthcheck;

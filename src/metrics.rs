@@ -81,6 +81,8 @@ pub const TRIGGERS_TOTAL: &str = "switchboard_triggers_total";
 /// Stretches of the WebSocket event stream that could not be replayed, by reason (`gap`,
 /// `resume_failed`): messages in them were not seen.
 pub const EVENT_STREAM_GAPS_TOTAL: &str = "switchboard_event_stream_gaps_total";
+/// 1 while this replica leads the Kubernetes Lease (`[coordination] mode = "lease"`), else 0.
+pub const LEADER: &str = "switchboard_leader";
 /// Always 1; the `version` label names the running version.
 pub const BUILD_INFO: &str = "switchboard_build_info";
 
@@ -212,6 +214,10 @@ fn describe() {
         "WebSocket event stream stretches that could not be replayed, by reason."
     );
     describe_gauge!(BUILD_INFO, "Always 1; the version label names the build.");
+    describe_gauge!(
+        LEADER,
+        "1 while this replica leads the Kubernetes Lease (lease coordination), else 0."
+    );
 }
 
 /// How a callback ended, as its answer's status shows it.
@@ -395,6 +401,11 @@ pub fn replay_refused() {
 pub fn trigger(kind: &'static str, route: &str, outcome: &'static str) {
     counter!(TRIGGERS_TOTAL, "kind" => kind, "route" => route.to_owned(), "outcome" => outcome)
         .increment(1);
+}
+
+/// Whether this replica leads the Kubernetes Lease now.
+pub fn leader(leads: bool) {
+    gauge!(LEADER).set(if leads { 1.0 } else { 0.0 });
 }
 
 /// Counts a stretch of the event stream that could not be replayed (`gap`, `resume_failed`).

@@ -130,6 +130,13 @@ impl Application {
             })
         })?;
         tracing::info!(store = %store.describe(), "state shared through this store");
+        let coordinator = crate::coordination::Coordinator::resolve(&settings.coordination, &store)
+            .map_err(|e| {
+                StartupError::Config(ConfigError::Invalid {
+                    setting: "coordination",
+                    message: e.to_string(),
+                })
+            })?;
         let runtime = Runtime {
             http_allowed_hosts: settings.http.allowed_hosts.clone().into(),
             ..Runtime::with_store(&store)
@@ -147,6 +154,7 @@ impl Application {
             signer,
             response_urls: ResponseUrls::with_store(reqwest::Client::new(), store.clone()),
             store,
+            coordinator,
             background: tokio_util::task::TaskTracker::new(),
             interrupt: tokio_util::sync::CancellationToken::new(),
             bot_user_id: Arc::default(),
@@ -305,20 +313,22 @@ impl Application {
             });
 
         // Schedules and messages: which replicas answer is said once, at startup.
-        let coordination = crate::triggers::Coordination::of(&state.store);
+        let coordination = &state.coordinator;
         tracing::info!(%coordination, "schedules and messages");
         let routes_now = state.routes.current();
-        if coordination == crate::triggers::Coordination::SingleReplica
+        if matches!(coordination, crate::coordination::Coordinator::Single(_))
             && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
             && routes_now
                 .iter()
                 .any(|r| r.schedule.is_some() || r.message.is_some())
         {
             tracing::warn!(
-                "running in Kubernetes with [schedule] or [message] routes and no [store] url: \
+                "running in Kubernetes with [schedule] or [message] routes in single mode: \
                  with more than one replica each would post every tick and answer every message"
             );
         }
+        let election = coordination.spawn();
+        let coordinator = coordination.clone();
         let triggers = crate::triggers::spawn_all(&state);
 
         let grace = state.settings.server.shutdown_grace();
@@ -394,6 +404,11 @@ impl Application {
         watcher.abort();
         for task in triggers {
             task.abort();
+        }
+        if let Some(task) = election {
+            task.abort();
+            // Nothing runs here any more: let the next leader start at once.
+            coordinator.release().await;
         }
         upkeep.abort();
         if let Some(task) = metrics_server {

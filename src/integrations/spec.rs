@@ -837,6 +837,31 @@ pub struct WebhookSpec {
     /// `check` renders the templates against it, `dev` posts it with `!webhook`.
     #[serde(default)]
     pub sample: Option<String>,
+    /// A header carrying a unique id per delivery (GitHub: `X-GitHub-Delivery`). Each id runs
+    /// once, across replicas (kept in the shared store for `delivery_id_ttl_secs`): a
+    /// redelivery or replay is answered 200 "already handled" and runs nothing; a request
+    /// without the header is refused (400).
+    #[serde(default)]
+    pub delivery_id_header: Option<String>,
+    /// How long a delivery id is remembered.
+    #[serde(default = "default_delivery_id_ttl")]
+    pub delivery_id_ttl_secs: u64,
+    /// With `hmac_secret_env`: a header carrying the Unix time (seconds) the sender signed
+    /// at; the signature then covers `<timestamp>.<raw body>`, and a request whose time is
+    /// more than `timestamp_tolerance_secs` away from now is refused (401), so a captured
+    /// request cannot be replayed later.
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+    /// How far (seconds, either way) a signed timestamp may be from now.
+    #[serde(default = "default_timestamp_tolerance")]
+    pub timestamp_tolerance_secs: u64,
+}
+
+fn default_delivery_id_ttl() -> u64 {
+    7 * 24 * 3600
+}
+fn default_timestamp_tolerance() -> u64 {
+    300
 }
 
 fn default_signature_header() -> String {

@@ -56,11 +56,34 @@ pub(super) fn check_webhook(
             }
         }
     }
-    if http::HeaderName::from_bytes(spec.signature_header.as_bytes()).is_err() {
+    for (key, header) in [
+        ("signature_header", Some(&spec.signature_header)),
+        ("delivery_id_header", spec.delivery_id_header.as_ref()),
+        ("timestamp_header", spec.timestamp_header.as_ref()),
+    ] {
+        if let Some(header) = header
+            && http::HeaderName::from_bytes(header.as_bytes()).is_err()
+        {
+            problems.push((key, format!("`{header}` is not a header name")));
+        }
+    }
+    if spec.timestamp_header.is_some() && spec.hmac_secret_env.is_none() {
         problems.push((
-            "signature_header",
-            format!("`{}` is not a header name", spec.signature_header),
+            "timestamp_header",
+            "a signed timestamp needs `hmac_secret_env` (the signature covers it)".to_owned(),
         ));
+    }
+    if spec.timestamp_header.is_some() && !(1..=3600).contains(&spec.timestamp_tolerance_secs) {
+        problems.push((
+            "timestamp_tolerance_secs",
+            format!(
+                "{} is not between 1 and 3600 seconds",
+                spec.timestamp_tolerance_secs
+            ),
+        ));
+    }
+    if spec.delivery_id_header.is_some() && spec.delivery_id_ttl_secs == 0 {
+        problems.push(("delivery_id_ttl_secs", "must be greater than 0".to_owned()));
     }
     let mut allow = Vec::new();
     for entry in &spec.allow_from {

@@ -31,6 +31,13 @@ pub enum AppError {
     /// 403: a signature check failed. The reason is logged, not sent.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// 401: a signed timestamp is missing or too far from now (a replay, or a skewed clock).
+    /// The reason is sent: it holds no secret, and the sender needs it.
+    #[error("stale request: {0}")]
+    StaleRequest(String),
+    /// 503: something this request needs (the shared store) does not answer; retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// 404: no such route.
     #[error("not found")]
     NotFound,
@@ -64,6 +71,10 @@ impl IntoResponse for AppError {
             AppError::BadRequest(reason) => (StatusCode::BAD_REQUEST, reason).into_response(),
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED.into_response(),
             AppError::Forbidden(_) => StatusCode::FORBIDDEN.into_response(),
+            AppError::StaleRequest(reason) => (StatusCode::UNAUTHORIZED, reason).into_response(),
+            AppError::Unavailable(reason) => {
+                (StatusCode::SERVICE_UNAVAILABLE, reason).into_response()
+            }
             AppError::NotFound => (StatusCode::NOT_FOUND, "no such route").into_response(),
             AppError::Unsupported(kind) => (
                 StatusCode::NOT_FOUND,

@@ -74,6 +74,8 @@ pub struct Shared {
     pub response_urls: ResponseUrls,
     /// What replicas share: single-use records, use counts, exec limits, the role cache.
     pub store: crate::store::Store,
+    /// How replicas handle each tick and message once (`[coordination]`).
+    pub coordinator: crate::coordination::Coordinator,
     /// Work that outlived its callback's budget; shutdown waits for it.
     pub background: TaskTracker,
     /// Cancelled when the shutdown grace period is over (background jobs mark themselves

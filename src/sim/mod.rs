@@ -26,7 +26,7 @@
 //! | `command_response` | `CommandResponse` decoding with Go's JSON semantics |
 //! | `control` | test controls: foreign commands, admin token regen, roles, a blanket fault |
 //! | `faults` | per-path fault injection: statuses, 429 with `Retry-After`, resets, latency, outage |
-//! | `websocket` | `GET /api/v4/websocket` (`hello`, `posted` events) and direct message channels |
+//! | `websocket` | `GET /api/v4/websocket` (`hello`, `posted` events; resume by `connection_id` + `sequence_number`) and direct message channels |
 //! | `slack`, `trigger_id`, `builtin`, `ids`, `app_error`, `settings`, `permissions` | helpers |
 //!
 //! The Rust API ([`World`]) and the HTTP API share one code path per operation, so a test that
@@ -64,6 +64,7 @@ mod slack;
 mod state;
 mod trigger_id;
 mod websocket;
+mod ws_resume;
 
 use std::net::SocketAddr;
 

@@ -158,6 +158,10 @@ pub(crate) struct Inner {
     /// Integration calls made in the background (outgoing webhooks), so `dev` can wait for
     /// them before stopping ([`World::outbound_calls`]).
     pub(crate) outbound: tokio_util::task::TaskTracker,
+    /// WebSocket connections, resumable after their socket dropped.
+    pub(crate) websockets: super::ws_resume::Connections,
+    /// Whether the task queueing events for them runs.
+    pub(crate) websockets_fed: std::sync::atomic::AtomicBool,
 }
 
 /// A cheap, clonable handle onto the simulated server's state.
@@ -179,6 +183,8 @@ impl World {
                 http,
                 trigger_key,
                 outbound: tokio_util::task::TaskTracker::new(),
+                websockets: Default::default(),
+                websockets_fed: Default::default(),
             }),
         }
     }

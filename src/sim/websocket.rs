@@ -11,9 +11,11 @@
 //! string of user ids) — `model.WebsocketEventPosted` in `channels/app/post.go`. Ephemeral
 //! posts are never `posted` events.
 //!
-//! Not simulated: resuming. Every connection is new (a `hello` with a new `connection_id`), as
-//! Mattermost answers when the old connection is gone, so a client sees each reconnect as a
-//! resume that failed — the case it must report.
+//! Resuming: a reconnect with `connection_id` and `sequence_number` continues the old
+//! connection when the server still knows it (replaying what the client missed, no `hello`),
+//! else starts a new one; see `ws_resume.rs`. [`Simulator::drop_websockets`] closes every
+//! socket (a network drop: resumable) and [`Simulator::forget_websockets`] forgets every
+//! connection too (a server restart: the resume fails).
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -30,6 +32,7 @@ use super::api::Session;
 use super::ids::{new_id, now_millis};
 use super::model::{Channel, SimPost};
 use super::state::{SimEvent, World};
+use super::ws_resume::Opened;
 use super::{SimError, Simulator};
 
 /// `GET /api/v4/websocket`.
@@ -50,6 +53,31 @@ pub(crate) async fn upgrade(
     let Some(key) = key.filter(|_| wants_websocket) else {
         return (StatusCode::BAD_REQUEST, "not a WebSocket upgrade").into_response();
     };
+    // `connection_id` must come with a non-negative integer `sequence_number`, or the server
+    // closes the socket (`PopulateWebConnConfig`).
+    let query: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let resume = match (param("connection_id"), param("sequence_number")) {
+        (Some(id), Some(seq)) => match seq.parse::<i64>() {
+            Ok(seq) if seq >= 0 => Some(Ok((id, seq))),
+            _ => Some(Err(())),
+        },
+        (Some(_), None) => Some(Err(())),
+        _ => None,
+    };
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
     let on_upgrade = hyper::upgrade::on(request);
     tokio::spawn(async move {
@@ -57,8 +85,14 @@ pub(crate) async fn upgrade(
             return;
         };
         let io = hyper_util::rt::TokioIo::new(upgraded);
-        let socket = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
-        serve(world, session.user_id, socket).await;
+        let mut socket = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+        match resume {
+            Some(Err(())) => {
+                let _ = socket.close(None).await;
+            }
+            Some(Ok((id, seq))) => serve(world, session.user_id, Some((&id, seq)), socket).await,
+            None => serve(world, session.user_id, None, socket).await,
+        }
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -69,54 +103,103 @@ pub(crate) async fn upgrade(
         .unwrap_or_default()
 }
 
-async fn serve<S>(world: World, user_id: String, mut socket: WebSocketStream<S>)
-where
+async fn serve<S>(
+    world: World,
+    user_id: String,
+    resume: Option<(&str, i64)>,
+    mut socket: WebSocketStream<S>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut events = world.subscribe();
-    let connection_id = new_id();
-    let version = world.lock().settings.version_id();
-    let hello = json!({
-        "event": "hello",
-        "data": {"connection_id": connection_id, "server_version": version},
-        "broadcast": {"user_id": user_id, "channel_id": "", "team_id": "", "omit_users": null},
-        "seq": 0,
-    });
-    if socket.send(Message::text(hello.to_string())).await.is_err() {
-        return;
+    start_feeding(&world);
+    let connections = &world.inner.websockets;
+    let (opened, wake) = connections.open(&user_id, resume);
+    let (id, replay) = match opened {
+        Opened::New(id) => {
+            let version = world.lock().settings.version_id();
+            let hello = json!({
+                "event": "hello",
+                "data": {"connection_id": id, "server_version": version},
+                "broadcast": {"user_id": user_id, "channel_id": "", "team_id": "", "omit_users": null},
+                "seq": 0,
+            });
+            (id, vec![hello])
+        }
+        Opened::Resumed(id, replay) => (id, replay),
+    };
+    for event in replay {
+        if socket.send(Message::text(event.to_string())).await.is_err() {
+            connections.closed(&id);
+            return;
+        }
     }
-    let mut seq = 0i64;
     loop {
+        // Write what is queued; stop when the connection was dropped or forgotten.
+        loop {
+            let next = {
+                let mut map = connections.lock();
+                match map.get_mut(&id) {
+                    None => return,
+                    Some(conn) if conn.kick => {
+                        drop(map);
+                        connections.closed(&id);
+                        return;
+                    }
+                    Some(conn) => conn.next_to_write(),
+                }
+            };
+            let Some(event) = next else { break };
+            if socket.send(Message::text(event.to_string())).await.is_err() {
+                connections.closed(&id);
+                return;
+            }
+        }
         tokio::select! {
             incoming = socket.next() => match incoming {
                 // Reading answers pings; actions (the auth challenge, `ping`) need no answer here.
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                    connections.closed(&id);
+                    return;
+                }
                 Some(Ok(_)) => {}
             },
-            event = events.recv() => {
-                let post = match event {
-                    Ok(SimEvent::PostCreated(post)) => post,
-                    Ok(_) => continue,
-                    // A slow reader misses events, as on Mattermost when its send queue is full.
-                    Err(RecvError::Lagged(_)) => continue,
-                    Err(RecvError::Closed) => return,
-                };
-                let Some(data) = posted_data(&world, &user_id, &post) else {
-                    continue;
-                };
-                seq += 1;
-                let event = json!({
+            () = wake.notified() => {}
+        }
+    }
+}
+
+/// Starts (once per world) the task that queues each `posted` event for the connections of
+/// the users who may see it, active or not.
+fn start_feeding(world: &World) {
+    if world
+        .inner
+        .websockets_fed
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        return;
+    }
+    let mut events = world.subscribe();
+    let world = world.clone();
+    tokio::spawn(async move {
+        loop {
+            let post = match events.recv().await {
+                Ok(SimEvent::PostCreated(post)) => post,
+                Ok(_) => continue,
+                // Events lost to a slow feeder are lost for every connection, as on a server
+                // whose broadcast queue overflowed.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return,
+            };
+            world.inner.websockets.broadcast(|user_id| {
+                let data = posted_data(&world, user_id, &post)?;
+                Some(json!({
                     "event": "posted",
                     "data": data,
                     "broadcast": {"omit_users": null, "user_id": "", "channel_id": post.channel_id, "team_id": ""},
-                    "seq": seq,
-                });
-                if socket.send(Message::text(event.to_string())).await.is_err() {
-                    return;
-                }
-            }
+                }))
+            });
         }
-    }
+    });
 }
 
 /// The `posted` event's `data` for `user_id`, when that user may see the post.
@@ -159,6 +242,19 @@ fn mentions(message: &str, username: &str) -> bool {
 }
 
 impl Simulator {
+    /// Closes every WebSocket connection's socket at once, as a network drop does; the server
+    /// keeps the connections, so clients that reconnect with their `connection_id` resume and
+    /// get the events posted meanwhile.
+    pub fn drop_websockets(&self) {
+        self.world().inner.websockets.drop_sockets();
+    }
+
+    /// Closes every socket and forgets every connection, as a server restart does: a reconnect
+    /// gets a new `hello` (the resume fails; events posted meanwhile are not replayed).
+    pub fn forget_websockets(&self) {
+        self.world().inner.websockets.forget_all();
+    }
+
     /// The direct message channel between two users (created on first use, as
     /// `POST /channels/direct` does): type `D`, no team, name `<id>__<id>` with the ids sorted.
     pub fn direct_channel(&self, user_a: &str, user_b: &str) -> Result<String, SimError> {

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::Lease;
+use super::{Claim, Lease};
 
 /// Most entries kept at once.
 pub(super) const MAX_ENTRIES: usize = 1_000_000;
@@ -237,6 +237,65 @@ impl Memory {
     }
 }
 
+impl Memory {
+    pub(super) fn claim_work(&self, key: &str, holder: &str, ttl: Duration) -> Claim {
+        let now = Instant::now();
+        let mine = format!("run:{holder}");
+        let mut table = self.table();
+        let held = match table.live(key, now) {
+            None => None,
+            Some(Entry {
+                value: Value::Text(text),
+                deadline,
+            }) if text.starts_with("run:") => Some((*text == mine, *deadline)),
+            Some(_) => return Claim::Done,
+        };
+        match held {
+            Some((false, deadline)) => Claim::Held {
+                expires_in: deadline.saturating_duration_since(now),
+            },
+            Some((true, _)) => {
+                table.set_deadline(key, now + ttl);
+                Claim::Mine
+            }
+            None => {
+                table.insert(key, Value::Text(mine), now + ttl);
+                Claim::Mine
+            }
+        }
+    }
+
+    /// Sets `key`'s deadline to `ttl` from now and, with `done`, marks it done — when `holder`
+    /// holds it (or, for `done`, when nobody does); `false` otherwise.
+    pub(super) fn renew_or_finish_work(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+        done: bool,
+    ) -> bool {
+        let now = Instant::now();
+        let mine = format!("run:{holder}");
+        let mut table = self.table();
+        let ours = match table.live(key, now) {
+            Some(Entry {
+                value: Value::Text(text),
+                ..
+            }) => *text == mine,
+            Some(_) => false,
+            None => done,
+        };
+        if ours {
+            if done {
+                table.insert(key, Value::Flag, now + ttl);
+            } else {
+                table.set_deadline(key, now + ttl);
+            }
+        }
+        ours
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,5 +368,28 @@ mod tests {
             store.lease("s", "d", 2, MINUTE),
             Lease::Granted { others: 1 }
         );
+    }
+
+    #[test]
+    fn work_claims_are_renewed_taken_over_when_they_expire_and_refused_once_done() {
+        let store = Memory::default();
+        let short = Duration::from_millis(30);
+        assert_eq!(store.claim_work("w", "a", short), Claim::Mine);
+        assert!(matches!(
+            store.claim_work("w", "b", short),
+            Claim::Held { .. }
+        ));
+        assert!(store.renew_or_finish_work("w", "a", short, false));
+        assert!(!store.renew_or_finish_work("w", "b", short, false));
+        std::thread::sleep(Duration::from_millis(40));
+        // `a` stopped renewing: `b` takes over, and `a` can no longer renew or finish.
+        assert_eq!(store.claim_work("w", "b", MINUTE), Claim::Mine);
+        assert!(!store.renew_or_finish_work("w", "a", short, false));
+        assert!(!store.renew_or_finish_work("w", "a", MINUTE, true));
+        assert!(store.renew_or_finish_work("w", "b", MINUTE, true));
+        assert_eq!(store.claim_work("w", "c", MINUTE), Claim::Done);
+        // A single-use record of the old kind counts as done too.
+        assert!(store.claim_once("old", MINUTE));
+        assert_eq!(store.claim_work("old", "c", MINUTE), Claim::Done);
     }
 }

@@ -129,6 +129,20 @@ pub enum Lease {
     Full,
 }
 
+/// What [`Store::claim_work`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This holder has the claim now: run the work, renew while it runs, then mark it done.
+    Mine,
+    /// Another holder has it; it expires in `expires_in` unless renewed.
+    Held {
+        /// Time left on the other holder's claim.
+        expires_in: Duration,
+    },
+    /// The work was done (by anyone): do not run it.
+    Done,
+}
+
 /// The shared store. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -222,6 +236,53 @@ impl Store {
         match &self.backend {
             Backend::Memory(m) => Ok(m.claim_once(key, ttl)),
             Backend::Redis(r) => r.claim_once(key, ttl).await,
+        }
+    }
+
+    /// Claims the work `key` for `holder` for `ttl`: [`Claim::Mine`] when nobody had it (or
+    /// `holder` did: renewed), [`Claim::Held`] while another holder's claim is live,
+    /// [`Claim::Done`] once someone marked it done ([`Store::finish_work`]). A holder that
+    /// stops renewing (it crashed) loses the claim after `ttl`, and another may take it.
+    pub async fn claim_work(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Claim, StoreError> {
+        let ttl = ttl.max(Duration::from_millis(1));
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.claim_work(key, holder, ttl)),
+            Backend::Redis(r) => r.claim_work(key, holder, ttl).await,
+        }
+    }
+
+    /// Extends `holder`'s claim on `key` to `ttl` from now (compare-and-set); `false` when it
+    /// is no longer `holder`'s (it expired and another took it, or it is done).
+    pub async fn renew_work(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let ttl = ttl.max(Duration::from_millis(1));
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.renew_or_finish_work(key, holder, ttl, false)),
+            Backend::Redis(r) => r.renew_or_finish_work(key, holder, ttl, false).await,
+        }
+    }
+
+    /// Marks `key` done for `keep` (so later claims get [`Claim::Done`]), when `holder` still
+    /// holds it or nobody does; `false` when another holder has taken it over.
+    pub async fn finish_work(
+        &self,
+        key: &str,
+        holder: &str,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        let keep = keep.max(Duration::from_millis(1));
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.renew_or_finish_work(key, holder, keep, true)),
+            Backend::Redis(r) => r.renew_or_finish_work(key, holder, keep, true).await,
         }
     }
 

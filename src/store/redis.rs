@@ -11,7 +11,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, IntoConnectionInfo as _, Script};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Lease, StoreError};
+use super::{Claim, Lease, StoreError};
 
 /// How long one command may take before it counts as failed.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -65,12 +65,54 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 ";
 
+/// Claims work for a holder. The value is `run:<holder>` while it runs (expiring unless
+/// renewed), anything else once done (`done`, or `1` from a single-use record).
+/// KEYS[1] claim; ARGV[1] holder, ARGV[2] ttl ms.
+/// Returns -1 when the holder has it now, -2 when done, else the ms left on another's claim.
+const CLAIM_WORK: &str = r"
+local mine = 'run:' .. ARGV[1]
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], mine, 'PX', ARGV[2])
+  return -1
+end
+if v == mine then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return -1
+end
+if string.sub(v, 1, 4) ~= 'run:' then return -2 end
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then left = 0 end
+return left
+";
+
+/// Renews (ARGV[3] = 0) or marks done (ARGV[3] = 1) a claim the holder still has (marking
+/// done also when nobody has it). KEYS[1] claim; ARGV[1] holder, ARGV[2] ttl ms.
+/// Returns 1 when done, 0 when another holds it (or it is already done).
+const RENEW_OR_FINISH_WORK: &str = r"
+local mine = 'run:' .. ARGV[1]
+local v = redis.call('GET', KEYS[1])
+local done = ARGV[3] == '1'
+if v == mine or ((not v) and done) then
+  if done then
+    redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
+  else
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  end
+  return 1
+end
+return 0
+";
+
 // Each script's SHA-1 is computed once; Redis runs it by hash (EVALSHA), loading it first
 // only when it does not know it yet.
 static TAKE_USE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TAKE_USE));
 static GIVE_BACK_USE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(GIVE_BACK_USE));
 static LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(LEASE));
 static RENEW_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RENEW));
+static CLAIM_WORK_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CLAIM_WORK));
+static RENEW_OR_FINISH_WORK_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(RENEW_OR_FINISH_WORK));
 
 /// The Redis-backed store.
 #[derive(Clone)]
@@ -256,5 +298,51 @@ impl Redis {
             .await
             .map_err(failed("give back a lease"))?;
         Ok(())
+    }
+
+    pub(super) async fn claim_work(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Claim, StoreError> {
+        let mut c = self.connection.clone();
+        let n: i64 = CLAIM_WORK_SCRIPT
+            .key(key)
+            .arg(holder)
+            .arg(millis(ttl))
+            .invoke_async(&mut c)
+            .await
+            .map_err(failed("claim work"))?;
+        Ok(match n {
+            -1 => Claim::Mine,
+            -2 => Claim::Done,
+            left => Claim::Held {
+                expires_in: Duration::from_millis(u64::try_from(left).unwrap_or(0)),
+            },
+        })
+    }
+
+    pub(super) async fn renew_or_finish_work(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+        done: bool,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.connection.clone();
+        let n: i64 = RENEW_OR_FINISH_WORK_SCRIPT
+            .key(key)
+            .arg(holder)
+            .arg(millis(ttl))
+            .arg(u8::from(done))
+            .invoke_async(&mut c)
+            .await
+            .map_err(failed(if done {
+                "mark work done"
+            } else {
+                "renew a claim"
+            }))?;
+        Ok(n == 1)
     }
 }

@@ -5,7 +5,8 @@
 //! names; direct messages have none, so a route with a list never matches them), `mentioned`
 //! (the post mentions `@<bot>`, or is a direct message), its trigger words and its `pattern`
 //! (named captures become `captures.<name>`). A matching route is claimed for the post in the
-//! store (`message:<post id>:<route>`), so with several replicas one answers; then it fires
+//! store (`message:<post id>:<route>`, [`super::claims`]), so with several replicas one
+//! answers, also when the one answering is killed mid-run; then it fires
 //! with the author as `user` (so `[access]` applies as for a slash command) and answers in
 //! the post's thread (`reply_in = "thread"`) or the channel.
 //!
@@ -238,10 +239,6 @@ async fn handle_posted(state: &AppState, bot: &Bot, event: &WsEvent) {
         if author.is_bot && !trigger.spec.from_bots {
             continue;
         }
-        if !super::claim(&state.store, "message", &format!("{}:{name}", post.id)).await {
-            crate::metrics::trigger("message", &name, "skipped");
-            continue;
-        }
         let Some(route) = super::declared(state, &name) else {
             continue;
         };
@@ -276,7 +273,18 @@ async fn handle_posted(state: &AppState, bot: &Bot, event: &WsEvent) {
             user_id: Some(post.user_id.clone()),
         };
         let cx = state.cx(&name, String::new());
-        let fired = route.fire(&cx, context, &delivery).await;
+        let id = format!("{}:{name}", post.id);
+        let event = super::claims::Event {
+            kind: "message",
+            id: &id,
+            trigger: "message",
+            route: &name,
+        };
+        let Some(fired) =
+            super::claims::run_once(state, event, route.fire(&cx, context, &delivery)).await
+        else {
+            continue;
+        };
         let outcome = match &fired {
             Fired::Posted(_) => "posted",
             Fired::Refused(_) => "refused",

@@ -6,86 +6,53 @@
 //!
 //! # Exactly once with several replicas
 //!
-//! Every replica sees every WebSocket event and every schedule tick. Before running one, a
-//! replica *claims* it in the shared [`Store`]: `SET key NX PX ttl` on Redis (the same
-//! single-use record dialogs and one-shot buttons use), keyed by the post id or by the route
-//! and the tick's time. The first replica to claim runs it; the others count it as `skipped`.
-//! No leader is needed, so a replica that stops loses nothing for the others: the next event
-//! or tick is claimed by one still running. Without `[store] url` the store is per process:
-//! right for one replica, and the startup log says so ([`Coordination`]). Inbound webhooks
-//! arrive at one replica through the Service and need no claim.
+//! Every replica sees every WebSocket event and every schedule tick. How they agree that one
+//! handles each is a [`Coordinator`](crate::coordination::Coordinator), chosen by `[coordination] mode`
+//! ([`crate::coordination`]) and said once in the startup log:
 //!
-//! A replica that stops *after* claiming and before answering leaves that one event
-//! unanswered (at most once, never twice); the claim expires after [`CLAIM_TTL`].
+//! - **Shared claims** (`[store] url`, Redis). Before running an event a replica *claims* it
+//!   in the store (`SET NX PX` in a Lua script), keyed by the post id and route or by the
+//!   route and the tick's time. The claim is short-lived (`claim_ttl_ms`, default 15 s) and
+//!   renewed by its holder while it works; when finished the holder marks it *done* (kept
+//!   24 h, so replays are refused). The other replicas keep the event pending while the claim
+//!   is live and drop it once done; if the holder is killed, its claim expires and one of
+//!   them takes the event over — answered once, within the claim's lifetime after the last
+//!   renewal ([`claims`]). No leader is needed. The remaining window: a holder killed in the
+//!   milliseconds between its answer reaching Mattermost and marking the event done has it
+//!   answered again by the replica that takes over (at least once there, never lost).
+//! - **Kubernetes Lease** (in a pod): replicas elect a leader through a Lease
+//!   ([`crate::coordination::elector`], client-go's semantics); only the leader answers.
+//!   Before running an event it records it as running in a Lease annotation, in the same
+//!   resourceVersion-checked write that renews its lease (so the record is atomic with
+//!   leading), and as done after. The other replicas keep the events they see pending until
+//!   the Lease shows them done or they become leader. A leader killed mid-run is replaced
+//!   within the lease duration (plus up to 2.2 retry periods of jitter); the new leader runs
+//!   the events the old one started and did not finish, and those that arrived meanwhile.
+//!   Same remaining window as above (killed between answering and recording done: answered
+//!   twice), plus what leader election by timing cannot rule out: a leader stalled longer than
+//!   the lease duration (a frozen VM) may still finish an event the next leader also runs.
+//!   Each event costs two writes of the Lease; the record keeps the last 1000 events for
+//!   `pending_give_up_secs`.
+//! - **Single replica** (no `[store] url`, not in Kubernetes): claims are per process, right
+//!   for one replica.
+//!
+//! Inbound webhooks arrive at one replica through the Service and need no claim; their
+//! replays are refused through the store ([`webhook`]).
 
+pub mod claims;
 pub mod message;
 pub mod needs;
 pub mod schedule;
 pub mod webhook;
 
-use std::fmt;
-use std::time::Duration;
-
 use crate::integrations::{DeclaredRoute, Runtime};
 use crate::server::AppState;
-use crate::store::Store;
-
-/// How long a claim on a tick or a message is kept (longer than any replica's clock skew and
-/// any WebSocket replay window).
-pub const CLAIM_TTL: Duration = Duration::from_secs(24 * 3600);
-
-/// How replicas agree that a tick or a message is handled once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coordination {
-    /// The store is in this process: right for one replica; several would each answer.
-    SingleReplica,
-    /// Claims in the shared store (Redis): any number of replicas, each event handled once.
-    SharedClaims,
-}
-
-impl Coordination {
-    /// The mode `store` gives.
-    pub fn of(store: &Store) -> Self {
-        if store.is_shared() {
-            Coordination::SharedClaims
-        } else {
-            Coordination::SingleReplica
-        }
-    }
-}
-
-impl fmt::Display for Coordination {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Coordination::SingleReplica => {
-                "single replica: schedule ticks and messages are claimed in this process only; \
-                 run ONE replica, or set [store] url so replicas share claims"
-            }
-            Coordination::SharedClaims => {
-                "shared claims: each schedule tick and message is claimed in the shared store \
-                 (Redis SET NX) and handled by exactly one replica"
-            }
-        })
-    }
-}
 
 /// Starts the scheduler and the message listener; both run until aborted.
 pub fn spawn_all(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = vec![schedule::spawn(state.clone())];
     tasks.extend(message::spawn(state.clone()));
     tasks
-}
-
-/// Claims `id` of `kind` for this replica: `true` when this replica should handle it. A store
-/// that cannot answer refuses (logged): running unclaimed could answer twice.
-pub async fn claim(store: &Store, kind: &str, id: &str) -> bool {
-    match store.claim_once(&store.key(kind, id), CLAIM_TTL).await {
-        Ok(claimed) => claimed,
-        Err(e) => {
-            tracing::error!(error = %e, kind, id, "cannot claim in the shared store; not handled here");
-            false
-        }
-    }
 }
 
 /// `dev`'s `!tick <route>` (runs the schedule's action now, unclaimed) and

@@ -27,6 +27,8 @@ pub fn describe(routes: &RouteSet, settings: &Settings) -> Vec<String> {
             .unwrap_or_else(|| "(no team)".to_owned())
     };
     let mut lines = Vec::new();
+    let coordination = &settings.coordination;
+    let mode = coordination.mode.effective(settings.store.url.is_some());
     for route in routes.iter() {
         if let Some(w) = &route.webhook {
             let mut needs: Vec<String> = [&w.spec.secret_env, &w.spec.hmac_secret_env]
@@ -57,10 +59,11 @@ pub fn describe(routes: &RouteSet, settings: &Settings) -> Vec<String> {
                 (None, None) => String::new(),
             };
             lines.push(format!(
-                "schedule {}: {when}; needs the bot posting in ~{} of {}, and [store] url with several replicas",
+                "schedule {}: {when}; needs the bot posting in ~{} of {}, and (coordination {mode}) {}",
                 route.name,
                 s.spec.channel,
-                team(&s.spec.team)
+                team(&s.spec.team),
+                mode.needs(coordination)
             ));
         }
         if let Some(m) = &route.message {
@@ -70,8 +73,9 @@ pub fn describe(routes: &RouteSet, settings: &Settings) -> Vec<String> {
                 format!("the bot as a member of ~{}", m.spec.channels.join(", ~"))
             };
             lines.push(format!(
-                "message  {}: needs WebSocket access, {wher}, and [store] url with several replicas",
-                route.name
+                "message  {}: needs WebSocket access, {wher}, and (coordination {mode}) {}",
+                route.name,
+                mode.needs(coordination)
             ));
         }
     }
@@ -157,26 +161,84 @@ pub async fn doctor(client: &Client, settings: &Settings, routes: &RouteSet) -> 
         findings.push(websocket(client).await);
     }
     if listens || routes.iter().any(|r| r.schedule.is_some()) {
-        let shared = settings.store.url.is_some();
-        let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
-        findings.push(if shared {
-            finding(
-                "schedules and messages",
-                Status::Ok,
-                "shared claims: each tick and message is handled by one replica".to_owned(),
-                None,
-            )
-        } else {
-            finding(
-                "schedules and messages",
-                if in_cluster { Status::Warn } else { Status::Ok },
-                "single replica: with several, each would post every tick and answer every message"
-                    .to_owned(),
-                Some("with more than one replica, set [store] url (Redis)"),
-            )
-        });
+        findings.push(coordination(settings).await);
     }
     findings
+}
+
+/// Whether replicas would handle each tick and message once, and in lease mode whether the
+/// service account may read the Lease.
+async fn coordination(settings: &Settings) -> Finding {
+    use crate::coordination::{Mode, kube};
+    const CHECK: &str = "schedules and messages";
+    let coordination = &settings.coordination;
+    let mode = coordination.mode.effective(settings.store.url.is_some());
+    let needs = mode.needs(coordination);
+    let finding = |status, message: String, fix: Option<String>| Finding {
+        check: CHECK,
+        status,
+        message,
+        fix,
+    };
+    match mode {
+        Mode::Store => finding(
+            Status::Ok,
+            format!("coordination store: each tick and message is claimed in {needs}"),
+            None,
+        ),
+        Mode::Single | Mode::Auto => finding(
+            if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+                Status::Warn
+            } else {
+                Status::Ok
+            },
+            "single replica: with several, each would post every tick and answer every message"
+                .to_owned(),
+            Some("with more than one replica, set [store] url (Redis) or run in Kubernetes with deploy/kubernetes/rbac.yaml (a Lease)".to_owned()),
+        ),
+        Mode::Lease => {
+            let rbac = "apply deploy/kubernetes/rbac.yaml (a Role with get, create and update on \
+                        leases.coordination.k8s.io, bound to the pods' service account) and \
+                        set serviceAccountName and automountServiceAccountToken: true";
+            let api = match kube::InCluster::from_environment() {
+                Ok(api) => api,
+                Err(e) => {
+                    return finding(
+                        Status::Fail,
+                        format!("coordination lease: the service account cannot be used: {e}"),
+                        Some(rbac.to_owned()),
+                    );
+                }
+            };
+            let lease = format!("{}/{}", api.namespace(), coordination.lease_name);
+            match api.get_lease(&coordination.lease_name).await {
+                Ok(found) => {
+                    let holder = found
+                        .and_then(|l| l.spec.holder_identity)
+                        .filter(|h| !h.is_empty())
+                        .map_or_else(|| "no leader yet".to_owned(), |h| format!("led by {h}"));
+                    finding(
+                        Status::Ok,
+                        format!(
+                            "coordination lease: the Lease {lease} is readable ({holder}); the \
+                             leader handles each tick and message. Needs: {needs}"
+                        ),
+                        None,
+                    )
+                }
+                Err(e @ kube::KubeError::Forbidden { .. }) => finding(
+                    Status::Fail,
+                    format!("coordination lease: {e}"),
+                    Some(rbac.to_owned()),
+                ),
+                Err(e) => finding(
+                    Status::Fail,
+                    format!("coordination lease: the Lease {lease} cannot be read: {e}"),
+                    Some("let the pods reach the Kubernetes API server".to_owned()),
+                ),
+            }
+        }
+    }
 }
 
 /// Whether the event stream opens and says hello within 5 s.

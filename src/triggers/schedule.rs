@@ -3,7 +3,7 @@
 //! Tick times come from the route's cron expression (in its time zone) or its interval
 //! (aligned on multiples of it since the Unix epoch), so every replica computes the same
 //! times; each tick is claimed in the store under the route and the tick's time, and only the
-//! replica that claims it runs it ([`super::claim`]). The route set is re-read on each
+//! replica that claims it runs it ([`super::claims`]; a replica killed mid-tick has it taken over). The route set is re-read on each
 //! round, so a reload adds, changes or drops schedules.
 //!
 //! A tick is *missed* when it passed while Switchboard was not running (the last tick run is
@@ -173,19 +173,24 @@ pub async fn tick_once(
     tick: DateTime<Utc>,
 ) -> Option<Fired> {
     let id = format!("{name}:{}", tick.timestamp_millis());
-    if !super::claim(&state.store, "tick", &id).await {
-        crate::metrics::trigger("schedule", name, "skipped");
-        return None;
-    }
-    let key = state.store.key("schedule-last", name);
-    if let Err(e) = state
-        .store
-        .cache_put(&key, &tick.timestamp_millis().to_string(), LAST_RUN_TTL)
-        .await
-    {
-        tracing::warn!(route = %name, error = %e, "cannot record the schedule's last run");
-    }
-    let fired = fire(state, name, trigger, tick).await;
+    let event = super::claims::Event {
+        kind: "tick",
+        id: &id,
+        trigger: "schedule",
+        route: name,
+    };
+    let fired = super::claims::run_once(state, event, async {
+        let key = state.store.key("schedule-last", name);
+        if let Err(e) = state
+            .store
+            .cache_put(&key, &tick.timestamp_millis().to_string(), LAST_RUN_TTL)
+            .await
+        {
+            tracing::warn!(route = %name, error = %e, "cannot record the schedule's last run");
+        }
+        fire(state, name, trigger, tick).await
+    })
+    .await?;
     tracing::info!(route = %name, tick = %tick.to_rfc3339(), outcome = ?fired, "schedule tick");
     Some(fired)
 }

@@ -10,8 +10,15 @@
 //! declared channel. With `group_key`, the first body of a group creates the post and later
 //! ones edit it (the post id is kept in the shared store for `group_ttl_secs`).
 //!
-//! A signed request captured on the way can be sent again (the signature covers the body
-//! only): it posts the same message again. Use TLS between the sender and Switchboard.
+//! Replays. With `delivery_id_header` (GitHub: `X-GitHub-Delivery`) each delivery id runs
+//! once: it is claimed in the shared store (so across replicas) before the route runs, and a
+//! second delivery with the same id is answered 200 `{"outcome": "already handled"}` with
+//! nothing run (GitHub's "Redeliver" included: that is what it is for). A failed run gives
+//! its id back, so a redelivery can retry. GitHub does not sign this header, so it stops
+//! redeliveries and verbatim replays, not a replayer who changes the id: for that, senders
+//! that can should sign a timestamp (`timestamp_header`: the HMAC covers
+//! `<timestamp>.<raw body>` and a time more than `timestamp_tolerance_secs` from now is
+//! refused with 401). Use TLS between the sender and Switchboard either way.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -30,6 +37,8 @@ use crate::server::{AppError, AppState};
 pub enum Refusal {
     /// 401: the bearer secret or the signature is missing or wrong.
     Unauthorized(&'static str),
+    /// 401: the signed timestamp is missing, malformed or outside the tolerance.
+    Stale(String),
     /// 403: the source address is not allowed.
     Forbidden(String),
 }
@@ -38,9 +47,39 @@ impl From<Refusal> for AppError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::Unauthorized(why) => AppError::Unauthorized(why),
+            Refusal::Stale(why) => AppError::StaleRequest(why),
             Refusal::Forbidden(why) => AppError::Forbidden(why),
         }
     }
+}
+
+/// The signed timestamp's check: `Ok(Some(ts))` to prefix the signed bytes with.
+fn signed_timestamp(
+    trigger: &WebhookTrigger,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<String>, Refusal> {
+    let Some(header) = &trigger.spec.timestamp_header else {
+        return Ok(None);
+    };
+    let tolerance = trigger.spec.timestamp_tolerance_secs;
+    let text = headers
+        .get(header.as_str())
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    let at: i64 = text.parse().map_err(|_| {
+        Refusal::Stale(format!(
+            "the {header} header must hold the Unix time (seconds) the request was signed at"
+        ))
+    })?;
+    if now.abs_diff(at) > tolerance {
+        return Err(Refusal::Stale(format!(
+            "the signed time in {header} is {} s from now, more than the {tolerance} s allowed: a replayed request, or a clock to fix",
+            now.abs_diff(at)
+        )));
+    }
+    Ok(Some(text.to_owned()))
 }
 
 /// Checks every verification `trigger` declares; `secret` reads an environment variable.
@@ -97,8 +136,13 @@ pub fn verify(
             .ok_or(Refusal::Unauthorized(
                 "webhook signature missing or malformed",
             ))?;
+        let timestamp = signed_timestamp(trigger, headers, chrono::Utc::now().timestamp())?;
         let mut mac = Hmac::<Sha256>::new_from_slice(key.trim().as_bytes())
             .map_err(|_| Refusal::Unauthorized("webhook signing key unusable"))?;
+        if let Some(timestamp) = &timestamp {
+            mac.update(timestamp.as_bytes());
+            mac.update(b".");
+        }
         mac.update(body);
         // `verify_slice` compares in constant time.
         mac.verify_slice(&signature)
@@ -161,7 +205,50 @@ pub async fn handle(
     }
     let body: Value = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("the body is not JSON: {e}")))?;
-    deliver(state, name, &trigger, headers, body).await
+    let Some(header) = &trigger.spec.delivery_id_header else {
+        return deliver(state, name, &trigger, headers, body).await;
+    };
+    let id = headers
+        .get(header.as_str())
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|id| !id.is_empty() && id.len() <= 200)
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "the {header} header (a unique id per delivery, at most 200 characters) is missing"
+            ))
+        })?;
+    let key = state.store.key(
+        "webhook-delivery",
+        &format!("{name}:{}", crate::store::digest(id)),
+    );
+    let ttl = Duration::from_secs(trigger.spec.delivery_id_ttl_secs.max(1));
+    match state.store.claim_once(&key, ttl).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(route = %name, delivery = %id, "a webhook delivery was sent again; already handled, nothing run");
+            crate::metrics::trigger("webhook", name, "replayed");
+            return Ok(json!({
+                "outcome": "already handled",
+                "delivery": id,
+                "message": format!("delivery {id} was already handled; nothing was run again"),
+            }));
+        }
+        Err(e) => {
+            tracing::error!(route = %name, error = %e, "cannot record the webhook delivery id; refusing it so it cannot run twice");
+            return Err(AppError::Unavailable(
+                "the shared store does not answer; deliver again shortly".to_owned(),
+            ));
+        }
+    }
+    let answer = deliver(state, name, &trigger, headers, body).await;
+    if answer.is_err() {
+        // Not run to the end: a redelivery may try again.
+        if let Err(e) = state.store.release_once(&key).await {
+            tracing::warn!(route = %name, error = %e, "cannot give a failed delivery's id back");
+        }
+    }
+    answer
 }
 
 /// Fires `name` with a verified JSON `body` (`dev`'s `!webhook` comes here directly).
@@ -322,5 +409,79 @@ mod tests {
             verify(&t, &headers, b"{}", Some(inside), env),
             Err(Refusal::Unauthorized(_))
         ));
+    }
+
+    #[test]
+    fn a_signed_timestamp_is_covered_by_the_signature_and_must_be_recent() {
+        let t = trigger(
+            "hmac_secret_env = \"K\"\nsignature_header = \"X-Signature\"\nsignature_prefix = \"\"\ntimestamp_header = \"X-Timestamp\"\ntimestamp_tolerance_secs = 60",
+        );
+        let env = |_: &str| Some("key".to_owned());
+        let body = br#"{"a": 1}"#;
+        let now = chrono::Utc::now().timestamp();
+        let signed = |at: i64| {
+            let mut signed = format!("{at}.").into_bytes();
+            signed.extend_from_slice(body);
+            let mut headers = HeaderMap::new();
+            headers.insert("x-timestamp", at.to_string().parse().unwrap());
+            let signature = sign("key", &signed);
+            headers.insert(
+                "x-signature",
+                signature.trim_start_matches("sha256=").parse().unwrap(),
+            );
+            headers
+        };
+        assert_eq!(verify(&t, &signed(now), body, None, env), Ok(()));
+        assert_eq!(verify(&t, &signed(now + 30), body, None, env), Ok(()));
+        // Too old (a replay) or too far ahead: refused, saying why.
+        let Err(Refusal::Stale(why)) = verify(&t, &signed(now - 600), body, None, env) else {
+            panic!("a stale time passed");
+        };
+        assert!(why.contains("more than the 60 s allowed"), "{why}");
+        assert!(matches!(
+            verify(&t, &signed(now + 600), body, None, env),
+            Err(Refusal::Stale(_))
+        ));
+        // A fresh time put on an old signature: the signature does not match.
+        let mut moved = signed(now - 600);
+        moved.insert("x-timestamp", now.to_string().parse().unwrap());
+        assert_eq!(
+            verify(&t, &moved, body, None, env),
+            Err(Refusal::Unauthorized("webhook signature does not match"))
+        );
+        // No time at all, or not a number.
+        let mut missing = signed(now);
+        missing.remove("x-timestamp");
+        assert!(matches!(
+            verify(&t, &missing, body, None, env),
+            Err(Refusal::Stale(_))
+        ));
+        missing.insert("x-timestamp", "yesterday".parse().unwrap());
+        assert!(matches!(
+            verify(&t, &missing, body, None, env),
+            Err(Refusal::Stale(_))
+        ));
+    }
+
+    #[test]
+    fn check_refuses_a_timestamp_without_a_signature_and_odd_tolerances() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("w.toml"),
+            "[webhook]\nsecret_env = \"T\"\ntimestamp_header = \"X-Timestamp\"\ntimestamp_tolerance_secs = 0\nchannel = \"c\"\n[reply]\ntext = \"x\"\n",
+        )
+        .unwrap();
+        let error = format!(
+            "{:?}",
+            crate::integrations::load_dir(dir.path()).unwrap_err()
+        );
+        assert!(
+            error.contains("a signed timestamp needs `hmac_secret_env`"),
+            "{error}"
+        );
+        assert!(
+            error.contains("0 is not between 1 and 3600 seconds"),
+            "{error}"
+        );
     }
 }

@@ -247,6 +247,23 @@ impl Drop for Served {
 }
 
 impl Served {
+    /// Kills it at once (SIGKILL: no shutdown, no cleanup), as a crash or an OOM kill would.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops it as Kubernetes does (SIGTERM) and waits until it has exited.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
+
     /// What it logged so far.
     pub fn logged(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
@@ -284,6 +301,9 @@ pub async fn serve_from_repo(
         .env("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token())
         .env("SWITCHBOARD_SIGNING__KEYS", format!("k1:{secret}"))
         .env_remove("SWITCHBOARD_STORE__URL")
+        // A CI runner inside a Kubernetes pod must not turn these into lease-mode replicas.
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_API_URL")
         .envs(extra.iter().map(|(k, v)| (k, v)))
         .stdout(std::process::Stdio::null())
         .stderr(log.reopen().unwrap())

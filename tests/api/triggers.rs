@@ -29,7 +29,7 @@ async fn wait_ready(http: &reqwest::Client, addr: SocketAddr) {
     panic!("switchboard at {addr} did not become ready");
 }
 
-fn github_signature(secret: &str, body: &[u8]) -> String {
+pub fn github_signature(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     let digest = mac.finalize().into_bytes();
@@ -100,6 +100,7 @@ async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only(
         .post(url("github"))
         .header("content-type", "application/json")
         .header("x-github-event", "push")
+        .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
         .header(
             "x-hub-signature-256",
             github_signature(github_secret, &push),
@@ -109,6 +110,50 @@ async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only(
         .await
         .unwrap();
     assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+
+    // The same delivery again (GitHub's Redeliver, or a replay): answered, nothing runs.
+    let again = http
+        .post(url("github"))
+        .header("x-github-event", "push")
+        .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+        .header(
+            "x-hub-signature-256",
+            github_signature(github_secret, &push),
+        )
+        .body(push.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["outcome"], "already handled", "{again}");
+    assert!(
+        again["message"]
+            .as_str()
+            .unwrap()
+            .contains("72d3162e-cc78-11e3-81ab-4c9367dc0958 was already handled"),
+        "{again}"
+    );
+    // Without its delivery id: refused, so a replay cannot run by leaving the id out.
+    let anonymous = http
+        .post(url("github"))
+        .header(
+            "x-hub-signature-256",
+            github_signature(github_secret, &push),
+        )
+        .body(push.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 400);
+    assert!(
+        anonymous
+            .text()
+            .await
+            .unwrap()
+            .contains("X-GitHub-Delivery"),
+        "the 400 names the header"
+    );
     let after_push = posts();
     assert_eq!(after_push.len(), before + 1);
     let post = after_push.last().unwrap();
@@ -166,9 +211,10 @@ async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only(
     let pull =
         std::fs::read(repo_root().join("routes/samples/github-pull-request-opened.json")).unwrap();
     let ping = br#"{"zen": "Keep it logically awesome.", "hook_id": 1}"#.to_vec();
-    for body in [pull, ping] {
+    for (n, body) in [pull, ping].into_iter().enumerate() {
         let answer = http
             .post(url("github"))
+            .header("x-github-delivery", format!("delivery-{n}"))
             .header(
                 "x-hub-signature-256",
                 github_signature(github_secret, &body),
@@ -275,7 +321,7 @@ fn schedule_route(every_secs: u64) -> String {
     )
 }
 
-fn routes_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+pub fn routes_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -398,7 +444,7 @@ visibility = "in_channel"
 text = "@switchboard status of {{ captures.service }}: all green (asked by @{{ user.name }})"
 "#;
 
-const PING_ROUTE: &str = r#"
+pub const PING_ROUTE: &str = r#"
 [message]
 trigger_words = ["ping"]
 reply_in = "channel"
@@ -409,7 +455,7 @@ text = "pong, @{{ user.name }}"
 "#;
 
 /// Waits until `n` apps hold a WebSocket connection to the simulator.
-async fn wait_listening(sim: &switchboard::sim::Simulator, n: usize) {
+pub async fn wait_listening(sim: &switchboard::sim::Simulator, n: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let upgrades = sim
@@ -430,7 +476,7 @@ async fn wait_listening(sim: &switchboard::sim::Simulator, n: usize) {
 }
 
 /// Replies by the bot in `channel_id`, as (root id, message).
-fn bot_replies(sim: &switchboard::sim::Simulator, channel_id: &str) -> Vec<(String, String)> {
+pub fn bot_replies(sim: &switchboard::sim::Simulator, channel_id: &str) -> Vec<(String, String)> {
     let bot = sim.world().user_id("switchboard").unwrap();
     sim.posts_in_channel(channel_id)
         .into_iter()
