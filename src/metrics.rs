@@ -76,7 +76,8 @@ pub const RELOADS_TOTAL: &str = "switchboard_reloads_total";
 pub const REPLAYS_REFUSED_TOTAL: &str = "switchboard_replays_refused_total";
 /// Triggers fired (`webhook`, `schedule`, `message`), by route and outcome (`posted`,
 /// `edited`, `nothing`, `refused`, `failed`, `skipped` for a tick or message another replica
-/// claimed, `missed` for a schedule tick skipped).
+/// claimed, `missed` for a schedule tick skipped, `taken_over`, `pending_full`, `gave_up` and
+/// `claim_lost` for claims between replicas).
 pub const TRIGGERS_TOTAL: &str = "switchboard_triggers_total";
 /// Stretches of the WebSocket event stream that could not be replayed, by reason (`gap`,
 /// `resume_failed`): messages in them were not seen.
