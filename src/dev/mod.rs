@@ -153,6 +153,10 @@ async fn session<R: AsyncBufRead + Unpin>(
     // Metrics on the same OS-picked port: a fixed `[metrics] listen` would collide when
     // several `dev` sessions (or tests) run at once.
     settings.metrics.listen = None;
+    // One process against its own simulator: schedules and messages are claimed here. `auto`
+    // would pick a Kubernetes Lease in a dev container running in a pod, which dev's
+    // simulated Mattermost has nothing to do with.
+    settings.coordination.mode = crate::coordination::Mode::Single;
     settings.server.public_url = format!("http://{addr}")
         .parse()
         .map_err(|e| format!("{e}"))?;

@@ -684,3 +684,32 @@ fn submit_takes_arrays_dates_and_file_uploads() {
         assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}");
     }
 }
+
+/// `dev` in a pod (a dev container on Kubernetes, a CI runner) still answers `[message]`
+/// routes itself: `auto` coordination would pick a Kubernetes Lease there, which dev's
+/// simulated Mattermost has nothing to do with.
+#[test]
+fn dev_in_a_kubernetes_pod_answers_messages_without_a_lease() {
+    let routes = routes_with(&[(
+        "status.toml",
+        "[message]\npattern = '(?i)status of (?P<service>[a-z]+)'\n\
+         [reply]\nvisibility = \"in_channel\"\ntext = \"{{ captures.service }}: all green\"\n",
+    )]);
+    let account = tempfile::tempdir().unwrap();
+    std::fs::write(account.path().join("token"), "pod-token").unwrap();
+    std::fs::write(account.path().join("namespace"), "default").unwrap();
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path())
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", "1")
+        .env("KUBERNETES_SERVICE_ACCOUNT_DIR", account.path());
+
+    let output = run_with_input(dev, b"status of api\n", Duration::from_secs(60));
+
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("@switchboard: api: all green"),
+        "{stdout}\n{stderr}"
+    );
+}
