@@ -62,7 +62,11 @@ impl Access {
             ));
         }
         if self.needs_roles() {
-            let held = roles.roles(client, &context.user.id).await.map_err(|e| {
+            // Boxed: the lookup's future is large, and every check (most need no lookup)
+            // would otherwise carry its size inline.
+            let held = Box::pin(roles.roles(client, &context.user.id))
+                .await
+                .map_err(|e| {
                 tracing::error!(error = %e, "looking up the user's roles failed");
                 "your roles could not be checked".to_owned()
             })?;
