@@ -17,6 +17,7 @@ use tracing_subscriber::{EnvFilter, Registry, fmt, prelude::*};
 
 use crate::config::LogFormat;
 
+
 /// Builds a subscriber writing to `sink`, without ANSI colours.
 pub fn subscriber<W>(filter: &str, format: LogFormat, sink: W) -> Box<dyn Subscriber + Send + Sync>
 where
@@ -85,10 +86,25 @@ fn colour() -> bool {
 /// with empty `team_id`, `channel_id` and `user_id` fields); handlers call it once the
 /// payload is parsed and verified enough to trust its shape.
 pub fn record_caller(team_id: &str, channel_id: &str, user_id: &str) {
+    use tracing::field::Value;
     let span = tracing::Span::current();
-    span.record("team_id", team_id);
-    span.record("channel_id", channel_id);
-    span.record("user_id", user_id);
+    let Some(fields) = span.metadata().map(|m| m.fields()) else {
+        return;
+    };
+    // One record of all three, not three: each record looks the span up and formats again.
+    let (Some(team), Some(channel), Some(user)) = (
+        fields.field("team_id"),
+        fields.field("channel_id"),
+        fields.field("user_id"),
+    ) else {
+        return;
+    };
+    let values: [(&tracing::field::Field, Option<&dyn Value>); 3] = [
+        (&team, Some(&team_id)),
+        (&channel, Some(&channel_id)),
+        (&user, Some(&user_id)),
+    ];
+    span.record_all(&fields.value_set(&values));
 }
 
 /// `error` and every cause below it, joined by `: ` — the one form errors are logged in,

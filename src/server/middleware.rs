@@ -207,22 +207,29 @@ impl ResponseForPanic for PanicAnswer {
     }
 }
 
-/// The request span. Callback fields start empty: [`Access`] records kind and route, the
-/// handler the caller's ids, so every line logged for a callback (and every API-call span
-/// made on its behalf, as a child) carries them all.
+/// The request span, with a callback's kind and route; the caller's ids start empty and are
+/// recorded by the handler once the payload is parsed (`telemetry::record_caller`), so every
+/// line logged for a callback (and every API-call span made on its behalf, as a child)
+/// carries them all. Kind and route are set here rather than recorded later: each later
+/// record formats the span's fields again.
 fn make_span(request: &Request<Body>) -> tracing::Span {
     let request_id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let path = request.uri().path();
+    let (kind, route) = match callback_of(path) {
+        Some((kind, route)) => (Some(kind), Some(route)),
+        None => (None, None),
+    };
     tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %path,
         request_id,
-        kind = tracing::field::Empty,
-        route = tracing::field::Empty,
+        kind,
+        route,
         team_id = tracing::field::Empty,
         channel_id = tracing::field::Empty,
         user_id = tracing::field::Empty,
@@ -268,13 +275,10 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let callback = callback_of(request.uri().path()).map(|(kind, route)| {
-            let span = tracing::Span::current();
-            span.record("kind", kind);
-            span.record("route", route);
-            // The route name is kept (a reference count on the `Uri`) to label the metrics.
-            (kind, request.uri().clone())
-        });
+        // Kind and route are on the request span already (`make_span`). The route name is
+        // kept (a reference count on the `Uri`) to label the metrics.
+        let callback =
+            callback_of(request.uri().path()).map(|(kind, _)| (kind, request.uri().clone()));
         AccessFuture {
             inner: self.inner.call(request),
             callback,
