@@ -17,6 +17,7 @@ use tracing_subscriber::{EnvFilter, Registry, fmt, prelude::*};
 
 use crate::config::LogFormat;
 
+mod fields;
 
 /// Builds a subscriber writing to `sink`, without ANSI colours.
 pub fn subscriber<W>(filter: &str, format: LogFormat, sink: W) -> Box<dyn Subscriber + Send + Sync>
@@ -60,6 +61,7 @@ where
                 fmt::layer()
                     .with_writer(sink)
                     .with_target(true)
+                    .fmt_fields(fields::PlainFields)
                     .with_timer(LineTime)
                     .with_ansi(ansi),
             ),
