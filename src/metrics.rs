@@ -397,7 +397,10 @@ struct ApiSeries {
 impl ApiSeries {
     fn total(&self, status: Option<u16>) -> Counter {
         let found = |totals: &[(Option<u16>, Counter)]| {
-            totals.iter().find(|(s, _)| *s == status).map(|(_, c)| c.clone())
+            totals
+                .iter()
+                .find(|(s, _)| *s == status)
+                .map(|(_, c)| c.clone())
         };
         if let Some(counter) = found(&self.totals.read().unwrap_or_else(|e| e.into_inner())) {
             return counter;

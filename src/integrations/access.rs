@@ -67,9 +67,9 @@ impl Access {
             let held = Box::pin(roles.roles(client, &context.user.id))
                 .await
                 .map_err(|e| {
-                tracing::error!(error = %e, "looking up the user's roles failed");
-                "your roles could not be checked".to_owned()
-            })?;
+                    tracing::error!(error = %e, "looking up the user's roles failed");
+                    "your roles could not be checked".to_owned()
+                })?;
             if !spec.roles.iter().any(|r| held.iter().any(|h| h == r)) {
                 return Err(format!("it needs the role {}", spec.roles.join(" or ")));
             }

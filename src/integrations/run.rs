@@ -278,23 +278,19 @@ impl DeclaredRoute {
                     Answer::Ephemeral(format!("⚠️ `{}`: {e}.", route.name))
                 }
             },
-            Action::Post(post) => match Box::pin(post.run(
-                cx.client(),
-                &self.runtime.directory,
-                context,
-            ))
-            .await
-            {
-                Ok(text) if text.is_empty() => Answer::Nothing,
-                Ok(text) => Answer::Ephemeral(text),
-                Err(e) => {
-                    if let super::PostError::Template(t) = &e {
-                        tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
+            Action::Post(post) => {
+                match Box::pin(post.run(cx.client(), &self.runtime.directory, context)).await {
+                    Ok(text) if text.is_empty() => Answer::Nothing,
+                    Ok(text) => Answer::Ephemeral(text),
+                    Err(e) => {
+                        if let super::PostError::Template(t) = &e {
+                            tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
+                        }
+                        tracing::warn!(route = %route.name, error = %e, "post action failed");
+                        Answer::Ephemeral(format!("⚠️ `{}`: {}.", route.name, e.user_message()))
                     }
-                    tracing::warn!(route = %route.name, error = %e, "post action failed");
-                    Answer::Ephemeral(format!("⚠️ `{}`: {}.", route.name, e.user_message()))
                 }
-            },
+            }
         }
     }
 
@@ -585,8 +581,7 @@ impl Handler for DeclaredRoute {
                     Ok(Parsed::Args(args)) => context.args = args,
                     Err(e) => return Ok(verbatim(format!("⚠️ {e}\n\n{}", usage()))),
                 }
-                if let Err(problem) = Box::pin(self.check_mentions(cx, route, &mut context)).await
-                {
+                if let Err(problem) = Box::pin(self.check_mentions(cx, route, &mut context)).await {
                     return Ok(verbatim(format!("⚠️ {problem}\n\n{}", usage())));
                 }
             }

@@ -70,7 +70,9 @@ impl PlainVisitor<'_> {
     fn write_plain(&mut self, field: &Field, value: fmt::Arguments<'_>) {
         self.pad();
         if self.result.is_ok() {
-            self.result = self.writer.write_fmt(format_args!("{}={}", field.name(), value));
+            self.result = self
+                .writer
+                .write_fmt(format_args!("{}={}", field.name(), value));
         }
     }
 }
@@ -213,7 +215,10 @@ mod tests {
             r#type = "raw",
             "callback answered"
         );
-        tracing::warn!(error = &error as &(dyn std::error::Error + 'static), "with an error");
+        tracing::warn!(
+            error = &error as &(dyn std::error::Error + 'static),
+            "with an error"
+        );
         tracing::error!("message with \u{1b}[31mescape\u{7} and \"quotes\"");
         tracing::info!(late = "only a field");
     }
