@@ -193,7 +193,6 @@ pub fn init(subscriber: Box<dyn Subscriber + Send + Sync>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tracing_subscriber::fmt::time::FormatTime as _;
 
     fn formatted(timer: impl fmt::time::FormatTime) -> String {
         let mut out = String::new();
