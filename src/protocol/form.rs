@@ -37,18 +37,17 @@ pub(crate) fn pairs<'a>(body: &'a str, repeatable: &[&str]) -> Result<Vec<Pair<'
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(key).ok_or_else(|| not_utf8(None))?;
         let value = decode(value).ok_or_else(|| not_utf8(Some(&key)))?;
-        let again = !repeatable.contains(&key.as_ref())
-            && match &mut seen {
-                None if out.len() < LINEAR_UP_TO => out.iter().any(|(k, _)| *k == key),
-                None => {
-                    let mut set: HashSet<Cow<'a, str>> =
-                        out.iter().map(|(k, _)| k.clone()).collect();
-                    let again = !set.insert(key.clone());
-                    seen = Some(set);
-                    again
-                }
-                Some(set) => !set.insert(key.clone()),
-            };
+        // Repeated first, then repeatable: most keys are new, so the second test rarely runs.
+        let again = match &mut seen {
+            None if out.len() < LINEAR_UP_TO => out.iter().any(|(k, _)| *k == key),
+            None => {
+                let mut set: HashSet<Cow<'a, str>> = out.iter().map(|(k, _)| k.clone()).collect();
+                let again = !set.insert(key.clone());
+                seen = Some(set);
+                again
+            }
+            Some(set) => !set.insert(key.clone()),
+        } && !repeatable.contains(&key.as_ref());
         if again {
             return Err(PayloadError::Malformed(format!(
                 "field `{}` is sent more than once",
