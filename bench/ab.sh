@@ -9,12 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$1 B=$2 S=${3:-s1} ROUNDS=${4:-15} SECS=${5:-2} CONNS=${6:-32}
-cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target >&2
+cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target/minimal >&2
 STANDIN=127.0.0.1:18065
 TOKEN=benchcommandtoken000000000
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
-taskset -c 1 target/release/standin "$STANDIN" &
+taskset -c 1 target/minimal/release/standin "$STANDIN" &
 PIDS+=($!)
 KEYS="bench:$(head -c 32 /dev/urandom | base64)"
 for side in a:18110:$A b:18111:$B; do

@@ -30,7 +30,9 @@ fi
 # BENCH_SWITCHBOARD_BIN: another build of switchboard to measure (e.g. a variant kept aside).
 SB_BIN=${BENCH_SWITCHBOARD_BIN:-target/release/switchboard}
 [ -n "${BENCH_SWITCHBOARD_BIN:-}" ] || cargo build --release --bin switchboard
-cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target
+# Its own target directory: sharing target/ with Switchboard made each build rebuild the
+# dependencies both use (their fingerprints differ), i.e. every run rebuilt everything.
+cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target/minimal
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -45,9 +47,9 @@ SB=127.0.0.1:18100
 MIN=127.0.0.1:18101
 TOKEN=benchcommandtoken000000000   # what the stand-in hands out for every created command
 
-taskset -c "$LOAD_CPU" target/release/standin "$STANDIN" &
+taskset -c "$LOAD_CPU" target/minimal/release/standin "$STANDIN" &
 PIDS+=($!)
-taskset -c "$SERVER_CPU" target/release/minimal "$MIN" "http://$STANDIN" "$TOKEN" &
+taskset -c "$SERVER_CPU" target/minimal/release/minimal "$MIN" "http://$STANDIN" "$TOKEN" &
 MIN_PID=$!
 PIDS+=($MIN_PID)
 # Default configuration; only addresses, secrets and the routes directory are set.

@@ -1,29 +1,57 @@
 //! Soak: the real binary (`switchboard serve`, shipped routes) against the simulated
 //! Mattermost for a long stretch at half its measured capacity, through a mix of slash
-//! commands, button clicks and dialog submissions (which run the deploy script), with faults
-//! switched on and off every 20 s. Prints, at the end:
-//! - every request accounted for: answered, deferred-and-delivered, or reported to the user
-//!   (the simulator's error for the command), and none lost;
-//! - the process's RSS and open descriptors, sampled every 10 s, with their drift from the
-//!   end of the first minute (target: ≤ 10 %).
+//! commands, button clicks, dialog submissions (which run the deploy script) and commands
+//! answered late through `response_url`, with faults switched on and off every 20 s.
 //!
 //! ```text
 //! bench/soak            # 600 s
-//! bench/soak 120        # shortened
+//! bench/soak 60         # shortened
+//! SOAK_SECS=600 cargo bench --bench soak
 //! ```
+//!
+//! How it drives the load:
+//! - **Capacity first, in the same conditions**: the same mix from 64 concurrent clients,
+//!   each sending its next request as soon as the last is answered, for 10 s without faults.
+//!   The late answers of the mix are answered at once there (their wait is idle time on the
+//!   server, not capacity).
+//! - **Then half of it, paced (open loop)**: operations are started on a fixed schedule,
+//!   each on its own task, whatever the earlier ones are doing, so slow answers do not slow
+//!   the rate down (at most 4096 in flight; one that would exceed it is counted "not sent").
+//!   The simulator calls Switchboard through its pooled keep-alive client, as Mattermost does.
+//! - **The mix**, per 20 operations: 12 `/hello` (template), 3 `/ask` answered at once and 1
+//!   answered after 3 s (over the 2.5 s budget: acknowledged, delivered later through
+//!   `response_url`) by a local answer service that `routes/forward.toml` is pointed at,
+//!   2 `/poll` followed by a click on its first button, 2 `/deploy` followed by the dialog's
+//!   submission (which runs the deploy script; beyond its queue the answer is "busy").
+//! - **Faults**, every 20 s in turn: none, API posts 150 ms late, 20 posts answered 503, 10 API
+//!   calls answered 429, 5 `response_url` resets (the late answer then goes through the API).
+//!
+//! Every request is accounted for: **answered** (in time), **deferred and delivered**
+//! (acknowledged, and its late answer reached the user: seen by the simulator), **reported**
+//! (the simulator reported a failure to the user), or **lost** (none of these). RSS and open
+//! descriptors of the process are sampled every 10 s; drift is measured from the first minute.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, json};
-use switchboard::sim::{Fault, FaultKind, SimSettings, Simulator, World};
+use serde_json::{Map, Value, json};
+use switchboard::sim::{Fault, FaultKind, SimEvent, SimSettings, Simulator, World};
+use tokio::sync::Semaphore;
 
 const BOT_TOKEN: &str = "soaksoaksoaksoaksoaksoak12";
 const KEYS: &str = "soak:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+/// Operations per cycle of the mix, and the requests they make (polls and deploys make two).
+const MIX: u64 = 20;
+const REQUESTS_PER_CYCLE: f64 = 24.0;
+/// How long the answer service takes for a late `/ask` (the callback budget is 2.5 s).
+const LATE_AFTER: Duration = Duration::from_secs(3);
+/// Most operations in flight at once.
+const MAX_IN_FLIGHT: usize = 4096;
 
 #[derive(Default)]
 struct Tally {
@@ -31,9 +59,22 @@ struct Tally {
     answered: AtomicU64,
     deferred: AtomicU64,
     reported: AtomicU64,
+    not_sent: AtomicU64,
+    /// Requests sent when the schedule ended, and how long it ran (ms): the achieved rate.
+    sent_by_schedule_end: AtomicU64,
+    schedule_ms: AtomicU64,
+    /// Tokens of late answers still expected (`late-<n>`).
+    awaiting: Mutex<HashSet<String>>,
 }
 
-fn copy_routes(to: &Path) {
+/// Late answers the simulator showed or stored, by token, fed from its event stream.
+#[derive(Default)]
+struct Seen {
+    tokens: Mutex<HashSet<String>>,
+    lagged: AtomicU64,
+}
+
+fn copy_routes(to: &Path, answer_url: &str) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("routes");
     for sub in ["scripts", "samples"] {
         std::fs::create_dir_all(to.join(sub)).unwrap();
@@ -46,6 +87,15 @@ fn copy_routes(to: &Path) {
             }
         }
     }
+    // `/ask` forwards to the soak's own answer service.
+    let forward = to.join("forward.toml");
+    let text = std::fs::read_to_string(&forward).unwrap();
+    assert!(text.contains("http://127.0.0.1:9090/answer"));
+    std::fs::write(
+        &forward,
+        text.replace("http://127.0.0.1:9090/answer", answer_url),
+    )
+    .unwrap();
 }
 
 fn spawn(dir: &Path, sim_url: &str, listen: &str) -> Child {
@@ -79,24 +129,82 @@ fn sample(pid: u32) -> (u64, usize) {
     (rss, fds)
 }
 
+/// The answer service `/ask` forwards to: `{"answer": "late-<n>"}` after [`LATE_AFTER`] for
+/// a question ending in `late-<n>`, at once for any other. Returns its URL.
+async fn answer_service(late_now: Arc<AtomicBool>) -> String {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/answer",
+        post(move |body: axum::Json<Value>| {
+            let late_now = Arc::clone(&late_now);
+            async move {
+                let question = body["question"].as_str().unwrap_or("").to_owned();
+                let token = question.rsplit(' ').next().unwrap_or("").to_owned();
+                if token.starts_with("late-") && !late_now.load(Ordering::Relaxed) {
+                    tokio::time::sleep(LATE_AFTER).await;
+                }
+                axum::Json(json!({ "answer": token }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/answer", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// Records every late-answer token the simulator shows a user or stores. On its own thread, so
+/// thousands of request tasks cannot starve it while the simulator's event buffer fills.
+fn watch_deliveries(world: &World, seen: Arc<Seen>) {
+    let mut events = world.subscribe();
+    std::thread::spawn(move || {
+        loop {
+            match events.blocking_recv() {
+                Ok(SimEvent::EphemeralPost(post) | SimEvent::PostCreated(post)) => {
+                    if let Some(at) = post.message.find("late-") {
+                        let token: String = post.message[at..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                            .collect();
+                        seen.tokens.lock().unwrap().insert(token);
+                    }
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    seen.lagged.fetch_add(n, Ordering::Relaxed);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn answered_in_time(tally: &Tally) {
+    tally.answered.fetch_add(1, Ordering::Relaxed);
+}
+
 /// One operation of the mix; `n` picks which.
 async fn operation(world: &World, n: u64, tally: &Tally) {
     let user = if n % 2 == 0 { "alice" } else { "bob" };
     tally.sent.fetch_add(1, Ordering::Relaxed);
-    let outcome = match n % 10 {
+    let outcome = match n % MIX {
         // A button click on a fresh poll (two requests: the command, then the click).
-        0 => {
+        0 | 10 => {
             match world
                 .execute_command(user, "main", "town-square", "/poll Lunch?")
                 .await
             {
                 Ok(out) => {
-                    tally.answered.fetch_add(1, Ordering::Relaxed);
+                    answered_in_time(tally);
+                    let poll = out.posts.iter().find_map(|post| {
+                        let first = world.action_ids(&post.id).into_iter().next()?;
+                        Some((post.id.clone(), first.0))
+                    });
+                    // No poll posted (a fault): the user was told; nothing to click.
+                    let Some((post, action)) = poll else { return };
                     tally.sent.fetch_add(1, Ordering::Relaxed);
-                    let post = out.posts[0].id.clone();
-                    let actions = world.action_ids(&post);
                     world
-                        .click_action(user, &post, &actions[0].0, None)
+                        .click_action(user, &post, &action, None)
                         .await
                         .map(|_| false)
                 }
@@ -104,20 +212,18 @@ async fn operation(world: &World, n: u64, tally: &Tally) {
             }
         }
         // A dialog: open it, submit it (runs the deploy script, output in a thread).
-        1 => match world
+        1 | 11 => match world
             .execute_command(user, "main", "town-square", "/deploy staging")
             .await
         {
             Ok(_) => {
-                tally.answered.fetch_add(1, Ordering::Relaxed);
-                tally.sent.fetch_add(1, Ordering::Relaxed);
+                answered_in_time(tally);
                 let me = world.user_id(user).unwrap();
-                let opened = world
-                    .opened_dialogs()
-                    .into_iter()
-                    .rev()
-                    .find(|d| d.user_id == me)
-                    .expect("a dialog opened");
+                // Not opened (a fault): the user was told; nothing to submit.
+                let Some(opened) = world.last_dialog_opened_for(&me) else {
+                    return;
+                };
+                tally.sent.fetch_add(1, Ordering::Relaxed);
                 let mut submission = Map::new();
                 submission.insert("version".into(), json!("v1.2.3"));
                 submission.insert("env".into(), json!("staging"));
@@ -128,11 +234,31 @@ async fn operation(world: &World, n: u64, tally: &Tally) {
             }
             Err(e) => Err(e),
         },
+        // `/ask` answered over the budget: acknowledged now, delivered via `response_url`.
+        2 => {
+            let token = format!("late-{n}");
+            let out = world
+                .execute_command(user, "main", "town-square", &format!("/ask soak {token}"))
+                .await;
+            match out {
+                Ok(out) if out.posts.iter().any(|p| p.message == "Working on it…") => {
+                    tally.awaiting.lock().unwrap().insert(token);
+                    Ok(true)
+                }
+                Ok(_) => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
+        // `/ask` answered at once.
+        3..=5 => world
+            .execute_command(user, "main", "town-square", &format!("/ask soak now-{n}"))
+            .await
+            .map(|_| false),
         // A slash command answered by a template.
         _ => world
             .execute_command(user, "main", "town-square", &format!("/hello soak {n}"))
             .await
-            .map(|out| out.posts.iter().any(|p| p.message == "Working on it…")),
+            .map(|_| false),
     };
     match outcome {
         Ok(true) => tally.deferred.fetch_add(1, Ordering::Relaxed),
@@ -177,28 +303,15 @@ fn set_faults(world: &World, phase: u64) -> &'static str {
     }
 }
 
-async fn run_for(
-    world: &World,
-    tally: &Arc<Tally>,
-    workers: usize,
-    per_second: Option<f64>,
-    length: Duration,
-    counter: &Arc<AtomicU64>,
-) {
+/// Closed loop: `clients` clients, each sending its next operation when the last is done.
+async fn saturate(world: &World, tally: &Arc<Tally>, clients: usize, length: Duration) {
     let until = Instant::now() + length;
+    let counter = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
-    for w in 0..workers {
-        let world = world.clone();
-        let tally = Arc::clone(tally);
-        let counter = Arc::clone(counter);
-        let pause = per_second.map(|r| Duration::from_secs_f64(workers as f64 / r));
+    for _ in 0..clients {
+        let (world, tally, counter) = (world.clone(), Arc::clone(tally), Arc::clone(&counter));
         tasks.push(tokio::spawn(async move {
-            let mut next = Instant::now() + Duration::from_millis(w as u64 * 7);
             while Instant::now() < until {
-                if let Some(pause) = pause {
-                    tokio::time::sleep_until(next.into()).await;
-                    next += pause;
-                }
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 operation(&world, n, &tally).await;
             }
@@ -206,6 +319,48 @@ async fn run_for(
     }
     for t in tasks {
         t.await.unwrap();
+    }
+}
+
+/// Open loop: operations started on schedule at `requests_per_sec` (in requests, see
+/// [`REQUESTS_PER_CYCLE`]), each on its own task, for `length`. Returns when all are done.
+async fn paced(world: &World, tally: &Arc<Tally>, requests_per_sec: f64, length: Duration) {
+    // A cycle of MIX operations makes REQUESTS_PER_CYCLE requests.
+    let per_op = Duration::from_secs_f64(REQUESTS_PER_CYCLE / MIX as f64 / requests_per_sec);
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let tasks = tokio_util::task::TaskTracker::new();
+    let start = tokio::time::Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < length {
+        tokio::time::sleep_until(start + per_op * u32::try_from(n).unwrap()).await;
+        let Ok(permit) = Arc::clone(&in_flight).try_acquire_owned() else {
+            tally.not_sent.fetch_add(1, Ordering::Relaxed);
+            n += 1;
+            continue;
+        };
+        let (world, tally) = (world.clone(), Arc::clone(tally));
+        tasks.spawn(async move {
+            operation(&world, n, &tally).await;
+            drop(permit);
+        });
+        n += 1;
+    }
+    tally.schedule_ms.store(
+        u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    tally
+        .sent_by_schedule_end
+        .store(tally.sent.load(Ordering::Relaxed), Ordering::Relaxed);
+    tasks.close();
+    tasks.wait().await;
+}
+
+fn per_cent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
     }
 }
 
@@ -225,8 +380,12 @@ async fn main() {
     .await
     .unwrap();
     let world = sim.world();
+    let seen = Arc::new(Seen::default());
+    watch_deliveries(&world, Arc::clone(&seen));
+    let late_now = Arc::new(AtomicBool::new(true));
+    let answer_url = answer_service(Arc::clone(&late_now)).await;
     let dir = tempfile::tempdir().unwrap();
-    copy_routes(&dir.path().join("routes"));
+    copy_routes(&dir.path().join("routes"), &answer_url);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -246,53 +405,58 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let pid = child.id();
-    let counter = Arc::new(AtomicU64::new(0));
 
-    // Capacity: as fast as 16 workers go, 5 s, no faults.
+    // Capacity: the same mix, 64 clients back to back, no faults, late answers at once.
     let probe = Arc::new(Tally::default());
     let t = Instant::now();
-    run_for(&world, &probe, 16, None, Duration::from_secs(5), &counter).await;
-    let capacity = probe.sent.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64();
+    saturate(&world, &probe, 64, Duration::from_secs(10)).await;
+    let probe_secs = t.elapsed().as_secs_f64();
+    let capacity = probe.sent.load(Ordering::Relaxed) as f64 / probe_secs;
     let rate = capacity / 2.0;
-    println!("capacity {capacity:.0} req/s; soaking {secs} s at {rate:.0} req/s");
+    println!(
+        "capacity {capacity:.0} req/s (64 clients back to back, 10 s, no faults; {} requests, {} reported)",
+        probe.sent.load(Ordering::Relaxed),
+        probe.reported.load(Ordering::Relaxed)
+    );
+    println!("soaking {secs} s at {rate:.0} req/s (half), faults switched every 20 s");
+    world.clear_requests();
+    late_now.store(false, Ordering::Relaxed);
 
     let tally = Arc::new(Tally::default());
     let soak = {
-        let world = world.clone();
-        let tally = Arc::clone(&tally);
-        let counter = Arc::clone(&counter);
-        tokio::spawn(async move {
-            run_for(
-                &world,
-                &tally,
-                16,
-                Some(rate),
-                Duration::from_secs(secs),
-                &counter,
-            )
-            .await;
-        })
+        let (world, tally) = (world.clone(), Arc::clone(&tally));
+        tokio::spawn(async move { paced(&world, &tally, rate, Duration::from_secs(secs)).await })
     };
     let mut samples = Vec::new();
     let soak_start = Instant::now();
     let mut phase = 0;
+    let mut sent_at_minute = None;
     while !soak.is_finished() {
         let elapsed = soak_start.elapsed().as_secs();
-        if elapsed / 20 >= phase {
+        if elapsed < secs && elapsed / 20 >= phase {
             let what = set_faults(&world, phase);
-            println!("{elapsed:>4} s  faults: {what}");
+            println!(
+                "{elapsed:>4} s  faults: {what:<26} sent so far {}",
+                tally.sent.load(Ordering::Relaxed)
+            );
+            // The simulator's request log grows with every call; the soak reads none of it.
+            world.clear_requests();
             phase += 1;
         }
         if samples.len() as u64 <= elapsed / 10 {
             let (rss, fds) = sample(pid);
             samples.push((elapsed, rss, fds));
         }
+        if sent_at_minute.is_none() && elapsed >= 60 {
+            sent_at_minute = Some((soak_start.elapsed(), tally.sent.load(Ordering::Relaxed)));
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    let paced_for = soak_start.elapsed();
     soak.await.unwrap();
     world.clear_faults();
-    // Late answers still in flight.
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    // Late answers still on their way.
+    tokio::time::sleep(LATE_AFTER + Duration::from_secs(7)).await;
     let (rss, fds) = sample(pid);
     samples.push((soak_start.elapsed().as_secs(), rss, fds));
 
@@ -300,14 +464,57 @@ async fn main() {
     let answered = tally.answered.load(Ordering::Relaxed);
     let deferred = tally.deferred.load(Ordering::Relaxed);
     let reported = tally.reported.load(Ordering::Relaxed);
+    let not_sent = tally.not_sent.load(Ordering::Relaxed);
+    let awaiting = tally.awaiting.lock().unwrap().clone();
+    let delivered = {
+        let seen = seen.tokens.lock().unwrap();
+        awaiting.iter().filter(|t| seen.contains(*t)).count() as u64
+    };
+    let undelivered = deferred.saturating_sub(delivered);
+    // Signed: a miscount shows as a negative number instead of a panic.
+    let lost = sent as i64 - (answered + deferred + reported) as i64 + undelivered as i64;
+    println!();
+    println!("| figure | value |");
+    println!("|---|---|");
+    println!("| capacity (same mix, 64 clients back to back) | {capacity:.0} req/s |");
+    println!("| target rate (half) | {rate:.0} req/s |");
+    let schedule_secs = tally.schedule_ms.load(Ordering::Relaxed) as f64 / 1000.0;
+    let scheduled_sent = tally.sent_by_schedule_end.load(Ordering::Relaxed);
     println!(
-        "requests {sent}: answered {answered}, deferred {deferred}, reported {reported}, lost {}",
-        sent - answered - deferred - reported
+        "| achieved rate (requests sent during the {schedule_secs:.0} s schedule) | {:.0} req/s |",
+        scheduled_sent as f64 / schedule_secs.max(0.001)
     );
-    println!("{:>6} {:>10} {:>6}", "t (s)", "RSS (KiB)", "fds");
-    for (t, rss, fds) in &samples {
-        println!("{t:>6} {rss:>10} {fds:>6}");
+    if let Some((at, n)) = sent_at_minute {
+        let rest = schedule_secs - at.as_secs_f64();
+        if rest > 1.0 {
+            println!(
+                "| achieved rate after the first minute | {:.0} req/s |",
+                scheduled_sent.saturating_sub(n) as f64 / rest
+            );
+        }
     }
+    println!(
+        "| all requests answered after the schedule ended, in | {:.0} s |",
+        (paced_for.as_secs_f64() - schedule_secs).max(0.0)
+    );
+    println!("| requests sent | {sent} |");
+    println!(
+        "| answered in time | {answered} ({:.1} %) |",
+        per_cent(answered, sent)
+    );
+    println!(
+        "| deferred and delivered (via response_url or the API) | {delivered} of {deferred} deferred |"
+    );
+    println!(
+        "| reported to the user (failure shown) | {reported} ({:.1} %) |",
+        per_cent(reported, sent)
+    );
+    println!("| **lost** | **{lost}** (of which deferred, never seen delivered: {undelivered}) |");
+    println!("| not sent (client at {MAX_IN_FLIGHT} in flight) | {not_sent} |");
+    println!(
+        "| simulator events missed by the delivery watcher (a delivery among them counts as lost) | {} |",
+        seen.lagged.load(Ordering::Relaxed)
+    );
     let baseline = samples
         .iter()
         .find(|(t, _, _)| *t >= 60)
@@ -317,11 +524,25 @@ async fn main() {
     let last = samples.last().copied().unwrap();
     let drift = |a: f64, b: f64| if a > 0.0 { (b - a) / a * 100.0 } else { 0.0 };
     println!(
-        "drift after {} s: RSS {:+.1} %, fds {:+.1} %",
+        "| RSS at {} s → end ({} s) | {} → {} KiB ({:+.1} %) |",
         baseline.0,
-        drift(baseline.1 as f64, last.1 as f64),
+        last.0,
+        baseline.1,
+        last.1,
+        drift(baseline.1 as f64, last.1 as f64)
+    );
+    println!(
+        "| open descriptors at {} s → end | {} → {} ({:+.1} %) |",
+        baseline.0,
+        baseline.2,
+        last.2,
         drift(baseline.2 as f64, last.2 as f64)
     );
+    println!();
+    println!("{:>6} {:>10} {:>6}", "t (s)", "RSS (KiB)", "fds");
+    for (t, rss, fds) in &samples {
+        println!("{t:>6} {rss:>10} {fds:>6}");
+    }
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -62,10 +62,14 @@ impl Access {
             ));
         }
         if self.needs_roles() {
-            let held = roles.roles(client, &context.user.id).await.map_err(|e| {
-                tracing::error!(error = %e, "looking up the user's roles failed");
-                "your roles could not be checked".to_owned()
-            })?;
+            // Boxed: the lookup's future is large, and every check (most need no lookup)
+            // would otherwise carry its size inline.
+            let held = Box::pin(roles.roles(client, &context.user.id))
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "looking up the user's roles failed");
+                    "your roles could not be checked".to_owned()
+                })?;
             if !spec.roles.iter().any(|r| held.iter().any(|h| h == r)) {
                 return Err(format!("it needs the role {}", spec.roles.join(" or ")));
             }

@@ -202,16 +202,15 @@ impl DeclaredRoute {
                     }
                 };
                 let data = json!({ "args": context.args, "context": context.context });
-                match cx
-                    .open_dialog(
-                        &context.trigger_id,
-                        &context.user.id,
-                        &context.channel.id,
-                        &step,
-                        data,
-                        built,
-                    )
-                    .await
+                match Box::pin(cx.open_dialog(
+                    &context.trigger_id,
+                    &context.user.id,
+                    &context.channel.id,
+                    &step,
+                    data,
+                    built,
+                ))
+                .await
                 {
                     Ok(()) => Answer::Nothing,
                     Err(e) => {
@@ -229,7 +228,9 @@ impl DeclaredRoute {
                     tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
                     return Answer::Ephemeral(SORRY.into());
                 }
-                let ticket = match exec.admit(&route.name, &self.runtime.exec_limits).await {
+                let ticket = match Box::pin(exec.admit(&route.name, &self.runtime.exec_limits))
+                    .await
+                {
                     Ok(Some(ticket)) => ticket,
                     Ok(None) => {
                         return Answer::Ephemeral(format!(
@@ -257,14 +258,13 @@ impl DeclaredRoute {
                     }
                 }
             }
-            Action::Http(http) => match http
-                .run(
-                    &self.runtime.http,
-                    &self.runtime.http_allowed_hosts,
-                    context,
-                    &links,
-                )
-                .await
+            Action::Http(http) => match Box::pin(http.run(
+                &self.runtime.http,
+                &self.runtime.http_allowed_hosts,
+                context,
+                &links,
+            ))
+            .await
             {
                 Ok(rendered) => Answer::Reply {
                     rendered,
@@ -278,20 +278,19 @@ impl DeclaredRoute {
                     Answer::Ephemeral(format!("⚠️ `{}`: {e}.", route.name))
                 }
             },
-            Action::Post(post) => match post
-                .run(cx.client(), &self.runtime.directory, context)
-                .await
-            {
-                Ok(text) if text.is_empty() => Answer::Nothing,
-                Ok(text) => Answer::Ephemeral(text),
-                Err(e) => {
-                    if let super::PostError::Template(t) = &e {
-                        tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
+            Action::Post(post) => {
+                match Box::pin(post.run(cx.client(), &self.runtime.directory, context)).await {
+                    Ok(text) if text.is_empty() => Answer::Nothing,
+                    Ok(text) => Answer::Ephemeral(text),
+                    Err(e) => {
+                        if let super::PostError::Template(t) = &e {
+                            tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
+                        }
+                        tracing::warn!(route = %route.name, error = %e, "post action failed");
+                        Answer::Ephemeral(format!("⚠️ `{}`: {}.", route.name, e.user_message()))
                     }
-                    tracing::warn!(route = %route.name, error = %e, "post action failed");
-                    Answer::Ephemeral(format!("⚠️ `{}`: {}.", route.name, e.user_message()))
                 }
-            },
+            }
         }
     }
 
@@ -582,7 +581,7 @@ impl Handler for DeclaredRoute {
                     Ok(Parsed::Args(args)) => context.args = args,
                     Err(e) => return Ok(verbatim(format!("⚠️ {e}\n\n{}", usage()))),
                 }
-                if let Err(problem) = self.check_mentions(cx, route, &mut context).await {
+                if let Err(problem) = Box::pin(self.check_mentions(cx, route, &mut context)).await {
                     return Ok(verbatim(format!("⚠️ {problem}\n\n{}", usage())));
                 }
             }

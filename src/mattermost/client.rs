@@ -42,6 +42,11 @@ struct Inner {
     http: reqwest::Client,
     /// `<server>/api/v4`, without a trailing slash.
     api_base: String,
+    /// `api_base` parsed, and the server root it is below: each call's URL is one of these
+    /// with its path set (parsing the whole URL, host included, was 8 % of the
+    /// instructions of a callback making one API call).
+    api_url: Url,
+    root_url: Url,
     server_url: Url,
     auth: Option<HeaderValue>,
     retry: RetryPolicy,
@@ -198,10 +203,13 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::invalid(format!("cannot build the HTTP client: {e}")))?;
         let api_base = format!("{}/api/v4", server_url.as_str().trim_end_matches('/'));
+        let (api_url, root_url) = base_urls(&api_base)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 api_base,
+                api_url,
+                root_url,
                 server_url,
                 auth,
                 retry: self.retry,
@@ -210,6 +218,18 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// `<server>/api/v4` and `<server>` parsed.
+fn base_urls(api_base: &str) -> Result<(Url, Url), Error> {
+    let parse = |text: &str| {
+        Url::parse(text)
+            .map_err(|e| Error::invalid(format!("Mattermost URL `{text}` is not a URL: {e}")))
+    };
+    Ok((
+        parse(api_base)?,
+        parse(api_base.trim_end_matches("/api/v4"))?,
+    ))
 }
 
 impl Client {
@@ -255,12 +275,18 @@ impl Client {
     /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
     pub fn url_for(&self, request: &ApiRequest) -> Result<Url, Error> {
         let base = if request.endpoint().server_root {
-            self.inner.api_base.trim_end_matches("/api/v4")
+            &self.inner.root_url
         } else {
-            &self.inner.api_base
+            &self.inner.api_url
         };
-        let mut url = Url::parse(&format!("{base}{}", request.path()))
-            .map_err(|e| Error::invalid(format!("{}: bad URL: {e}", request.endpoint())))?;
+        let mut url = base.clone();
+        // The request's path is percent-encoded already (`ApiRequest`), so setting it gives the
+        // URL that parsing `base + path` would.
+        url.set_path(&format!(
+            "{}{}",
+            base.path().trim_end_matches('/'),
+            request.path()
+        ));
         if !request.query_pairs().is_empty() {
             url.query_pairs_mut().extend_pairs(request.query_pairs());
         }
@@ -482,6 +508,8 @@ impl Client {
             inner: Arc::new(Inner {
                 http: self.inner.http.clone(),
                 api_base: self.inner.api_base.clone(),
+                api_url: self.inner.api_url.clone(),
+                root_url: self.inner.root_url.clone(),
                 server_url: self.inner.server_url.clone(),
                 auth: Some(value),
                 retry: self.inner.retry.clone(),

@@ -81,24 +81,25 @@ impl SlashCommandRequest {
                 "channel_mentions_ids",
             ],
         )? {
-            let value = value.into_owned();
+            // Only the fields kept are copied out of the body.
+            let keep = |value: std::borrow::Cow<'_, str>| value.into_owned();
             match key.as_ref() {
-                "channel_id" => req.channel_id = value,
-                "channel_name" => req.channel_name = value,
-                "command" => req.command = value,
-                "root_id" => req.root_id = value,
-                "response_url" => req.response_url = value,
-                "team_domain" => req.team_domain = value,
-                "team_id" => req.team_id = value,
-                "text" => req.text = value,
-                "token" => req.token = value,
-                "trigger_id" => req.trigger_id = value,
-                "user_id" => req.user_id = value,
-                "user_name" => req.user_name = value,
-                "user_mentions" => user_names.push(value),
-                "user_mentions_ids" => user_ids.push(value),
-                "channel_mentions" => channel_names.push(value),
-                "channel_mentions_ids" => channel_ids.push(value),
+                "channel_id" => req.channel_id = keep(value),
+                "channel_name" => req.channel_name = keep(value),
+                "command" => req.command = keep(value),
+                "root_id" => req.root_id = keep(value),
+                "response_url" => req.response_url = keep(value),
+                "team_domain" => req.team_domain = keep(value),
+                "team_id" => req.team_id = keep(value),
+                "text" => req.text = keep(value),
+                "token" => req.token = keep(value),
+                "trigger_id" => req.trigger_id = keep(value),
+                "user_id" => req.user_id = keep(value),
+                "user_name" => req.user_name = keep(value),
+                "user_mentions" => user_names.push(keep(value)),
+                "user_mentions_ids" => user_ids.push(keep(value)),
+                "channel_mentions" => channel_names.push(keep(value)),
+                "channel_mentions_ids" => channel_ids.push(keep(value)),
                 _ => {}
             }
         }

@@ -13,14 +13,27 @@
 //! Everything but [`Access`] is tower-http's ([`Access`] is ours because no tower-http layer
 //! knows our callback kinds and routes).
 //!
-//! Measured with `bench/ab.sh` on S1 (the hand-written single service of commit c371057
-//! against this stack, same routes, interleaved 2 s slices, 2 shared cores): 1.105 (median of
-//! 25 rounds) and 1.19 (15 rounds), i.e. that service was about 10 % faster. Replacing only
-//! tower-http's timeout + catch-panic pair by a hand-written guard (timer armed only when the
-//! handler is pending, no body boxing) measured 0.95 against this stack: no gain, so it is
-//! not kept; the difference is spread over the layers (request-id extension, trace span and
-//! classifier, body-limit wrapping, one boxing of the answer body) and could not be
-//! attributed to one layer above the noise (single rounds ranged 0.7–1.3).
+//! **Why tower-http here, measured.** The rule (issue #12): a hand-written layer replaces
+//! tower-http's only where it gains more than 3 % on S1. `bench/ab.sh` could not attribute
+//! anything to one layer on the 2 shared cores (single rounds ranged 0.7–1.3; the whole
+//! hand-written service of commit c371057 measured 1.105 and 1.19 against this stack), so
+//! each layer's own cost was counted with callgrind (`bench/instructions.sh 1000`, S1, the
+//! layer's inclusive instructions minus those of what it wraps; of 93 100 per request):
+//!
+//! | layer | instructions | of S1 |
+//! |---|---|---|
+//! | request id, set and propagated (two layers, header and extension) | 2 500 | 2.7 % |
+//! | trace: service, future, response-body wrapper (span made by our `make_span`) | 1 900 | 2.0 % |
+//! | body limit (service, future, body wrapper) | 700 | 0.8 % |
+//! | timeout (a timer made, armed only if the handler is pending) | 330 | 0.4 % |
+//! | sensitive headers | 430 | 0.5 % |
+//! | catch-panic | 150 | 0.2 % |
+//!
+//! A hand-written layer still has to do most of that work (an id, a header, a timer, a
+//! `catch_unwind`), so none could gain 3 %: every layer stays tower-http's. What the access
+//! line and the request span cost (`make_span` 8 000 and `finished` 10 300 instructions before
+//! `telemetry::fields`) is ours either way, and was cut there. An earlier hand-written
+//! timeout + catch-panic guard measured 0.95 against this stack with `bench/ab.sh` (no gain).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -207,22 +220,29 @@ impl ResponseForPanic for PanicAnswer {
     }
 }
 
-/// The request span. Callback fields start empty: [`Access`] records kind and route, the
-/// handler the caller's ids, so every line logged for a callback (and every API-call span
-/// made on its behalf, as a child) carries them all.
+/// The request span, with a callback's kind and route; the caller's ids start empty and are
+/// recorded by the handler once the payload is parsed (`telemetry::record_caller`), so every
+/// line logged for a callback (and every API-call span made on its behalf, as a child)
+/// carries them all. Kind and route are set here rather than recorded later: each later
+/// record formats the span's fields again.
 fn make_span(request: &Request<Body>) -> tracing::Span {
     let request_id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let path = request.uri().path();
+    let (kind, route) = match callback_of(path) {
+        Some((kind, route)) => (Some(kind), Some(route)),
+        None => (None, None),
+    };
     tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %path,
         request_id,
-        kind = tracing::field::Empty,
-        route = tracing::field::Empty,
+        kind,
+        route,
         team_id = tracing::field::Empty,
         channel_id = tracing::field::Empty,
         user_id = tracing::field::Empty,
@@ -268,13 +288,10 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let callback = callback_of(request.uri().path()).map(|(kind, route)| {
-            let span = tracing::Span::current();
-            span.record("kind", kind);
-            span.record("route", route);
-            // The route name is kept (a reference count on the `Uri`) to label the metrics.
-            (kind, request.uri().clone())
-        });
+        // Kind and route are on the request span already (`make_span`). The route name is
+        // kept (a reference count on the `Uri`) to label the metrics.
+        let callback =
+            callback_of(request.uri().path()).map(|(kind, _)| (kind, request.uri().clone()));
         AccessFuture {
             inner: self.inner.call(request),
             callback,

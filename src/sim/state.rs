@@ -260,7 +260,11 @@ impl Store {
 
     /// A stored post by id.
     pub(crate) fn post(&self, id: &str) -> Option<&SimPost> {
-        self.posts.iter().find(|p| p.id == id && p.delete_at == 0)
+        // Newest first: clicks and edits concern recent posts (ids are unique).
+        self.posts
+            .iter()
+            .rev()
+            .find(|p| p.id == id && p.delete_at == 0)
     }
 
     fn is_system_admin(&self, user_id: &str) -> bool {

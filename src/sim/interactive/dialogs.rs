@@ -388,6 +388,17 @@ impl World {
         self.lock().dialogs.clone()
     }
 
+    /// The dialog opened last for `user_id`, without copying the others (a long-running
+    /// client, such as the soak bench, would copy every dialog ever opened per lookup).
+    pub fn last_dialog_opened_for(&self, user_id: &str) -> Option<OpenedDialog> {
+        self.lock()
+            .dialogs
+            .iter()
+            .rev()
+            .find(|d| d.user_id == user_id)
+            .cloned()
+    }
+
     /// `username` submits (or cancels) `dialog` from `team_name`/`channel_name` with
     /// `submission`, as the web client does; returns what the integration answered (`{}`
     /// when it sent nothing).

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Instructions per request, Switchboard against the minimal program, under callgrind: a
+# deterministic figure that does not depend on what else the machine runs (wrk's ratios do).
+#
+#   bench/instructions.sh [requests=2000] [scenarios="s1 s2 s3"]
+#
+# Both servers run under `valgrind --tool=callgrind` against the stand-in, set up as
+# bench/run.sh does (default config, access line on). Per scenario: 200 warm-up requests,
+# counters zeroed, REQUESTS requests over 4 keep-alive connections (bench/send.py), counters
+# dumped; prints instructions per request of each side and their ratio (minimal / Switchboard,
+# comparable with run.sh's throughput ratios), and where the dumps are for
+# `callgrind_annotate --inclusive=yes FILE`. BENCH_SWITCHBOARD_BIN measures another build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-2000}
+SCENARIOS=${2:-"s1 s2 s3"}
+SB_BIN=${BENCH_SWITCHBOARD_BIN:-target/release/switchboard}
+[ -n "${BENCH_SWITCHBOARD_BIN:-}" ] || cargo build --release --bin switchboard >&2
+cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target/minimal >&2
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+
+WORK=${BENCH_WORK:-$(mktemp -d)}
+mkdir -p "$WORK"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+STANDIN=127.0.0.1:18265
+SB=127.0.0.1:18200
+MIN=127.0.0.1:18201
+TOKEN=benchcommandtoken000000000
+CG=(valgrind --tool=callgrind --dump-instr=no --compress-strings=no --compress-pos=no)
+
+target/minimal/release/standin "$STANDIN" &
+PIDS+=($!)
+"${CG[@]}" --callgrind-out-file="$WORK/minimal.out" target/minimal/release/minimal "$MIN" "http://$STANDIN" "$TOKEN" 2>"$WORK/minimal.vg" &
+MIN_PID=$!
+PIDS+=($MIN_PID)
+SWITCHBOARD_SERVER__LISTEN=$SB \
+SWITCHBOARD_SERVER__PUBLIC_URL=http://$SB \
+SWITCHBOARD_MATTERMOST__URL=http://$STANDIN \
+SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
+SWITCHBOARD_ROUTES__DIR=bench/routes \
+SWITCHBOARD_SIGNING__KEYS="bench:$(head -c 32 /dev/urandom | base64)" \
+    "${CG[@]}" --callgrind-out-file="$WORK/switchboard.out" "$SB_BIN" serve 2>"$WORK/switchboard.log" &
+SB_PID=$!
+PIDS+=($SB_PID)
+for _ in $(seq 600); do
+    curl -fs "http://$SB/readyz" >/dev/null 2>&1 && curl -s "http://$MIN/" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+curl -fs "http://$SB/readyz" >/dev/null || { echo "switchboard not ready:" >&2; tail "$WORK/switchboard.log" >&2; exit 1; }
+
+IDS="team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice"
+form() { echo "token=$TOKEN&$IDS&command=%2F$1&text=$2&trigger_id=benchtrigger&response_url=http%3A%2F%2F$STANDIN%2Fhooks%2Fx"; }
+curl -fs -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data "$(form s3 '')" "http://$SB/commands/s3" >/dev/null
+S3_BODY=$(curl -fs "http://$STANDIN/_last_dialog" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["dialog"]
+print(json.dumps({"type": "dialog_submission", "callback_id": d["callback_id"], "state": d["state"],
+  "user_id": "benchuserid000000000000000", "channel_id": "benchchannelid000000000000",
+  "team_id": "benchteamid000000000000000", "cancelled": False,
+  "submission": {"version": "v1.2.3", "env": "staging"}}))')
+FORM=application/x-www-form-urlencoded
+
+# Instructions counted between a zeroing and a dump of process $1 while $2… runs.
+measure() { # pid name command...
+    local pid=$1 name=$2 dump
+    shift 2
+    callgrind_control -z "$pid" >/dev/null
+    "$@"
+    callgrind_control -d "$name" "$pid" >/dev/null
+    dump=$(ls -t "$WORK"/*.out.* | head -1)
+    echo "$dump $(awk '/^(summary|totals):/ {print $2; exit}' "$dump")"
+}
+
+printf '%-8s %14s %14s %8s\n' scenario "switchboard" "minimal" "min/sb"
+for s in $SCENARIOS; do
+    case $s in
+    s3) path=/dialogs/s3 ctype=application/json body=$S3_BODY ;;
+    *) path=/commands/$s ctype=$FORM body=$(form "$s" 'ship%20it') ;;
+    esac
+    results=()
+    for side in switchboard:$SB:$SB_PID minimal:$MIN:$MIN_PID; do
+        IFS=: read -r name host port pid <<<"$side"
+        python3 bench/send.py "$host:$port" "$path" "$ctype" "$body" 200
+        read -r dump ir < <(measure "$pid" "$s" python3 bench/send.py "$host:$port" "$path" "$ctype" "$body" "$N")
+        results+=("$((ir / N))")
+        echo "$name $s: $dump" >&2
+    done
+    printf '%-8s %14s %14s %8s\n' "$s" "${results[0]}" "${results[1]}" \
+        "$(python3 -c "print(f'{${results[1]} / ${results[0]}:.3f}')")"
+done
+echo "(bench/instructions.sh $N \"$SCENARIOS\": instructions per request; dumps in $WORK)"
