@@ -511,21 +511,9 @@ impl Screen {
 
 #[test]
 fn on_a_terminal_the_up_arrow_recalls_the_last_line() {
-    // `script` (util-linux, in every Debian) runs dev on a pseudo-terminal, as a person would.
-    let Ok(script) = which("script") else {
-        eprintln!("skipped: no `script` command to provide a terminal");
+    let Some(mut child) = on_a_terminal("dev --repl") else {
         return;
     };
-    let command = format!("{} dev --repl", env!("CARGO_BIN_EXE_switchboard"));
-    let mut child = std::process::Command::new(script)
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(repo_root())
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     let mut keys = child.stdin.take().unwrap();
     let screen = Screen::watch(child.stdout.take().unwrap());
     let prompt = "~town-square @alice> ";
@@ -561,6 +549,33 @@ fn on_a_terminal_the_up_arrow_recalls_the_last_line() {
     assert!(!text.contains("@alice: \u{1b}[A"), "{text}");
 }
 
+/// Runs `switchboard <args>` from the repository root on a pseudo-terminal, as a person would,
+/// through `script` (util-linux, in every Debian); `None` (test skipped) without it.
+///
+/// `script` starts the command through `$SHELL -c`. The shell must not stay in between: Ctrl-C
+/// signals the terminal's whole foreground process group, and a non-interactive dash that is
+/// still waiting kills itself with SIGINT once the child has exited cleanly, so the status seen
+/// would be the shell's, not Switchboard's. A fixed shell that `exec`s the binary keeps the
+/// test the same on every machine, whatever `SHELL` the CI sets.
+fn on_a_terminal(args: &str) -> Option<std::process::Child> {
+    let Ok(script) = which("script") else {
+        eprintln!("skipped: no `script` command to provide a terminal");
+        return None;
+    };
+    let command = format!("exec '{}' {args}", env!("CARGO_BIN_EXE_switchboard"));
+    let child = std::process::Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo_root())
+        .env("SHELL", "/bin/sh")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    Some(child)
+}
+
 fn which(program: &str) -> Result<std::path::PathBuf, ()> {
     std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .map(|dir| dir.join(program))
@@ -570,20 +585,9 @@ fn which(program: &str) -> Result<std::path::PathBuf, ()> {
 
 #[test]
 fn on_a_terminal_without_repl_dev_serves_the_page_and_stops_on_ctrl_c() {
-    let Ok(script) = which("script") else {
-        eprintln!("skipped: no `script` command to provide a terminal");
+    let Some(mut child) = on_a_terminal("dev") else {
         return;
     };
-    let command = format!("{} dev", env!("CARGO_BIN_EXE_switchboard"));
-    let mut child = std::process::Command::new(script)
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(repo_root())
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     let mut keys = child.stdin.take().unwrap();
     let screen = Screen::watch(child.stdout.take().unwrap());
 
