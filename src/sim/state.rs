@@ -125,8 +125,11 @@ pub(crate) struct Store {
     pub(crate) channel_members: HashSet<(String, String)>,
     /// Custom commands, deleted ones included (soft delete).
     pub(crate) commands: Vec<SimCommand>,
-    /// Stored posts in creation order.
+    /// Stored posts in creation order; only [`Store::save_post`] adds one.
     pub(crate) posts: Vec<SimPost>,
+    /// Post id → index in `posts`: edits and clicks find their post without a scan (a long
+    /// run, such as the soak bench, stores hundreds of thousands).
+    post_index: HashMap<String, usize>,
     pub(crate) command_webhooks: HashMap<String, CommandWebhook>,
     /// Outgoing webhooks, deleted ones included (soft delete).
     pub(crate) outgoing_hooks: Vec<super::outgoing::SimOutgoingHook>,
@@ -258,13 +261,16 @@ impl Store {
             .find(|c| c.id == id && c.delete_at == 0)
     }
 
-    /// A stored post by id.
+    /// A stored post by id, unless deleted.
     pub(crate) fn post(&self, id: &str) -> Option<&SimPost> {
-        // Newest first: clicks and edits concern recent posts (ids are unique).
-        self.posts
-            .iter()
-            .rev()
-            .find(|p| p.id == id && p.delete_at == 0)
+        let index = *self.post_index.get(id)?;
+        self.posts.get(index).filter(|p| p.delete_at == 0)
+    }
+
+    /// A stored post by id, deleted or not, to change in place.
+    pub(crate) fn post_mut(&mut self, id: &str) -> Option<&mut SimPost> {
+        let index = *self.post_index.get(id)?;
+        self.posts.get_mut(index)
     }
 
     fn is_system_admin(&self, user_id: &str) -> bool {
@@ -371,6 +377,7 @@ impl Store {
                 channel.total_msg_count_root += 1;
             }
         }
+        self.post_index.insert(post.id.clone(), self.posts.len());
         self.posts.push(post.clone());
         Ok(post)
     }

@@ -160,7 +160,7 @@ fn store_edit(world: &World, old: &SimPost, mut new: SimPost) -> Result<SimPost,
     }
     {
         let mut store = world.lock();
-        if let Some(slot) = store.posts.iter_mut().find(|p| p.id == new.id) {
+        if let Some(slot) = store.post_mut(&new.id) {
             *slot = new.clone();
         }
     }

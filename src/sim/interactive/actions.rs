@@ -154,7 +154,7 @@ async fn click(
 fn apply_reply(world: &World, user_id: &str, post: &SimPost, reply: &Map<String, Value>) {
     if let Some(Value::Object(update)) = reply.get("update") {
         let mut store = world.lock();
-        if let Some(slot) = store.posts.iter_mut().find(|p| p.id == post.id) {
+        if let Some(slot) = store.post_mut(&post.id) {
             let old = slot.clone();
             slot.message = update
                 .get("message")
