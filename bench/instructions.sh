@@ -31,6 +31,7 @@ STANDIN=127.0.0.1:18265
 SB=127.0.0.1:18200
 MIN=127.0.0.1:18201
 TOKEN=benchcommandtoken000000000
+SIGNING_SECRET=$(head -c 32 /dev/urandom | base64)
 CG=(valgrind --tool=callgrind --dump-instr=no --compress-strings=no --compress-pos=no)
 
 target/minimal/release/standin "$STANDIN" &
@@ -43,7 +44,7 @@ SWITCHBOARD_SERVER__PUBLIC_URL=http://$SB \
 SWITCHBOARD_MATTERMOST__URL=http://$STANDIN \
 SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
 SWITCHBOARD_ROUTES__DIR=bench/routes \
-SWITCHBOARD_SIGNING__KEYS="bench:$(head -c 32 /dev/urandom | base64)" \
+SWITCHBOARD_SIGNING__KEYS="bench:$SIGNING_SECRET" \
     "${CG[@]}" --callgrind-out-file="$WORK/switchboard.out" "$SB_BIN" serve 2>"$WORK/switchboard.log" &
 SB_PID=$!
 PIDS+=($SB_PID)
@@ -56,13 +57,8 @@ curl -fs "http://$SB/readyz" >/dev/null || { echo "switchboard not ready:" >&2; 
 IDS="team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice"
 form() { echo "token=$TOKEN&$IDS&command=%2F$1&text=$2&trigger_id=benchtrigger&response_url=http%3A%2F%2F$STANDIN%2Fhooks%2Fx"; }
 curl -fs -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data "$(form s3 '')" "http://$SB/commands/s3" >/dev/null
-S3_BODY=$(curl -fs "http://$STANDIN/_last_dialog" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)["dialog"]
-print(json.dumps({"type": "dialog_submission", "callback_id": d["callback_id"], "state": d["state"],
-  "user_id": "benchuserid000000000000000", "channel_id": "benchchannelid000000000000",
-  "team_id": "benchteamid000000000000000", "cancelled": False,
-  "submission": {"version": "v1.2.3", "env": "staging"}}))')
+# Dialog states are single-use: every submission gets its own (see bench/run.sh).
+curl -fs "http://$STANDIN/_last_dialog" >"$WORK/dialog.json"
 FORM=application/x-www-form-urlencoded
 
 # Instructions counted between a zeroing and a dump of process $1 while $2… runs.
@@ -79,14 +75,20 @@ measure() { # pid name command...
 printf '%-8s %14s %14s %8s\n' scenario "switchboard" "minimal" "min/sb"
 for s in $SCENARIOS; do
     case $s in
-    s3) path=/dialogs/s3 ctype=application/json body=$S3_BODY ;;
-    *) path=/commands/$s ctype=$FORM body=$(form "$s" 'ship%20it') ;;
+    s3) path=/dialogs/s3 ctype=application/json body=@$WORK/s3-states expect='{}' ;;
+    *) path=/commands/$s ctype=$FORM body=$(form "$s" 'ship%20it') expect= ;;
     esac
     results=()
     for side in switchboard:$SB:$SB_PID minimal:$MIN:$MIN_PID; do
         IFS=: read -r name host port pid <<<"$side"
-        python3 bench/send.py "$host:$port" "$path" "$ctype" "$body" 200
-        read -r dump ir < <(measure "$pid" "$s" python3 bench/send.py "$host:$port" "$path" "$ctype" "$body" "$N")
+        if [ "$s" = s3 ]; then
+            python3 bench/s3_states.py "$WORK/dialog.json" "$SIGNING_SECRET" 200 >"$WORK/s3-states"
+        fi
+        EXPECT=$expect python3 bench/send.py "$host:$port" "$path" "$ctype" "$body" 200
+        if [ "$s" = s3 ]; then
+            python3 bench/s3_states.py "$WORK/dialog.json" "$SIGNING_SECRET" "$N" >"$WORK/s3-states"
+        fi
+        read -r dump ir < <(EXPECT=$expect measure "$pid" "$s" python3 bench/send.py "$host:$port" "$path" "$ctype" "$body" "$N")
         results+=("$((ir / N))")
         echo "$name $s: $dump" >&2
     done

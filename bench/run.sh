@@ -46,6 +46,8 @@ STANDIN=127.0.0.1:18065
 SB=127.0.0.1:18100
 MIN=127.0.0.1:18101
 TOKEN=benchcommandtoken000000000   # what the stand-in hands out for every created command
+# Switchboard's signing key; S3's states are signed with it too (bench/s3_states.py).
+SIGNING_SECRET=$(head -c 32 /dev/urandom | base64)
 
 taskset -c "$LOAD_CPU" target/minimal/release/standin "$STANDIN" &
 PIDS+=($!)
@@ -58,7 +60,7 @@ SWITCHBOARD_SERVER__PUBLIC_URL=http://$SB \
 SWITCHBOARD_MATTERMOST__URL=http://$STANDIN \
 SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
 SWITCHBOARD_ROUTES__DIR=bench/routes \
-SWITCHBOARD_SIGNING__KEYS="bench:$(head -c 32 /dev/urandom | base64)" \
+SWITCHBOARD_SIGNING__KEYS="bench:$SIGNING_SECRET" \
     taskset -c "$SERVER_CPU" "$SB_BIN" serve 2>"$WORK/switchboard.log" &
 SB_PID=$!
 PIDS+=($SB_PID)
@@ -76,15 +78,18 @@ MIN_RSS_IDLE=$(rss $MIN_PID)
 IDS="team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice"
 form() { echo "token=$TOKEN&$IDS&command=%2F$1&text=$2&trigger_id=benchtrigger&response_url=http%3A%2F%2F$STANDIN%2Fhooks%2Fx"; }
 
-# S3's signed state: open the dialog once through Switchboard and take it from the stand-in.
+# S3's signed states. A dialog state is single-use (a replay is refused, issue #13), so every
+# submission needs its own: open the dialog once through Switchboard, take its state from the
+# stand-in, and re-sign it with fresh nonces (bench/s3_states.py), more than a run can send.
 curl -fs -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data "$(form s3 '')" "http://$SB/commands/s3" >/dev/null
-S3_BODY=$(curl -fs "http://$STANDIN/_last_dialog" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)["dialog"]
-print(json.dumps({"type": "dialog_submission", "callback_id": d["callback_id"], "state": d["state"],
-  "user_id": "benchuserid000000000000000", "channel_id": "benchchannelid000000000000",
-  "team_id": "benchteamid000000000000000", "cancelled": False,
-  "submission": {"version": "v1.2.3", "env": "staging"}}))')
+curl -fs "http://$STANDIN/_last_dialog" >"$WORK/dialog.json"
+S3_PER_SEC=${BENCH_S3_STATES_PER_SEC:-60000}
+s3_states() { # count → $WORK/s3-states
+    python3 bench/s3_states.py "$WORK/dialog.json" "$SIGNING_SECRET" "$1" >"$WORK/s3-states"
+}
+s3_states 3
+S3_BODY=$(sed -n 1p "$WORK/s3-states")
+S3_INVALID=$(sed -n 2p "$WORK/s3-states" | sed 's/v1\.2\.3/v/')
 
 script() { # name path content-type body
     python3 - "$WORK/$1.lua" "$2" "$3" "$4" <<'EOF'
@@ -98,7 +103,6 @@ EOF
 FORM=application/x-www-form-urlencoded
 script s1 /commands/s1 $FORM "$(form s1 'ship%20it')"
 script s2 /commands/s2 $FORM "$(form s2 'ship%20it')"
-script s3 /dialogs/s3 application/json "$S3_BODY"
 
 # Same observable answer on both sides.
 check() { # scenario path ctype body
@@ -114,7 +118,9 @@ check() { # scenario path ctype body
 check s1 /commands/s1 $FORM "$(form s1 'ship%20it')"
 check s2 /commands/s2 $FORM "$(form s2 'ship%20it')"
 check s3 /dialogs/s3 application/json "$S3_BODY"
-check s3-invalid /dialogs/s3 application/json "${S3_BODY/v1.2.3/v}"
+check s3-invalid /dialogs/s3 application/json "$S3_INVALID"
+echo "s3 replayed (switchboard refuses it): $(curl -s -X POST -H "Content-Type: application/json" \
+    --data "$S3_BODY" "http://$SB/dialogs/s3")" >&2
 
 calls() { curl -fs "http://$STANDIN/_counts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 
@@ -124,8 +130,16 @@ for round in $(seq "$ROUNDS"); do
     for s in s1 s2 s3; do
         for side in $order; do
             if [ "$side" = switchboard ]; then addr=$SB; else addr=$MIN; fi
+            lua=$WORK/$s.lua
+            if [ "$s" = s3 ]; then
+                # Fresh states for each run; both sides get the same bodies (the minimal
+                # program does not read the state).
+                s3_states $((S3_PER_SEC * SECS))
+                lua=bench/s3.lua
+            fi
             before=$(calls)
-            taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$WORK/$s.lua" "http://$addr" >"$WORK/out"
+            S3_STATES=$WORK/s3-states taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$lua" "http://$addr" >"$WORK/out"
+            grep '^s3:' "$WORK/out" | sed "s/^/round $round $side /" >&2 || true
             after=$(calls)
             python3 bench/wrk_result.py "$WORK/out" "$round" "$s" "$side" $((after - before)) >>"$WORK/results"
         done

@@ -482,7 +482,9 @@ impl DialogAction {
             if chosen.is_empty() {
                 continue;
             }
-            match lookup.refused(&chosen, context, env).await {
+            // Boxed: an http lookup is a large future, needed only here; inline, every
+            // submission's future would carry (and copy) its size.
+            match Box::pin(lookup.refused(&chosen, context, env)).await {
                 Ok(None) => {}
                 Ok(Some(bad)) => {
                     errors.insert(

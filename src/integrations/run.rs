@@ -419,7 +419,58 @@ enum Kind {
     Team,
 }
 
+/// The map `key` of a dialog's signed route data (`args`, `context`, earlier steps'
+/// `submission`); empty when absent.
+fn signed_map(data: &Value, key: &str) -> BTreeMap<String, Value> {
+    data.get(key)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
 impl DeclaredRoute {
+    /// Runs `next`, the action a dialog submission leads to, once the submission was accepted
+    /// (`values`: every step's values), and tells the user what it answered.
+    async fn run_submitted(
+        &self,
+        cx: &Cx,
+        route: &Route,
+        next: &Action,
+        dialog: &SubmittedDialog,
+        values: BTreeMap<String, Value>,
+    ) -> Result<DialogResponse, HandlerError> {
+        let field = |key: &str| signed_map(&dialog.data, key);
+        // A submission carries ids only; names are looked up (cached) only for a route
+        // whose templates or access lists read them.
+        let request = &dialog.request;
+        let (user_name, channel_name, team_name) = tokio::join!(
+            self.name_of(cx, self.needs.user_name, Kind::User, &request.user_id),
+            self.name_of(
+                cx,
+                self.needs.channel_name,
+                Kind::Channel,
+                &request.channel_id
+            ),
+            self.name_of(cx, self.needs.team_name, Kind::Team, &request.team_id),
+        );
+        let context = Context {
+            route: route.name.clone(),
+            user: who(&dialog.request.user_id, &user_name),
+            channel: who(&dialog.request.channel_id, &channel_name),
+            team: who(&dialog.request.team_id, &team_name),
+            args: field("args"),
+            context: field("context"),
+            submission: values,
+            ..Context::default()
+        };
+        if let Some(refusal) = self.refused(route, cx, &context).await {
+            self.tell(cx, &context, Answer::Ephemeral(refusal)).await;
+            return Ok(DialogResponse::close());
+        }
+        let answer = self.run(cx, route, next, context.clone()).await;
+        self.tell(cx, &context, answer).await;
+        Ok(DialogResponse::close())
+    }
+
     /// The name of the user, channel or team `id` when `needed` (through the shared cache),
     /// else empty. A failed lookup is logged and leaves the name empty.
     async fn name_of(&self, cx: &Cx, needed: bool, kind: Kind, id: &str) -> String {
@@ -685,13 +736,7 @@ impl Handler for DeclaredRoute {
                     dialog.step, route.name
                 )));
             };
-            let field = |key: &str| -> BTreeMap<String, Value> {
-                dialog
-                    .data
-                    .get(key)
-                    .and_then(|v| serde_json::from_value(v.clone()).ok())
-                    .unwrap_or_default()
-            };
+            let field = |key: &str| signed_map(&dialog.data, key);
             // Earlier steps' values come from the signed state, never from the browser's copy.
             let earlier = field("submission");
             // What the browser sent for this step (earlier steps' echoed copies dropped).
@@ -759,12 +804,14 @@ impl Handler for DeclaredRoute {
                     };
                 let files = declared.file_limits(&hidden);
                 if !files.is_empty() {
-                    match super::dialog_files::verify(
+                    // Boxed: this future (API calls) is large and rarely needed; inline, its
+                    // size would be copied into every submission's future.
+                    match Box::pin(super::dialog_files::verify(
                         cx.client(),
                         &dialog.request.user_id,
                         &files,
                         &values,
-                    )
+                    ))
                     .await
                     {
                         Ok(errors) if errors.is_empty() => {}
@@ -837,36 +884,9 @@ impl Handler for DeclaredRoute {
                     return Ok(next_step(cx, route, next, step, dialog, values, field));
                 }
             }
-            // A submission carries ids only; names are looked up (cached) only for a route
-            // whose templates or access lists read them.
-            let request = &dialog.request;
-            let (user_name, channel_name, team_name) = tokio::join!(
-                self.name_of(cx, self.needs.user_name, Kind::User, &request.user_id),
-                self.name_of(
-                    cx,
-                    self.needs.channel_name,
-                    Kind::Channel,
-                    &request.channel_id
-                ),
-                self.name_of(cx, self.needs.team_name, Kind::Team, &request.team_id),
-            );
-            let context = Context {
-                route: route.name.clone(),
-                user: who(&dialog.request.user_id, &user_name),
-                channel: who(&dialog.request.channel_id, &channel_name),
-                team: who(&dialog.request.team_id, &team_name),
-                args: field("args"),
-                context: field("context"),
-                submission: values,
-                ..Context::default()
-            };
-            if let Some(refusal) = self.refused(route, cx, &context).await {
-                self.tell(cx, &context, Answer::Ephemeral(refusal)).await;
-                return Ok(DialogResponse::close());
-            }
-            let answer = self.run(cx, route, next, context.clone()).await;
-            self.tell(cx, &context, answer).await;
-            Ok(DialogResponse::close())
+            // Boxed: running an action (exec, http, posts…) is a large future; inline, every
+            // submission's future would carry its size (bench S3: a 22 kB copy per request).
+            Box::pin(self.run_submitted(cx, route, next, dialog, values)).await
         })
     }
 
@@ -885,14 +905,7 @@ impl Handler for DeclaredRoute {
             let Some(Action::Dialog(declared)) = holder else {
                 return Ok(LookupResponse::default());
             };
-            let field = |key: &str| -> BTreeMap<String, Value> {
-                lookup
-                    .dialog
-                    .data
-                    .get(key)
-                    .and_then(|v| serde_json::from_value(v.clone()).ok())
-                    .unwrap_or_default()
-            };
+            let field = |key: &str| signed_map(&lookup.dialog.data, key);
             // The values so far, as the browser sent them (unchecked: they only shape the
             // list; the submission is checked again in full), under the signed earlier steps.
             let mut values: BTreeMap<String, Value> = lookup
