@@ -273,11 +273,25 @@ async fn three_replicas_elect_a_leader_by_lease_and_a_new_one_answers_once_after
     let mut unique = ticks.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(
-        unique.len(),
-        ticks.len(),
-        "a tick was answered twice: {ticks:?}"
-    );
+    if unique.len() != ticks.len() {
+        // Everything that tells who ran what, for a failure seen once on a loaded CI machine.
+        let calls: Vec<String> = calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{} {}", c.replica, c.what))
+            .collect();
+        let holders = api.lock().unwrap().holders.clone();
+        let logs: Vec<String> = replicas
+            .iter()
+            .map(|(name, served)| format!("--- {name}\n{}", served.logged()))
+            .collect();
+        panic!(
+            "a tick was answered twice: {ticks:?}\ncalls to the service: {calls:?}\n\
+             Lease holders in order: {holders:?}\nlive replicas' logs:\n{}",
+            logs.join("\n")
+        );
+    }
     {
         let api = api.lock().unwrap();
         let lease = api.lease.clone().unwrap();
