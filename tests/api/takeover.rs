@@ -117,24 +117,36 @@ pub async fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T 
 /// Kills the replica that made the first call for `what` that is still in flight (the
 /// service has not answered it, so its answer is not posted), and returns the call.
 ///
-/// A call already answered must not be chosen: the replica may have posted its answer and
-/// not yet recorded the event done, the window in which a takeover answers twice (the module
-/// docs of `triggers::claims`). A new leader runs the ticks it kept pending all at once, so
-/// several finish together; a lease test that killed such a leader on an old call once saw
-/// two ticks answered twice.
+/// Nor while another call of the same replica was answered moments ago: the replica may have
+/// posted that answer and not yet recorded its event done, the window in which a takeover
+/// answers twice (documented in `triggers::claims`; this test is about a kill mid-work). A
+/// new leader runs the ticks it kept pending all at once, so several finish together, and
+/// a lease test that killed it on an old call, or just as such a batch finished, saw ticks
+/// answered twice.
 pub async fn kill_the_holder_of(
     calls: &Calls,
     replicas: &mut HashMap<String, Served>,
     what: impl Fn(&str) -> bool,
 ) -> Call {
     let in_flight = WORK - Duration::from_millis(200);
+    // Its other calls must be in flight too, or answered long enough ago for the replica to
+    // have recorded their events done.
+    let settled = WORK + Duration::from_millis(700);
     let call = wait_for("the holder's call", || {
+        let calls = calls.lock().unwrap();
+        let quiet = |replica: &str| {
+            calls.iter().filter(|c| c.replica == replica).all(|c| {
+                let age = c.at.elapsed();
+                age < in_flight || age > settled
+            })
+        };
         calls
-            .lock()
-            .unwrap()
             .iter()
             .find(|c| {
-                what(&c.what) && replicas.contains_key(&c.replica) && c.at.elapsed() < in_flight
+                what(&c.what)
+                    && replicas.contains_key(&c.replica)
+                    && c.at.elapsed() < in_flight
+                    && quiet(&c.replica)
             })
             .cloned()
     })
