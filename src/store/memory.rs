@@ -1,16 +1,16 @@
-//! The in-process store: one map of entries that expire, pruned in expiry order.
+//! The in-process store: entries that expire, pruned in expiry order.
 //!
 //! Every entry has a deadline; an index ordered by deadline lets each operation drop what has
 //! expired in O(log n) per dropped entry. The keys are spread over [`SHARDS`] tables, each with
 //! its own lock, so two workers rarely wait for each other and a table's growth (rehashing
 //! every entry) stalls one request for a sixteenth of the time. At most [`MAX_ENTRIES`] are
 //! kept in all: beyond a table's share the entry closest to its deadline goes first (logged),
-//! which for a single-use record means it could be used once more. Records are made only for verified signed tokens, so reaching the
-//! cap takes that many genuine submissions within their lifetime.
+//! which for a single-use record means it could be used once more. Records are made only for
+//! verified signed tokens, so reaching the cap takes that many genuine submissions within
+//! their lifetime.
 //!
-//! Each key is allocated once and shared by the map and the index (a single-use record then
-//! costs about 200 bytes; with a copy in each, a flood of genuine dialog submissions in bench
-//! S3 measured about 380).
+//! Each key is allocated once and shared by the map and the index: a single-use record costs
+//! about 230 bytes (bench S3, a flood of genuine dialog submissions; 380 with a copy in each).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
