@@ -9,11 +9,20 @@
 //! verified signed tokens, so reaching the cap takes that many genuine submissions within
 //! their lifetime.
 //!
-//! Each key is allocated once and shared by the map and the index: a single-use record costs
-//! about 230 bytes (bench S3, a flood of genuine dialog submissions; 380 with a copy in each).
+//! **Size.** A store key (`switchboard:used:<signature>`, ~90 bytes) is kept only as a 128-bit
+//! keyed hash of it ([`Slot`]), deadlines as milliseconds since the store was made, and text
+//! values boxed, so a single-use record costs one 48-byte map slot and one 24-byte index
+//! element (about 100 bytes with the tables' spare room) however long its key. This is what
+//! a `response_url` use count, kept for the URL's 30 minutes, and a used dialog state, kept
+//! for `dialog_ttl_secs`, cost while they are remembered (the soak's retention).
+//! Two keys share a slot only if both 64-bit SipHash-1-3 halves collide under keys drawn at
+//! random per process: about one chance in 2^100 with a million entries, and the keys are
+//! derived from verified signatures and Mattermost's URLs, not chosen freely by a caller.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::hash::BuildHasher;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{Claim, Lease};
@@ -23,11 +32,17 @@ pub(super) const MAX_ENTRIES: usize = 1_000_000;
 /// How many tables the keys are spread over.
 const SHARDS: usize = 16;
 
+/// A key as the tables hold it: two independently keyed 64-bit hashes of the key's text.
+type Slot = [u64; 2];
+
+/// A deadline: milliseconds since the store was made.
+type Millis = u64;
+
 #[derive(Debug)]
 enum Value {
     Flag,
     Count(u32),
-    Text(String),
+    Text(Box<str>),
     /// Holder → its own deadline. Boxed: leases are few, single-use records many, and the
     /// map inline would make every entry 24 bytes larger.
     #[expect(
@@ -40,109 +55,130 @@ enum Value {
 #[derive(Debug)]
 struct Entry {
     value: Value,
-    deadline: Instant,
+    deadline: Millis,
 }
 
 #[derive(Debug, Default)]
 struct Table {
-    entries: HashMap<Arc<str>, Entry>,
-    by_deadline: BTreeSet<(Instant, Arc<str>)>,
+    entries: HashMap<Slot, Entry>,
+    by_deadline: BTreeSet<(Millis, Slot)>,
 }
 
 impl Table {
-    fn prune(&mut self, now: Instant) {
+    fn prune(&mut self, now: Millis) {
         while let Some((deadline, _)) = self.by_deadline.first() {
             let full = self.entries.len() >= MAX_ENTRIES / SHARDS;
             if *deadline > now && !full {
                 break;
             }
-            if let Some((deadline, key)) = self.by_deadline.pop_first() {
+            if let Some((deadline, slot)) = self.by_deadline.pop_first() {
                 if deadline > now {
                     tracing::warn!(
                         max = MAX_ENTRIES,
                         "the in-process store is full; forgetting its oldest entry early"
                     );
                 }
-                self.entries.remove(&*key);
+                self.entries.remove(&slot);
             }
         }
     }
 
-    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
+    fn live(&mut self, slot: Slot, now: Millis) -> Option<&mut Entry> {
         self.prune(now);
-        self.entries.get_mut(key)
+        self.entries.get_mut(&slot)
     }
 
-    fn insert(&mut self, key: &str, value: Value, deadline: Instant) {
-        self.remove(key);
-        let key: Arc<str> = Arc::from(key);
-        self.by_deadline.insert((deadline, Arc::clone(&key)));
-        self.entries.insert(key, Entry { value, deadline });
+    fn insert(&mut self, slot: Slot, value: Value, deadline: Millis) {
+        self.remove(slot);
+        self.by_deadline.insert((deadline, slot));
+        self.entries.insert(slot, Entry { value, deadline });
     }
 
-    fn set_deadline(&mut self, key: &str, deadline: Instant) {
-        let Some(entry) = self.entries.get_mut(key) else {
+    fn set_deadline(&mut self, slot: Slot, deadline: Millis) {
+        let Some(entry) = self.entries.get_mut(&slot) else {
             return;
         };
         let old = std::mem::replace(&mut entry.deadline, deadline);
-        if let Some((shared, _)) = self.entries.get_key_value(key) {
-            let shared = Arc::clone(shared);
-            self.by_deadline.remove(&(old, Arc::clone(&shared)));
-            self.by_deadline.insert((deadline, shared));
-        }
+        self.by_deadline.remove(&(old, slot));
+        self.by_deadline.insert((deadline, slot));
     }
 
-    fn remove(&mut self, key: &str) {
-        if let Some((shared, entry)) = self.entries.remove_entry(key) {
-            self.by_deadline.remove(&(entry.deadline, shared));
+    fn remove(&mut self, slot: Slot) {
+        if let Some(entry) = self.entries.remove(&slot) {
+            self.by_deadline.remove(&(entry.deadline, slot));
         }
     }
 }
 
 /// The in-process store.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Memory {
     tables: [Mutex<Table>; SHARDS],
+    /// The two hashers of [`Slot`], keyed at random.
+    hashers: [RandomState; 2],
+    /// Where deadlines count from.
+    epoch: Instant,
 }
 
-/// The table holding `key`.
-fn shard_of(key: &str) -> usize {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::hash::DefaultHasher::new();
-    key.hash(&mut hasher);
-    // The remainder is below SHARDS, so it fits any usize.
-    (hasher.finish() % SHARDS as u64) as usize
+impl Default for Memory {
+    fn default() -> Self {
+        Memory {
+            tables: Default::default(),
+            hashers: [RandomState::new(), RandomState::new()],
+            epoch: Instant::now(),
+        }
+    }
 }
 
 impl Memory {
-    /// The table holding `key`, locked.
-    fn table(&self, key: &str) -> std::sync::MutexGuard<'_, Table> {
-        self.tables[shard_of(key)]
+    /// The table holding `key`, locked, and the key's slot in it.
+    fn table(&self, key: &str) -> (std::sync::MutexGuard<'_, Table>, Slot) {
+        let slot = self.hashers.each_ref().map(|h| h.hash_one(key));
+        let table = self.tables[shard_of(slot)]
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        (table, slot)
+    }
+
+    /// Now, in whole milliseconds since the store was made (rounded down).
+    fn now(&self) -> Millis {
+        Millis::try_from(self.epoch.elapsed().as_millis()).unwrap_or(Millis::MAX)
+    }
+
+    /// `at` in milliseconds since the store was made, rounded up, so an entry is never
+    /// forgotten before its time.
+    fn millis(&self, at: Instant) -> Millis {
+        let ns = at.saturating_duration_since(self.epoch).as_nanos();
+        Millis::try_from(ns.div_ceil(1_000_000)).unwrap_or(Millis::MAX)
+    }
+
+    /// `ttl` from now.
+    fn after(&self, ttl: Duration) -> Millis {
+        self.millis(Instant::now() + ttl)
     }
 
     pub(super) fn claim_once(&self, key: &str, ttl: Duration) -> bool {
-        let now = Instant::now();
-        let mut table = self.table(key);
-        if table.live(key, now).is_some() {
+        let now = self.now();
+        let (mut table, slot) = self.table(key);
+        if table.live(slot, now).is_some() {
             return false;
         }
-        table.insert(key, Value::Flag, now + ttl);
+        table.insert(slot, Value::Flag, self.after(ttl));
         true
     }
 
     pub(super) fn remove(&self, key: &str) {
-        self.table(key).remove(key);
+        let (mut table, slot) = self.table(key);
+        table.remove(slot);
     }
 
     pub(super) fn take_use(&self, key: &str, limit: u32, ttl: Duration) -> Option<u32> {
-        let now = Instant::now();
-        let mut table = self.table(key);
+        let now = self.now();
+        let (mut table, slot) = self.table(key);
         if let Some(Entry {
             value: Value::Count(n),
             ..
-        }) = table.live(key, now)
+        }) = table.live(slot, now)
         {
             if *n >= limit {
                 return None;
@@ -153,22 +189,26 @@ impl Memory {
         if limit == 0 {
             return None;
         }
-        table.insert(key, Value::Count(1), now + ttl);
+        table.insert(slot, Value::Count(1), self.after(ttl));
         Some(1)
     }
 
     pub(super) fn give_back_use(&self, key: &str) {
+        let now = self.now();
+        let (mut table, slot) = self.table(key);
         if let Some(Entry {
             value: Value::Count(n),
             ..
-        }) = self.table(key).live(key, Instant::now())
+        }) = table.live(slot, now)
         {
             *n = n.saturating_sub(1);
         }
     }
 
     pub(super) fn uses(&self, key: &str) -> u32 {
-        match self.table(key).live(key, Instant::now()) {
+        let now = self.now();
+        let (mut table, slot) = self.table(key);
+        match table.live(slot, now) {
             Some(Entry {
                 value: Value::Count(n),
                 ..
@@ -178,32 +218,34 @@ impl Memory {
     }
 
     pub(super) fn cache_get(&self, key: &str) -> Option<String> {
-        match self.table(key).live(key, Instant::now()) {
+        let now = self.now();
+        let (mut table, slot) = self.table(key);
+        match table.live(slot, now) {
             Some(Entry {
                 value: Value::Text(text),
                 ..
-            }) => Some(text.clone()),
+            }) => Some(text.to_string()),
             _ => None,
         }
     }
 
     pub(super) fn cache_put(&self, key: &str, value: &str, ttl: Duration) {
-        let now = Instant::now();
-        let mut table = self.table(key);
+        let now = self.now();
+        let (mut table, slot) = self.table(key);
         table.prune(now);
-        table.insert(key, Value::Text(value.to_owned()), now + ttl);
+        table.insert(slot, Value::Text(value.into()), self.after(ttl));
     }
 
     pub(super) fn lease(&self, key: &str, holder: &str, max: usize, ttl: Duration) -> Lease {
-        let now = Instant::now();
-        let deadline = now + ttl;
-        let mut table = self.table(key);
-        let lease = match table.live(key, now) {
+        let clock = Instant::now();
+        let deadline = clock + ttl;
+        let (mut table, slot) = self.table(key);
+        let lease = match table.live(slot, self.now()) {
             Some(Entry {
                 value: Value::Leases(holders),
                 ..
             }) => {
-                holders.retain(|_, until| *until > now);
+                holders.retain(|_, until| *until > clock);
                 let others = holders.len() - usize::from(holders.contains_key(holder));
                 if !holders.contains_key(holder) && holders.len() >= max {
                     return Lease::Full;
@@ -216,31 +258,31 @@ impl Memory {
                     return Lease::Full;
                 }
                 let holders = Box::new(HashMap::from([(holder.to_owned(), deadline)]));
-                table.insert(key, Value::Leases(holders), deadline);
+                table.insert(slot, Value::Leases(holders), self.millis(deadline));
                 return Lease::Granted { others: 0 };
             }
         };
-        let latest = match table.entries.get(key) {
+        let latest = match table.entries.get(&slot) {
             Some(Entry {
                 value: Value::Leases(holders),
                 ..
             }) => holders.values().max().copied().unwrap_or(deadline),
             _ => deadline,
         };
-        table.set_deadline(key, latest);
+        table.set_deadline(slot, self.millis(latest));
         lease
     }
 
     pub(super) fn renew(&self, key: &str, holder: &str, ttl: Duration) -> bool {
-        let now = Instant::now();
-        let deadline = now + ttl;
-        let mut table = self.table(key);
-        let renewed = match table.live(key, now) {
+        let clock = Instant::now();
+        let deadline = clock + ttl;
+        let (mut table, slot) = self.table(key);
+        let renewed = match table.live(slot, self.now()) {
             Some(Entry {
                 value: Value::Leases(holders),
                 ..
             }) => match holders.get_mut(holder) {
-                Some(until) if *until > now => {
+                Some(until) if *until > clock => {
                     *until = deadline;
                     true
                 }
@@ -249,17 +291,18 @@ impl Memory {
             _ => false,
         };
         if renewed {
-            table.set_deadline(key, deadline);
+            table.set_deadline(slot, self.millis(deadline));
         }
         renewed
     }
 
     pub(super) fn unlease(&self, key: &str, holder: &str) {
-        let mut table = self.table(key);
+        let now = self.now();
+        let (mut table, slot) = self.table(key);
         if let Some(Entry {
             value: Value::Leases(holders),
             ..
-        }) = table.live(key, Instant::now())
+        }) = table.live(slot, now)
         {
             holders.remove(holder);
         }
@@ -268,27 +311,27 @@ impl Memory {
 
 impl Memory {
     pub(super) fn claim_work(&self, key: &str, holder: &str, ttl: Duration) -> Claim {
-        let now = Instant::now();
+        let now = self.now();
         let mine = format!("run:{holder}");
-        let mut table = self.table(key);
-        let held = match table.live(key, now) {
+        let (mut table, slot) = self.table(key);
+        let held = match table.live(slot, now) {
             None => None,
             Some(Entry {
                 value: Value::Text(text),
                 deadline,
-            }) if text.starts_with("run:") => Some((*text == mine, *deadline)),
+            }) if text.starts_with("run:") => Some((**text == *mine, *deadline)),
             Some(_) => return Claim::Done,
         };
         match held {
             Some((false, deadline)) => Claim::Held {
-                expires_in: deadline.saturating_duration_since(now),
+                expires_in: Duration::from_millis(deadline.saturating_sub(now)),
             },
             Some((true, _)) => {
-                table.set_deadline(key, now + ttl);
+                table.set_deadline(slot, self.after(ttl));
                 Claim::Mine
             }
             None => {
-                table.insert(key, Value::Text(mine), now + ttl);
+                table.insert(slot, Value::Text(mine.into()), self.after(ttl));
                 Claim::Mine
             }
         }
@@ -303,26 +346,32 @@ impl Memory {
         ttl: Duration,
         done: bool,
     ) -> bool {
-        let now = Instant::now();
+        let now = self.now();
         let mine = format!("run:{holder}");
-        let mut table = self.table(key);
-        let ours = match table.live(key, now) {
+        let (mut table, slot) = self.table(key);
+        let ours = match table.live(slot, now) {
             Some(Entry {
                 value: Value::Text(text),
                 ..
-            }) => *text == mine,
+            }) => **text == *mine,
             Some(_) => false,
             None => done,
         };
         if ours {
             if done {
-                table.insert(key, Value::Flag, now + ttl);
+                table.insert(slot, Value::Flag, self.after(ttl));
             } else {
-                table.set_deadline(key, now + ttl);
+                table.set_deadline(slot, self.after(ttl));
             }
         }
         ours
     }
+}
+
+/// The table a slot belongs to.
+fn shard_of(slot: Slot) -> usize {
+    // The remainder is below SHARDS, so it fits any usize.
+    (slot[0] % SHARDS as u64) as usize
 }
 
 #[cfg(test)]
@@ -370,7 +419,8 @@ mod tests {
         let mut new = 0;
         while touched.contains(&false) {
             let key = format!("new{new}");
-            touched[shard_of(&key)] = true;
+            let slot = store.table(&key).1;
+            touched[shard_of(slot)] = true;
             store.claim_once(&key, MINUTE);
             new += 1;
         }
