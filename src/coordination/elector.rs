@@ -20,6 +20,10 @@
 //! handles the events it kept pending meanwhile (every replica keeps the events it sees
 //! pending until they show `done` or it becomes leader; see [`crate::triggers::claims`]).
 //! Entries are kept for `pending_give_up_secs` and at most [`MAX_HANDLED`] of them.
+//! Records asked for while a write is in flight go into the next write together (up to
+//! `MAX_BATCH`): a leader that finishes a batch of events — the ticks it kept pending,
+//! a burst of messages — records them done in one write, not one after another, so the time
+//! in which a kill would have answered events answered again does not grow with the batch.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -37,6 +41,9 @@ pub const HANDLED_ANNOTATION: &str = "switchboard.dev/handled";
 
 /// Most handled events kept in the Lease (the oldest go first).
 pub const MAX_HANDLED: usize = 1000;
+
+/// Most events recorded in one Lease write.
+const MAX_BATCH: usize = 100;
 
 /// One handled event, in [`HANDLED_ANNOTATION`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,7 +212,7 @@ impl Elector {
         loop {
             // Candidate.
             loop {
-                match self.try_acquire_or_renew(&mut record, None).await {
+                match self.try_acquire_or_renew(&mut record, &[]).await {
                     Ok(true) => break,
                     Ok(false) => {}
                     Err(e) => {
@@ -229,7 +236,7 @@ impl Elector {
             loop {
                 tokio::select! {
                     () = tokio::time::sleep_until(next_renew) => {
-                        match self.try_acquire_or_renew(&mut record, None).await {
+                        match self.try_acquire_or_renew(&mut record, &[]).await {
                             Ok(true) => last_renew = Instant::now(),
                             Ok(false) => {}
                             Err(e) => tracing::warn!(lease = %self.lease(), error = %e, "cannot renew the Lease"),
@@ -242,12 +249,25 @@ impl Elector {
                         next_renew = Instant::now() + self.inner.retry_period;
                     }
                     Some(request) = requests.recv() => {
-                        let answer = self.record_event(&mut record, &request).await;
-                        if matches!(answer, LeaseClaim::Mine { .. } | LeaseClaim::Done) {
+                        // Whatever queued up while the last write was in flight goes into
+                        // one write: a leader finishing a batch of events records them done
+                        // together, not one Lease write after another.
+                        let mut batch = vec![request];
+                        while batch.len() < MAX_BATCH {
+                            match requests.try_recv() {
+                                Ok(request) => batch.push(request),
+                                Err(_) => break,
+                            }
+                        }
+                        let answers = self.record_events(&mut record, &batch).await;
+                        if answers.iter().any(|a| matches!(a, LeaseClaim::Mine { .. } | LeaseClaim::Done)) {
                             last_renew = Instant::now();
                         }
-                        let _ = request.reply.send(answer);
-                        if answer == LeaseClaim::NotLeader {
+                        let lost = answers.contains(&LeaseClaim::NotLeader);
+                        for (request, answer) in batch.into_iter().zip(answers) {
+                            let _ = request.reply.send(answer);
+                        }
+                        if lost {
                             break;
                         }
                     }
@@ -291,56 +311,61 @@ impl Elector {
         }
     }
 
-    /// Records `request`'s event in the Lease (a renewal at the same time).
-    async fn record_event(&self, record: &mut Record, request: &Request) -> LeaseClaim {
+    /// Records the events of `requests` in the Lease in one write (a renewal at the same
+    /// time), and answers each.
+    async fn record_events(&self, record: &mut Record, requests: &[Request]) -> Vec<LeaseClaim> {
         // A few tries: a write may meet a resourceVersion made stale by a write elsewhere
         // (then the next try reads the Lease again and finds out who holds it).
         for _ in 0..3 {
             let handled = record.handled();
-            let previous = handled.get(&request.id);
-            let answer = match (previous, request.done) {
-                (Some(h), false) if h.s == "done" => return LeaseClaim::Done,
-                (Some(h), false) => LeaseClaim::Mine {
-                    taken_over: h.h != self.inner.identity,
-                },
-                _ => LeaseClaim::Mine { taken_over: false },
-            };
-            let entry = Handled {
-                s: if request.done { "done" } else { "run" }.to_owned(),
-                h: self.inner.identity.clone(),
-                t: chrono::Utc::now().timestamp_millis(),
-            };
-            match self
-                .try_acquire_or_renew(record, Some((&request.id, entry)))
-                .await
-            {
-                Ok(true) => {
-                    return if request.done {
-                        LeaseClaim::Done
-                    } else {
-                        answer
-                    };
-                }
+            let now = chrono::Utc::now().timestamp_millis();
+            let mut answers = Vec::with_capacity(requests.len());
+            let mut entries = Vec::with_capacity(requests.len());
+            for request in requests {
+                let answer = match (handled.get(&request.id), request.done) {
+                    (Some(h), false) if h.s == "done" => {
+                        answers.push(LeaseClaim::Done);
+                        continue;
+                    }
+                    (Some(h), false) => LeaseClaim::Mine {
+                        taken_over: h.h != self.inner.identity,
+                    },
+                    (_, true) => LeaseClaim::Done,
+                    (None, false) => LeaseClaim::Mine { taken_over: false },
+                };
+                answers.push(answer);
+                let entry = Handled {
+                    s: if request.done { "done" } else { "run" }.to_owned(),
+                    h: self.inner.identity.clone(),
+                    t: now,
+                };
+                entries.push((request.id.as_str(), entry));
+            }
+            if entries.is_empty() {
+                return answers;
+            }
+            match self.try_acquire_or_renew(record, &entries).await {
+                Ok(true) => return answers,
                 Ok(false) => {
                     if record.holder().is_some_and(|h| h != self.inner.identity) {
-                        return LeaseClaim::NotLeader;
+                        break;
                     }
                 }
                 Err(e) => {
                     tracing::warn!(lease = %self.lease(), error = %e, "cannot record an event in the Lease");
-                    return LeaseClaim::NotLeader;
+                    break;
                 }
             }
         }
-        LeaseClaim::NotLeader
+        vec![LeaseClaim::NotLeader; requests.len()]
     }
 
-    /// client-go's `tryAcquireOrRenew`, with `event` recorded in the same write. `Ok(true)`
+    /// client-go's `tryAcquireOrRenew`, with `events` recorded in the same write. `Ok(true)`
     /// when this replica holds the Lease after it.
     async fn try_acquire_or_renew(
         &self,
         record: &mut Record,
-        event: Option<(&str, Handled)>,
+        events: &[(&str, Handled)],
     ) -> Result<bool, KubeError> {
         let inner = &self.inner;
         let now = chrono::Utc::now();
@@ -368,8 +393,8 @@ impl Elector {
                             ..LeaseSpec::default()
                         },
                     };
-                    if let Some((id, entry)) = event {
-                        set_handled(&mut lease, id, entry, inner.keep_handled);
+                    for (id, entry) in events {
+                        set_handled(&mut lease, id, entry.clone(), inner.keep_handled);
                     }
                     return match inner.api.create_lease(&lease).await {
                         Ok(created) => {
@@ -417,8 +442,8 @@ impl Elector {
                     .saturating_add(1),
             );
         }
-        if let Some((id, entry)) = event {
-            set_handled(&mut next, id, entry, inner.keep_handled);
+        for (id, entry) in events {
+            set_handled(&mut next, id, entry.clone(), inner.keep_handled);
         }
         match inner.api.replace_lease(&next).await {
             Ok(written) => {

@@ -16,7 +16,9 @@
 //!
 //! What remains: a holder killed *after* its answer reached Mattermost and *before* it marked
 //! the event done (the few milliseconds between the two) sees the event answered again by the
-//! replica that takes it over. A holder that stalls longer than the claim's lifetime without
+//! replica that takes it over. In lease mode events finishing together are recorded done in
+//! one Lease write ([`crate::coordination::Elector`]), so that window does not grow with a
+//! batch. A holder that stalls longer than the claim's lifetime without
 //! renewing (a frozen VM) can lose its claim while still running; that is logged
 //! (`claim_lost`).
 

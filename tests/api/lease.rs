@@ -32,6 +32,20 @@ struct ApiServer {
     /// Every holder written, in order.
     holders: Vec<String>,
     conflicts: usize,
+    /// How long each write (PUT) takes to answer.
+    put_delay: Duration,
+    /// Writes that recorded one or more events as done.
+    done_writes: usize,
+}
+
+/// Events the Lease records as done.
+fn done_entries(lease: Option<&Value>) -> usize {
+    lease
+        .and_then(|l| l["metadata"]["annotations"]["switchboard.dev/handled"].as_str())
+        .and_then(|handled| serde_json::from_str::<HashMap<String, Value>>(handled).ok())
+        .map_or(0, |handled| {
+            handled.values().filter(|h| h["s"] == "done").count()
+        })
 }
 
 type Api = Arc<Mutex<ApiServer>>;
@@ -59,6 +73,9 @@ fn store(api: &mut ApiServer, mut lease: Value) -> Value {
         .to_owned();
     if api.holders.last() != Some(&holder) {
         api.holders.push(holder);
+    }
+    if done_entries(Some(&lease)) > done_entries(api.lease.as_ref()) {
+        api.done_writes += 1;
     }
     api.lease = Some(lease.clone());
     lease
@@ -120,6 +137,8 @@ async fn replace_lease(
     headers: HeaderMap,
     Json(lease): Json<Value>,
 ) -> Response {
+    let delay = api.lock().unwrap().put_delay;
+    tokio::time::sleep(delay).await;
     let mut api = api.lock().unwrap();
     if !authorized(&api, &headers) {
         return status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
@@ -308,6 +327,37 @@ async fn three_replicas_elect_a_leader_by_lease_and_a_new_one_answers_once_after
             api.holders
         );
     }
+
+    // A leader finishing several events at once records them done in one Lease write, not
+    // one write after another: each write is a moment in which a kill would have the events
+    // not yet recorded answered again by the next leader. Slow writes make the events queue.
+    let burst: Vec<String> = (1..=10).map(|n| format!("slow burst {n}")).collect();
+    let (done_before, writes_before) = {
+        let mut api = api.lock().unwrap();
+        api.put_delay = Duration::from_millis(300);
+        (done_entries(api.lease.as_ref()), api.done_writes)
+    };
+    for text in &burst {
+        sim.post_in("alice", &town, "", text).await.unwrap();
+    }
+    wait_for("the burst's answers, recorded done", || {
+        let answered = answers(&sim, &town);
+        let recorded = done_entries(api.lock().unwrap().lease.as_ref());
+        (burst.iter().all(|b| answered.contains(b)) && recorded >= done_before + burst.len())
+            .then_some(())
+    })
+    .await;
+    let done_writes = {
+        let mut api = api.lock().unwrap();
+        api.put_delay = Duration::ZERO;
+        api.done_writes - writes_before
+    };
+    // One write per event would be at least 10; ticks finishing meanwhile add a few.
+    assert!(
+        done_writes < burst.len(),
+        "{done_writes} Lease writes recorded the burst's {} events done",
+        burst.len()
+    );
 
     // Stopped as Kubernetes stops a pod (SIGTERM), the last leader gives the Lease up, so a
     // new pod need not wait for it to expire (client-go's ReleaseOnCancel).
