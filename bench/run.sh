@@ -83,7 +83,7 @@ form() { echo "token=$TOKEN&$IDS&command=%2F$1&text=$2&trigger_id=benchtrigger&r
 # stand-in, and re-sign it with fresh nonces (bench/s3_states.py), more than a run can send.
 curl -fs -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data "$(form s3 '')" "http://$SB/commands/s3" >/dev/null
 curl -fs "http://$STANDIN/_last_dialog" >"$WORK/dialog.json"
-S3_PER_SEC=${BENCH_S3_STATES_PER_SEC:-60000}
+S3_PER_SEC=${BENCH_S3_STATES_PER_SEC:-100000}
 s3_states() { # count → $WORK/s3-states
     python3 bench/s3_states.py "$WORK/dialog.json" "$SIGNING_SECRET" "$1" >"$WORK/s3-states"
 }
