@@ -450,22 +450,10 @@ mod tests {
 
     #[test]
     fn a_full_table_forgets_its_oldest_entries_first_and_says_so_once_a_minute() {
-        #[derive(Clone, Default)]
-        struct Lines(std::sync::Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Lines {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let lines = Lines::default();
-        let writer = lines.clone();
+        let lines = crate::telemetry::Captured::default();
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)
-            .with_writer(move || writer.clone())
+            .with_writer(lines.clone())
             .finish();
 
         let cap = MAX_ENTRIES / SHARDS;
@@ -491,7 +479,7 @@ mod tests {
         );
         assert!(!table.entries.contains_key(&[100, 0]));
         assert!(table.entries.contains_key(&[101, 0]));
-        let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logged = lines.text();
         let warnings: Vec<&str> = logged
             .lines()
             .filter(|l| l.contains("the in-process store is full"))

@@ -159,32 +159,10 @@ impl Visit for PlainVisitor<'_> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use tracing_subscriber::fmt::MakeWriter;
     use tracing_subscriber::prelude::*;
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Sink {
-        type Writer = Sink;
-        fn make_writer(&'a self) -> Sink {
-            self.clone()
-        }
-    }
+    use crate::telemetry::Captured;
 
     /// Everything the server logs, and what a hostile caller could put into it.
     fn log_everything() {
@@ -224,7 +202,7 @@ mod tests {
     }
 
     fn lines(fields: Option<PlainFields>, ansi: bool) -> String {
-        let sink = Sink::default();
+        let sink = Captured::default();
         let layer = tracing_subscriber::fmt::layer()
             .with_writer(sink.clone())
             .with_ansi(ansi)
@@ -234,7 +212,7 @@ mod tests {
             None => Box::new(tracing_subscriber::registry().with(layer)),
         };
         tracing::subscriber::with_default(subscriber, log_everything);
-        String::from_utf8(sink.0.lock().unwrap().clone()).unwrap()
+        sink.text()
     }
 
     #[test]

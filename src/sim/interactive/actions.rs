@@ -267,10 +267,7 @@ impl World {
         action_id: &str,
         selected_option: Option<&str>,
     ) -> Result<Value, SimError> {
-        let user_id = self.user_id(username).ok_or_else(|| SimError::NoSuch {
-            kind: "user",
-            name: username.to_owned(),
-        })?;
+        let user_id = self.resolve_user(username)?;
         Ok(click(
             self,
             &user_id,

@@ -411,16 +411,8 @@ impl World {
         submission: Map<String, Value>,
         cancelled: bool,
     ) -> Result<Value, SimError> {
-        let user_id = self.user_id(username).ok_or_else(|| SimError::NoSuch {
-            kind: "user",
-            name: username.to_owned(),
-        })?;
-        let channel_id =
-            self.channel_id(team_name, channel_name)
-                .ok_or_else(|| SimError::NoSuch {
-                    kind: "channel",
-                    name: format!("{team_name}/{channel_name}"),
-                })?;
+        let user_id = self.resolve_user(username)?;
+        let channel_id = self.resolve_channel(team_name, channel_name)?;
         let team_id = self.team_id(team_name).unwrap_or_default();
         // The web client sends earlier steps' values again with each step.
         let all = if cancelled {
@@ -470,16 +462,8 @@ impl World {
         else {
             return Ok(json!({}));
         };
-        let user_id = self.user_id(username).ok_or_else(|| SimError::NoSuch {
-            kind: "user",
-            name: username.to_owned(),
-        })?;
-        let channel_id =
-            self.channel_id(team_name, channel_name)
-                .ok_or_else(|| SimError::NoSuch {
-                    kind: "channel",
-                    name: format!("{team_name}/{channel_name}"),
-                })?;
+        let user_id = self.resolve_user(username)?;
+        let channel_id = self.resolve_channel(team_name, channel_name)?;
         let mut submission = dialog.carried.clone();
         submission.extend(values);
         let body = SubmitBody {
@@ -512,16 +496,8 @@ impl World {
         query: &str,
         values: Map<String, Value>,
     ) -> Result<Value, SimError> {
-        let user_id = self.user_id(username).ok_or_else(|| SimError::NoSuch {
-            kind: "user",
-            name: username.to_owned(),
-        })?;
-        let channel_id =
-            self.channel_id(team_name, channel_name)
-                .ok_or_else(|| SimError::NoSuch {
-                    kind: "channel",
-                    name: format!("{team_name}/{channel_name}"),
-                })?;
+        let user_id = self.resolve_user(username)?;
+        let channel_id = self.resolve_channel(team_name, channel_name)?;
         let url = dialog
             .dialog
             .get("elements")
