@@ -172,6 +172,16 @@ pub trait Handler: Send + Sync + fmt::Debug + 'static {
         false
     }
 
+    /// Whether this handler may use a slash command's `response_url` again after its answer
+    /// was delivered late (it kept a clone of the [`Cx`], or the URL, e.g. in a spawned task).
+    /// When not, the URL's use count is forgotten as soon as the late answer has gone instead
+    /// of being kept for the URL's 30 minutes: the count is a courtesy (Mattermost enforces
+    /// the 5 uses itself), and kept, it costs about 130 bytes per late answer for those 30
+    /// minutes. Declared routes answer once and say no; the default is yes.
+    fn reuses_response_url(&self) -> bool {
+        true
+    }
+
     /// A slash command (token verified). The reply goes back as the callback's answer, or
     /// through `response_url` if it is late.
     fn slash_command<'a>(
@@ -611,6 +621,11 @@ impl Cx {
             .deliver(response_url, self.arrived, response)
             .await?;
         Ok(())
+    }
+
+    /// Forgets `response_url`'s use count (see [`Handler::reuses_response_url`]).
+    pub(crate) async fn forget_response_url(&self, response_url: &str) {
+        self.parts.response_urls.forget(response_url).await;
     }
 }
 

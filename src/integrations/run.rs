@@ -605,6 +605,11 @@ fn who(id: &str, name: &str) -> Who {
 }
 
 impl Handler for DeclaredRoute {
+    /// A declared route's late answer is its only use of the URL.
+    fn reuses_response_url(&self) -> bool {
+        false
+    }
+
     fn slash_command<'a>(
         &'a self,
         cx: &'a Cx,

@@ -12,7 +12,9 @@
 //! replica, shared (Redis) for several, each count expiring when its URL does; the key is a
 //! digest of the URL, which holds a token. The local check is a courtesy (Mattermost enforces
 //! the limits itself), so when the store cannot answer, the use is allowed and the failure
-//! logged.
+//! logged. A caller that will not use a URL again forgets its count
+//! ([`ResponseUrls::forget`]: a declared route after its one late answer) rather than leave it
+//! for the rest of the 30 minutes.
 //!
 //! # Retries, and what counts as a use
 //!
@@ -203,6 +205,15 @@ impl ResponseUrls {
     async fn release(&self, url: &str) {
         if let Err(e) = self.usage.give_back_use(&self.key(url)).await {
             tracing::warn!(error = %e, "a failed response_url use could not be given back");
+        }
+    }
+
+    /// Forgets `url`'s use count, for a caller that will not use the URL again (a declared
+    /// route's one late answer, delivered or given up): nothing is kept for the rest of its
+    /// 30 minutes. Mattermost still enforces its 5 uses.
+    pub async fn forget(&self, url: &str) {
+        if let Err(e) = self.usage.forget(&self.key(url)).await {
+            tracing::warn!(error = %e, "a response_url use count could not be forgotten");
         }
     }
 

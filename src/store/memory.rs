@@ -14,15 +14,16 @@
 //! values boxed, so a single-use record costs one 48-byte map slot and one 24-byte index
 //! element, about 130 bytes with the tables' spare room, however long its key (300 000
 //! records of `response_url` counts: 129 bytes each, 296 before). This is what
-//! a `response_url` use count, kept for the URL's 30 minutes, and a used dialog state, kept
-//! for `dialog_ttl_secs`, cost while they are remembered (the soak's retention).
+//! a `response_url` use count (kept for the URL's 30 minutes for a Rust handler, until its one
+//! late answer is out for a declared route) and a used dialog state, kept for
+//! `dialog_ttl_secs`, cost while they are remembered (the soak's retention).
 //! Two keys share a slot only if both 64-bit SipHash-1-3 halves collide under keys drawn at
 //! random per process: about one chance in 2^89 with a million entries, and the keys are
 //! derived from verified signatures and Mattermost's URLs, not chosen freely by a caller.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -36,7 +37,39 @@ const SHARDS: usize = 16;
 const WARN_EVERY: Millis = 60_000;
 
 /// A key as the tables hold it: two independently keyed 64-bit hashes of the key's text.
-type Slot = [u64; 2];
+/// The first chooses the table ([`shard_of`]), the second is the key's hash within it
+/// ([`SlotHash`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Slot([u64; 2]);
+
+impl Hash for Slot {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0[1]);
+    }
+}
+
+/// A slot is already a keyed random hash: the tables use its second half as it is rather
+/// than hashing it again (SipHash over 16 bytes, on every store operation).
+#[derive(Debug, Default)]
+struct SlotHash(u64);
+
+impl Hasher for SlotHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `Slot::hash` feeds this hasher, through `write_u64`; anything else is folded
+        // in rather than lost.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
 
 /// A deadline: milliseconds since the store was made.
 type Millis = u64;
@@ -63,7 +96,7 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct Table {
-    entries: HashMap<Slot, Entry>,
+    entries: HashMap<Slot, Entry, BuildHasherDefault<SlotHash>>,
     by_deadline: BTreeSet<(Millis, Slot)>,
     /// Entries forgotten early since the last warning, and when that was: a flood that keeps
     /// the table full gets one line a minute, not one per entry.
@@ -149,7 +182,7 @@ impl Default for Memory {
 impl Memory {
     /// The table holding `key`, locked, and the key's slot in it.
     fn table(&self, key: &str) -> (std::sync::MutexGuard<'_, Table>, Slot) {
-        let slot = self.hashers.each_ref().map(|h| h.hash_one(key));
+        let slot = Slot(self.hashers.each_ref().map(|h| h.hash_one(key)));
         let table = self.tables[shard_of(slot)]
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -387,7 +420,7 @@ impl Memory {
 /// The table a slot belongs to.
 fn shard_of(slot: Slot) -> usize {
     // The remainder is below SHARDS, so it fits any usize.
-    (slot[0] % SHARDS as u64) as usize
+    (slot.0[0] % SHARDS as u64) as usize
 }
 
 #[cfg(test)]
@@ -395,6 +428,11 @@ mod tests {
     use super::*;
 
     const MINUTE: Duration = Duration::from_secs(60);
+
+    /// A slot for the `i`th test key, spread like a real one.
+    fn slot(i: u64) -> Slot {
+        Slot([i, i.wrapping_mul(0x9E37_79B9_7F4A_7C15)])
+    }
 
     #[test]
     fn a_claim_is_refused_until_it_expires_or_is_released() {
@@ -460,13 +498,13 @@ mod tests {
         let far = 10_000_000;
         let mut table = Table::default();
         for i in 0..cap as u64 {
-            table.insert([i, 0], Value::Flag, far + i);
+            table.insert(slot(i), Value::Flag, far + i);
         }
         tracing::subscriber::with_default(subscriber, || {
             // A flood: every new entry pushes the oldest one out.
             for i in 0..100 {
                 table.prune(10);
-                table.insert([u64::MAX - i, 0], Value::Flag, 2 * far);
+                table.insert(slot(u64::MAX - i), Value::Flag, 2 * far);
             }
             // A minute later, the next one is said again, with the count in between.
             table.prune(10 + WARN_EVERY);
@@ -474,11 +512,11 @@ mod tests {
         // Pruning a full table makes room for the entry about to come.
         assert_eq!(table.entries.len(), cap - 1);
         assert!(
-            !table.entries.contains_key(&[0, 0]),
+            !table.entries.contains_key(&slot(0)),
             "the oldest went first"
         );
-        assert!(!table.entries.contains_key(&[100, 0]));
-        assert!(table.entries.contains_key(&[101, 0]));
+        assert!(!table.entries.contains_key(&slot(100)));
+        assert!(table.entries.contains_key(&slot(101)));
         let logged = lines.text();
         let warnings: Vec<&str> = logged
             .lines()

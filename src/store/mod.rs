@@ -288,6 +288,11 @@ impl Store {
 
     /// Forgets `key` (a claim whose request was not accepted).
     pub async fn release_once(&self, key: &str) -> Result<(), StoreError> {
+        self.forget(key).await
+    }
+
+    /// Forgets `key`, whatever it holds.
+    pub async fn forget(&self, key: &str) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Memory(m) => {
                 m.remove(key);

@@ -277,3 +277,87 @@ async fn a_click_too_slow_even_for_that_is_shown_to_the_user_when_the_edit_is_re
             >= 1.0
     );
 }
+
+/// A local service answering `{"answer": …}` after 300 ms (over the 100 ms budget).
+async fn slow_answer_service() -> String {
+    let app = axum::Router::new().route(
+        "/answer",
+        axum::routing::post(|| async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            axum::Json(json!({"answer": "forty-two"}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/answer")
+}
+
+/// The `response_url` the simulator sent with the next slash command it runs.
+async fn next_response_url(events: &mut tokio::sync::broadcast::Receiver<SimEvent>) -> String {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("the simulator called the integration")
+            .unwrap();
+        if let SimEvent::IntegrationCalled(call) = event {
+            if call.kind == "slash command" {
+                return url::form_urlencoded::parse(call.request_body.as_bytes())
+                    .find(|(k, _)| k == "response_url")
+                    .map(|(_, v)| v.into_owned())
+                    .expect("a response_url in the form");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_response_url_use_count_is_kept_only_while_the_handler_could_use_it_again() {
+    let service = slow_answer_service().await;
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::write(
+        routes.path().join("ask.toml"),
+        format!(
+            "[command]\ntrigger = \"ask\"\n[http]\nmethod = \"POST\"\nurl = {service:?}\n\
+             [http.reply]\ntext = \"💡 {{{{ response.json.answer }}}}\"\n"
+        ),
+    )
+    .unwrap();
+    let dir = routes.path().to_path_buf();
+    let env = env(0, |settings| settings.routes.dir = dir).await;
+    let mut events = env.sim.world().subscribe();
+
+    // A Rust handler may keep its `Cx` and answer again: the count stays for the 30 minutes.
+    env.run("/late kept").await;
+    let kept = next_response_url(&mut events).await;
+    eventually(
+        "the Rust handler's late answer",
+        Duration::from_secs(5),
+        || env.posts_saying("done: kept").pop(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(env.app.state.response_urls.uses(&kept).await, 1);
+
+    // A declared route answers once: its count is forgotten as soon as the answer is out.
+    let ack = env.run("/ask what is it").await;
+    assert_eq!(ack[0].message, "Working on it…");
+    let forgotten = next_response_url(&mut events).await;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("the declared route's late answer")
+            .unwrap();
+        if matches!(&event, SimEvent::EphemeralPost(post) if post.message.contains("forty-two")) {
+            break;
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while env.app.state.response_urls.uses(&forgotten).await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the declared route's response_url count is still kept"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

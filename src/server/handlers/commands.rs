@@ -69,18 +69,19 @@ async fn answer(
     }
     let cx = state.cx(route, request_id);
     let late_route = route.to_owned();
+    let forget_url = !handler.reuses_response_url();
     // The context and request travel with the handler's answer, so a late answer finds its
     // `response_url` without anything copied up front for the rare late case.
     let work = async move {
         let result = handler.slash_command(&cx, &request).await;
         (result, cx, request)
     };
-    let late = |(result, cx, request): (
+    let late = move |(result, cx, request): (
         Result<CommandResponse, HandlerError>,
         Cx,
         SlashCommandRequest,
     )|
-     -> BoxFuture<'static, bool> {
+          -> BoxFuture<'static, bool> {
         Box::pin(async move {
             let response = match result {
                 Ok(response) => split_long_text(response),
@@ -102,7 +103,7 @@ async fn answer(
                 .await
                     != deliver::Delivered::Failed;
             }
-            match cx.respond(&request.response_url, &response).await {
+            let delivered = match cx.respond(&request.response_url, &response).await {
                 Ok(()) => {
                     tracing::info!("late slash-command answer delivered via response_url");
                     true
@@ -113,7 +114,11 @@ async fn answer(
                         .await
                         != deliver::Delivered::Failed
                 }
+            };
+            if forget_url {
+                cx.forget_response_url(&request.response_url).await;
             }
+            delivered
         })
     };
     let response = match deferred::run(state, "command", route, work, late).await {
