@@ -86,6 +86,8 @@ pub const EVENT_STREAM_GAPS_TOTAL: &str = "switchboard_event_stream_gaps_total";
 pub const LEADER: &str = "switchboard_leader";
 /// Always 1; the `version` label names the running version.
 pub const BUILD_INFO: &str = "switchboard_build_info";
+/// Log lines dropped because the log writer's queue was full.
+pub const LOG_LINES_DROPPED_TOTAL: &str = "switchboard_log_lines_dropped_total";
 
 /// Histogram buckets in seconds: Mattermost waits at most 30 s for a callback, and a slash
 /// command should answer in well under 3 s, so the buckets are dense below 3 s.
@@ -125,7 +127,10 @@ pub fn install() -> Option<PrometheusHandle> {
 
 /// The exposition text of every series, or `None` when our recorder is not installed.
 pub fn render() -> Option<String> {
-    HANDLE.get().and_then(Option::as_ref).map(|h| h.render())
+    let handle = HANDLE.get().and_then(Option::as_ref)?;
+    // The log writer keeps its own count; it is read at each scrape.
+    counter!(LOG_LINES_DROPPED_TOTAL).absolute(crate::telemetry::dropped_log_lines());
+    Some(handle.render())
 }
 
 /// Drops histogram samples already folded into the rendered buckets; run periodically so
@@ -156,6 +161,10 @@ pub async fn scrape() -> Response {
 }
 
 fn describe() {
+    describe_counter!(
+        LOG_LINES_DROPPED_TOTAL,
+        "Log lines dropped because the log writer's queue was full (stderr's reader too slow)."
+    );
     describe_counter!(
         CALLBACKS_TOTAL,
         "Callbacks answered, by kind, route and outcome."

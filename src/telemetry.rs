@@ -9,6 +9,7 @@
 //! reports it.
 
 use std::io::BufWriter;
+use std::sync::OnceLock;
 
 use tracing::Subscriber;
 use tracing::subscriber::set_global_default;
@@ -30,10 +31,21 @@ where
 /// Lines queued for the log writer before new ones are dropped.
 const LOG_QUEUE_LINES: usize = 16 * 1024;
 
+/// The writer's count of lines dropped with its queue full, once [`init_stderr`] ran.
+static DROPPED: OnceLock<tracing_appender::non_blocking::ErrorCounter> = OnceLock::new();
+
+/// Log lines dropped so far because the writer's queue was full (0 before [`init_stderr`]);
+/// exported as `switchboard_log_lines_dropped_total`.
+pub fn dropped_log_lines() -> u64 {
+    DROPPED.get().map_or(0, |count| {
+        u64::try_from(count.dropped_lines()).unwrap_or(u64::MAX)
+    })
+}
+
 /// Installs the process's subscriber writing to stderr off the request path (see the module
 /// docs). Keep the guard until exit: dropping it flushes what is still queued. When the
 /// queue is full (the reader of stderr stalled) lines are dropped rather than making
-/// requests wait (tracing-appender counts them; nothing reports that count yet).
+/// requests wait, and counted ([`dropped_log_lines`], a metric).
 pub fn init_stderr(filter: &str, format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let ansi = colour();
     // The worker writes every queued line, then flushes: one write per batch, not per line.
@@ -46,6 +58,8 @@ pub fn init_stderr(filter: &str, format: LogFormat) -> tracing_appender::non_blo
         .lossy(true)
         .thread_name("switchboard-log")
         .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()));
+    // The first writer's count is the process's (there is one stderr writer per process).
+    let _ = DROPPED.set(writer.error_counter());
     init(build(filter, format, writer, ansi));
     guard
 }

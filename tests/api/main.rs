@@ -19,6 +19,7 @@ mod http_lookups;
 mod job_messages;
 mod late_answers;
 mod lease;
+mod log_drops;
 mod lookups;
 mod ops;
 mod reconcile;
