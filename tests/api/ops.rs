@@ -33,7 +33,7 @@ use crate::helpers::*;
 // Helpers
 
 /// Parsed exposition text: `name{labels}` (labels as rendered) → value.
-struct Exposition(HashMap<String, f64>);
+pub(crate) struct Exposition(HashMap<String, f64>);
 
 impl Exposition {
     fn parse(text: &str) -> Exposition {
@@ -50,7 +50,7 @@ impl Exposition {
     }
 
     /// The sample of `name` whose labels include every `k="v"` in `labels` (0 when absent).
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+    pub(crate) fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.0
             .iter()
             .filter(|(key, _)| {
@@ -64,7 +64,7 @@ impl Exposition {
             .sum()
     }
 
-    fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         self.0
             .keys()
             .map(|k| k.split_once('{').map_or(k.as_str(), |(n, _)| n))
@@ -72,7 +72,7 @@ impl Exposition {
     }
 }
 
-async fn scrape(http: &reqwest::Client, url: &str) -> Exposition {
+pub(crate) async fn scrape(http: &reqwest::Client, url: &str) -> Exposition {
     let response = http.get(url).send().await.expect("scrape");
     assert_eq!(response.status(), 200, "GET {url}");
     let content_type = response.headers()["content-type"]
@@ -757,6 +757,23 @@ pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchboard"))
 }
 
+/// `switchboard serve` started in `workdir` with `env` (and no `RUST_LOG`), its stdout
+/// discarded and its stderr a pipe.
+pub(crate) fn serve_piped(
+    workdir: &std::path::Path,
+    env: &[(&str, String)],
+) -> std::process::Child {
+    binary()
+        .arg("serve")
+        .current_dir(workdir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn version_flag_prints_the_crate_version() {
     let output = binary().arg("--version").output().unwrap();
@@ -784,15 +801,7 @@ async fn serve_logs_a_banner_answers_healthcheck_and_exits_0_on_sigterm() {
     let workdir = tempfile::tempdir().unwrap();
     let mut env = serve_env(&sim, &listen, &routes_dir());
     env.push(("SWITCHBOARD_LOG__FORMAT", "json".to_owned()));
-    let child = binary()
-        .arg("serve")
-        .current_dir(workdir.path())
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = serve_piped(workdir.path(), &env);
     let http = reqwest::Client::new();
     wait_ready(&http, listen.parse().unwrap()).await;
 
