@@ -36,6 +36,10 @@
 //! default) and only then levels off. So that a 10-minute run reaches that level and its
 //! drift shows a leak rather than retention, the soak sets `dialog_ttl_secs` to
 //! `SOAK_DIALOG_TTL_SECS` (120 by default; `3600` measures the default's growth instead).
+//!
+//! **Allocator**: the binary runs with `MIMALLOC_PURGE_DELAY=0`, as the shipped Dockerfile and
+//! systemd unit run it (memory freed when a peak of connections closes goes back to the
+//! system at once); set the variable to measure another value.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::HashSet;
@@ -116,9 +120,17 @@ fn dialog_ttl_secs() -> u64 {
         .unwrap_or(120)
 }
 
+/// The allocator setting the shipped Dockerfile and systemd unit run the binary with (see
+/// `src/main.rs`), unless the environment sets another (`MIMALLOC_PURGE_DELAY=1000 bench/soak`
+/// measures mimalloc's default).
+fn purge_delay() -> String {
+    std::env::var("MIMALLOC_PURGE_DELAY").unwrap_or_else(|_| "0".to_owned())
+}
+
 fn spawn(dir: &Path, sim_url: &str, listen: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("serve")
+        .env("MIMALLOC_PURGE_DELAY", purge_delay())
         .current_dir(dir)
         .env("SWITCHBOARD_SERVER__LISTEN", listen)
         .env("SWITCHBOARD_SERVER__PUBLIC_URL", format!("http://{listen}"))
@@ -503,6 +515,10 @@ async fn main() {
     println!("|---|---|");
     println!("| capacity (same mix, 64 clients back to back) | {capacity:.0} req/s |");
     println!("| target rate (half) | {rate:.0} req/s |");
+    println!(
+        "| allocator purge delay (`MIMALLOC_PURGE_DELAY`) | {} ms |",
+        purge_delay()
+    );
     println!(
         "| dialog states remembered for (`dialog_ttl_secs`) | {} s |",
         dialog_ttl_secs()

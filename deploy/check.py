@@ -164,6 +164,9 @@ def check_dockerfile():
         if line.strip().startswith("path ="):
             top = line.split("=", 1)[1].strip().strip('"').split("/")[0]
             require(top in allowed, where, f"Cargo.toml names {top}/ but the image build excludes it")
+    # Memory a peak of connections took goes back to the system when they close (src/main.rs).
+    require(parser.envs.get("MIMALLOC_PURGE_DELAY") == "0", where,
+            "ENV MIMALLOC_PURGE_DELAY=0 expected in the runtime stage")
     entry = [i["value"] for i in final if i["instruction"] == "ENTRYPOINT"]
     require(entry and "switchboard" in entry[-1], where, "ENTRYPOINT is not the switchboard binary")
     # The image's own files and configuration are what Switchboard accepts, checked in the
@@ -287,6 +290,8 @@ def check_systemd():
     require(settings.get("User", ["root"])[0] not in ("root", ""), where, "a dedicated User= is needed")
     require(any("/etc/switchboard/switchboard.env" in v for v in settings.get("EnvironmentFile", [])),
             where, "secrets must come from an EnvironmentFile")
+    require("MIMALLOC_PURGE_DELAY=0" in settings.get("Environment", []), where,
+            "Environment=MIMALLOC_PURGE_DELAY=0 expected (see src/main.rs)")
     require(settings.get("ExecReload") == ["/bin/kill -HUP $MAINPID"], where,
             "ExecReload must send SIGHUP")
     require(settings.get("CapabilityBoundingSet") == [""], where, "capabilities must be dropped")
