@@ -199,6 +199,41 @@ impl Context {
     }
 }
 
+impl Context {
+    /// The string the template value at `path` is, for the context's own strings (`text`,
+    /// `user.name`, `captures.x` …), without making the value: what [`Object::get_value`]
+    /// would give, read in place. `None` for any other path (the value is then looked up).
+    pub(crate) fn str_at(&self, path: &[Box<str>]) -> Option<&str> {
+        let text = match path {
+            [key] => match key.as_ref() {
+                "route" => &self.route,
+                "command" => &self.command,
+                "text" => &self.text,
+                "root_id" => &self.root_id,
+                "post_id" => &self.post_id,
+                "trigger_word" => &self.trigger_word,
+                _ => return None,
+            },
+            [part, key] => {
+                let who = match part.as_ref() {
+                    "user" => &self.user,
+                    "channel" => &self.channel,
+                    "team" => &self.team,
+                    "captures" => return self.captures.get(key.as_ref()).map(String::as_str),
+                    _ => return None,
+                };
+                match key.as_ref() {
+                    "id" => &who.id,
+                    "name" => &who.name,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(text)
+    }
+}
+
 impl Object for Context {
     fn get_value(self: &Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
         use minijinja::Value as V;
@@ -385,6 +420,48 @@ pub struct SampleShape {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_string_read_in_place_is_the_value_a_template_reads() {
+        let mut context = Context::sample("hello", &SampleShape::default());
+        context.captures.insert("x".into(), "captured".into());
+        let value = context.to_template_value();
+        let paths = [
+            "route",
+            "command",
+            "text",
+            "root_id",
+            "post_id",
+            "trigger_word",
+            "user.id",
+            "user.name",
+            "channel.id",
+            "channel.name",
+            "team.id",
+            "team.name",
+            "captures.x",
+        ];
+        for path in paths {
+            let segments: Vec<Box<str>> = path.split('.').map(Box::from).collect();
+            let in_place = context.str_at(&segments);
+            let mut looked_up = value.clone();
+            for segment in &segments {
+                looked_up = looked_up.get_attr(segment).unwrap();
+            }
+            assert_eq!(in_place, looked_up.as_str(), "{path}");
+            assert!(in_place.is_some(), "{path}");
+        }
+        for path in [
+            "args.x",
+            "captures.missing",
+            "user.email",
+            "results",
+            "user",
+        ] {
+            let segments: Vec<Box<str>> = path.split('.').map(Box::from).collect();
+            assert_eq!(context.str_at(&segments), None, "{path}");
+        }
+    }
     use super::*;
 
     /// The lazy template value shows templates exactly what serialising the context does.

@@ -63,27 +63,64 @@ pub(crate) fn formatter(
     kind: Kind,
 ) -> impl Fn(&mut Output<'_>, &State<'_, '_>, &Value) -> Result<(), Error> + Send + Sync + 'static {
     move |out, state, value| {
-        if value.is_safe() || kind == Kind::Plain {
-            return write!(out, "{value}").map_err(Error::from);
+        let lookup = |name: &str| state.lookup(name);
+        write_value(out, kind, value, &KnownNames::Lookup(&lookup)).map_err(Error::from)
+    }
+}
+
+/// Writes what `{{ value }}` prints in a template of `kind`: the value as it is when it is
+/// safe or the template plain, otherwise between sentinels (see the module docs). `known`
+/// tells the names a message value may mention.
+pub(crate) fn write_value(
+    out: &mut impl std::fmt::Write,
+    kind: Kind,
+    value: &Value,
+    known: &KnownNames<'_>,
+) -> std::fmt::Result {
+    if value.is_safe() || kind == Kind::Plain {
+        return write!(out, "{value}");
+    }
+    match value.as_str() {
+        Some(text) => write_text(out, kind, text, known),
+        None => write_text(out, kind, &value.to_string(), known),
+    }
+}
+
+/// [`write_value`] for a value that is a string and not safe.
+pub(crate) fn write_text(
+    out: &mut impl std::fmt::Write,
+    kind: Kind,
+    text: &str,
+    known: &KnownNames<'_>,
+) -> std::fmt::Result {
+    if kind == Kind::Plain {
+        return out.write_str(text);
+    }
+    let sentinel = |c: char| matches!(c, OPEN | OPEN_KNOWN | CLOSE);
+    let cleaned: String;
+    let text = if text.contains(sentinel) {
+        cleaned = text.chars().filter(|c| !sentinel(*c)).collect();
+        &cleaned
+    } else {
+        text
+    };
+    match kind {
+        Kind::Message => {
+            let lead = leading_name(text);
+            let open = if !lead.is_empty() && known.allows(lead) {
+                OPEN_KNOWN
+            } else {
+                OPEN
+            };
+            out.write_char(open)?;
+            neutralise(out, text, known)?;
+            out.write_char(CLOSE)
         }
-        let text: String = value
-            .to_string()
-            .chars()
-            .filter(|c| !matches!(*c, OPEN | OPEN_KNOWN | CLOSE))
-            .collect();
-        let (open, text) = match kind {
-            Kind::Message => {
-                let known = KnownNames::from_state(state);
-                let open = if known.allows(leading_name(&text)) {
-                    OPEN_KNOWN
-                } else {
-                    OPEN
-                };
-                (open, neutralise(&text, &known))
-            }
-            _ => (OPEN, text),
-        };
-        write!(out, "{open}{text}{CLOSE}").map_err(Error::from)
+        _ => {
+            out.write_char(OPEN)?;
+            out.write_str(text)?;
+            out.write_char(CLOSE)
+        }
     }
 }
 
@@ -135,7 +172,9 @@ fn finish_message(rendered: &str) -> String {
     for c in rendered.chars() {
         match c {
             OPEN => {
-                if out.ends_with('@') && mention_may_start_before(&out[..out.len() - 1]) {
+                if out.ends_with('@')
+                    && mention_may_follow(out[..out.len() - 1].chars().next_back())
+                {
                     out.push(WORD_JOINER);
                 }
             }
@@ -208,41 +247,59 @@ fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, COMPONENT).to_string()
 }
 
-/// Names a value may mention: the invoking user and the users Mattermost resolved.
-struct KnownNames(Vec<String>);
+/// Names a value may mention: the invoking user and the users Mattermost resolved, read
+/// only when a value holds a mention.
+pub(crate) enum KnownNames<'a> {
+    /// Looked up in the template context (`user.name`, `user_mentions[].name`).
+    Lookup(&'a dyn Fn(&str) -> Option<Value>),
+    /// Read from the route's context in place.
+    Context(&'a super::context::Context),
+}
 
-impl KnownNames {
-    fn from_state(state: &State<'_, '_>) -> Self {
-        let mut names = Vec::new();
-        if let Some(user) = state.lookup("user")
-            && let Ok(name) = user.get_attr("name")
-            && let Some(name) = name.as_str()
-        {
-            names.push(name.to_lowercase());
+impl KnownNames<'_> {
+    /// Whether `name` (after an `@`) is the invoking user or one Mattermost resolved, and no
+    /// special mention; compared as Mattermost does, ignoring case and a trailing `.`, `-`,
+    /// `_` or `:`.
+    fn allows(&self, name: &str) -> bool {
+        let name = lowercase(name);
+        let trimmed = name.trim_end_matches(['.', '-', '_', ':']);
+        if trimmed.is_empty() || matches!(trimmed, "all" | "channel" | "here") {
+            return false;
         }
-        if let Some(list) = state.lookup("user_mentions")
-            && let Ok(items) = list.try_iter()
-        {
-            for item in items {
-                if let Ok(name) = item.get_attr("name")
-                    && let Some(name) = name.as_str()
-                {
-                    names.push(name.to_lowercase());
-                }
+        let is = |known: &str| {
+            let known = lowercase(known);
+            *known == *name || *known == *trimmed
+        };
+        let value_is = |known: &Value| {
+            known
+                .get_attr("name")
+                .ok()
+                .is_some_and(|known| known.as_str().is_some_and(is))
+        };
+        match self {
+            KnownNames::Context(context) => {
+                // The invoking user first: `@{{ user.name }}` is the usual case.
+                is(&context.user.name) || context.user_mentions.iter().any(|m| is(&m.name))
+            }
+            KnownNames::Lookup(lookup) => {
+                lookup("user").is_some_and(|user| value_is(&user))
+                    || lookup("user_mentions")
+                        .and_then(|list| list.try_iter().ok())
+                        .is_some_and(|mut items| items.any(|item| value_is(&item)))
             }
         }
-        KnownNames(names)
     }
+}
 
-    fn allows(&self, name: &str) -> bool {
-        let name = name.to_lowercase();
-        let trimmed = name.trim_end_matches(['.', '-', '_', ':']);
-        !trimmed.is_empty()
-            && !matches!(trimmed, "all" | "channel" | "here")
-            && self
-                .0
-                .iter()
-                .any(|known| *known == name || known == trimmed)
+/// `text` in lower case, copied only when it has an upper-case or non-ASCII character.
+fn lowercase(text: &str) -> std::borrow::Cow<'_, str> {
+    if text
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        std::borrow::Cow::Owned(text.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -259,57 +316,68 @@ fn leading_name(text: &str) -> &str {
     &text[..end]
 }
 
-/// Whether an `@` after `before` starts a word Mattermost reads as a mention (not the middle
-/// of `alice@example.com`).
-fn mention_may_start_before(before: &str) -> bool {
-    before
-        .chars()
-        .next_back()
-        .is_none_or(|c| !(is_name_char(c) && c != ':'))
+/// Whether an `@` after the character `before` (`None`: at the start) starts a word
+/// Mattermost reads as a mention (not the middle of `alice@example.com`).
+fn mention_may_follow(before: Option<char>) -> bool {
+    before.is_none_or(|c| !(is_name_char(c) && c != ':'))
 }
 
-/// `text` with every mention that is not a known user, and Slack's `<!…>`, neutralised.
-fn neutralise(text: &str, known: &KnownNames) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
+/// Writes `text` with every mention that is not a known user, and Slack's `<!…>`,
+/// neutralised.
+fn neutralise(
+    out: &mut impl std::fmt::Write,
+    text: &str,
+    known: &KnownNames<'_>,
+) -> std::fmt::Result {
+    // The last character written: whether an `@` starts a mention depends on it.
+    let mut last: Option<char> = None;
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         rest = &rest[c.len_utf8()..];
-        out.push(c);
-        match c {
-            '@' if mention_may_start_before(&out[..out.len() - 1]) => {
+        out.write_char(c)?;
+        let before = last;
+        last = Some(c);
+        let joiner = match c {
+            '@' if mention_may_follow(before) => {
                 let name = leading_name(rest);
-                if !name.is_empty() && !known.allows(name) {
-                    out.push(WORD_JOINER);
-                }
+                !name.is_empty() && !known.allows(name)
             }
-            '<' if rest.starts_with('!') => out.push(WORD_JOINER),
-            _ => {}
+            '<' => rest.starts_with('!'),
+            _ => false,
+        };
+        if joiner {
+            out.write_char(WORD_JOINER)?;
+            last = Some(WORD_JOINER);
         }
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn known(names: &[&str]) -> KnownNames {
-        KnownNames(names.iter().map(|n| n.to_string()).collect())
+    /// `text` neutralised in a context whose user is `alice`.
+    fn neutralised(text: &str) -> String {
+        let context = minijinja::context! { user => minijinja::context! { name => "Alice" } };
+        let lookup = |name: &str| context.get_attr(name).ok();
+        let mut out = String::new();
+        neutralise(&mut out, text, &KnownNames::Lookup(&lookup)).unwrap();
+        out
     }
 
     #[test]
     fn special_and_unknown_mentions_are_neutralised() {
-        let k = known(&["alice"]);
         assert_eq!(
-            neutralise("@all @Channel. (@here) @alice @team-leads", &k),
+            neutralised("@all @Channel. (@here) @alice @team-leads"),
             "@\u{2060}all @\u{2060}Channel. (@\u{2060}here) @alice @\u{2060}team-leads"
         );
         assert_eq!(
-            neutralise("mail alice@example.com", &k),
+            neutralised("mail alice@example.com"),
             "mail alice@example.com"
         );
         assert_eq!(
-            neutralise("<!channel> <!here>", &k),
+            neutralised("<!channel> <!here>"),
             "<\u{2060}!channel> <\u{2060}!here>"
         );
     }

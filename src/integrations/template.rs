@@ -12,12 +12,16 @@ use serde::Serialize;
 
 use super::escape::{self, Kind};
 
+mod simple;
+
 /// A compiled template.
 #[derive(Clone)]
 pub struct Template {
     env: Arc<Environment<'static>>,
     name: String,
     kind: Kind,
+    /// The same template for the renderer of the common subset, when it is in it.
+    simple: Option<Arc<simple::Program>>,
 }
 
 impl std::fmt::Debug for Template {
@@ -93,10 +97,19 @@ impl Template {
                 e.name.get_or_insert_with(|| name.to_owned());
                 e
             })?;
+        // Minijinja escapes the values of a plain template named `….json` or `….html`
+        // itself; only a template printing values as they are may skip it.
+        let as_is = kind != Kind::Plain
+            || minijinja::default_auto_escape_callback(name) == minijinja::AutoEscape::None;
+        let simple = as_is
+            .then(|| simple::Program::parse(source))
+            .flatten()
+            .map(Arc::new);
         Ok(Template {
             env: Arc::new(env),
             name: name.to_owned(),
             kind,
+            simple,
         })
     }
 
@@ -111,8 +124,17 @@ impl Template {
             }
             e
         };
-        let template = self.env.get_template(&self.name).map_err(named)?;
-        let rendered = template.render(context).map_err(named)?;
+        // Converted once for both renderers (minijinja converts a context it is given the
+        // same way, and a value converts to itself).
+        let context = minijinja::Value::from_serialize(context);
+        let simple = self.simple.as_ref();
+        let rendered = match simple.and_then(|program| program.render(&context, self.kind)) {
+            Some(rendered) => rendered,
+            None => {
+                let template = self.env.get_template(&self.name).map_err(named)?;
+                template.render(&context).map_err(named)?
+            }
+        };
         escape::finish(self.kind, rendered).map_err(|e| TemplateError {
             message: e.to_string(),
             line: None,
@@ -206,6 +228,107 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_simple_renderer_prints_what_minijinja_prints() {
+        let templates = [
+            "Hello, @{{ user.name }}! {% if text %}You said: {{ text }}{% else %}Add some.{% endif %}",
+            "{{ text }}",
+            "@{{ text }} and {{ n }} {{ flag }} {{ nothing }} {{ list }} {{ user }} {{ mentions }}",
+            "{% if n %}{{ n }}{% endif %}{% if empty %}x{% else %}y{% endif %}{% if nothing %}a{% endif %}",
+            "{% if list %}{% if flag %}{{ user.name }}{% else %}-{% endif %}{% endif %}",
+            "http://svc/{{ text }}?q={{ user.name }}#{{ n }}",
+            "{{ missing }}",
+            "{{ user.missing }}",
+            "{% if missing %}x{% endif %}",
+            "{{ text.name }}",
+            "{{ nothing.name }}",
+        ];
+        let texts = [
+            "",
+            "plain",
+            "@all hi @here. @Alice @bob",
+            "<!channel> alice@example.com @@all",
+            "\u{E000}forged\u{E001} @\u{E002}all",
+            "..",
+            "ünïcode @hére @ALICE: x",
+        ];
+        for kind in [Kind::Plain, Kind::Message, Kind::Url] {
+            for source in templates {
+                let fast = Template::compile_as("t", source, kind).unwrap();
+                assert!(fast.simple.is_some(), "{source}");
+                let mut slow = fast.clone();
+                slow.simple = None;
+                for text in texts {
+                    let context = serde_json::json!({
+                        "user": {"name": "alice"},
+                        "mentions": [{"name": "bob"}],
+                        "user_mentions": [{"name": "bob"}],
+                        "text": text, "n": 42, "flag": false, "nothing": null,
+                        "empty": "", "list": [1, "two"],
+                    });
+                    let render = |t: &Template| t.render(&context).map_err(|e| e.message);
+                    assert_eq!(render(&fast), render(&slow), "{kind:?} {source:?} {text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_simple_renderer_reads_a_route_context_as_minijinja_does() {
+        use crate::integrations::context::{Context, Who};
+        use crate::protocol::Mention;
+        let source = "@{{ user.name }} {{ text }} {{ route }} {{ channel.id }}/{{ team.name }} \
+            {{ captures.x }} {{ args.n }} {{ user_mentions }} {% if root_id %}thread{% else %}-{% endif %}";
+        for text in [
+            "",
+            "@all hi @Bob @alice. @carol",
+            "<!here> \u{E001}x",
+            "ünï @BOB",
+        ] {
+            let context = Context {
+                route: "r".into(),
+                user: Who {
+                    id: "u1".into(),
+                    name: "Alice".into(),
+                },
+                channel: Who {
+                    id: "c1".into(),
+                    name: "town".into(),
+                },
+                team: Who {
+                    id: "t1".into(),
+                    name: "main".into(),
+                },
+                text: text.into(),
+                user_mentions: vec![Mention {
+                    name: "bob".into(),
+                    id: "b1".into(),
+                }],
+                captures: [("x".to_owned(), "@here".to_owned())].into(),
+                args: [("n".to_owned(), serde_json::json!(3))].into(),
+                ..Context::default()
+            };
+            for kind in [Kind::Plain, Kind::Message, Kind::Url] {
+                let fast = Template::compile_as("t", source, kind).unwrap();
+                let mut slow = fast.clone();
+                slow.simple = None;
+                let value = context.to_template_value();
+                let render = |t: &Template| t.render(&value).map_err(|e| e.message);
+                assert_eq!(render(&fast), render(&slow), "{kind:?} {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_plain_template_minijinja_escapes_by_its_name_is_left_to_minijinja() {
+        let t = Template::compile("r.body.json", "{{ text }}").unwrap();
+        assert!(t.simple.is_none());
+        assert_eq!(
+            t.render(&serde_json::json!({"text": "a\"b"})).unwrap(),
+            r#""a\"b""#
+        );
+    }
 
     #[test]
     fn user_text_with_template_syntax_is_data_not_code() {
