@@ -19,6 +19,7 @@ use tracing_subscriber::{EnvFilter, Registry, fmt, prelude::*};
 use crate::config::LogFormat;
 
 mod fields;
+mod line;
 
 /// Builds a subscriber writing to `sink`, without ANSI colours.
 pub fn subscriber<W>(filter: &str, format: LogFormat, sink: W) -> Box<dyn Subscriber + Send + Sync>
@@ -82,9 +83,8 @@ where
             registry.with(
                 fmt::layer()
                     .with_writer(sink)
-                    .with_target(true)
                     .fmt_fields(fields::PlainFields)
-                    .with_timer(LineTime)
+                    .event_format(line::FullLine::new(LineTime))
                     .with_ansi(ansi),
             ),
         ),

@@ -67,14 +67,63 @@ impl PlainVisitor<'_> {
         self.is_empty = false;
     }
 
+    /// `name=value`: the name and `=` written as they are, the value formatted (one level of
+    /// formatting machinery, not two).
     fn write_plain(&mut self, field: &Field, value: fmt::Arguments<'_>) {
         self.pad();
         if self.result.is_ok() {
-            self.result = self
-                .writer
-                .write_fmt(format_args!("{}={}", field.name(), value));
+            let writer = &mut self.writer;
+            self.result = writer
+                .write_str(field.name())
+                .and_then(|()| writer.write_char('='))
+                .and_then(|()| writer.write_fmt(value));
         }
     }
+
+    /// `name=value` for an integer, its digits written without the formatting machinery.
+    fn write_integer(&mut self, field: &Field, negative: bool, mut value: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        self.pad();
+        if self.result.is_ok() {
+            let writer = &mut self.writer;
+            // ASCII digits: always UTF-8.
+            let digits = std::str::from_utf8(&digits[at..]).unwrap_or("0");
+            self.result = writer
+                .write_str(field.name())
+                .and_then(|()| writer.write_str(if negative { "=-" } else { "=" }))
+                .and_then(|()| writer.write_str(digits));
+        }
+    }
+}
+
+/// `name="value"`, put together on the stack and written at once when short (each write to
+/// the line is a call through `dyn Write`; ids and routes are short).
+fn write_quoted(writer: &mut Writer<'_>, name: &str, value: &str) -> fmt::Result {
+    const SHORT: usize = 128;
+    let length = name.len() + value.len() + 3;
+    if length > SHORT {
+        writer.write_str(name)?;
+        writer.write_str("=\"")?;
+        writer.write_str(value)?;
+        return writer.write_char('"');
+    }
+    let mut line = [0u8; SHORT];
+    let (name_end, value_end) = (name.len(), name.len() + 2 + value.len());
+    line[..name_end].copy_from_slice(name.as_bytes());
+    line[name_end..name_end + 2].copy_from_slice(b"=\"");
+    line[name_end + 2..value_end].copy_from_slice(value.as_bytes());
+    line[value_end] = b'"';
+    // Put together from two `str`s and ASCII: always UTF-8.
+    writer.write_str(std::str::from_utf8(&line[..length]).map_err(|_| fmt::Error)?)
 }
 
 /// `str`'s `Debug` leaves printable ASCII other than `"` and `\` as it is.
@@ -92,12 +141,7 @@ impl Visit for PlainVisitor<'_> {
         if self.plain(field) && debug_is_verbatim(value) {
             self.pad();
             if self.result.is_ok() {
-                let writer = &mut self.writer;
-                self.result = writer
-                    .write_str(field.name())
-                    .and_then(|()| writer.write_str("=\""))
-                    .and_then(|()| writer.write_str(value))
-                    .and_then(|()| writer.write_char('"'));
+                self.result = write_quoted(&mut self.writer, field.name(), value);
             }
         } else if !field.name().starts_with("log.") {
             self.default(|v| v.record_str(field, value));
@@ -109,7 +153,7 @@ impl Visit for PlainVisitor<'_> {
             return;
         }
         if self.plain(field) {
-            self.write_plain(field, format_args!("{value}"));
+            self.write_integer(field, false, value);
         } else if !field.name().starts_with("log.") {
             self.default(|v| v.record_u64(field, value));
         }
@@ -120,7 +164,7 @@ impl Visit for PlainVisitor<'_> {
             return;
         }
         if self.plain(field) {
-            self.write_plain(field, format_args!("{value}"));
+            self.write_integer(field, value < 0, value.unsigned_abs());
         } else if !field.name().starts_with("log.") {
             self.default(|v| v.record_i64(field, value));
         }
@@ -180,9 +224,13 @@ mod tests {
         span.record("team_id", "t\"eam\n\u{1b}[31m");
         span.record("user_id", "ünïcode id");
         let error = std::io::Error::other("disk full");
+        let long = "id-".repeat(60);
         tracing::info!(
             status = 200u16,
             signed = -3i64,
+            min = i64::MIN,
+            max = u64::MAX,
+            zero = 0u64,
             ok = true,
             ratio = 0.5f64,
             outcome = %"ok",
@@ -190,6 +238,7 @@ mod tests {
             quote = "say \"hi\"",
             backslash = r"C:\dir",
             empty = "",
+            long = long.as_str(),
             r#type = "raw",
             "callback answered"
         );
@@ -201,15 +250,32 @@ mod tests {
         tracing::info!(late = "only a field");
     }
 
-    fn lines(fields: Option<PlainFields>, ansi: bool) -> String {
+    /// A timer that always writes the same time, so two formats' lines can be compared.
+    #[derive(Debug, Clone, Copy)]
+    struct Fixed;
+
+    impl tracing_subscriber::fmt::time::FormatTime for Fixed {
+        fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
+            w.write_str("2026-01-31T12:34:56.123456Z")
+        }
+    }
+
+    /// The lines of [`log_everything`]: with the default field format or ours, and with the
+    /// default line format or ours ([`crate::telemetry::line::FullLine`]).
+    fn lines(fields: Option<PlainFields>, ansi: bool, full_line: bool) -> String {
+        use crate::telemetry::line::FullLine;
         let sink = Captured::default();
         let layer = tracing_subscriber::fmt::layer()
             .with_writer(sink.clone())
             .with_ansi(ansi)
-            .without_time();
-        let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match fields {
-            Some(fields) => Box::new(tracing_subscriber::registry().with(layer.fmt_fields(fields))),
-            None => Box::new(tracing_subscriber::registry().with(layer)),
+            .with_timer(Fixed);
+        let registry = tracing_subscriber::registry();
+        let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match (fields, full_line) {
+            (Some(fields), true) => {
+                Box::new(registry.with(layer.fmt_fields(fields).event_format(FullLine::new(Fixed))))
+            }
+            (Some(fields), false) => Box::new(registry.with(layer.fmt_fields(fields))),
+            (None, _) => Box::new(registry.with(layer)),
         };
         tracing::subscriber::with_default(subscriber, log_everything);
         sink.text()
@@ -218,9 +284,18 @@ mod tests {
     #[test]
     fn lines_are_the_default_formats_byte_for_byte() {
         for ansi in [false, true] {
-            let (default, plain) = (lines(None, ansi), lines(Some(PlainFields), ansi));
+            let default = lines(None, ansi, false);
             assert!(default.contains("callback answered"), "{default}");
-            assert_eq!(plain, default, "ansi: {ansi}");
+            assert_eq!(
+                lines(Some(PlainFields), ansi, false),
+                default,
+                "ansi: {ansi}"
+            );
+            assert_eq!(
+                lines(Some(PlainFields), ansi, true),
+                default,
+                "ansi: {ansi}"
+            );
         }
     }
 }
