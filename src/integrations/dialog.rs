@@ -429,6 +429,10 @@ impl DialogAction {
     /// sent: they only decide what is shown; each shown value is checked in full).
     pub fn hidden(&self, context: &Context) -> Result<HashSet<String>, TemplateError> {
         let mut hidden = HashSet::new();
+        // Most dialogs show every element: no copy of the context to test none.
+        if self.elements.iter().all(|e| e.show_when.is_none()) {
+            return Ok(hidden);
+        }
         let filled = self.with_every_field(context);
         for e in &self.elements {
             if !e.shown(&filled)? {

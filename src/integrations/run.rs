@@ -744,6 +744,7 @@ impl Handler for DeclaredRoute {
             let field = |key: &str| signed_map(&dialog.data, key);
             // Earlier steps' values come from the signed state, never from the browser's copy.
             let earlier = field("submission");
+            let (args, button_context) = (field("args"), field("context"));
             // What the browser sent for this step (earlier steps' echoed copies dropped).
             let mut submitted: Map<String, Value> = dialog
                 .request
@@ -776,8 +777,8 @@ impl Handler for DeclaredRoute {
             as_sent.extend(submitted.clone());
             let shown_in = Context {
                 route: route.name.clone(),
-                args: field("args"),
-                context: field("context"),
+                args: args.clone(),
+                context: button_context.clone(),
                 submission: as_sent,
                 ..Context::default()
             };
@@ -842,8 +843,8 @@ impl Handler for DeclaredRoute {
                     route: route.name.clone(),
                     user: who(&dialog.request.user_id, ""),
                     channel: who(&dialog.request.channel_id, ""),
-                    args: field("args"),
-                    context: field("context"),
+                    args,
+                    context: button_context,
                     submission: values.clone(),
                     ..Context::default()
                 };

@@ -126,6 +126,38 @@ fn write_quoted(writer: &mut Writer<'_>, name: &str, value: &str) -> fmt::Result
     writer.write_str(std::str::from_utf8(&line[..length]).map_err(|_| fmt::Error)?)
 }
 
+/// Writes a message as the default visitor does, with the terminal's control characters
+/// escaped (so a message cannot move the cursor or recolour the terminal), but a run of text
+/// with none of them, which is every message we log, in one write rather than a character at
+/// a time.
+struct Sanitising<'a, 'b>(&'a mut Writer<'b>);
+
+impl fmt::Write for Sanitising<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let escaped = |c: char| {
+            matches!(
+                c,
+                '\x1b' | '\x07' | '\x08' | '\x0c' | '\x7f' | '\u{80}'..='\u{9f}'
+            )
+        };
+        if !text.contains(escaped) {
+            return self.0.write_str(text);
+        }
+        for c in text.chars() {
+            match c {
+                '\x1b' => self.0.write_str("\\x1b")?,
+                '\x07' => self.0.write_str("\\x07")?,
+                '\x08' => self.0.write_str("\\x08")?,
+                '\x0c' => self.0.write_str("\\x0c")?,
+                '\x7f' => self.0.write_str("\\x7f")?,
+                '\u{80}'..='\u{9f}' => write!(self.0, "\\u{{{:x}}}", c as u32)?,
+                c => self.0.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `str`'s `Debug` leaves printable ASCII other than `"` and `\` as it is.
 fn debug_is_verbatim(value: &str) -> bool {
     value
@@ -192,7 +224,19 @@ impl Visit for PlainVisitor<'_> {
         if self.result.is_err() {
             return;
         }
-        if self.plain(field) {
+        if field.name() == "message" {
+            self.pad();
+            if self.result.is_ok() {
+                self.result = if self.writer.sanitizes_ansi_escapes() {
+                    fmt::Write::write_fmt(
+                        &mut Sanitising(&mut self.writer),
+                        format_args!("{value:?}"),
+                    )
+                } else {
+                    write!(self.writer, "{value:?}")
+                };
+            }
+        } else if self.plain(field) {
             self.write_plain(field, format_args!("{value:?}"));
         } else if !field.name().starts_with("log.") {
             self.default(|v| v.record_debug(field, value));
@@ -246,7 +290,11 @@ mod tests {
             error = &error as &(dyn std::error::Error + 'static),
             "with an error"
         );
-        tracing::error!("message with \u{1b}[31mescape\u{7} and \"quotes\"");
+        tracing::error!(
+            "message with \u{1b}[31mescape\u{7} and \"quotes\" \u{85}\u{9f}\u{a0}\u{8}\u{c}\u{7f}"
+        );
+        let who = "\u{1b}]0;title\u{7}";
+        tracing::warn!("formatted {who} message");
         tracing::info!(late = "only a field");
     }
 
