@@ -59,7 +59,7 @@ pub(crate) async fn claim(state: &AppState, token: &str, expires_at: i64) -> Cla
 
 /// Gives a claimed token back: its request was not accepted and may come again.
 pub(crate) async fn release(state: &AppState, record: Record) {
-    if let Err(e) = state.store.release_once(&record.key).await {
+    if let Err(e) = state.store.forget(&record.key).await {
         tracing::error!(error = %e, "a refused submission's single-use record could not be given back; it stays used");
     }
 }

@@ -286,12 +286,7 @@ impl Store {
         }
     }
 
-    /// Forgets `key` (a claim whose request was not accepted).
-    pub async fn release_once(&self, key: &str) -> Result<(), StoreError> {
-        self.forget(key).await
-    }
-
-    /// Forgets `key`, whatever it holds.
+    /// Forgets `key`, whatever it holds (e.g. a claim whose request was not accepted).
     pub async fn forget(&self, key: &str) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Memory(m) => {

@@ -244,7 +244,7 @@ pub async fn handle(
     let answer = deliver(state, name, &trigger, headers, body).await;
     if answer.is_err() {
         // Not run to the end: a redelivery may try again.
-        if let Err(e) = state.store.release_once(&key).await {
+        if let Err(e) = state.store.forget(&key).await {
             tracing::warn!(route = %name, error = %e, "cannot give a failed delivery's id back");
         }
     }

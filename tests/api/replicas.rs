@@ -206,7 +206,7 @@ async fn redis_shares_records_counts_and_caches_and_frees_a_dead_holders_lease()
 
     assert!(a.claim_once("t", minute).await.unwrap());
     assert!(!b.claim_once("t", minute).await.unwrap());
-    b.release_once("t").await.unwrap();
+    b.forget("t").await.unwrap();
     assert!(b.claim_once("t", minute).await.unwrap());
 
     for n in 1..=5 {
