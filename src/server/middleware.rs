@@ -62,8 +62,8 @@ use tower_http::trace::{Trace, TraceLayer};
 use crate::config::ServerSettings;
 use crate::metrics::{self, CallbackOutcome};
 
-#[cfg(test)]
-const REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
+/// The request id's header, as tower-http's request-id layers name it.
+const X_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 /// The callback kinds, by the first segment of their route template (`/commands/{route}`).
 const CALLBACK_KINDS: [&str; 4] = ["commands", "hooks", "dialogs", "actions"];
@@ -228,7 +228,7 @@ impl ResponseForPanic for PanicAnswer {
 fn make_span(request: &Request<Body>) -> tracing::Span {
     let request_id = request
         .headers()
-        .get("x-request-id")
+        .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let path = request.uri().path();
@@ -236,10 +236,12 @@ fn make_span(request: &Request<Body>) -> tracing::Span {
         Some((kind, route)) => (Some(kind), Some(route)),
         None => (None, None),
     };
+    // Method and path as strings, quoted and escaped like every other string field (and like
+    // the API-call spans'): a path cannot pass for more fields, and no `Display` formatting.
     tracing::info_span!(
         "request",
-        method = %request.method(),
-        path = %path,
+        method = request.method().as_str(),
+        path,
         request_id,
         kind,
         route,
@@ -437,17 +439,17 @@ mod tests {
             ));
         let ok = call(&app, "/commands/hello", "").await;
         assert_eq!(ok.status(), StatusCode::OK);
-        let first = ok.headers()[&REQUEST_ID].clone();
+        let first = ok.headers()[&X_REQUEST_ID].clone();
         let again = call(&app, "/commands/hello", "").await;
-        assert_ne!(again.headers()[&REQUEST_ID], first, "ids are unique");
+        assert_ne!(again.headers()[&X_REQUEST_ID], first, "ids are unique");
 
         let late = call(&app, "/hooks/slow", "").await;
         assert_eq!(late.status(), StatusCode::REQUEST_TIMEOUT);
-        assert!(late.headers().contains_key(&REQUEST_ID));
+        assert!(late.headers().contains_key(&X_REQUEST_ID));
 
         let panicked = call(&app, "/actions/poll", "").await;
         assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(panicked.headers().contains_key(&REQUEST_ID));
+        assert!(panicked.headers().contains_key(&X_REQUEST_ID));
 
         // The body limit applies to every route.
         let big = call(&app, "/dialogs/x", "more than sixteen bytes").await;
@@ -455,11 +457,11 @@ mod tests {
 
         // An id sent by the caller is kept and echoed.
         let request = Request::post("/commands/hello")
-            .header(&REQUEST_ID, "from-the-caller")
+            .header(&X_REQUEST_ID, "from-the-caller")
             .body(Body::empty())
             .unwrap();
         let echoed = app.clone().oneshot(request).await.unwrap();
-        assert_eq!(echoed.headers()[&REQUEST_ID], "from-the-caller");
+        assert_eq!(echoed.headers()[&X_REQUEST_ID], "from-the-caller");
     }
 
     #[test]
