@@ -43,7 +43,7 @@ enum Piece {
 struct Path(Box<[Box<str>]>);
 
 /// Where a run of pieces stopped.
-enum End {
+enum Stop {
     Source,
     Else,
     EndIf,
@@ -56,7 +56,7 @@ impl Program {
         let mut rest = source;
         let (pieces, end) = block(&mut rest)?;
         let literal_len = literal_len(&pieces);
-        matches!(end, End::Source).then_some(Program {
+        matches!(end, Stop::Source).then_some(Program {
             pieces,
             literal_len,
         })
@@ -85,7 +85,7 @@ fn literal_len(pieces: &[Piece]) -> usize {
 }
 
 /// Pieces up to the end of `rest` or to an `{% else %}` / `{% endif %}`, which is consumed.
-fn block(rest: &mut &str) -> Option<(Vec<Piece>, End)> {
+fn block(rest: &mut &str) -> Option<(Vec<Piece>, Stop)> {
     let mut pieces = Vec::new();
     loop {
         let Some(at) = tag_start(rest) else {
@@ -93,7 +93,7 @@ fn block(rest: &mut &str) -> Option<(Vec<Piece>, End)> {
                 pieces.push(Piece::Text((*rest).into()));
             }
             *rest = "";
-            return Some((pieces, End::Source));
+            return Some((pieces, Stop::Source));
         };
         if at > 0 {
             pieces.push(Piece::Text(rest[..at].into()));
@@ -110,8 +110,8 @@ fn block(rest: &mut &str) -> Option<(Vec<Piece>, End)> {
             *rest = after;
             let inner = inner.trim_matches(char::is_whitespace);
             match inner {
-                "else" => return Some((pieces, End::Else)),
-                "endif" => return Some((pieces, End::EndIf)),
+                "else" => return Some((pieces, Stop::Else)),
+                "endif" => return Some((pieces, Stop::EndIf)),
                 _ => {}
             }
             let test = inner.strip_prefix("if")?;
@@ -121,12 +121,12 @@ fn block(rest: &mut &str) -> Option<(Vec<Piece>, End)> {
             let test = path(test)?;
             let (then, end) = block(rest)?;
             let otherwise = match end {
-                End::EndIf => Vec::new(),
-                End::Else => match block(rest)? {
-                    (otherwise, End::EndIf) => otherwise,
+                Stop::EndIf => Vec::new(),
+                Stop::Else => match block(rest)? {
+                    (otherwise, Stop::EndIf) => otherwise,
                     _ => return None,
                 },
-                End::Source => return None,
+                Stop::Source => return None,
             };
             pieces.push(Piece::If {
                 test,
