@@ -1,4 +1,6 @@
-//! Templates, compiled once at load time with minijinja.
+//! Templates, compiled once at load time with minijinja. The common subset (text, names and
+//! `if`/`else` on a name) also gets a direct renderer (`simple.rs`) that prints the same text
+//! without minijinja's machinery; anything outside it renders through minijinja.
 //!
 //! User-supplied text only ever enters as a *value* in the render context, so `{{ 7*7 }}` typed
 //! by a user stays those characters. Undefined variables are errors, and every template is
