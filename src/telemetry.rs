@@ -19,7 +19,11 @@ use tracing_subscriber::{EnvFilter, Registry, fmt, prelude::*};
 use crate::config::LogFormat;
 
 mod fields;
+mod json;
 mod line;
+pub(crate) mod request;
+
+pub use request::record_caller;
 
 /// Builds a subscriber writing to `sink`, without ANSI colours.
 pub fn subscriber<W>(filter: &str, format: LogFormat, sink: W) -> Box<dyn Subscriber + Send + Sync>
@@ -91,12 +95,10 @@ where
         LogFormat::Json => Box::new(
             registry.with(
                 fmt::layer()
-                    .json()
-                    .with_current_span(true)
-                    .with_span_list(true)
-                    .with_ansi(false)
-                    .with_timer(LineTime)
-                    .with_writer(sink),
+                    .with_writer(sink)
+                    .fmt_fields(fmt::format::JsonFields::new())
+                    .event_format(json::JsonLine::new(LineTime))
+                    .with_ansi(false),
             ),
         ),
     }
@@ -162,31 +164,6 @@ impl fmt::time::FormatTime for LineTime {
 fn colour() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-/// Records the caller's ids on the current callback span (opened by the server's middleware
-/// with empty `team_id`, `channel_id` and `user_id` fields); handlers call it once the
-/// payload is parsed and verified enough to trust its shape.
-pub fn record_caller(team_id: &str, channel_id: &str, user_id: &str) {
-    use tracing::field::Value;
-    let span = tracing::Span::current();
-    let Some(fields) = span.metadata().map(|m| m.fields()) else {
-        return;
-    };
-    // One record of all three, not three: each record looks the span up and formats again.
-    let (Some(team), Some(channel), Some(user)) = (
-        fields.field("team_id"),
-        fields.field("channel_id"),
-        fields.field("user_id"),
-    ) else {
-        return;
-    };
-    let values: [(&tracing::field::Field, Option<&dyn Value>); 3] = [
-        (&team, Some(&team_id)),
-        (&channel, Some(&channel_id)),
-        (&user, Some(&user_id)),
-    ];
-    span.record_all(&fields.value_set(&values));
 }
 
 /// `error` and every cause below it, joined by `: ` — the one form errors are logged in,

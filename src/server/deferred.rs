@@ -104,6 +104,7 @@ where
         work: Some(work),
         late: Some(late),
         span: tracing::Span::current(),
+        request: crate::telemetry::request::current(),
         state,
         kind,
         route,
@@ -160,8 +161,10 @@ where
 {
     work: Option<std::pin::Pin<Box<W>>>,
     late: Option<L>,
-    /// The callback's span, which the task carries on.
+    /// The span entered when the work was held, which the task carries on.
     span: tracing::Span,
+    /// The callback's request context, which the task carries on.
+    request: Option<crate::telemetry::request::RequestContext>,
     state: &'a AppState,
     kind: &'static str,
     route: &'a str,
@@ -211,14 +214,19 @@ where
             return;
         };
         let (kind, route) = (self.kind, self.route.to_owned());
-        self.state.background.spawn(
-            async move {
-                let out = work.await;
-                tracing::info!("handler finished after the budget; delivering its answer late");
-                let delivered = late(out).await;
-                crate::metrics::deferred_reply(kind, &route, delivered);
-            }
-            .instrument(self.span.clone()),
-        );
+        let task = async move {
+            let out = work.await;
+            tracing::info!("handler finished after the budget; delivering its answer late");
+            let delivered = late(out).await;
+            crate::metrics::deferred_reply(kind, &route, delivered);
+        }
+        .instrument(self.span.clone());
+        match self.request.take() {
+            Some(context) => self
+                .state
+                .background
+                .spawn(crate::telemetry::request::scope(context, task)),
+            None => self.state.background.spawn(task),
+        };
     }
 }

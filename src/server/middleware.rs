@@ -3,12 +3,12 @@
 //!
 //! 1. credentials (`Authorization`, `Cookie`) marked sensitive, so no log line prints them;
 //! 2. a request id, set when the caller sent none (`X-Request-ID`), and echoed on the answer;
-//! 3. a trace span per request, which every line logged for the request carries;
-//! 4. [`Access`]: callbacks counted and timed for `/metrics`, and one "callback answered"
-//!    line each (`[log] access`);
-//! 5. panics turned into 500s instead of dropped connections;
-//! 6. the body-size limit (413);
-//! 7. a timeout answered 408.
+//! 3. [`Access`]: the request's context, which every line logged for the request carries
+//!    (`telemetry::request`); callbacks counted and timed for `/metrics`, and one "callback
+//!    answered" line each (`[log] access`);
+//! 4. panics turned into 500s instead of dropped connections;
+//! 5. the body-size limit (413);
+//! 6. a timeout answered 408.
 //!
 //! Everything but [`Access`] is tower-http's ([`Access`] is ours because no tower-http layer
 //! knows our callback kinds and routes).
@@ -23,17 +23,22 @@
 //! | layer | instructions | of S1 |
 //! |---|---|---|
 //! | request id, set and propagated (two layers, header and extension) | 2 500 | 2.7 % |
-//! | trace: service, future, response-body wrapper (span made by our `make_span`) | 1 900 | 2.0 % |
 //! | body limit (service, future, body wrapper) | 700 | 0.8 % |
 //! | timeout (a timer made, armed only if the handler is pending) | 330 | 0.4 % |
 //! | sensitive headers | 430 | 0.5 % |
 //! | catch-panic | 150 | 0.2 % |
 //!
 //! A hand-written layer still has to do most of that work (an id, a header, a timer, a
-//! `catch_unwind`), so none could gain 3 %: every layer stays tower-http's. What the access
-//! line and the request span cost (`make_span` 8 000 and `finished` 10 300 instructions before
-//! `telemetry::fields`) is ours either way, and was cut there. An earlier hand-written
-//! timeout + catch-panic guard measured 0.95 against this stack with `bench/ab.sh` (no gain).
+//! `catch_unwind`), so none could gain 3 %: these stay tower-http's.
+//!
+//! **The one that went: tower-http's trace layer.** Its span per request (made by us, with
+//! the request's fields, given the caller's ids later, entered on every poll, closed) cost
+//! about 8 000 instructions of S1's 64 300, and the layer itself 1 900 more. The request's
+//! context now lives in a task-local value set by [`Access`] and is written by our log
+//! formats only when a line is written (`telemetry::request`): S1 64 300 → 58 100
+//! instructions per request (9.7 %, `bench/instructions.sh 2000`), S2 152 500 → 145 600,
+//! S3 102 800 → 95 900. Lines read as before (tests hold them to the default formats' with
+//! a real span, byte for byte in text).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,9 +52,9 @@ use axum::body::Body;
 use axum::http::header;
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service, ServiceBuilder};
 use tower_http::catch_panic::{CatchPanic, CatchPanicLayer, ResponseForPanic};
-use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::limit::{RequestBodyLimit, RequestBodyLimitLayer};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId,
@@ -57,10 +62,10 @@ use tower_http::request_id::{
 };
 use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 use tower_http::timeout::{Timeout, TimeoutLayer};
-use tower_http::trace::{Trace, TraceLayer};
 
 use crate::config::ServerSettings;
 use crate::metrics::{self, CallbackOutcome};
+use crate::telemetry::request::{self, RequestContext};
 
 /// The request id's header, as tower-http's request-id layers name it.
 const X_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
@@ -68,19 +73,8 @@ const X_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static
 /// The callback kinds, by the first segment of their route template (`/commands/{route}`).
 const CALLBACK_KINDS: [&str; 4] = ["commands", "hooks", "dialogs", "actions"];
 
-type MakeSpan = fn(&Request<Body>) -> tracing::Span;
-
 /// The stack below the request id layers.
-type Inner = Trace<
-    Access<CatchPanic<RequestBodyLimit<Timeout<Router>>, PanicAnswer>>,
-    SharedClassifier<ServerErrorsAsFailures>,
-    MakeSpan,
-    (),
-    (),
-    (),
-    (),
-    (),
->;
+type Inner = Access<CatchPanic<RequestBodyLimit<Timeout<Router>>, PanicAnswer>>;
 type Stack = SetSensitiveRequestHeaders<SetRequestId<PropagateRequestId<Inner>, Ids>>;
 
 /// The app as served: the router inside the middleware stack (see the module docs).
@@ -93,7 +87,6 @@ pub(crate) fn apply(router: Router, settings: &ServerSettings, access: bool) -> 
         prefix: rand::random(),
         next: AtomicU64::new(0),
     }));
-    let make_span: MakeSpan = make_span;
     let stack = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
@@ -101,15 +94,6 @@ pub(crate) fn apply(router: Router, settings: &ServerSettings, access: bool) -> 
         ]))
         .layer(SetRequestIdLayer::x_request_id(ids))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(make_span)
-                .on_request(())
-                .on_response(())
-                .on_body_chunk(())
-                .on_eos(())
-                .on_failure(()),
-        )
         .layer(AccessLayer { access })
         .layer(CatchPanicLayer::custom(PanicAnswer))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
@@ -153,7 +137,7 @@ impl Service<Request<Body>> for App {
     type Future = CallbackFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        Service::<Request<Body>>::poll_ready(&mut self.0, cx)
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
@@ -220,37 +204,6 @@ impl ResponseForPanic for PanicAnswer {
     }
 }
 
-/// The request span, with a callback's kind and route; the caller's ids start empty and are
-/// recorded by the handler once the payload is parsed (`telemetry::record_caller`), so every
-/// line logged for a callback (and every API-call span made on its behalf, as a child)
-/// carries them all. Kind and route are set here rather than recorded later: each later
-/// record formats the span's fields again.
-fn make_span(request: &Request<Body>) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let path = request.uri().path();
-    let (kind, route) = match callback_of(path) {
-        Some((kind, route)) => (Some(kind), Some(route)),
-        None => (None, None),
-    };
-    // Method and path as strings, quoted and escaped like every other string field (and like
-    // the API-call spans'): a path cannot pass for more fields, and no `Display` formatting.
-    tracing::info_span!(
-        "request",
-        method = request.method().as_str(),
-        path,
-        request_id,
-        kind,
-        route,
-        team_id = tracing::field::Empty,
-        channel_id = tracing::field::Empty,
-        user_id = tracing::field::Empty,
-    )
-}
-
 /// Layer of [`Access`].
 #[derive(Debug, Clone, Copy)]
 struct AccessLayer {
@@ -283,23 +236,32 @@ where
 {
     type Response = Response<R>;
     type Error = std::convert::Infallible;
-    type Future = AccessFuture<S::Future>;
+    type Future = TaskLocalFuture<RequestContext, AccessFuture<S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        // Kind and route are on the request span already (`make_span`). The route name is
-        // kept (a reference count on the `Uri`) to label the metrics.
-        let callback =
-            callback_of(request.uri().path()).map(|(kind, _)| (kind, request.uri().clone()));
-        AccessFuture {
-            inner: self.inner.call(request),
-            callback,
-            access: self.access,
-            started: Instant::now(),
-        }
+        // The request context every line logged for the request carries; the `Uri` (a
+        // reference count) also names the route in the metrics.
+        let kind = callback_of(request.uri().path()).map(|(kind, _)| kind);
+        let context = RequestContext::new(
+            request.method().clone(),
+            request.uri().clone(),
+            request.headers().get(&X_REQUEST_ID).cloned(),
+            kind,
+        );
+        let callback = kind.map(|kind| (kind, request.uri().clone()));
+        request::scope(
+            context,
+            AccessFuture {
+                inner: self.inner.call(request),
+                callback,
+                access: self.access,
+                started: Instant::now(),
+            },
+        )
     }
 }
 

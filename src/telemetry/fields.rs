@@ -126,6 +126,42 @@ fn write_quoted(writer: &mut Writer<'_>, name: &str, value: &str) -> fmt::Result
     writer.write_str(std::str::from_utf8(&line[..length]).map_err(|_| fmt::Error)?)
 }
 
+/// A span of string fields as a line without colours shows it, `name{a="x" b="y"}:`, put
+/// together on the stack and written at once, when every value is written verbatim (as
+/// [`PlainFields`] would, see [`debug_is_verbatim`]) and the whole fits; `None`, with
+/// nothing written, otherwise.
+pub(crate) fn write_plain_span(
+    writer: &mut Writer<'_>,
+    name: &str,
+    fields: &mut dyn Iterator<Item = (&str, &str)>,
+) -> Option<fmt::Result> {
+    const SHORT: usize = 512;
+    let mut line = [0u8; SHORT];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| -> Option<()> {
+        line.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
+        at += bytes.len();
+        Some(())
+    };
+    put(name.as_bytes())?;
+    let mut first = true;
+    for (field, value) in fields {
+        if !debug_is_verbatim(value) || field.starts_with("r#") {
+            return None;
+        }
+        put(if first { b"{" } else { b" " })?;
+        first = false;
+        put(field.as_bytes())?;
+        put(b"=\"")?;
+        put(value.as_bytes())?;
+        put(b"\"")?;
+    }
+    put(if first { b":" } else { b"}:" })?;
+    // Put together from `str`s and ASCII: always UTF-8.
+    let text = std::str::from_utf8(&line[..at]).ok()?;
+    Some(writer.write_str(text))
+}
+
 /// Writes a message as the default visitor does, with the terminal's control characters
 /// escaped (so a message cannot move the cursor or recolour the terminal), but a run of text
 /// with none of them, which is every message we log, in one write rather than a character at

@@ -361,3 +361,40 @@ async fn a_response_url_use_count_is_kept_only_while_the_handler_could_use_it_ag
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// A handler that answers after the budget moves to a task of its own; what that task logs
+/// still carries the callback's context (request id, route, caller), like its inline lines.
+#[tokio::test]
+async fn a_late_answer_is_logged_in_the_context_of_its_callback() {
+    let (sink, _guard) = crate::ops::capture_logs("info", switchboard::config::LogFormat::Json);
+    let env = env(0, |_| {}).await;
+    let ack = env.run("/late logged").await;
+    assert_eq!(ack[0].message, "Working on it…");
+    eventually("the late answer", Duration::from_secs(10), || {
+        let posts = env.posts_saying("done: logged");
+        (!posts.is_empty()).then_some(posts)
+    })
+    .await;
+    let text = sink.text();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let find = |message: &str| {
+        lines
+            .iter()
+            .find(|l| l["fields"]["message"] == message && l["span"]["route"] == "late")
+            .unwrap_or_else(|| panic!("no {message:?} line for /late: {text}"))
+    };
+    let answered = find("callback answered");
+    let late = find("handler finished after the budget; delivering its answer late");
+    let request_id = answered["span"]["request_id"].as_str().unwrap();
+    assert!(!request_id.is_empty(), "{answered}");
+    assert_eq!(late["span"]["request_id"], request_id, "{late}");
+    assert_eq!(late["span"]["kind"], "commands");
+    assert_eq!(
+        late["span"]["user_id"],
+        env.sim.world().user_id("alice").unwrap().as_str()
+    );
+    assert_eq!(late["spans"][0]["name"], "request");
+}

@@ -85,10 +85,10 @@ pub(crate) async fn scrape(http: &reqwest::Client, url: &str) -> Exposition {
 
 /// A log sink tests can read back.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Captured {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
@@ -112,7 +112,10 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 
 /// Installs a capturing subscriber for this test's thread (`#[tokio::test]` runs the app,
 /// the simulator and the client on that one thread).
-fn capture_logs(filter: &str, format: LogFormat) -> (Captured, tracing::subscriber::DefaultGuard) {
+pub(crate) fn capture_logs(
+    filter: &str,
+    format: LogFormat,
+) -> (Captured, tracing::subscriber::DefaultGuard) {
     dynamic_interest();
     let sink = Captured::default();
     let guard = tracing::subscriber::set_default(switchboard::telemetry::subscriber(
