@@ -179,7 +179,7 @@ impl Directory {
         client: &Client,
         id: &str,
     ) -> Result<Option<Who>, crate::mattermost::Error> {
-        self.lookup(Key::User(id.to_owned()), async {
+        self.lookup(Key::User(id.to_owned()), || async {
             let user = client.users().get(&UserId::new(id.to_owned())).await?;
             Ok(who(user.id.as_str(), &user.username))
         })
@@ -192,7 +192,7 @@ impl Directory {
         client: &Client,
         id: &str,
     ) -> Result<Option<Who>, crate::mattermost::Error> {
-        self.lookup(Key::Channel(id.to_owned()), async {
+        self.lookup(Key::Channel(id.to_owned()), || async {
             let channel = client
                 .channels()
                 .get(&ChannelId::new(id.to_owned()))
@@ -208,7 +208,7 @@ impl Directory {
         client: &Client,
         id: &str,
     ) -> Result<Option<Who>, crate::mattermost::Error> {
-        self.lookup(Key::Team(id.to_owned()), async {
+        self.lookup(Key::Team(id.to_owned()), || async {
             let team = client.teams().get(&TeamId::new(id.to_owned())).await?;
             Ok(who(team.id.as_str(), &team.name))
         })
@@ -221,7 +221,7 @@ impl Directory {
         client: &Client,
         username: &str,
     ) -> Result<Option<Who>, crate::mattermost::Error> {
-        self.lookup(Key::Username(username.to_owned()), async {
+        self.lookup(Key::Username(username.to_owned()), || async {
             let user = client.users().by_username(username).await?;
             Ok(who(user.id.as_str(), &user.username))
         })
@@ -240,7 +240,7 @@ impl Directory {
             team_id: team_id.to_owned(),
             name: name.to_owned(),
         };
-        self.lookup(key, async {
+        self.lookup(key, || async {
             let channel = client
                 .channels()
                 .by_name(&TeamId::new(team_id.to_owned()), name)
@@ -250,13 +250,16 @@ impl Directory {
         .await
     }
 
-    /// From the cache while fresh, else from `fetch` (one call for concurrent misses). A 404
-    /// is remembered as `None`; other errors are not remembered.
-    async fn lookup(
+    /// From the cache while fresh, else from `fetch()` (one call for concurrent misses). A
+    /// 404 is remembered as `None`; other errors are not remembered.
+    async fn lookup<F>(
         &self,
         key: Key,
-        fetch: impl Future<Output = Result<Who, crate::mattermost::Error>>,
-    ) -> Result<Option<Who>, crate::mattermost::Error> {
+        fetch: impl FnOnce() -> F,
+    ) -> Result<Option<Who>, crate::mattermost::Error>
+    where
+        F: Future<Output = Result<Who, crate::mattermost::Error>>,
+    {
         if let Some(entry) = self.cache.get(&key) {
             if entry.fresh() {
                 return Ok(entry.found);
@@ -266,7 +269,10 @@ impl Directory {
         let entry = self
             .cache
             .get_or_insert_async(&key, async {
-                let found = match fetch.await {
+                // Made and boxed only on a miss: an API call's future is large (about 1.7 kB),
+                // and held in place it made this future, and every caller's, larger still
+                // (a `[post]`'s 8.5 kB, copied on each move: #12).
+                let found = match Box::pin(fetch()).await {
                     Ok(who) => Some(who),
                     Err(e) if e.is_not_found() => None,
                     Err(e) => return Err(e),
