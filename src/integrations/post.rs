@@ -6,6 +6,9 @@
 //!   name cache ([`Directory`]), so a renamed channel is found again within a minute and a
 //!   missing one is reported to the user.
 
+use std::sync::Arc;
+
+use minijinja::value::DynObject;
 use serde_json::json;
 
 use super::context::Context;
@@ -154,11 +157,14 @@ impl PostAction {
         context: Context,
     ) -> Result<String, PostError> {
         // Converted once for every template below, keys on first use (rendering the context
-        // itself would serialise all of it for each template).
-        let view = &context.to_template_value();
-        let message = self.message.render(view)?;
+        // itself would serialise all of it for each template), and shared rather than copied:
+        // taken back below to add the post's result.
+        let shared = Arc::new(context);
+        let view = minijinja::Value::from_dyn_object(DynObject::new(Arc::clone(&shared)));
+        let context = &*shared;
+        let message = self.message.render(&view)?;
         let root = match &self.root_id {
-            Some(t) => t.render(view)?.trim().to_owned(),
+            Some(t) => t.render(&view)?.trim().to_owned(),
             None => String::new(),
         };
         let (channel_id, channel_name, team_name) = match &self.channel {
@@ -223,6 +229,9 @@ impl PostAction {
             create = create.root_id(&root_id);
         }
         let post = create.send().await?;
+        // Nothing but `view` holds the context once the templates are done with it.
+        drop(view);
+        let context = Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone());
         let context = context.with_result(
             "post",
             json!({"id": post.id.as_str(), "channel": channel_name, "team": team_name}),
