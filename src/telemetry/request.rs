@@ -191,16 +191,17 @@ impl RequestContext {
     }
 
     /// Calls `f` with the context's fields as names and values, each absent one left out.
-    pub(crate) fn with_strs<R>(
-        &self,
-        f: impl FnOnce(&mut dyn Iterator<Item = (&str, &str)>) -> R,
-    ) -> R {
+    pub(crate) fn with_strs<R>(&self, f: impl FnOnce(&[(&str, &str)]) -> R) -> R {
         self.with_values(|values| {
-            let mut present = NAMES
-                .iter()
-                .zip(values)
-                .filter_map(|(name, value)| Some((*name, (*value)?)));
-            f(&mut present)
+            let mut present = [("", ""); NAMES.len()];
+            let mut count = 0;
+            for (name, value) in NAMES.iter().zip(values) {
+                if let Some(value) = value {
+                    present[count] = (name, value);
+                    count += 1;
+                }
+            }
+            f(&present[..count])
         })
     }
 }
