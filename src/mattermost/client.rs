@@ -282,11 +282,11 @@ impl Client {
         let mut url = base.clone();
         // The request's path is percent-encoded already (`ApiRequest`), so setting it gives the
         // URL that parsing `base + path` would.
-        url.set_path(&format!(
-            "{}{}",
-            base.path().trim_end_matches('/'),
-            request.path()
-        ));
+        let (base_path, path) = (base.path().trim_end_matches('/'), request.path());
+        let mut full = String::with_capacity(base_path.len() + path.len());
+        full.push_str(base_path);
+        full.push_str(path);
+        url.set_path(&full);
         if !request.query_pairs().is_empty() {
             url.query_pairs_mut().extend_pairs(request.query_pairs());
         }
