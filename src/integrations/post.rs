@@ -228,13 +228,13 @@ impl PostAction {
         if !root.is_empty() {
             create = create.root_id(&root_id);
         }
-        let post = create.send().await?;
+        let post_id = create.send_for_id().await?;
         // Nothing but `view` holds the context once the templates are done with it.
         drop(view);
         let context = Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone());
         let context = context.with_result(
             "post",
-            json!({"id": post.id.as_str(), "channel": channel_name, "team": team_name}),
+            json!({"id": post_id.as_str(), "channel": channel_name, "team": team_name}),
         );
         Ok(self.reply.render(&context.into_template_value())?)
     }

@@ -28,6 +28,16 @@ pub fn cases() -> Vec<Case> {
                     .props(serde_json::Map::new()).file_ids(vec![]).send().await?;
                 assert_eq!(post.props["from_bot"], "true");
             })),
+        // The same request; only the id of the answer is kept.
+        case(ep::POSTS_CREATE, "POST", "/api/v4/posts")
+            .json(json!({"channel_id": "chan1", "message": "deployed", "root_id": "post0",
+                         "props": {}, "file_ids": [], "pending_post_id": ANY}))
+            .respond(201, post("post1"))
+            .call(call!(|c| {
+                let id = c.posts().create(&ch("chan1"), "deployed").root_id(&p("post0"))
+                    .props(serde_json::Map::new()).file_ids(vec![]).send_for_id().await?;
+                assert_eq!(id, p("post1"));
+            })),
         case(ep::POSTS_EPHEMERAL, "POST", "/api/v4/posts/ephemeral")
             .json(json!({"user_id": "user2", "post": {"channel_id": "chan1", "message": "only you"}}))
             .respond(201, post("eph1"))

@@ -169,6 +169,20 @@ impl CreatePost<'_> {
     pub async fn send(self) -> Result<Post> {
         self.client.send_json(&self.request()?).await
     }
+
+    /// Creates the post and returns only its id: the rest of the answer is skipped, not
+    /// decoded (a created post has a dozen fields and a map of the unknown ones).
+    ///
+    /// API: <https://api.mattermost.com/#tag/posts/operation/CreatePost>.
+    pub async fn send_for_id(self) -> Result<PostId> {
+        /// The one field of the created post kept.
+        #[derive(serde::Deserialize)]
+        struct Created {
+            id: PostId,
+        }
+        let created: Created = self.client.send_json(&self.request()?).await?;
+        Ok(created.id)
+    }
 }
 
 /// Builder for `PUT /posts/{post_id}/patch`
