@@ -134,8 +134,10 @@ impl RequestContext {
     /// Calls `f` with the context's values, in the order of [`NAMES`] (`None` for one not
     /// known).
     fn with_values<R>(&self, f: impl FnOnce(&[Option<&str>; 8]) -> R) -> R {
-        let caller = self.caller.borrow();
-        let (team, channel, user) = match caller.as_ref() {
+        // Never borrowed mutably while a line is written; if it were, the ids are left out
+        // rather than the line lost.
+        let caller = self.caller.try_borrow().ok();
+        let (team, channel, user) = match caller.as_deref().and_then(Option::as_ref) {
             Some(c) => (
                 Some(&c.ids[..c.team_end]),
                 Some(&c.ids[c.team_end..c.channel_end]),
@@ -232,11 +234,13 @@ pub fn record_caller(team_id: &str, channel_id: &str, user_id: &str) {
         ids.push_str(team_id);
         ids.push_str(channel_id);
         ids.push_str(user_id);
-        *context.caller.borrow_mut() = Some(Caller {
-            ids,
-            team_end: team_id.len(),
-            channel_end: team_id.len() + channel_id.len(),
-        });
+        if let Ok(mut caller) = context.caller.try_borrow_mut() {
+            *caller = Some(Caller {
+                ids,
+                team_end: team_id.len(),
+                channel_end: team_id.len() + channel_id.len(),
+            });
+        }
     });
 }
 
