@@ -104,7 +104,6 @@ where
         work: Some(work),
         late: Some(late),
         span: tracing::Span::current(),
-        request: crate::telemetry::request::current(),
         state,
         kind,
         route,
@@ -163,8 +162,6 @@ where
     late: Option<L>,
     /// The span entered when the work was held, which the task carries on.
     span: tracing::Span,
-    /// The callback's request context, which the task carries on.
-    request: Option<crate::telemetry::request::RequestContext>,
     state: &'a AppState,
     kind: &'static str,
     route: &'a str,
@@ -221,7 +218,11 @@ where
             crate::metrics::deferred_reply(kind, &route, delivered);
         }
         .instrument(self.span.clone());
-        match self.request.take() {
+        // The callback's request context, read here rather than when the work was held: only
+        // work handed to a task needs a copy. Dropping happens within the context (in the
+        // callback's poll when the budget ran out; tokio's `TaskLocalFuture` drops what it
+        // wraps within it when the callback is abandoned).
+        match crate::telemetry::request::current() {
             Some(context) => self
                 .state
                 .background

@@ -58,9 +58,9 @@ impl NewPost {
     }
 }
 
-/// A fresh `pending_post_id`: 26 random characters (`a–z`, `0–9`), `:`, Unix milliseconds.
-/// Each character is 5 bits of two random `u64`s, without rejection sampling or `format!`
-/// (the sampler cost 2 500 instructions a post, #12).
+/// A fresh `pending_post_id`: 26 random characters (`a–z`, `2–7`), `:`, Unix milliseconds.
+/// Each character is 5 bits of one random `u128` (the last gets its 3 remaining bits), without
+/// rejection sampling or `format!` (the sampler cost 2 500 instructions a post, #12).
 fn pending_post_id() -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
     let bits: u128 = rand::random();
