@@ -150,16 +150,28 @@ impl PostAction {
     }
 
     /// Posts, and renders the confirmation for the user (empty: no answer).
-    pub async fn run(
-        &self,
-        client: &Client,
-        directory: &Directory,
+    ///
+    /// Not an `async fn`, whose future would hold the context (550 bytes) as given besides
+    /// the `Arc` it is moved into.
+    pub fn run<'a>(
+        &'a self,
+        client: &'a Client,
+        directory: &'a Directory,
         context: Context,
-    ) -> Result<String, PostError> {
+    ) -> impl Future<Output = Result<String, PostError>> + Send + 'a {
         // Converted once for every template below, keys on first use (rendering the context
         // itself would serialise all of it for each template), and shared rather than copied:
         // taken back below to add the post's result.
         let shared = Arc::new(context);
+        self.run_shared(client, directory, shared)
+    }
+
+    async fn run_shared(
+        &self,
+        client: &Client,
+        directory: &Directory,
+        shared: Arc<Context>,
+    ) -> Result<String, PostError> {
         let view = minijinja::Value::from_dyn_object(DynObject::new(Arc::clone(&shared)));
         let context = &*shared;
         let message = self.message.render(&view)?;

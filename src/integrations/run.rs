@@ -11,7 +11,10 @@
 //! arguments carried into a dialog and the values a button passes on cannot be forged.
 
 use std::collections::{BTreeMap, HashSet};
+use std::future::{Ready, ready};
 use std::sync::Arc;
+
+use futures::future::Either;
 
 use serde_json::{Map, Value, json};
 
@@ -23,7 +26,7 @@ use super::handler::{
 };
 use super::locate::template_location;
 use super::names::{Directory, Needs};
-use super::reply::{ButtonLinks, Choices, Rendered};
+use super::reply::{ButtonLinks, Choices, Rendered, ReplyAction};
 use super::{Action, Route, RouteSet, TriggerWhen};
 use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{ActionIntegration, CommandResponse};
@@ -164,130 +167,164 @@ impl DeclaredRoute {
     }
 
     /// Runs `action` with `context`; `trigger_id` opens dialogs.
-    pub(super) async fn run(
-        &self,
-        cx: &Cx,
-        route: &Route,
-        action: &Action,
+    ///
+    /// A reply, the commonest action, is rendered at once; the other actions wait for I/O and
+    /// run as a boxed future. A caller's future so holds a pointer rather than the other
+    /// actions' state (1.2 kB, with the context), which it would carry for a reply too.
+    pub(super) fn run<'a>(
+        &'a self,
+        cx: &'a Cx,
+        route: &'a Route,
+        action: &'a Action,
         context: Context,
-    ) -> Answer {
+    ) -> Either<Ready<Answer>, BoxFuture<'a, Answer>> {
+        match action {
+            Action::Reply(reply) => Either::Left(ready(Self::reply(cx, route, reply, context))),
+            _ => Either::Right(Box::pin(self.run_io(cx, route, action, context))),
+        }
+    }
+
+    /// Renders a `[reply]`.
+    fn reply(cx: &Cx, route: &Route, reply: &ReplyAction, context: Context) -> Answer {
         let links = SignedLinks {
             cx,
             channel_id: &context.channel.id.clone(),
         };
-        match action {
-            Action::Reply(reply) => match reply.render(context, &links) {
-                Ok(rendered) => Answer::Reply {
-                    rendered,
-                    update: reply.update,
-                },
-                Err(e) => {
-                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "reply template failed");
-                    Answer::Ephemeral(SORRY.into())
-                }
+        match reply.render(context, &links) {
+            Ok(rendered) => Answer::Reply {
+                rendered,
+                update: reply.update,
             },
-            Action::Dialog(dialog) => {
-                let step = dialog_step(route, action);
-                let built = match dialog.build(&context, &step, String::new()) {
-                    Ok(mut d) => {
-                        dialog.set_lookup_url(&mut d, &cx.lookup_url(&step));
-                        if dialog.refreshes() {
-                            d.source_url = Some(cx.dialog_url(&route.name));
+            Err(e) => {
+                tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "reply template failed");
+                Answer::Ephemeral(SORRY.into())
+            }
+        }
+    }
+
+    /// [`Self::run`] for the actions that wait for I/O. Not an `async fn`, whose future would
+    /// hold the context twice (as given, and as its body's variable).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn's future holds its arguments twice"
+    )]
+    fn run_io<'a>(
+        &'a self,
+        cx: &'a Cx,
+        route: &'a Route,
+        action: &'a Action,
+        context: Context,
+    ) -> impl Future<Output = Answer> + Send + 'a {
+        async move {
+            let links = SignedLinks {
+                cx,
+                channel_id: &context.channel.id.clone(),
+            };
+            match action {
+                Action::Reply(reply) => Self::reply(cx, route, reply, context),
+                Action::Dialog(dialog) => {
+                    let step = dialog_step(route, action);
+                    let built = match dialog.build(&context, &step, String::new()) {
+                        Ok(mut d) => {
+                            dialog.set_lookup_url(&mut d, &cx.lookup_url(&step));
+                            if dialog.refreshes() {
+                                d.source_url = Some(cx.dialog_url(&route.name));
+                            }
+                            d
                         }
-                        d
+                        Err(e) => {
+                            tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
+                            return Answer::Ephemeral(SORRY.into());
+                        }
+                    };
+                    let data = json!({ "args": context.args, "context": context.context });
+                    match Box::pin(cx.open_dialog(
+                        &context.trigger_id,
+                        &context.user.id,
+                        &context.channel.id,
+                        &step,
+                        data,
+                        built,
+                    ))
+                    .await
+                    {
+                        Ok(()) => Answer::Nothing,
+                        Err(e) => {
+                            tracing::error!(route = %route.name, error = %e, "opening the dialog failed");
+                            Answer::Ephemeral(
+                                "⚠️ The dialog could not be opened; please try again.".into(),
+                            )
+                        }
                     }
-                    Err(e) => {
-                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog template failed");
+                }
+                Action::Exec(exec) => {
+                    // Argv and environment are rendered again when the run starts; a template
+                    // that cannot render is reported now, with its place, and nothing starts.
+                    if let Err(e) = exec.prepare(&context) {
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
                         return Answer::Ephemeral(SORRY.into());
                     }
-                };
-                let data = json!({ "args": context.args, "context": context.context });
-                match Box::pin(cx.open_dialog(
-                    &context.trigger_id,
-                    &context.user.id,
-                    &context.channel.id,
-                    &step,
-                    data,
-                    built,
+                    let ticket = match Box::pin(exec.admit(&route.name, &self.runtime.exec_limits))
+                        .await
+                    {
+                        Ok(Some(ticket)) => ticket,
+                        Ok(None) => {
+                            return Answer::Ephemeral(format!(
+                                "⏳ `{}` is busy (every slot and queue place is taken); try later.",
+                                route.name
+                            ));
+                        }
+                        Err(e) => {
+                            // Fail closed: without the count, the limit cannot be kept.
+                            tracing::error!(route = %route.name, error = %e, "exec limits unavailable");
+                            return Answer::Ephemeral(format!(
+                                "⚠️ `{}` could not be started: its run limits cannot be checked right now; try again shortly.",
+                                route.name
+                            ));
+                        }
+                    };
+                    match exec.started_text(&context, &ticket) {
+                        Ok(text) => {
+                            exec.spawn_live(cx, context, ticket);
+                            Answer::Ephemeral(text)
+                        }
+                        Err(e) => {
+                            tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
+                            Answer::Ephemeral(SORRY.into())
+                        }
+                    }
+                }
+                Action::Http(http) => match Box::pin(http.run(
+                    &self.runtime.http,
+                    &self.runtime.http_allowed_hosts,
+                    context,
+                    &links,
                 ))
                 .await
                 {
-                    Ok(()) => Answer::Nothing,
+                    Ok(rendered) => Answer::Reply {
+                        rendered,
+                        update: http.reply.update,
+                    },
                     Err(e) => {
-                        tracing::error!(route = %route.name, error = %e, "opening the dialog failed");
-                        Answer::Ephemeral(
-                            "⚠️ The dialog could not be opened; please try again.".into(),
-                        )
-                    }
-                }
-            }
-            Action::Exec(exec) => {
-                // Argv and environment are rendered again when the run starts; a template
-                // that cannot render is reported now, with its place, and nothing starts.
-                if let Err(e) = exec.prepare(&context) {
-                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
-                    return Answer::Ephemeral(SORRY.into());
-                }
-                let ticket = match Box::pin(exec.admit(&route.name, &self.runtime.exec_limits))
-                    .await
-                {
-                    Ok(Some(ticket)) => ticket,
-                    Ok(None) => {
-                        return Answer::Ephemeral(format!(
-                            "⏳ `{}` is busy (every slot and queue place is taken); try later.",
-                            route.name
-                        ));
-                    }
-                    Err(e) => {
-                        // Fail closed: without the count, the limit cannot be kept.
-                        tracing::error!(route = %route.name, error = %e, "exec limits unavailable");
-                        return Answer::Ephemeral(format!(
-                            "⚠️ `{}` could not be started: its run limits cannot be checked right now; try again shortly.",
-                            route.name
-                        ));
-                    }
-                };
-                match exec.started_text(&context, &ticket) {
-                    Ok(text) => {
-                        exec.spawn_live(cx, context, ticket);
-                        Answer::Ephemeral(text)
-                    }
-                    Err(e) => {
-                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "exec template failed");
-                        Answer::Ephemeral(SORRY.into())
-                    }
-                }
-            }
-            Action::Http(http) => match Box::pin(http.run(
-                &self.runtime.http,
-                &self.runtime.http_allowed_hosts,
-                context,
-                &links,
-            ))
-            .await
-            {
-                Ok(rendered) => Answer::Reply {
-                    rendered,
-                    update: http.reply.update,
-                },
-                Err(e) => {
-                    if let super::HttpError::Template(t) = &e {
-                        tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "http template failed");
-                    }
-                    tracing::warn!(route = %route.name, error = %e, "http forward failed");
-                    Answer::Ephemeral(format!("⚠️ `{}`: {e}.", route.name))
-                }
-            },
-            Action::Post(post) => {
-                match Box::pin(post.run(cx.client(), &self.runtime.directory, context)).await {
-                    Ok(text) if text.is_empty() => Answer::Nothing,
-                    Ok(text) => Answer::Ephemeral(text),
-                    Err(e) => {
-                        if let super::PostError::Template(t) = &e {
-                            tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
+                        if let super::HttpError::Template(t) = &e {
+                            tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "http template failed");
                         }
-                        tracing::warn!(route = %route.name, error = %e, "post action failed");
-                        Answer::Ephemeral(format!("⚠️ `{}`: {}.", route.name, e.user_message()))
+                        tracing::warn!(route = %route.name, error = %e, "http forward failed");
+                        Answer::Ephemeral(format!("⚠️ `{}`: {e}.", route.name))
+                    }
+                },
+                Action::Post(post) => {
+                    match Box::pin(post.run(cx.client(), &self.runtime.directory, context)).await {
+                        Ok(text) if text.is_empty() => Answer::Nothing,
+                        Ok(text) => Answer::Ephemeral(text),
+                        Err(e) => {
+                            if let super::PostError::Template(t) = &e {
+                                tracing::error!(route = %route.name, at = %template_location(route, t), error = %t, "post template failed");
+                            }
+                            tracing::warn!(route = %route.name, error = %e, "post action failed");
+                            Answer::Ephemeral(format!("⚠️ `{}`: {}.", route.name, e.user_message()))
+                        }
                     }
                 }
             }

@@ -47,13 +47,13 @@ pub(crate) enum Outcome<T> {
 /// waiting for it at most the callback budget. If it finishes later, `late` gets its output
 /// and says whether the answer reached the user. `kind` and `route` label the metrics: a
 /// deadline miss when the budget runs out, a delivered/failed deferred reply afterwards.
-pub(crate) async fn run<T, W, L>(
-    state: &AppState,
+pub(crate) fn run<'a, T, W, L>(
+    state: &'a AppState,
     kind: &'static str,
-    route: &str,
+    route: &'a str,
     work: W,
     late: L,
-) -> Outcome<T>
+) -> impl Future<Output = Outcome<T>> + Send + 'a
 where
     T: Send + 'static,
     W: Future<Output = T> + Send + 'static,
@@ -62,17 +62,68 @@ where
     run_extended(state, kind, route, work, late, || {
         Box::pin(std::future::ready(Duration::ZERO))
     })
-    .await
 }
 
 /// Like [`run`], but when the budget runs out `extend` is asked how much longer the answer
 /// is still worth waiting for inline (e.g. only Mattermost may apply it); zero defers at once.
-pub(crate) async fn run_extended<T, W, L, E>(
-    state: &AppState,
+///
+/// Not an `async fn`: the work is boxed here, when the callback's future is made, so that
+/// future holds a pointer instead of the work itself (an `async fn` keeps its arguments in
+/// its own state, and each caller's future keeps them again). What follows a first poll that
+/// is not ready is a future of its own, boxed only then ([`wait`]). Both keep the callback's
+/// future small: it is moved into its box in full, and S1's 3.4 kB were copied twice per
+/// request into memory the cache did not hold.
+pub(crate) fn run_extended<'a, T, W, L, E>(
+    state: &'a AppState,
     kind: &'static str,
-    route: &str,
+    route: &'a str,
     work: W,
     late: L,
+    extend: E,
+) -> impl Future<Output = Outcome<T>> + Send + 'a
+where
+    T: Send + 'static,
+    W: Future<Output = T> + Send + 'static,
+    L: FnOnce(T) -> BoxFuture<'static, bool> + Send + 'static,
+    E: FnOnce() -> BoxFuture<'static, Duration> + Send + 'a,
+{
+    let mut work = Box::pin(work);
+    async move {
+        // The budget counts from here, so a slow first poll uses it up too.
+        let started = tokio::time::Instant::now();
+        // One inline poll; a panic in it is caught like one in the task (the boxed future is
+        // dropped, never polled again, so observing it after the unwind is sound).
+        // The first poll's output is taken before anything else is awaited, so this future
+        // does not keep room for it.
+        match std::future::poll_fn(|cx| {
+            Poll::Ready(catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))))
+        })
+        .await
+        {
+            Ok(Poll::Ready(out)) => return Outcome::Now(out),
+            Ok(Poll::Pending) => {}
+            Err(_) => {
+                tracing::error!("handler panicked");
+                return Outcome::Lost;
+            }
+        }
+        let held = Held {
+            work: Some(work),
+            late: Some(late),
+            span: tracing::Span::current(),
+            state,
+            kind,
+            route,
+        };
+        Box::pin(wait(held, started, extend)).await
+    }
+}
+
+/// The rest of [`run_extended`] for work not ready on its first poll: polled inline until the
+/// budget (perhaps extended) runs out, then handed over to a task.
+async fn wait<T, W, L, E>(
+    mut held: Held<'_, T, W, L>,
+    started: tokio::time::Instant,
     extend: E,
 ) -> Outcome<T>
 where
@@ -81,33 +132,10 @@ where
     L: FnOnce(T) -> BoxFuture<'static, bool> + Send + 'static,
     E: FnOnce() -> BoxFuture<'static, Duration>,
 {
-    // The budget counts from here, so a slow first poll uses it up too.
-    let started = tokio::time::Instant::now();
-    let mut work = Box::pin(work);
-    // One inline poll; a panic in it is caught like one in the task (the boxed future is
-    // dropped, never polled again, so observing it after the unwind is sound).
-    let first = std::future::poll_fn(|cx| {
-        Poll::Ready(catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))))
-    })
-    .await;
-    match first {
-        Ok(Poll::Ready(out)) => return Outcome::Now(out),
-        Ok(Poll::Pending) => {}
-        Err(_) => {
-            tracing::error!("handler panicked");
-            return Outcome::Lost;
-        }
-    }
     // From here the work is held by `held`: if this future is dropped before the work is
     // done (the budget ran out, or the callback was abandoned), it continues in a task.
-    let mut held = Held {
-        work: Some(work),
-        late: Some(late),
-        span: tracing::Span::current(),
-        state,
-        kind,
-        route,
-    };
+    let state = held.state;
+    let (kind, route) = (held.kind, held.route);
     let mut deadline = started + state.settings.callbacks.budget();
     let mut extended = false;
     let mut extend = Some(extend);

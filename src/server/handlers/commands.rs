@@ -33,8 +33,10 @@ pub(crate) async fn slash_command_post(
 ) -> Result<Json<CommandResponse>, AppError> {
     let handler = super::find(&state, &route)?;
     let request = SlashCommandRequest::from_form(&body)?;
-    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
-    answer(&state, &route, handler, request, request_id).await
+    // Bound first: a future awaited in the statement that makes it keeps that statement's
+    // temporaries (here the request, moved into it) beside it.
+    let answer = answer(&state, &route, handler, request, request_id);
+    answer.await
 }
 
 /// `GET /commands/{route}?…`.
@@ -46,92 +48,119 @@ pub(crate) async fn slash_command_get(
 ) -> Result<Json<CommandResponse>, AppError> {
     let handler = super::find(&state, &route)?;
     let request = SlashCommandRequest::from_form(query.unwrap_or_default().as_bytes())?;
-    telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
-    answer(&state, &route, handler, request, request_id).await
+    // Bound first: a future awaited in the statement that makes it keeps that statement's
+    // temporaries (here the request, moved into it) beside it.
+    let answer = answer(&state, &route, handler, request, request_id);
+    answer.await
 }
 
 /// Verifies the token (an unknown one may trigger one token refresh, see `tokens.rs`), then
 /// runs the handler within the budget. `Json` answers with `Content-Type: application/json`
 /// exactly, which Mattermost requires to parse a reply.
-async fn answer(
-    state: &AppState,
-    route: &str,
+///
+/// Not an `async fn`, whose future would hold its arguments twice (as given, and as its
+/// body's variables): this future holds them once.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn's future holds its arguments twice"
+)]
+fn answer<'a>(
+    state: &'a AppState,
+    route: &'a str,
     handler: Arc<dyn Handler>,
     request: SlashCommandRequest,
     request_id: String,
-) -> Result<Json<CommandResponse>, AppError> {
-    if !state
-        .tokens
-        .verify_or_refresh(TokenKind::Command, route, &request.team_id, &request.token)
-        .await
-    {
-        return Err(AppError::Unauthorized("slash-command token does not match"));
-    }
-    let cx = state.cx(route, request_id);
-    let late_route = route.to_owned();
-    let forget_url = !handler.reuses_response_url();
-    // The context and request travel with the handler's answer, so a late answer finds its
-    // `response_url` without anything copied up front for the rare late case.
-    let work = async move {
-        let result = handler.slash_command(&cx, &request).await;
-        (result, cx, request)
-    };
-    let late = move |(result, cx, request): (
-        Result<CommandResponse, HandlerError>,
-        Cx,
-        SlashCommandRequest,
-    )|
-          -> BoxFuture<'static, bool> {
-        Box::pin(async move {
-            let response = match result {
-                Ok(response) => split_long_text(response),
-                Err(e) => {
-                    tracing::error!(error = %e, "slash-command handler failed");
-                    CommandResponse::ephemeral(APOLOGY)
+) -> impl Future<Output = Result<Json<CommandResponse>, AppError>> + 'a {
+    async move {
+        telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
+        if !state
+            .tokens
+            .verify_or_refresh(TokenKind::Command, route, &request.team_id, &request.token)
+            .await
+        {
+            return Err(AppError::Unauthorized("slash-command token does not match"));
+        }
+        let cx = state.cx(route, request_id);
+        let late_route = route.to_owned();
+        let forget_url = !handler.reuses_response_url();
+        let late = move |(result, cx, request): (
+            Result<CommandResponse, HandlerError>,
+            Cx,
+            SlashCommandRequest,
+        )|
+              -> BoxFuture<'static, bool> {
+            Box::pin(async move {
+                let response = match result {
+                    Ok(response) => split_long_text(response),
+                    Err(e) => {
+                        tracing::error!(error = %e, "slash-command handler failed");
+                        CommandResponse::ephemeral(APOLOGY)
+                    }
+                };
+                if request.response_url.is_empty() {
+                    tracing::warn!(
+                        "late slash-command answer: the request had no response_url; answering through the API"
+                    );
+                    return deliver::command_answer_elsewhere(
+                        cx.client(),
+                        &late_route,
+                        &request,
+                        &response,
+                    )
+                    .await
+                        != deliver::Delivered::Failed;
                 }
-            };
-            if request.response_url.is_empty() {
-                tracing::warn!(
-                    "late slash-command answer: the request had no response_url; answering through the API"
-                );
-                return deliver::command_answer_elsewhere(
-                    cx.client(),
-                    &late_route,
-                    &request,
-                    &response,
-                )
-                .await
-                    != deliver::Delivered::Failed;
-            }
-            let delivered = match cx.respond(&request.response_url, &response).await {
-                Ok(()) => {
-                    tracing::info!("late slash-command answer delivered via response_url");
-                    true
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "late slash-command answer not delivered via response_url; answering through the API");
-                    deliver::command_answer_elsewhere(cx.client(), &late_route, &request, &response)
+                let delivered = match cx.respond(&request.response_url, &response).await {
+                    Ok(()) => {
+                        tracing::info!("late slash-command answer delivered via response_url");
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "late slash-command answer not delivered via response_url; answering through the API");
+                        deliver::command_answer_elsewhere(
+                            cx.client(),
+                            &late_route,
+                            &request,
+                            &response,
+                        )
                         .await
-                        != deliver::Delivered::Failed
+                            != deliver::Delivered::Failed
+                    }
+                };
+                if forget_url {
+                    cx.forget_response_url(&request.response_url).await;
                 }
-            };
-            if forget_url {
-                cx.forget_response_url(&request.response_url).await;
+                delivered
+            })
+        };
+        // The context and request travel with the handler's answer, so a late answer finds its
+        // `response_url` without anything copied up front for the rare late case. The work is
+        // made within the call (not bound to a name first), so this future keeps no room for it:
+        // `deferred::run` boxes it at once.
+        let work = deferred::run(
+            state,
+            "command",
+            route,
+            async move {
+                let result = handler.slash_command(&cx, &request).await;
+                (result, cx, request)
+            },
+            late,
+        );
+        let response = match work.await {
+            Outcome::Now((Ok(response), _, _)) => split_long_text(response),
+            Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
+                return Err(AppError::Unsupported(kind));
             }
-            delivered
-        })
-    };
-    let response = match deferred::run(state, "command", route, work, late).await {
-        Outcome::Now((Ok(response), _, _)) => split_long_text(response),
-        Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
-            return Err(AppError::Unsupported(kind));
-        }
-        Outcome::Now((Err(e), _, _)) => {
-            tracing::error!(error = %e, "slash-command handler failed");
-            CommandResponse::ephemeral(APOLOGY)
-        }
-        Outcome::Deferred => CommandResponse::ephemeral(state.settings.callbacks.ack_text.clone()),
-        Outcome::Lost => CommandResponse::ephemeral(APOLOGY),
-    };
-    Ok(Json(response))
+            Outcome::Now((Err(e), _, _)) => {
+                tracing::error!(error = %e, "slash-command handler failed");
+                CommandResponse::ephemeral(APOLOGY)
+            }
+            Outcome::Deferred => {
+                CommandResponse::ephemeral(state.settings.callbacks.ack_text.clone())
+            }
+            Outcome::Lost => CommandResponse::ephemeral(APOLOGY),
+        };
+        Ok(Json(response))
+    }
 }

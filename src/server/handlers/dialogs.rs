@@ -26,7 +26,9 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 
-use crate::integrations::{BoxFuture, DialogLookup, HandlerError, SubmittedDialog};
+use tracing::Instrument as _;
+
+use crate::integrations::{BoxFuture, Cx, DialogLookup, HandlerError, SubmittedDialog};
 use crate::protocol::{DialogResponse, DialogSubmissionRequest, LookupResponse};
 use crate::server::deferred::{self, Outcome};
 use crate::server::deliver;
@@ -47,41 +49,54 @@ const TRY_AGAIN: &str =
     "Switchboard cannot accept submissions right now; please try again shortly.";
 
 /// `POST /dialogs/{route}`.
-pub(crate) async fn dialog_submission(
+///
+/// Not an `async fn`, whose future would hold its arguments twice (as given, and as its
+/// body's variables): this future holds them once. Futures are bound before they are
+/// awaited, so none keeps the temporaries of the statement that made it.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn's future holds its arguments twice"
+)]
+pub(crate) fn dialog_submission(
     State(state): State<AppState>,
     Path(route): Path<String>,
     RequestId(request_id): RequestId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<DialogResponse>, AppError> {
-    let handler = super::find(&state, &route)?;
-    let body = extract::body(body)?;
-    extract::require_json(&headers)?;
-    let request = DialogSubmissionRequest::from_json(&body)?;
-    crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
-    let token = request.state.clone();
-    let refresh = request.kind == "refresh";
-    let dialog = verify(&state, &route, request)?;
-    if refresh {
-        // A field refresh is verified like a submission but runs nothing and does not use
-        // the state up: the form comes back with the same state.
-        return answer(&state, route, handler, dialog.dialog, request_id).await;
+) -> impl Future<Output = Result<Json<DialogResponse>, AppError>> + Send {
+    async move {
+        let handler = super::find(&state, &route)?;
+        let body = extract::body(body)?;
+        extract::require_json(&headers)?;
+        let request = DialogSubmissionRequest::from_json(&body)?;
+        crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
+        let token = request.state.clone();
+        let refresh = request.kind == "refresh";
+        let Verified { dialog, expires_at } = verify(&state, &route, request)?;
+        if refresh {
+            // A field refresh is verified like a submission but runs nothing and does not use
+            // the state up: the form comes back with the same state.
+            let answer = answer(&state, route, handler, dialog, request_id);
+            return answer.await;
+        }
+        let claim = single_use::claim(&state, &token, expires_at);
+        let record = match claim.await {
+            Claim::First(record) => record,
+            Claim::Replay => return Ok(Json(DialogResponse::error(ALREADY_SUBMITTED))),
+            Claim::Unavailable => return Ok(Json(DialogResponse::error(TRY_AGAIN))),
+        };
+        let answer = answer(&state, route, handler, dialog, request_id);
+        let answered = answer.await;
+        // Not accepted: the dialog stays open and Mattermost sends this state again.
+        let accepted = match &answered {
+            Ok(Json(response)) => response.closes() || is_apology(response),
+            Err(_) => false,
+        };
+        if !accepted {
+            single_use::release(&state, record).await;
+        }
+        answered
     }
-    let record = match single_use::claim(&state, &token, dialog.expires_at).await {
-        Claim::First(record) => record,
-        Claim::Replay => return Ok(Json(DialogResponse::error(ALREADY_SUBMITTED))),
-        Claim::Unavailable => return Ok(Json(DialogResponse::error(TRY_AGAIN))),
-    };
-    let answered = answer(&state, route, handler, dialog.dialog, request_id).await;
-    // Not accepted: the dialog stays open and Mattermost sends this state again.
-    let accepted = match &answered {
-        Ok(Json(response)) => response.closes() || is_apology(response),
-        Err(_) => false,
-    };
-    if !accepted {
-        single_use::release(&state, record).await;
-    }
-    answered
 }
 
 /// The query of Switchboard's lookup URL.
@@ -185,61 +200,87 @@ pub(crate) fn verify(
     })
 }
 
-#[tracing::instrument(
-    name = "dialog_submission",
-    skip_all,
-    // Route and caller ids are on the request span already (`record_caller`).
-    fields(step = %dialog.step, cancelled = dialog.request.cancelled)
-)]
-async fn answer(
-    state: &AppState,
+/// Runs the handler within the budget, in a `dialog_submission{step cancelled}` span (route
+/// and caller ids are in the request's context already).
+///
+/// Not an `async fn`, whose future would hold its arguments twice (as given, and as its
+/// body's variables): this future holds them once.
+fn answer<'a>(
+    state: &'a AppState,
     route: String,
     handler: std::sync::Arc<dyn crate::integrations::Handler>,
     dialog: SubmittedDialog,
     request_id: String,
-) -> Result<Json<DialogResponse>, AppError> {
-    let cx = state.cx(&route, request_id);
-    let client = state.client.clone();
-    let (user_id, channel_id) = (
-        dialog.request.user_id.clone(),
-        dialog.request.channel_id.clone(),
+) -> impl Future<Output = Result<Json<DialogResponse>, AppError>> + Send + 'a {
+    let span = tracing::info_span!(
+        "dialog_submission",
+        step = %dialog.step,
+        cancelled = dialog.request.cancelled
     );
-    let cancelled = dialog.request.cancelled;
-    let work = async move { handler.dialog_submission(&cx, &dialog).await };
-    let late = move |result: Result<DialogResponse, HandlerError>| -> BoxFuture<'static, bool> {
-        Box::pin(async move {
-            let text = match result {
-                // Nothing to tell: the dialog already closed.
-                Ok(r) if r.closes() || cancelled => return true,
-                Ok(r) => {
-                    let mut lines: Vec<String> = r.error.into_iter().collect();
-                    lines.extend(r.errors.into_iter().map(|(k, v)| format!("{k}: {v}")));
-                    format!(
-                        "Your submission could not be accepted:\n{}",
-                        lines.join("\n")
-                    )
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "dialog handler failed");
-                    APOLOGY.to_owned()
-                }
-            };
-            deliver::tell_user(&client, &user_id, "", &channel_id, "", &text).await
-                != deliver::Delivered::Failed
-        })
-    };
-    Ok(Json(
-        match deferred::run(state, "dialog", &route, work, late).await {
-            Outcome::Now(Ok(response)) => response,
-            Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+    async move {
+        let cx = state.cx(&route, request_id);
+        // The context and submission travel with the handler's answer, so the late path
+        // finds the user and channel without copies made for the rare late case.
+        let late = |(result, cx, dialog): (
+            Result<DialogResponse, HandlerError>,
+            Cx,
+            SubmittedDialog,
+        )|
+         -> BoxFuture<'static, bool> {
+            Box::pin(async move {
+                let text = match result {
+                    // Nothing to tell: the dialog already closed.
+                    Ok(r) if r.closes() || dialog.request.cancelled => return true,
+                    Ok(r) => {
+                        let mut lines: Vec<String> = r.error.into_iter().collect();
+                        lines.extend(r.errors.into_iter().map(|(k, v)| format!("{k}: {v}")));
+                        format!(
+                            "Your submission could not be accepted:\n{}",
+                            lines.join("\n")
+                        )
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "dialog handler failed");
+                        APOLOGY.to_owned()
+                    }
+                };
+                let request = &dialog.request;
+                deliver::tell_user(
+                    cx.client(),
+                    &request.user_id,
+                    "",
+                    &request.channel_id,
+                    "",
+                    &text,
+                )
+                .await
+                    != deliver::Delivered::Failed
+            })
+        };
+        // Bound first: a future awaited in the statement that makes it keeps that
+        // statement's temporaries beside it.
+        let work = deferred::run(
+            state,
+            "dialog",
+            &route,
+            async move {
+                let result = handler.dialog_submission(&cx, &dialog).await;
+                (result, cx, dialog)
+            },
+            late,
+        );
+        Ok(Json(match work.await {
+            Outcome::Now((Ok(response), _, _)) => response,
+            Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
                 return Err(AppError::Unsupported(kind));
             }
-            Outcome::Now(Err(e)) => {
+            Outcome::Now((Err(e), _, _)) => {
                 tracing::error!(error = %e, "dialog handler failed");
                 DialogResponse::error(APOLOGY)
             }
             Outcome::Deferred => DialogResponse::close(),
             Outcome::Lost => DialogResponse::error(APOLOGY),
-        },
-    ))
+        }))
+    }
+    .instrument(span)
 }
