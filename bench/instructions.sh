@@ -10,6 +10,11 @@
 # dumped; prints instructions per request of each side and their ratio (minimal / Switchboard,
 # comparable with run.sh's throughput ratios), and where the dumps are for
 # `callgrind_annotate --inclusive=yes FILE`. BENCH_SWITCHBOARD_BIN measures another build.
+#
+# BENCH_CACHE_SIM=1 also simulates the caches and branch predictors (slower) and prints, per
+# request and side, L1 instruction misses, L1 data read and write misses and mispredicted
+# branches: what instruction counts miss. On a virtual machine without hardware counters this
+# is how to see why the same instructions take longer on one side (see `perf` in the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}
@@ -33,6 +38,7 @@ MIN=127.0.0.1:18201
 TOKEN=benchcommandtoken000000000
 SIGNING_SECRET=$(head -c 32 /dev/urandom | base64)
 CG=(valgrind --tool=callgrind --dump-instr=no --compress-strings=no --compress-pos=no)
+[ -z "${BENCH_CACHE_SIM:-}" ] || CG+=(--cache-sim=yes --branch-sim=yes)
 
 target/minimal/release/standin "$STANDIN" &
 PIDS+=($!)
@@ -95,4 +101,14 @@ for s in $SCENARIOS; do
     printf '%-8s %14s %14s %8s\n' "$s" "${results[0]}" "${results[1]}" \
         "$(python3 -c "print(f'{${results[1]} / ${results[0]}:.3f}')")"
 done
+if [ -n "${BENCH_CACHE_SIM:-}" ]; then
+    # Events per request from each dump's summary line (see the `events:` line for names).
+    printf '%-22s %8s %8s %8s %8s %8s\n' "per request" I1mr D1mr D1mw Bcm Bim
+    for dump in "$WORK"/*.out.*; do
+        awk -v n="$N" -v name="$(basename "$dump")" '
+            /^events:/ { for (i = 2; i <= NF; i++) col[$i] = i }
+            /^summary:/ { printf "%-22s %8d %8d %8d %8d %8d\n", name, $col["I1mr"] / n, $col["D1mr"] / n, $col["D1mw"] / n, $col["Bcm"] / n, $col["Bim"] / n }
+        ' "$dump"
+    done
+fi
 echo "(bench/instructions.sh $N \"$SCENARIOS\": instructions per request; dumps in $WORK)"
