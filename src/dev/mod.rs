@@ -200,6 +200,21 @@ async fn session<R: AsyncBufRead + Unpin>(
             settings.mattermost.teams
         ));
     }
+    // `[message]` routes answer what the event stream brings: wait for its connection, so a
+    // message piped in at once is not posted before the listener hears it.
+    if app_state
+        .routes
+        .current()
+        .iter()
+        .any(|r| r.message.is_some())
+    {
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while sim.open_websockets() == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+    }
     let mut repl =
         Repl::new(world.clone(), &team, sim.url().to_string(), sim.bot_token()).with_app(app_state);
     let (page_stop_tx, page_stop_rx) = tokio::sync::oneshot::channel::<()>();

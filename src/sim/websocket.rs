@@ -242,6 +242,19 @@ fn mentions(message: &str, username: &str) -> bool {
 }
 
 impl Simulator {
+    /// How many WebSocket connections are open and receiving events: each `posted` event from
+    /// now on is queued for them. (A `101` answer alone does not say so: the connection is
+    /// opened by the task that takes over the upgraded socket, a moment later.)
+    pub fn open_websockets(&self) -> usize {
+        self.world()
+            .inner
+            .websockets
+            .lock()
+            .values()
+            .filter(|c| c.active)
+            .count()
+    }
+
     /// Closes every WebSocket connection's socket at once, as a network drop does; the server
     /// keeps the connections, so clients that reconnect with their `connection_id` resume and
     /// get the events posted meanwhile.

@@ -454,23 +454,16 @@ visibility = "in_channel"
 text = "pong, @{{ user.name }}"
 "#;
 
-/// Waits until `n` apps hold a WebSocket connection to the simulator.
+/// Waits until `n` apps hold an open WebSocket connection to the simulator, so that a post
+/// made from now on reaches each of them.
 pub async fn wait_listening(sim: &switchboard::sim::Simulator, n: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let upgrades = sim
-            .world()
-            .api_requests()
-            .iter()
-            .filter(|r| r.path == "/api/v4/websocket" && r.status == 101)
-            .count();
-        if upgrades >= n {
+        let open = sim.open_websockets();
+        if open >= n {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{upgrades} listening"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "{open} listening");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
