@@ -81,7 +81,7 @@ pub(crate) async fn command_answer_elsewhere(
 }
 
 /// Tells `user_id` `text` in `channel_id` (thread `root_id`, may be empty): ephemerally if
-/// possible, else in the thread, mentioning `user_name`.
+/// possible, else in the thread, mentioning `user_name` (looked up when empty).
 pub(crate) async fn tell_user(
     client: &Client,
     user_id: &str,
@@ -109,6 +109,20 @@ pub(crate) async fn tell_user(
             "ephemeral post refused (bots lack create_post_ephemeral by default); posting in the thread"
         ),
     }
+    // Said in front of the channel: name whom it is for. A dialog submission carries no user
+    // name, so it is looked up here, on this rare path only.
+    let looked_up;
+    let user_name = if user_name.is_empty() {
+        looked_up = client
+            .users()
+            .get(&UserId::from(user_id))
+            .await
+            .map(|u| u.username)
+            .unwrap_or_default();
+        looked_up.as_str()
+    } else {
+        user_name
+    };
     let text = if user_name.is_empty() {
         text.to_owned()
     } else {

@@ -1,21 +1,26 @@
 //! Late answers on bad days, through the simulator's fault injection: a `response_url` that
 //! fails transiently is retried, one that never works is replaced by a post through the API,
-//! and a button's late `update` the bot may not make reaches the user anyway.
+//! a button's late `update` the bot may not make reaches the user anyway, and a dialog
+//! whose handler answers too late with errors tells its user so.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use switchboard::integrations::{ActionClick, BoxFuture, Cx, Handler, HandlerError};
-use switchboard::mattermost::models::{CommandResponse, MessageAttachment};
-use switchboard::protocol::{ActionResponse, PostUpdate, SlashCommandRequest};
+use switchboard::integrations::{
+    ActionClick, BoxFuture, Cx, Handler, HandlerError, SubmittedDialog,
+};
+use switchboard::mattermost::models::{CommandResponse, Dialog, DialogElement, MessageAttachment};
+use switchboard::protocol::{ActionResponse, DialogResponse, PostUpdate, SlashCommandRequest};
 use switchboard::sim::{Fault, FaultKind, SimEvent, SimPost, Simulator};
 
 use crate::helpers::*;
 
 /// `/late <text>`: answers `done: <text>` after 300 ms (over the 100 ms budget); `/late
 /// quiet <text>` does so ephemerally; `/late buttons`: an in-channel post (written as the
-/// user who ran it) with a button whose click takes `click_ms`.
+/// user who ran it) with a button whose click takes `click_ms`; `/late dialog`: a dialog whose
+/// submission is answered after 300 ms: `env` = `moon` gets a field error, `boom` fails, the
+/// rest closes it.
 #[derive(Debug)]
 struct Late {
     click_ms: u64,
@@ -28,6 +33,20 @@ impl Handler for Late {
         request: &'a SlashCommandRequest,
     ) -> BoxFuture<'a, Result<CommandResponse, HandlerError>> {
         Box::pin(async move {
+            if request.text == "dialog" {
+                let dialog =
+                    Dialog::new("Deploy").element(DialogElement::text("env", "Environment"));
+                cx.open_dialog(
+                    &request.trigger_id,
+                    &request.user_id,
+                    &request.channel_id,
+                    "slow",
+                    json!({}),
+                    dialog,
+                )
+                .await?;
+                return Ok(CommandResponse::default());
+            }
             if request.text == "buttons" {
                 let mut response = CommandResponse::in_channel("Vote?");
                 let mut a = MessageAttachment::default();
@@ -40,6 +59,21 @@ impl Handler for Late {
                 Some(rest) => CommandResponse::ephemeral(format!("done: {rest}")),
                 None => CommandResponse::in_channel(format!("done: {}", request.text)),
             })
+        })
+    }
+
+    fn dialog_submission<'a>(
+        &'a self,
+        _cx: &'a Cx,
+        dialog: &'a SubmittedDialog,
+    ) -> BoxFuture<'a, Result<DialogResponse, HandlerError>> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            match dialog.request.value("env").unwrap_or_default().as_str() {
+                "moon" => Ok(DialogResponse::default().field_error("env", "staging or prod")),
+                "boom" => Err(HandlerError::failed("the deploy service is down")),
+                _ => Ok(DialogResponse::close()),
+            }
         })
     }
 
@@ -397,4 +431,62 @@ async fn a_late_answer_is_logged_in_the_context_of_its_callback() {
         env.sim.world().user_id("alice").unwrap().as_str()
     );
     assert_eq!(late["spans"][0]["name"], "request");
+}
+
+/// A dialog handler slower than the budget: the dialog closes at once (Mattermost would
+/// otherwise give up on it), and what the handler says later reaches the user in the channel
+/// the dialog was opened from: the field errors, or the apology when it failed. A late
+/// success says nothing more.
+#[tokio::test]
+async fn a_dialog_answered_too_late_tells_its_user_the_errors_or_the_failure() {
+    let env = env(0, |_| {}).await;
+    let world = env.sim.world();
+    // Each submission in a dialog of its own: the dialog closed at once, so its state is
+    // spent (single use).
+    let submit = |env_value: &str| {
+        let mut values = serde_json::Map::new();
+        values.insert("env".into(), json!(env_value));
+        let world = world.clone();
+        let env = &env;
+        async move {
+            env.run("/late dialog").await;
+            let dialog = world.opened_dialogs().pop().unwrap();
+            world
+                .submit_dialog("alice", "main", "town-square", &dialog, values, false)
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(submit("moon").await, json!({}), "closed within the budget");
+    let told = eventually("the late field errors", Duration::from_secs(10), || {
+        env.posts_saying("Your submission could not be accepted")
+            .pop()
+    })
+    .await;
+    // The bot may not post ephemerally here, so it says so in the channel, naming the user
+    // (a submission carries no user name: looked up).
+    assert_eq!(
+        told.message,
+        "@alice Your submission could not be accepted:\nenv: staging or prod"
+    );
+    assert!(
+        !told.message.contains("the deploy service is down"),
+        "the handler's error stays in the log"
+    );
+
+    assert_eq!(submit("boom").await, json!({}));
+    eventually("the late apology", Duration::from_secs(10), || {
+        env.posts_saying("could not process this").pop()
+    })
+    .await;
+
+    let before = world.posts_in("main", "town-square").len();
+    assert_eq!(submit("prod").await, json!({}));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        world.posts_in("main", "town-square").len(),
+        before,
+        "a late success adds nothing"
+    );
 }
