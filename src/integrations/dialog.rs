@@ -430,7 +430,7 @@ impl DialogAction {
     pub fn hidden(&self, context: &Context) -> Result<HashSet<String>, TemplateError> {
         let mut hidden = HashSet::new();
         // Most dialogs show every element: no copy of the context to test none.
-        if self.elements.iter().all(|e| e.show_when.is_none()) {
+        if self.shows_every_element() {
             return Ok(hidden);
         }
         let filled = self.with_every_field(context);
@@ -440,6 +440,21 @@ impl DialogAction {
             }
         }
         Ok(hidden)
+    }
+
+    /// Whether no element has a `show_when` (so [`Self::hidden`] needs no context).
+    pub fn shows_every_element(&self) -> bool {
+        self.elements.iter().all(|e| e.show_when.is_none())
+    }
+
+    /// Whether a valid submission is checked further, against lookups or rules (so
+    /// [`Self::check_lookups`] and [`Self::refusal`] need a context).
+    pub fn checks_further(&self) -> bool {
+        !self.rules.is_empty()
+            || self
+                .elements
+                .iter()
+                .any(|e| e.lookup.as_ref().is_some_and(|l| !l.free_form))
     }
 
     /// Points the dynamic selects of a built `dialog` at `url` (Switchboard's lookup URL).

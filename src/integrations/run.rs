@@ -781,7 +781,6 @@ impl Handler for DeclaredRoute {
             let field = |key: &str| signed_map(&dialog.data, key);
             // Earlier steps' values come from the signed state, never from the browser's copy.
             let earlier = field("submission");
-            let (args, button_context) = (field("args"), field("context"));
             // What the browser sent for this step (earlier steps' echoed copies dropped).
             let mut submitted: Map<String, Value> = dialog
                 .request
@@ -810,23 +809,32 @@ impl Handler for DeclaredRoute {
                     );
                 }
             }
-            let mut as_sent = earlier.clone();
-            as_sent.extend(submitted.clone());
-            let shown_in = Context {
-                route: route.name.clone(),
-                args: args.clone(),
-                context: button_context.clone(),
-                submission: as_sent,
-                ..Context::default()
+            // The contexts below are made only when something reads them: most dialogs have
+            // no `show_when`, lookup or rule, and a submission that only validates copies
+            // nothing (the copies were a tenth of such a submission's instructions, #12).
+            let shown_in = || {
+                let mut as_sent = earlier.clone();
+                as_sent.extend(submitted.clone());
+                Context {
+                    route: route.name.clone(),
+                    args: field("args"),
+                    context: field("context"),
+                    submission: as_sent,
+                    ..Context::default()
+                }
             };
             if dialog.request.kind == "refresh" {
-                return Ok(refreshed(cx, route, declared, dialog, &shown_in));
+                return Ok(refreshed(cx, route, declared, dialog, &shown_in()));
             }
-            let hidden = match declared.hidden(&shown_in) {
-                Ok(hidden) => hidden,
-                Err(e) => {
-                    tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "show_when template failed");
-                    return Err(HandlerError::failed("a show_when template failed"));
+            let hidden = if declared.shows_every_element() {
+                HashSet::new()
+            } else {
+                match declared.hidden(&shown_in()) {
+                    Ok(hidden) => hidden,
+                    Err(e) => {
+                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "show_when template failed");
+                        return Err(HandlerError::failed("a show_when template failed"));
+                    }
                 }
             };
             let (next_name, values) = if dialog.request.cancelled {
@@ -875,39 +883,43 @@ impl Handler for DeclaredRoute {
                 for (k, v) in earlier {
                     values.entry(k).or_insert(v);
                 }
-                // Ids as the lookup saw them (an http lookup may send `user.id`).
-                let checked = Context {
-                    route: route.name.clone(),
-                    user: who(&dialog.request.user_id, ""),
-                    channel: who(&dialog.request.channel_id, ""),
-                    args,
-                    context: button_context,
-                    submission: values.clone(),
-                    ..Context::default()
-                };
-                let env = super::LookupEnv {
-                    http: &self.runtime.http,
-                    global_hosts: &self.runtime.http_allowed_hosts,
-                };
-                match declared.check_lookups(&checked, env).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(errors)) => {
-                        return Ok(DialogResponse {
-                            errors: errors.into_iter().collect(),
-                            ..DialogResponse::default()
-                        });
+                if declared.checks_further() {
+                    // Ids as the lookup saw them (an http lookup may send `user.id`).
+                    let checked = Context {
+                        route: route.name.clone(),
+                        user: who(&dialog.request.user_id, ""),
+                        channel: who(&dialog.request.channel_id, ""),
+                        args: field("args"),
+                        context: field("context"),
+                        submission: values.clone(),
+                        ..Context::default()
+                    };
+                    let env = super::LookupEnv {
+                        http: &self.runtime.http,
+                        global_hosts: &self.runtime.http_allowed_hosts,
+                    };
+                    match declared.check_lookups(&checked, env).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(errors)) => {
+                            return Ok(DialogResponse {
+                                errors: errors.into_iter().collect(),
+                                ..DialogResponse::default()
+                            });
+                        }
+                        Err(e) => {
+                            tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "lookup template failed");
+                            return Err(HandlerError::failed("a lookup could not be evaluated"));
+                        }
                     }
-                    Err(e) => {
-                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "lookup template failed");
-                        return Err(HandlerError::failed("a lookup could not be evaluated"));
-                    }
-                }
-                match declared.refusal(&checked) {
-                    Ok(None) => {}
-                    Ok(Some(message)) => return Ok(DialogResponse::error(message)),
-                    Err(e) => {
-                        tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog rule template failed");
-                        return Err(HandlerError::failed("a dialog rule could not be evaluated"));
+                    match declared.refusal(&checked) {
+                        Ok(None) => {}
+                        Ok(Some(message)) => return Ok(DialogResponse::error(message)),
+                        Err(e) => {
+                            tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "dialog rule template failed");
+                            return Err(HandlerError::failed(
+                                "a dialog rule could not be evaluated",
+                            ));
+                        }
                     }
                 }
                 // Only validation declared: close with `{}`, no lookup, nothing runs.

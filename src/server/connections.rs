@@ -44,8 +44,8 @@ use tower::{Service, ServiceExt as _};
 
 use crate::config::ServerSettings;
 
-/// In a request's extensions: closes its connection without an answer (the simulator's
-/// injected connection resets).
+/// In a request's extensions when [`Limits::drop_hook`] is on: closes its connection without
+/// an answer (the simulator's injected connection resets).
 #[derive(Debug, Clone)]
 pub(crate) struct DropConnection(CancellationToken);
 
@@ -65,6 +65,9 @@ pub(crate) struct Limits {
     pub idle_timeout: Duration,
     /// Most connections open at once.
     pub max_connections: usize,
+    /// Whether each request carries a [`DropConnection`] in its extensions (the simulator's
+    /// injected resets); Switchboard's own server has no use for it and skips the insert.
+    pub drop_hook: bool,
 }
 
 impl Limits {
@@ -73,6 +76,7 @@ impl Limits {
             header_read_timeout: Duration::from_secs(server.header_read_timeout_secs.max(1)),
             idle_timeout: Duration::from_secs(server.idle_timeout_secs.max(1)),
             max_connections: server.max_connections.max(1),
+            drop_hook: false,
         }
     }
 }
@@ -283,9 +287,11 @@ async fn serve_connection<S>(
         let served = Arc::clone(&served);
         let kill = kill.clone();
         hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
-            request
-                .extensions_mut()
-                .insert(DropConnection(kill.clone()));
+            if limits.drop_hook {
+                request
+                    .extensions_mut()
+                    .insert(DropConnection(kill.clone()));
+            }
             // The peer address, as `into_make_service_with_connect_info` gives it (for
             // `[webhook] allow_from`).
             request.extensions_mut().insert(ConnectInfo(peer));

@@ -82,6 +82,22 @@ impl<S: Send + Sync> FromRequest<S> for FormBody {
     }
 }
 
+/// A JSON body, checked but not yet refused: `Err` with 413 or 400 when it could not be
+/// buffered, else 415 when it is not JSON. The handler refuses it after its own first check
+/// (404 for an unknown route), and the request's headers are read where they are, not copied.
+#[derive(Debug)]
+pub(crate) struct JsonBody(pub(crate) Result<Bytes, AppError>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = require_json(request.headers());
+        let bytes = body(Bytes::from_request(request, state).await);
+        Ok(JsonBody(bytes.and_then(|bytes| json.map(|()| bytes))))
+    }
+}
+
 /// A payload that parses from either encoding.
 pub(crate) trait FromJsonOrForm: Sized {
     /// Parses the JSON encoding.

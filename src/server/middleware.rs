@@ -333,8 +333,9 @@ fn finished(
         } else if status.is_server_error() {
             tracing::error!(status = status.as_u16(), latency_ms, "callback failed");
         }
-        let route = match callback_of(uri.path()) {
-            Some((_, route)) if status != StatusCode::NOT_FOUND => route,
+        // `call` checked the path's shape: `/<kind>/<route>`.
+        let route = match uri.path().get(kind.len() + 2..) {
+            Some(route) if status != StatusCode::NOT_FOUND => route,
             _ => "unknown",
         };
         metrics::callback_finished(kind, route, outcome, elapsed);

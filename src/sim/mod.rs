@@ -127,6 +127,7 @@ impl Simulator {
             header_read_timeout: std::time::Duration::from_secs(60),
             idle_timeout: std::time::Duration::from_secs(120),
             max_connections: 4096,
+            drop_hook: true,
         };
         let task = tokio::spawn(async move {
             let served = crate::server::serve_connections(listener, app, limits, stop_rx).await;

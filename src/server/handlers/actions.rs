@@ -21,10 +21,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 
 use crate::integrations::{ActionClick, BoxFuture, CONTEXT_KEY, HandlerError};
 use crate::mattermost::{Client, PostId};
@@ -32,7 +29,7 @@ use crate::protocol::{ActionResponse, PostActionRequest};
 use crate::server::deferred::{self, Outcome};
 use crate::server::deliver;
 use crate::server::error::AppError;
-use crate::server::extract::{self, RequestId};
+use crate::server::extract::{JsonBody, RequestId};
 use crate::server::single_use::{self, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
@@ -46,12 +43,10 @@ pub(crate) async fn action(
     State(state): State<AppState>,
     Path(route): Path<String>,
     RequestId(request_id): RequestId,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<ActionResponse>, AppError> {
     let handler = super::find(&state, &route)?;
-    let body = extract::body(body)?;
-    extract::require_json(&headers)?;
+    let body = body?;
     let request = PostActionRequest::from_json(&body)?;
     crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     let (click, once) = verify(&state, &route, request)?;

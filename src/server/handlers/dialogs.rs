@@ -21,10 +21,7 @@
 //! queries into one dialog, and the web client keeps sending the first step's state.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 
 use tracing::Instrument as _;
 
@@ -33,7 +30,7 @@ use crate::protocol::{DialogResponse, DialogSubmissionRequest, LookupResponse};
 use crate::server::deferred::{self, Outcome};
 use crate::server::deliver;
 use crate::server::error::AppError;
-use crate::server::extract::{self, RequestId};
+use crate::server::extract::{JsonBody, RequestId};
 use crate::server::single_use::{self, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
@@ -61,13 +58,11 @@ pub(crate) fn dialog_submission(
     State(state): State<AppState>,
     Path(route): Path<String>,
     RequestId(request_id): RequestId,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> impl Future<Output = Result<Json<DialogResponse>, AppError>> + Send {
     async move {
         let handler = super::find(&state, &route)?;
-        let body = extract::body(body)?;
-        extract::require_json(&headers)?;
+        let body = body?;
         let request = DialogSubmissionRequest::from_json(&body)?;
         crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
         let token = request.state.clone();
@@ -112,12 +107,10 @@ pub(crate) async fn dialog_lookup(
     Path(route): Path<String>,
     Query(query): Query<LookupQuery>,
     RequestId(request_id): RequestId,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<LookupResponse>, AppError> {
     let handler = super::find(&state, &route)?;
-    let body = extract::body(body)?;
-    extract::require_json(&headers)?;
+    let body = body?;
     let request = DialogSubmissionRequest::from_json(&body)?;
     crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     let text = |key: &str| {
