@@ -1,7 +1,8 @@
 //! The request context: what every line logged while answering a request carries.
 //!
-//! Each request's method, path, request id, callback kind and route, and the caller's team,
-//! channel and user ids once the handler has parsed them ([`record_caller`]), are held in a
+//! Each request's method, path, request id, callback kind and route, the caller's team,
+//! channel and user ids once the handler has parsed them ([`record_caller`]), and what the
+//! callback is about (a dialog's step, a button's action and post: [`record_detail`]) are held in a
 //! task-local value for the time the request's future runs (the server's middleware sets it,
 //! [`scope`]). The log formats ([`super::line::FullLine`], [`super::json::JsonLine`]) write
 //! it as the outermost span of every line logged meanwhile, exactly as a `request{…}` tracing
@@ -37,7 +38,7 @@ tokio::task_local! {
 }
 
 /// The context's fields, in the order a line shows them.
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 12] = [
     "method",
     "path",
     "request_id",
@@ -46,7 +47,34 @@ const NAMES: [&str; 8] = [
     "team_id",
     "channel_id",
     "user_id",
+    // Details of a callback kind ([`Detail`]).
+    "step",
+    "cancelled",
+    "action",
+    "post_id",
 ];
+
+/// Where the [`Detail`]s start in [`NAMES`], in their order (a test holds them to it).
+#[cfg(test)]
+const FIRST_DETAIL: usize = 8;
+
+/// What a callback's handler adds to its context once its payload is verified. The request
+/// context stands for the span per callback kind there was too: a
+/// `dialog_submission{step cancelled}`, `action{action post_id}` or `outgoing_hook{post_id}`
+/// span, made, formatted, entered and closed through the registry, cost a validated dialog
+/// submission 2 100 instructions more than recording here (S3 84 899 → 82 767,
+/// `bench/instructions.sh`). The details are strings (`cancelled="false"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// A dialog submission's step (its `callback_id`).
+    Step,
+    /// Whether a dialog was cancelled (`true` or `false`).
+    Cancelled,
+    /// A button's or menu's action name.
+    Action,
+    /// The post a button was clicked on, or an outgoing webhook's post.
+    PostId,
+}
 
 /// The context's metadata, as a `request` span's would be: its fields identify the values
 /// handed to the field formatters.
@@ -76,10 +104,13 @@ impl Callsite for RequestCallsite {
 }
 
 /// The fields of [`REQUEST_SPAN`], looked up once.
-fn fields() -> &'static [Option<Field>; 8] {
-    static FIELDS: OnceLock<[Option<Field>; 8]> = OnceLock::new();
+fn fields() -> &'static [Option<Field>; 12] {
+    static FIELDS: OnceLock<[Option<Field>; 12]> = OnceLock::new();
     FIELDS.get_or_init(|| NAMES.map(|name| REQUEST_SPAN.fields().field(name)))
 }
+
+/// The values of the [`Detail`]s, by position.
+type Details = [Option<Box<str>>; 4];
 
 /// One request's context (see the module docs).
 #[derive(Debug, Clone)]
@@ -90,6 +121,8 @@ pub struct RequestContext {
     /// The callback kind when the path is `/<kind>/<route>` for one of them.
     kind: Option<&'static str>,
     caller: RefCell<Option<Caller>>,
+    /// The [`Detail`]s recorded, by position; boxed, as most requests record none.
+    details: RefCell<Option<Box<Details>>>,
 }
 
 /// The caller's team, channel and user ids, in one buffer.
@@ -115,6 +148,7 @@ impl RequestContext {
             request_id: request_id.unwrap_or(HeaderValue::from_static("")),
             kind,
             caller: RefCell::new(None),
+            details: RefCell::new(None),
         }
     }
 
@@ -133,10 +167,17 @@ impl RequestContext {
 
     /// Calls `f` with the context's values, in the order of [`NAMES`] (`None` for one not
     /// known).
-    fn with_values<R>(&self, f: impl FnOnce(&[Option<&str>; 8]) -> R) -> R {
+    fn with_values<R>(&self, f: impl FnOnce(&[Option<&str>; 12]) -> R) -> R {
         // Never borrowed mutably while a line is written; if it were, the ids are left out
         // rather than the line lost.
         let caller = self.caller.try_borrow().ok();
+        let details = self.details.try_borrow().ok();
+        let detail = |i: usize| {
+            details
+                .as_deref()
+                .and_then(Option::as_deref)
+                .and_then(|d| d[i].as_deref())
+        };
         let (team, channel, user) = match caller.as_deref().and_then(Option::as_ref) {
             Some(c) => (
                 Some(&c.ids[..c.team_end]),
@@ -155,6 +196,10 @@ impl RequestContext {
             team,
             channel,
             user,
+            detail(0),
+            detail(1),
+            detail(2),
+            detail(3),
         ])
     }
 
@@ -171,13 +216,17 @@ impl RequestContext {
             Some(team),
             Some(channel),
             Some(user),
+            Some(step),
+            Some(cancelled),
+            Some(action),
+            Some(post_id),
         ] = fields()
         else {
             return None;
         };
         self.with_values(|values| {
             let value = |i: usize| values[i].as_ref().map(|v| v as &dyn Value);
-            let values: [(&Field, Option<&dyn Value>); 8] = [
+            let values: [(&Field, Option<&dyn Value>); 12] = [
                 (method, value(0)),
                 (path, value(1)),
                 (request_id, value(2)),
@@ -186,6 +235,10 @@ impl RequestContext {
                 (team, value(5)),
                 (channel, value(6)),
                 (user, value(7)),
+                (step, value(8)),
+                (cancelled, value(9)),
+                (action, value(10)),
+                (post_id, value(11)),
             ];
             let set = REQUEST_SPAN.fields().value_set(&values);
             Some(f(Record::new(&set)))
@@ -244,6 +297,16 @@ pub fn record_caller(team_id: &str, channel_id: &str, user_id: &str) {
     });
 }
 
+/// Records `detail` on the current request's context (shown after the caller's ids); handlers
+/// call it once the payload is verified.
+pub(crate) fn record_detail(detail: Detail, value: &str) {
+    let _ = REQUEST.try_with(|context| {
+        if let Ok(mut details) = context.details.try_borrow_mut() {
+            details.get_or_insert_default()[detail as usize] = Some(value.into());
+        }
+    });
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -264,6 +327,8 @@ mod tests {
         team: &'static str,
         channel: &'static str,
         user: &'static str,
+        /// A detail: the post a button was clicked on.
+        post: &'static str,
     }
 
     const PLAIN: Ids = Ids {
@@ -271,6 +336,7 @@ mod tests {
         team: "benchteamid000000000000000",
         channel: "benchchannelid000000000000",
         user: "benchuserid000000000000000",
+        post: "benchpostid000000000000000",
     };
 
     const HOSTILE: Ids = Ids {
@@ -278,13 +344,14 @@ mod tests {
         team: "t\"eam\n\u{1b}[31m",
         channel: "channel id",
         user: "ünïcode",
+        post: "p\\ost\r",
     };
 
-    /// What a callback logs: a line before the caller's ids are known, the ids (`record`),
-    /// a line after, and a line within an API call's span.
-    fn log_a_callback(ids: Ids, record: impl Fn(&str, &str, &str)) {
+    /// What a callback logs: a line before the caller's ids are known, the ids and a detail
+    /// (`record`), a line after, and a line within an API call's span.
+    fn log_a_callback(ids: Ids, record: impl Fn(&str, &str, &str, &str)) {
         tracing::warn!("before the ids");
-        record(ids.team, ids.channel, ids.user);
+        record(ids.team, ids.channel, ids.user, ids.post);
         tracing::info!(status = 200u16, latency_ms = 3u64, "callback answered");
         let call = tracing::info_span!("mattermost.request", method = "GET", path = "/users/me");
         let _entered = call.enter();
@@ -324,12 +391,18 @@ mod tests {
                 team_id = tracing::field::Empty,
                 channel_id = tracing::field::Empty,
                 user_id = tracing::field::Empty,
+                step = tracing::field::Empty,
+                cancelled = tracing::field::Empty,
+                action = tracing::field::Empty,
+                post_id = tracing::field::Empty,
             );
             let _entered = span.enter();
-            log_a_callback(ids, |team, channel, user| {
+            log_a_callback(ids, |team, channel, user, post| {
                 span.record("team_id", team);
                 span.record("channel_id", channel);
                 span.record("user_id", user);
+                span.record("action", "approve");
+                span.record("post_id", post);
             });
         });
         sink.text()
@@ -365,7 +438,13 @@ mod tests {
             Some("commands"),
         );
         tracing::subscriber::with_default(subscriber, || {
-            REQUEST.sync_scope(context, || log_a_callback(ids, record_caller));
+            REQUEST.sync_scope(context, || {
+                log_a_callback(ids, |team, channel, user, post| {
+                    record_caller(team, channel, user);
+                    record_detail(Detail::Action, "approve");
+                    record_detail(Detail::PostId, post);
+                });
+            });
         });
         sink.text()
     }
@@ -382,14 +461,14 @@ mod tests {
         let plain = with_a_context(PLAIN, false, false);
         assert!(
             plain.contains(
-                r#"request{method="POST" path="/commands/hello" request_id="0a1b2c3d-1f" kind="commands" route="hello" team_id="benchteamid000000000000000" channel_id="benchchannelid000000000000" user_id="benchuserid000000000000000"}:mattermost.request{method="GET" path="/users/me"}: "#
+                r#"request{method="POST" path="/commands/hello" request_id="0a1b2c3d-1f" kind="commands" route="hello" team_id="benchteamid000000000000000" channel_id="benchchannelid000000000000" user_id="benchuserid000000000000000" action="approve" post_id="benchpostid000000000000000"}:mattermost.request{method="GET" path="/users/me"}: "#
             ),
             "{plain}"
         );
         let hostile = with_a_context(HOSTILE, false, false);
         assert!(
             hostile.contains(
-                r#"request{method="POST" path="/commands/hello" request_id="from \"the\" caller \\ id" kind="commands" route="hello" team_id="t\"eam\n\u{1b}[31m" channel_id="channel id" user_id="ünïcode"}: "#
+                r#"request{method="POST" path="/commands/hello" request_id="from \"the\" caller \\ id" kind="commands" route="hello" team_id="t\"eam\n\u{1b}[31m" channel_id="channel id" user_id="ünïcode" action="approve" post_id="p\\ost\r"}: "#
             ),
             "{hostile}"
         );
@@ -410,6 +489,19 @@ mod tests {
             assert_eq!(ours[1]["span"]["team_id"], ids.team);
             assert_eq!(ours[2]["span"]["name"], "mattermost.request");
             assert_eq!(ours[2]["spans"][0]["route"], "hello");
+            assert_eq!(ours[2]["spans"][0]["post_id"], ids.post);
+        }
+    }
+
+    #[test]
+    fn details_are_named_in_their_order() {
+        for (detail, name) in [
+            (Detail::Step, "step"),
+            (Detail::Cancelled, "cancelled"),
+            (Detail::Action, "action"),
+            (Detail::PostId, "post_id"),
+        ] {
+            assert_eq!(NAMES[FIRST_DETAIL + detail as usize], name);
         }
     }
 

@@ -33,6 +33,7 @@ use crate::server::extract::{JsonBody, RequestId};
 use crate::server::single_use::{self, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
+use crate::telemetry::request::{Detail, record_detail};
 
 const APOLOGY: &str = "Sorry, Switchboard could not process this; the error is in its log.";
 /// The answer to a used-up single-use button.
@@ -107,12 +108,8 @@ pub(crate) fn verify(
     ))
 }
 
-#[tracing::instrument(
-    name = "action",
-    skip_all,
-    // Route and caller ids are on the request span already (`record_caller`).
-    fields(action = %click.action, post_id = %click.request.post_id)
-)]
+/// Runs the handler within the budget; the action's name and post join the request's context
+/// (beside the route and caller ids), so every line logged for it says so.
 async fn answer(
     state: &AppState,
     route: String,
@@ -120,6 +117,8 @@ async fn answer(
     click: ActionClick,
     request_id: String,
 ) -> Result<Json<ActionResponse>, AppError> {
+    record_detail(Detail::Action, &click.action);
+    record_detail(Detail::PostId, &click.request.post_id);
     let click_post_id = click.request.post_id.clone();
     let started = tokio::time::Instant::now();
     let cx = state.cx(&route, request_id);

@@ -23,8 +23,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 
-use tracing::Instrument as _;
-
 use crate::integrations::{BoxFuture, Cx, DialogLookup, HandlerError, SubmittedDialog};
 use crate::protocol::{DialogResponse, DialogSubmissionRequest, LookupResponse};
 use crate::server::deferred::{self, Outcome};
@@ -34,6 +32,7 @@ use crate::server::extract::{JsonBody, RequestId};
 use crate::server::single_use::{self, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
+use crate::telemetry::request::{Detail, record_detail};
 
 const APOLOGY: &str = "Sorry, Switchboard could not process this; the error is in its log.";
 /// The key, in a later step's signed data, of the first step's `callback_id`.
@@ -193,11 +192,15 @@ pub(crate) fn verify(
     })
 }
 
-/// Runs the handler within the budget, in a `dialog_submission{step cancelled}` span (route
-/// and caller ids are in the request's context already).
+/// Runs the handler within the budget; the step and whether the dialog was cancelled join the
+/// request's context (beside the route and caller ids), so every line logged for it says so.
 ///
 /// Not an `async fn`, whose future would hold its arguments twice (as given, and as its
 /// body's variables): this future holds them once.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn's future holds its arguments twice"
+)]
 fn answer<'a>(
     state: &'a AppState,
     route: String,
@@ -205,12 +208,14 @@ fn answer<'a>(
     dialog: SubmittedDialog,
     request_id: String,
 ) -> impl Future<Output = Result<Json<DialogResponse>, AppError>> + Send + 'a {
-    let span = tracing::info_span!(
-        "dialog_submission",
-        step = %dialog.step,
-        cancelled = dialog.request.cancelled
-    );
     async move {
+        record_detail(Detail::Step, &dialog.step);
+        let cancelled = if dialog.request.cancelled {
+            "true"
+        } else {
+            "false"
+        };
+        record_detail(Detail::Cancelled, cancelled);
         let cx = state.cx(&route, request_id);
         // The context and submission travel with the handler's answer, so the late path
         // finds the user and channel without copies made for the rare late case.
@@ -275,5 +280,4 @@ fn answer<'a>(
             Outcome::Lost => DialogResponse::error(APOLOGY),
         }))
     }
-    .instrument(span)
 }

@@ -17,6 +17,7 @@ use crate::server::deferred::{self, Outcome};
 use crate::server::error::AppError;
 use crate::server::extract::{JsonOrForm, RequestId};
 use crate::server::state::AppState;
+use crate::telemetry::request::{Detail, record_detail};
 use crate::tokens::TokenKind;
 
 /// `POST /hooks/{route}`.
@@ -32,12 +33,8 @@ pub(crate) async fn outgoing_hook(
     answer(&state, route, handler, request, request_id).await
 }
 
-#[tracing::instrument(
-    name = "outgoing_hook",
-    skip_all,
-    // Route and caller ids are on the request span already (`record_caller`).
-    fields(post_id = %request.post_id)
-)]
+/// Checks the token and runs the handler within the budget; the post joins the request's
+/// context (beside the route and caller ids), so every line logged for it says so.
 async fn answer(
     state: &AppState,
     route: String,
@@ -45,6 +42,7 @@ async fn answer(
     request: OutgoingWebhookRequest,
     request_id: String,
 ) -> Result<Json<OutgoingWebhookResponse>, AppError> {
+    record_detail(Detail::PostId, &request.post_id);
     if !state
         .tokens
         .verify_or_refresh(TokenKind::Hook, &route, &request.team_id, &request.token)
