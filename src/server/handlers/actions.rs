@@ -23,7 +23,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 
-use crate::integrations::{ActionClick, BoxFuture, CONTEXT_KEY, HandlerError};
+use crate::integrations::{ActionClick, BoxFuture, CONTEXT_KEY, Cx, HandlerError};
 use crate::mattermost::{Client, PostId};
 use crate::protocol::{ActionResponse, PostActionRequest};
 use crate::server::deferred::{self, Outcome};
@@ -110,47 +110,71 @@ pub(crate) fn verify(
 
 /// Runs the handler within the budget; the action's name and post join the request's context
 /// (beside the route and caller ids), so every line logged for it says so.
-async fn answer(
-    state: &AppState,
+///
+/// Not an `async fn`, whose future would hold its arguments twice (as given, and as its
+/// body's variables): this future holds them once.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn's future holds its arguments twice"
+)]
+fn answer<'a>(
+    state: &'a AppState,
     route: String,
     handler: std::sync::Arc<dyn crate::integrations::Handler>,
     click: ActionClick,
     request_id: String,
-) -> Result<Json<ActionResponse>, AppError> {
-    record_detail(Detail::Action, &click.action);
-    record_detail(Detail::PostId, &click.request.post_id);
-    let click_post_id = click.request.post_id.clone();
-    let started = tokio::time::Instant::now();
-    let cx = state.cx(&route, request_id);
-    let client = state.client.clone();
-    let request = click.request.clone();
-    let late_route = route.clone();
-    let work = async move { handler.action(&cx, &click).await };
-    let late = move |result: Result<ActionResponse, HandlerError>| -> BoxFuture<'static, bool> {
-        Box::pin(async move {
-            match result {
-                Ok(response) => apply_late(&client, &late_route, &request, response).await,
-                Err(e) => {
-                    tracing::error!(error = %e, "action handler failed");
-                    tell(&client, &request, APOLOGY).await != deliver::Delivered::Failed
+) -> impl Future<Output = Result<Json<ActionResponse>, AppError>> + Send + 'a {
+    async move {
+        record_detail(Detail::Action, &click.action);
+        record_detail(Detail::PostId, &click.request.post_id);
+        let started = tokio::time::Instant::now();
+        let cx = state.cx(&route, request_id);
+        let late_route = route.clone();
+        // The context and click travel with the handler's answer, so a late answer finds the
+        // client and the request without copies made for the rare late case.
+        let late = move |(result, cx, click): (
+            Result<ActionResponse, HandlerError>,
+            Cx,
+            ActionClick,
+        )|
+              -> BoxFuture<'static, bool> {
+            Box::pin(async move {
+                let (client, request) = (cx.client(), &click.request);
+                match result {
+                    Ok(response) => apply_late(client, &late_route, request, response).await,
+                    Err(e) => {
+                        tracing::error!(error = %e, "action handler failed");
+                        tell(client, request, APOLOGY).await != deliver::Delivered::Failed
+                    }
                 }
+            })
+        };
+        let extend = {
+            let state = state.clone();
+            let post_id = click.request.post_id.clone();
+            move || -> BoxFuture<'static, Duration> {
+                Box::pin(async move { inline_window(&state, &post_id, started).await })
             }
-        })
-    };
-    let extend = {
-        let state = state.clone();
-        let post_id = click_post_id.clone();
-        move || -> BoxFuture<'static, Duration> {
-            Box::pin(async move { inline_window(&state, &post_id, started).await })
-        }
-    };
-    Ok(Json(
-        match deferred::run_extended(state, "action", &route, work, late, extend).await {
-            Outcome::Now(Ok(response)) => response,
-            Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+        };
+        // Bound first: a future awaited in the statement that makes it keeps that
+        // statement's temporaries beside it.
+        let work = deferred::run_extended(
+            state,
+            "action",
+            &route,
+            async move {
+                let result = handler.action(&cx, &click).await;
+                (result, cx, click)
+            },
+            late,
+            extend,
+        );
+        Ok(Json(match work.await {
+            Outcome::Now((Ok(response), _, _)) => response,
+            Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
                 return Err(AppError::Unsupported(kind));
             }
-            Outcome::Now(Err(e)) => {
+            Outcome::Now((Err(e), _, _)) => {
                 tracing::error!(error = %e, "action handler failed");
                 ActionResponse::ephemeral(APOLOGY)
             }
@@ -158,8 +182,8 @@ async fn answer(
                 ActionResponse::ephemeral(state.settings.callbacks.ack_text.clone())
             }
             Outcome::Lost => ActionResponse::ephemeral(APOLOGY),
-        },
-    ))
+        }))
+    }
 }
 
 /// How much longer, after the budget, a click is still answered inline: what is left of

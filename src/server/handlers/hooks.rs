@@ -10,7 +10,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 
-use crate::integrations::{BoxFuture, HandlerError};
+use crate::integrations::{BoxFuture, Cx, HandlerError};
 use crate::mattermost::{ChannelId, Client, PostId};
 use crate::protocol::{OutgoingWebhookRequest, OutgoingWebhookResponse};
 use crate::server::deferred::{self, Outcome};
@@ -35,43 +35,56 @@ pub(crate) async fn outgoing_hook(
 
 /// Checks the token and runs the handler within the budget; the post joins the request's
 /// context (beside the route and caller ids), so every line logged for it says so.
-async fn answer(
-    state: &AppState,
+///
+/// Not an `async fn`, whose future would hold its arguments twice (as given, and as its
+/// body's variables): this future holds them once.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn's future holds its arguments twice"
+)]
+fn answer<'a>(
+    state: &'a AppState,
     route: String,
     handler: std::sync::Arc<dyn crate::integrations::Handler>,
     request: OutgoingWebhookRequest,
     request_id: String,
-) -> Result<Json<OutgoingWebhookResponse>, AppError> {
-    record_detail(Detail::PostId, &request.post_id);
-    if !state
-        .tokens
-        .verify_or_refresh(TokenKind::Hook, &route, &request.team_id, &request.token)
-        .await
-    {
-        return Err(AppError::Unauthorized(
-            "outgoing-webhook token does not match",
-        ));
-    }
-    match state.bot_user_id().await {
-        Ok(bot) if bot == request.user_id => {
-            tracing::debug!("post by the bot itself; ignored so the hook cannot loop");
-            return Ok(Json(OutgoingWebhookResponse::none()));
+) -> impl Future<Output = Result<Json<OutgoingWebhookResponse>, AppError>> + Send + 'a {
+    async move {
+        record_detail(Detail::PostId, &request.post_id);
+        if !state
+            .tokens
+            .verify_or_refresh(TokenKind::Hook, &route, &request.team_id, &request.token)
+            .await
+        {
+            return Err(AppError::Unauthorized(
+                "outgoing-webhook token does not match",
+            ));
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(
-            error = %e,
-            "cannot look up the bot's own user id; this post is handled without the loop check"
-        ),
-    }
-    let cx = state.cx(&route, request_id);
-    let client = state.client.clone();
-    let (channel_id, post_id) = (request.channel_id.clone(), request.post_id.clone());
-    let work = async move { handler.outgoing_hook(&cx, &request).await };
-    let late =
-        move |result: Result<OutgoingWebhookResponse, HandlerError>| -> BoxFuture<'static, bool> {
+        match state.bot_user_id().await {
+            Ok(bot) if bot == request.user_id => {
+                tracing::debug!("post by the bot itself; ignored so the hook cannot loop");
+                return Ok(Json(OutgoingWebhookResponse::none()));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                error = %e,
+                "cannot look up the bot's own user id; this post is handled without the loop check"
+            ),
+        }
+        let cx = state.cx(&route, request_id);
+        // The context and request travel with the handler's answer, so a late answer finds the
+        // client, channel and post without copies made for the rare late case.
+        let late = |(result, cx, request): (
+            Result<OutgoingWebhookResponse, HandlerError>,
+            Cx,
+            OutgoingWebhookRequest,
+        )|
+         -> BoxFuture<'static, bool> {
             Box::pin(async move {
                 match result {
-                    Ok(reply) => post_late(&client, &channel_id, &post_id, reply).await,
+                    Ok(reply) => {
+                        post_late(cx.client(), &request.channel_id, &request.post_id, reply).await
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "outgoing-hook handler failed");
                         false
@@ -79,20 +92,31 @@ async fn answer(
                 }
             })
         };
-    Ok(Json(
-        match deferred::run(state, "hook", &route, work, late).await {
-            Outcome::Now(Ok(reply)) => reply,
-            Outcome::Now(Err(HandlerError::Unsupported(kind))) => {
+        // Bound first: a future awaited in the statement that makes it keeps that
+        // statement's temporaries beside it.
+        let work = deferred::run(
+            state,
+            "hook",
+            &route,
+            async move {
+                let result = handler.outgoing_hook(&cx, &request).await;
+                (result, cx, request)
+            },
+            late,
+        );
+        Ok(Json(match work.await {
+            Outcome::Now((Ok(reply), _, _)) => reply,
+            Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
                 return Err(AppError::Unsupported(kind));
             }
-            Outcome::Now(Err(e)) => {
+            Outcome::Now((Err(e), _, _)) => {
                 tracing::error!(error = %e, "outgoing-hook handler failed");
                 OutgoingWebhookResponse::none()
             }
             // Mattermost shows nothing for `{}`; the answer is posted when it is ready.
             Outcome::Deferred | Outcome::Lost => OutgoingWebhookResponse::none(),
-        },
-    ))
+        }))
+    }
 }
 
 /// Posts a late hook answer as the bot, as Mattermost would have posted it; whether it was
