@@ -29,8 +29,9 @@ use std::time::Duration;
 
 use tracing::Instrument as _;
 
+use super::error::AppError;
 use super::state::AppState;
-use crate::integrations::BoxFuture;
+use crate::integrations::{BoxFuture, HandlerError};
 
 /// How a budgeted run ended.
 #[derive(Debug)]
@@ -41,6 +42,33 @@ pub(crate) enum Outcome<T> {
     Deferred,
     /// The handler panicked (logged): answer with an apology.
     Lost,
+}
+
+impl<R, C, Q> Outcome<(Result<R, HandlerError>, C, Q)> {
+    /// The callback's answer, for work that hands back its handler's result with what it
+    /// borrowed (context and request, which only the late path reads): the handler's answer
+    /// when it finished in time; `apology()` when it failed (logged as "`kind` handler
+    /// failed") or panicked; `acknowledged()` while it runs on. A handler that does not take
+    /// this kind of callback is refused as [`AppError::Unsupported`].
+    pub(crate) fn answer(
+        self,
+        kind: &'static str,
+        apology: impl FnOnce() -> R,
+        acknowledged: impl FnOnce() -> R,
+    ) -> Result<R, AppError> {
+        match self {
+            Outcome::Now((Ok(answer), _, _)) => Ok(answer),
+            Outcome::Now((Err(HandlerError::Unsupported(callback)), _, _)) => {
+                Err(AppError::Unsupported(callback))
+            }
+            Outcome::Now((Err(e), _, _)) => {
+                tracing::error!(error = %e, "{kind} handler failed");
+                Ok(apology())
+            }
+            Outcome::Deferred => Ok(acknowledged()),
+            Outcome::Lost => Ok(apology()),
+        }
+    }
 }
 
 /// Runs `work`: inline when it is ready on its first poll, else on the background tracker,

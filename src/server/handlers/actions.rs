@@ -26,7 +26,7 @@ use axum::extract::{Path, State};
 use crate::integrations::{ActionClick, BoxFuture, CONTEXT_KEY, Cx, HandlerError};
 use crate::mattermost::{Client, PostId};
 use crate::protocol::{ActionResponse, PostActionRequest};
-use crate::server::deferred::{self, Outcome};
+use crate::server::deferred;
 use crate::server::deliver;
 use crate::server::error::AppError;
 use crate::server::extract::{JsonBody, RequestId};
@@ -169,20 +169,13 @@ fn answer<'a>(
             late,
             extend,
         );
-        Ok(Json(match work.await {
-            Outcome::Now((Ok(response), _, _)) => response,
-            Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
-                return Err(AppError::Unsupported(kind));
-            }
-            Outcome::Now((Err(e), _, _)) => {
-                tracing::error!(error = %e, "action handler failed");
-                ActionResponse::ephemeral(APOLOGY)
-            }
-            Outcome::Deferred => {
-                ActionResponse::ephemeral(state.settings.callbacks.ack_text.clone())
-            }
-            Outcome::Lost => ActionResponse::ephemeral(APOLOGY),
-        }))
+        work.await
+            .answer(
+                "action",
+                || ActionResponse::ephemeral(APOLOGY),
+                || ActionResponse::ephemeral(state.settings.callbacks.ack_text.clone()),
+            )
+            .map(Json)
     }
 }
 

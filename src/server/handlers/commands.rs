@@ -13,7 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use crate::integrations::{BoxFuture, Cx, Handler, HandlerError};
 use crate::mattermost::models::CommandResponse;
 use crate::protocol::{SlashCommandRequest, split_long_text};
-use crate::server::deferred::{self, Outcome};
+use crate::server::deferred;
 use crate::server::deliver;
 use crate::server::error::AppError;
 use crate::server::extract::{FormBody, RequestId};
@@ -147,20 +147,11 @@ fn answer<'a>(
             },
             late,
         );
-        let response = match work.await {
-            Outcome::Now((Ok(response), _, _)) => split_long_text(response),
-            Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
-                return Err(AppError::Unsupported(kind));
-            }
-            Outcome::Now((Err(e), _, _)) => {
-                tracing::error!(error = %e, "slash-command handler failed");
-                CommandResponse::ephemeral(APOLOGY)
-            }
-            Outcome::Deferred => {
-                CommandResponse::ephemeral(state.settings.callbacks.ack_text.clone())
-            }
-            Outcome::Lost => CommandResponse::ephemeral(APOLOGY),
-        };
-        Ok(Json(response))
+        let response = work.await.answer(
+            "slash-command",
+            || CommandResponse::ephemeral(APOLOGY),
+            || CommandResponse::ephemeral(state.settings.callbacks.ack_text.clone()),
+        )?;
+        Ok(Json(split_long_text(response)))
     }
 }

@@ -25,7 +25,7 @@ use axum::extract::{Path, Query, State};
 
 use crate::integrations::{BoxFuture, Cx, DialogLookup, HandlerError, SubmittedDialog};
 use crate::protocol::{DialogResponse, DialogSubmissionRequest, LookupResponse};
-use crate::server::deferred::{self, Outcome};
+use crate::server::deferred;
 use crate::server::deliver;
 use crate::server::error::AppError;
 use crate::server::extract::{JsonBody, RequestId};
@@ -267,17 +267,12 @@ fn answer<'a>(
             },
             late,
         );
-        Ok(Json(match work.await {
-            Outcome::Now((Ok(response), _, _)) => response,
-            Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
-                return Err(AppError::Unsupported(kind));
-            }
-            Outcome::Now((Err(e), _, _)) => {
-                tracing::error!(error = %e, "dialog handler failed");
-                DialogResponse::error(APOLOGY)
-            }
-            Outcome::Deferred => DialogResponse::close(),
-            Outcome::Lost => DialogResponse::error(APOLOGY),
-        }))
+        work.await
+            .answer(
+                "dialog",
+                || DialogResponse::error(APOLOGY),
+                DialogResponse::close,
+            )
+            .map(Json)
     }
 }

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use crate::integrations::{BoxFuture, Cx, HandlerError};
 use crate::mattermost::{ChannelId, Client, PostId};
 use crate::protocol::{OutgoingWebhookRequest, OutgoingWebhookResponse};
-use crate::server::deferred::{self, Outcome};
+use crate::server::deferred;
 use crate::server::error::AppError;
 use crate::server::extract::{JsonOrForm, RequestId};
 use crate::server::state::AppState;
@@ -104,18 +104,14 @@ fn answer<'a>(
             },
             late,
         );
-        Ok(Json(match work.await {
-            Outcome::Now((Ok(reply), _, _)) => reply,
-            Outcome::Now((Err(HandlerError::Unsupported(kind)), _, _)) => {
-                return Err(AppError::Unsupported(kind));
-            }
-            Outcome::Now((Err(e), _, _)) => {
-                tracing::error!(error = %e, "outgoing-hook handler failed");
-                OutgoingWebhookResponse::none()
-            }
-            // Mattermost shows nothing for `{}`; the answer is posted when it is ready.
-            Outcome::Deferred | Outcome::Lost => OutgoingWebhookResponse::none(),
-        }))
+        // Mattermost shows nothing for `{}`; a late answer is posted when it is ready.
+        work.await
+            .answer(
+                "outgoing-hook",
+                OutgoingWebhookResponse::none,
+                OutgoingWebhookResponse::none,
+            )
+            .map(Json)
     }
 }
 
