@@ -534,6 +534,20 @@ impl DeclaredRoute {
     }
 }
 
+/// The dialog of step `step` of `route` (the inverse of [`dialog_step`]); `None` when that
+/// step is not a dialog (a reload changed the route since the dialog was opened).
+fn dialog_at<'r>(route: &'r Route, step: &str) -> Option<&'r super::DialogAction> {
+    let action = if step == "main" {
+        Some(&route.action)
+    } else {
+        route.actions.get(step)
+    };
+    match action {
+        Some(Action::Dialog(declared)) => Some(declared),
+        _ => None,
+    }
+}
+
 /// A dialog's step name: the named action holding it, or `main`.
 fn dialog_step(route: &Route, action: &Action) -> String {
     route
@@ -767,12 +781,7 @@ impl Handler for DeclaredRoute {
     ) -> BoxFuture<'a, Result<DialogResponse, HandlerError>> {
         Box::pin(async move {
             let route = self.route()?;
-            let holder = if dialog.step == "main" {
-                Some(&route.action)
-            } else {
-                route.actions.get(&dialog.step)
-            };
-            let Some(Action::Dialog(declared)) = holder else {
+            let Some(declared) = dialog_at(route, &dialog.step) else {
                 return Err(HandlerError::failed(format!(
                     "dialog step `{}` is not a dialog of route `{}` (changed by a reload?)",
                     dialog.step, route.name
@@ -952,12 +961,7 @@ impl Handler for DeclaredRoute {
     ) -> BoxFuture<'a, Result<LookupResponse, HandlerError>> {
         Box::pin(async move {
             let route = self.route()?;
-            let holder = if lookup.step == "main" {
-                Some(&route.action)
-            } else {
-                route.actions.get(&lookup.step)
-            };
-            let Some(Action::Dialog(declared)) = holder else {
+            let Some(declared) = dialog_at(route, &lookup.step) else {
                 return Ok(LookupResponse::default());
             };
             let field = |key: &str| signed_map(&lookup.dialog.data, key);
