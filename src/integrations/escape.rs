@@ -20,7 +20,10 @@
 //! # Messages
 //!
 //! Mattermost notifies on `@all`, `@channel` and `@here` (any case, trailing `.`/`-`/`_`
-//! allowed) and on `@group` names, and converts Slack's `<!channel>` forms into them. In a
+//! allowed) and on `@group` names, and converts Slack's `<!channel>` forms into them. Where
+//! an `@` starts a mention follows the server's word rules ([`MentionStart`]): not only after
+//! a space but also after `.`, `-` or `:` (`x.@channel`) and after a word's leading `_`
+//! (`_@here_`), never within `alice@example.com`. In a
 //! value, a word joiner (U+2060, invisible, no line break) goes after such an `@` (and between
 //! `<` and `!`), so the text reads the same and pages no one. The same holds when the author
 //! writes `@{{ args.who }}` and the value is `all`. A mention of the invoking user or of a user
@@ -169,17 +172,24 @@ pub(crate) fn finish(kind: Kind, rendered: String) -> Result<String, UrlValueErr
 
 fn finish_message(rendered: &str) -> String {
     let mut out = String::with_capacity(rendered.len() + 8);
+    // Whether an `@` starts a mention at the end of `out`, and before its last character.
+    let mut so_far = MentionStart::START;
+    let mut before_last = so_far;
     for c in rendered.chars() {
         match c {
             OPEN => {
-                if out.ends_with('@')
-                    && mention_may_follow(out[..out.len() - 1].chars().next_back())
-                {
+                if out.ends_with('@') && before_last.at_mention() {
                     out.push(WORD_JOINER);
+                    before_last = so_far;
+                    so_far.push(WORD_JOINER);
                 }
             }
             OPEN_KNOWN | CLOSE => {}
-            c => out.push(c),
+            c => {
+                out.push(c);
+                before_last = so_far;
+                so_far.push(c);
+            }
         }
     }
     out
@@ -316,10 +326,47 @@ fn leading_name(text: &str) -> &str {
     &text[..end]
 }
 
-/// Whether an `@` after the character `before` (`None`: at the start) starts a word
-/// Mattermost reads as a mention (not the middle of `alice@example.com`).
-fn mention_may_follow(before: Option<char>) -> bool {
-    before.is_none_or(|c| !(is_name_char(c) && c != ':'))
+/// Whether an `@` at this point of a text would start a mention, fed the text character by
+/// character.
+///
+/// Mattermost's server (`server/channels/app/mention_parser_standard.go`, `ProcessText`)
+/// splits a post into words of letters, digits and `: . - _ @`, trims each word's leading
+/// `: . - _`, checks the rest for `@here`, `@channel`, `@all`, a user or a group (also with
+/// trailing `. - : _` cut off), and otherwise splits the word again at `.`, `-` and `:` and
+/// checks each piece. So an `@` starts a mention when all that precedes it in its word is
+/// `: . - _` (or nothing: `_@here_`), or when it follows a `.`, `-` or `:` (`x.@channel`);
+/// not after a letter, digit, `@` or a `_` within a word (`alice@example.com`,
+/// `first_last@host`). Characters outside ASCII count as word separators here: Go's letter
+/// classes and Rust's differ at the edges, and a separator too many only adds a joiner.
+#[derive(Debug, Clone, Copy)]
+struct MentionStart {
+    /// The last character seen.
+    last: Option<char>,
+    /// Whether the current word so far is only characters Mattermost trims from its start.
+    only_trimmed: bool,
+}
+
+impl MentionStart {
+    /// At the start of a text.
+    const START: MentionStart = MentionStart {
+        last: None,
+        only_trimmed: true,
+    };
+
+    fn push(&mut self, c: char) {
+        let in_word = c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '-' | '_' | '@');
+        if !in_word {
+            self.only_trimmed = true;
+        } else if !matches!(c, ':' | '.' | '-' | '_') {
+            self.only_trimmed = false;
+        }
+        self.last = Some(c);
+    }
+
+    /// Whether an `@` here starts a word Mattermost checks for mentions.
+    fn at_mention(self) -> bool {
+        self.only_trimmed || matches!(self.last, Some('.' | '-' | ':'))
+    }
 }
 
 /// Writes `text` with every mention that is not a known user, and Slack's `<!…>`,
@@ -329,16 +376,17 @@ fn neutralise(
     text: &str,
     known: &KnownNames<'_>,
 ) -> std::fmt::Result {
-    // The last character written: whether an `@` starts a mention depends on it.
-    let mut last: Option<char> = None;
+    // What was written so far: whether an `@` starts a mention depends on it. A value's
+    // start counts as a word's start, whatever the template put before it.
+    let mut so_far = MentionStart::START;
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         rest = &rest[c.len_utf8()..];
         out.write_char(c)?;
-        let before = last;
-        last = Some(c);
+        let before = so_far;
+        so_far.push(c);
         let joiner = match c {
-            '@' if mention_may_follow(before) => {
+            '@' if before.at_mention() => {
                 let name = leading_name(rest);
                 !name.is_empty() && !known.allows(name)
             }
@@ -347,7 +395,7 @@ fn neutralise(
         };
         if joiner {
             out.write_char(WORD_JOINER)?;
-            last = Some(WORD_JOINER);
+            so_far.push(WORD_JOINER);
         }
     }
     Ok(())
@@ -376,6 +424,23 @@ mod tests {
             neutralised("mail alice@example.com"),
             "mail alice@example.com"
         );
+        // Mattermost's word rules (see `MentionStart`): each of these pages the channel.
+        for (text, expected) in [
+            ("_@here_", "_@\u{2060}here_"),
+            (".@channel", ".@\u{2060}channel"),
+            ("-@all", "-@\u{2060}all"),
+            ("x.@channel", "x.@\u{2060}channel"),
+            ("a-@here", "a-@\u{2060}here"),
+            ("a:@here", "a:@\u{2060}here"),
+            ("ping (:_@Here.", "ping (:_@\u{2060}Here."),
+            ("日本@here", "日本@\u{2060}here"),
+        ] {
+            assert_eq!(neutralised(text), expected, "{text}");
+        }
+        // Within a word they are not mentions, and stay as written.
+        for text in ["first_last@example.com", "x_@here", "me@here.example"] {
+            assert_eq!(neutralised(text), text);
+        }
         assert_eq!(
             neutralised("<!channel> <!here>"),
             "<\u{2060}!channel> <\u{2060}!here>"
@@ -386,6 +451,11 @@ mod tests {
     fn a_value_after_a_literal_at_sign_is_neutralised_when_it_names_no_known_user() {
         let out = format!("@{OPEN}all{CLOSE} and @{OPEN_KNOWN}alice{CLOSE}");
         assert_eq!(finish_message(&out), "@\u{2060}all and @alice");
+        let out = format!("x.@{OPEN}here{CLOSE}, _@{OPEN}all{CLOSE}, mail me@{OPEN}here{CLOSE}");
+        assert_eq!(
+            finish_message(&out),
+            "x.@\u{2060}here, _@\u{2060}all, mail me@here"
+        );
     }
 
     #[test]
