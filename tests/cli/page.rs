@@ -175,6 +175,68 @@ fn the_page_is_served_and_its_api_acts_as_the_chosen_user() {
 }
 
 #[test]
+fn the_page_answers_only_requests_addressed_to_a_loopback_name() {
+    let dev = Dev::start();
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        let typed = format!("{}api/type", dev.url);
+        let port = dev
+            .url
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_owned();
+        // A page elsewhere whose DNS name was pointed at 127.0.0.1 (DNS rebinding) sends its
+        // own name as the Host: refused, and nothing typed.
+        for host in [
+            "evil.example.com",
+            "evil.example.com:80",
+            "127.0.0.1.evil.example",
+        ] {
+            let response = http
+                .post(typed.clone())
+                .header("host", host)
+                .json(&json!({"user": "alice", "channel": "town-square", "text": "rebound"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 421, "{host}");
+            let world = http
+                .get(format!("{}api/world", dev.url))
+                .header("host", host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(world.status().as_u16(), 421, "{host}");
+        }
+        let posts: Value = http
+            .get(format!("{}api/posts?channel=town-square", dev.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(!posts.to_string().contains("rebound"), "{posts}");
+        // The names a browser on this machine uses are served.
+        for host in [
+            format!("localhost:{port}"),
+            format!("127.0.0.1:{port}"),
+            "LOCALHOST".to_owned(),
+        ] {
+            let page = http
+                .get(&dev.url)
+                .header("host", &host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(page.status().as_u16(), 200, "{host}");
+        }
+    });
+}
+
+#[test]
 fn the_page_api_refuses_bad_input_with_a_clear_error() {
     let dev = Dev::start();
     runtime().block_on(async {

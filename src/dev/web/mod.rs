@@ -16,6 +16,10 @@
 //! | `POST /api/upload?user=&channel=&name=` | the body as a file uploaded by `user`: `{id}` |
 //! | `POST /api/click` | `{user, post_id, action_id, selected}`: a button or menu choice |
 //! | `GET /api/events` | server-sent events: posts, edits, dialogs, integration and API calls |
+//!
+//! Only requests addressed to this machine by a loopback name (`Host: 127.0.0.1:…`,
+//! `localhost:…`, `[::1]:…`) are served: the page acts as any user and lists their tokens, so
+//! a site whose DNS name an attacker points at 127.0.0.1 (DNS rebinding) must not reach it.
 
 mod dialogs;
 mod events;
@@ -117,7 +121,37 @@ fn router(state: Page) -> Router {
         .route("/api/upload", post(dialogs::upload))
         .route("/api/click", post(click))
         .route("/api/events", get(events::stream))
+        .layer(axum::middleware::from_fn(loopback_host_only))
         .with_state(state)
+}
+
+/// Refuses (421) a request whose `Host` is not a loopback name (see the module docs).
+async fn loopback_host_only(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if is_loopback_host(host) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        "the dev page answers only requests addressed to 127.0.0.1, localhost or [::1]\n",
+    )
+        .into_response()
+}
+
+/// Whether `host` (a `Host` header: a name and perhaps `:port`) names this machine's loopback.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name == "127.0.0.1" || name == "[::1]" || name.eq_ignore_ascii_case("localhost")
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
