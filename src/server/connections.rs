@@ -329,13 +329,18 @@ async fn serve_connection<S>(
             () = kill.cancelled() => return,
             () = check.as_mut() => {
                 let now = Instant::now();
+                // Shutting down, and the last answer is out: nothing more is owed here.
+                if shutting_down && phase.quiet() {
+                    return;
+                }
                 let first_request = !served.load(Ordering::Acquire);
                 if phase.deadline(&limits, opened, first_request).is_some_and(|at| at <= now) {
                     let reason = if phase.idle() { "idle" } else { "request head not received in time" };
                     tracing::debug!(reason, "closing connection");
                     return;
                 }
-                check.as_mut().reset(phase.next_check(&limits, opened, first_request, now));
+                let next = phase.next_check(&limits, opened, first_request, now);
+                check.as_mut().reset(if shutting_down { next.min(now + SETTLE) } else { next });
             }
             () = shed.notified() => {
                 if phase.idle() && phase.quiet() {
@@ -344,14 +349,17 @@ async fn serve_connection<S>(
                 }
             }
             () = stopping.cancelled(), if !shutting_down => {
-                // Idle or half-sent: nobody waits for an answer here.
-                if phase.quiet() {
+                // Idle or half-sent, and no answer on its way out (none given yet, or the
+                // last one a while ago): nobody waits for anything here.
+                if phase.quiet() || (!phase.busy() && !served.load(Ordering::Acquire)) {
                     return;
                 }
-                // A request in flight (or a response on its way out) finishes, then hyper
-                // closes the connection; a half-sent next request still meets its deadline.
+                // A request in flight (or a response on its way out) finishes; the
+                // connection is dropped once it is quiet (a half-sent next request is not
+                // waited for), or hyper closes it first.
                 shutting_down = true;
                 connection.as_mut().graceful_shutdown();
+                check.as_mut().reset(Instant::now() + SETTLE);
             }
         }
     }
