@@ -14,11 +14,16 @@ use rustyline::ExternalPrinter;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::sync::mpsc;
 
+/// A piped line that is not UTF-8 text: skipped, the session goes on.
+#[derive(Debug, thiserror::Error)]
+#[error("skipped a line that is not UTF-8 text: {0}")]
+pub(super) struct NotText(String);
+
 /// A source of typed lines.
 #[derive(Debug)]
 pub(super) enum Lines<R> {
-    /// Piped input: echoed by the session.
-    Piped(tokio::io::Lines<R>),
+    /// Piped input (lines as bytes, which may not be text): echoed by the session.
+    Piped(tokio::io::Split<R>),
     /// A terminal, read by rustyline.
     Terminal(Terminal),
     /// No lines: only the page is used; input ends on Ctrl-C (SIGINT). The listener is
@@ -37,7 +42,7 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
 
     /// Lines read from `input`.
     pub(super) fn piped(input: R) -> Self {
-        Lines::Piped(input.lines())
+        Lines::Piped(input.split(b'\n'))
     }
 
     /// Whether the session must echo each line (the person did not type it on a terminal).
@@ -50,13 +55,23 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
         !matches!(self, Lines::Interrupt(_))
     }
 
-    /// The next line, or `None` at end of input. Cancel-safe: dropping the future before it
-    /// completes loses no line (a terminal keeps waiting at the prompt already shown).
-    pub(super) async fn next(&mut self, prompt: &str) -> Option<String> {
+    /// The next line (an error for a piped line that is not text), or `None` at end of input.
+    /// Cancel-safe: dropping the future before it completes loses no line (a terminal keeps
+    /// waiting at the prompt already shown).
+    pub(super) async fn next(&mut self, prompt: &str) -> Option<Result<String, NotText>> {
         match self {
-            // An unreadable byte sequence ends the input like end of file would.
-            Lines::Piped(lines) => lines.next_line().await.ok().flatten(),
-            Lines::Terminal(terminal) => terminal.next(prompt).await,
+            // A read error ends the input like end of file would.
+            Lines::Piped(lines) => {
+                let mut line = lines.next_segment().await.ok().flatten()?;
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                Some(
+                    String::from_utf8(line)
+                        .map_err(|e| NotText(String::from_utf8_lossy(e.as_bytes()).into_owned())),
+                )
+            }
+            Lines::Terminal(terminal) => terminal.next(prompt).await.map(Ok),
             Lines::Interrupt(signal) => {
                 signal.recv().await;
                 None

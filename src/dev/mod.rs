@@ -266,7 +266,15 @@ async fn session<R: AsyncBufRead + Unpin>(
         let prompt = repl.prompt();
         tokio::select! {
             line = lines.next(&prompt) => {
-                let Some(line) = line else { break };
+                let line = match line {
+                    Some(Ok(line)) => line,
+                    Some(Err(not_text)) => {
+                        let _ = writeln!(out, "error: {not_text}");
+                        let _ = out.flush();
+                        continue;
+                    }
+                    None => break,
+                };
                 if echo && !line.trim().is_empty() {
                     let _ = writeln!(out, "{prompt}{}", line.trim());
                 }

@@ -196,6 +196,23 @@ fn dev_without_a_terminal_prints_no_colour_codes_and_no_warnings() {
 }
 
 #[test]
+fn a_line_that_is_not_text_is_skipped_with_an_error_and_the_session_goes_on() {
+    let output = run_with_input(
+        switchboard(&["dev"]),
+        b"/hello before\n/hello \xff\xfe bad\r\n/hello after\r\n",
+        Duration::from_secs(60),
+    );
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let before = stdout.find("You said: before").expect(&stdout);
+    let skipped = stdout
+        .find("error: skipped a line that is not UTF-8 text: /hello \u{FFFD}\u{FFFD} bad\n")
+        .expect(&stdout);
+    let after = stdout.find("You said: after\n").expect(&stdout);
+    assert!(before < skipped && skipped < after, "{stdout}");
+}
+
+#[test]
 fn help_lists_the_commands_and_the_repl_verbs() {
     let stdout = run_dev("!help\n");
     for expected in [
