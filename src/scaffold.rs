@@ -239,7 +239,7 @@ fn try_in_dev(name: &str, kind: Kind) -> Vec<String> {
         Kind::Command => vec![format!("/{name} hello")],
         Kind::Dialog => vec![
             format!("/{name}"),
-            "!submit summary=Printer on fire priority=high".to_owned(),
+            "!submit summary=\"Printer on fire\" priority=high".to_owned(),
         ],
         Kind::Buttons => vec![format!("/{name} Ship it?"), "!click Approve".to_owned()],
         Kind::Exec => vec![format!("/{name} world")],
