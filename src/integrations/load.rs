@@ -204,6 +204,17 @@ impl<'a> FileChecker<'a> {
         });
     }
 
+    /// A problem of the value of `full` (`reply.attachments[0].actions[1].action`), at that
+    /// key's line or its nearest enclosing key's.
+    fn problem_at(&mut self, full: &str, message: String) {
+        self.problems.push(LoadProblem {
+            file: self.file.to_path_buf(),
+            line: self.key_line(full),
+            key: Some(full.to_owned()),
+            message,
+        });
+    }
+
     /// An unknown variable, at the line of the template's key where the variable first
     /// appears (a multi-line template, an inline table spanning lines).
     fn variable_problem(&mut self, unknown: &UnknownVariable) {
@@ -382,39 +393,74 @@ impl<'a> FileChecker<'a> {
                 actions.insert(name.clone(), compiled);
             }
         }
-        // References between actions.
+        // References between actions, by the full key that makes each.
         let known: Vec<&String> = spec.actions.keys().collect();
-        let mut references: Vec<(String, String, Option<usize>, &str)> = Vec::new();
+        let mut references: Vec<(String, String)> = Vec::new();
         for (prefix, action) in std::iter::once((String::new(), &main)).chain(
             spec.actions
                 .iter()
                 .map(|(n, a)| (format!("actions.{n}."), a)),
         ) {
-            if let Some(on_submit) = action.dialog.as_ref().and_then(|d| d.on_submit.clone()) {
-                references.push((format!("{prefix}dialog"), on_submit, None, "on_submit"));
-            }
-            if let Some(on_cancel) = action.dialog.as_ref().and_then(|d| d.on_cancel.clone()) {
-                references.push((format!("{prefix}dialog"), on_cancel, None, "on_cancel"));
+            if let Some(dialog) = &action.dialog {
+                for (key, target) in [
+                    ("on_submit", &dialog.on_submit),
+                    ("on_cancel", &dialog.on_cancel),
+                ] {
+                    if let Some(target) = target {
+                        references.push((format!("{prefix}dialog.{key}"), target.clone()));
+                    }
+                }
             }
             if let Some(reply) = &action.reply {
                 for (a, attachment) in reply.attachments.iter().enumerate() {
-                    for button in &attachment.actions {
+                    for (b, button) in attachment.actions.iter().enumerate() {
                         references.push((
-                            format!("{prefix}reply.attachments"),
+                            format!("{prefix}reply.attachments[{a}].actions[{b}].action"),
                             button.action.clone(),
-                            Some(a),
-                            "action",
                         ));
                     }
                 }
             }
         }
-        for (section, target, index, key) in references {
+        // `update` replaces the post whose button was clicked: it means nothing where no
+        // button runs the action (a command, hook or webhook's own answer, a dialog's
+        // follow-up), and there it would be silently ignored.
+        let clicked: Vec<&str> = references
+            .iter()
+            .filter(|(key, _)| key.ends_with("].action"))
+            .map(|(_, target)| target.as_str())
+            .collect();
+        for (name, prefix, action) in std::iter::once((None, String::new(), &main)).chain(
+            spec.actions
+                .iter()
+                .map(|(n, a)| (Some(n.as_str()), format!("actions.{n}."), a)),
+        ) {
+            if name.is_some_and(|n| clicked.contains(&n)) {
+                continue;
+            }
+            let updates = [
+                (
+                    "reply.update",
+                    action.reply.as_ref().is_some_and(|r| r.update),
+                ),
+                (
+                    "http.reply.update",
+                    action.http.as_ref().is_some_and(|h| h.reply.update),
+                ),
+            ];
+            for (key, _) in updates.into_iter().filter(|(_, update)| *update) {
+                self.problem_at(
+                    &format!("{prefix}{key}"),
+                    "`update = true` replaces the post whose button was clicked, but no button \
+                     runs this action; remove it (or run the action from a button)"
+                        .to_owned(),
+                );
+            }
+        }
+        for (key, target) in references {
             if !known.iter().any(|k| **k == target) {
-                self.problem(
-                    &section,
-                    index,
-                    key,
+                self.problem_at(
+                    &key,
                     format!(
                         "`{target}` is not an action of this route (declare `[actions.{target}]`)"
                     ),
@@ -995,6 +1041,28 @@ mod tests {
         assert!(
             all.iter()
                 .any(|p| p.contains("d.toml:5: `dialog.on_submit`: `nowhere` is not an action")),
+            "{all:?}"
+        );
+        // `update` where no button runs the action would be ignored: refused.
+        let all = problems(&[(
+            "u.toml",
+            "[command]\ntrigger = \"u\"\n[reply]\ntext = \"hi\"\nupdate = true\n",
+        )]);
+        assert!(
+            all.iter().any(|p| p.contains(
+                "u.toml:5: `reply.update`: `update = true` replaces the post whose button was clicked, but no button runs this action"
+            )),
+            "{all:?}"
+        );
+        // A button's target is named by its full key, at the line of its `actions`.
+        let all = problems(&[(
+            "b.toml",
+            "[command]\ntrigger = \"b\"\n[reply]\ntext = \"?\"\n[[reply.attachments]]\ntext = \"vote\"\nactions = [\n  { id = \"yes\", name = \"Yes\", action = \"yes\" },\n  { id = \"no\", name = \"No\", action = \"no\" },\n]\n[actions.yes.reply]\ntext = \"y\"\n",
+        )]);
+        assert!(
+            all.iter().any(|p| p.contains(
+                "b.toml:7: `reply.attachments[0].actions[1].action`: `no` is not an action"
+            )),
             "{all:?}"
         );
     }

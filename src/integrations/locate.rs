@@ -71,9 +71,10 @@ pub(super) fn split_key(full: &str) -> (String, Option<usize>, String) {
         if let Some(close) = full[open..].find(']') {
             let index = full[open + 1..open + close].parse().ok();
             let section = full[..open].to_owned();
+            // `actions[1]` within the table: the line of `actions = [`.
             let key = full[open + close + 1..]
                 .trim_start_matches('.')
-                .split('.')
+                .split(['.', '['])
                 .next()
                 .unwrap_or_default()
                 .to_owned();
