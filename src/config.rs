@@ -432,11 +432,30 @@ impl Settings {
                 message: problem,
             });
         }
-        if settings.server.request_timeout_secs == 0 {
-            return Err(ConfigError::Invalid {
-                setting: "server.request_timeout_secs",
-                message: "must be greater than 0".into(),
-            });
+        for (setting, value) in [
+            (
+                "server.request_timeout_secs",
+                settings.server.request_timeout_secs,
+            ),
+            (
+                "server.header_read_timeout_secs",
+                settings.server.header_read_timeout_secs,
+            ),
+            (
+                "server.idle_timeout_secs",
+                settings.server.idle_timeout_secs,
+            ),
+            (
+                "server.max_connections",
+                u64::try_from(settings.server.max_connections).unwrap_or(u64::MAX),
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    message: "must be greater than 0".into(),
+                });
+            }
         }
         let metrics_path = &settings.metrics.path;
         if !metrics_path.starts_with('/')

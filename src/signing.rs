@@ -331,6 +331,8 @@ pub enum VerifyError {
 #[derive(Clone)]
 pub struct Signer {
     keys: Arc<[SigningKey]>,
+    /// Made up for this process ([`Signer::ephemeral`]), not configured.
+    ephemeral: bool,
 }
 
 impl fmt::Debug for Signer {
@@ -351,14 +353,23 @@ impl Signer {
                 return Err(KeyError::Duplicate(key.id.clone()));
             }
         }
-        Ok(Signer { keys: keys.into() })
+        Ok(Signer {
+            keys: keys.into(),
+            ephemeral: false,
+        })
     }
 
     /// A signer with one fresh random key, id `ephemeral`: what it signs dies with the process.
     pub fn ephemeral() -> Self {
         Signer {
             keys: vec![SigningKey::generate("ephemeral")].into(),
+            ephemeral: true,
         }
+    }
+
+    /// Whether this is an [`ephemeral`](Signer::ephemeral) signer.
+    pub fn is_ephemeral(&self) -> bool {
+        self.ephemeral
     }
 
     /// The id of the key that signs.

@@ -102,14 +102,8 @@ impl Application {
                 tracing::info!(signing_key = signer.signing_key_id(), "signing keys loaded");
                 signer
             }
-            None => {
-                tracing::warn!(
-                    "no signing keys configured (SWITCHBOARD_SIGNING__KEYS or signing.keys_file): \
-                     using an ephemeral key, so dialogs and buttons stop verifying after a restart \
-                     and across replicas"
-                );
-                Signer::ephemeral()
-            }
+            // Said when serving starts (`run_until_stopped`): `serve` may still refuse it.
+            None => Signer::ephemeral(),
         };
         let tokens = TokenStore::default();
         for (route, spec) in routes.commands() {
@@ -261,6 +255,13 @@ impl Application {
             mode,
             ..
         } = self;
+        if state.signer.is_ephemeral() {
+            tracing::warn!(
+                "no signing keys configured (SWITCHBOARD_SIGNING__KEYS or signing.keys_file): \
+                 using an ephemeral key, so dialogs and buttons stop verifying after a restart \
+                 and across replicas"
+            );
+        }
         let registration = tokio::spawn({
             let state = state.clone();
             let reconciler = reconciler.clone();

@@ -287,3 +287,40 @@ fn check_reports_misspelt_variables_in_show_when_rules_and_lookups() {
     assert!(!stderr.contains("`submission.kind`"), "{stderr}");
     assert_eq!(stderr.matches("unknown variable").count(), 3, "{stderr}");
 }
+
+#[test]
+fn check_refuses_a_zero_limit_naming_the_setting() {
+    let dir = shipped_copy();
+    for (setting, variable) in [
+        (
+            "server.header_read_timeout_secs",
+            "SWITCHBOARD_SERVER__HEADER_READ_TIMEOUT_SECS",
+        ),
+        (
+            "server.idle_timeout_secs",
+            "SWITCHBOARD_SERVER__IDLE_TIMEOUT_SECS",
+        ),
+        (
+            "server.max_connections",
+            "SWITCHBOARD_SERVER__MAX_CONNECTIONS",
+        ),
+        (
+            "server.request_timeout_secs",
+            "SWITCHBOARD_SERVER__REQUEST_TIMEOUT_SECS",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("check")
+            .current_dir(dir.path())
+            .env_remove("SWITCHBOARD_ROUTES__DIR")
+            .env(variable, "0")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{variable}=0 passed: {stderr}");
+        assert!(
+            stderr.contains(setting) && stderr.contains("must be greater than 0"),
+            "{variable}=0: {stderr}"
+        );
+    }
+}

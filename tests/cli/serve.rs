@@ -22,4 +22,6 @@ fn serve_refuses_to_start_without_signing_keys_naming_the_routes_that_need_them(
         "{stderr}"
     );
     assert!(!stderr.contains("switchboard starting"), "{stderr}");
+    // Refused, so no word about going on with an ephemeral key first.
+    assert!(!stderr.contains("ephemeral key"), "{stderr}");
 }
