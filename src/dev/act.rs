@@ -31,11 +31,10 @@ pub(super) async fn type_line(
             .await;
         return match ran {
             Err(SimError::CommandNotFound(_)) => {
-                let trigger = text
-                    .trim_start_matches('/')
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("");
+                // The word typed, less the one `/` that makes it a command: `//hello` names
+                // `/hello`, `/ hello` names nothing.
+                let word = text.split_whitespace().next().unwrap_or("");
+                let trigger = word.strip_prefix('/').unwrap_or(word);
                 Ok(Some(not_found(world, place.team, trigger)))
             }
             other => other.map(|_| None),

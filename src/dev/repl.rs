@@ -376,7 +376,10 @@ impl Repl {
             self.sim_url, self.bot_token
         );
         for (_, name) in self.world.users() {
-            if let Some(token) = self.world.user_token(&name) {
+            // The bot is listed first, as the bot.
+            if let Some(token) = self.world.user_token(&name)
+                && token != self.bot_token
+            {
                 let _ = writeln!(out, "    @{name}: {token}");
             }
         }

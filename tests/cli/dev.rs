@@ -213,6 +213,28 @@ fn a_line_that_is_not_text_is_skipped_with_an_error_and_the_session_goes_on() {
 }
 
 #[test]
+fn an_unknown_command_is_named_as_typed() {
+    let stdout = run_dev("//hello\n/ hello\n");
+    assert!(
+        stdout.contains("no command //hello; did you mean /hello?"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("no command /; the commands are /"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn tokens_lists_the_bot_once_and_every_user() {
+    let stdout = run_dev("!tokens\n");
+    assert_eq!(stdout.matches("@switchboard:").count(), 1, "{stdout}");
+    for user in ["alice", "bob", "carol", "dave"] {
+        assert!(stdout.contains(&format!("    @{user}: ")), "{stdout}");
+    }
+}
+
+#[test]
 fn help_lists_the_commands_and_the_repl_verbs() {
     let stdout = run_dev("!help\n");
     for expected in [
