@@ -411,11 +411,16 @@ impl<'a> FileChecker<'a> {
                     }
                 }
             }
-            if let Some(reply) = &action.reply {
+            let replies = [
+                ("reply", action.reply.as_ref()),
+                ("http.reply", action.http.as_ref().map(|h| &h.reply)),
+            ];
+            for (key, reply) in replies {
+                let Some(reply) = reply else { continue };
                 for (a, attachment) in reply.attachments.iter().enumerate() {
                     for (b, button) in attachment.actions.iter().enumerate() {
                         references.push((
-                            format!("{prefix}reply.attachments[{a}].actions[{b}].action"),
+                            format!("{prefix}{key}.attachments[{a}].actions[{b}].action"),
                             button.action.clone(),
                         ));
                     }
@@ -1052,6 +1057,18 @@ mod tests {
             all.iter().any(|p| p.contains(
                 "u.toml:5: `reply.update`: `update = true` replaces the post whose button was clicked, but no button runs this action"
             )),
+            "{all:?}"
+        );
+        // …and where a button runs it, allowed: also a button of an `[http]` answer, whose
+        // target is checked like any other.
+        let all = problems(&[(
+            "h.toml",
+            "[command]\ntrigger = \"h\"\n[http]\nurl = \"http://svc/x\"\n[http.reply]\ntext = \"?\"\n[[http.reply.attachments]]\nactions = [\n  { id = \"a\", name = \"A\", action = \"again\" },\n  { id = \"b\", name = \"B\", action = \"gone\" },\n]\n[actions.again.reply]\ntext = \"again\"\nupdate = true\n",
+        )]);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0]
+                .contains("`http.reply.attachments[0].actions[1].action`: `gone` is not an action"),
             "{all:?}"
         );
         // A button's target is named by its full key, at the line of its `actions`.
