@@ -204,6 +204,15 @@ impl<'a> FileChecker<'a> {
         });
     }
 
+    /// The key the file stops deserialising at (`post` when `[post]` lacks `message`,
+    /// `args[0].name`), which the deserialiser's own error does not say.
+    fn failing_key(&self) -> Option<String> {
+        let deserializer = toml::de::Deserializer::parse(self.source).ok()?;
+        let error = serde_path_to_error::deserialize::<_, RouteFile>(deserializer).err()?;
+        let path = error.path().to_string();
+        (path != ".").then_some(path)
+    }
+
     /// A problem of the value of `full` (`reply.attachments[0].actions[1].action`), at that
     /// key's line or its nearest enclosing key's.
     fn problem_at(&mut self, full: &str, message: String) {
@@ -285,12 +294,21 @@ impl<'a> FileChecker<'a> {
             Err(e) => match self.without_unknown_keys() {
                 Some(spec) => spec,
                 None => {
-                    let line = e.span().map(|span| line_of(self.source, span.start));
+                    let message = e.message().trim().to_owned();
+                    let key = self.failing_key();
+                    // A missing key has no position of its own: its table's is shown.
+                    let at_key = key.as_deref().and_then(|k| self.key_line(k));
+                    let at_span = e.span().map(|span| line_of(self.source, span.start));
+                    let line = if message.starts_with("missing field") {
+                        at_key.or(at_span)
+                    } else {
+                        at_span.or(at_key)
+                    };
                     self.problems.push(LoadProblem {
                         file: self.file.to_path_buf(),
                         line,
-                        key: None,
-                        message: e.message().trim().to_owned(),
+                        key,
+                        message,
                     });
                     return None;
                 }

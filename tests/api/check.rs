@@ -324,3 +324,34 @@ fn check_refuses_a_zero_limit_naming_the_setting() {
         );
     }
 }
+
+#[test]
+fn check_names_the_table_of_a_missing_key() {
+    let dir = shipped_copy();
+    let routes = dir.path().join("routes");
+    std::fs::write(
+        routes.join("nightly.toml"),
+        "[schedule]\ncron = \"0 9 * * 1\"\n\n[post]\nchannel = \"town-square\"\nmessage = \"hi\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        routes.join("tell.toml"),
+        "[command]\ntrigger = \"tell\"\n\n[post]\nchannel = \"town-square\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        routes.join("ask.toml"),
+        "[command]\ntrigger = \"ask\"\n\n[[args]]\nrequired = true\n\n[reply]\ntext = \"x\"\n",
+    )
+    .unwrap();
+    let output = check_in(dir.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    for expected in [
+        "routes/nightly.toml:1: `schedule`: missing field `channel`",
+        "routes/tell.toml:4: `post`: missing field `message`",
+        "routes/ask.toml:4: `args[0]`: missing field `name`",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+}
