@@ -60,6 +60,11 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// `GET url`'s JSON answer.
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn post(http: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
     let response = http.post(url).json(&body).send().await.unwrap();
     let status = response.status().as_u16();
@@ -85,14 +90,7 @@ fn the_page_is_served_and_its_api_acts_as_the_chosen_user() {
                 .contains("<script src=\"/app.js\"")
         );
 
-        let world: Value = http
-            .get(format!("{}api/world", dev.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let world: Value = get_json(&http, format!("{}api/world", dev.url)).await;
         let users: Vec<&str> = world["users"]
             .as_array()
             .unwrap()
@@ -154,14 +152,8 @@ fn the_page_is_served_and_its_api_acts_as_the_chosen_user() {
         )
         .await;
         assert_eq!(status, 200);
-        let posts: Value = http
-            .get(format!("{}api/posts?channel=town-square", dev.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let posts: Value =
+            get_json(&http, format!("{}api/posts?channel=town-square", dev.url)).await;
         let dave = world["users"][4]["id"].as_str().unwrap();
         assert!(
             posts["posts"]
@@ -210,14 +202,8 @@ fn the_page_answers_only_requests_addressed_to_a_loopback_name() {
                 .unwrap();
             assert_eq!(world.status().as_u16(), 421, "{host}");
         }
-        let posts: Value = http
-            .get(format!("{}api/posts?channel=town-square", dev.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let posts: Value =
+            get_json(&http, format!("{}api/posts?channel=town-square", dev.url)).await;
         assert!(!posts.to_string().contains("rebound"), "{posts}");
         // The names a browser on this machine uses are served.
         for host in [
@@ -258,7 +244,7 @@ fn the_page_api_refuses_bad_input_with_a_clear_error() {
         // A dialog is answered only by the user it was opened for.
         let (status, _) = post(&http, typed.clone(), json!({"user": "alice", "channel": "town-square", "text": "/deploy"})).await;
         assert_eq!(status, 200);
-        let world: Value = http.get(format!("{}api/world", dev.url)).send().await.unwrap().json().await.unwrap();
+        let world: Value = get_json(&http, format!("{}api/world", dev.url)).await;
         let dialog = world["dialogs"][0]["id"].as_str().unwrap().to_owned();
         let answer = format!("{}api/dialog", dev.url);
         let (status, body) = post(&http, answer.clone(), json!({"user": "bob", "channel": "town-square", "dialog_id": dialog, "submission": {"version": "v1.0.0", "env": "staging"}})).await;
