@@ -107,7 +107,7 @@ fn not_utf8(key: Option<&str>) -> PayloadError {
 
 /// A key as it may appear in an error: at most 40 characters, control characters escaped.
 fn printable(key: &str) -> String {
-    key.chars().take(40).flat_map(char::escape_debug).collect()
+    super::printable(key, 40)
 }
 
 /// `part` with `+` and `%XX` decoded; borrowed when it has neither. A `%` not followed by two

@@ -40,13 +40,15 @@ fn from_slice_with_path<T: serde::de::DeserializeOwned>(
     body: &[u8],
 ) -> Result<T, super::PayloadError> {
     let mut de = serde_json::Deserializer::from_slice(body);
+    // The path holds the caller's object keys, and serde's message may quote a value: both
+    // are shortened and escaped before they reach an answer or a log line.
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
+        let inner = super::printable(&e.into_inner().to_string(), 200);
         if path == "." || path.is_empty() {
-            super::PayloadError::Malformed(inner.to_string())
+            super::PayloadError::Malformed(inner)
         } else {
-            super::PayloadError::Malformed(format!("{path}: {inner}"))
+            super::PayloadError::Malformed(format!("{}: {inner}", super::printable(&path, 80)))
         }
     })?;
     de.end()

@@ -45,6 +45,21 @@ pub enum PayloadError {
     Malformed(String),
 }
 
+/// Caller-sent text as it may appear in an error (answered to the caller, logged): at most
+/// `max` characters, and everything but printable characters escaped as Rust escapes them, so
+/// a key cannot break a log line or drive a terminal.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Mattermost's built-in slash-command triggers (PROTOCOL.md §1.1); a custom command cannot use
 /// them. One list for the whole crate: route validation and the simulator both read it.
 pub const BUILT_IN_TRIGGERS: &[&str] = &[

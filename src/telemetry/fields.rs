@@ -76,7 +76,7 @@ impl PlainVisitor<'_> {
             self.result = writer
                 .write_str(field.name())
                 .and_then(|()| writer.write_char('='))
-                .and_then(|()| writer.write_fmt(value));
+                .and_then(|()| fmt::Write::write_fmt(&mut Sanitising(&mut *writer), value));
         }
     }
 
@@ -179,35 +179,43 @@ fn byte_is_verbatim(byte: u8) -> bool {
     (b' '..=b'~').contains(&byte) & (byte != b'"') & (byte != b'\\')
 }
 
-/// Writes a message as the default visitor does, with the terminal's control characters
-/// escaped (so a message cannot move the cursor or recolour the terminal), but a run of text
-/// with none of them, which is every message we log, in one write rather than a character at
-/// a time.
-struct Sanitising<'a, 'b>(&'a mut Writer<'b>);
+/// Writes text with the terminal's control characters escaped, line breaks included, so
+/// nothing logged can move the cursor, recolour the terminal or start a line that looks like
+/// another event's (a caller's JSON key in a parse error once did). Tabs stay. A run of text
+/// with none of them, which is nearly everything we log, goes out in one write rather than a
+/// character at a time. The escapes are those tracing-subscriber writes for a message's
+/// ANSI controls (`\x1b`, `\u{85}`), and `\n`, `\r`.
+struct Sanitising<W>(W);
 
-impl fmt::Write for Sanitising<'_, '_> {
+/// Whether [`Sanitising`] escapes `c`.
+fn is_escaped(c: char) -> bool {
+    c.is_control() && c != '\t'
+}
+
+impl<W: fmt::Write> fmt::Write for Sanitising<W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        let escaped = |c: char| {
-            matches!(
-                c,
-                '\x1b' | '\x07' | '\x08' | '\x0c' | '\x7f' | '\u{80}'..='\u{9f}'
-            )
-        };
-        if !text.contains(escaped) {
+        if !text.contains(is_escaped) {
             return self.0.write_str(text);
         }
         for c in text.chars() {
             match c {
-                '\x1b' => self.0.write_str("\\x1b")?,
-                '\x07' => self.0.write_str("\\x07")?,
-                '\x08' => self.0.write_str("\\x08")?,
-                '\x0c' => self.0.write_str("\\x0c")?,
-                '\x7f' => self.0.write_str("\\x7f")?,
-                '\u{80}'..='\u{9f}' => write!(self.0, "\\u{{{:x}}}", c as u32)?,
+                '\n' => self.0.write_str("\\n")?,
+                '\r' => self.0.write_str("\\r")?,
+                '\0'..='\x7f' if is_escaped(c) => write!(self.0, "\\x{:02x}", c as u32)?,
+                c if is_escaped(c) => write!(self.0, "\\u{{{:x}}}", c as u32)?,
                 c => self.0.write_char(c)?,
             }
         }
         Ok(())
+    }
+}
+
+/// A field's value, written as [`Sanitising`] writes text.
+struct Escaped<'a>(&'a dyn fmt::Debug);
+
+impl fmt::Debug for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Write::write_fmt(&mut Sanitising(f), format_args!("{:?}", self.0))
     }
 }
 
@@ -290,7 +298,15 @@ impl Visit for PlainVisitor<'_> {
         if self.result.is_err() || field.name().starts_with("log.") {
             return;
         }
-        self.default(|v| v.record_error(field, value));
+        // The default visitor escapes an error's ANSI controls but not its line breaks: an
+        // error that has any is written as its chain, escaped, instead.
+        let chain = crate::telemetry::error_chain(value);
+        if chain.contains(is_escaped) {
+            let chain = format_args!("{chain}");
+            self.default(|v| v.record_debug(field, &Escaped(&chain)));
+        } else {
+            self.default(|v| v.record_error(field, value));
+        }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -312,7 +328,7 @@ impl Visit for PlainVisitor<'_> {
         } else if self.plain(field) {
             self.write_plain(field, format_args!("{value:?}"));
         } else if !field.name().starts_with("log.") {
-            self.default(|v| v.record_debug(field, value));
+            self.default(|v| v.record_debug(field, &Escaped(value)));
         }
     }
 }
@@ -470,6 +486,69 @@ mod tests {
                 default,
                 "ansi: {ansi}"
             );
+        }
+    }
+
+    /// What a caller can put into a field's or an error's text: a line break and a forged
+    /// event after it, a carriage return, terminal controls.
+    const HOSTILE: &str = "key\n2026-01-31T00:00:00Z ERROR forged\r\u{1b}[2J\u{9b}\u{0}\tend";
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "malformed body: {HOSTILE}")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn log_hostile() {
+        let error = Outer(std::io::Error::other(HOSTILE));
+        tracing::warn!(error = %format_args!("bad request: {HOSTILE}"), "callback refused");
+        tracing::warn!(error = ?HOSTILE.to_owned(), "debug field");
+        tracing::warn!(
+            error = &error as &(dyn std::error::Error + 'static),
+            "error field"
+        );
+        tracing::warn!("message {HOSTILE}");
+    }
+
+    #[test]
+    fn hostile_text_in_any_field_stays_on_its_own_line_with_controls_escaped() {
+        for ansi in [false, true] {
+            let sink = Captured::default();
+            let layer = tracing_subscriber::fmt::layer()
+                .with_writer(sink.clone())
+                .with_ansi(ansi)
+                .with_timer(Fixed)
+                .fmt_fields(PlainFields)
+                .event_format(crate::telemetry::line::FullLine::new(Fixed));
+            let subscriber = tracing_subscriber::registry().with(layer);
+            tracing::subscriber::with_default(subscriber, log_hostile);
+            let text = sink.text();
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), 4, "ansi {ansi}: {text}");
+            for line in &lines {
+                let start = line.trim_start_matches("\u{1b}[2m");
+                assert!(start.starts_with("2026-01-31T12:34:56.123456Z"), "{line}");
+                assert!(
+                    line.contains(r"key\n2026-01-31T00:00:00Z ERROR forged\r"),
+                    "{line}"
+                );
+                // Only our own colours' ESC remain, and no C1 control or NUL.
+                assert!(
+                    !line.contains(['\r', '\u{9b}', '\0'])
+                        && (ansi || !line.contains('\u{1b}'))
+                        && !line.contains("\u{1b}[2J"),
+                    "{line:?}"
+                );
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ mod job_messages;
 mod late_answers;
 mod lease;
 mod log_drops;
+mod log_injection;
 mod lookups;
 mod ops;
 mod reconcile;
