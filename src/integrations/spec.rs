@@ -837,10 +837,10 @@ pub struct WebhookSpec {
     /// `check` renders the templates against it, `dev` posts it with `!webhook`.
     #[serde(default)]
     pub sample: Option<String>,
-    /// A header carrying a unique id per delivery (GitHub: `X-GitHub-Delivery`). Each id runs
-    /// once, across replicas (kept in the shared store for `delivery_id_ttl_secs`): a
-    /// redelivery or replay is answered 200 "already handled" and runs nothing; a request
-    /// without the header is refused (400).
+    /// A header carrying a unique id per delivery (GitHub: `X-GitHub-Delivery`). Each id, and
+    /// each body, runs once, across replicas (kept in the shared store for
+    /// `delivery_id_ttl_secs`): a redelivery or replay, under its id or another, is answered
+    /// 200 "already handled" and runs nothing; a request without the header is refused (400).
     #[serde(default)]
     pub delivery_id_header: Option<String>,
     /// How long a delivery id is remembered.

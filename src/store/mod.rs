@@ -410,9 +410,9 @@ pub fn holder_id() -> String {
 
 /// A SHA-256 hex digest, for keys derived from values that should not be stored as they are
 /// (a `response_url` holds a token).
-pub fn digest(value: &str) -> String {
+pub fn digest(value: impl AsRef<[u8]>) -> String {
     use sha2::Digest as _;
-    sha2::Sha256::digest(value.as_bytes())
+    sha2::Sha256::digest(value.as_ref())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

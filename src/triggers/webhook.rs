@@ -14,9 +14,9 @@
 //! once: it is claimed in the shared store (so across replicas) before the route runs, and a
 //! second delivery with the same id is answered 200 `{"outcome": "already handled"}` with
 //! nothing run (GitHub's "Redeliver" included: that is what it is for). A failed run gives
-//! its id back, so a redelivery can retry. GitHub does not sign this header, so it stops
-//! redeliveries and verbatim replays, not a replayer who changes the id: for that, senders
-//! that can should sign a timestamp (`timestamp_header`: the HMAC covers
+//! its id back, so a redelivery can retry. GitHub does not sign this header, so the body's
+//! digest is claimed too: a captured delivery replayed under a new id is refused the same
+//! way. Senders that can should also sign a timestamp (`timestamp_header`: the HMAC covers
 //! `<timestamp>.<raw body>` and a time more than `timestamp_tolerance_secs` from now is
 //! refused with 401). Use TLS between the sender and Switchboard either way.
 
@@ -203,7 +203,8 @@ pub async fn handle(
         crate::metrics::trigger("webhook", name, "refused");
         return Err(refusal.into());
     }
-    let body: Value = serde_json::from_slice(body)
+    let raw = body;
+    let body: Value = serde_json::from_slice(raw)
         .map_err(|e| AppError::BadRequest(format!("the body is not JSON: {e}")))?;
     let Some(header) = &trigger.spec.delivery_id_header else {
         return deliver(state, name, &trigger, headers, body).await;
@@ -218,37 +219,57 @@ pub async fn handle(
                 "the {header} header (a unique id per delivery, at most 200 characters) is missing"
             ))
         })?;
-    let key = state.store.key(
-        "webhook-delivery",
-        &format!("{name}:{}", crate::store::digest(id)),
-    );
+    // The id runs once, and so does the body: GitHub signs the body but not the id header,
+    // so a captured delivery sent again with a new id is still a replay. GitHub's own
+    // redeliveries keep their id, and two real events never have the same body.
+    let keys = [
+        state.store.key(
+            "webhook-delivery",
+            &format!("{name}:{}", crate::store::digest(id)),
+        ),
+        state.store.key(
+            "webhook-body",
+            &format!("{name}:{}", crate::store::digest(raw)),
+        ),
+    ];
     let ttl = Duration::from_secs(trigger.spec.delivery_id_ttl_secs.max(1));
-    match state.store.claim_once(&key, ttl).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::warn!(route = %name, delivery = %id, "a webhook delivery was sent again; already handled, nothing run");
-            crate::metrics::trigger("webhook", name, "replayed");
-            return Ok(json!({
-                "outcome": "already handled",
-                "delivery": id,
-                "message": format!("delivery {id} was already handled; nothing was run again"),
-            }));
-        }
-        Err(e) => {
-            tracing::error!(route = %name, error = %e, "cannot record the webhook delivery id; refusing it so it cannot run twice");
-            return Err(AppError::Unavailable(
-                "the shared store does not answer; deliver again shortly".to_owned(),
-            ));
-        }
+    for (n, key) in keys.iter().enumerate() {
+        let refusal = match state.store.claim_once(key, ttl).await {
+            Ok(true) => continue,
+            Ok(false) => {
+                tracing::warn!(route = %name, delivery = %id, "a webhook delivery was sent again; already handled, nothing run");
+                crate::metrics::trigger("webhook", name, "replayed");
+                Ok(json!({
+                    "outcome": "already handled",
+                    "delivery": id,
+                    "message": format!("delivery {id} (or the same body under another id) was already handled; nothing was run again"),
+                }))
+            }
+            Err(e) => {
+                tracing::error!(route = %name, error = %e, "cannot record the webhook delivery id; refusing it so it cannot run twice");
+                Err(AppError::Unavailable(
+                    "the shared store does not answer; deliver again shortly".to_owned(),
+                ))
+            }
+        };
+        give_back(state, name, &keys[..n]).await;
+        return refusal;
     }
     let answer = deliver(state, name, &trigger, headers, body).await;
     if answer.is_err() {
         // Not run to the end: a redelivery may try again.
-        if let Err(e) = state.store.forget(&key).await {
-            tracing::warn!(route = %name, error = %e, "cannot give a failed delivery's id back");
-        }
+        give_back(state, name, &keys).await;
     }
     answer
+}
+
+/// Forgets a delivery's claimed records, so that it may come again.
+async fn give_back(state: &AppState, name: &str, keys: &[String]) {
+    for key in keys {
+        if let Err(e) = state.store.forget(key).await {
+            tracing::warn!(route = %name, error = %e, "cannot give a delivery's record back");
+        }
+    }
 }
 
 /// Fires `name` with a verified JSON `body` (`dev`'s `!webhook` comes here directly).
