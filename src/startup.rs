@@ -146,7 +146,7 @@ impl Application {
             ready: Readiness::default(),
             client,
             signer,
-            response_urls: ResponseUrls::with_store(reqwest::Client::new(), store.clone()),
+            response_urls: ResponseUrls::with_store(ResponseUrls::client(), store.clone()),
             store,
             coordinator,
             background: tokio_util::task::TaskTracker::new(),

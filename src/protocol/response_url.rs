@@ -114,11 +114,31 @@ pub struct ResponseUrls {
 
 impl Default for ResponseUrls {
     fn default() -> Self {
-        Self::new(reqwest::Client::new())
+        Self::new(Self::client())
     }
 }
 
+/// How long connecting to a `response_url`'s host may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one post to a `response_url` may take, answer included.
+const POST_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl ResponseUrls {
+    /// The HTTP client for `response_url`s: a post that hangs ends after [`POST_TIMEOUT`]
+    /// (then it is retried, or answered through the API), and redirects are not followed
+    /// (Mattermost's `/hooks/commands/…` never redirects; following one would resend the
+    /// answer, and the URL's secret id as the `Referer`, to another host).
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(POST_TIMEOUT)
+            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            // Only a broken TLS backend fails to build; a plain client still posts.
+            .unwrap_or_default()
+    }
+
     /// A tracker posting with `http`.
     pub fn new(http: reqwest::Client) -> Self {
         ResponseUrls::with_store(http, Store::in_process())
@@ -386,5 +406,48 @@ mod tests {
             .unwrap_err();
         assert!(err.is_transient(), "{err}");
         assert_eq!(urls.uses(&url).await, MAX_USES);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_to_another_host() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // One server redirects; the other counts what reaches it.
+        let reached = Arc::new(AtomicUsize::new(0));
+        let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target_addr = target.local_addr().unwrap();
+        let counter = Arc::clone(&reached);
+        let target_app = axum::Router::new().fallback(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { "ok" }
+        });
+        tokio::spawn(async move { axum::serve(target, target_app).await });
+        let redirector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let redirector_addr = redirector.local_addr().unwrap();
+        let location = format!("http://{target_addr}/stolen");
+        let redirect_app = axum::Router::new().fallback(move || {
+            let location = location.clone();
+            async move {
+                (
+                    axum::http::StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, location)],
+                )
+            }
+        });
+        tokio::spawn(async move { axum::serve(redirector, redirect_app).await });
+
+        let urls = ResponseUrls::default();
+        let answer = CommandResponse::ephemeral("late");
+        let url = format!("http://{redirector_addr}/hooks/commands/secretid");
+        let sent = urls.post(&url, Instant::now(), &answer).await;
+        assert!(
+            matches!(sent, Err(ResponseUrlError::Refused { status: 307, .. })),
+            "{sent:?}"
+        );
+        assert_eq!(
+            reached.load(Ordering::SeqCst),
+            0,
+            "the redirect was followed"
+        );
     }
 }
