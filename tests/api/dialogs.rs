@@ -116,6 +116,21 @@ async fn the_shipped_incident_report_takes_two_validated_steps() {
             .is_err(),
         "a lookup with another user's state is refused"
     );
+    // Nor can step 1's state look up a later step's options, with step-1 answers made up.
+    let forged = reqwest::Client::new()
+        .post(format!(
+            "http://{listen}/dialogs/incident/lookup?step=details"
+        ))
+        .json(&json!({"type": "dialog_lookup", "callback_id": "main",
+            "state": step1.state(),
+            "user_id": world.user_id("alice").unwrap(),
+            "channel_id": world.channel_id("main", "town-square").unwrap(),
+            "team_id": world.team_id("main").unwrap(),
+            "submission": {"query": "", "selected_field": "teams", "severity": "sev1"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
 
     let good = json!({"summary": "Checkout fails", "severity": "sev1",
         "services": ["api", "db"], "started": day(0)});

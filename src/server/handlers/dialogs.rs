@@ -122,6 +122,14 @@ pub(crate) async fn dialog_lookup(
     };
     let (field, typed) = (text("selected_field"), text("query"));
     let dialog = verify(&state, &route, request)?.dialog;
+    // The lookup URL names its step, but only the state is signed: a first step's state
+    // must not look up a later step's options with earlier answers the caller made up
+    // (a later step's state carries those, signed).
+    if query.step != dialog.step {
+        return Err(AppError::Forbidden(
+            "dialog state: signed for another step than the one looked up".into(),
+        ));
+    }
     let lookup = DialogLookup {
         dialog,
         step: query.step,
