@@ -723,6 +723,11 @@ impl Handler for DeclaredRoute {
             {
                 return Ok(OutgoingWebhookResponse::none());
             }
+            // As for a command's text: a NUL or terminal control would reach templates,
+            // argv and the environment. Line breaks are a post's own.
+            if let Some(problem) = super::dialog::control_character(&request.text, true) {
+                return Ok(OutgoingWebhookResponse::comment(format!("⚠️ {problem}")));
+            }
             let mut context = Context {
                 route: route.name.clone(),
                 user: who(&request.user_id, &request.user_name),

@@ -294,6 +294,32 @@ async fn the_oncall_hook_does_not_repost_channel_wide_mentions() {
         page.message,
         "🚨 @alice paged on-call from ~town-square: @\u{2060}all @\u{2060}channel wake up"
     );
+
+    // A control character (ESC, NUL) in the post is refused in the thread; nothing is paged.
+    sim.world()
+        .create_post(
+            "alice",
+            "main",
+            "town-square",
+            "oncall db \u{1b}[31mdown\u{0}",
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let refused = sim
+            .world()
+            .posts_in("main", "town-square")
+            .into_iter()
+            .any(|p| p.message.contains("control character (U+001B)"));
+        if refused {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no refusal");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let pages = sim.world().posts_in("main", "leads");
+    assert_eq!(pages.len(), 1, "{pages:?}");
 }
 
 #[tokio::test]
