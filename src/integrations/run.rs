@@ -475,9 +475,26 @@ impl DeclaredRoute {
         dialog: &SubmittedDialog,
         values: BTreeMap<String, Value>,
     ) -> Result<DialogResponse, HandlerError> {
-        let field = |key: &str| signed_map(&dialog.data, key);
-        // A submission carries ids only; names are looked up (cached) only for a route
-        // whose templates or access lists read them.
+        let context = self.dialog_context(cx, route, dialog, values).await;
+        if let Some(refusal) = self.refused(route, cx, &context).await {
+            self.tell(cx, &context, Answer::Ephemeral(refusal)).await;
+            return Ok(DialogResponse::close());
+        }
+        let answer = self.run(cx, route, next, context.clone()).await;
+        self.tell(cx, &context, answer).await;
+        Ok(DialogResponse::close())
+    }
+
+    /// What a submission's templates see: the route, who sent it from where, the signed
+    /// `args` and `context`, and `submission`. A submission carries ids only; names are
+    /// looked up (cached) only for a route whose templates or access lists read them.
+    async fn dialog_context(
+        &self,
+        cx: &Cx,
+        route: &Route,
+        dialog: &SubmittedDialog,
+        submission: BTreeMap<String, Value>,
+    ) -> Context {
         let request = &dialog.request;
         let (user_name, channel_name, team_name) = tokio::join!(
             self.name_of(cx, self.needs.user_name, Kind::User, &request.user_id),
@@ -489,23 +506,16 @@ impl DeclaredRoute {
             ),
             self.name_of(cx, self.needs.team_name, Kind::Team, &request.team_id),
         );
-        let context = Context {
+        Context {
             route: route.name.clone(),
-            user: who(&dialog.request.user_id, &user_name),
-            channel: who(&dialog.request.channel_id, &channel_name),
-            team: who(&dialog.request.team_id, &team_name),
-            args: field("args"),
-            context: field("context"),
-            submission: values,
+            user: who(&request.user_id, &user_name),
+            channel: who(&request.channel_id, &channel_name),
+            team: who(&request.team_id, &team_name),
+            args: signed_map(&dialog.data, "args"),
+            context: signed_map(&dialog.data, "context"),
+            submission,
             ..Context::default()
-        };
-        if let Some(refusal) = self.refused(route, cx, &context).await {
-            self.tell(cx, &context, Answer::Ephemeral(refusal)).await;
-            return Ok(DialogResponse::close());
         }
-        let answer = self.run(cx, route, next, context.clone()).await;
-        self.tell(cx, &context, answer).await;
-        Ok(DialogResponse::close())
     }
 
     /// The name of the user, channel or team `id` when `needed` (through the shared cache),
@@ -589,21 +599,10 @@ fn next_step(
     next: &Action,
     step: &super::DialogAction,
     dialog: &SubmittedDialog,
-    values: BTreeMap<String, Value>,
-    field: impl Fn(&str) -> BTreeMap<String, Value>,
+    context: &Context,
 ) -> DialogResponse {
     let name = dialog_step(route, next);
-    let context = Context {
-        route: route.name.clone(),
-        user: who(&dialog.request.user_id, ""),
-        channel: who(&dialog.request.channel_id, ""),
-        team: who(&dialog.request.team_id, ""),
-        args: field("args"),
-        context: field("context"),
-        submission: values,
-        ..Context::default()
-    };
-    match step.build(&context, &name, String::new()) {
+    match step.build(context, &name, String::new()) {
         Ok(mut form) => {
             step.set_lookup_url(&mut form, &cx.lookup_url(&name));
             if step.refreshes() {
@@ -792,9 +791,8 @@ impl Handler for DeclaredRoute {
                     dialog.step, route.name
                 )));
             };
-            let field = |key: &str| signed_map(&dialog.data, key);
             // Earlier steps' values come from the signed state, never from the browser's copy.
-            let earlier = field("submission");
+            let earlier = signed_map(&dialog.data, "submission");
             // What the browser sent for this step (earlier steps' echoed copies dropped).
             let mut submitted: Map<String, Value> = dialog
                 .request
@@ -829,21 +827,16 @@ impl Handler for DeclaredRoute {
             let shown_in = || {
                 let mut as_sent = earlier.clone();
                 as_sent.extend(submitted.clone());
-                Context {
-                    route: route.name.clone(),
-                    args: field("args"),
-                    context: field("context"),
-                    submission: as_sent,
-                    ..Context::default()
-                }
+                self.dialog_context(cx, route, dialog, as_sent)
             };
             if dialog.request.kind == "refresh" {
-                return Ok(refreshed(cx, route, declared, dialog, &shown_in()));
+                let shown_in = shown_in().await;
+                return Ok(refreshed(cx, route, declared, dialog, &shown_in));
             }
             let hidden = if declared.shows_every_element() {
                 HashSet::new()
             } else {
-                match declared.hidden(&shown_in()) {
+                match declared.hidden(&shown_in().await) {
                     Ok(hidden) => hidden,
                     Err(e) => {
                         tracing::error!(route = %route.name, at = %template_location(route, &e), error = %e, "show_when template failed");
@@ -898,16 +891,9 @@ impl Handler for DeclaredRoute {
                     values.entry(k).or_insert(v);
                 }
                 if declared.checks_further() {
-                    // Ids as the lookup saw them (an http lookup may send `user.id`).
-                    let checked = Context {
-                        route: route.name.clone(),
-                        user: who(&dialog.request.user_id, ""),
-                        channel: who(&dialog.request.channel_id, ""),
-                        args: field("args"),
-                        context: field("context"),
-                        submission: values.clone(),
-                        ..Context::default()
-                    };
+                    // Who and where, as the lookup saw them (an http lookup may send
+                    // `user.id`), and the rules may read.
+                    let checked = self.dialog_context(cx, route, dialog, values.clone()).await;
                     let env = super::LookupEnv {
                         http: &self.runtime.http,
                         global_hosts: &self.runtime.http_allowed_hosts,
@@ -950,7 +936,8 @@ impl Handler for DeclaredRoute {
             };
             if let Action::Dialog(step) = next {
                 if !dialog.request.cancelled {
-                    return Ok(next_step(cx, route, next, step, dialog, values, field));
+                    let context = self.dialog_context(cx, route, dialog, values).await;
+                    return Ok(next_step(cx, route, next, step, dialog, &context));
                 }
             }
             // Boxed: running an action (exec, http, posts…) is a large future; inline, every

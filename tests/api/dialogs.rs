@@ -424,6 +424,7 @@ trigger = "triage"
 
 [dialog]
 title = "Triage"
+introduction = "Triage by @{{ user.name }} in ~{{ channel.name }}"
 on_submit = "done"
 
 [[dialog.elements]]
@@ -484,6 +485,15 @@ async fn a_refresh_field_updates_the_form_and_hidden_fields_are_not_required() {
     assert_eq!(names(&answer["form"]), ["severity", "reason"]);
     assert_eq!(answer["form"]["elements"][0]["default"], "high");
     assert_eq!(answer["form"]["state"], dialog.state());
+    // The refreshed form knows who and where, as the first one did.
+    assert_eq!(
+        dialog.dialog["introduction_text"],
+        "Triage by @alice in ~town-square"
+    );
+    assert_eq!(
+        answer["form"]["introduction_text"],
+        dialog.dialog["introduction_text"]
+    );
     let refreshed = world.opened_dialogs().pop().unwrap();
     assert_eq!(names(&refreshed.dialog), ["severity", "reason"]);
 
