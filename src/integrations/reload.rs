@@ -215,7 +215,10 @@ fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     let mut add = |dir: &Path| {
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
-                if let Ok(meta) = entry.metadata() {
+                // Through symlinks: Kubernetes mounts a ConfigMap's files as links into a
+                // `..data` directory it swaps on each update, so the links' own metadata
+                // never changes.
+                if let Ok(meta) = std::fs::metadata(entry.path()) {
                     if meta.is_file() {
                         files.push((entry.path(), meta.len(), meta.modified().ok()));
                     }

@@ -858,6 +858,46 @@ async fn sighup_reloads_the_routes() {
     }
 }
 
+/// Kubernetes mounts a ConfigMap as links (`hi.toml -> ..data/hi.toml`) into a `..data` link
+/// it points at a new directory on each update: the poller sees the change.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_reloads_routes_mounted_from_a_configmap() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let version = |name: &str, text: &str| {
+        std::fs::create_dir(dir.path().join(name)).unwrap();
+        std::fs::write(dir.path().join(name).join("hi.toml"), hello_route(text)).unwrap();
+    };
+    version("..2026_12_06_1", "first version");
+    symlink("..2026_12_06_1", dir.path().join("..data")).unwrap();
+    symlink("..data/hi.toml", dir.path().join("hi.toml")).unwrap();
+    let sim = spawn_sim().await;
+    let mut settings = settings(sim.url().as_str(), &sim.bot_token(), &["main"], dir.path());
+    settings.routes.reload_poll_ms = 100;
+    let app = spawn_app(settings).await;
+    app.wait_ready().await;
+    assert_eq!(run(&sim, "alice", "/hi").await.message, "first version");
+
+    // The kubelet's update: a new directory, a new `..data` link renamed over the old one.
+    version("..2026_12_06_2", "second version");
+    symlink("..2026_12_06_2", dir.path().join("..data_tmp")).unwrap();
+    std::fs::rename(dir.path().join("..data_tmp"), dir.path().join("..data")).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let message = run(&sim, "alice", "/hi").await.message;
+        if message == "second version" {
+            break;
+        }
+        assert_eq!(message, "first version");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the update was not noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn an_anywhere_hook_answers_only_messages_containing_its_word() {
     let dir = routes_dir(&[(
