@@ -390,6 +390,44 @@ pub enum ConfigError {
     },
 }
 
+/// Secrets come from the environment or a file of their own, never from the configuration
+/// file, which is committed or shipped in a ConfigMap: one set there is refused, by name.
+fn secrets_not_in_a_file(figment: &Figment) -> Result<(), ConfigError> {
+    for (setting, variable, file_setting) in [
+        (
+            "mattermost.token",
+            "SWITCHBOARD_MATTERMOST__TOKEN",
+            "mattermost.token_file",
+        ),
+        (
+            "signing.keys",
+            "SWITCHBOARD_SIGNING__KEYS",
+            "signing.keys_file",
+        ),
+        (
+            "store.password",
+            "SWITCHBOARD_STORE__PASSWORD",
+            "store.password_file",
+        ),
+    ] {
+        let from_file = figment
+            .find_metadata(setting)
+            .and_then(|metadata| metadata.source.as_ref())
+            .and_then(|source| source.file_path());
+        if let Some(path) = from_file {
+            return Err(ConfigError::Invalid {
+                setting,
+                message: format!(
+                    "is set in {}; a secret comes only from the environment ({variable}) \
+                     or from a file of its own ({file_setting}), never from the configuration file",
+                    path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Settings {
     /// The layered figment: defaults, the TOML file (when it exists or is required), and
     /// `SWITCHBOARD_*` environment variables.
@@ -422,6 +460,15 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 setting: "callbacks.budget_ms",
                 message: "must be greater than 0".into(),
+            });
+        }
+        secrets_not_in_a_file(figment)?;
+        if settings.mattermost.token.is_some() && settings.mattermost.token_file.is_some() {
+            return Err(ConfigError::Invalid {
+                setting: "mattermost.token_file",
+                message: "is set together with mattermost.token (SWITCHBOARD_MATTERMOST__TOKEN); \
+                          set one of them, so that the token used is the one you meant"
+                    .into(),
             });
         }
         // Unreadable or malformed keys are a startup error, not a surprise at the first click.

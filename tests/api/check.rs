@@ -325,6 +325,75 @@ fn check_refuses_a_zero_limit_naming_the_setting() {
     }
 }
 
+/// The bot token, the signing keys and the Redis password come from the environment or a
+/// file of their own: written into config.toml, they are refused by name, and the value is
+/// not repeated. A token given twice (variable and file) is refused too.
+#[test]
+fn check_refuses_secrets_in_the_configuration_file_and_a_token_given_twice() {
+    let dir = shipped_copy();
+    let config = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    let check = |envs: &[(&str, &str)]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("check")
+            .current_dir(dir.path())
+            .env_remove("SWITCHBOARD_ROUTES__DIR")
+            .env_remove("SWITCHBOARD_MATTERMOST__TOKEN")
+            .env_remove("SWITCHBOARD_MATTERMOST__TOKEN_FILE")
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    assert!(check(&[]).0, "the shipped copy passes: {}", check(&[]).1);
+    for (table, line, setting, variable) in [
+        (
+            "[mattermost]",
+            "token = \"hunter2-bot-token\"",
+            "mattermost.token",
+            "SWITCHBOARD_MATTERMOST__TOKEN",
+        ),
+        (
+            "[signing]",
+            "keys = \"k1:hunter2hunter2hunter2hunter2hunter2hunter2hu=\"",
+            "signing.keys",
+            "SWITCHBOARD_SIGNING__KEYS",
+        ),
+        (
+            "[store]",
+            "password = \"hunter2-redis\"",
+            "store.password",
+            "SWITCHBOARD_STORE__PASSWORD",
+        ),
+    ] {
+        assert!(config.contains(&format!("\n{table}\n")), "{table}");
+        std::fs::write(
+            dir.path().join("config.toml"),
+            config.replacen(&format!("\n{table}\n"), &format!("\n{table}\n{line}\n"), 1),
+        )
+        .unwrap();
+        let (ok, stderr) = check(&[]);
+        assert!(!ok, "{setting} in config.toml passed: {stderr}");
+        assert!(
+            stderr.contains(setting) && stderr.contains(variable) && stderr.contains("config.toml"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("hunter2"),
+            "the secret was repeated: {stderr}"
+        );
+    }
+    std::fs::write(dir.path().join("config.toml"), &config).unwrap();
+    std::fs::write(dir.path().join("token"), "from-the-file").unwrap();
+    let (ok, stderr) = check(&[
+        ("SWITCHBOARD_MATTERMOST__TOKEN", "from-the-variable"),
+        ("SWITCHBOARD_MATTERMOST__TOKEN_FILE", "token"),
+    ]);
+    assert!(!ok && stderr.contains("set one of them"), "{stderr}");
+}
+
 #[test]
 fn check_names_the_table_of_a_missing_key() {
     let dir = shipped_copy();
