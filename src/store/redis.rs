@@ -167,36 +167,59 @@ impl Redis {
         Ok(Redis { connection, shown })
     }
 
+    /// Runs `command` on the connection, and once more when the first try found no
+    /// connection (refused: nothing was sent, so trying again cannot do anything twice). The
+    /// connection manager reconnects only when a command fails, so after an outage the first
+    /// command would otherwise fail against a Redis that has long been back.
+    async fn run<T, F>(
+        &self,
+        what: &'static str,
+        command: impl Fn(ConnectionManager) -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        match command(self.connection.clone()).await {
+            Err(e) if e.is_connection_refusal() => {
+                command(self.connection.clone()).await.map_err(failed(what))
+            }
+            other => other.map_err(failed(what)),
+        }
+    }
+
     pub(super) fn describe(&self) -> &str {
         &self.shown
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.connection.clone();
-        let _: String = redis::cmd("PING")
-            .query_async(&mut c)
-            .await
-            .map_err(failed("answer PING"))?;
+        let _: String = self
+            .run("answer PING", |mut c| async move {
+                redis::cmd("PING").query_async(&mut c).await
+            })
+            .await?;
         Ok(())
     }
 
     pub(super) async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let mut c = self.connection.clone();
-        let set: Option<String> = redis::cmd("SET")
-            .arg(key)
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(ttl))
-            .query_async(&mut c)
-            .await
-            .map_err(failed("record a single use"))?;
+        let set: Option<String> = self
+            .run("record a single use", |mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(millis(ttl))
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
         Ok(set.is_some())
     }
 
     pub(super) async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        let mut c = self.connection.clone();
-        let _: i64 = c.del(key).await.map_err(failed("delete a key"))?;
+        let _: i64 = self
+            .run("delete a key", |mut c| async move { c.del(key).await })
+            .await?;
         Ok(())
     }
 
@@ -206,36 +229,38 @@ impl Redis {
         limit: u32,
         ttl: Duration,
     ) -> Result<Option<u32>, StoreError> {
-        let mut c = self.connection.clone();
-        let n: i64 = TAKE_USE_SCRIPT
-            .key(key)
-            .arg(limit)
-            .arg(millis(ttl))
-            .invoke_async(&mut c)
-            .await
-            .map_err(failed("count a use"))?;
+        let n: i64 = self
+            .run("count a use", |mut c| async move {
+                TAKE_USE_SCRIPT
+                    .key(key)
+                    .arg(limit)
+                    .arg(millis(ttl))
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
         Ok(u32::try_from(n).ok())
     }
 
     pub(super) async fn give_back_use(&self, key: &str) -> Result<(), StoreError> {
-        let mut c = self.connection.clone();
-        let _: i64 = GIVE_BACK_USE_SCRIPT
-            .key(key)
-            .invoke_async(&mut c)
-            .await
-            .map_err(failed("give back a use"))?;
+        let _: i64 = self
+            .run("give back a use", |mut c| async move {
+                GIVE_BACK_USE_SCRIPT.key(key).invoke_async(&mut c).await
+            })
+            .await?;
         Ok(())
     }
 
     pub(super) async fn uses(&self, key: &str) -> Result<u32, StoreError> {
-        let mut c = self.connection.clone();
-        let n: Option<u32> = c.get(key).await.map_err(failed("read a counter"))?;
+        let n: Option<u32> = self
+            .run("read a counter", |mut c| async move { c.get(key).await })
+            .await?;
         Ok(n.unwrap_or(0))
     }
 
     pub(super) async fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let mut c = self.connection.clone();
-        c.get(key).await.map_err(failed("read the cache"))
+        self.run("read the cache", |mut c| async move { c.get(key).await })
+            .await
     }
 
     pub(super) async fn cache_put(
@@ -244,11 +269,11 @@ impl Redis {
         value: &str,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let mut c = self.connection.clone();
-        let _: () = c
-            .pset_ex(key, value, millis(ttl))
-            .await
-            .map_err(failed("write the cache"))?;
+        let _: () = self
+            .run("write the cache", |mut c| async move {
+                c.pset_ex(key, value, millis(ttl)).await
+            })
+            .await?;
         Ok(())
     }
 
@@ -259,15 +284,17 @@ impl Redis {
         max: usize,
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
-        let mut c = self.connection.clone();
-        let n: i64 = LEASE_SCRIPT
-            .key(key)
-            .arg(holder)
-            .arg(max)
-            .arg(millis(ttl))
-            .invoke_async(&mut c)
-            .await
-            .map_err(failed("take a lease"))?;
+        let n: i64 = self
+            .run("take a lease", |mut c| async move {
+                LEASE_SCRIPT
+                    .key(key)
+                    .arg(holder)
+                    .arg(max)
+                    .arg(millis(ttl))
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
         Ok(match usize::try_from(n) {
             Ok(others) => Lease::Granted { others },
             Err(_) => Lease::Full,
@@ -280,23 +307,25 @@ impl Redis {
         holder: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let mut c = self.connection.clone();
-        let renewed: i64 = RENEW_SCRIPT
-            .key(key)
-            .arg(holder)
-            .arg(millis(ttl))
-            .invoke_async(&mut c)
-            .await
-            .map_err(failed("renew a lease"))?;
+        let renewed: i64 = self
+            .run("renew a lease", |mut c| async move {
+                RENEW_SCRIPT
+                    .key(key)
+                    .arg(holder)
+                    .arg(millis(ttl))
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
         Ok(renewed == 1)
     }
 
     pub(super) async fn unlease(&self, key: &str, holder: &str) -> Result<(), StoreError> {
-        let mut c = self.connection.clone();
-        let _: i64 = c
-            .zrem(key, holder)
-            .await
-            .map_err(failed("give back a lease"))?;
+        let _: i64 = self
+            .run("give back a lease", |mut c| async move {
+                c.zrem(key, holder).await
+            })
+            .await?;
         Ok(())
     }
 
@@ -306,14 +335,16 @@ impl Redis {
         holder: &str,
         ttl: Duration,
     ) -> Result<Claim, StoreError> {
-        let mut c = self.connection.clone();
-        let n: i64 = CLAIM_WORK_SCRIPT
-            .key(key)
-            .arg(holder)
-            .arg(millis(ttl))
-            .invoke_async(&mut c)
-            .await
-            .map_err(failed("claim work"))?;
+        let n: i64 = self
+            .run("claim work", |mut c| async move {
+                CLAIM_WORK_SCRIPT
+                    .key(key)
+                    .arg(holder)
+                    .arg(millis(ttl))
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
         Ok(match n {
             -1 => Claim::Mine,
             -2 => Claim::Done,
@@ -330,19 +361,22 @@ impl Redis {
         ttl: Duration,
         done: bool,
     ) -> Result<bool, StoreError> {
-        let mut c = self.connection.clone();
-        let n: i64 = RENEW_OR_FINISH_WORK_SCRIPT
-            .key(key)
-            .arg(holder)
-            .arg(millis(ttl))
-            .arg(u8::from(done))
-            .invoke_async(&mut c)
-            .await
-            .map_err(failed(if done {
-                "mark work done"
-            } else {
-                "renew a claim"
-            }))?;
+        let what = if done {
+            "mark work done"
+        } else {
+            "renew a claim"
+        };
+        let n: i64 = self
+            .run(what, |mut c| async move {
+                RENEW_OR_FINISH_WORK_SCRIPT
+                    .key(key)
+                    .arg(holder)
+                    .arg(millis(ttl))
+                    .arg(u8::from(done))
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
         Ok(n == 1)
     }
 }

@@ -42,10 +42,34 @@ impl RedisServer {
             eprintln!("SKIPPED {test}: {INSTALL_HINT}");
             return None;
         }
-        let dir = tempfile::tempdir().unwrap();
         // A few attempts: the free port may be taken between choosing and binding it.
         for _ in 0..5 {
-            let port = free_port();
+            if let Some(server) = Self::spawn(free_port(), extra) {
+                return Some(server);
+            }
+        }
+        panic!("{test}: redis-server did not start");
+    }
+
+    /// Starts one again on `port` (the port of one that was dropped), as after an outage.
+    pub fn start_on(port: u16) -> RedisServer {
+        for _ in 0..50 {
+            if let Some(server) = Self::spawn(port, &[]) {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("redis-server did not start again on {port}");
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn spawn(port: u16, extra: &[&str]) -> Option<RedisServer> {
+        let dir = tempfile::tempdir().unwrap();
+        {
             let mut child = Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args([
@@ -80,7 +104,7 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("{test}: redis-server did not start");
+        None
     }
 
     /// `redis://127.0.0.1:<port>/0`.

@@ -375,6 +375,8 @@ async fn with_redis_down_a_submission_is_refused_with_try_again_and_nothing_runs
         .await
         .unwrap();
     let dialog = world.opened_dialogs().pop().expect("a dialog opened");
+    // Down: the process is stopped; its port is kept for its return.
+    let port = redis.port();
     drop(redis);
 
     let answer = world
@@ -399,7 +401,55 @@ async fn with_redis_down_a_submission_is_refused_with_try_again_and_nothing_runs
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(deploy_runs(&sim).is_empty(), "{:#?}", deploy_runs(&sim));
+
+    // Redis comes back, and stays up a while before anyone submits: the first submission
+    // after that works (the connection is made again when a command finds none).
+    let _back = tokio::task::spawn_blocking(move || RedisServer::start_on(port))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let answer = world
+        .submit_dialog(
+            "alice",
+            "main",
+            "town-square",
+            &dialog,
+            json!({"version": "v1.0.0", "env": "staging"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({}), "the first submission after the outage");
     app.stop().await;
+}
+
+/// The store alone, nothing else using it: after an outage, the first command once Redis is
+/// back works (the connection manager had given up reconnecting while it was down).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_store_command_after_an_outage_works() {
+    let Some(redis) = RedisServer::start("replicas::outage") else {
+        return;
+    };
+    let settings = switchboard::store::StoreSettings {
+        url: Some(secrecy::SecretString::from(redis.url())),
+        ..switchboard::store::StoreSettings::default()
+    };
+    let store = switchboard::store::Store::from_settings(&settings).unwrap();
+    let ttl = Duration::from_secs(60);
+    assert_eq!(store.claim_once("before", ttl).await.unwrap(), true);
+    let port = redis.port();
+    drop(redis);
+    assert!(store.claim_once("during", ttl).await.is_err());
+    // The manager's own reconnection attempts run out while Redis is down.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _back = tokio::task::spawn_blocking(move || RedisServer::start_on(port))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(store.claim_once("after", ttl).await.unwrap(), true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
