@@ -13,6 +13,7 @@ use regex::Regex;
 
 use super::access::Access;
 use super::args::ArgParser;
+use super::buttons::button_problems;
 use super::context::{Context, SampleShape};
 use super::dialog::DialogAction;
 use super::exec::ExecAction;
@@ -435,6 +436,9 @@ impl<'a> FileChecker<'a> {
             ];
             for (key, reply) in replies {
                 let Some(reply) = reply else { continue };
+                for (full, message) in button_problems(&format!("{prefix}{key}"), reply) {
+                    self.problem_at(&full, message);
+                }
                 for (a, attachment) in reply.attachments.iter().enumerate() {
                     for (b, button) in attachment.actions.iter().enumerate() {
                         references.push((

@@ -15,6 +15,7 @@
 //! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
 //! | `escape` | what a value becomes in a URL (encoded for its part) or a message (mentions neutralised) |
 //! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
+//! | `buttons` | what Mattermost requires of a reply's buttons: ids unique in the post, letters and digits; known styles |
 //! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
 //! | `handler` | the [`Handler`] trait every route implements (declared or in Rust), and its context [`Cx`] |
 //! | `reload` | [`RouteTable`]: the live set, swapped atomically on SIGHUP or file change |
@@ -24,6 +25,7 @@
 
 mod access;
 mod args;
+mod buttons;
 mod context;
 mod dialog;
 mod dialog_dates;

@@ -373,14 +373,14 @@ pub struct FieldSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ButtonSpec {
-    /// Letters and digits; identifies the button in the post.
+    /// Letters and digits, unique within the post; Mattermost finds the clicked button by it.
     pub id: String,
     /// Label (template).
     pub name: String,
     /// `button` (default) or `select`.
     #[serde(rename = "type", default)]
     pub kind: ButtonKind,
-    /// `default`, `primary`, `success`, `good`, `warning`, `danger`.
+    /// `default`, `primary`, `success`, `good`, `warning`, `danger`, or `#rrggbb`.
     #[serde(default)]
     pub style: Option<String>,
     /// The follow-up action to run, a key of `[actions]`.

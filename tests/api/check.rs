@@ -424,3 +424,39 @@ fn check_names_the_table_of_a_missing_key() {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");
     }
 }
+
+/// The finding's route: two buttons sharing an id (a click on "Reject" ran `approve`, since
+/// Mattermost finds the clicked button by id), an id with `-`, and an unknown style.
+const SAME_ID: &str = r#"[command]
+trigger = "u"
+[reply]
+visibility = "in_channel"
+text = "x"
+[[reply.attachments]]
+actions = [
+  { id = "go", name = "Approve", action = "approve" },
+  { id = "go", name = "Reject", action = "reject", style = "blue" },
+  { id = "go-now", name = "Now", action = "approve" },
+]
+[actions.approve.reply]
+text = "APPROVED"
+[actions.reject.reply]
+text = "REJECTED"
+"#;
+
+#[test]
+fn check_refuses_buttons_mattermost_would_misroute_naming_file_line_and_key() {
+    let dir = shipped_copy();
+    std::fs::write(dir.path().join("routes/u.toml"), SAME_ID).unwrap();
+    let output = check_in(dir.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    for expected in [
+        "routes/u.toml:7: `reply.attachments[0].actions[1].id`: `go` is already the id of `reply.attachments[0].actions[0]` in this post",
+        "routes/u.toml:7: `reply.attachments[0].actions[1].style`: `blue` is not a button style",
+        "routes/u.toml:7: `reply.attachments[0].actions[2].id`: `go-now` is not a button id: use letters and digits only",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    assert!(stderr.contains("3 problem(s)"), "{stderr}");
+}
