@@ -254,7 +254,9 @@ impl ExecAction {
             // as their route names it.
             Some(error) => {
                 tracing::error!(route = %context.route, %error, "exec program could not start");
-                let reason = error.rsplit_once(": ").map_or(error.as_str(), |(_, r)| r);
+                let reason = error
+                    .strip_prefix(&format!("{}: ", self.program.display()))
+                    .unwrap_or(error.as_str());
                 format!("could not start `{}`: {reason}", self.shown_program)
             }
             None => outcome.status_line(),
@@ -470,7 +472,8 @@ pub async fn run(prepared: &Prepared, updates: Option<&watch::Sender<String>>) -
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            outcome.error = Some(format!("{}: {e}", prepared.program.display()));
+            let reason = super::shebang::start_error(&prepared.program, &e);
+            outcome.error = Some(format!("{}: {reason}", prepared.program.display()));
             return outcome;
         }
     };

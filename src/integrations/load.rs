@@ -22,6 +22,7 @@ use super::keys::unknown_keys;
 use super::locate::{KeyFinder, key_line, line_of, split_key, variable_line};
 use super::post::PostAction;
 use super::reply::{NoLinks, ReplyAction};
+use super::shebang;
 use super::spec::{ActionSpec, ArgType, CommandSpec, HookSpec, RouteFile, TriggerWhen};
 use super::template::TemplateError;
 use super::trigger_specs::{self, MessageTrigger, ScheduleTrigger, WebhookTrigger};
@@ -837,7 +838,8 @@ impl<'a> FileChecker<'a> {
     }
 }
 
-/// Why an exec program cannot run, if it cannot.
+/// Why an exec program cannot run, if it cannot: missing, not executable, or its `#!` line
+/// names an interpreter that is not there.
 fn program_problem(program: &Path) -> Option<String> {
     let metadata = match std::fs::metadata(program) {
         Ok(m) => m,
@@ -853,7 +855,9 @@ fn program_problem(program: &Path) -> Option<String> {
             return Some(format!("`{}` is not executable", program.display()));
         }
     }
-    None
+    // Checked with this machine's PATH, the one `dev` and `serve` run the program with.
+    shebang::interpreter_problem(program, std::env::var_os("PATH").as_deref())
+        .map(|problem| format!("`{}` cannot start: {problem}", program.display()))
 }
 
 /// Mattermost's trigger rules (PROTOCOL.md §1.1), checked before registering.

@@ -15,6 +15,7 @@
 //! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
 //! | `escape` | what a value becomes in a URL (encoded for its part) or a message (mentions neutralised) |
 //! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
+//! | `shebang` | a script's `#!` line: a missing interpreter named by `check` and by a failed start |
 //! | `buttons` | what Mattermost requires of a reply's buttons: ids unique in the post, letters and digits; known styles |
 //! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
 //! | `handler` | the [`Handler`] trait every route implements (declared or in Rust), and its context [`Cx`] |
@@ -46,6 +47,7 @@ mod post;
 mod reload;
 mod reply;
 mod run;
+mod shebang;
 mod spec;
 mod template;
 mod trigger_specs;

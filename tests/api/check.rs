@@ -445,6 +445,42 @@ text = "REJECTED"
 "#;
 
 #[test]
+fn check_refuses_a_script_with_windows_line_endings_or_a_missing_interpreter() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = shipped_copy();
+    let routes = dir.path().join("routes");
+    for (name, body) in [
+        ("bad.sh", "#!/bin/sh\r\necho hi\r\n"),
+        ("gone.sh", "#!/nonexistent/bash\necho hi\n"),
+    ] {
+        let script = routes.join("scripts").join(name);
+        std::fs::write(&script, body).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::write(
+        routes.join("e1.toml"),
+        "[command]\ntrigger = \"e1\"\n[exec]\nprogram = \"scripts/bad.sh\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        routes.join("e2.toml"),
+        "[command]\ntrigger = \"e2\"\n[exec]\nprogram = \"scripts/gone.sh\"\n",
+    )
+    .unwrap();
+    let output = check_in(dir.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    for expected in [
+        "routes/e1.toml:4: `exec.program`: ",
+        "scripts/bad.sh` cannot start: its `#!` line ends in a carriage return (the file has Windows line endings), so the system looks for an interpreter named `/bin/sh\\r`",
+        "routes/e2.toml:4: `exec.program`: ",
+        "scripts/gone.sh` cannot start: the interpreter `/nonexistent/bash` on its `#!` line does not exist",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+}
+
+#[test]
 fn check_refuses_buttons_mattermost_would_misroute_naming_file_line_and_key() {
     let dir = shipped_copy();
     std::fs::write(dir.path().join("routes/u.toml"), SAME_ID).unwrap();

@@ -537,6 +537,34 @@ async fn a_program_that_cannot_start_is_reported_in_the_thread() {
     assert!(output.message.contains('❌'), "{}", output.message);
 }
 
+#[tokio::test]
+async fn a_script_whose_interpreter_is_missing_is_not_reported_as_missing_itself() {
+    let files = exec_route("crlf", "echo hi", "");
+    let dir = routes_dir(&as_refs(&files));
+    let (sim, _app) = start(dir.path()).await;
+    // Loaded fine, then saved with Windows line endings: the system now looks for `/bin/sh\r`
+    // and answers "No such file or directory", about a script that is there.
+    let script = dir.path().join("scripts/crlf.sh");
+    std::fs::write(&script, "#!/bin/sh\r\necho hi\r\n").unwrap();
+    run(&sim, "alice", "/crlf").await;
+    let output = wait_for_post(&sim, "town-square", |p| {
+        p.message.contains("could not start")
+    })
+    .await;
+    assert!(
+        output
+            .message
+            .contains("could not start `scripts/crlf.sh`: its `#!` line ends in a carriage return"),
+        "{}",
+        output.message
+    );
+    assert!(
+        !output.message.contains("No such file"),
+        "{}",
+        output.message
+    );
+}
+
 fn forward_route(url: &str, timeout: u64) -> String {
     std::fs::read_to_string(repo_root().join("routes/forward.toml"))
         .unwrap()
