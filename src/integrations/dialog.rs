@@ -634,6 +634,58 @@ fn element_problems(i: usize, e: &ElementSpec, problems: &mut Vec<DeclarationPro
     if e.max_items == Some(0) {
         problems.push((Some(i), "max_items", "must be at least 1".into()));
     }
+    if let Some(subtype) = &e.subtype {
+        if !matches!(e.kind, ElementType::Text | ElementType::Textarea) {
+            problems.push((
+                Some(i),
+                "subtype",
+                "only a text field takes `subtype`".into(),
+            ));
+        } else if !TEXT_SUBTYPES.contains(&subtype.as_str()) {
+            // Mattermost shows an unknown subtype as plain text: the author's intent is lost.
+            problems.push((
+                Some(i),
+                "subtype",
+                format!(
+                    "`{subtype}` is not a subtype: one of {}",
+                    TEXT_SUBTYPES.map(|s| format!("`{s}`")).join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(problem) = default_option_problem(e) {
+        problems.push((Some(i), "default", problem));
+    }
+}
+
+/// The subtypes Mattermost gives a text field (`DialogElement.SubType`).
+const TEXT_SUBTYPES: [&str; 6] = ["text", "email", "number", "password", "tel", "url"];
+
+/// Why the `default` of a select or radio with static options cannot be submitted, if it
+/// cannot: Mattermost preselects nothing for a value it does not offer, and a required field
+/// then fails on submit with a field the user never touched. A default with template markup
+/// is only known when the dialog opens, and is not checked here.
+fn default_option_problem(e: &ElementSpec) -> Option<String> {
+    let default = e.default.as_deref().filter(|d| !d.is_empty())?;
+    let static_options = matches!(e.kind, ElementType::Radio)
+        || (e.kind == ElementType::Select && e.data_source.is_none());
+    if !static_options || e.options.is_empty() || default.contains("{{") || default.contains("{%") {
+        return None;
+    }
+    // A multiselect's default is its values, comma-separated.
+    let values: Vec<&str> = if e.multiselect {
+        default.split(',').map(str::trim).collect()
+    } else {
+        vec![default]
+    };
+    let missing = values
+        .into_iter()
+        .find(|v| !e.options.iter().any(|o| o.value == *v))?;
+    let offered: Vec<String> = e.options.iter().map(|o| format!("`{}`", o.value)).collect();
+    Some(format!(
+        "`{missing}` is not the value of one of its options ({})",
+        offered.join(", ")
+    ))
 }
 
 /// Why `text` cannot be accepted from a form, if it cannot: control characters (a NUL ends a
@@ -877,6 +929,56 @@ mod tests {
             .submission
             .insert("teams".into(), serde_json::json!(["a", "b"]));
         assert_eq!(dialog.refusal(&context).unwrap(), None);
+    }
+
+    #[test]
+    fn an_unknown_subtype_and_a_default_that_is_not_an_option_are_declaration_problems() {
+        let spec: DialogSpec = toml::from_str(
+            r#"title = "t"
+            [[elements]]
+            name = "x"
+            display_name = "X"
+            type = "text"
+            subtype = "colour"
+            [[elements]]
+            name = "s"
+            display_name = "S"
+            type = "select"
+            default = "zzz"
+            options = [{ text = "A", value = "a" }]
+            [[elements]]
+            name = "m"
+            display_name = "M"
+            type = "select"
+            multiselect = true
+            default = "a, b"
+            options = [{ text = "A", value = "a" }, { text = "B", value = "b" }]
+            [[elements]]
+            name = "r"
+            display_name = "R"
+            type = "radio"
+            default = "{{ args.r }}"
+            options = [{ text = "A", value = "a" }]
+            "#,
+        )
+        .unwrap();
+        let problems = DialogAction::compile("d", &spec).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                (
+                    Some(0),
+                    "subtype",
+                    "`colour` is not a subtype: one of `text`, `email`, `number`, `password`, `tel`, `url`"
+                        .to_owned()
+                ),
+                (
+                    Some(1),
+                    "default",
+                    "`zzz` is not the value of one of its options (`a`)".to_owned()
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -496,3 +496,41 @@ fn check_refuses_buttons_mattermost_would_misroute_naming_file_line_and_key() {
     }
     assert!(stderr.contains("3 problem(s)"), "{stderr}");
 }
+
+/// The finding's dialog: a subtype Mattermost does not know (shown as plain text), and a
+/// default no option has (the required select then failed on a field the user never touched).
+const DIALOG_MISTAKES: &str = r#"[command]
+trigger = "dd"
+[dialog]
+title = "DD"
+on_submit = "done"
+[[dialog.elements]]
+name = "x"
+display_name = "X"
+type = "text"
+subtype = "colour"
+[[dialog.elements]]
+name = "s"
+display_name = "S"
+type = "select"
+default = "zzz"
+required = true
+options = [{ text = "A", value = "a" }]
+[actions.done.reply]
+text = "{{ submission.x }} {{ submission.s }}"
+"#;
+
+#[test]
+fn check_refuses_an_unknown_subtype_and_a_default_that_is_not_an_option() {
+    let dir = shipped_copy();
+    std::fs::write(dir.path().join("routes/dd.toml"), DIALOG_MISTAKES).unwrap();
+    let output = check_in(dir.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    for expected in [
+        "routes/dd.toml:10: `dialog.elements[0].subtype`: `colour` is not a subtype: one of `text`, `email`, `number`, `password`, `tel`, `url`",
+        "routes/dd.toml:15: `dialog.elements[1].default`: `zzz` is not the value of one of its options (`a`)",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+}
