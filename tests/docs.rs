@@ -1,7 +1,7 @@
 //! The manual (`docs/`, an mdBook) checked against the code, so it cannot drift:
 //!
 //! - every key and enum value of `schema/route.schema.json` is documented in its section of
-//!   the route-keys page;
+//!   the route-keys page, and every dialog element type has a row in the dialogs page's table;
 //! - every metric `src/metrics.rs` registers is on the metrics page;
 //! - every template variable `switchboard check` knows (per trigger kind) is in its section
 //!   of the templates page, and every filter and function the template environment registers
@@ -121,6 +121,51 @@ fn every_key_and_value_of_the_route_schema_is_in_the_reference() {
     assert_eq!(
         undocumented_schema_keys(&schema, &without_value),
         vec!["Visibility = \"in_channel\"".to_owned()]
+    );
+}
+
+/// Element types of the route schema with no row in the Elements table of `dialogs_page`.
+fn element_types_missing_from_the_table(schema: &Value, dialogs_page: &str) -> Vec<String> {
+    let table: Vec<&str> = dialogs_page
+        .split("## Elements")
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    schema["definitions"]["ElementType"]["oneOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["const"].as_str())
+        .filter(|t| {
+            !table
+                .iter()
+                .any(|row| row.starts_with(&format!("| `{t}` |")))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_dialog_element_type_has_a_row_in_the_elements_table() {
+    let schema: Value = serde_json::from_str(&read("schema/route.schema.json")).unwrap();
+    let page = read("docs/src/reference/dialogs.md");
+    let missing = element_types_missing_from_the_table(&schema, &page);
+    assert!(
+        missing.is_empty(),
+        "no row in the Elements table of docs/src/reference/dialogs.md: {missing:?}"
+    );
+    // Negative control: a row removed is reported.
+    let without_file: String = page
+        .lines()
+        .filter(|l| !l.starts_with("| `file` |"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        element_types_missing_from_the_table(&schema, &without_file),
+        vec!["file".to_owned()]
     );
 }
 
