@@ -39,6 +39,19 @@ pub enum Fired {
     Failed(String),
 }
 
+/// What a person reads (`dev`'s `!tick`): `posted <id>`, `failed: <why>`.
+impl std::fmt::Display for Fired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fired::Posted(id) => write!(f, "posted {id}"),
+            Fired::Edited(id) => write!(f, "edited {id}"),
+            Fired::Nothing => write!(f, "nothing posted"),
+            Fired::Refused(why) => write!(f, "refused: {why}"),
+            Fired::Failed(why) => write!(f, "failed: {why}"),
+        }
+    }
+}
+
 impl DeclaredRoute {
     /// Runs the route's main action with `context` (whose `channel` and `team` say where it
     /// happens) and posts what it answers as `delivery` says.

@@ -45,7 +45,7 @@ pub mod needs;
 pub mod schedule;
 pub mod webhook;
 
-use crate::integrations::{DeclaredRoute, Runtime};
+use crate::integrations::{DeclaredRoute, Fired, Runtime};
 use crate::server::AppState;
 
 /// Starts the scheduler and the message listener; both run until aborted.
@@ -83,7 +83,11 @@ pub async fn dev_command(state: &AppState, line: &str) -> Option<Result<String, 
         (_, None) => Err(format!("no route `{name}`")),
         ("tick", Some((Some(schedule), _))) => {
             let fired = schedule::fire(state, name, &schedule, chrono::Utc::now()).await;
-            Ok(format!("tick {name}: {fired:?}"))
+            // A tick that posted nothing is the author's problem to see as one.
+            match fired {
+                Fired::Failed(_) | Fired::Refused(_) => Err(format!("tick {name}: {fired}")),
+                _ => Ok(format!("tick {name}: {fired}")),
+            }
         }
         ("tick", Some((None, _))) => Err(format!("route `{name}` has no [schedule]")),
         (_, Some((_, Some(webhook)))) => {

@@ -708,12 +708,22 @@ fn dev_posts_a_sample_webhook_body_and_fires_a_schedule_now() {
         "{stdout}"
     );
 
-    let dir = routes_dir(&[(
-        "standup.toml",
-        "[schedule]\ncron = \"0 9 * * MON-FRI\"\ntimezone = \"Europe/Berlin\"\nchannel = \"town-square\"\n\
-         [reply]\nvisibility = \"in_channel\"\ntext = \"Stand-up time ({{ tick.local }})\"\n",
-    )]);
-    let stdout = run_dev(b"!tick standup\n", Some(dir.path()));
-    assert!(stdout.contains("tick standup: Posted("), "{stdout}");
+    let standup = "[schedule]\ncron = \"0 9 * * MON-FRI\"\ntimezone = \"Europe/Berlin\"\nchannel = \"town-square\"\n\
+         [reply]\nvisibility = \"in_channel\"\ntext = \"Stand-up time ({{ tick.local }})\"\n";
+    let dir = routes_dir(&[
+        ("standup.toml", standup),
+        (
+            "nowhere.toml",
+            &standup.replace("town-square", "no-such-channel"),
+        ),
+    ]);
+    let stdout = run_dev(b"!tick standup\n!tick nowhere\n", Some(dir.path()));
+    // In words, not Rust's debug output (`Posted("…")`); a failure is an error.
+    assert!(stdout.contains("tick standup: posted "), "{stdout}");
     assert!(stdout.contains("Stand-up time ("), "{stdout}");
+    assert!(stdout.contains("error: tick nowhere: failed: "), "{stdout}");
+    assert!(
+        !stdout.contains("Posted(") && !stdout.contains("Failed("),
+        "{stdout}"
+    );
 }
