@@ -594,6 +594,45 @@ fn every_toml_example_in_the_manual_is_a_route_check_accepts() {
     assert!(report.contains("colour"), "{report}");
 }
 
+/// The channels of `dev`'s simulated Mattermost (src/sim/mod.rs), where a reader tries an
+/// example first.
+const DEV_CHANNELS: [&str; 3] = ["town-square", "off-topic", "leads"];
+
+/// `page:line: channel` for every literal `channel = "…"` in `blocks` that `dev` does not
+/// have (`here` and templates are fine).
+fn channels_missing_in_dev(blocks: &[Block]) -> Vec<String> {
+    let channel = Regex::new(r#"(?m)^\s*channel\s*=\s*"([^"]*)""#).unwrap();
+    let mut missing = Vec::new();
+    for block in blocks.iter().filter(|b| b.info.starts_with("toml")) {
+        for found in channel.captures_iter(&block.body) {
+            let name = &found[1];
+            if name != "here" && !name.contains("{{") && !DEV_CHANNELS.contains(&name) {
+                missing.push(format!("{}:{}: {name}", block.page.display(), block.line));
+            }
+        }
+    }
+    missing
+}
+
+#[test]
+fn every_channel_an_example_posts_to_exists_in_dev() {
+    let blocks: Vec<Block> = pages().iter().flat_map(|p| blocks(p)).collect();
+    let missing = channels_missing_in_dev(&blocks);
+    assert!(
+        missing.is_empty(),
+        "examples post to channels `switchboard dev` does not have ({DEV_CHANNELS:?}), so \
+         trying them fails: {missing:?}"
+    );
+    // Negative control.
+    let wrong = Block {
+        page: PathBuf::from("x.md"),
+        line: 3,
+        info: "toml".into(),
+        body: "[schedule]\nchannel = \"standup\"\n".into(),
+    };
+    assert_eq!(channels_missing_in_dev(&[wrong]), vec!["x.md:3: standup"]);
+}
+
 #[test]
 fn the_manual_includes_only_files_that_exist() {
     let include = Regex::new(r"\{\{#include ([^}]+)\}\}").unwrap();
