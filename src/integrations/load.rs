@@ -368,7 +368,19 @@ impl<'a> FileChecker<'a> {
         triggers.extend_shape(&mut shape);
         // Every variable every template can reach, in every branch, against what the
         // triggers of its action provide; the test renders below then skip those templates.
+        // A pattern that did not compile has no groups to check `captures.*` against: its own
+        // error is the one to fix, and "no such named group" about a group it has is wrong.
+        let pattern_failed = spec
+            .hook
+            .as_ref()
+            .is_some_and(|h| h.pattern.is_some() && hook_pattern.is_none())
+            || (spec.message.is_some() && triggers.message.is_none());
         for unknown in unknown_variables(&spec, &shape.captures) {
+            if pattern_failed && unknown.path.split('.').next() == Some("captures") {
+                // Nor should the sample render report it.
+                self.variable_keys.insert(unknown.key.clone());
+                continue;
+            }
             self.variable_problem(&unknown);
         }
         let all_actions: Vec<&ActionSpec> = spec.actions.values().collect();
@@ -1182,6 +1194,23 @@ mod tests {
         let all = problems(&[("a.toml", "description = \"nothing\"\n")]);
         assert!(all.iter().any(|p| p.contains("needs a trigger")), "{all:?}");
         assert!(all.iter().any(|p| p.contains("needs an action")), "{all:?}");
+    }
+
+    #[test]
+    fn a_pattern_that_does_not_compile_is_the_only_problem_reported_for_its_groups() {
+        for trigger in ["hook", "message"] {
+            let all = problems(&[(
+                "re.toml",
+                &format!(
+                    "[{trigger}]\ntrigger_words = [\"re\"]\npattern = '^re (?P<x>[a-z+$'\n[reply]\ntext = \"{{{{ captures.x }}}}\"\n"
+                ),
+            )]);
+            assert_eq!(all.len(), 1, "{all:?}");
+            assert!(
+                all[0].contains(&format!("re.toml:3: `{trigger}.pattern`")),
+                "{all:?}"
+            );
+        }
     }
 
     #[test]
