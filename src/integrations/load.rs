@@ -1214,6 +1214,21 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_dialog_pattern_is_shown_as_written() {
+        let all = problems(&[(
+            "d.toml",
+            "[command]\ntrigger = \"d\"\n[dialog]\ntitle = \"D\"\n[[dialog.elements]]\nname = \"x\"\ndisplay_name = \"X\"\ntype = \"text\"\npattern = '[a-z'\n",
+        )]);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0].contains("d.toml:9: `dialog.elements[0].pattern`: not a regular expression")
+                && all[0].contains("\n    [a-z\n"),
+            "{all:?}"
+        );
+        assert!(!all[0].contains("^(?:"), "{all:?}");
+    }
+
+    #[test]
     fn a_bad_hook_pattern_is_reported() {
         let all = problems(&[(
             "h.toml",

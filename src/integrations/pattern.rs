@@ -26,11 +26,14 @@ pub(crate) fn compile(pattern: &str, unicode: bool, anchored: bool) -> Result<Re
     } else {
         ascii_classes(pattern)
     };
-    if anchored {
+    let compiled = if anchored {
         Regex::new(&format!("^(?:{body})$"))
     } else {
         Regex::new(&body)
-    }
+    };
+    // A syntax error quotes the pattern it was found in, with a caret under the spot: show the
+    // author's own pattern, not the anchored, rewritten one they never wrote.
+    compiled.map_err(|rewritten| Regex::new(pattern).err().unwrap_or(rewritten))
 }
 
 /// Rewrites `\d \D \w \W \b \B` to ASCII-only forms and `\s \S` to JavaScript's, inside and
@@ -106,6 +109,18 @@ fn ascii_classes(pattern: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_syntax_error_quotes_the_pattern_as_written() {
+        for anchored in [true, false] {
+            let error = compile(r"\d[a-z", false, anchored).unwrap_err().to_string();
+            assert!(error.contains(r"\d[a-z"), "{error}");
+            assert!(
+                !error.contains("^(?:") && !error.contains("[0-9]"),
+                "{error}"
+            );
+        }
+    }
 
     #[test]
     fn classes_are_ascii_like_javascript_unless_unicode_is_asked_for() {
