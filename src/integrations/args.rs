@@ -327,10 +327,18 @@ fn convert(arg: &ArgSpec, word: &str) -> Result<Value, ArgError> {
     }
     match arg.kind {
         ArgType::String => Ok(Value::String(word.to_owned())),
-        ArgType::Integer => word
-            .parse::<i64>()
-            .map(Value::from)
-            .map_err(|_| invalid(format!("`{word}` is not a whole number"))),
+        ArgType::Integer => word.parse::<i64>().map(Value::from).map_err(|e| {
+            // A whole number out of range is still a whole number: say what is wrong with it.
+            invalid(match e.kind() {
+                std::num::IntErrorKind::PosOverflow => {
+                    format!("`{word}` is too large (at most {})", i64::MAX)
+                }
+                std::num::IntErrorKind::NegOverflow => {
+                    format!("`{word}` is too small (at least {})", i64::MIN)
+                }
+                _ => format!("`{word}` is not a whole number"),
+            })
+        }),
         ArgType::Boolean => match word.to_ascii_lowercase().as_str() {
             "true" | "yes" | "on" | "1" => Ok(Value::Bool(true)),
             "false" | "no" | "off" | "0" => Ok(Value::Bool(false)),
@@ -462,6 +470,24 @@ mod tests {
         assert_eq!(a["note"], json!("its ok"));
         assert_eq!(a["force"], json!(false));
         assert_eq!(a["owner"], Value::Null);
+    }
+
+    #[test]
+    fn a_whole_number_out_of_range_is_called_too_large_not_a_non_number() {
+        let p = deploy();
+        let message = |line: &str| match p.parse(line) {
+            Err(ArgError::Invalid { message, .. }) => message,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            message("prod 99999999999999999999"),
+            "`99999999999999999999` is too large (at most 9223372036854775807)"
+        );
+        assert_eq!(
+            message("prod -99999999999999999999"),
+            "`-99999999999999999999` is too small (at least -9223372036854775808)"
+        );
+        assert_eq!(message("prod many"), "`many` is not a whole number");
     }
 
     #[test]
