@@ -153,7 +153,12 @@ impl Template {
         let context = minijinja::Value::from_serialize(context);
         let undefined = super::variables::undefined_in(template.source(), &context);
         if !undefined.is_empty() {
-            e.message = format!("`{}` is undefined: {}", undefined.join("`, `"), e.message);
+            let verb = if undefined.len() == 1 { "is" } else { "are" };
+            e.message = format!(
+                "`{}` {verb} undefined: {}",
+                undefined.join("`, `"),
+                e.message
+            );
         }
     }
 }
@@ -358,6 +363,19 @@ mod tests {
             .unwrap_err();
         assert!(err.message.starts_with("`usr` is undefined: "), "{err}");
         assert_eq!(err.name.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn several_undefined_values_are_named_in_the_plural() {
+        let t = Template::compile("t", "{{ body.a.c }} {{ body.x }}").unwrap();
+        let err = t
+            .render(&serde_json::json!({"body": {"a": {}}}))
+            .unwrap_err();
+        assert!(
+            err.message
+                .starts_with("`body.a.c`, `body.x` are undefined: "),
+            "{err}"
+        );
     }
 
     #[test]
