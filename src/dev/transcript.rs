@@ -261,7 +261,11 @@ pub async fn run(settings: Settings, named: Vec<PathBuf>) -> ExitCode {
     let mut failed = 0;
     for file in &files {
         match run_file(&settings, file).await {
-            Ok(count) => println!("ok   {} ({count} lines typed)", file.display()),
+            Ok(count) => println!(
+                "ok   {} ({count} {} typed)",
+                file.display(),
+                if count == 1 { "line" } else { "lines" }
+            ),
             Err(report) => {
                 failed += 1;
                 println!("FAIL {}\n{report}", file.display());

@@ -30,6 +30,21 @@ fn the_readme_walkthrough_is_a_transcript() {
 }
 
 #[test]
+fn one_line_typed_is_counted_in_the_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.txt");
+    std::fs::write(
+        &one,
+        "~town-square @bob> /hello hi\n(only visible to you) Hello, @bob! You said: hi\n",
+    )
+    .unwrap();
+    let output = run_with_input(switchboard(&["test", one.to_str().unwrap()]), b"", LIMIT);
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("one.txt (1 line typed)"), "{stdout}");
+}
+
+#[test]
 fn a_broken_transcript_prints_a_diff_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.txt");
