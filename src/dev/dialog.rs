@@ -81,9 +81,14 @@ pub(super) fn show(out: &mut dyn Write, dialog: &Value) {
     }
     let submit = text(dialog, "submit_label");
     let submit = if submit.is_empty() { "Submit" } else { &submit };
+    // The legend only where a `*` is shown.
+    let any_required = elements
+        .iter()
+        .any(|e| e.get("optional").and_then(Value::as_bool) != Some(true));
+    let legend = if any_required { "(* required) " } else { "" };
     let _ = writeln!(
         out,
-        "    (* required) [{submit}]: !submit name=value …   [Cancel]: !cancel"
+        "    {legend}[{submit}]: !submit name=value …   [Cancel]: !cancel"
     );
 }
 

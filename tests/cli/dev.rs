@@ -435,6 +435,46 @@ fn click_chooses_menu_options_by_text_value_or_user() {
     assert_eq!(payer.len(), 26, "{stdout}");
 }
 
+/// Two dialogs: one with no required field, one with one.
+const OPTIONAL_ONLY: &str = r#"
+[command]
+trigger = "d"
+[dialog]
+title = "D"
+[[dialog.elements]]
+name = "x"
+display_name = "X"
+type = "text"
+"#;
+
+#[test]
+fn the_required_legend_shows_only_where_a_field_is_required() {
+    let routes = routes_with(&[
+        ("d.toml", OPTIONAL_ONLY),
+        (
+            "r.toml",
+            &OPTIONAL_ONLY
+                .replace("\"d\"", "\"r\"")
+                .replace("type = \"text\"", "type = \"text\"\nrequired = true"),
+        ),
+    ]);
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+    let output = run_with_input(dev, b"/d\n!cancel\n/r\n", Duration::from_secs(60));
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("    [Submit]: !submit name=value …   [Cancel]: !cancel"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("(* required) [Submit]").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(stdout.contains("X * (text)"), "{stdout}");
+}
+
 const ASSIGN: &str = r#"
 [command]
 trigger = "assign"
