@@ -439,7 +439,7 @@ async fn the_first_store_command_after_an_outage_works() {
     };
     let store = switchboard::store::Store::from_settings(&settings).unwrap();
     let ttl = Duration::from_secs(60);
-    assert_eq!(store.claim_once("before", ttl).await.unwrap(), true);
+    assert!(store.claim_once("before", ttl).await.unwrap());
     let port = redis.port();
     drop(redis);
     assert!(store.claim_once("during", ttl).await.is_err());
@@ -449,7 +449,7 @@ async fn the_first_store_command_after_an_outage_works() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(store.claim_once("after", ttl).await.unwrap(), true);
+    assert!(store.claim_once("after", ttl).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
