@@ -242,7 +242,7 @@ pub async fn handle(
                 Ok(json!({
                     "outcome": "already handled",
                     "delivery": id,
-                    "message": format!("delivery {id} (or the same body under another id) was already handled; nothing was run again"),
+                    "message": format!("delivery {id} was already handled (or its body was, under another id); nothing was run again"),
                 }))
             }
             Err(e) => {
