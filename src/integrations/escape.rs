@@ -150,6 +150,35 @@ pub(crate) fn urlencode(value: &Value) -> Result<Value, Error> {
     Ok(Value::from_safe_string(encode(&value.to_string())))
 }
 
+/// `{{ x | escape_markdown }}`: the value shown as written, never as Markdown. Text from
+/// elsewhere (a pull request's title, a commit's author, an alert's summary) otherwise adds
+/// links, images, emphasis or code to a post: `Fix](https://evil.example) ![x](…)` inside
+/// the author's `[#42 {{ title }}](…)` would point the link elsewhere and load an image.
+/// Markdown's inline syntax characters are backslash-escaped everywhere, and what starts a
+/// block (a list item, a heading's underline, a numbered item) where a line starts; Mattermost
+/// renders each escape as the character. Not for values inside a code span (backslashes show
+/// there); mentions are neutralised as for any value.
+pub(crate) fn escape_markdown(value: &Value) -> Value {
+    let text = value.to_string();
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut line_start = true;
+    let mut digits_at_start = false;
+    for c in text.chars() {
+        let inline = matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '<' | '>' | '|' | '~'
+        );
+        let block = (line_start && matches!(c, '-' | '+' | '=')) || (digits_at_start && c == '.');
+        if inline || block {
+            out.push('\\');
+        }
+        out.push(c);
+        digits_at_start = (line_start || digits_at_start) && c.is_ascii_digit();
+        line_start = c == '\n' || (line_start && (c == ' ' || c == '\t'));
+    }
+    Value::from(out)
+}
+
 /// `{{ x | mentions }}`: the value with its mentions left active.
 pub(crate) fn mentions(value: &Value) -> Value {
     if value.is_safe() {
@@ -444,6 +473,34 @@ mod tests {
         assert_eq!(
             neutralised("<!channel> <!here>"),
             "<\u{2060}!channel> <\u{2060}!here>"
+        );
+    }
+
+    #[test]
+    fn escaped_markdown_shows_as_written_and_pages_no_one() {
+        let template = crate::integrations::template::Template::compile_message(
+            "t",
+            "[#42 {{ title | escape_markdown }}](https://example.com/42)",
+        )
+        .unwrap();
+        let title =
+            "Fix](https://evil.example) ![x](https://evil.example/t.png) `code` *b* [@channel";
+        let out = template
+            .render(&minijinja::context! { title => title })
+            .unwrap();
+        assert_eq!(
+            out,
+            "[#42 Fix\\]\\(https://evil.example\\) \\!\\[x\\]\\(https://evil.example/t.png\\) \\`code\\` \\*b\\* \\[@\u{2060}channel](https://example.com/42)"
+        );
+        let value = |text: &str| escape_markdown(&Value::from(text)).to_string();
+        // Blocks where a line starts; the same characters elsewhere as they are.
+        assert_eq!(
+            value("- a\n  + b\n12. c\n==="),
+            "\\- a\n  \\+ b\n12\\. c\n\\==="
+        );
+        assert_eq!(
+            value("v1.2 a-b c+d x=y snake_case"),
+            "v1.2 a-b c+d x=y snake\\_case"
         );
     }
 

@@ -89,6 +89,7 @@ impl Template {
         }
         env.add_filter("urlencode", escape::urlencode);
         env.add_filter("mentions", escape::mentions);
+        env.add_filter("escape_markdown", escape::escape_markdown);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
         env.add_function("vote", vote);

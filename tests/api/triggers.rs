@@ -235,6 +235,35 @@ async fn the_shipped_github_and_alertmanager_webhooks_post_verified_bodies_only(
         after_pull.last().unwrap().message
     );
 
+    // A title written to hijack the route's link and load an image shows as written.
+    let mut hostile: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo_root().join("routes/samples/github-pull-request-opened.json")).unwrap(),
+    )
+    .unwrap();
+    hostile["pull_request"]["title"] =
+        "Fix](https://evil.example/login) ![x](https://evil.example/t.png) [@channel".into();
+    let body = serde_json::to_vec(&hostile).unwrap();
+    let answer = http
+        .post(url("github"))
+        .header("x-github-delivery", "delivery-hostile")
+        .header(
+            "x-hub-signature-256",
+            github_signature(github_secret, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let message = posts().last().unwrap().message.clone();
+    assert!(
+        message.contains(
+            r"[#42 Fix\]\(https://evil.example/login\) \!\[x\]\(https://evil.example/t.png\) \[@"
+        ) && message.contains("](https://github.com/octo-org/hello-world/pull/42)")
+            && !message.contains("@channel"),
+        "{message}"
+    );
+
     // Alertmanager: firing creates one post, resolved edits that same post.
     let firing =
         std::fs::read(repo_root().join("routes/samples/alertmanager-firing.json")).unwrap();
