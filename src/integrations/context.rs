@@ -134,7 +134,11 @@ impl Context {
             response_url: String::new(),
             user_mentions: Vec::new(),
             channel_mentions: Vec::new(),
-            args: text(&shape.args),
+            args: {
+                let mut args = text(&shape.args);
+                args.extend(shape.typed_args.clone());
+                args
+            },
             arg_ids: shape
                 .mentions
                 .iter()
@@ -408,6 +412,9 @@ pub struct SampleShape {
     pub args: Vec<String>,
     /// The `user` and `channel` arguments among them (they get an `.id`).
     pub mentions: Vec<String>,
+    /// Arguments whose values are not text (integers, booleans), with a sample of their type,
+    /// so `{{ args.n + 1 }}` renders as it will at run time.
+    pub typed_args: BTreeMap<String, Value>,
     /// Dialog element names.
     pub submission: Vec<String>,
     /// Named captures of the hook pattern.
@@ -416,6 +423,48 @@ pub struct SampleShape {
     pub context: Vec<String>,
     /// Results available to the template.
     pub results: BTreeMap<String, Value>,
+}
+
+/// The keys of `args`, `captures` and `context` that some trigger of a route provides. A
+/// route's actions may read what any of its triggers provides (a `[command]`'s arguments, a
+/// hook's captures, each button's context); when another trigger runs it, those keys are
+/// empty text rather than undefined, as the templates reference says.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeclaredKeys {
+    args: Vec<String>,
+    captures: Vec<String>,
+    context: Vec<String>,
+}
+
+impl DeclaredKeys {
+    /// The keys of `shape`'s arguments, captures and button contexts.
+    pub(crate) fn of(shape: &SampleShape) -> Self {
+        DeclaredKeys {
+            args: shape.args.clone(),
+            captures: shape.captures.clone(),
+            context: shape.context.clone(),
+        }
+    }
+
+    /// Adds every declared key `context` lacks, as empty text.
+    pub(crate) fn fill(&self, context: &mut Context) {
+        let empty = || Value::String(String::new());
+        for key in &self.args {
+            if !context.args.contains_key(key) {
+                context.args.insert(key.clone(), empty());
+            }
+        }
+        for key in &self.captures {
+            if !context.captures.contains_key(key) {
+                context.captures.insert(key.clone(), String::new());
+            }
+        }
+        for key in &self.context {
+            if !context.context.contains_key(key) {
+                context.context.insert(key.clone(), empty());
+            }
+        }
+    }
 }
 
 #[cfg(test)]

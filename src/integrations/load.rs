@@ -14,7 +14,7 @@ use regex::Regex;
 use super::access::Access;
 use super::args::ArgParser;
 use super::buttons::button_problems;
-use super::context::{Context, SampleShape};
+use super::context::{Context, DeclaredKeys, SampleShape};
 use super::dialog::DialogAction;
 use super::exec::ExecAction;
 use super::http::{HttpAction, HttpError};
@@ -272,7 +272,11 @@ impl<'a> FileChecker<'a> {
             file: self.file.to_path_buf(),
             line,
             key: Some(full),
-            message: format!("template: {}", e.message),
+            message: format!(
+                "template (rendered with sample values: text arguments, fields and captures \
+                 `sample`, user alice in ~town-square): {}",
+                e.message
+            ),
         });
     }
 
@@ -358,6 +362,15 @@ impl<'a> FileChecker<'a> {
                 .iter()
                 .filter(|a| matches!(a.kind, ArgType::User | ArgType::Channel))
                 .map(|a| a.name.clone())
+                .collect(),
+            typed_args: spec
+                .args
+                .iter()
+                .filter_map(|a| match a.kind {
+                    ArgType::Integer => Some((a.name.clone(), serde_json::json!(1))),
+                    ArgType::Boolean => Some((a.name.clone(), serde_json::json!(true))),
+                    _ => None,
+                })
                 .collect(),
             captures: hook_pattern
                 .iter()
@@ -526,6 +539,7 @@ impl<'a> FileChecker<'a> {
             action: main_action,
             actions,
             source: self.source.to_owned(),
+            declared: DeclaredKeys::of(&shape),
         })
     }
 

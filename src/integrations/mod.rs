@@ -124,6 +124,8 @@ pub struct Route {
     pub actions: BTreeMap<String, Action>,
     /// The file's text, to notice what changed on reload.
     pub source: String,
+    /// What its triggers provide, filled in (empty) where the running trigger does not.
+    pub(crate) declared: context::DeclaredKeys,
 }
 
 impl Route {

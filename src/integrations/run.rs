@@ -176,8 +176,9 @@ impl DeclaredRoute {
         cx: &'a Cx,
         route: &'a Route,
         action: &'a Action,
-        context: Context,
+        mut context: Context,
     ) -> Either<Ready<Answer>, BoxFuture<'a, Answer>> {
+        route.declared.fill(&mut context);
         match action {
             Action::Reply(reply) => Either::Left(ready(Self::reply(cx, route, reply, context))),
             _ => Either::Right(Box::pin(self.run_io(cx, route, action, context))),
@@ -506,7 +507,7 @@ impl DeclaredRoute {
             ),
             self.name_of(cx, self.needs.team_name, Kind::Team, &request.team_id),
         );
-        Context {
+        let mut context = Context {
             route: route.name.clone(),
             user: who(&request.user_id, &user_name),
             channel: who(&request.channel_id, &channel_name),
@@ -515,7 +516,9 @@ impl DeclaredRoute {
             context: signed_map(&dialog.data, "context"),
             submission,
             ..Context::default()
-        }
+        };
+        route.declared.fill(&mut context);
+        context
     }
 
     /// The name of the user, channel or team `id` when `needed` (through the shared cache),

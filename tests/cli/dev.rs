@@ -796,3 +796,59 @@ fn dev_in_a_kubernetes_pod_answers_messages_without_a_lease() {
         "{stdout}\n{stderr}"
     );
 }
+
+/// One action reached by a command, a hook and two buttons, each providing other keys: each
+/// run sees the others' keys empty (as the templates reference says), and `check` passes
+/// arithmetic on an integer argument (its sample is a number, as at run time).
+const MULTI: &str = r#"
+[command]
+trigger = "multi"
+[[args]]
+name = "who"
+[[args]]
+name = "n"
+type = "integer"
+default = 1
+[hook]
+trigger_words = ["multi"]
+pattern = '^multi (?P<what>\w+)'
+[reply]
+visibility = "in_channel"
+text = "who={{ args.who }} what={{ captures.what }} next={{ (args.n + 1) if args.n else 0 }}"
+[[reply.attachments]]
+actions = [
+  { id = "a", name = "A", action = "act", context = { x = "1" } },
+  { id = "b", name = "B", action = "act", context = { y = "2" } },
+]
+[actions.act.reply]
+text = "x={{ context.x }} y={{ context.y }} votes={{ tally(post_props, 'votes', 'yes') }}"
+"#;
+
+#[test]
+fn an_action_reached_by_several_triggers_sees_the_others_keys_empty() {
+    let routes = routes_with(&[("multi.toml", MULTI)]);
+    let mut check = switchboard(&["check"]);
+    check.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+    let output = check.output().unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+    let output = run_with_input(
+        dev,
+        b"/multi bob 41\nmulti thing\n!click A\n!click B\n",
+        Duration::from_secs(60),
+    );
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for expected in [
+        "who=bob what= next=42",
+        "who= what=thing next=0",
+        "x=1 y= votes=0",
+        "x= y=2 votes=0",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    assert!(!stdout.contains("could not do this"), "{stdout}");
+}
