@@ -66,9 +66,25 @@ fn sessions(path: &str, text: &str) -> Result<Vec<Vec<Step>>, TranscriptError> {
                 None if line.trim_end() == "```text" => block = Some((i + 1, String::new())),
                 None => {}
                 Some((start, body)) if line.trim_end() == "```" => {
-                    let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-                    if prompt(first).is_some() {
-                        sessions.push(parse(path, body, *start)?);
+                    if let Some(included) = include_of(body) {
+                        // The manual's pages show transcripts kept beside the routes.
+                        let file = Path::new(path)
+                            .parent()
+                            .unwrap_or(Path::new(""))
+                            .join(included);
+                        let shown = file.display().to_string();
+                        let text = std::fs::read_to_string(&file).map_err(|source| {
+                            TranscriptError::Read {
+                                path: shown.clone(),
+                                source,
+                            }
+                        })?;
+                        sessions.push(parse(&shown, &text, 0)?);
+                    } else {
+                        let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                        if prompt(first).is_some() {
+                            sessions.push(parse(path, body, *start)?);
+                        }
                     }
                     block = None;
                 }
@@ -87,6 +103,18 @@ fn sessions(path: &str, text: &str) -> Result<Vec<Vec<Step>>, TranscriptError> {
         });
     }
     Ok(sessions)
+}
+
+/// The file a block that is only mdBook's `{{#include path}}` shows (a transcript kept
+/// elsewhere, e.g. `routes/tests/poll.txt` in the cookbook), relative to the page.
+fn include_of(body: &str) -> Option<&str> {
+    let mut lines = body.lines().filter(|l| !l.trim().is_empty());
+    let only = lines.next()?.trim();
+    if lines.next().is_some() {
+        return None;
+    }
+    let path = only.strip_prefix("{{#include ")?.strip_suffix("}}")?.trim();
+    (!path.is_empty() && !path.contains(':')).then_some(path)
 }
 
 /// Steps of one session; `first_line` is the number of lines before `text` in its file.

@@ -29,6 +29,18 @@ fn the_readme_walkthrough_is_a_transcript() {
     assert!(stdout.contains("ok   README.md"), "{stdout}");
 }
 
+/// The cookbook shows the shipped routes' transcripts through mdBook's `{{#include}}`: the
+/// page tests as the transcript it shows.
+#[test]
+fn a_cookbook_page_tests_the_transcript_it_includes() {
+    for page in ["docs/src/cookbook/poll.md", "docs/src/cookbook/oncall.md"] {
+        let output = run_with_input(switchboard(&["test", page]), b"", LIMIT);
+        let (stdout, stderr) = texts(&output);
+        assert!(output.status.success(), "{page}: {stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed, 0 failed"), "{page}: {stdout}");
+    }
+}
+
 #[test]
 fn one_line_typed_is_counted_in_the_singular() {
     let dir = tempfile::tempdir().unwrap();
