@@ -132,6 +132,11 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
                 if let Some(route) = checker.load() {
                     routes.push(route);
                 }
+                // In the file's order (stable: one line's problems stay in the order found),
+                // those of the file as a whole (no line) last.
+                checker
+                    .problems
+                    .sort_by_key(|p| p.line.unwrap_or(usize::MAX));
                 problems.append(&mut checker.problems);
                 triggers.extend(checker.triggers);
             }
@@ -947,6 +952,17 @@ mod tests {
         // The rest of the file is still checked in the same run.
         assert!(all[1].contains("needs an action"), "{all:?}");
         assert_eq!(all.len(), 2, "{all:?}");
+    }
+
+    #[test]
+    fn a_files_problems_come_in_line_order() {
+        let all = problems(&[(
+            "order.toml",
+            "[reply]\ntext = \"{{ nope }}\"\n[command]\ntrigger = \"x\"\n[[args]]\nname = \"a\"\ntype = \"integer\"\ndefault = \"ten\"\n",
+        )]);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(all[0].contains("order.toml:2"), "{all:?}");
+        assert!(all[1].contains("order.toml:8"), "{all:?}");
     }
 
     #[test]
