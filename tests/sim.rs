@@ -843,6 +843,98 @@ async fn posts_enforce_membership_threads_length_and_ephemeral_permission() {
 }
 
 #[tokio::test]
+async fn direct_channels_open_to_their_members_and_take_their_posts() {
+    let api = Api::start().await;
+    let world = api.sim.world();
+    let bot = api.bot();
+    let bot_id = world.user_id("switchboard").unwrap();
+    let alice = world.user_id("alice").unwrap();
+    let bob = world.user_id("bob").unwrap();
+
+    // A bot holds `create_direct_channel` (system_user): 201, type D, no team, ids sorted.
+    let (status, dm) = api
+        .post("/channels/direct", &bot, json!([bot_id, alice]))
+        .await;
+    assert_eq!(status, 201, "{dm}");
+    assert_eq!(dm["type"], "D");
+    assert_eq!(dm["team_id"], "");
+    let mut ids = [bot_id.clone(), alice.clone()];
+    ids.sort();
+    assert_eq!(dm["name"], format!("{}__{}", ids[0], ids[1]));
+    // Asked again, in the other order: the same channel, still 201.
+    let (status, again) = api
+        .post("/channels/direct", &bot, json!([alice, bot_id]))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(again["id"], dm["id"]);
+    assert_eq!(
+        world.direct_members(dm["id"].as_str().unwrap()),
+        Some((ids[0].clone(), ids[1].clone()))
+    );
+
+    // Its members may post there; others may not.
+    let (status, post) = api
+        .post(
+            "/posts",
+            &bot,
+            json!({"channel_id": dm["id"], "message": "just for you"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{post}");
+    let bob_token = world.user_token("bob").unwrap();
+    let (status, err) = api
+        .post(
+            "/posts",
+            &bob_token,
+            json!({"channel_id": dm["id"], "message": "me too"}),
+        )
+        .await;
+    assert_app_error(status, &err, 403, "api.context.permissions.app_error");
+
+    // Someone else's pair needs manage_system; bad bodies and unknown users are refused.
+    let (status, err) = api
+        .post("/channels/direct", &bot, json!([alice, bob]))
+        .await;
+    assert_app_error(status, &err, 403, "api.context.permissions.app_error");
+    let (status, err) = api.post("/channels/direct", &bot, json!([bot_id])).await;
+    assert_app_error(
+        status,
+        &err,
+        400,
+        "api.context.invalid_body_param.app_error",
+    );
+    let (status, err) = api
+        .post("/channels/direct", &bot, json!({"user_id": alice}))
+        .await;
+    assert_app_error(
+        status,
+        &err,
+        400,
+        "api.context.invalid_body_param.app_error",
+    );
+    let (status, err) = api
+        .post("/channels/direct", &bot, json!([bot_id, "nope"]))
+        .await;
+    assert_app_error(
+        status,
+        &err,
+        400,
+        "api.context.invalid_body_param.app_error",
+    );
+    let stranger = "x".repeat(26);
+    let (status, err) = api
+        .post("/channels/direct", &bot, json!([bot_id, stranger]))
+        .await;
+    assert_app_error(
+        status,
+        &err,
+        400,
+        "api.channel.create_direct_channel.invalid_user.app_error",
+    );
+    api.sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn disabled_commands_answer_501() {
     let api = Api::start().await;
     api.sim

@@ -414,6 +414,12 @@ impl World {
             .map(|c| c.channel_type.clone())
     }
 
+    /// The user ids of a direct channel's two members (the same twice for a channel with
+    /// oneself); `None` when `channel_id` is not a direct channel.
+    pub fn direct_members(&self, channel_id: &str) -> Option<(String, String)> {
+        self.lock().direct_members(channel_id)
+    }
+
     /// Whether a user holds the `system_admin` role (false for an unknown user).
     pub fn is_system_admin(&self, username: &str) -> bool {
         self.lock()

@@ -156,7 +156,7 @@ pub(crate) struct Channel {
     pub id: String,
     /// Owning team.
     pub team_id: String,
-    /// `"O"` public, `"P"` private (`"D"`/`"G"` for DMs are not simulated yet).
+    /// `"O"` public, `"P"` private, `"D"` direct (group channels, `"G"`, are not simulated).
     pub channel_type: String,
     /// URL name.
     pub name: String,

@@ -3,7 +3,8 @@
 //! Mattermost resolves a permission from the system roles, then the team member's roles, then
 //! (for channel scope) the channel member's roles. The defaults below follow `model/role.go`:
 //! `team_user` cannot manage integrations, `team_admin` can manage its own and others',
-//! `system_admin` can do everything, and only `system_admin` may create ephemeral posts.
+//! `system_admin` can do everything, and only `system_admin` may create ephemeral posts;
+//! `system_user` (every account, bots included) may open direct channels.
 
 /// A permission the simulator checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +33,10 @@ pub(crate) enum Permission {
     ManageTeam,
     /// `create_post_ephemeral` (system scope).
     CreatePostEphemeral,
+    /// `create_direct_channel` (system scope).
+    CreateDirectChannel,
+    /// `manage_system` (system scope).
+    ManageSystem,
 }
 
 impl Permission {
@@ -50,8 +55,16 @@ impl Permission {
             Self::ManageOthersOutgoingWebhooks => "manage_others_outgoing_webhooks",
             Self::ManageTeam => "manage_team",
             Self::CreatePostEphemeral => "create_post_ephemeral",
+            Self::CreateDirectChannel => "create_direct_channel",
+            Self::ManageSystem => "manage_system",
         }
     }
+}
+
+/// Whether the `system_user` role holds `p` (the system-scope permissions we check; the
+/// others are `system_admin`'s alone).
+pub(crate) fn system_user_has(p: Permission) -> bool {
+    matches!(p, Permission::CreateDirectChannel)
 }
 
 /// Whether the `team_user` role holds `p`.

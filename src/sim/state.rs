@@ -13,7 +13,9 @@ use tokio::sync::broadcast;
 use super::app_error::AppError;
 use super::ids::{new_id, now_millis};
 use super::model::{Channel, SimCommand, SimPost, Team, TeamMember, User};
-use super::permissions::{Permission, channel_user_has, team_admin_has, team_user_has};
+use super::permissions::{
+    Permission, channel_user_has, system_user_has, team_admin_has, team_user_has,
+};
 use super::settings::SimSettings;
 
 /// Longest post message, in Unicode scalar values (`PostMessageMaxRunesV2`).
@@ -277,11 +279,67 @@ impl Store {
         self.user(user_id).is_some_and(User::is_system_admin)
     }
 
-    /// `SessionHasPermissionTo`: system scope.
-    pub(crate) fn has_system_permission(&self, user_id: &str, _p: Permission) -> bool {
-        // Every permission we check at system scope (`create_post_ephemeral`) is held only by
-        // system admins by default.
-        self.is_system_admin(user_id)
+    /// `SessionHasPermissionTo`: system scope. Every account holds `system_user`; what it
+    /// lacks (`create_post_ephemeral`, `manage_system`) only system admins hold by default.
+    pub(crate) fn has_system_permission(&self, user_id: &str, p: Permission) -> bool {
+        self.is_system_admin(user_id) || (self.user(user_id).is_some() && system_user_has(p))
+    }
+
+    /// The direct channel of two users by id (`GetOrCreateDirectChannel`): the existing one,
+    /// else a new one of type `D`, without a team, named `<id>__<id>` with the ids sorted,
+    /// both users members. A user may have one with themself. Unknown users: 400.
+    pub(crate) fn direct_channel(
+        &mut self,
+        user_a: &str,
+        user_b: &str,
+    ) -> Result<Channel, AppError> {
+        if self.user(user_a).is_none() || self.user(user_b).is_none() {
+            return Err(AppError::new(
+                "api.channel.create_direct_channel.invalid_user.app_error",
+                400,
+                "Invalid user ID for direct channel creation.",
+            ));
+        }
+        let name = if user_a < user_b {
+            format!("{user_a}__{user_b}")
+        } else {
+            format!("{user_b}__{user_a}")
+        };
+        if let Some(existing) = self.channels.iter().find(|c| c.name == name) {
+            return Ok(existing.clone());
+        }
+        let now = now_millis();
+        let channel = Channel {
+            id: new_id(),
+            team_id: String::new(),
+            channel_type: "D".to_owned(),
+            name,
+            display_name: String::new(),
+            header: String::new(),
+            purpose: String::new(),
+            creator_id: user_a.to_owned(),
+            create_at: now,
+            update_at: now,
+            delete_at: 0,
+            last_post_at: 0,
+            total_msg_count: 0,
+            total_msg_count_root: 0,
+            last_root_post_at: 0,
+        };
+        for user in [user_a, user_b] {
+            self.channel_members
+                .insert((channel.id.clone(), user.to_owned()));
+        }
+        self.channels.push(channel.clone());
+        Ok(channel)
+    }
+
+    /// The two members of a direct channel (one twice for a channel with oneself), or `None`
+    /// when `channel_id` is not a direct channel.
+    pub(crate) fn direct_members(&self, channel_id: &str) -> Option<(String, String)> {
+        let channel = self.channel(channel_id).filter(|c| c.channel_type == "D")?;
+        let (a, b) = channel.name.split_once("__")?;
+        Some((a.to_owned(), b.to_owned()))
     }
 
     /// `SessionHasPermissionToTeam`: system roles, then the team member's roles.

@@ -29,8 +29,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::api::Session;
-use super::ids::{new_id, now_millis};
-use super::model::{Channel, SimPost};
+use super::model::SimPost;
 use super::state::{SimEvent, World};
 use super::ws_resume::Opened;
 use super::{SimError, Simulator};
@@ -283,40 +282,7 @@ impl Simulator {
                 })
         };
         let (a, b) = (id_of(user_a)?, id_of(user_b)?);
-        let name = if a < b {
-            format!("{a}__{b}")
-        } else {
-            format!("{b}__{a}")
-        };
-        if let Some(existing) = store.channels.iter().find(|c| c.name == name) {
-            return Ok(existing.id.clone());
-        }
-        let now = now_millis();
-        let channel = Channel {
-            id: new_id(),
-            team_id: String::new(),
-            channel_type: "D".to_owned(),
-            name,
-            display_name: String::new(),
-            header: String::new(),
-            purpose: String::new(),
-            creator_id: a.clone(),
-            create_at: now,
-            update_at: now,
-            delete_at: 0,
-            last_post_at: 0,
-            total_msg_count: 0,
-            total_msg_count_root: 0,
-            last_root_post_at: 0,
-        };
-        for user in [&a, &b] {
-            store
-                .channel_members
-                .insert((channel.id.clone(), user.clone()));
-        }
-        let id = channel.id.clone();
-        store.channels.push(channel);
-        Ok(id)
+        Ok(store.direct_channel(&a, &b)?.id)
     }
 
     /// Posts `message` as `username` in the channel with id `channel_id` (e.g. a direct

@@ -49,6 +49,7 @@ pub(crate) fn router(world: World) -> Router {
             "/teams/{team_id}/channels/name/{name}",
             get(channels::get_by_name),
         )
+        .route("/channels/direct", post(channels::create_direct))
         .route("/channels/{channel_id}", get(channels::get_channel))
         .route("/commands", post(commands::create).get(commands::list))
         .route("/commands/execute", post(commands::execute))
