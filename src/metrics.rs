@@ -361,7 +361,7 @@ pub fn deferred_reply(kind: &str, route: &str, delivered: bool) {
 }
 
 /// Counts a late answer delivered another way than its normal path (`via`: `ephemeral`,
-/// `thread`, `failed`).
+/// `direct` (a direct message), `channel` (an in-channel answer posted), `failed`).
 pub fn late_fallback(kind: &str, route: &str, via: &'static str) {
     counter!(LATE_FALLBACKS_TOTAL, "kind" => kind.to_owned(), "route" => route.to_owned(), "via" => via)
         .increment(1);

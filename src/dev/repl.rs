@@ -13,7 +13,7 @@ use super::act;
 use super::dialog;
 use super::line::{Line, words};
 use super::show::{self, Names, PostKind};
-use crate::sim::{OpenedDialog, SimError, SimEvent, World};
+use crate::sim::{OpenedDialog, SimError, SimEvent, SimPost, World};
 
 /// The REPL's state.
 #[derive(Debug)]
@@ -94,12 +94,26 @@ impl Repl {
                     dialog::show(out, &opened.dialog);
                 }
             }
-            SimEvent::PostCreated(post) => show::post(out, &self.names, PostKind::Created, post),
+            SimEvent::PostCreated(post) => self.show_post(out, PostKind::Created, post, &me),
             SimEvent::EphemeralPost(post) if post.ephemeral_for.as_deref() == Some(&me) => {
                 show::post(out, &self.names, PostKind::Ephemeral, post);
             }
-            SimEvent::PostEdited(post) => show::post(out, &self.names, PostKind::Edited, post),
+            SimEvent::PostEdited(post) => self.show_post(out, PostKind::Edited, post, &me),
             _ => {}
+        }
+    }
+
+    /// Prints a stored post: one in a team channel as it is; a direct message only when `me`
+    /// (a user id) is one of its two members, as Mattermost shows it to no one else.
+    fn show_post(&self, out: &mut dyn Write, kind: PostKind, post: &SimPost, me: &str) {
+        match self.world.direct_members(&post.channel_id) {
+            None => show::post(out, &self.names, kind, post),
+            Some((a, b)) if a == me || b == me => {
+                // To the member who did not write it (oneself, in a channel with oneself).
+                let to = if a == post.user_id { &b } else { &a };
+                show::direct(out, &self.names, kind, post, to);
+            }
+            Some(_) => {}
         }
     }
 

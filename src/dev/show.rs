@@ -1,6 +1,6 @@
 //! Events as Mattermost shows them to the person at the REPL: posts with channel and author,
-//! threads marked `↳`, ephemeral replies marked "only visible to you", edits, attachments with
-//! their fields, buttons and menus.
+//! threads marked `↳`, ephemeral replies marked "only visible to you", direct messages marked
+//! with whom they are to, edits, attachments with their fields, buttons and menus.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -37,6 +37,11 @@ impl Names {
     fn channel<'a>(&'a self, id: &'a str) -> &'a str {
         self.channels.get(id).map_or(id, String::as_str)
     }
+
+    /// A user's name by id (the id when unknown).
+    pub(super) fn user<'a>(&'a self, id: &'a str) -> &'a str {
+        self.users.get(id).map_or(id, String::as_str)
+    }
 }
 
 /// How a post arrived.
@@ -50,8 +55,21 @@ pub(super) enum PostKind {
     Edited,
 }
 
-/// Prints one post and its attachments.
+/// Prints one post and its attachments, in its team channel.
 pub(super) fn post(out: &mut dyn Write, names: &Names, kind: PostKind, post: &SimPost) {
+    let place = format!("~{}", names.channel(&post.channel_id));
+    post_in(out, names, kind, post, &place);
+}
+
+/// Prints a post in a direct channel, to `to` (a user id), e.g.
+/// `(direct message to @alice) @switchboard: …`: it is not in any channel of the team.
+pub(super) fn direct(out: &mut dyn Write, names: &Names, kind: PostKind, post: &SimPost, to: &str) {
+    let place = format!("(direct message to @{})", names.user(to));
+    post_in(out, names, kind, post, &place);
+}
+
+/// Prints one post and its attachments, shown as in `place` (`~channel`, or a direct message).
+fn post_in(out: &mut dyn Write, names: &Names, kind: PostKind, post: &SimPost, place: &str) {
     let thread = if post.root_id.is_empty() { "" } else { "↳ " };
     let label = match kind {
         PostKind::Created => "",
@@ -65,8 +83,7 @@ pub(super) fn post(out: &mut dyn Write, names: &Names, kind: PostKind, post: &Si
     } else {
         let _ = writeln!(
             out,
-            "{thread}{label}~{} @{}: {message}",
-            names.channel(&post.channel_id),
+            "{thread}{label}{place} @{}: {message}",
             names.author(post),
         );
     }

@@ -28,9 +28,8 @@ use super::locate::template_location;
 use super::names::{Directory, Needs};
 use super::reply::{ButtonLinks, Choices, Rendered, ReplyAction};
 use super::{Action, Route, RouteSet, TriggerWhen};
-use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{ActionIntegration, CommandResponse};
-use crate::mattermost::{ChannelId, PostId, UserId};
+use crate::mattermost::{ChannelId, PostId};
 use crate::protocol::{
     ActionResponse, DialogResponse, LookupItem, LookupResponse, OutgoingWebhookRequest,
     OutgoingWebhookResponse, PostUpdate, SlashCommandRequest,
@@ -333,7 +332,8 @@ impl DeclaredRoute {
     }
 
     /// Tells the user something after a dialog submission, which has no reply of its own:
-    /// an ephemeral post if the bot may, else a post mentioning them.
+    /// an `in_channel` answer as a post in the channel; any other only to them (an ephemeral
+    /// post if the bot may, else a direct message from the bot: `server/deliver.rs`).
     async fn tell(&self, cx: &Cx, context: &Context, answer: Answer) {
         let (text, in_channel, props) = match answer {
             Answer::Nothing => return,
@@ -343,40 +343,19 @@ impl DeclaredRoute {
                 (rendered.text, rendered.in_channel, props)
             }
         };
-        let channel = ChannelId::new(context.channel.id.clone());
+        let props = (!props.is_empty()).then_some(props);
         if !in_channel {
-            let post = NewPost::new(channel.clone(), text.clone());
-            let user = UserId::new(context.user.id.clone());
-            if cx
-                .client()
-                .posts()
-                .create_ephemeral(&user, &post)
-                .await
-                .is_ok()
-            {
-                return;
-            }
-        }
-        let text = if in_channel {
-            text
-        } else {
-            let name = if context.user.name.is_empty() {
-                match self
-                    .runtime
-                    .directory
-                    .user(cx.client(), &context.user.id)
-                    .await
-                {
-                    Ok(Some(user)) => user.name,
-                    _ => String::new(),
-                }
-            } else {
-                context.user.name.clone()
+            let to = crate::server::deliver::Recipient {
+                user_id: &context.user.id,
+                channel_id: &context.channel.id,
+                root_id: &context.root_id,
             };
-            format!("@{name} {text}")
-        };
+            crate::server::deliver::tell_user(cx.client(), to, &text, props).await;
+            return;
+        }
+        let channel = ChannelId::new(context.channel.id.clone());
         let mut create = cx.client().posts().create(&channel, text);
-        if !props.is_empty() {
+        if let Some(props) = props {
             create = create.props(props);
         }
         if let Err(e) = create.send().await {

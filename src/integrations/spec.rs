@@ -322,7 +322,8 @@ pub struct ReplySpec {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
-    /// Only the user who triggered the route.
+    /// Only the user who triggered the route: an ephemeral message, or a direct message from
+    /// the bot where the bot may not send one (after a dialog, or a late answer).
     #[default]
     Ephemeral,
     /// Everyone in the channel.

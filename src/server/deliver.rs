@@ -1,41 +1,59 @@
-//! Delivering late answers through the REST API.
+//! Delivering answers meant for one user through the REST API.
 //!
 //! An ephemeral post through the API needs `create_post_ephemeral`, which bots lack by
-//! default (PROTOCOL.md §5.8). So a callback's own reply is always preferred; only when the
-//! answer is late do we fall back to the API: an ephemeral post if the bot may, else a post
-//! in the thread that names the user. The log says which way each answer went.
+//! default: only system admins hold it (PROTOCOL.md §5.8). So a callback's own reply is
+//! always preferred; only when there is none (a dialog's submit or cancel cannot carry a
+//! message) or the answer is late do we use the API: an ephemeral post if the bot may, else a
+//! direct message from the bot that says where it came from. A private answer is never posted
+//! where others can read it: a route author chose `ephemeral` because the answer may be
+//! nobody else's business, and a public post cannot be taken back. The log and
+//! `switchboard_late_fallbacks_total` say which way each answer went.
 
 use crate::mattermost::api::NewPost;
-use crate::mattermost::models::{CommandResponse, ResponseType};
+use crate::mattermost::models::{CommandResponse, Extra, ResponseType};
 use crate::mattermost::{ChannelId, Client, PostId, UserId};
 use crate::protocol::SlashCommandRequest;
 
-/// How a late message reached the user.
+/// How a message reached the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Delivered {
     /// Ephemerally (the bot has `create_post_ephemeral`).
     Ephemeral,
-    /// As a visible post in the thread.
-    InThread,
-    /// Not at all (both failed; logged).
+    /// As a direct message from the bot (the ephemeral post was refused).
+    Direct,
+    /// As a visible post in the channel (and thread): an `in_channel` answer, public anyway.
+    InChannel,
+    /// Not at all (logged).
     Failed,
 }
 
 impl Delivered {
-    /// The metrics label.
+    /// The metrics label (`via`).
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Delivered::Ephemeral => "ephemeral",
-            Delivered::InThread => "thread",
+            Delivered::Direct => "direct",
+            Delivered::InChannel => "channel",
             Delivered::Failed => "failed",
         }
     }
 }
 
+/// Whom a private message is for, and where the thing it answers happened.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recipient<'a> {
+    /// The user.
+    pub(crate) user_id: &'a str,
+    /// The channel the answer belongs in.
+    pub(crate) channel_id: &'a str,
+    /// Its thread's root post; empty for none.
+    pub(crate) root_id: &'a str,
+}
+
 /// A slash command's late answer that its `response_url` would not take, delivered through
 /// the API instead: an in-channel answer as a post in the command's channel (and thread), an
-/// ephemeral one told to the user (ephemerally if the bot may, else in the thread naming
-/// them). Counted in `switchboard_late_fallbacks_total`.
+/// ephemeral one told to the user alone ([`tell_user`]). Counted in
+/// `switchboard_late_fallbacks_total`.
 pub(crate) async fn command_answer_elsewhere(
     client: &Client,
     route: &str,
@@ -59,87 +77,137 @@ pub(crate) async fn command_answer_elsewhere(
             create = create.root_id(&PostId::from(request.root_id.as_str()));
         }
         match create.send().await {
-            Ok(_) => Delivered::InThread,
+            Ok(_) => Delivered::InChannel,
             Err(e) => {
                 tracing::error!(error = %e, "late answer could not be posted through the API either");
                 Delivered::Failed
             }
         }
     } else {
-        tell_user(
-            client,
-            &request.user_id,
-            &request.user_name,
-            &request.channel_id,
-            &request.root_id,
-            &text,
-        )
-        .await
+        let to = Recipient {
+            user_id: &request.user_id,
+            channel_id: &request.channel_id,
+            root_id: &request.root_id,
+        };
+        tell_user(client, to, &text, None).await
     };
     crate::metrics::late_fallback("command", route, how.as_str());
     how
 }
 
-/// Tells `user_id` `text` in `channel_id` (thread `root_id`, may be empty): ephemerally if
-/// possible, else in the thread, mentioning `user_name` (looked up when empty).
+/// Tells the user `text` (with `props`: attachments, buttons) so that nobody else sees it:
+/// an ephemeral post in their channel and thread if the bot may make one, else a direct
+/// message from the bot saying where it came from. When both are refused the answer is lost
+/// (logged as an error), rather than shown to the channel.
 pub(crate) async fn tell_user(
     client: &Client,
-    user_id: &str,
-    user_name: &str,
-    channel_id: &str,
-    root_id: &str,
+    to: Recipient<'_>,
     text: &str,
+    props: Option<Extra>,
 ) -> Delivered {
-    let channel = ChannelId::from(channel_id);
-    let mut post = NewPost::new(channel.clone(), text);
-    if !root_id.is_empty() {
-        post.root_id = Some(PostId::from(root_id));
+    let mut post = NewPost::new(ChannelId::from(to.channel_id), text);
+    if !to.root_id.is_empty() {
+        post.root_id = Some(PostId::from(to.root_id));
     }
-    match client
+    post.props = props.clone();
+    let refused = match client
         .posts()
-        .create_ephemeral(&UserId::from(user_id), &post)
+        .create_ephemeral(&UserId::from(to.user_id), &post)
         .await
     {
         Ok(_) => {
-            tracing::info!("late answer delivered as an ephemeral post");
+            tracing::info!("private answer delivered as an ephemeral post");
             return Delivered::Ephemeral;
         }
-        Err(e) => tracing::info!(
-            error = %e,
-            "ephemeral post refused (bots lack create_post_ephemeral by default); posting in the thread"
-        ),
-    }
-    // Said in front of the channel: name whom it is for. A dialog submission carries no user
-    // name, so it is looked up here, on this rare path only.
-    let looked_up;
-    let user_name = if user_name.is_empty() {
-        looked_up = client
-            .users()
-            .get(&UserId::from(user_id))
-            .await
-            .map(|u| u.username)
-            .unwrap_or_default();
-        looked_up.as_str()
-    } else {
-        user_name
+        Err(e) => e,
     };
-    let text = if user_name.is_empty() {
-        text.to_owned()
-    } else {
-        format!("@{user_name} {text}")
-    };
-    let mut create = client.posts().create(&channel, text);
-    if !root_id.is_empty() {
-        create = create.root_id(&PostId::from(root_id));
-    }
-    match create.send().await {
-        Ok(_) => {
-            tracing::info!("late answer delivered as a post in the thread");
-            Delivered::InThread
+    match direct_message(client, to, text, props).await {
+        Ok(()) => {
+            tracing::info!(
+                ephemeral_refused = %refused,
+                "private answer delivered as a direct message (bots lack create_post_ephemeral by default)"
+            );
+            Delivered::Direct
         }
         Err(e) => {
-            tracing::error!(error = %e, "late answer could not be delivered");
+            tracing::error!(
+                ephemeral_refused = %refused,
+                error = %e,
+                "private answer not delivered: neither an ephemeral post nor a direct message was accepted"
+            );
             Delivered::Failed
         }
+    }
+}
+
+/// Posts `text` in the direct channel of the bot and the user, after a note of where it came
+/// from: unlike an ephemeral post, it does not appear beside what it answers.
+async fn direct_message(
+    client: &Client,
+    to: Recipient<'_>,
+    text: &str,
+    props: Option<Extra>,
+) -> Result<(), crate::mattermost::Error> {
+    let bot = client.users().me().await?;
+    let direct = client
+        .channels()
+        .direct(&bot.id, &UserId::from(to.user_id))
+        .await?;
+    // Where it came from, only to say so: a lookup that fails leaves the note out.
+    let origin = match client.channels().get(&ChannelId::from(to.channel_id)).await {
+        Ok(channel) if matches!(channel.channel_type.as_str(), "O" | "P") => Some(channel.name),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::debug!(error = %e, "the answer's channel could not be looked up");
+            None
+        }
+    };
+    let message = with_origin(origin.as_deref(), !to.root_id.is_empty(), text);
+    let mut create = client.posts().create(&direct.id, message);
+    if let Some(props) = props {
+        create = create.props(props);
+    }
+    create.send().await.map(|_| ())
+}
+
+/// `text` after a note of where it came from (`~channel`, in a thread or not): on the same
+/// line for one line, on a line of its own before several (which may open with a code block
+/// or a list, which must start a line). No channel known (the answer came from a direct or
+/// group message): `text` alone.
+fn with_origin(channel: Option<&str>, in_thread: bool, text: &str) -> String {
+    let Some(channel) = channel else {
+        return text.to_owned();
+    };
+    let place = if in_thread {
+        format!("From a thread in ~{channel}:")
+    } else {
+        format!("From ~{channel}:")
+    };
+    if text.contains('\n') {
+        format!("{place}\n{text}")
+    } else {
+        format!("{place} {text}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_origin;
+
+    #[test]
+    fn a_direct_message_says_where_it_came_from() {
+        assert_eq!(
+            with_origin(Some("town-square"), false, "cancelled"),
+            "From ~town-square: cancelled"
+        );
+        assert_eq!(
+            with_origin(Some("ops"), true, "done"),
+            "From a thread in ~ops: done"
+        );
+        assert_eq!(
+            with_origin(Some("ops"), false, "```\nlog\n```"),
+            "From ~ops:\n```\nlog\n```"
+        );
+        assert_eq!(with_origin(None, false, "hi"), "hi");
     }
 }

@@ -12,13 +12,14 @@
 //! - `connections.rs`: the accept loop: header-read and idle timeouts, the connection limit,
 //!   shutdown that drops idle and half-sent connections at once.
 //! - `deferred.rs`: the callback budget, acknowledgements and late delivery.
-//! - `deliver.rs`: late answers through the REST API (ephemeral if allowed, else in thread).
+//! - `deliver.rs`: answers for one user through the REST API (ephemeral if allowed, else a
+//!   direct message from the bot; never a public post).
 //! - `single_use.rs`: dialog states and one-shot button contexts used once (replays refused).
 //! - `handlers/`: one file per callback kind, plus health.
 
 mod connections;
 mod deferred;
-mod deliver;
+pub(crate) mod deliver;
 mod error;
 mod extract;
 mod handlers;

@@ -894,16 +894,22 @@ async fn a_slow_click_is_acknowledged_and_the_post_updated_later_through_the_api
         updated.props.get("attachments").is_some(),
         "props omitted → buttons kept"
     );
-    // The bot may not post ephemerally (PROTOCOL.md §5.8): the late text goes in the thread.
-    let told = eventually("the late ephemeral_text, in the thread", || {
-        env.sim
-            .world()
-            .posts_in("main", "town-square")
-            .into_iter()
-            .find(|p| p.root_id == post_id)
+    // The bot may not post ephemerally (PROTOCOL.md §5.8): the late text goes to the user
+    // alone, in a direct message from the bot; nothing is posted in the thread.
+    let direct = env.sim.direct_channel("switchboard", "alice").unwrap();
+    let told = eventually("the late ephemeral_text, as a direct message", || {
+        env.sim.posts_in_channel(&direct).pop()
     })
     .await;
-    assert_eq!(told.message, "@alice done late");
+    assert_eq!(told.message, "From a thread in ~town-square: done late");
+    assert!(
+        !env.sim
+            .world()
+            .posts_in("main", "town-square")
+            .iter()
+            .any(|p| p.root_id == post_id),
+        "nothing in the thread"
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use switchboard::sim::{OpenedDialog, Simulator};
+use switchboard::sim::{OpenedDialog, SimPost, Simulator};
 
 use crate::helpers::*;
 use crate::replay::{free_addr, serve_from_repo};
@@ -36,14 +36,20 @@ async fn submit(sim: &Simulator, user: &str, dialog: &OpenedDialog, v: Value) ->
 }
 
 async fn wait_for_post(sim: &Simulator, needle: &str) -> String {
+    wait_for(needle, || sim.world().posts_in("main", "town-square")).await
+}
+
+/// Waits for a private answer to alice: the seeded bot may not post ephemerally, so it comes
+/// as a direct message from the bot.
+async fn wait_for_direct(sim: &Simulator, needle: &str) -> String {
+    let direct = sim.direct_channel("switchboard", "alice").unwrap();
+    wait_for(needle, || sim.posts_in_channel(&direct)).await
+}
+
+async fn wait_for(needle: &str, posts: impl Fn() -> Vec<SimPost>) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        if let Some(p) = sim
-            .world()
-            .posts_in("main", "town-square")
-            .into_iter()
-            .find(|p| p.message.contains(needle))
-        {
+        if let Some(p) = posts().into_iter().find(|p| p.message.contains(needle)) {
             return p.message;
         }
         assert!(
@@ -398,7 +404,7 @@ async fn datetimes_dynamic_selects_and_cancel_follow_the_declaration() {
     )
     .await;
     assert_eq!(answer, json!({}), "{answer}");
-    wait_for_post(
+    wait_for_direct(
         &sim,
         "Booked 2030-03-01T09:30:00+05:30 in beta-7 (window seat)",
     )
@@ -415,7 +421,7 @@ async fn datetimes_dynamic_selects_and_cancel_follow_the_declaration() {
         .submit_dialog("alice", "main", "town-square", &dialog, Map::new(), true)
         .await
         .unwrap();
-    wait_for_post(&sim, "Nothing booked on floor 3.").await;
+    wait_for_direct(&sim, "Nothing booked on floor 3.").await;
 }
 
 const TRIAGE: &str = r#"
@@ -536,7 +542,7 @@ async fn a_refresh_field_updates_the_form_and_hidden_fields_are_not_required() {
     )
     .await;
     assert_eq!(answer, json!({}), "{answer}");
-    wait_for_post(&sim, "Triaged high: checkout down").await;
+    wait_for_direct(&sim, "Triaged high: checkout down").await;
 
     // Low: the reason is hidden, so not required and not taken.
     world
@@ -552,12 +558,9 @@ async fn a_refresh_field_updates_the_form_and_hidden_fields_are_not_required() {
     )
     .await;
     assert_eq!(answer, json!({}), "{answer}");
-    wait_for_post(&sim, "Triaged low").await;
+    let low = wait_for_direct(&sim, "Triaged low").await;
     assert!(
-        !world
-            .posts_in("main", "town-square")
-            .iter()
-            .any(|p| p.message.contains("ignored")),
+        !low.contains("ignored"),
         "a hidden field's value is dropped"
     );
 }

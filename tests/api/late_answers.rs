@@ -1,7 +1,8 @@
 //! Late answers on bad days, through the simulator's fault injection: a `response_url` that
-//! fails transiently is retried, one that never works is replaced by a post through the API,
-//! a button's late `update` the bot may not make reaches the user anyway, and a dialog
-//! whose handler answers too late with errors tells its user so.
+//! fails transiently is retried, one that never works is replaced by a message through the
+//! API (to the user alone: the bot may not post ephemerally, so a direct message), a button's
+//! late `update` the bot may not make reaches the user anyway, and a dialog whose handler
+//! answers too late with errors tells its user so.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,6 +168,12 @@ impl Env {
             .collect()
     }
 
+    /// The bot's direct messages to `user`, oldest first.
+    fn direct_to(&self, user: &str) -> Vec<SimPost> {
+        let channel = self.sim.direct_channel("switchboard", user).unwrap();
+        self.sim.posts_in_channel(&channel)
+    }
+
     async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
         let text = reqwest::get(self.app.url("/metrics"))
             .await
@@ -228,22 +235,26 @@ async fn a_late_answer_response_url_never_takes_reaches_the_user_through_the_api
         .inject(Fault::on("/hooks/commands/", FaultKind::Reset));
     env.run("/late quiet lost?").await;
     // Five attempts (0.5 + 1 + 2 + 4 s apart), then the API: the bot may not post
-    // ephemerally, so it answers in the channel, naming the user.
+    // ephemerally, so it tells the user in a direct message, saying where from.
     let told = eventually(
         "the answer through the API",
         Duration::from_secs(20),
-        || env.posts_saying("done: lost?").pop(),
+        || env.direct_to("alice").pop(),
     )
     .await;
-    assert_eq!(told.message, "@alice done: lost?");
+    assert_eq!(told.message, "From ~town-square: done: lost?");
     assert_eq!(
         told.user_id,
         env.sim.world().user_id("switchboard").unwrap()
     );
     assert!(
+        env.posts_saying("done: lost?").is_empty(),
+        "an ephemeral answer is never posted in the channel"
+    );
+    assert!(
         env.metric(
             "switchboard_late_fallbacks_total",
-            &["kind=\"command\"", "via=\"thread\""]
+            &["kind=\"command\"", "via=\"direct\""]
         )
         .await
             >= 1.0
@@ -295,17 +306,21 @@ async fn a_click_too_slow_even_for_that_is_shown_to_the_user_when_the_edit_is_re
         .unwrap();
     let post_id = click_buttons(&env).await;
     let told = eventually("the refused update, shown", Duration::from_secs(10), || {
-        env.posts_saying("Yes: @bob")
-            .into_iter()
-            .find(|p| p.root_id == post_id)
+        env.direct_to("bob").pop()
     })
     .await;
-    assert_eq!(told.message, "@bob Yes: @bob");
+    assert_eq!(told.message, "From a thread in ~town-square: Yes: @bob");
     assert_eq!(env.sim.world().post(&post_id).unwrap().message, "Vote?");
+    assert!(
+        !env.posts_saying("Yes: @bob")
+            .iter()
+            .any(|p| p.id != post_id),
+        "nothing about bob's click is posted in the channel"
+    );
     assert!(
         env.metric(
             "switchboard_late_fallbacks_total",
-            &["kind=\"action\"", "via=\"thread\""]
+            &["kind=\"action\"", "via=\"direct\""]
         )
         .await
             >= 1.0
@@ -460,15 +475,17 @@ async fn a_dialog_answered_too_late_tells_its_user_the_errors_or_the_failure() {
 
     assert_eq!(submit("moon").await, json!({}), "closed within the budget");
     let told = eventually("the late field errors", Duration::from_secs(10), || {
-        env.posts_saying("Your submission could not be accepted")
-            .pop()
+        env.direct_to("alice").pop()
     })
     .await;
-    // The bot may not post ephemerally here, so it says so in the channel, naming the user
-    // (a submission carries no user name: looked up).
+    // The bot may not post ephemerally here, so it tells the user in a direct message.
     assert_eq!(
         told.message,
-        "@alice Your submission could not be accepted:\nenv: staging or prod"
+        "From ~town-square:\nYour submission could not be accepted:\nenv: staging or prod"
+    );
+    assert!(
+        env.posts_saying("Your submission could not be accepted")
+            .is_empty()
     );
     assert!(
         !told.message.contains("the deploy service is down"),
@@ -477,7 +494,9 @@ async fn a_dialog_answered_too_late_tells_its_user_the_errors_or_the_failure() {
 
     assert_eq!(submit("boom").await, json!({}));
     eventually("the late apology", Duration::from_secs(10), || {
-        env.posts_saying("could not process this").pop()
+        env.direct_to("alice")
+            .into_iter()
+            .find(|p| p.message.contains("could not process this"))
     })
     .await;
 

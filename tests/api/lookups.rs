@@ -98,9 +98,19 @@ async fn dialog_names_are_looked_up_only_when_read_and_then_cached() {
         .execute_command("alice", "main", "town-square", "/named")
         .await
         .unwrap();
+    let channel_id = world.channel_id("main", "town-square").unwrap();
+    // (The simulator refuses the bot's ephemeral post, so the answer is a direct message: that
+    // delivery reads the bot's id and the channel's name, for "From ~town-square:", whatever
+    // the route's templates read.)
+    let delivery = [
+        "/api/v4/users/me".to_owned(),
+        format!("/api/v4/channels/{channel_id}"),
+    ];
     let from = world.api_requests().len();
     submit(&sim, "one").await;
-    assert_eq!(lookups(&sim, from), [format!("/api/v4/users/{user_id}")]);
+    let mut expected = vec![format!("/api/v4/users/{user_id}")];
+    expected.extend(delivery.clone());
+    assert_eq!(lookups(&sim, from), expected);
     // …and none for the second from the same user.
     world
         .execute_command("alice", "main", "town-square", "/named")
@@ -108,11 +118,13 @@ async fn dialog_names_are_looked_up_only_when_read_and_then_cached() {
         .unwrap();
     let from = world.api_requests().len();
     submit(&sim, "two").await;
-    assert_eq!(lookups(&sim, from), Vec::<String>::new());
-    let posts = world.posts_in("main", "town-square");
-    // (The simulator refuses the bot's ephemeral post: the answer mentions the user instead.)
+    assert_eq!(lookups(&sim, from), delivery);
+    let direct = sim.direct_channel("switchboard", "alice").unwrap();
+    let posts = sim.posts_in_channel(&direct);
     assert!(
-        posts.iter().any(|p| p.message.ends_with("alice asked two")),
+        posts
+            .iter()
+            .any(|p| p.message == "From ~town-square: alice asked two"),
         "{posts:?}"
     );
     app.stop().await;

@@ -194,12 +194,13 @@ async fn dialog_fields_are_checked_as_declared_before_anything_runs() {
     );
     let answer = submit(json!({"version": "v1.2.3", "notes": "line one\nline two"})).await;
     assert!(answer.get("errors").is_none_or(Value::is_null), "{answer}");
-    // The seeded bot may not post ephemerally, so the answer mentions alice in the channel.
+    // The seeded bot may not post ephemerally, so the answer is a direct message to alice.
+    let direct = sim.direct_channel("switchboard", "alice").unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !world
-        .posts_in("main", "town-square")
+    while !sim
+        .posts_in_channel(&direct)
         .iter()
-        .any(|p| p.message == "@alice Releasing v1.2.3")
+        .any(|p| p.message == "From ~town-square: Releasing v1.2.3")
     {
         assert!(tokio::time::Instant::now() < deadline, "no answer posted");
         tokio::time::sleep(Duration::from_millis(25)).await;

@@ -475,6 +475,59 @@ fn the_required_legend_shows_only_where_a_field_is_required() {
     assert!(stdout.contains("X * (text)"), "{stdout}");
 }
 
+/// A dialog whose submit and cancel answer ephemerally (the default visibility).
+const PRIVATE_ANSWERS: &str = r#"
+[command]
+trigger = "d"
+[dialog]
+title = "D"
+on_submit = "ok"
+on_cancel = "no"
+[[dialog.elements]]
+name = "x"
+display_name = "X"
+type = "text"
+[actions.ok.reply]
+text = "ok {{ submission.x }}"
+[actions.no.reply]
+text = "cancelled"
+"#;
+
+/// A dialog's answer cannot carry a message and the seeded bot may not post ephemerally, so
+/// the private answers arrive as direct messages from the bot, shown to their user only,
+/// never as posts in the channel.
+#[test]
+fn answers_after_a_dialog_are_direct_messages_to_the_user_alone() {
+    let routes = routes_with(&[("d.toml", PRIVATE_ANSWERS)]);
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+    let output = run_with_input(
+        dev,
+        b"/d\n!submit x=1\n/d\n!cancel\n!as @bob\n/d\n!submit x=2\n",
+        Duration::from_secs(60),
+    );
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let steps = parse_transcript(
+        "~town-square @alice> !submit x=1\n\
+         (dialog submitted and closed)\n\
+         (direct message to @alice) @switchboard: From ~town-square: ok 1\n\
+         ~town-square @alice> !cancel\n\
+         (dialog cancelled)\n\
+         (direct message to @alice) @switchboard: From ~town-square: cancelled\n\
+         ~town-square @bob> !submit x=2\n\
+         (direct message to @bob) @switchboard: From ~town-square: ok 2\n",
+    );
+    assert_transcript(&steps, &stdout);
+    assert!(
+        !stdout.contains("~town-square @switchboard"),
+        "nothing is posted in the channel: {stdout}"
+    );
+    // Bob sees his own direct message, not alice's (it was printed while she acted).
+    let after_bob = &stdout[stdout.find("~town-square @bob>").unwrap()..];
+    assert!(!after_bob.contains("to @alice"), "{stdout}");
+}
+
 const ASSIGN: &str = r#"
 [command]
 trigger = "assign"

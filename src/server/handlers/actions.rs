@@ -16,7 +16,8 @@
 //! on a post the bot did not write is answered inline for up to `[callbacks]
 //! action_inline_ms` (Mattermost applies an inline `update` itself, whoever wrote the post);
 //! an update that is later still and refused is shown to the user instead (ephemerally if the
-//! bot may, else in the thread) and counted in `switchboard_late_fallbacks_total`.
+//! bot may, else as a direct message from the bot) and counted in
+//! `switchboard_late_fallbacks_total`.
 
 use std::time::Duration;
 
@@ -241,7 +242,7 @@ async fn apply_late(
     delivered
 }
 
-/// Tells the clicking user `text` in the post's thread.
+/// Tells the clicking user `text` in the post's thread, privately.
 async fn tell(client: &Client, request: &PostActionRequest, text: &str) -> deliver::Delivered {
     let root = match client
         .posts()
@@ -251,13 +252,10 @@ async fn tell(client: &Client, request: &PostActionRequest, text: &str) -> deliv
         Ok(post) if !post.root_id.is_empty() => post.root_id,
         _ => request.post_id.clone(),
     };
-    deliver::tell_user(
-        client,
-        &request.user_id,
-        &request.user_name,
-        &request.channel_id,
-        &root,
-        text,
-    )
-    .await
+    let to = deliver::Recipient {
+        user_id: &request.user_id,
+        channel_id: &request.channel_id,
+        root_id: &root,
+    };
+    deliver::tell_user(client, to, text, None).await
 }

@@ -251,16 +251,12 @@ fn answer<'a>(
                     }
                 };
                 let request = &dialog.request;
-                deliver::tell_user(
-                    cx.client(),
-                    &request.user_id,
-                    "",
-                    &request.channel_id,
-                    "",
-                    &text,
-                )
-                .await
-                    != deliver::Delivered::Failed
+                let to = deliver::Recipient {
+                    user_id: &request.user_id,
+                    channel_id: &request.channel_id,
+                    root_id: "",
+                };
+                deliver::tell_user(cx.client(), to, &text, None).await != deliver::Delivered::Failed
             })
         };
         // Bound first: a future awaited in the statement that makes it keeps that
