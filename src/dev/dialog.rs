@@ -11,8 +11,18 @@ use crate::sim::World;
 
 /// Prints a dialog that just opened.
 pub(super) fn show(out: &mut dyn Write, dialog: &Value) {
+    show_as(out, "(dialog opened)", dialog);
+}
+
+/// Prints the form that replaced the open dialog after a refresh.
+pub(super) fn show_refreshed(out: &mut dyn Write, dialog: &Value) {
+    show_as(out, "(dialog refreshed)", dialog);
+}
+
+/// Prints `dialog` under `heading`: title, introduction, a line per field, the buttons.
+fn show_as(out: &mut dyn Write, heading: &str, dialog: &Value) {
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
-    let _ = writeln!(out, "(dialog opened) {}", text(dialog, "title"));
+    let _ = writeln!(out, "{heading} {}", text(dialog, "title"));
     let intro = text(dialog, "introduction_text");
     for line in intro.lines().filter(|l| !l.trim().is_empty()) {
         let _ = writeln!(out, "    {line}");
@@ -115,6 +125,29 @@ pub(super) fn submission(
     dialog: &Value,
     words: &[String],
 ) -> Result<Draft, String> {
+    draft(world, team, dialog, words, true)
+}
+
+/// The values the web client holds while the user fills `dialog` in with `words`: as
+/// [`submission`], but a name this form does not have (yet: a refresh may bring it) is passed
+/// over, as are files (nothing is uploaded before the real submission).
+pub(super) fn filled_in(
+    world: &World,
+    team: &str,
+    dialog: &Value,
+    words: &[String],
+) -> Result<Map<String, Value>, String> {
+    Ok(draft(world, team, dialog, words, false)?.values)
+}
+
+/// `strict`: an unknown name is an error (a submission), else passed over (filling in).
+fn draft(
+    world: &World,
+    team: &str,
+    dialog: &Value,
+    words: &[String],
+    strict: bool,
+) -> Result<Draft, String> {
     let elements = elements(dialog);
     let mut draft = Draft {
         values: defaults(&elements),
@@ -131,6 +164,9 @@ pub(super) fn submission(
             .iter()
             .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
         else {
+            if !strict {
+                continue;
+            }
             let names: Vec<&str> = elements
                 .iter()
                 .filter_map(|e| e.get("name").and_then(Value::as_str))
@@ -143,6 +179,9 @@ pub(super) fn submission(
         // A repeated key adds to what was typed before (not to the default).
         let first = typed.insert(name.to_owned());
         let kind = element.get("type").and_then(Value::as_str).unwrap_or("");
+        if kind == "file" && !strict {
+            continue;
+        }
         if kind == "file" {
             let mut paths = Vec::new();
             for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -413,7 +452,7 @@ pub(super) fn stays_open(answer: &Value) -> bool {
             .is_some_and(|e| !e.is_empty())
 }
 
-fn elements(dialog: &Value) -> Vec<Value> {
+pub(super) fn elements(dialog: &Value) -> Vec<Value> {
     dialog
         .get("elements")
         .and_then(Value::as_array)
@@ -437,7 +476,7 @@ fn options(element: &Value) -> impl Iterator<Item = (&str, &str)> {
 
 /// The values a web client pre-fills: each element's non-empty `default`, as a JSON boolean for
 /// `bool` elements and a string otherwise.
-fn defaults(elements: &[Value]) -> Map<String, Value> {
+pub(super) fn defaults(elements: &[Value]) -> Map<String, Value> {
     elements
         .iter()
         .filter_map(|element| {

@@ -17,6 +17,7 @@
 //! | `line` | a typed line's kind, and quote-aware words for `!verbs` |
 //! | `repl` | who acts where, and what each line does |
 //! | `dialog` | dialogs shown, `!submit` values, and the answer as the user sees it |
+//! | `refresh` | a dialog's `refresh` fields sent before `!submit`, as the web client does |
 //! | `show` | posts, attachments, buttons and menus as Mattermost shows them |
 //! | `act` | typing a line as a user in a channel or thread (shared by the REPL and the page) |
 //! | `web` | the page: the simulated Mattermost in a browser, with an inspector |
@@ -30,6 +31,7 @@ mod act;
 mod dialog;
 mod input;
 mod line;
+mod refresh;
 mod repl;
 mod show;
 pub mod transcript;

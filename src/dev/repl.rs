@@ -4,7 +4,7 @@
 //! runs it; any other line is posted (and fires outgoing hooks); `!verbs` answer dialogs and
 //! buttons, switch user (`!as`) and channel (`!in`), and list what can be typed (`!help`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 use serde_json::Value;
@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::act;
 use super::dialog;
 use super::line::{Line, words};
+use super::refresh::Filler;
 use super::show::{self, Names, PostKind};
 use crate::sim::{OpenedDialog, SimError, SimEvent, SimPost, World};
 
@@ -27,6 +28,9 @@ pub(super) struct Repl {
     names: Names,
     /// The dialog shown to each user (by user id) and not yet closed.
     dialogs: HashMap<String, OpenedDialog>,
+    /// Dialogs a `!submit` refresh opened and already showed: their events are not shown or
+    /// taken again (the submission that followed may have closed them).
+    refreshed: HashSet<String>,
     /// The simulated Mattermost's URL, for `!tokens`.
     sim_url: String,
     bot_token: String,
@@ -49,6 +53,7 @@ impl Repl {
             user: FIRST_USER.to_owned(),
             channel: FIRST_CHANNEL.to_owned(),
             dialogs: HashMap::new(),
+            refreshed: HashSet::new(),
             sim_url,
             bot_token,
             app: None,
@@ -88,6 +93,7 @@ impl Repl {
     pub(super) fn event(&mut self, event: &SimEvent, out: &mut dyn Write) {
         let me = self.user_id();
         match event {
+            SimEvent::DialogOpened(opened) if self.refreshed.remove(&opened.id) => {}
             SimEvent::DialogOpened(opened) => {
                 self.dialogs.insert(opened.user_id.clone(), opened.clone());
                 if opened.user_id == me {
@@ -196,6 +202,22 @@ impl Repl {
         let Some(opened) = self.dialogs.get(&me).cloned() else {
             let _ = writeln!(out, "no dialog is open for @{}", self.user);
             return Ok(());
+        };
+        // Refresh fields the line changes are sent first, as the web client sends them while
+        // the user fills the form in: the line is then the answer to the form they bring.
+        let opened = if cancel {
+            opened
+        } else {
+            let filler = Filler {
+                world: &self.world,
+                user: &self.user,
+                team: &self.team,
+                channel: &self.channel,
+            };
+            let (opened, ids) = filler.refreshed(opened, words, out).await?;
+            self.refreshed.extend(ids);
+            self.dialogs.insert(me.clone(), opened.clone());
+            opened
         };
         let submission = if cancel {
             serde_json::Map::new()

@@ -528,6 +528,58 @@ fn answers_after_a_dialog_are_direct_messages_to_the_user_alone() {
     assert!(!after_bob.contains("to @alice"), "{stdout}");
 }
 
+/// The "Newer dialogs" example of the dialogs reference page, as a route file.
+fn report_example() -> String {
+    let page = std::fs::read_to_string(repo_root().join("docs/src/reference/dialogs.md")).unwrap();
+    let section = &page[page.find("## Newer dialogs").unwrap()..];
+    let block = section.split("```toml\n").nth(1).unwrap();
+    block.split("\n```").next().unwrap().to_owned()
+}
+
+/// `show_when` fields appear after a refresh: `!submit` sends the refresh fields it changes
+/// first, as the web client does while the user fills the form in, then checks and submits
+/// the line against the form they bring. The page's example runs to its end, and its rule
+/// can fire.
+#[test]
+fn submit_refreshes_the_form_so_fields_shown_by_a_choice_can_be_filled() {
+    let routes = routes_with(&[("report.toml", &report_example())]);
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+    let output = run_with_input(
+        dev,
+        b"/report\n!submit severity=sev1\n\
+          !submit severity=sev1 services=api,db reason=boom started=today\n\
+          !submit team=db-oncall\n\
+          /report\n!submit severity=sev3 services=api,db,web\n!submit severity=sev3 reason=x\n",
+        Duration::from_secs(60),
+    );
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let steps = parse_transcript(
+        "~town-square @alice> /report\n\
+         (dialog opened) Report an incident\n\
+         ~town-square @alice> !submit severity=sev1\n\
+         (dialog refreshed) Report an incident\n\
+         \x20   reason    Why? * (textarea)\n\
+         (dialog stays open: correct it and !submit again, or !cancel)\n\
+         \x20   reason (Why?): This field is required.\n\
+         ~town-square @alice> !submit severity=sev1 services=api,db reason=boom started=today\n\
+         (dialog submitted and closed)\n\
+         (dialog opened) Who to page\n\
+         ~town-square @alice> !submit team=db-oncall\n\
+         (dialog submitted and closed)\n\
+         ~town-square @switchboard: sev1: api, db, paging db-oncall\n\
+         ~town-square @alice> /report\n\
+         ~town-square @alice> !submit severity=sev3 services=api,db,web\n\
+         (dialog refreshed) Report an incident\n\
+         (dialog stays open: correct it and !submit again, or !cancel)\n\
+         \x20   error: A sev3 affects at most two services.\n\
+         ~town-square @alice> !submit severity=sev3 reason=x\n\
+         error: this dialog has no field `reason`; its fields are severity, services, started, owner, logs\n",
+    );
+    assert_transcript(&steps, &stdout);
+}
+
 const ASSIGN: &str = r#"
 [command]
 trigger = "assign"
