@@ -305,7 +305,15 @@ impl<'a> FileChecker<'a> {
             Err(e) => match self.without_unknown_keys() {
                 Some(spec) => spec,
                 None => {
-                    let message = e.message().trim().to_owned();
+                    let mut message = e.message().trim().to_owned();
+                    if message.contains("escaped value") || message.contains("invalid escape") {
+                        // A regex's `\s` or `\d` in a double-quoted string.
+                        message.push_str(
+                            "; a backslash in a \"double-quoted\" string starts an escape: write \
+                             patterns and other text with backslashes in 'single quotes', which \
+                             TOML takes literally",
+                        );
+                    }
                     let key = self.failing_key();
                     // A missing key has no position of its own: its table's is shown.
                     let at_key = key.as_deref().and_then(|k| self.key_line(k));
@@ -952,6 +960,19 @@ mod tests {
         // The rest of the file is still checked in the same run.
         assert!(all[1].contains("needs an action"), "{all:?}");
         assert_eq!(all.len(), 2, "{all:?}");
+    }
+
+    #[test]
+    fn a_backslash_in_a_double_quoted_pattern_suggests_single_quotes() {
+        let all = problems(&[(
+            "esc.toml",
+            "[hook]\ntrigger_words = [\"b\"]\npattern = \"^build\\s+x\"\n[reply]\ntext = \"x\"\n",
+        )]);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0].contains("esc.toml:3") && all[0].contains("'single quotes'"),
+            "{all:?}"
+        );
     }
 
     #[test]
