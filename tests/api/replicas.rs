@@ -375,12 +375,8 @@ async fn with_redis_down_a_submission_is_refused_with_try_again_and_nothing_runs
         .await
         .unwrap();
     let dialog = world.opened_dialogs().pop().expect("a dialog opened");
-    // Down: the process is stopped; its port is kept for its return.
-    let port = redis.port();
-    drop(redis);
-
-    let answer = world
-        .submit_dialog(
+    let submit = || {
+        world.submit_dialog(
             "alice",
             "main",
             "town-square",
@@ -391,8 +387,12 @@ async fn with_redis_down_a_submission_is_refused_with_try_again_and_nothing_runs
                 .clone(),
             false,
         )
-        .await
-        .unwrap();
+    };
+    // Down: the process is stopped; its port is kept for its return.
+    let port = redis.port();
+    drop(redis);
+
+    let answer = submit().await.unwrap();
     assert!(
         answer["error"]
             .as_str()
@@ -408,20 +408,7 @@ async fn with_redis_down_a_submission_is_refused_with_try_again_and_nothing_runs
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let answer = world
-        .submit_dialog(
-            "alice",
-            "main",
-            "town-square",
-            &dialog,
-            json!({"version": "v1.0.0", "env": "staging"})
-                .as_object()
-                .unwrap()
-                .clone(),
-            false,
-        )
-        .await
-        .unwrap();
+    let answer = submit().await.unwrap();
     assert_eq!(answer, json!({}), "the first submission after the outage");
     app.stop().await;
 }
