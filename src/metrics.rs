@@ -243,6 +243,11 @@ pub enum CallbackOutcome {
     Rejected,
     /// 5xx: our failure.
     Error,
+    /// Refused because something the callback needs (the shared store) did not answer: the
+    /// user was told to try again and nothing ran. Answered 200 (Mattermost shows a dialog's
+    /// or a click's error only in a 200 answer), so the handler says so with a response
+    /// extension ([`CallbackOutcome::mark`]) rather than through the status.
+    Unavailable,
 }
 
 impl CallbackOutcome {
@@ -254,6 +259,7 @@ impl CallbackOutcome {
             CallbackOutcome::Timeout => 2,
             CallbackOutcome::Rejected => 3,
             CallbackOutcome::Error => 4,
+            CallbackOutcome::Unavailable => 5,
         }
     }
 
@@ -263,6 +269,7 @@ impl CallbackOutcome {
             401 | 403 => CallbackOutcome::Unauthorized,
             408 => CallbackOutcome::Timeout,
             400..=499 => CallbackOutcome::Rejected,
+            503 => CallbackOutcome::Unavailable,
             500..=599 => CallbackOutcome::Error,
             _ => CallbackOutcome::Ok,
         }
@@ -276,7 +283,25 @@ impl CallbackOutcome {
             CallbackOutcome::Timeout => "timeout",
             CallbackOutcome::Rejected => "rejected",
             CallbackOutcome::Error => "error",
+            CallbackOutcome::Unavailable => "unavailable",
         }
+    }
+
+    /// `response` with this outcome attached, for the metrics middleware to count instead of
+    /// the one its status implies.
+    pub fn mark(self, mut response: Response) -> Response {
+        response.extensions_mut().insert(self);
+        response
+    }
+
+    /// The outcome of `response`: the one attached with [`CallbackOutcome::mark`], else the
+    /// one its status implies.
+    pub fn of<B>(response: &axum::http::Response<B>) -> CallbackOutcome {
+        response
+            .extensions()
+            .get::<CallbackOutcome>()
+            .copied()
+            .unwrap_or_else(|| CallbackOutcome::from_status(response.status()))
     }
 }
 
@@ -286,7 +311,7 @@ impl CallbackOutcome {
 struct CallbackSeries {
     kind: String,
     route: String,
-    totals: [OnceLock<Counter>; 5],
+    totals: [OnceLock<Counter>; 6],
     duration: Histogram,
 }
 

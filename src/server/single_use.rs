@@ -8,9 +8,14 @@
 //! again once the user fixes them) gives its record back. A handler that failed keeps it: it
 //! may have done part of its work, and running it twice is the worse mistake.
 //!
-//! When the store cannot answer, the callback is refused (nothing runs) with a "try again".
+//! When the store cannot answer, the callback is refused (nothing runs) with a "try again",
+//! answered as [`Answered::StoreUnavailable`] so `/metrics` counts it as `unavailable`, not
+//! `ok` (the answer itself is a 200: Mattermost shows the error only in one).
+
+use axum::response::{IntoResponse, Response};
 
 use super::state::AppState;
+use crate::metrics::CallbackOutcome;
 use crate::signing::{now_secs, token_id};
 
 /// The outcome of claiming a token.
@@ -22,6 +27,26 @@ pub(crate) enum Claim {
     Replay,
     /// The store did not answer (logged): answer "try again"; nothing runs.
     Unavailable,
+}
+
+/// A single-use callback's answer: what ran, or the refusal because the store did not answer.
+#[derive(Debug)]
+pub(crate) enum Answered<T> {
+    /// The claim was decided (first use or replay): counted by its status.
+    Decided(T),
+    /// The store did not answer and nothing ran: counted as `unavailable`.
+    StoreUnavailable(T),
+}
+
+impl<T: IntoResponse> IntoResponse for Answered<T> {
+    fn into_response(self) -> Response {
+        match self {
+            Answered::Decided(answer) => answer.into_response(),
+            Answered::StoreUnavailable(answer) => {
+                CallbackOutcome::Unavailable.mark(answer.into_response())
+            }
+        }
+    }
 }
 
 /// The record of one claimed token.

@@ -31,7 +31,7 @@ use crate::server::deferred;
 use crate::server::deliver;
 use crate::server::error::AppError;
 use crate::server::extract::{JsonBody, RequestId};
-use crate::server::single_use::{self, Claim};
+use crate::server::single_use::{self, Answered, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
 use crate::telemetry::request::{Detail, record_detail};
@@ -46,22 +46,28 @@ pub(crate) async fn action(
     Path(route): Path<String>,
     RequestId(request_id): RequestId,
     JsonBody(body): JsonBody,
-) -> Result<Json<ActionResponse>, AppError> {
+) -> Result<Answered<Json<ActionResponse>>, AppError> {
     let handler = super::find(&state, &route)?;
     let body = body?;
     let request = PostActionRequest::from_json(&body)?;
     crate::telemetry::record_caller(&request.team_id, &request.channel_id, &request.user_id);
     let (click, once) = verify(&state, &route, request)?;
     let Some((token, expires_at)) = once else {
-        return answer(&state, route, handler, click, request_id).await;
+        return answer(&state, route, handler, click, request_id)
+            .await
+            .map(Answered::Decided);
     };
     let record = match single_use::claim(&state, &token, expires_at).await {
         Claim::First(record) => record,
-        Claim::Replay => return Ok(Json(ActionResponse::ephemeral(ALREADY_USED))),
+        Claim::Replay => {
+            return Ok(Answered::Decided(Json(ActionResponse::ephemeral(
+                ALREADY_USED,
+            ))));
+        }
         Claim::Unavailable => {
-            return Ok(Json(ActionResponse::ephemeral(
+            return Ok(Answered::StoreUnavailable(Json(ActionResponse::ephemeral(
                 "Switchboard cannot take this click right now; please try again shortly.",
-            )));
+            ))));
         }
     };
     let answered = answer(&state, route, handler, click, request_id).await;
@@ -69,7 +75,7 @@ pub(crate) async fn action(
         // Nothing ran (the route does not handle actions).
         single_use::release(&state, record).await;
     }
-    answered
+    answered.map(Answered::Decided)
 }
 
 /// Checks the signed context; returns the verified click and, when it is single-use, its

@@ -29,7 +29,7 @@ use crate::server::deferred;
 use crate::server::deliver;
 use crate::server::error::AppError;
 use crate::server::extract::{JsonBody, RequestId};
-use crate::server::single_use::{self, Claim};
+use crate::server::single_use::{self, Answered, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
 use crate::telemetry::request::{Detail, record_detail};
@@ -58,7 +58,7 @@ pub(crate) fn dialog_submission(
     Path(route): Path<String>,
     RequestId(request_id): RequestId,
     JsonBody(body): JsonBody,
-) -> impl Future<Output = Result<Json<DialogResponse>, AppError>> + Send {
+) -> impl Future<Output = Result<Answered<Json<DialogResponse>>, AppError>> + Send {
     async move {
         let handler = super::find(&state, &route)?;
         let body = body?;
@@ -71,13 +71,21 @@ pub(crate) fn dialog_submission(
             // A field refresh is verified like a submission but runs nothing and does not use
             // the state up: the form comes back with the same state.
             let answer = answer(&state, route, handler, dialog, request_id);
-            return answer.await;
+            return answer.await.map(Answered::Decided);
         }
         let claim = single_use::claim(&state, &token, expires_at);
         let record = match claim.await {
             Claim::First(record) => record,
-            Claim::Replay => return Ok(Json(DialogResponse::error(ALREADY_SUBMITTED))),
-            Claim::Unavailable => return Ok(Json(DialogResponse::error(TRY_AGAIN))),
+            Claim::Replay => {
+                return Ok(Answered::Decided(Json(DialogResponse::error(
+                    ALREADY_SUBMITTED,
+                ))));
+            }
+            Claim::Unavailable => {
+                return Ok(Answered::StoreUnavailable(Json(DialogResponse::error(
+                    TRY_AGAIN,
+                ))));
+            }
         };
         let answer = answer(&state, route, handler, dialog, request_id);
         let answered = answer.await;
@@ -89,7 +97,7 @@ pub(crate) fn dialog_submission(
         if !accepted {
             single_use::release(&state, record).await;
         }
-        answered
+        answered.map(Answered::Decided)
     }
 }
 
