@@ -262,6 +262,7 @@ impl Application {
                  and across replicas"
             );
         }
+        let store_check = tokio::spawn(wait_for_the_store(state.clone()));
         let registration = tokio::spawn({
             let state = state.clone();
             let reconciler = reconciler.clone();
@@ -283,9 +284,13 @@ impl Application {
                     teams = report.teams,
                     conflicts = report.conflicts.len(),
                     failed = report.failures.len(),
-                    "registration complete; ready"
+                    "registration complete"
                 );
                 state.ready.set_ready();
+                match state.ready.waiting_for() {
+                    None => tracing::info!("ready"),
+                    Some(waiting) => tracing::info!(%waiting, "not ready yet"),
+                }
             }
         });
 
@@ -402,6 +407,7 @@ impl Application {
             }
         };
         registration.abort();
+        store_check.abort();
         watcher.abort();
         for task in triggers {
             task.abort();
@@ -416,6 +422,40 @@ impl Application {
             task.abort();
         }
         result
+    }
+}
+
+/// Pings the shared store until it answers once, then marks it reached for `/readyz` (see
+/// [`Readiness`] for why only once). Each failure is a warning naming the store (never its
+/// password) and the error, with the same capped back-off as registration; the in-process
+/// store is reached at once.
+async fn wait_for_the_store(state: AppState) {
+    let mut delay = std::time::Duration::from_millis(200);
+    loop {
+        match state.store.ping().await {
+            Ok(()) => {
+                if state.store.is_shared() {
+                    tracing::info!(store = %state.store.describe(), "shared store answers");
+                }
+                state.ready.set_store_reached();
+                if state.ready.is_ready() {
+                    tracing::info!("ready");
+                }
+                return;
+            }
+            Err(e) => {
+                let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                tracing::warn!(
+                    store = %state.store.describe(),
+                    error = %e,
+                    retry_in_ms,
+                    "the shared store does not answer; not ready until it does (dialogs and \
+                     one-shot buttons need it; `switchboard doctor` checks it)"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(30));
+            }
+        }
     }
 }
 

@@ -447,12 +447,14 @@ impl Reconciler {
                 Ok(report) => return report,
                 Err(error) => {
                     let wait = delay.mul_f64(rand::rng().random_range(0.5..1.0));
-                    let cause = std::error::Error::source(&error).map(ToString::to_string);
+                    let cause = new_causes(&error);
+                    // `None` leaves the field out of the line.
+                    let cause = cause.as_deref();
                     let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
                     if error.is_transient() {
-                        tracing::warn!(error = %error, cause = ?cause, retry_in_ms, "registration failed; retrying");
+                        tracing::warn!(error = %error, cause, retry_in_ms, "registration failed; retrying");
                     } else {
-                        tracing::error!(error = %error, cause = ?cause, retry_in_ms, "registration failed; retrying");
+                        tracing::error!(error = %error, cause, retry_in_ms, "registration failed; retrying");
                     }
                     tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(Duration::from_secs(30));
@@ -474,6 +476,22 @@ impl Reconciler {
             })
         });
     }
+}
+
+/// The causes of `error` its own message does not already say, joined with `: `; `None`
+/// when the message says them all (most of ours end with their source's text).
+fn new_causes(error: &ReconcileError) -> Option<String> {
+    let said = error.to_string();
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !said.contains(&text) && !causes.contains(&text) {
+            causes.push(text);
+        }
+        source = cause.source();
+    }
+    (!causes.is_empty()).then(|| causes.join(": "))
 }
 
 fn add(report: &mut Report, applied: &apply::Applied) {

@@ -298,31 +298,35 @@ where
             *this.access,
             *this.started,
             response.status(),
+            CallbackOutcome::of(&response),
         );
         Poll::Ready(Ok(response))
     }
 }
 
-/// Logs the answer and, for a callback, counts and times it. An unknown route is labelled
-/// `unknown` in metrics so a prober cannot grow the label set.
+/// Logs the answer and, for a callback, counts and times it (as `outcome`: what its status
+/// implies, or what the handler attached). An unknown route is labelled `unknown` in metrics
+/// so a prober cannot grow the label set.
 fn finished(
     callback: Option<&(&'static str, axum::http::Uri)>,
     access: bool,
     started: Instant,
     status: StatusCode,
+    outcome: CallbackOutcome,
 ) {
     {
         let elapsed = started.elapsed();
         let latency_ms = elapsed.as_millis() as u64;
         let Some((kind, uri)) = callback else {
-            if status.is_server_error() {
+            // A 503 outside the callbacks is `/readyz` saying "not yet", which a probe asks
+            // every few seconds: normal operation, whose changes the readiness logs once.
+            if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
                 tracing::error!(status = status.as_u16(), latency_ms, "request failed");
             } else {
                 tracing::debug!(status = status.as_u16(), latency_ms, "request answered");
             }
             return;
         };
-        let outcome = CallbackOutcome::from_status(status);
         if access {
             tracing::info!(
                 status = status.as_u16(),

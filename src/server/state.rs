@@ -113,18 +113,49 @@ impl Shared {
     }
 }
 
-/// Set once the routes are registered in Mattermost; `/readyz` answers 503 until then.
+/// Whether this replica may take traffic: once its routes are registered in Mattermost *and*
+/// its shared store answered once. `/readyz` answers 503 until both happened.
+///
+/// **Why the store counts only at startup.** A replica that never reached its configured store
+/// (a wrong password, a wrong host) would refuse every dialog and one-shot button: it must not
+/// join the Service, and a rolling update should stop at it. Once ready, a replica stays ready
+/// through store outages: every replica shares the one Redis, so readiness following it would
+/// take *all* of them out of the Service at once (and flap with every blip), turning "dialogs
+/// say try again" into "every slash command fails". Those outages show in
+/// `switchboard_callbacks_total{outcome="unavailable"}` and the log instead.
 #[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+pub struct Readiness(Arc<ReadinessFlags>);
+
+#[derive(Debug, Default)]
+struct ReadinessFlags {
+    registered: AtomicBool,
+    store_reached: AtomicBool,
+}
 
 impl Readiness {
-    /// Marks the server ready.
+    /// Marks the routes registered.
     pub fn set_ready(&self) {
-        self.0.store(true, Ordering::Release);
+        self.0.registered.store(true, Ordering::Release);
+    }
+
+    /// Marks the shared store reached (it answered once).
+    pub fn set_store_reached(&self) {
+        self.0.store_reached.store(true, Ordering::Release);
     }
 
     /// Whether the server is ready.
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.waiting_for().is_none()
+    }
+
+    /// What readiness still waits for, as `/readyz` says it; `None` when ready.
+    pub fn waiting_for(&self) -> Option<&'static str> {
+        if !self.0.store_reached.load(Ordering::Acquire) {
+            Some("waiting for the shared store ([store] url) to answer")
+        } else if !self.0.registered.load(Ordering::Acquire) {
+            Some("registering with Mattermost")
+        } else {
+            None
+        }
     }
 }

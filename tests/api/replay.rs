@@ -287,6 +287,18 @@ pub async fn serve_from_repo(
     public: &str,
     extra: &[(&str, String)],
 ) -> Served {
+    let served = spawn_serve_from_repo(sim, listen, public, extra);
+    wait_until_ready(&served, listen).await;
+    served
+}
+
+/// Like [`serve_from_repo`], without waiting for it to be ready.
+pub fn spawn_serve_from_repo(
+    sim: &Simulator,
+    listen: std::net::SocketAddr,
+    public: &str,
+    extra: &[(&str, String)],
+) -> Served {
     let log = tempfile::NamedTempFile::new().unwrap();
     let secret = {
         use base64::Engine as _;
@@ -309,7 +321,11 @@ pub async fn serve_from_repo(
         .stderr(log.reopen().unwrap())
         .spawn()
         .unwrap();
-    let served = Served { child, log };
+    Served { child, log }
+}
+
+/// Waits (20 s at most) until `served`, listening on `listen`, answers `/readyz` with 200.
+pub async fn wait_until_ready(served: &Served, listen: std::net::SocketAddr) {
     let http = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -319,7 +335,7 @@ pub async fn serve_from_repo(
             .await
             .is_ok_and(|r| r.status() == 200);
         if ready {
-            return served;
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,

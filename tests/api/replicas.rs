@@ -13,8 +13,8 @@ use switchboard::store::{Lease, Store, StoreSettings};
 use crate::helpers::*;
 use crate::redis_server::RedisServer;
 use crate::replay::{
-    deploy_runs, free_addr, serve_from_repo, shipped_routes_copy, wait_for_ended_deploy_runs,
-    wait_for_finished_deploys,
+    deploy_runs, free_addr, serve_from_repo, shipped_routes_copy, spawn_serve_from_repo,
+    wait_for_ended_deploy_runs, wait_for_finished_deploys, wait_until_ready,
 };
 
 /// Settings sharing `redis` and one signing key, as replicas behind one Service are set up.
@@ -496,4 +496,116 @@ async fn doctor_reaches_a_password_protected_redis_with_the_password_from_env_or
     .unwrap();
     let line = store_line(&from_file);
     assert!(line.starts_with("[ok  ]"), "{line}");
+}
+
+/// Issue: refusals while Redis was down were counted `outcome="ok"`, so the documented alert
+/// on Switchboard's own failures never fired. They are `unavailable` now, and the replica
+/// stays ready (readiness follows the store only until it answered once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_refused_while_redis_is_down_counts_as_unavailable_not_ok() {
+    let Some(redis) = RedisServer::start("replicas::unavailable_metric") else {
+        return;
+    };
+    let sim = spawn_sim().await;
+    let listen = free_addr();
+    let env = [("SWITCHBOARD_STORE__URL", redis.url())];
+    let served = serve_from_repo(&sim, listen, &format!("http://{listen}"), &env).await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/deploy staging")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().expect("a dialog opened");
+    drop(redis);
+
+    let answer = world
+        .submit_dialog(
+            "alice",
+            "main",
+            "town-square",
+            &dialog,
+            json!({"version": "v1.0.0", "env": "staging"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("try again")),
+        "{answer}"
+    );
+
+    let http = reqwest::Client::new();
+    let metrics = crate::ops::scrape(&http, &format!("http://{listen}/metrics")).await;
+    let dialogs = |outcome| {
+        metrics.value(
+            "switchboard_callbacks_total",
+            &[
+                ("kind", "dialogs"),
+                ("route", "deploy"),
+                ("outcome", outcome),
+            ],
+        )
+    };
+    assert_eq!(dialogs("unavailable"), 1.0, "{}", served.logged());
+    assert_eq!(dialogs("ok"), 0.0, "a refusal is not ok");
+    let ready = http
+        .get(format!("http://{listen}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready.status(),
+        200,
+        "an outage after startup keeps it ready"
+    );
+}
+
+/// Issue: with an unreachable (or refusing) Redis, `serve` answered `/readyz` 200 although it
+/// would refuse every dialog. It now waits for the store to answer once, says so in `/readyz`
+/// and once per attempt in its log (never per probe), and becomes ready when Redis comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_is_not_ready_until_its_configured_store_answers() {
+    if RedisServer::start("replicas::store_readiness").is_none() {
+        return;
+    }
+    let sim = spawn_sim().await;
+    let listen = free_addr();
+    let port = free_addr().port();
+    let env = [(
+        "SWITCHBOARD_STORE__URL",
+        format!("redis://127.0.0.1:{port}/0"),
+    )];
+    let served = spawn_serve_from_repo(&sim, listen, &format!("http://{listen}"), &env);
+    let http = reqwest::Client::new();
+    // Registration alone takes well under this; a probe every 100 ms, as a busy kubelet.
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(response) = http.get(format!("http://{listen}/readyz")).send().await {
+            assert_eq!(response.status(), 503);
+            let body = response.text().await.unwrap();
+            assert!(body.contains("shared store"), "{body}");
+        }
+    }
+    let logged = served.logged();
+    assert!(
+        logged.contains("the shared store does not answer")
+            && logged.contains(&format!("127.0.0.1:{port}")),
+        "{logged}"
+    );
+    assert!(
+        !logged.contains("/readyz"),
+        "probes are not logged one by one: {logged}"
+    );
+
+    // Redis arrives: the same process becomes ready, no restart.
+    let _redis = tokio::task::spawn_blocking(move || RedisServer::start_on(port))
+        .await
+        .unwrap();
+    wait_until_ready(&served, listen).await;
+    assert!(served.logged().contains("shared store answers"));
 }

@@ -10,14 +10,12 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: 200 once routes are loaded and registered in Mattermost, 503 before.
+/// `GET /readyz`: 200 once routes are registered in Mattermost and the shared store answered
+/// once ([`Readiness`](crate::server::Readiness) says why only then), else 503 saying what it
+/// waits for. Not logged per probe: the tasks that change readiness log the change.
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.ready.is_ready() {
-        (StatusCode::OK, "ready")
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "registering with Mattermost",
-        )
+    match state.ready.waiting_for() {
+        None => (StatusCode::OK, "ready"),
+        Some(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
     }
 }
