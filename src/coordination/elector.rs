@@ -208,6 +208,9 @@ impl Elector {
         else {
             return;
         };
+        // A candidate is a follower until it wins: exported as 0 from the start, so
+        // `switchboard_leader == 0` matches followers (the series is absent otherwise).
+        crate::metrics::leader(false);
         let mut record = Record::default();
         loop {
             // Candidate.

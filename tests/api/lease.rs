@@ -242,6 +242,26 @@ async fn three_replicas_elect_a_leader_by_lease_and_a_new_one_answers_once_after
     );
     let first_leader = wait_for("a leader", || holder(&api)).await;
 
+    // Every replica exports `switchboard_leader`: 1 on the leader, 0 on followers.
+    let http = reqwest::Client::new();
+    for (n, listen) in listens.into_iter().enumerate() {
+        let name = format!("r{n}");
+        let want = if name == first_leader { 1.0 } else { 0.0 };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let exposition = crate::ops::scrape(&http, &format!("http://{listen}/metrics")).await;
+            let value = exposition.series("switchboard_leader");
+            if value == Some(want) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name}: switchboard_leader is {value:?}, not {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     // The token rotates: the new one is read from the file for the next calls.
     std::fs::write(account.path().join("token"), "token-2\n").unwrap();
     api.lock().unwrap().tokens = vec!["token-2".to_owned()];

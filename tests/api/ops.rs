@@ -64,6 +64,12 @@ impl Exposition {
             .sum()
     }
 
+    /// The sample of the series written exactly `key` (`name` or `name{labels}`), `None`
+    /// when it is not exported at all.
+    pub(crate) fn series(&self, key: &str) -> Option<f64> {
+        self.0.get(key).copied()
+    }
+
     pub(crate) fn names(&self) -> Vec<&str> {
         self.0
             .keys()
