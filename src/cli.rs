@@ -50,12 +50,14 @@ pub enum Command {
         #[arg(long)]
         no_register: bool,
     },
-    /// Show what `register` would change in Mattermost, as a diff; changes nothing.
+    /// Show what `register` would change in Mattermost, as a diff; changes nothing. Exits 2
+    /// when there are conflicts (as `register` would).
     Plan,
     /// Bring Mattermost in line with the routes (create, update, delete our commands), then
     /// exit. Exits 2 when a route was refused or conflicts with a command we do not own.
     Register,
-    /// Delete every command Switchboard owns in the configured teams, then exit.
+    /// Delete every command and outgoing webhook Switchboard owns in the configured teams
+    /// (those created by its bot under `public_url`), then exit.
     Unregister,
     /// Check the setup (Mattermost URL, token, teams, permissions, server settings, public
     /// URL) and explain how to fix each problem. Exits 1 when a check fails.
@@ -294,7 +296,12 @@ async fn plan(settings: Settings) -> ExitCode {
             for line in trigger_needs {
                 println!("{line}");
             }
-            ExitCode::SUCCESS
+            // As `register` would: CI gating on the dry run notices conflicts too.
+            if plan.counts().conflict > 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => report_error(&e),
     }
@@ -322,8 +329,11 @@ async fn unregister(settings: Settings) -> ExitCode {
     match reconciler.unregister().await {
         Ok(report) => {
             println!(
-                "Deleted {} command(s) Switchboard owned in {} team(s).",
-                report.deleted, report.teams
+                "Deleted {} slash command(s) and {} outgoing webhook(s) Switchboard owned in {} \
+                 team(s).",
+                report.deleted - report.deleted_hooks,
+                report.deleted_hooks,
+                report.teams
             );
             ExitCode::SUCCESS
         }
@@ -337,7 +347,10 @@ fn print_report(report: &Report) -> ExitCode {
         report.created, report.updated, report.deleted, report.kept, report.writes
     );
     for conflict in &report.conflicts {
-        println!("conflict: {conflict} is held by a command Switchboard does not own; left alone");
+        println!(
+            "conflict: {conflict} clashes with a command or webhook Switchboard does not own \
+             (see the plan above); left alone"
+        );
     }
     for failure in &report.failures {
         println!(

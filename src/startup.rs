@@ -273,7 +273,7 @@ impl Application {
                     tracing::error!(route = %failure.route, team = %failure.team, reason = %failure.message, "Mattermost refused this route's slash command; the other routes are registered");
                 }
                 for conflict in &report.conflicts {
-                    tracing::error!(%conflict, "a command Switchboard does not own holds this route's trigger; left alone (see `switchboard plan`)");
+                    tracing::error!(%conflict, "a command or webhook Switchboard does not own clashes with this route's; left alone (`switchboard plan` says what to do)");
                 }
                 tracing::info!(
                     created = report.created,

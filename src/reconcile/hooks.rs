@@ -211,6 +211,20 @@ pub enum HookStep {
         /// Why.
         reason: String,
     },
+    /// Another hook, not ours, fires on the same messages as the route's: a shared trigger
+    /// word in an overlapping channel (the same one, or either team-wide). Every such message
+    /// is answered twice. Reported and left alone, like a taken slash-command trigger.
+    Overlap {
+        /// The route.
+        route: String,
+        /// The other hook.
+        other: OutgoingWebhook,
+        /// The trigger words both have (empty: one of them fires on every message).
+        words: Vec<String>,
+        /// Whether our own bot created it: it calls another public URL (an earlier
+        /// `public_url`, or another deployment sharing the bot).
+        by_this_bot: bool,
+    },
     /// The route cannot have a hook in this team.
     Unplaceable {
         /// The route.
@@ -313,6 +327,35 @@ fn id_of(hook: &OutgoingWebhook) -> &str {
     hook.id.as_ref().map_or("", HookId::as_str)
 }
 
+/// The trigger words on which `ours` and `other` both fire, when their channels overlap;
+/// `None` when they never fire on the same message. An empty word list (an `anywhere` hook on
+/// its channel) fires on every message there.
+fn shared_words(ours: &HookFields, other: &OutgoingWebhook) -> Option<Vec<String>> {
+    let other = HookFields::from_hook(other);
+    let channels_overlap = match (&ours.channel_id, &other.channel_id) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    if !channels_overlap {
+        return None;
+    }
+    if ours.trigger_words.is_empty() || other.trigger_words.is_empty() {
+        return Some(Vec::new());
+    }
+    let words: Vec<String> = ours
+        .trigger_words
+        .iter()
+        .filter(|w| {
+            other
+                .trigger_words
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(w))
+        })
+        .cloned()
+        .collect();
+    (!words.is_empty()).then_some(words)
+}
+
 /// Plans one team's hooks.
 pub(super) fn plan_hooks(
     desired: &DesiredHooks,
@@ -358,6 +401,16 @@ pub(super) fn plan_hooks(
                 continue;
             }
         };
+        for other in actual.iter().filter(|h| !owns(owner, h)) {
+            if let Some(words) = shared_words(fields, other) {
+                steps.push(HookStep::Overlap {
+                    route: route.clone(),
+                    other: other.clone(),
+                    words,
+                    by_this_bot: other.creator_id.as_deref() == Some(owner.bot_id.as_str()),
+                });
+            }
+        }
         steps.push(match survivor {
             None => HookStep::Create {
                 route: route.clone(),
@@ -553,6 +606,39 @@ pub(super) fn write_step(f: &mut fmt::Formatter<'_>, step: &HookStep) -> fmt::Re
                 id_of(current)
             )?;
             writeln!(f, "      url: {}", current.callback_urls.join(", "))
+        }
+        HookStep::Overlap {
+            route,
+            other,
+            words,
+            by_this_bot,
+        } => {
+            let on = if words.is_empty() {
+                "every message of the channel".to_owned()
+            } else {
+                format!("trigger word(s) {}", words.join(", "))
+            };
+            let by = if *by_this_bot {
+                "created by this bot".to_owned()
+            } else {
+                format!("of user {}", other.creator_id.as_deref().unwrap_or("?"))
+            };
+            writeln!(
+                f,
+                "  ! hook {route}: outgoing webhook {} ({by}, calling {}) also fires on {on}, \
+                 so each such message is answered twice; left alone.",
+                id_of(other),
+                other.callback_urls.join(", ")
+            )?;
+            match other.callback_urls.first() {
+                Some(url) if *by_this_bot => {
+                    super::plan::write_other_public_url_fix(f, url, "/hooks/")
+                }
+                _ => writeln!(
+                    f,
+                    "      Remove that webhook or change the route's trigger words or channel."
+                ),
+            }
         }
         HookStep::Unplaceable { route, reason } => {
             writeln!(f, "  ! hook {route}: {reason}")

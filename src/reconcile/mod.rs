@@ -52,8 +52,11 @@ pub struct Report {
     pub created: usize,
     /// Commands updated.
     pub updated: usize,
-    /// Commands deleted (undeclared, duplicates, or everything for `unregister`).
+    /// Commands and outgoing webhooks deleted (undeclared, duplicates, or everything for
+    /// `unregister`).
     pub deleted: usize,
+    /// Of `deleted`, the outgoing webhooks.
+    pub deleted_hooks: usize,
     /// Commands found as declared.
     pub kept: usize,
     /// Successful write calls.
@@ -271,7 +274,10 @@ impl Reconciler {
                 team_plan.clone()
             };
             report.kept += count_kept(team_plan);
-            report.conflicts.extend(conflicts(&final_plan));
+            report.conflicts.extend(conflicts(&TeamPlan {
+                hooks: team_plan.hooks.clone(),
+                ..final_plan.clone()
+            }));
             tokens.replace_team(
                 TokenKind::Command,
                 team_plan.team.id.as_str(),
@@ -297,6 +303,7 @@ impl Reconciler {
         report.created += applied.created;
         report.updated += applied.updated;
         report.deleted += applied.deleted;
+        report.deleted_hooks += applied.deleted;
         report.failures.extend(applied.failures);
         report.kept += team_plan
             .hooks
@@ -316,6 +323,7 @@ impl Reconciler {
             let settled = hooks::apply_hooks(&self.client, team, &settle, false).await?;
             report.writes += settled.writes;
             report.deleted += settled.deleted;
+            report.deleted_hooks += settled.deleted;
             report.updated += settled.updated;
             for step in &settle {
                 if let HookStep::Create { route, .. } = step {
@@ -402,6 +410,7 @@ impl Reconciler {
             let applied = hooks::apply_hooks(&self.client, &team.team, &steps, false).await?;
             report.writes += applied.writes;
             report.deleted += applied.deleted;
+            report.deleted_hooks += applied.deleted;
         }
         Ok(report)
     }
@@ -509,16 +518,23 @@ fn count_kept(plan: &TeamPlan) -> usize {
         .count()
 }
 
+/// The conflicts of a team's plan, one line each: taken command triggers, then hooks another
+/// hook overlaps (the plan's diff says what to do about each).
 fn conflicts(plan: &TeamPlan) -> Vec<String> {
-    plan.steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Conflict { fields, .. } => {
-                Some(format!("/{} in team `{}`", fields.trigger, plan.team.name))
-            }
-            _ => None,
-        })
-        .collect()
+    let commands = plan.steps.iter().filter_map(|s| match s {
+        Step::Conflict { fields, .. } => {
+            Some(format!("/{} in team `{}`", fields.trigger, plan.team.name))
+        }
+        _ => None,
+    });
+    let hooks = plan.hooks.iter().filter_map(|s| match s {
+        HookStep::Overlap { route, .. } => Some(format!(
+            "the outgoing webhook of route `{route}` in team `{}`",
+            plan.team.name
+        )),
+        _ => None,
+    });
+    commands.chain(hooks).collect()
 }
 
 /// (route, token) of every route that has a surviving command in the plan's team.

@@ -83,6 +83,9 @@ pub enum Step {
         foreign: Command,
         /// Our own command for the route, if one exists under an older trigger (kept as is).
         current: Option<Command>,
+        /// Whether our own bot created the foreign command: it calls another public URL (an
+        /// earlier `public_url`, or another deployment sharing the bot).
+        by_this_bot: bool,
     },
 }
 
@@ -148,7 +151,7 @@ impl Plan {
                 HookStep::Update { .. } => counts.update += 1,
                 HookStep::Delete { .. } => counts.delete += 1,
                 HookStep::Keep { .. } => counts.keep += 1,
-                HookStep::Unplaceable { .. } => counts.conflict += 1,
+                HookStep::Unplaceable { .. } | HookStep::Overlap { .. } => counts.conflict += 1,
             }
         }
         counts
@@ -206,6 +209,7 @@ pub(super) fn plan_team(
         let clash = foreign
             .iter()
             .find(|c| c.trigger.eq_ignore_ascii_case(&wanted.fields.trigger));
+        let by_this_bot = clash.is_some_and(|c| c.creator_id.as_ref() == Some(&owner.bot_id));
         let step = match (survivor, clash) {
             (Some(current), Some(foreign))
                 if !current.trigger.eq_ignore_ascii_case(&wanted.fields.trigger) =>
@@ -215,6 +219,7 @@ pub(super) fn plan_team(
                     fields: wanted.fields.clone(),
                     foreign: (*foreign).clone(),
                     current: Some(current.clone()),
+                    by_this_bot,
                 }
             }
             (Some(current), _) => {
@@ -238,6 +243,7 @@ pub(super) fn plan_team(
                 fields: wanted.fields.clone(),
                 foreign: (*foreign).clone(),
                 current: None,
+                by_this_bot,
             },
             (None, None) => Step::Create {
                 route: wanted.route.clone(),
@@ -351,18 +357,56 @@ fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
             route,
             fields,
             foreign,
+            by_this_bot,
             ..
         } => {
-            writeln!(
-                f,
-                "  ! /{} (route {route}): trigger taken by command {} of user {}, calling {}; \
-                 left alone. Rename the route's trigger or remove that command.",
-                fields.trigger,
-                id_of(foreign),
-                foreign.creator_id.as_ref().map_or("?", |id| id.as_str()),
-                foreign.url
-            )?;
+            let id = id_of(foreign);
+            if *by_this_bot {
+                writeln!(
+                    f,
+                    "  ! /{} (route {route}): trigger taken by command {id}, created by this bot \
+                     but calling {}, not this public_url; left alone.",
+                    fields.trigger, foreign.url
+                )?;
+                write_other_public_url_fix(f, &foreign.url, "/commands/")?;
+            } else {
+                writeln!(
+                    f,
+                    "  ! /{} (route {route}): trigger taken by command {id} of user {}, calling \
+                     {}; left alone. Rename the route's trigger or remove that command.",
+                    fields.trigger,
+                    foreign.creator_id.as_ref().map_or("?", |id| id.as_str()),
+                    foreign.url
+                )?;
+            }
         }
     }
     Ok(())
+}
+
+/// The fix for a command or hook the bot created for another public URL: `url` is its callback
+/// URL, `segment` the path part Switchboard puts before a route name (`/commands/`), so what
+/// precedes it is the public URL it was registered for.
+///
+/// Not adopted automatically: the other URL may be another live deployment sharing the bot
+/// (staging and production), and taking its commands over would make the two fight.
+pub(super) fn write_other_public_url_fix(
+    f: &mut fmt::Formatter<'_>,
+    url: &str,
+    segment: &str,
+) -> fmt::Result {
+    match url.rfind(segment) {
+        Some(end) => writeln!(
+            f,
+            "      If public_url was {old} before, remove what was registered for it with \
+             `SWITCHBOARD_SERVER__PUBLIC_URL={old} switchboard unregister`, then register \
+             again. If another deployment shares this bot at that URL, give one of them its \
+             own bot.",
+            old = &url[..end]
+        ),
+        None => writeln!(
+            f,
+            "      Remove it in Mattermost, or give this deployment its own bot."
+        ),
+    }
 }

@@ -829,3 +829,87 @@ async fn doctor_names_a_refused_token() {
         "{findings:#?}"
     );
 }
+
+/// Runs the built binary from the repository (shipped config.toml and routes/) against `sim`,
+/// announcing `public`: `(exit code, stdout)`.
+async fn run_binary(sim: &Simulator, command: &str, public: &str) -> (i32, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .current_dir(repo_root())
+        .arg(command)
+        .env("SWITCHBOARD_MATTERMOST__URL", sim.url().as_str())
+        .env("SWITCHBOARD_MATTERMOST__TOKEN", sim.bot_token())
+        .env("SWITCHBOARD_SERVER__PUBLIC_URL", public)
+        .env_remove("SWITCHBOARD_STORE__URL")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    (
+        output.status.code().unwrap_or(-1),
+        format!("{stdout}{stderr}"),
+    )
+}
+
+/// Issues: after a `public_url` change, our own commands were reported as another user's
+/// (naming the bot's id), `plan` exited 0 with conflicts, nothing said how to fix it; the hook
+/// registered again beside the old one answered every trigger word twice while `plan` said
+/// "Nothing to change"; `unregister` called its webhooks commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_public_url_change_plan_names_the_old_url_the_fix_and_the_doubled_hook() {
+    let sim = spawn_sim().await;
+    let old = "http://old.switchboard.test:3101";
+    let new = "http://new.switchboard.test:3100";
+    let (code, out) = run_binary(&sim, "register", old).await;
+    assert_eq!(code, 0, "{out}");
+
+    // Our commands, seen from the new URL: this bot's, with the old URL and the fix.
+    let (code, out) = run_binary(&sim, "plan", new).await;
+    assert_eq!(
+        code, 2,
+        "plan exits 2 on conflicts, as register does: {out}"
+    );
+    let hello = out
+        .lines()
+        .find(|l| l.contains("! /hello"))
+        .unwrap_or_else(|| panic!("a conflict line for /hello: {out}"));
+    assert!(
+        hello.contains("created by this bot") && !hello.contains("of user"),
+        "{hello}"
+    );
+    assert!(
+        out.contains(&format!(
+            "`SWITCHBOARD_SERVER__PUBLIC_URL={old} switchboard unregister`"
+        )),
+        "{out}"
+    );
+
+    // The hook is created again under the new URL: now both fire on `oncall`, and plan says so.
+    let (code, out) = run_binary(&sim, "register", new).await;
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = run_binary(&sim, "plan", new).await;
+    assert_eq!(code, 2, "{out}");
+    let overlap = out
+        .lines()
+        .find(|l| l.contains("! hook oncall"))
+        .unwrap_or_else(|| panic!("the doubled hook is reported: {out}"));
+    assert!(
+        overlap.contains("oncall")
+            && overlap.contains("created by this bot")
+            && overlap.contains(&format!("{old}/hooks/oncall")),
+        "{overlap}"
+    );
+
+    // The fix the plan named works, and says what it deleted.
+    let (code, out) = run_binary(&sim, "unregister", old).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("and 1 outgoing webhook(s)") && !out.contains("6 command(s)"),
+        "{out}"
+    );
+    let (code, out) = run_binary(&sim, "register", new).await;
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run_binary(&sim, "plan", new).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 conflicts. Nothing to change."), "{out}");
+}
