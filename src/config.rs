@@ -541,14 +541,33 @@ fn render_figment_error(error: figment::Error) -> String {
                     .map_or_else(|| md.name.to_string(), ToString::to_string),
                 None => "built-in defaults".to_owned(),
             };
+            let kind = describe_kind(&e.kind);
             if key.is_empty() {
-                format!("{} (in {source})", e.kind)
+                format!("{kind} (in {source})")
             } else {
-                format!("setting `{key}` (from {source}): {}", e.kind)
+                format!("setting `{key}` (from {source}): {kind}")
             }
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// figment's words for what is wrong, except an unknown field: its own message wraps the
+/// list of expected fields, each in backticks, in one more pair (``expected `one of `a``…).
+fn describe_kind(kind: &figment::error::Kind) -> String {
+    match kind {
+        figment::error::Kind::UnknownField(found, expected) => {
+            let expected: Vec<String> = expected.iter().map(|f| format!("`{f}`")).collect();
+            match expected.len() {
+                0 => format!("unknown field `{found}`: this section has no settings"),
+                _ => format!(
+                    "unknown field `{found}`, expected one of {}",
+                    expected.join(", ")
+                ),
+            }
+        }
+        other => other.to_string(),
+    }
 }
 
 fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
@@ -649,6 +668,10 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("listen_addr"), "{err}");
+            assert!(
+                err.contains("expected one of `listen`,") && !err.contains("`one of"),
+                "backticks around each name, not around the list: {err}"
+            );
             Ok(())
         });
     }

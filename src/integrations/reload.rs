@@ -119,11 +119,14 @@ impl RouteTable {
         match loaded {
             Ok(new) => {
                 let changed = new.changed_since(&self.current());
+                // A reload that found nothing new still worked: said and counted, so an
+                // operator who sent SIGHUP can tell it was processed.
+                crate::metrics::reload(true);
                 if changed.is_empty() {
+                    tracing::info!("routes unchanged");
                     return ReloadOutcome::Unchanged;
                 }
                 self.current.store(Arc::new(new));
-                crate::metrics::reload(true);
                 tracing::info!(?changed, "routes reloaded");
                 ReloadOutcome::Swapped(changed)
             }

@@ -77,14 +77,23 @@ impl fmt::Debug for StoreSettings {
     }
 }
 
-/// `url` without any password, for logs and messages.
+/// `url` without any password, for logs and messages: `redis://:[redacted]@host:6379/0`.
 fn redacted(url: &str) -> String {
+    /// What stands in the URL for the password until it is written out; only characters the
+    /// URL parser leaves as they are (it percent-encodes `[` and `]` in a password).
+    const PLACEHOLDER: &str = "REDACTEDPASSWORD";
     match url::Url::parse(url) {
         Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("[redacted]"));
+            if parsed.password().is_none() {
+                return parsed.to_string();
             }
-            parsed.to_string()
+            if parsed.set_password(Some(PLACEHOLDER)).is_err() {
+                // Never the URL with its password in it.
+                return "[not a URL]".to_owned();
+            }
+            parsed
+                .to_string()
+                .replacen(&format!(":{PLACEHOLDER}@"), ":[redacted]@", 1)
         }
         Err(_) => "[not a URL]".to_owned(),
     }
@@ -421,6 +430,22 @@ pub fn digest(value: impl AsRef<[u8]>) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn a_redacted_url_reads_as_redacted_not_percent_encoded() {
+        assert_eq!(
+            super::redacted("redis://:s3cret@127.0.0.1:6392/0"),
+            "redis://:[redacted]@127.0.0.1:6392/0"
+        );
+        assert_eq!(
+            super::redacted("redis://user:s3cret@redis:6379/1"),
+            "redis://user:[redacted]@redis:6379/1"
+        );
+        assert_eq!(
+            super::redacted("redis://redis:6379/0"),
+            "redis://redis:6379/0"
+        );
+    }
+
     use super::*;
 
     #[tokio::test]

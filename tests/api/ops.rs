@@ -955,3 +955,26 @@ async fn serve_no_register_writes_nothing_and_answers_with_the_registered_token(
     assert_eq!(sim.world().write_requests(), vec![], "nothing written");
     assert!(sim.world().commands("ops").is_empty(), "ops not registered");
 }
+
+/// Issue: a SIGHUP that found nothing changed logged only "SIGHUP: reloading routes", so an
+/// operator could not tell it had been processed. It says "routes unchanged" now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sighup_with_nothing_changed_says_routes_unchanged() {
+    let sim = spawn_sim().await;
+    let listen = crate::replay::free_addr();
+    let served =
+        crate::replay::serve_from_repo(&sim, listen, &format!("http://{listen}"), &[]).await;
+    let pid = served.pid().to_string();
+    let sent = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    assert!(sent.success());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !served.logged().contains("routes unchanged") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no result line after SIGHUP: {}",
+            served.logged()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!served.logged().contains("routes reloaded"));
+}

@@ -264,6 +264,11 @@ impl Served {
         self.child.wait().unwrap()
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What it logged so far.
     pub fn logged(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
