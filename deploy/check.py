@@ -391,6 +391,23 @@ def load_kubernetes():
     return docs
 
 
+def configmap_store_url(configmaps):
+    """The `[store] url` of the config.toml a ConfigMap ships, or None (commented out, absent)."""
+    import tomllib
+    for cm in configmaps:
+        text = (cm.get("data") or {}).get("config.toml")
+        if text is None:
+            continue
+        try:
+            config = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return None
+        url = (config.get("store") or {}).get("url")
+        if url:
+            return url
+    return None
+
+
 def check_lease_rbac(where, by_kind, pod):
     """Leader election ([coordination] mode "auto" in a pod) needs the pods' service account
     to get, create and update the Lease, and its token mounted."""
@@ -432,7 +449,13 @@ def check_kubernetes():
     deployment = by_kind["Deployment"][0]
     spec = deployment["spec"]
     pod = spec["template"]["spec"]
-    require(spec.get("replicas") == 2, where, "the Deployment should run 2 replicas")
+    # Replicas share single-use records, exec limits and claims only through [store] url:
+    # more than one replica is safe only with it set (finding: 2 replicas, store commented out).
+    replicas = spec.get("replicas", 1)
+    store_url = configmap_store_url(by_kind["ConfigMap"])
+    require(replicas == 1 or store_url, where,
+            f"the Deployment runs {replicas} replicas but the ConfigMap's config.toml sets no "
+            "[store] url: each pod would keep its own single-use record")
     require(pod.get("securityContext", {}).get("runAsNonRoot") is True, where,
             "the pod must run as non-root")
     container = pod["containers"][0]
@@ -457,6 +480,10 @@ def check_kubernetes():
     for name in ("SWITCHBOARD_MATTERMOST__TOKEN", "SWITCHBOARD_SIGNING__KEYS"):
         require(name in env_names, where, f"the Secret given to the pods lacks {name}")
     pdb = by_kind["PodDisruptionBudget"][0]
+    min_available = pdb["spec"].get("minAvailable")
+    require(not (isinstance(min_available, int) and min_available >= replicas), where,
+            f"the PodDisruptionBudget's minAvailable {min_available} with {replicas} replica(s) "
+            "blocks every node drain")
     require(pdb["spec"]["selector"]["matchLabels"].items()
             <= spec["template"]["metadata"]["labels"].items(), where,
             "the PodDisruptionBudget does not select the Deployment's pods")
