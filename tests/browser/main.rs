@@ -478,10 +478,30 @@ async fn dialog_selects_of_users_and_channels_and_a_checkbox_send_ids_and_a_bool
         .await;
     browser.screenshot("filled").await;
     browser.click("#dialog button.submit").await;
+    // A dialog cannot answer inline and the bot may not post ephemerally: the private answer
+    // is a direct message from the bot, listed under DIRECT MESSAGES, not in the channel.
+    browser
+        .wait_until(
+            "the bot's direct message in the sidebar",
+            "return [...document.querySelectorAll('#directs li')].some(li => li.innerText === '@switchboard')",
+        )
+        .await;
+    let in_channel = browser
+        .eval(
+            "return document.getElementById('posts').innerText.includes('assigned')",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        in_channel,
+        json!(false),
+        "the private answer is in the channel"
+    );
+    browser.click("#directs li").await;
     browser
         .wait_until(
             "the answer",
-            "return document.getElementById('posts').innerText.includes('assigned 26-char id in 26-char id, urgent=yes')",
+            "return document.getElementById('posts').innerText.includes('From ~town-square: assigned 26-char id in 26-char id, urgent=yes')",
         )
         .await;
     browser.screenshot("answered").await;

@@ -1,6 +1,7 @@
 //! `GET /api/events`: the simulator's events as server-sent events, one JSON object each
 //! (`{"type": "post" | "ephemeral" | "edited" | "dialog" | "integration" | "api", …}`).
-//! The page decides what the chosen user sees (ephemeral posts and dialogs name their user).
+//! The page decides what the chosen user sees (ephemeral posts and dialogs name their user,
+//! a post in a direct channel its two members).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -19,9 +20,14 @@ pub(super) fn dialog_json(opened: &OpenedDialog) -> Value {
     json!({ "id": opened.id, "user_id": opened.user_id, "dialog": opened.dialog })
 }
 
-fn event_json(event: &SimEvent) -> Value {
+fn event_json(event: &SimEvent, world: &crate::sim::World) -> Value {
     match event {
-        SimEvent::PostCreated(post) => json!({ "type": "post", "post": post.to_json() }),
+        // A post in a direct channel names its two members: the page lists the channel
+        // for them only.
+        SimEvent::PostCreated(post) => match world.direct_members(&post.channel_id) {
+            Some((a, b)) => json!({ "type": "post", "post": post.to_json(), "direct": [a, b] }),
+            None => json!({ "type": "post", "post": post.to_json() }),
+        },
         SimEvent::EphemeralPost(post) => json!({
             "type": "ephemeral",
             "post": post.to_json(),
@@ -42,15 +48,17 @@ pub(super) async fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let events = page.world.subscribe();
     let stopping = page.stopping.clone();
+    let world = page.world.clone();
     let stream = futures::stream::unfold(events, move |mut events| {
         let stopping = stopping.clone();
+        let world = world.clone();
         async move {
             let received = tokio::select! {
                 () = stopping.cancelled() => return None,
                 received = events.recv() => received,
             };
             let data = match received {
-                Ok(event) => event_json(&event),
+                Ok(event) => event_json(&event, &world),
                 Err(RecvError::Lagged(n)) => json!({ "type": "lagged", "missed": n }),
                 Err(RecvError::Closed) => return None,
             };

@@ -10,6 +10,7 @@ const state = {
   rootId: "",
   posts: new Map(),          // id -> post (stored posts of every channel)
   ephemeral: [],             // ephemeral posts: {post, user_id}
+  directs: new Map(),        // direct channel id -> its two members' user ids
   dialogs: new Map(),        // user id -> opened dialog waiting for that user
   acSelected: 0,
   unread: new Set(),         // channel names with posts not seen yet
@@ -120,6 +121,14 @@ async function api(path, body) {
 function userById(id) { return state.world.users.find((u) => u.id === id); }
 function myId() { const u = state.world.users.find((u) => u.username === state.me); return u ? u.id : ""; }
 function channelByName(name) { return state.world.channels.find((c) => c.name === name); }
+// A direct channel is shown as "dm:<channel id>" in state.channel and the sidebar.
+function directId(name) { return name.startsWith("dm:") ? name.slice(3) : ""; }
+function directLabel(id) {
+  const members = state.directs.get(id) || [];
+  const other = members.find((m) => m !== myId()) || members[0];
+  const user = userById(other);
+  return "@" + (user ? user.username : other);
+}
 
 function notice(text, ok) {
   const n = $("notice");
@@ -140,14 +149,22 @@ function renderSidebar() {
   list.replaceChildren(...mine.map((c) =>
     el("li", { class: c.name === state.channel ? "active" : state.unread.has(c.name) ? "unread" : "", "data-channel": c.name, onclick: () => switchChannel(c.name) },
       el("span", { class: c.type === "P" ? "private" : "", text: c.name }))));
+  // Direct messages the user is in (the bot's private answers when it may not post
+  // ephemerally), as Mattermost lists them below the channels.
+  const me = myId();
+  const directs = [...state.directs].filter(([, members]) => members.includes(me)).map(([id]) => "dm:" + id);
+  $("directs-title").hidden = directs.length === 0;
+  $("directs").replaceChildren(...directs.map((name) =>
+    el("li", { class: name === state.channel ? "active" : state.unread.has(name) ? "unread" : "", "data-channel": name, onclick: () => switchChannel(name) },
+      el("span", { text: directLabel(directId(name)) }))));
 }
 
 function markUnread(channelId) {
   const channel = state.world.channels.find((c) => c.id === channelId);
-  if (!channel || channel.name === state.channel) return;
-  state.unread.add(channel.name);
-  const item = document.querySelector('#channels li[data-channel="' + CSS.escape(channel.name) + '"]');
-  if (item) item.classList.add("unread");
+  const name = channel ? channel.name : state.directs.has(channelId) ? "dm:" + channelId : "";
+  if (!name || name === state.channel) return;
+  state.unread.add(name);
+  renderSidebar();
 }
 
 function switchChannel(name) {
@@ -156,13 +173,19 @@ function switchChannel(name) {
   state.rootId = "";
   $("replying").hidden = true;
   renderSidebar();
-  loadPosts(name).then(renderPosts);
+  const direct = directId(name);
+  $("message-box").disabled = Boolean(direct);
+  $("message-box").placeholder = direct ? "The bot's private answers; type in a channel" : "Write to the channel, or type / for commands";
+  if (direct) renderPosts();
+  else loadPosts(name).then(renderPosts);
 }
 
 // ---- Posts ----
 
 function visiblePosts() {
   const me = myId();
+  const direct = directId(state.channel);
+  if (direct) return [...state.posts.values()].filter((p) => p.channel_id === direct).sort((a, b) => a.create_at - b.create_at);
   const channel = channelByName(state.channel);
   if (!channel) return [];
   const stored = [...state.posts.values()].filter((p) => p.channel_id === channel.id);
@@ -173,7 +196,8 @@ function visiblePosts() {
 function renderPosts() {
   const box = $("posts");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
-  $("channel-title").textContent = "~" + state.channel;
+  const direct = directId(state.channel);
+  $("channel-title").textContent = direct ? directLabel(direct) + " (direct message)" : "~" + state.channel;
   const posts = visiblePosts();
   const roots = posts.filter((p) => !p.root_id || !posts.some((r) => r.id === p.root_id));
   const nodes = [];
@@ -556,8 +580,10 @@ function showTokens() {
 function onEvent(event) {
   switch (event.type) {
     case "post": case "edited":
+      if (event.direct) state.directs.set(event.post.channel_id, event.direct);
       state.posts.set(event.post.id, event.post);
       markUnread(event.post.channel_id);
+      if (event.direct) renderSidebar();
       break;
     case "ephemeral":
       state.ephemeral.push({ post: event.post, user_id: event.user_id });
@@ -590,7 +616,9 @@ async function start() {
     state.me = e.target.value;
     $("modal-backdrop").hidden = true;
     const channel = channelByName(state.channel);
-    if (channel && channel.members && !channel.members.includes(state.me)) state.channel = "town-square";
+    if (channel && channel.members && !channel.members.includes(state.me)) switchChannel("town-square");
+    const direct = directId(state.channel);
+    if (direct && !(state.directs.get(direct) || []).includes(myId())) switchChannel("town-square");
     renderSidebar();
     const waiting = state.dialogs.get(myId());
     if (waiting) openDialog(waiting);
