@@ -233,6 +233,8 @@ async fn three_replicas_elect_a_leader_by_lease_and_a_new_one_answers_once_after
         );
     }
     wait_listening(&sim, 3).await;
+    // A tick after this is known to every replica (see the takeover test).
+    let all_scheduling = chrono::Utc::now().timestamp() + 2;
     let logged = replicas["r2"].logged();
     assert!(
         logged.contains(&format!(
@@ -294,7 +296,12 @@ async fn three_replicas_elect_a_leader_by_lease_and_a_new_one_answers_once_after
     .await;
 
     // The new leader is killed while it runs a tick: the last replica leads and runs it.
-    let tick = kill_the_holder_of(&calls, &mut replicas, |w| w.starts_with("tick ")).await;
+    let tick = kill_the_holder_of(&calls, &mut replicas, |w| {
+        w.strip_prefix("tick ")
+            .and_then(|at| at.parse::<i64>().ok())
+            .is_some_and(|at| at >= all_scheduling)
+    })
+    .await;
     assert_eq!(tick.replica, second_leader);
     wait_for("the killed tick's answer", || {
         answers(&sim, &off_topic).contains(&tick.what).then_some(())
