@@ -293,7 +293,8 @@ pub struct AccessSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplySpec {
-    /// `ephemeral` (only the user sees it, the default) or `in_channel`.
+    /// `ephemeral` (only the user sees it, the default; a direct message from the bot where
+    /// an ephemeral one is impossible) or `in_channel`.
     #[serde(default)]
     pub visibility: Visibility,
     /// The message, a minijinja template.

@@ -124,7 +124,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const POST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ResponseUrls {
-    /// The HTTP client for `response_url`s: a post that hangs ends after [`POST_TIMEOUT`]
+    /// The HTTP client for `response_url`s: a post that hangs ends after 30 s
     /// (then it is retried, or answered through the API), and redirects are not followed
     /// (Mattermost's `/hooks/commands/…` never redirects; following one would resend the
     /// answer, and the URL's secret id as the `Referer`, to another host).
