@@ -68,7 +68,7 @@ impl DeclaredRoute {
         }
         let channel = context.channel.id.clone();
         let name = route.name.clone();
-        match self.run(cx, route, &route.action, context).await {
+        match self.run(cx, route, &route.action, Box::new(context)).await {
             Answer::Nothing => Fired::Nothing,
             Answer::Ephemeral(text) => {
                 match &delivery.user_id {

@@ -159,7 +159,7 @@ impl HttpAction {
             "response",
             json!({ "status": answer.status, "ok": true, "json": json, "text": answer.text }),
         );
-        Ok(self.reply.render(context, links)?)
+        Ok(self.reply.render(Box::new(context), links)?)
     }
 }
 

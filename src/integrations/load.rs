@@ -785,7 +785,7 @@ impl<'a> FileChecker<'a> {
         let name = format!("{}.{prefix}", self.name);
         if let Some(reply) = &spec.reply {
             let compiled = ReplyAction::compile(&self.name, &format!("{name}reply"), reply)
-                .and_then(|r| r.render(sample.clone(), &NoLinks).map(|_| r));
+                .and_then(|r| r.render(Box::new(sample.clone()), &NoLinks).map(|_| r));
             return match compiled {
                 Ok(r) => Some(Action::Reply(r)),
                 Err(e) => {

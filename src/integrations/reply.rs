@@ -248,12 +248,12 @@ impl ReplyAction {
     /// in `post_props`, so a message can show the state it just stored (e.g. vote counts).
     pub fn render(
         &self,
-        context: Context,
+        context: Box<Context>,
         links: &dyn ButtonLinks,
     ) -> Result<Rendered, TemplateError> {
         let mut props = Map::new();
         for (key, template) in &self.props {
-            let text = template.render(&context)?;
+            let text = template.render(&*context)?;
             let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
             props.insert(key.clone(), value);
         }
@@ -262,7 +262,7 @@ impl ReplyAction {
             context.post_props.insert(key.clone(), value.clone());
         }
         // Converted once for every template below, keys on first use.
-        let context = &context.into_template_value();
+        let context = &(*context).into_template_value();
         let optional = |t: &Option<Template>| -> Result<Option<String>, TemplateError> {
             t.as_ref().map(|t| t.render(context)).transpose()
         };
@@ -283,7 +283,7 @@ impl ReplyAction {
     /// Renders a slash-command response.
     pub fn respond(
         &self,
-        context: Context,
+        context: Box<Context>,
         links: &dyn ButtonLinks,
     ) -> Result<CommandResponse, TemplateError> {
         Ok(self.render(context, links)?.into_command_response())

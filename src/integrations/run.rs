@@ -175,7 +175,7 @@ impl DeclaredRoute {
         cx: &'a Cx,
         route: &'a Route,
         action: &'a Action,
-        mut context: Context,
+        mut context: Box<Context>,
     ) -> Either<Ready<Answer>, BoxFuture<'a, Answer>> {
         route.declared.fill(&mut context);
         match action {
@@ -185,7 +185,7 @@ impl DeclaredRoute {
     }
 
     /// Renders a `[reply]`.
-    fn reply(cx: &Cx, route: &Route, reply: &ReplyAction, context: Context) -> Answer {
+    fn reply(cx: &Cx, route: &Route, reply: &ReplyAction, context: Box<Context>) -> Answer {
         let links = SignedLinks {
             cx,
             channel_id: &context.channel.id.clone(),
@@ -213,7 +213,7 @@ impl DeclaredRoute {
         cx: &'a Cx,
         route: &'a Route,
         action: &'a Action,
-        context: Context,
+        context: Box<Context>,
     ) -> impl Future<Output = Answer> + Send + 'a {
         async move {
             let links = SignedLinks {
@@ -285,7 +285,7 @@ impl DeclaredRoute {
                     };
                     match exec.started_text(&context, &ticket) {
                         Ok(text) => {
-                            exec.spawn_live(cx, context, ticket);
+                            exec.spawn_live(cx, *context, ticket);
                             Answer::Ephemeral(text)
                         }
                         Err(e) => {
@@ -297,7 +297,7 @@ impl DeclaredRoute {
                 Action::Http(http) => match Box::pin(http.run(
                     &self.runtime.http,
                     &self.runtime.http_allowed_hosts,
-                    context,
+                    *context,
                     &links,
                 ))
                 .await
@@ -315,7 +315,7 @@ impl DeclaredRoute {
                     }
                 },
                 Action::Post(post) => {
-                    match Box::pin(post.run(cx.client(), &self.runtime.directory, context)).await {
+                    match Box::pin(post.run(cx.client(), &self.runtime.directory, *context)).await {
                         Ok(text) if text.is_empty() => Answer::Nothing,
                         Ok(text) => Answer::Ephemeral(text),
                         Err(e) => {
@@ -460,7 +460,7 @@ impl DeclaredRoute {
             self.tell(cx, &context, Answer::Ephemeral(refusal)).await;
             return Ok(DialogResponse::close());
         }
-        let answer = self.run(cx, route, next, context.clone()).await;
+        let answer = self.run(cx, route, next, Box::new(context.clone())).await;
         self.tell(cx, &context, answer).await;
         Ok(DialogResponse::close())
     }
@@ -652,7 +652,8 @@ impl Handler for DeclaredRoute {
             let Some(command) = &route.command else {
                 return Err(HandlerError::Unsupported(super::CallbackKind::SlashCommand));
             };
-            let mut context = Context::from_request(request);
+            // Boxed: it moves through `run`, `reply` and `render` (552 bytes a move, #12).
+            let mut context = Box::new(Context::from_request(request));
             context.route.clone_from(&route.name);
             // A NUL or other control character would reach templates, argv and environment
             // variables (`SWITCHBOARD_TEXT`): refused before anything runs. With declared
@@ -735,7 +736,7 @@ impl Handler for DeclaredRoute {
             if let Some(refusal) = self.refused(route, cx, &context).await {
                 return Ok(OutgoingWebhookResponse::comment(refusal));
             }
-            let answer = self.run(cx, route, &route.action, context).await;
+            let answer = self.run(cx, route, &route.action, Box::new(context)).await;
             Ok(match answer {
                 Answer::Nothing => OutgoingWebhookResponse::none(),
                 // A hook has no ephemeral answer; a reply in the thread is the quiet option.
@@ -1046,7 +1047,7 @@ impl Handler for DeclaredRoute {
             if let Some(refusal) = self.refused(route, cx, &context).await {
                 return Ok(ActionResponse::ephemeral(refusal));
             }
-            Ok(match self.run(cx, route, next, context).await {
+            Ok(match self.run(cx, route, next, Box::new(context)).await {
                 Answer::Nothing => ActionResponse::none(),
                 Answer::Ephemeral(text) => ActionResponse::ephemeral(text),
                 Answer::Reply {

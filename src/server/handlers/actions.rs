@@ -24,7 +24,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 
-use crate::integrations::{ActionClick, BoxFuture, CONTEXT_KEY, Cx, HandlerError};
+use crate::integrations::{ActionClick, BoxFuture, CONTEXT_KEY, Cx};
 use crate::mattermost::{Client, PostId};
 use crate::protocol::{ActionResponse, PostActionRequest};
 use crate::server::deferred;
@@ -139,12 +139,8 @@ fn answer<'a>(
         let late_route = route.clone();
         // The context and click travel with the handler's answer, so a late answer finds the
         // client and the request without copies made for the rare late case.
-        let late = move |(result, cx, click): (
-            Result<ActionResponse, HandlerError>,
-            Cx,
-            ActionClick,
-        )|
-              -> BoxFuture<'static, bool> {
+        let late = move |answered: deferred::Answered<ActionResponse, Cx, ActionClick>| -> BoxFuture<'static, bool> {
+            let (result, cx, click) = *answered;
             Box::pin(async move {
                 let (client, request) = (cx.client(), &click.request);
                 match result {
@@ -171,7 +167,7 @@ fn answer<'a>(
             &route,
             async move {
                 let result = handler.action(&cx, &click).await;
-                (result, cx, click)
+                Box::new((result, cx, click))
             },
             late,
             extend,

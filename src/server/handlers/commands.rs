@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 
-use crate::integrations::{BoxFuture, Cx, Handler, HandlerError};
+use crate::integrations::{BoxFuture, Cx, Handler};
 use crate::mattermost::models::CommandResponse;
 use crate::protocol::{SlashCommandRequest, split_long_text};
 use crate::server::deferred;
@@ -83,12 +83,8 @@ fn answer<'a>(
         let cx = state.cx(route, request_id);
         let late_route = route.to_owned();
         let forget_url = !handler.reuses_response_url();
-        let late = move |(result, cx, request): (
-            Result<CommandResponse, HandlerError>,
-            Cx,
-            SlashCommandRequest,
-        )|
-              -> BoxFuture<'static, bool> {
+        let late = move |answered: deferred::Answered<CommandResponse, Cx, SlashCommandRequest>| -> BoxFuture<'static, bool> {
+            let (result, cx, request) = *answered;
             Box::pin(async move {
                 let response = match result {
                     Ok(response) => split_long_text(response),
@@ -143,7 +139,7 @@ fn answer<'a>(
             route,
             async move {
                 let result = handler.slash_command(&cx, &request).await;
-                (result, cx, request)
+                Box::new((result, cx, request))
             },
             late,
         );

@@ -235,12 +235,8 @@ fn answer<'a>(
         let cx = state.cx(&route, request_id);
         // The context and submission travel with the handler's answer, so the late path
         // finds the user and channel without copies made for the rare late case.
-        let late = |(result, cx, dialog): (
-            Result<DialogResponse, HandlerError>,
-            Cx,
-            SubmittedDialog,
-        )|
-         -> BoxFuture<'static, bool> {
+        let late = |answered: deferred::Answered<DialogResponse, Cx, SubmittedDialog>| -> BoxFuture<'static, bool> {
+            let (result, cx, dialog) = *answered;
             Box::pin(async move {
                 let text = match result {
                     // Nothing to tell: the dialog already closed.
@@ -275,7 +271,7 @@ fn answer<'a>(
             &route,
             async move {
                 let result = handler.dialog_submission(&cx, &dialog).await;
-                (result, cx, dialog)
+                Box::new((result, cx, dialog))
             },
             late,
         );

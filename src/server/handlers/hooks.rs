@@ -10,7 +10,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 
-use crate::integrations::{BoxFuture, Cx, HandlerError};
+use crate::integrations::{BoxFuture, Cx};
 use crate::mattermost::{ChannelId, Client, PostId};
 use crate::protocol::{OutgoingWebhookRequest, OutgoingWebhookResponse};
 use crate::server::deferred;
@@ -74,12 +74,13 @@ fn answer<'a>(
         let cx = state.cx(&route, request_id);
         // The context and request travel with the handler's answer, so a late answer finds the
         // client, channel and post without copies made for the rare late case.
-        let late = |(result, cx, request): (
-            Result<OutgoingWebhookResponse, HandlerError>,
+        let late = |answered: deferred::Answered<
+            OutgoingWebhookResponse,
             Cx,
             OutgoingWebhookRequest,
-        )|
+        >|
          -> BoxFuture<'static, bool> {
+            let (result, cx, request) = *answered;
             Box::pin(async move {
                 match result {
                     Ok(reply) => {
@@ -100,7 +101,7 @@ fn answer<'a>(
             &route,
             async move {
                 let result = handler.outgoing_hook(&cx, &request).await;
-                (result, cx, request)
+                Box::new((result, cx, request))
             },
             late,
         );
