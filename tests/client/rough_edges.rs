@@ -178,3 +178,30 @@ async fn emoji_creation_sends_the_images_content_type() {
         "{emoji_part:?}"
     );
 }
+
+/// `.` and `..` stay as they are under percent-encoding, and URL parsing resolves them: a
+/// username `..` would ask `GET /api/v4/users/` instead of `/users/username/..`, and
+/// `remove_member(channel, "..")` would send `DELETE /api/v4/channels/{id}/`. Refused before
+/// sending, as is a raw path that climbs with `%2e%2e` or `\`.
+#[tokio::test]
+async fn dot_segments_in_names_and_raw_paths_are_refused_before_sending() {
+    use switchboard::mattermost::endpoints::Verb;
+    let server = MockServer::start().await;
+    let client = client_for(&server);
+    let err = client.users().by_username("..").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    let err = client
+        .channels()
+        .remove_member(&ChannelId::new("chan1"), &UserId::new("."))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    for raw in ["/users/%2e%2e/%2e%2e/hooks/x", "/users/..\\..\\hooks/x"] {
+        let err = client
+            .raw::<serde_json::Value, ()>(Verb::Get, raw, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{raw}: {err:?}");
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
