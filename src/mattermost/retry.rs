@@ -4,7 +4,9 @@
 //! runs), and so is a request that never connected. Timeouts and 502/503/504 are repeated only
 //! for idempotent endpoints. Waits grow exponentially with full jitter, honour `Retry-After`
 //! and then `X-RateLimit-Reset` (seconds until the window resets, as Mattermost writes it), and
-//! stop at a cap on attempts and on total time.
+//! stop at a cap on attempts and on total time. A server that asks for a longer wait than
+//! [`RetryPolicy::max_delay`] (or than the total left) gets no retry at all: the call fails at
+//! once with the wait it asked for, instead of retrying early into certain refusals.
 
 use std::time::Duration;
 
@@ -93,6 +95,10 @@ impl RetryPolicy {
             return None;
         }
         let wait = match (failure, server_asked) {
+            // A retry before the time the server named is refused again (Mattermost's limiter
+            // answers 429 until the window resets): rather than spend the attempts on certain
+            // refusals, give up now and hand the wait to the caller (`Error::RateLimited`).
+            (_, Some(asked)) if asked > self.max_delay => return None,
             (_, Some(asked)) => asked,
             (Failure::Status(StatusCode::TOO_MANY_REQUESTS), None) => {
                 self.backoff(attempt).max(self.min_rate_limit_wait)
@@ -161,6 +167,17 @@ mod tests {
         assert!(
             p.wait_before_retry(4, s429, true, asked, Duration::ZERO)
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn a_wait_longer_than_max_delay_is_not_cut_short_but_not_retried() {
+        let p = RetryPolicy::default();
+        let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
+        let asked = Some(Duration::from_secs(60));
+        assert_eq!(
+            p.wait_before_retry(1, s429, true, asked, Duration::ZERO),
+            None
         );
     }
 

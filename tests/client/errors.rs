@@ -363,3 +363,28 @@ async fn websocket_session_with_token() -> switchboard::mattermost::WsItem {
     events.close().await;
     disconnected
 }
+
+/// A 429 asking for longer than the policy's longest wait fails at once with that wait:
+/// retrying after `max_delay` (10 s) would be refused again, three times, for 30 s.
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_longer_than_the_longest_wait_fails_at_once_with_the_wait() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "60")
+                .set_body_string("limit exceeded\n"),
+        )
+        .mount(&server)
+        .await;
+    let started = tokio::time::Instant::now();
+    let err = retrying_client(&server).users().me().await.unwrap_err();
+    match err {
+        Error::RateLimited { retry_after, .. } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(60)));
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
