@@ -194,9 +194,24 @@ impl ClientBuilder {
                 self.server_url
             ))
         })?;
+        // Checked before anything prints the URL: it may hold a password.
+        if !server_url.username().is_empty() || server_url.password().is_some() {
+            // reqwest would turn them into a Basic `Authorization` header sent before the
+            // token's, so Mattermost would see no token; and `Debug` would print the password.
+            return Err(Error::invalid(
+                "the Mattermost URL must not carry a user name or password (the token is the \
+                 credential)",
+            ));
+        }
         if !matches!(server_url.scheme(), "http" | "https") || server_url.host().is_none() {
             return Err(Error::invalid(format!(
                 "Mattermost URL `{server_url}` must be http(s)://host"
+            )));
+        }
+        if server_url.query().is_some() || server_url.fragment().is_some() {
+            // `/api/v4/…` is appended to the URL as text: it would land inside the query.
+            return Err(Error::invalid(format!(
+                "Mattermost URL `{server_url}` must not carry a query or fragment"
             )));
         }
         let auth = self

@@ -245,6 +245,32 @@ async fn an_answer_declared_too_long_is_refused_before_reading_it() {
     );
 }
 
+/// A URL with credentials would send them as a Basic `Authorization` header ahead of the
+/// token's (so every call is a 401) and print the password in `Debug`; one with a query would
+/// put `/api/v4/…` inside the query. Both are refused when the client is built, without
+/// echoing the password.
+#[test]
+fn a_server_url_with_credentials_or_a_query_is_refused() {
+    for url in [
+        "https://bot:hunter2secret@chat.example.com",
+        "https://bot@chat.example.com",
+        "https://chat.example.com/?team=main",
+        "https://chat.example.com/#main",
+    ] {
+        let err = switchboard::mattermost::Client::builder(url)
+            .token(crate::support::TOKEN)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{url}: {err:?}");
+        assert!(!err.to_string().contains("hunter2secret"), "{err}");
+    }
+    // A path prefix (Mattermost served below a sub-path) is fine.
+    let client = switchboard::mattermost::Client::builder("https://example.com/chat/")
+        .build()
+        .unwrap();
+    assert_eq!(client.server_url().path(), "/chat/");
+}
+
 /// `.` and `..` stay as they are under percent-encoding, and URL parsing resolves them: a
 /// username `..` would ask `GET /api/v4/users/` instead of `/users/username/..`, and
 /// `remove_member(channel, "..")` would send `DELETE /api/v4/channels/{id}/`. Refused before
