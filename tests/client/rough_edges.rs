@@ -297,3 +297,33 @@ async fn dot_segments_in_names_and_raw_paths_are_refused_before_sending() {
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// A slash command's or outgoing hook's verification token lets whoever holds it forge the
+/// integration's callbacks; logging a listing with `{:?}` must not print it.
+#[test]
+fn command_and_outgoing_hook_debug_hide_their_verification_tokens() {
+    use switchboard::mattermost::TeamId;
+    use switchboard::mattermost::models::{Command, OutgoingWebhook};
+    let mut command = Command::new(TeamId::new("team1"), "deploy", "https://sb/commands/deploy");
+    command.token = "cmdtoken123secret".into();
+    let shown = format!("{command:?}");
+    assert!(!shown.contains("cmdtoken123secret"), "{shown}");
+    assert!(
+        shown.contains("\"deploy\"") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+
+    let mut hook = OutgoingWebhook::new(
+        TeamId::new("team1"),
+        "pager",
+        vec!["oncall".into()],
+        vec!["https://sb/hooks/pager".into()],
+    );
+    hook.token = Some("hooktoken456secret".into());
+    let shown = format!("{hook:?}");
+    assert!(!shown.contains("hooktoken456secret"), "{shown}");
+    assert!(
+        shown.contains("oncall") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+}
