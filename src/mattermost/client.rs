@@ -3,11 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header::{self, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
+// tokio's clock (the system's unless a test pauses it), so the de-duplication window of
+// `POST /posts` is measured on the same clock as the timeouts and back-off.
+use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
@@ -398,6 +401,9 @@ impl Client {
                     endpoint.idempotent,
                     asked,
                     waited,
+                    endpoint
+                        .dedup_window
+                        .map(|window| window.saturating_sub(started.elapsed())),
                 )
             };
             let Some(wait) = wait else {

@@ -66,6 +66,8 @@ impl RetryPolicy {
     }
 
     /// How long to wait before attempt `attempt + 1` (attempts count from 1), or `None` to give up.
+    /// `repeat_recognised_for` is, for an endpoint that is retry-safe only while the server
+    /// de-duplicates it, how much longer the server will recognise a repeat.
     pub(crate) fn wait_before_retry(
         &self,
         attempt: u32,
@@ -73,6 +75,7 @@ impl RetryPolicy {
         idempotent: bool,
         server_asked: Option<Duration>,
         waited_so_far: Duration,
+        repeat_recognised_for: Option<Duration>,
     ) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
@@ -106,6 +109,14 @@ impl RetryPolicy {
             _ => self.backoff(attempt),
         };
         let wait = wait.min(self.max_delay);
+        // The request may have been carried out (a timeout, a 5xx): repeat it only while the
+        // server would still recognise the repeat. (A 429 was refused before the handler ran,
+        // and a connect failure sent nothing.)
+        let may_have_run = matches!(failure, Failure::Timeout)
+            || matches!(failure, Failure::Status(s) if s != StatusCode::TOO_MANY_REQUESTS);
+        if may_have_run && repeat_recognised_for.is_some_and(|left| wait >= left) {
+            return None;
+        }
         (waited_so_far + wait <= self.max_total_wait).then_some(wait)
     }
 
@@ -142,15 +153,15 @@ mod tests {
         let p = RetryPolicy::default();
         let s503 = Failure::Status(StatusCode::SERVICE_UNAVAILABLE);
         assert!(
-            p.wait_before_retry(1, s503, false, None, Duration::ZERO)
+            p.wait_before_retry(1, s503, false, None, Duration::ZERO, None)
                 .is_none()
         );
         assert!(
-            p.wait_before_retry(1, Failure::Timeout, false, None, Duration::ZERO)
+            p.wait_before_retry(1, Failure::Timeout, false, None, Duration::ZERO, None)
                 .is_none()
         );
         assert!(
-            p.wait_before_retry(1, s503, true, None, Duration::ZERO)
+            p.wait_before_retry(1, s503, true, None, Duration::ZERO, None)
                 .is_some()
         );
     }
@@ -161,11 +172,11 @@ mod tests {
         let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
         let asked = Some(Duration::from_secs(3));
         assert_eq!(
-            p.wait_before_retry(1, s429, false, asked, Duration::ZERO),
+            p.wait_before_retry(1, s429, false, asked, Duration::ZERO, None),
             Some(Duration::from_secs(3))
         );
         assert!(
-            p.wait_before_retry(4, s429, true, asked, Duration::ZERO)
+            p.wait_before_retry(4, s429, true, asked, Duration::ZERO, None)
                 .is_none()
         );
     }
@@ -176,8 +187,35 @@ mod tests {
         let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
         let asked = Some(Duration::from_secs(60));
         assert_eq!(
-            p.wait_before_retry(1, s429, true, asked, Duration::ZERO),
+            p.wait_before_retry(1, s429, true, asked, Duration::ZERO, None),
             None
+        );
+    }
+
+    #[test]
+    fn a_deduplicated_post_is_not_retried_after_its_window_but_a_429_is() {
+        let p = RetryPolicy::default();
+        let s503 = Failure::Status(StatusCode::SERVICE_UNAVAILABLE);
+        let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
+        let gone = Some(Duration::ZERO);
+        let plenty = Some(Duration::from_secs(20));
+        for failure in [s503, Failure::Timeout] {
+            assert!(
+                p.wait_before_retry(1, failure, true, None, Duration::ZERO, gone)
+                    .is_none()
+            );
+            assert!(
+                p.wait_before_retry(1, failure, true, None, Duration::ZERO, plenty)
+                    .is_some()
+            );
+        }
+        assert!(
+            p.wait_before_retry(1, s429, true, None, Duration::ZERO, gone)
+                .is_some()
+        );
+        assert!(
+            p.wait_before_retry(1, Failure::Connect, true, None, Duration::ZERO, gone)
+                .is_some()
         );
     }
 
@@ -187,7 +225,7 @@ mod tests {
         let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
         let asked = Some(Duration::from_secs(5));
         assert!(
-            p.wait_before_retry(2, s429, true, asked, Duration::from_secs(28))
+            p.wait_before_retry(2, s429, true, asked, Duration::from_secs(28), None)
                 .is_none()
         );
     }
@@ -197,7 +235,7 @@ mod tests {
         let p = RetryPolicy::default();
         let f = Failure::Status(StatusCode::BAD_REQUEST);
         assert!(
-            p.wait_before_retry(1, f, true, None, Duration::ZERO)
+            p.wait_before_retry(1, f, true, None, Duration::ZERO, None)
                 .is_none()
         );
     }

@@ -79,7 +79,9 @@ fn pending_post_id() -> String {
 
 /// Builder for `POST /posts`
 /// (<https://api.mattermost.com/#tag/posts/operation/CreatePost>). Always sends a
-/// `pending_post_id`, so a retry after a timeout cannot post twice.
+/// `pending_post_id`, so a retry after a timeout or 5xx cannot post twice: Mattermost answers a
+/// repeat with the post already made, for 30 s, and the client retries such failures only
+/// within 25 s of the first attempt (after that, the error is returned).
 ///
 /// ```no_run
 /// # async fn demo(client: switchboard::mattermost::Client, channel: switchboard::mattermost::ChannelId, root: switchboard::mattermost::PostId) -> switchboard::mattermost::Result<()> {
