@@ -131,17 +131,27 @@ impl RetryPolicy {
     }
 }
 
-/// The wait a response asks for: `Retry-After` (seconds), else `X-RateLimit-Reset` (seconds until
-/// the window resets).
+/// The wait a response asks for: `Retry-After` (seconds, or an HTTP date as RFC 9110 also
+/// allows and proxies send), else `X-RateLimit-Reset` (seconds until the window resets).
 pub(crate) fn server_requested_wait(headers: &HeaderMap) -> Option<Duration> {
-    let seconds = |name: &str| {
+    let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
+            .map(str::trim)
     };
-    seconds("retry-after").or_else(|| seconds("x-ratelimit-reset"))
+    let seconds = |value: &str| value.parse::<u64>().ok().map(Duration::from_secs);
+    let retry_after =
+        header("retry-after").and_then(|value| seconds(value).or_else(|| until_http_date(value)));
+    retry_after.or_else(|| header("x-ratelimit-reset").and_then(seconds))
+}
+
+/// The time from now until an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`, RFC 2822 compatible);
+/// zero for a date already past.
+fn until_http_date(value: &str) -> Option<Duration> {
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let left = when.signed_duration_since(chrono::Utc::now());
+    Some(left.to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -228,6 +238,24 @@ mod tests {
             p.wait_before_retry(2, s429, true, asked, Duration::from_secs(28), None)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn retry_after_may_be_an_http_date() {
+        let mut headers = HeaderMap::new();
+        let at = chrono::Utc::now() + chrono::Duration::seconds(120);
+        let date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        headers.insert("retry-after", date.parse().unwrap());
+        let wait = server_requested_wait(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(115) && wait <= Duration::from_secs(120),
+            "{date}: {wait:?}"
+        );
+        headers.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(server_requested_wait(&headers), Some(Duration::ZERO));
     }
 
     #[test]

@@ -435,3 +435,30 @@ async fn a_post_that_timed_out_is_not_sent_again_once_the_server_would_not_recog
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(accepted.load(Ordering::SeqCst), 5);
 }
+
+/// `Retry-After` may be an HTTP date (RFC 9110; what some proxies send): it is read as the time
+/// until then, not ignored (which made the client retry after a second into certain refusals).
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_date_is_read_as_the_time_until_then() {
+    let server = MockServer::start().await;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(90);
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(429).insert_header(
+            "retry-after",
+            at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        ))
+        .mount(&server)
+        .await;
+    let err = retrying_client(&server).users().me().await.unwrap_err();
+    match err {
+        Error::RateLimited {
+            retry_after: Some(wait),
+            ..
+        } => assert!(
+            wait > Duration::from_secs(80) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        ),
+        other => panic!("expected RateLimited with a wait, got {other:?}"),
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
