@@ -3,11 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header::{self, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
+// tokio's clock (the system's unless a test pauses it), so the de-duplication window of
+// `POST /posts` is measured on the same clock as the timeouts and back-off.
+use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
@@ -26,6 +29,12 @@ pub type ResponseObserver =
 
 /// Largest error body read into memory; the rest is ignored.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Default largest successful body read into memory (see
+/// [`ClientBuilder::max_response_bytes`]): far above any answer Mattermost gives (a page of
+/// 200 posts with metadata is a few MB; `since` returns at most 1000 posts), far below what
+/// would take a process down.
+const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A Mattermost API v4 client.
 ///
@@ -51,6 +60,8 @@ struct Inner {
     auth: Option<HeaderValue>,
     retry: RetryPolicy,
     observer: Option<ResponseObserver>,
+    /// Largest successful body read into memory.
+    max_response_bytes: usize,
     /// Set once [`Users::logout`](super::api::Users::logout) succeeded: the token is revoked,
     /// so calls that would carry it are refused before sending.
     logged_out: AtomicBool,
@@ -78,6 +89,7 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     observer: Option<ResponseObserver>,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -89,6 +101,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
             .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -162,6 +175,18 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest successful answer read into memory, in bytes (default 64 MiB); a longer one
+    /// (a huge or endless body from a misbehaving server or proxy) fails with
+    /// [`Error::TooLarge`] as soon as the limit is passed. Downloads written to a writer
+    /// ([`Files::download`](super::api::Files::download)) and [`Client::raw_response`] are not
+    /// limited.
+    ///
+    /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// Builds the client.
     ///
     /// API: <https://api.mattermost.com/> (introduction, *Authentication*).
@@ -172,9 +197,24 @@ impl ClientBuilder {
                 self.server_url
             ))
         })?;
+        // Checked before anything prints the URL: it may hold a password.
+        if !server_url.username().is_empty() || server_url.password().is_some() {
+            // reqwest would turn them into a Basic `Authorization` header sent before the
+            // token's, so Mattermost would see no token; and `Debug` would print the password.
+            return Err(Error::invalid(
+                "the Mattermost URL must not carry a user name or password (the token is the \
+                 credential)",
+            ));
+        }
         if !matches!(server_url.scheme(), "http" | "https") || server_url.host().is_none() {
             return Err(Error::invalid(format!(
                 "Mattermost URL `{server_url}` must be http(s)://host"
+            )));
+        }
+        if server_url.query().is_some() || server_url.fragment().is_some() {
+            // `/api/v4/…` is appended to the URL as text: it would land inside the query.
+            return Err(Error::invalid(format!(
+                "Mattermost URL `{server_url}` must not carry a query or fragment"
             )));
         }
         let auth = self
@@ -214,6 +254,7 @@ impl ClientBuilder {
                 auth,
                 retry: self.retry,
                 observer: self.observer,
+                max_response_bytes: self.max_response_bytes,
                 logged_out: AtomicBool::new(false),
             }),
         })
@@ -245,6 +286,7 @@ impl Client {
             user_agent: concat!("switchboard/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
             observer: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -359,6 +401,9 @@ impl Client {
                     endpoint.idempotent,
                     asked,
                     waited,
+                    endpoint
+                        .dedup_window
+                        .map(|window| window.saturating_sub(started.elapsed())),
                 )
             };
             let Some(wait) = wait else {
@@ -414,10 +459,7 @@ impl Client {
     pub async fn send_json<T: DeserializeOwned>(&self, request: &ApiRequest) -> Result<T, Error> {
         let endpoint = request.endpoint();
         let response = self.execute(request).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Error::from_transport(endpoint, e))?;
+        let bytes = self.read_body(endpoint, response).await?;
         decode(endpoint, &bytes)
     }
 
@@ -428,10 +470,7 @@ impl Client {
         let endpoint = request.endpoint();
         let response = self.execute(request).await?;
         // Drain the body so the connection goes back to the pool.
-        response
-            .bytes()
-            .await
-            .map_err(|e| Error::from_transport(endpoint, e))?;
+        self.read_body(endpoint, response).await?;
         Ok(())
     }
 
@@ -477,10 +516,7 @@ impl Client {
         let endpoint = request.endpoint();
         let response = self.execute(request).await?;
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Error::from_transport(endpoint, e))?;
+        let bytes = self.read_body(endpoint, response).await?;
         Ok((decode(endpoint, &bytes)?, headers))
     }
 
@@ -489,10 +525,45 @@ impl Client {
     pub(crate) async fn send_bytes(&self, request: &ApiRequest) -> Result<bytes::Bytes, Error> {
         let endpoint = request.endpoint();
         let response = self.execute(request).await?;
-        response
-            .bytes()
-            .await
-            .map_err(|e| Error::from_transport(endpoint, e))
+        self.read_body(endpoint, response).await
+    }
+
+    /// Reads a successful body, refusing one longer than `max_response_bytes` as soon as that
+    /// is known (from `Content-Length`, or while reading a chunked one). A body that arrives in
+    /// one chunk is returned without a copy.
+    async fn read_body(
+        &self,
+        endpoint: Endpoint,
+        mut response: reqwest::Response,
+    ) -> Result<bytes::Bytes, Error> {
+        let limit = self.inner.max_response_bytes;
+        let too_large = || Error::TooLarge { endpoint, limit };
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(too_large());
+        }
+        let transport = |e| Error::from_transport(endpoint, e);
+        let Some(first) = response.chunk().await.map_err(transport)? else {
+            return Ok(bytes::Bytes::new());
+        };
+        if first.len() > limit {
+            return Err(too_large());
+        }
+        let Some(second) = response.chunk().await.map_err(transport)? else {
+            return Ok(first);
+        };
+        let mut body = bytes::BytesMut::from(&first[..]);
+        let mut chunk = Some(second);
+        while let Some(part) = chunk {
+            if body.len() + part.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&part);
+            chunk = response.chunk().await.map_err(transport)?;
+        }
+        Ok(body.freeze())
     }
 
     /// A client for the same server and settings that authenticates with another token
@@ -514,6 +585,7 @@ impl Client {
                 auth: Some(value),
                 retry: self.inner.retry.clone(),
                 observer: self.inner.observer.clone(),
+                max_response_bytes: self.inner.max_response_bytes,
                 logged_out: AtomicBool::new(false),
             }),
         })

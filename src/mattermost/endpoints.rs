@@ -6,6 +6,7 @@
 //! strings stay out of logs and metrics labels.
 
 use std::fmt;
+use std::time::Duration;
 
 /// The HTTP method of an endpoint.
 ///
@@ -67,6 +68,11 @@ pub struct Endpoint {
     pub idempotent: bool,
     /// The path is below the server root instead of `/api/v4` (incoming webhooks: `/hooks/{id}`).
     pub server_root: bool,
+    /// For a POST that is safe to repeat only because Mattermost recognises a repeat for a
+    /// while (`POST /posts` and its `pending_post_id`): how long after the first attempt a
+    /// timeout or 5xx may still be retried. Later, the server would take the repeat for a new
+    /// request.
+    pub dedup_window: Option<Duration>,
 }
 
 impl Endpoint {
@@ -77,6 +83,7 @@ impl Endpoint {
             path,
             idempotent,
             server_root: false,
+            dedup_window: None,
         }
     }
 
@@ -99,6 +106,14 @@ impl Endpoint {
         self.idempotent = true;
         self
     }
+
+    /// Marks a POST as safe to retry within `window` of the first attempt (the server
+    /// de-duplicates repeats for a while).
+    const fn deduplicated_for(mut self, window: Duration) -> Self {
+        self.idempotent = true;
+        self.dedup_window = Some(window);
+        self
+    }
 }
 
 impl fmt::Display for Endpoint {
@@ -109,8 +124,8 @@ impl fmt::Display for Endpoint {
 }
 
 macro_rules! endpoints {
-    ($( $(#[$doc:meta])* $name:ident = $verb:ident $path:literal $(, $modifier:ident)* ;)*) => {
-        $( $(#[$doc])* pub const $name: Endpoint = Endpoint::new(Verb::$verb, $path)$(.$modifier())*; )*
+    ($( $(#[$doc:meta])* $name:ident = $verb:ident $path:literal $(, $modifier:ident $(($arg:expr))?)* ;)*) => {
+        $( $(#[$doc])* pub const $name: Endpoint = Endpoint::new(Verb::$verb, $path)$(.$modifier($($arg)?))*; )*
         /// Every endpoint in this table, for coverage checks and documentation.
         ///
         /// API: <https://api.mattermost.com/> (introduction: `/api/v4` paths).
@@ -283,8 +298,11 @@ endpoints! {
 
     // --- posts ---
     /// <https://api.mattermost.com/#tag/posts/operation/CreatePost>
-    /// (Retry-safe: the client always sends a `pending_post_id`, which Mattermost de-duplicates.)
-    POSTS_CREATE = Post "/posts", retry_safe;
+    /// (Retry-safe while Mattermost remembers the `pending_post_id` the client always sends:
+    /// `deduplicateCreatePost` in `server/channels/app/post.go` keeps it 30 s
+    /// (`pendingPostIDsCacheTTL`) from when the first attempt arrived. A repeat after that is
+    /// a second post, so timeouts and 5xx are retried only within 25 s of the first attempt.)
+    POSTS_CREATE = Post "/posts", deduplicated_for(Duration::from_secs(25));
     /// <https://api.mattermost.com/#tag/posts/operation/CreatePostEphemeral>
     POSTS_EPHEMERAL = Post "/posts/ephemeral";
     /// <https://api.mattermost.com/#tag/posts/operation/GetPost>

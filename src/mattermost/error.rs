@@ -131,6 +131,16 @@ pub enum Error {
     /// Refused before sending: an empty id, a bad URL, a body that does not serialise.
     #[error("invalid request: {0}")]
     InvalidInput(String),
+    /// A successful answer was longer than the client's
+    /// [`max_response_bytes`](super::ClientBuilder::max_response_bytes); it was not read further
+    /// (a misbehaving server or proxy sending a huge or endless body).
+    #[error("{endpoint}: the answer is longer than {limit} bytes; stopped reading it")]
+    TooLarge {
+        /// The operation called.
+        endpoint: Endpoint,
+        /// The limit that was exceeded, in bytes.
+        limit: usize,
+    },
     /// A paginated listing returned the same page twice (a server that ignores `page`).
     #[error("{endpoint}: the server returned the same page twice; stopping instead of looping")]
     PaginationStuck {

@@ -23,6 +23,16 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// Whether a path segment is one URL parsing resolves (`.`, `..`, and their `%2e` spellings,
+/// which the WHATWG URL rules used by the `url` crate treat the same).
+fn is_dot_segment(segment: &str) -> bool {
+    let lower = segment.to_ascii_lowercase();
+    matches!(
+        lower.as_str(),
+        "." | ".." | "%2e" | ".%2e" | "%2e." | "%2e%2e"
+    )
+}
+
 /// The body of a request.
 ///
 /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
@@ -208,6 +218,14 @@ impl ApiRequest {
                     "{endpoint}: `{name}` must not be empty"
                 )));
             }
+            // `.` and `..` are unreserved, so encoding leaves them as they are, and URL
+            // parsing then resolves them as dot segments: `/users/username/..` would go to
+            // `/users/`, another endpoint than the one named. No Mattermost id or name is one.
+            if is_dot_segment(value) {
+                return Err(Error::invalid(format!(
+                    "{endpoint}: `{name}` must not be `{value}`"
+                )));
+            }
             path.push_str(&rest[..open]);
             path.extend(utf8_percent_encode(value, SEGMENT));
             rest = &rest[close + 1..];
@@ -231,15 +249,18 @@ impl ApiRequest {
     ///
     /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn raw(endpoint: Endpoint, path_and_query: &str) -> Result<Self, Error> {
-        if !path_and_query.starts_with('/') || path_and_query.split(['/', '?']).any(|s| s == "..") {
-            return Err(Error::invalid(format!(
-                "raw path `{path_and_query}` must start with `/` and contain no `..`"
-            )));
-        }
         let (path, query) = match path_and_query.split_once('?') {
             Some((path, query)) => (path, Some(query)),
             None => (path_and_query, None),
         };
+        // URL parsing treats `\\` as `/` in http(s) paths and `%2e` as `.`, so `..` spelt
+        // either way would still climb out of `/api/v4`; both are refused with plain `..`.
+        if !path.starts_with('/') || path.contains('\\') || path.split('/').any(is_dot_segment) {
+            return Err(Error::invalid(format!(
+                "raw path `{path_and_query}` must start with `/` and contain no `.`, `..` \
+                 (or `%2e`) segment and no `\\`"
+            )));
+        }
         let query = query
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
@@ -326,6 +347,41 @@ mod tests {
     fn path_segments_are_percent_encoded_so_they_cannot_inject_a_query() {
         let req = ApiRequest::new(USERS_BY_USERNAME, &["weird/name?x=1"]).unwrap();
         assert_eq!(req.path(), "/users/username/weird%2Fname%3Fx%3D1");
+    }
+
+    #[test]
+    fn dot_segments_are_refused_so_a_name_cannot_climb_the_path() {
+        for name in [".", "..", "%2e%2E", ".%2e"] {
+            let err = ApiRequest::new(USERS_BY_USERNAME, &[name]).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{name}: {err:?}");
+        }
+        // Dots inside a name are fine (usernames may hold them).
+        let req = ApiRequest::new(USERS_BY_USERNAME, &["a..b"]).unwrap();
+        assert_eq!(req.path(), "/users/username/a..b");
+    }
+
+    #[test]
+    fn url_parsing_resolves_the_segments_refused_here() {
+        // Why the refusals above exist: this is what the URL would become.
+        let mut url = url::Url::parse("http://h/api/v4").unwrap();
+        url.set_path("/api/v4/users/%2e%2E/..\\x");
+        assert_eq!(url.path(), "/api/x");
+    }
+
+    #[test]
+    fn raw_paths_that_would_climb_out_of_the_api_are_refused() {
+        for raw in [
+            "/users/../../hooks/x",
+            "/users/%2e%2e/%2E%2e/hooks/x",
+            "/users/..\\..\\hooks/x",
+            "/./users/me",
+        ] {
+            let err = ApiRequest::raw(USERS_ME, raw).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{raw}: {err:?}");
+        }
+        // A `..` in the query string is a value, not a path segment.
+        let req = ApiRequest::raw(USERS_ME, "/users/search?term=..").unwrap();
+        assert_eq!(req.path(), "/users/search");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! runs), and so is a request that never connected. Timeouts and 502/503/504 are repeated only
 //! for idempotent endpoints. Waits grow exponentially with full jitter, honour `Retry-After`
 //! and then `X-RateLimit-Reset` (seconds until the window resets, as Mattermost writes it), and
-//! stop at a cap on attempts and on total time.
+//! stop at a cap on attempts and on total time. A server that asks for a longer wait than
+//! [`RetryPolicy::max_delay`] (or than the total left) gets no retry at all: the call fails at
+//! once with the wait it asked for, instead of retrying early into certain refusals.
 
 use std::time::Duration;
 
@@ -64,6 +66,8 @@ impl RetryPolicy {
     }
 
     /// How long to wait before attempt `attempt + 1` (attempts count from 1), or `None` to give up.
+    /// `repeat_recognised_for` is, for an endpoint that is retry-safe only while the server
+    /// de-duplicates it, how much longer the server will recognise a repeat.
     pub(crate) fn wait_before_retry(
         &self,
         attempt: u32,
@@ -71,6 +75,7 @@ impl RetryPolicy {
         idempotent: bool,
         server_asked: Option<Duration>,
         waited_so_far: Duration,
+        repeat_recognised_for: Option<Duration>,
     ) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
@@ -93,6 +98,10 @@ impl RetryPolicy {
             return None;
         }
         let wait = match (failure, server_asked) {
+            // A retry before the time the server named is refused again (Mattermost's limiter
+            // answers 429 until the window resets): rather than spend the attempts on certain
+            // refusals, give up now and hand the wait to the caller (`Error::RateLimited`).
+            (_, Some(asked)) if asked > self.max_delay => return None,
             (_, Some(asked)) => asked,
             (Failure::Status(StatusCode::TOO_MANY_REQUESTS), None) => {
                 self.backoff(attempt).max(self.min_rate_limit_wait)
@@ -100,6 +109,14 @@ impl RetryPolicy {
             _ => self.backoff(attempt),
         };
         let wait = wait.min(self.max_delay);
+        // The request may have been carried out (a timeout, a 5xx): repeat it only while the
+        // server would still recognise the repeat. (A 429 was refused before the handler ran,
+        // and a connect failure sent nothing.)
+        let may_have_run = matches!(failure, Failure::Timeout)
+            || matches!(failure, Failure::Status(s) if s != StatusCode::TOO_MANY_REQUESTS);
+        if may_have_run && repeat_recognised_for.is_some_and(|left| wait >= left) {
+            return None;
+        }
         (waited_so_far + wait <= self.max_total_wait).then_some(wait)
     }
 
@@ -114,17 +131,27 @@ impl RetryPolicy {
     }
 }
 
-/// The wait a response asks for: `Retry-After` (seconds), else `X-RateLimit-Reset` (seconds until
-/// the window resets).
+/// The wait a response asks for: `Retry-After` (seconds, or an HTTP date as RFC 9110 also
+/// allows and proxies send), else `X-RateLimit-Reset` (seconds until the window resets).
 pub(crate) fn server_requested_wait(headers: &HeaderMap) -> Option<Duration> {
-    let seconds = |name: &str| {
+    let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
+            .map(str::trim)
     };
-    seconds("retry-after").or_else(|| seconds("x-ratelimit-reset"))
+    let seconds = |value: &str| value.parse::<u64>().ok().map(Duration::from_secs);
+    let retry_after =
+        header("retry-after").and_then(|value| seconds(value).or_else(|| until_http_date(value)));
+    retry_after.or_else(|| header("x-ratelimit-reset").and_then(seconds))
+}
+
+/// The time from now until an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`, RFC 2822 compatible);
+/// zero for a date already past.
+fn until_http_date(value: &str) -> Option<Duration> {
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let left = when.signed_duration_since(chrono::Utc::now());
+    Some(left.to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -136,15 +163,15 @@ mod tests {
         let p = RetryPolicy::default();
         let s503 = Failure::Status(StatusCode::SERVICE_UNAVAILABLE);
         assert!(
-            p.wait_before_retry(1, s503, false, None, Duration::ZERO)
+            p.wait_before_retry(1, s503, false, None, Duration::ZERO, None)
                 .is_none()
         );
         assert!(
-            p.wait_before_retry(1, Failure::Timeout, false, None, Duration::ZERO)
+            p.wait_before_retry(1, Failure::Timeout, false, None, Duration::ZERO, None)
                 .is_none()
         );
         assert!(
-            p.wait_before_retry(1, s503, true, None, Duration::ZERO)
+            p.wait_before_retry(1, s503, true, None, Duration::ZERO, None)
                 .is_some()
         );
     }
@@ -155,12 +182,50 @@ mod tests {
         let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
         let asked = Some(Duration::from_secs(3));
         assert_eq!(
-            p.wait_before_retry(1, s429, false, asked, Duration::ZERO),
+            p.wait_before_retry(1, s429, false, asked, Duration::ZERO, None),
             Some(Duration::from_secs(3))
         );
         assert!(
-            p.wait_before_retry(4, s429, true, asked, Duration::ZERO)
+            p.wait_before_retry(4, s429, true, asked, Duration::ZERO, None)
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn a_wait_longer_than_max_delay_is_not_cut_short_but_not_retried() {
+        let p = RetryPolicy::default();
+        let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
+        let asked = Some(Duration::from_secs(60));
+        assert_eq!(
+            p.wait_before_retry(1, s429, true, asked, Duration::ZERO, None),
+            None
+        );
+    }
+
+    #[test]
+    fn a_deduplicated_post_is_not_retried_after_its_window_but_a_429_is() {
+        let p = RetryPolicy::default();
+        let s503 = Failure::Status(StatusCode::SERVICE_UNAVAILABLE);
+        let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
+        let gone = Some(Duration::ZERO);
+        let plenty = Some(Duration::from_secs(20));
+        for failure in [s503, Failure::Timeout] {
+            assert!(
+                p.wait_before_retry(1, failure, true, None, Duration::ZERO, gone)
+                    .is_none()
+            );
+            assert!(
+                p.wait_before_retry(1, failure, true, None, Duration::ZERO, plenty)
+                    .is_some()
+            );
+        }
+        assert!(
+            p.wait_before_retry(1, s429, true, None, Duration::ZERO, gone)
+                .is_some()
+        );
+        assert!(
+            p.wait_before_retry(1, Failure::Connect, true, None, Duration::ZERO, gone)
+                .is_some()
         );
     }
 
@@ -170,9 +235,27 @@ mod tests {
         let s429 = Failure::Status(StatusCode::TOO_MANY_REQUESTS);
         let asked = Some(Duration::from_secs(5));
         assert!(
-            p.wait_before_retry(2, s429, true, asked, Duration::from_secs(28))
+            p.wait_before_retry(2, s429, true, asked, Duration::from_secs(28), None)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn retry_after_may_be_an_http_date() {
+        let mut headers = HeaderMap::new();
+        let at = chrono::Utc::now() + chrono::Duration::seconds(120);
+        let date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        headers.insert("retry-after", date.parse().unwrap());
+        let wait = server_requested_wait(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(115) && wait <= Duration::from_secs(120),
+            "{date}: {wait:?}"
+        );
+        headers.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(server_requested_wait(&headers), Some(Duration::ZERO));
     }
 
     #[test]
@@ -180,7 +263,7 @@ mod tests {
         let p = RetryPolicy::default();
         let f = Failure::Status(StatusCode::BAD_REQUEST);
         assert!(
-            p.wait_before_retry(1, f, true, None, Duration::ZERO)
+            p.wait_before_retry(1, f, true, None, Duration::ZERO, None)
                 .is_none()
         );
     }

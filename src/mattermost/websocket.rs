@@ -34,7 +34,10 @@
 //!   header already authenticated the socket (`channels/app/platform/websocket_router.go`).
 //!   Without any authentication the server closes the socket after 5 s
 //!   (`authCheckInterval` in `channels/app/platform/web_conn.go`), so without a token this stream
-//!   ends at once.
+//!   ends at once. A token the server does not accept gets the socket closed right after the
+//!   challenge, before any `hello` (`ServeWebSocket` in `websocket_router.go`); when a socket
+//!   ends before anything arrived, this client asks `GET /users/me`, and on a 401 yields
+//!   [`WsItem::Unauthorized`] and ends instead of reconnecting forever.
 //! - **`sequence_number` is the next sequence number expected**, i.e. the last `seq` received
 //!   plus one. In `web_conn.go` the connection's counter starts at the client's number;
 //!   `writePump` replays the dead queue (the last 128 events sent) from the entry whose `seq`
@@ -219,6 +222,14 @@ pub enum WsItem {
         /// The sequence number the old connection would have sent next.
         expected: i64,
     },
+    /// Mattermost refused the token: the socket closed before `hello` (the server closes it
+    /// when the `authentication_challenge` names no valid session,
+    /// `channels/app/platform/websocket_router.go`) and `GET /users/me` answered 401. The
+    /// stream ends after this item: reconnecting with the same token cannot succeed.
+    Unauthorized {
+        /// Mattermost's error for `GET /users/me`.
+        reason: String,
+    },
     /// The connection dropped; a reconnect follows after `retry_in`.
     Disconnected {
         /// Why.
@@ -230,7 +241,8 @@ pub enum WsItem {
 
 /// A stream of [`WsItem`]s (<https://api.mattermost.com/#tag/WebSocket>).
 ///
-/// Ends only when the client has no token. [`close`](Self::close) (or dropping the stream)
+/// Ends only when the client has no token or Mattermost refuses it ([`WsItem::Unauthorized`]).
+/// [`close`](Self::close) (or dropping the stream)
 /// closes the WebSocket with a close frame and stops reconnecting.
 #[derive(Debug)]
 pub struct EventStream {
@@ -298,6 +310,9 @@ enum End {
     Stopped,
     /// Lost: reconnect.
     Lost(String),
+    /// The upgrade succeeded but the socket ended before anything arrived: what Mattermost does
+    /// with a token it does not accept (or a resume that dropped at once).
+    LostBeforeAnything(String),
 }
 
 async fn run(
@@ -319,6 +334,24 @@ async fn run(
         let reason = match connection(&client, &auth, &options, &tx, &stop, &mut resume).await {
             End::Stopped => return,
             End::Lost(reason) => reason,
+            End::LostBeforeAnything(reason) => {
+                // Ask over REST whether the token is the problem, rather than reconnecting
+                // forever with one the server closes every socket for.
+                let users = client.users();
+                let checked = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    checked = users.me() => checked,
+                };
+                match checked {
+                    Err(error) if error.is_unauthorized() => {
+                        let reason = error.to_string();
+                        tracing::warn!(%reason, "mattermost websocket: the token is refused");
+                        deliver(&tx, &stop, WsItem::Unauthorized { reason }).await;
+                        return;
+                    }
+                    _ => reason,
+                }
+            }
         };
         resume.failures = resume.failures.saturating_add(1);
         let retry_in = backoff(&options, resume.failures);
@@ -396,6 +429,15 @@ async fn connection(
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // A ping was sent and nothing has arrived since.
     let mut ping_unanswered = false;
+    // Whether any frame arrived on this connection.
+    let mut heard = false;
+    let lost = |heard: bool, reason: String| {
+        if heard {
+            End::Lost(reason)
+        } else {
+            End::LostBeforeAnything(reason)
+        }
+    };
     loop {
         // Biased: frames already received (a pong among them) are handled before the ping
         // deadline is checked, so a consumer that was slow to read does not cause a reconnect.
@@ -408,15 +450,18 @@ async fn connection(
             frame = socket.next() => {
                 ping_unanswered = false;
                 let text = match frame {
-                    None => return End::Lost("connection closed".to_owned()),
-                    Some(Err(e)) => return End::Lost(format!("read failed: {e}")),
+                    None => return lost(heard, "connection closed".to_owned()),
+                    Some(Err(e)) => return lost(heard, format!("read failed: {e}")),
                     Some(Ok(Message::Close(frame))) => {
                         // tungstenite has queued our close frame in answer; send it.
                         let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.flush()).await;
                         let why = frame.map(|f| format!(" ({} {})", f.code, f.reason)).unwrap_or_default();
-                        return End::Lost(format!("closed by server{why}"));
+                        return lost(heard, format!("closed by server{why}"));
                     }
-                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Text(text))) => {
+                        heard = true;
+                        text
+                    }
                     // Pings are answered by tungstenite on the next read; pongs only prove life.
                     Some(Ok(_)) => continue,
                 };

@@ -92,6 +92,9 @@ async fn listen(state: AppState) {
             WsItem::Disconnected { reason, retry_in } => {
                 tracing::info!(%reason, ?retry_in, "WebSocket disconnected; reconnecting");
             }
+            WsItem::Unauthorized { reason } => {
+                tracing::error!(%reason, "Mattermost refuses the bot token on the WebSocket");
+            }
         }
     }
     tracing::warn!("the WebSocket event stream ended; [message] routes are not served");

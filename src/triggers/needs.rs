@@ -251,7 +251,9 @@ async fn websocket(client: &Client) -> Finding {
         while let Some(item) = events.next().await {
             match item {
                 WsItem::Event(e) if e.kind() == WsEventKind::Hello => return Ok(()),
-                WsItem::Disconnected { reason, .. } => return Err(reason),
+                WsItem::Disconnected { reason, .. } | WsItem::Unauthorized { reason } => {
+                    return Err(reason);
+                }
                 _ => {}
             }
         }

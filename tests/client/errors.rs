@@ -363,3 +363,102 @@ async fn websocket_session_with_token() -> switchboard::mattermost::WsItem {
     events.close().await;
     disconnected
 }
+
+/// A 429 asking for longer than the policy's longest wait fails at once with that wait:
+/// retrying after `max_delay` (10 s) would be refused again, three times, for 30 s.
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_longer_than_the_longest_wait_fails_at_once_with_the_wait() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "60")
+                .set_body_string("limit exceeded\n"),
+        )
+        .mount(&server)
+        .await;
+    let started = tokio::time::Instant::now();
+    let err = retrying_client(&server).users().me().await.unwrap_err();
+    match err {
+        Error::RateLimited { retry_after, .. } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(60)));
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+/// Mattermost recognises a repeated `pending_post_id` for 30 s from the first attempt
+/// (`pendingPostIDsCacheTTL`, `server/channels/app/post.go`); a repeat after that is a second
+/// post. A create that timed out after 30 s is therefore not sent again, while other calls
+/// that time out are.
+#[tokio::test(start_paused = true)]
+async fn a_post_that_timed_out_is_not_sent_again_once_the_server_would_not_recognise_it() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        // Accepts and never answers: every attempt times out.
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    let client = Client::builder(url)
+        .token(TOKEN)
+        .timeout(Duration::from_secs(30))
+        .retry_policy(RetryPolicy::default())
+        .build()
+        .unwrap();
+
+    let err = client
+        .posts()
+        .create(&ChannelId::new("chan1"), "deployed")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "the post was sent again"
+    );
+
+    // A GET that times out is still retried (4 attempts in all).
+    let err = client.users().me().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(accepted.load(Ordering::SeqCst), 5);
+}
+
+/// `Retry-After` may be an HTTP date (RFC 9110; what some proxies send): it is read as the time
+/// until then, not ignored (which made the client retry after a second into certain refusals).
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_date_is_read_as_the_time_until_then() {
+    let server = MockServer::start().await;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(90);
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(429).insert_header(
+            "retry-after",
+            at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        ))
+        .mount(&server)
+        .await;
+    let err = retrying_client(&server).users().me().await.unwrap_err();
+    match err {
+        Error::RateLimited {
+            retry_after: Some(wait),
+            ..
+        } => assert!(
+            wait > Duration::from_secs(80) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        ),
+        other => panic!("expected RateLimited with a wait, got {other:?}"),
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

@@ -113,3 +113,48 @@ async fn channel_posts_stream_in_order_across_pages() {
     let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["p3", "p2", "p1"]);
 }
+
+/// `since` is answered with every post changed since then, unpaged (Mattermost ignores `page`
+/// and `per_page` then), so a stream sends one request and yields each post once, however
+/// many came back.
+#[tokio::test]
+async fn channel_posts_since_a_time_are_one_unpaged_request() {
+    use wiremock::matchers::query_param_is_missing;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/channels/chan1/posts"))
+        .and(query_param("since", "1700000000000"))
+        .and(query_param_is_missing("page"))
+        .and(query_param_is_missing("per_page"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(crate::fixtures::post_list(&["p3", "p2", "p1"])),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let channel = "chan1".into();
+    let posts: Result<Vec<_>, _> = client
+        .posts()
+        .for_channel(&channel)
+        .since(1_700_000_000_000)
+        .per_page(2)
+        .stream()
+        .try_collect()
+        .await;
+    let ids: Vec<String> = posts
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id.into_string())
+        .collect();
+    assert_eq!(ids, ["p3", "p2", "p1"]);
+    let list = client
+        .posts()
+        .for_channel(&channel)
+        .since(1_700_000_000_000)
+        .page(0)
+        .await
+        .unwrap();
+    assert_eq!(list.order.len(), 3);
+}

@@ -1,5 +1,6 @@
-//! The README's "Use the client" example, run as written against a strict fake server, so the
-//! README cannot drift from the API.
+//! The README's "Use the client" example (also in the manual's `docs/src/rust.md`), run as
+//! written against a strict fake server, so the README cannot drift from the API; and a check
+//! that the text of both copies is the code run here, so neither can drift from the test.
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
@@ -68,4 +69,56 @@ async fn the_readme_example_runs_as_written() {
         .await;
 
     readme_example(server.uri(), TOKEN).await.unwrap();
+}
+
+/// The code of the first ```rust block after `heading` in `page`, without its `use` lines.
+fn snippet(page: &str, heading: &str) -> String {
+    let text = std::fs::read_to_string(format!("{}/{page}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let after = text
+        .split_once(heading)
+        .unwrap_or_else(|| panic!("{page}: no `{heading}`"))
+        .1;
+    let block = after
+        .split_once("```rust")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .unwrap_or_else(|| panic!("{page}: no rust block after `{heading}`"))
+        .0;
+    let block = block.split_once('\n').map_or(block, |(_, code)| code);
+    block
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("use "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Code without comments and whitespace, so rustfmt's line breaks do not matter.
+fn squeezed(code: &str) -> String {
+    code.lines()
+        .map(|line| line.split_once("//").map_or(line, |(code, _)| code))
+        .flat_map(str::chars)
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+#[test]
+fn the_readme_and_manual_show_exactly_the_code_this_test_runs() {
+    let source = include_str!("readme.rs");
+    let body = source
+        .split_once("async fn readme_example")
+        .and_then(|(_, rest)| rest.split_once("-> Result<(), Error> {"))
+        .and_then(|(_, rest)| rest.split_once("    Ok(())"))
+        .unwrap()
+        .0;
+    let tested = squeezed(body);
+    for (page, heading) in [
+        ("README.md", "## Use the client"),
+        ("docs/src/rust.md", "## The client"),
+    ] {
+        let shown =
+            squeezed(&snippet(page, heading).replace("\"https://chat.example.com\"", "server_url"));
+        assert_eq!(
+            shown, tested,
+            "{page}: the example differs from `readme_example` here"
+        );
+    }
 }

@@ -178,3 +178,152 @@ async fn emoji_creation_sends_the_images_content_type() {
         "{emoji_part:?}"
     );
 }
+
+/// A server (or a proxy in front of it) that answers 200 with a body that never ends: the
+/// client stops at its limit with `TooLarge` instead of filling memory until the timeout.
+#[tokio::test]
+async fn an_endless_answer_stops_at_the_response_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = socket.read(&mut buf).await.unwrap();
+            if n == 0 {
+                return;
+            }
+            request.extend_from_slice(&buf[..n]);
+        }
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                    transfer-encoding: chunked\r\n\r\n5\r\n[1,2,\r\n";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = format!("1000\r\n{}\r\n", "3,".repeat(2048));
+        // Until the client hangs up.
+        while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+    });
+    let client = switchboard::mattermost::Client::builder(url)
+        .token(crate::support::TOKEN)
+        .timeout(std::time::Duration::from_secs(20))
+        .max_response_bytes(1 << 20)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.teams().for_user(None).await.unwrap_err();
+    assert!(
+        matches!(err, Error::TooLarge { limit, .. } if limit == 1 << 20),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("1048576 bytes"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// With a `Content-Length` above the limit, nothing of the body is read.
+#[tokio::test]
+async fn an_answer_declared_too_long_is_refused_before_reading_it() {
+    let server = MockServer::start().await;
+    let many: Vec<_> = (0..100).map(|i| emoji(&format!("em{i}"))).collect();
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!(many)))
+        .mount(&server)
+        .await;
+    let client = switchboard::mattermost::Client::builder(server.uri())
+        .token(crate::support::TOKEN)
+        .max_response_bytes(4096)
+        .build()
+        .unwrap();
+    let err = futures::TryStreamExt::try_next(&mut client.emoji().list())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::TooLarge { limit: 4096, .. }),
+        "{err:?}"
+    );
+}
+
+/// A URL with credentials would send them as a Basic `Authorization` header ahead of the
+/// token's (so every call is a 401) and print the password in `Debug`; one with a query would
+/// put `/api/v4/…` inside the query. Both are refused when the client is built, without
+/// echoing the password.
+#[test]
+fn a_server_url_with_credentials_or_a_query_is_refused() {
+    for url in [
+        "https://bot:hunter2secret@chat.example.com",
+        "https://bot@chat.example.com",
+        "https://chat.example.com/?team=main",
+        "https://chat.example.com/#main",
+    ] {
+        let err = switchboard::mattermost::Client::builder(url)
+            .token(crate::support::TOKEN)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{url}: {err:?}");
+        assert!(!err.to_string().contains("hunter2secret"), "{err}");
+    }
+    // A path prefix (Mattermost served below a sub-path) is fine.
+    let client = switchboard::mattermost::Client::builder("https://example.com/chat/")
+        .build()
+        .unwrap();
+    assert_eq!(client.server_url().path(), "/chat/");
+}
+
+/// `.` and `..` stay as they are under percent-encoding, and URL parsing resolves them: a
+/// username `..` would ask `GET /api/v4/users/` instead of `/users/username/..`, and
+/// `remove_member(channel, "..")` would send `DELETE /api/v4/channels/{id}/`. Refused before
+/// sending, as is a raw path that climbs with `%2e%2e` or `\`.
+#[tokio::test]
+async fn dot_segments_in_names_and_raw_paths_are_refused_before_sending() {
+    use switchboard::mattermost::endpoints::Verb;
+    let server = MockServer::start().await;
+    let client = client_for(&server);
+    let err = client.users().by_username("..").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    let err = client
+        .channels()
+        .remove_member(&ChannelId::new("chan1"), &UserId::new("."))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    for raw in ["/users/%2e%2e/%2e%2e/hooks/x", "/users/..\\..\\hooks/x"] {
+        let err = client
+            .raw::<serde_json::Value, ()>(Verb::Get, raw, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{raw}: {err:?}");
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+/// A slash command's or outgoing hook's verification token lets whoever holds it forge the
+/// integration's callbacks; logging a listing with `{:?}` must not print it.
+#[test]
+fn command_and_outgoing_hook_debug_hide_their_verification_tokens() {
+    use switchboard::mattermost::TeamId;
+    use switchboard::mattermost::models::{Command, OutgoingWebhook};
+    let mut command = Command::new(TeamId::new("team1"), "deploy", "https://sb/commands/deploy");
+    command.token = "cmdtoken123secret".into();
+    let shown = format!("{command:?}");
+    assert!(!shown.contains("cmdtoken123secret"), "{shown}");
+    assert!(
+        shown.contains("\"deploy\"") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+
+    let mut hook = OutgoingWebhook::new(
+        TeamId::new("team1"),
+        "pager",
+        vec!["oncall".into()],
+        vec!["https://sb/hooks/pager".into()],
+    );
+    hook.token = Some("hooktoken456secret".into());
+    let shown = format!("{hook:?}");
+    assert!(!shown.contains("hooktoken456secret"), "{shown}");
+    assert!(
+        shown.contains("oncall") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+}

@@ -486,3 +486,46 @@ async fn without_a_token_the_stream_ends_instead_of_retrying_forever() {
     let connection = tokio::time::timeout(Duration::from_secs(60), listener.accept()).await;
     assert!(connection.is_err(), "no connection without a token");
 }
+
+/// Mattermost closes the socket right after an `authentication_challenge` whose token names no
+/// session (`ServeWebSocket` in `channels/app/platform/websocket_router.go`), before any
+/// `hello`. The client then asks `GET /users/me`; on a 401 it says so and ends, instead of
+/// reconnecting every few seconds forever with a token that cannot work.
+#[tokio::test(start_paused = true)]
+async fn a_refused_token_ends_the_stream_with_unauthorized() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (listener, client) = listen().await;
+    let mut events = client.events(options());
+    let (ws, _) = accept(&listener).await;
+    drop(ws); // closed after the challenge, as the server does with a bad token
+
+    // The next connection must be the REST check, not another upgrade.
+    let (mut tcp, _) = listener.accept().await.unwrap();
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tcp.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the client hung up");
+        head.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    assert!(head.starts_with("GET /api/v4/users/me "), "{head}");
+    let body = json!({"id": "api.context.session_expired.app_error",
+        "message": "Invalid or expired session, please login again.",
+        "detailed_error": "", "request_id": "r1", "status_code": 401})
+    .to_string();
+    let answer = format!(
+        "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(answer.as_bytes()).await.unwrap();
+
+    match next(&mut events).await {
+        WsItem::Unauthorized { reason } => {
+            assert!(reason.contains("session_expired"), "{reason}");
+            assert!(!reason.contains(TOKEN), "{reason}");
+        }
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+    assert!(events.next().await.is_none(), "the stream must end");
+}

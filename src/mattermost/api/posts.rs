@@ -1,5 +1,6 @@
 //! Posts: <https://api.mattermost.com/#tag/posts>.
 
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::handle;
@@ -78,7 +79,9 @@ fn pending_post_id() -> String {
 
 /// Builder for `POST /posts`
 /// (<https://api.mattermost.com/#tag/posts/operation/CreatePost>). Always sends a
-/// `pending_post_id`, so a retry after a timeout cannot post twice.
+/// `pending_post_id`, so a retry after a timeout or 5xx cannot post twice: Mattermost answers a
+/// repeat with the post already made, for 30 s, and the client retries such failures only
+/// within 25 s of the first attempt (after that, the error is returned).
 ///
 /// ```no_run
 /// # async fn demo(client: switchboard::mattermost::Client, channel: switchboard::mattermost::ChannelId, root: switchboard::mattermost::PostId) -> switchboard::mattermost::Result<()> {
@@ -260,12 +263,23 @@ pub struct ChannelPosts {
 }
 
 impl ChannelPosts {
-    /// Posts changed since this time (Unix milliseconds); the answer is not paged.
+    /// Posts changed since this time (Unix milliseconds). The answer is not paged: Mattermost
+    /// returns every post changed since then (at most 1000) in one answer and ignores `page`,
+    /// `per_page`, `before` and `after` (`getPostsForChannel` in `server/channels/api4/post.go`
+    /// reads `since` first), so [`page`](Self::page) and [`stream`](Self::stream) send one
+    /// request without them.
     ///
     /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn since(mut self, millis: i64) -> Self {
         self.query.push(("since", millis.to_string()));
         self
+    }
+
+    /// Whether `since` is set (and non-zero: the server treats `since=0` as absent).
+    fn is_since(&self) -> bool {
+        self.query
+            .iter()
+            .any(|(key, value)| *key == "since" && value.parse::<i64>().is_ok_and(|v| v > 0))
     }
 
     /// Posts before this post.
@@ -312,16 +326,34 @@ impl ChannelPosts {
     ///
     /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub async fn page(self, page: u32) -> Result<PostList> {
-        let request = Self::request(&self.channel_id, &self.query)?
-            .query("page", &page)
-            .query("per_page", &self.per_page);
+        let mut request = Self::request(&self.channel_id, &self.query)?;
+        if !self.is_since() {
+            request = request
+                .query("page", &page)
+                .query("per_page", &self.per_page);
+        }
         self.client.send_json(&request).await
     }
 
-    /// All posts, newest first, one page in flight at a time.
+    /// All posts, newest first, one page in flight at a time. With [`since`](Self::since),
+    /// the one unpaged answer.
     ///
     /// API: <https://api.mattermost.com/#tag/posts/operation/GetPostsForChannel>.
     pub fn stream(self) -> ItemStream<Post> {
+        if self.is_since() {
+            // Paging would ask for the same answer again as "page 1" and, as it is as long as a
+            // full page, end in `PaginationStuck` (or, with a post edited in between, repeat
+            // every post).
+            let (client, request) = (self.client, Self::request(&self.channel_id, &self.query));
+            return futures::stream::once(async move {
+                let list: PostList = client.send_json(&request?).await?;
+                Ok::<_, crate::mattermost::Error>(futures::stream::iter(
+                    list.into_ordered().into_iter().map(Ok),
+                ))
+            })
+            .try_flatten()
+            .boxed();
+        }
         let (channel_id, query) = (self.channel_id, self.query);
         paginate::<PostList, Post, _, _>(
             self.client,

@@ -49,10 +49,12 @@ impl<'de> Deserialize<'de> for CommandMethod {
     }
 }
 
-/// A slash command (`model.Command`); the same shape is sent on create and update.
+/// A slash command (`model.Command`); the same shape is sent on create and update. Its
+/// `Debug` does not print the verification `token` (whoever has it can forge the command's
+/// callbacks).
 ///
 /// API: <https://api.mattermost.com/#tag/commands/operation/CreateCommand>.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Command {
     /// Description shown in autocomplete.
@@ -106,6 +108,37 @@ pub struct Command {
     /// Fields this client does not model (`plugin_id`, `autocomplete_data` …).
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Prints every field but the token's value (`[redacted]`, or `""` when there is none).
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Command")
+            .field("auto_complete_desc", &self.auto_complete_desc)
+            .field("auto_complete_hint", &self.auto_complete_hint)
+            .field("auto_complete", &self.auto_complete)
+            .field("create_at", &self.create_at)
+            .field("creator_id", &self.creator_id)
+            .field("delete_at", &self.delete_at)
+            .field("description", &self.description)
+            .field("display_name", &self.display_name)
+            .field("icon_url", &self.icon_url)
+            .field("id", &self.id)
+            .field("method", &self.method)
+            .field("team_id", &self.team_id)
+            .field("token", &redacted(&self.token))
+            .field("trigger", &self.trigger)
+            .field("update_at", &self.update_at)
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("extra", &self.extra)
+            .finish()
+    }
+}
+
+/// What `Debug` shows for a verification token.
+pub(super) fn redacted(token: &str) -> &'static str {
+    if token.is_empty() { "" } else { "[redacted]" }
 }
 
 fn is_zero(v: &i64) -> bool {

@@ -108,9 +108,11 @@ impl IncomingWebhookPayload {
 }
 
 /// An outgoing webhook (`model.OutgoingWebhook`); the same shape is sent on create and update.
+/// Its `Debug` does not print the verification `token` (whoever has it can forge the hook's
+/// callbacks).
 ///
 /// API: <https://api.mattermost.com/#tag/webhooks/operation/CreateOutgoingWebhook>.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OutgoingWebhook {
     /// Where Mattermost posts matching messages (`http(s)://`, at least one).
@@ -161,6 +163,34 @@ pub struct OutgoingWebhook {
     /// Fields this client does not model.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// Prints every field but the token's value.
+impl std::fmt::Debug for OutgoingWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingWebhook")
+            .field("callback_urls", &self.callback_urls)
+            .field("channel_id", &self.channel_id)
+            .field("content_type", &self.content_type)
+            .field("create_at", &self.create_at)
+            .field("creator_id", &self.creator_id)
+            .field("delete_at", &self.delete_at)
+            .field("description", &self.description)
+            .field("display_name", &self.display_name)
+            .field("icon_url", &self.icon_url)
+            .field("id", &self.id)
+            .field("team_id", &self.team_id)
+            .field(
+                "token",
+                &self.token.as_deref().map(super::command::redacted),
+            )
+            .field("trigger_words", &self.trigger_words)
+            .field("trigger_when", &self.trigger_when)
+            .field("update_at", &self.update_at)
+            .field("username", &self.username)
+            .field("extra", &self.extra)
+            .finish()
+    }
 }
 
 impl OutgoingWebhook {
