@@ -902,6 +902,41 @@ fn dev_in_a_kubernetes_pod_answers_messages_without_a_lease() {
     );
 }
 
+/// The `[message]` example of the triggers reference, as a route file.
+fn message_example() -> String {
+    let page = std::fs::read_to_string(repo_root().join("docs/src/reference/triggers.md")).unwrap();
+    let section = &page[page.find("## `[message]`").unwrap()..];
+    let block = section.split("```toml\n").nth(1).unwrap();
+    block.split("\n```").next().unwrap().to_owned()
+}
+
+/// The page's `[message]` example runs as written: a post mentioning the bot is answered in
+/// its thread, in whatever case the mention is typed (Mattermost notifies `@Switchboard` as
+/// `@switchboard`), and one without the mention is not.
+#[test]
+fn the_message_example_answers_mentions_in_any_case() {
+    let routes = routes_with(&[("status.toml", &message_example())]);
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+    let output = run_with_input(
+        dev,
+        b"status of web\n@switchboard status of api\nHey @Switchboard, status of db?\n",
+        Duration::from_secs(60),
+    );
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let steps = parse_transcript(
+        "~town-square @alice> @switchboard status of api\n\
+         ~town-square @alice: @switchboard status of api\n\
+         ↳ ~town-square @switchboard: api: all green\n\
+         ~town-square @alice> Hey @Switchboard, status of db?\n\
+         ~town-square @alice: Hey @Switchboard, status of db?\n\
+         ↳ ~town-square @switchboard: db: all green\n",
+    );
+    assert_transcript(&steps, &stdout);
+    assert!(!stdout.contains("web: all green"), "{stdout}");
+}
+
 /// One action reached by a command, a hook and two buttons, each providing other keys: each
 /// run sees the others' keys empty (as the templates reference says), and `check` passes
 /// arithmetic on an integer argument (its sample is a number, as at run time).
