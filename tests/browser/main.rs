@@ -705,3 +705,79 @@ async fn file_and_datetime_elements_upload_and_submit() {
         .await;
     browser.screenshot("answered").await;
 }
+
+const SHOWN_BY_A_CHOICE: &str = r#"
+[command]
+trigger = "report"
+[dialog]
+title = "Report"
+on_submit = "done"
+[[dialog.elements]]
+name = "summary"
+display_name = "Summary"
+type = "text"
+required = true
+[[dialog.elements]]
+name = "severity"
+display_name = "Severity"
+type = "radio"
+required = true
+refresh = true
+options = [{ text = "Sev 1", value = "sev1" }, { text = "Sev 3", value = "sev3" }]
+[[dialog.elements]]
+name = "reason"
+display_name = "Why?"
+type = "textarea"
+required = true
+show_when = "{{ submission.severity == 'sev1' }}"
+[actions.done.reply]
+visibility = "in_channel"
+text = "{{ submission.severity }}: {{ submission.summary }}, because {{ submission.reason }}"
+"#;
+
+/// A `refresh` field refreshes the form as the user changes it, as Mattermost's web client
+/// does: choosing Sev 1 shows the field its `show_when` names, with what was typed kept, and
+/// the dialog can be completed. (The page used to send no refresh: the field never appeared
+/// and the submission stayed open with no error in sight.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_field_shows_the_fields_its_choice_asks_for() {
+    if !browser_available("refresh") {
+        return;
+    }
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::write(routes.path().join("report.toml"), SHOWN_BY_A_CHOICE).unwrap();
+    let dev = Dev::start(Some(routes.path()));
+    let mut browser = Browser::start("refresh").await;
+    open(&mut browser, &dev).await;
+
+    say(&mut browser, "/report").await;
+    browser
+        .wait_until(
+            "the dialog",
+            "return !document.getElementById('modal-backdrop').hidden",
+        )
+        .await;
+    let reason = "return !!document.querySelector('#dialog [name=reason]')";
+    assert_eq!(browser.eval(reason, json!([])).await, json!(false));
+    browser.type_into("#dialog [name=summary]", "DB down").await;
+    browser
+        .click("#dialog input[name=severity][value=sev1]")
+        .await;
+    browser
+        .wait_until(
+            "the field Sev 1 shows, the summary kept",
+            "return !!document.querySelector('#dialog textarea[name=reason]') && document.querySelector('#dialog [name=summary]').value === 'DB down' && document.querySelector('#dialog input[name=severity][value=sev1]').checked",
+        )
+        .await;
+    browser.screenshot("refreshed").await;
+    browser
+        .type_into("#dialog textarea[name=reason]", "disk full")
+        .await;
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the answer",
+            "return document.getElementById('posts').innerText.includes('sev1: DB down, because disk full') && document.getElementById('modal-backdrop').hidden",
+        )
+        .await;
+}

@@ -460,6 +460,13 @@ function openDialog(opened) {
     el("button", { type: "submit", class: "submit", text: d.submit_label || "Submit" }));
   form.replaceChildren(head, body, foot);
   form.onsubmit = (ev) => { ev.preventDefault(); submitDialog(opened); };
+  // A field declared `refresh` sends the values so far when it changes, as the web client
+  // does; the form the integration answers with (fields shown or hidden by `show_when`)
+  // arrives as a dialog event and replaces this one, entered values kept as its defaults.
+  form.onchange = (ev) => {
+    const e = (d.elements || []).find((x) => x.name === ev.target.name);
+    if (e && e.refresh) refreshDialog(opened);
+  };
   $("modal-backdrop").hidden = false;
   const first = form.querySelector("input, textarea, select");
   if (first) first.focus();
@@ -494,12 +501,23 @@ function collect(opened) {
 }
 
 function showErrors(errors, generic) {
+  const shown = new Set();
   for (const node of $("dialog").querySelectorAll(".element")) {
     const message = errors[node.dataset.name] || "";
+    shown.add(node.dataset.name);
     node.querySelector(".error").textContent = message;
     node.classList.toggle("has-error", !!message);
   }
-  $("dialog").querySelector(".generic-error").textContent = generic || "";
+  // An error for a field this form does not show would otherwise be lost: the dialog would
+  // stay open with nothing said.
+  const unplaced = Object.entries(errors).filter(([name]) => !shown.has(name)).map(([name, m]) => name + ": " + m);
+  $("dialog").querySelector(".generic-error").textContent = [generic, ...unplaced].filter(Boolean).join(" ");
+}
+
+async function refreshDialog(opened) {
+  try {
+    await api("/api/refresh", { user: state.me, channel: state.channel, dialog_id: opened.id, submission: collect(opened).submission });
+  } catch (e) { showErrors({}, e.message); }
 }
 
 async function submitDialog(opened) {
