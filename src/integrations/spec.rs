@@ -883,7 +883,8 @@ pub struct ScheduleSpec {
     /// A cron expression (5 fields, or 6 with seconds first), e.g. `0 9 * * MON-FRI`.
     #[serde(default)]
     pub cron: Option<String>,
-    /// The IANA time zone the cron expression is read in.
+    /// The IANA time zone the cron expression is read in, and `tick.time` / `tick.local` are
+    /// shown in (for `every_secs` too).
     #[serde(default = "default_timezone")]
     pub timezone: String,
     /// Instead of `cron`: every this many seconds.
