@@ -838,6 +838,39 @@ mod tests {
         assert_eq!(values["who"], "u1b2c3d4e5f6g7h8i9j0k1l2m3");
     }
 
+    /// A checkbox is `true` or `false`: a number or another word from a hand-made request is
+    /// refused, never passed on as text that a template would take as true.
+    #[test]
+    fn a_checkbox_takes_a_boolean_only() {
+        for (sent, ok) in [
+            (serde_json::json!(true), Some(true)),
+            (serde_json::json!("true"), Some(true)),
+            (serde_json::json!(false), Some(false)),
+            (serde_json::json!("false"), Some(false)),
+            (serde_json::json!(0), None),
+            (serde_json::json!(1), None),
+            (serde_json::json!("no"), None),
+            (serde_json::json!("yes"), None),
+            (serde_json::json!(["true"]), None),
+        ] {
+            let spec: DialogSpec = toml::from_str(
+                "title = 't'\n[[elements]]\nname = 'urgent'\ndisplay_name = 'Urgent'\ntype = 'bool'",
+            )
+            .unwrap();
+            let result = DialogAction::compile("d", &spec)
+                .unwrap()
+                .validate(serde_json::json!({ "urgent": sent }).as_object().unwrap());
+            match ok {
+                Some(b) => assert_eq!(result.unwrap()["urgent"], b, "{sent}"),
+                None => assert_eq!(
+                    result.unwrap_err()["urgent"],
+                    "This value has the wrong type.",
+                    "{sent}"
+                ),
+            }
+        }
+    }
+
     #[test]
     fn a_valid_submission_yields_declared_values_only() {
         let values = submit(
@@ -896,6 +929,64 @@ mod tests {
         }
         let errors = submit(serde_json::json!({"teams": ["a"], "people": ["@alice"]})).unwrap_err();
         assert_eq!(errors["people"], "Choose a user from the list.");
+    }
+
+    /// The mobile app submits a multiselect as one comma-separated string, and a web adapter
+    /// may pass the apps-form option objects through: each is the same choice as the array.
+    #[test]
+    fn a_multiselect_is_read_in_every_form_mattermost_clients_send() {
+        let spec: DialogSpec = toml::from_str(
+            r#"
+            title = "t"
+            [[elements]]
+            name = "teams"
+            display_name = "Teams"
+            type = "select"
+            multiselect = true
+            max_items = 2
+            options = [{ text = "A", value = "a" }, { text = "B", value = "b" }, { text = "C", value = "c" }, { text = "D, E", value = "d,e" }]
+            "#,
+        )
+        .unwrap();
+        let dialog = DialogAction::compile("d", &spec).unwrap();
+        let submit =
+            |v: Value| dialog.validate(serde_json::json!({ "teams": v }).as_object().unwrap());
+        for sent in [
+            serde_json::json!(["a", "c"]),
+            serde_json::json!("a,c"),
+            serde_json::json!("a, c"),
+            serde_json::json!([{"label": "A", "value": "a"}, {"label": "C", "value": "c"}]),
+        ] {
+            assert_eq!(
+                submit(sent.clone()).unwrap()["teams"],
+                serde_json::json!(["a", "c"]),
+                "{sent}"
+            );
+        }
+        assert_eq!(
+            submit(serde_json::json!("b")).unwrap()["teams"],
+            serde_json::json!(["b"])
+        );
+        // An offered value with a comma in it is one value.
+        assert_eq!(
+            submit(serde_json::json!("d,e")).unwrap()["teams"],
+            serde_json::json!(["d,e"])
+        );
+        // Split, the values are checked like an array's.
+        for (sent, error) in [
+            (serde_json::json!("a,b,c"), "Choose at most 2."),
+            (
+                serde_json::json!("a,z"),
+                "Choose one of the offered options.",
+            ),
+            (serde_json::json!("a,a"), "`a` is chosen twice."),
+            (
+                serde_json::json!([{"label": "A"}]),
+                "This value has the wrong type.",
+            ),
+        ] {
+            assert_eq!(submit(sent.clone()).unwrap_err()["teams"], error, "{sent}");
+        }
     }
 
     #[test]

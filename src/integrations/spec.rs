@@ -516,7 +516,8 @@ pub struct ElementSpec {
     /// For a `dynamic` select: how its options are computed.
     #[serde(default)]
     pub lookup: Option<LookupSpec>,
-    /// For select: several values may be chosen; the submission is an array.
+    /// For select: several values may be chosen; the submission is an array (the mobile app's
+    /// comma-separated string is read as the same values).
     #[serde(default)]
     pub multiselect: bool,
     /// For a multiselect: the fewest values (a required one needs at least one anyway).

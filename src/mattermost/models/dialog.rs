@@ -9,7 +9,8 @@
 //! `integrations.ts`):
 //!
 //! - `multiselect` (bool) is allowed on `select` only; its `default` is comma-separated option
-//!   values; the web client submits an **array of strings**.
+//!   values; the web client submits an **array of strings**, the mobile app one string of
+//!   comma-separated values.
 //! - `date` / `datetime` elements take `min_date`, `max_date` (`YYYY-MM-DD` or relative:
 //!   `today`, `tomorrow`, `yesterday`, `±N` + `d`/`w`/`m`/`h`) and, for datetime,
 //!   `time_interval` (minutes, 1..=1440 and a divisor of 1440; 0 means the default 60).
