@@ -185,6 +185,7 @@ impl DialogAction {
                 },
             });
         }
+        problems.extend(unrefreshed_show_when(&elements));
         let mut rules = Vec::new();
         for (i, r) in spec.rules.iter().enumerate() {
             let key_when = "rules.when";
@@ -557,6 +558,44 @@ impl Element {
     }
 }
 
+/// `show_when` reading a field of the same dialog that has no `refresh = true`: the client
+/// only asks for a new form when a refresh field changes, so the element would not appear (or
+/// disappear) as the user fills the form in, while the submission is checked against the
+/// values — a required element shown by them fails on a field the user never saw.
+fn unrefreshed_show_when(elements: &[Element]) -> Vec<DeclarationProblem> {
+    let mut problems = Vec::new();
+    for (i, e) in elements.iter().enumerate() {
+        let Some(show_when) = &e.show_when else {
+            continue;
+        };
+        let mut read: Vec<String> = show_when
+            .variables()
+            .iter()
+            .filter_map(|v| v.strip_prefix("submission."))
+            .map(|rest| rest.split('.').next().unwrap_or(rest).to_owned())
+            .collect();
+        read.sort();
+        read.dedup();
+        for field in read {
+            let Some(other) = elements.iter().find(|o| o.spec.name == field) else {
+                continue; // an earlier step's value: fixed while this form is open
+            };
+            if !other.spec.refresh {
+                problems.push((
+                    Some(i),
+                    "show_when",
+                    format!(
+                        "reads `submission.{field}`, but `{field}` has no `refresh = true`: \
+                         Mattermost does not rebuild the form when it changes, so this field \
+                         would not appear or disappear as the user fills the form in"
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
 /// Problems with the keys that only some element types take.
 fn element_problems(i: usize, e: &ElementSpec, problems: &mut Vec<DeclarationProblem>) {
     let is_date = matches!(e.kind, ElementType::Date | ElementType::Datetime);
@@ -869,6 +908,41 @@ mod tests {
                 ),
             }
         }
+    }
+
+    /// A field shown by another's value needs that one to refresh the form; a value from an
+    /// earlier step (not a field of this dialog) is fixed and needs nothing.
+    #[test]
+    fn show_when_reading_a_field_without_refresh_is_a_declaration_problem() {
+        let compile = |refresh: bool| {
+            let spec: DialogSpec = toml::from_str(&format!(
+                r#"
+                title = "t"
+                [[elements]]
+                name = "severity"
+                display_name = "Severity"
+                type = "radio"
+                refresh = {refresh}
+                options = [{{ text = "Sev 1", value = "sev1" }}]
+                [[elements]]
+                name = "reason"
+                display_name = "Why?"
+                type = "textarea"
+                required = true
+                show_when = "{{{{ submission.severity == 'sev1' and submission.summary }}}}"
+                "#
+            ))
+            .unwrap();
+            DialogAction::compile("d", &spec)
+        };
+        let problems = compile(false).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (Some(1), "show_when"));
+        assert!(
+            problems[0].2.contains("`severity` has no `refresh = true`"),
+            "{problems:?}"
+        );
+        assert!(compile(true).is_ok());
     }
 
     #[test]

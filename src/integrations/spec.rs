@@ -510,7 +510,8 @@ pub struct ElementSpec {
     #[serde(default)]
     pub refresh: bool,
     /// Show the element only when this template (over `submission`, `args`, `context`)
-    /// renders `true`; a hidden element is not submitted and not required.
+    /// renders `true`; a hidden element is not submitted and not required. A field of the same
+    /// dialog it reads needs `refresh = true`.
     #[serde(default)]
     pub show_when: Option<String>,
     /// For a `dynamic` select: how its options are computed.
