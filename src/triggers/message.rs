@@ -140,7 +140,8 @@ fn mentions(message: &str, username: &str) -> bool {
     let is_key = |word: &str| word.to_lowercase() == key;
     message
         .split(|c: char| !(c.is_alphanumeric() || matches!(c, ':' | '.' | '-' | '_' | '@')))
-        .filter(|word| !word.is_empty() && !(word.starts_with(':') && word.ends_with(':')))
+        // An empty piece is no word; a `:word:` is an emoji code, never a mention.
+        .filter(|word| !(word.is_empty() || word.starts_with(':') && word.ends_with(':')))
         .any(|word| {
             let word = word.trim_start_matches([':', '.', '-', '_']);
             let mut candidate = word;

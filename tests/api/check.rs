@@ -573,7 +573,11 @@ show_when = "{{ submission.severity == 'sev1' }}"
     let output = check();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let line = route.lines().position(|l| l.starts_with("show_when")).unwrap() + 1;
+    let line = route
+        .lines()
+        .position(|l| l.starts_with("show_when"))
+        .unwrap()
+        + 1;
     assert!(
         stderr.contains(&format!(
             "report.toml:{line}: `dialog.elements[1].show_when`: reads `submission.severity`, but `severity` has no `refresh = true`"
