@@ -912,8 +912,9 @@ fn default_timezone() -> String {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageSpec {
-    /// Words that trigger the route (any word of the message, compared case-insensitively);
-    /// empty: every message (narrowed by `pattern`).
+    /// Words that trigger the route (any word of the message, as written or without the
+    /// punctuation around it, compared case-insensitively; one word each, a phrase is a
+    /// `pattern`); empty: every message (narrowed by `pattern`).
     #[serde(default)]
     pub trigger_words: Vec<String>,
     /// A regular expression matched against the message; its named captures become
