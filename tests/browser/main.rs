@@ -781,3 +781,64 @@ async fn a_refresh_field_shows_the_fields_its_choice_asks_for() {
         )
         .await;
 }
+
+const BOOK: &str = r#"
+[command]
+trigger = "book"
+[dialog]
+title = "Book"
+on_submit = "ok"
+[[dialog.elements]]
+name = "day"
+display_name = "Day"
+type = "date"
+required = true
+default = "+1d"
+[actions.ok.reply]
+visibility = "in_channel"
+text = "booked {{ submission.day }}"
+"#;
+
+/// A relative date default is pre-filled as the day it names (here tomorrow, UTC), as the web
+/// client does, and is submitted as that day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relative_date_default_is_prefilled_as_its_day() {
+    if !browser_available("relative-default") {
+        return;
+    }
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::write(routes.path().join("book.toml"), BOOK).unwrap();
+    let dev = Dev::start(Some(routes.path()));
+    let mut browser = Browser::start("relative-default").await;
+    open(&mut browser, &dev).await;
+    let tomorrow = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .tomorrow()
+        .unwrap()
+        .to_string();
+
+    say(&mut browser, "/book").await;
+    browser
+        .wait_until(
+            "the dialog",
+            "return !document.getElementById('modal-backdrop').hidden",
+        )
+        .await;
+    let value = browser
+        .eval(
+            "return document.querySelector('#dialog input[name=day]').value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(value, json!(tomorrow));
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the answer",
+            &format!(
+                "return document.getElementById('posts').innerText.includes('booked {tomorrow}')"
+            ),
+        )
+        .await;
+}

@@ -902,6 +902,33 @@ fn dev_in_a_kubernetes_pod_answers_messages_without_a_lease() {
     );
 }
 
+/// A relative date `default` (Mattermost takes `today`, `+1w` …) is pre-filled as the day it
+/// names, as the web client does: submitted untouched, the route gets that day, not the word
+/// (which it would refuse as no date).
+#[test]
+fn a_relative_date_default_is_submitted_as_the_day_it_names() {
+    let routes = routes_with(&[(
+        "book.toml",
+        "[command]\ntrigger = \"book\"\n[dialog]\ntitle = \"Book\"\non_submit = \"ok\"\n\
+         [[dialog.elements]]\nname = \"day\"\ndisplay_name = \"Day\"\ntype = \"date\"\n\
+         required = true\ndefault = \"today\"\nmin_date = \"today\"\n\
+         [actions.ok.reply]\nvisibility = \"in_channel\"\ntext = \"booked {{ submission.day }}\"\n",
+    )]);
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+    let output = run_with_input(dev, b"/book\n!submit\n", Duration::from_secs(60));
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    assert!(
+        stdout.contains(&format!("@switchboard: booked {today}")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Enter a date"), "{stdout}");
+}
+
 /// The `[message]` example of the triggers reference, as a route file.
 fn message_example() -> String {
     let page = std::fs::read_to_string(repo_root().join("docs/src/reference/triggers.md")).unwrap();
