@@ -254,3 +254,98 @@ fn a_lookup_takes_exactly_one_source_and_json_pointers() {
     assert!(!out.status.success());
     assert!(stderr.contains("JSON Pointer"), "{stderr}");
 }
+
+/// A JSON array of `n` options, each about 40 bytes.
+fn many_options(n: usize) -> String {
+    let items: Vec<String> = (0..n)
+        .map(|i| format!("{{\"value\":\"v{i}\",\"text\":\"option number {i}\"}}"))
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+/// A lookup service answering megabytes (with a length, or streamed without one) is refused
+/// after 1 MiB rather than buffered whole: the lookup lists nothing (logged) and a submitted
+/// value gets the field's "could not be checked" — while an answer under the limit, with far
+/// more options than are kept, still works.
+#[tokio::test]
+async fn a_lookup_answer_larger_than_the_limit_is_refused_not_buffered() {
+    let big = many_options(40_000); // ~1.6 MB
+    assert!(big.len() > 1024 * 1024);
+    let streamed = big.clone();
+    let app = axum::Router::new()
+        .route("/huge", get(move || async move { big }))
+        .route(
+            "/endless",
+            get(move || async move {
+                let chunks: Vec<Result<Vec<u8>, std::io::Error>> = streamed
+                    .into_bytes()
+                    .chunks(16 * 1024)
+                    .map(|c| Ok(c.to_vec()))
+                    .collect();
+                axum::body::Body::from_stream(futures::stream::iter(chunks))
+            }),
+        )
+        .route("/fine", get(|| async { many_options(5_000) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let element = |name: &str| {
+        format!(
+            "[[dialog.elements]]\nname = \"{name}\"\ndisplay_name = \"{name}\"\ntype = \"select\"\n\
+             data_source = \"dynamic\"\nrequired = false\n[dialog.elements.lookup.http]\n\
+             url = \"http://{host}/{name}\"\n"
+        )
+    };
+    let route = format!(
+        "[command]\ntrigger = \"pick\"\n[dialog]\ntitle = \"Pick\"\n{}{}{}",
+        element("huge"),
+        element("endless"),
+        element("fine")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pick.toml"), route).unwrap();
+    let (sim, app) = start(dir.path()).await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/pick")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().unwrap();
+    let lookup = |field: &'static str| {
+        let world = world.clone();
+        let dialog = dialog.clone();
+        async move {
+            world
+                .lookup_dialog(
+                    "alice",
+                    "main",
+                    "town-square",
+                    &dialog,
+                    field,
+                    "",
+                    Map::new(),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{field}: the lookup failed for Mattermost: {e:?}"))
+        }
+    };
+    for field in ["huge", "endless"] {
+        assert_eq!(lookup(field).await, json!({"items": []}), "{field}");
+    }
+    let fine = lookup("fine").await;
+    assert_eq!(fine["items"].as_array().unwrap().len(), 100, "{fine}");
+
+    let mut values = Map::new();
+    values.insert("endless".into(), json!("v1"));
+    let answer = world
+        .submit_dialog("alice", "main", "town-square", &dialog, values, false)
+        .await
+        .unwrap();
+    assert!(
+        answer["errors"]["endless"]
+            .as_str()
+            .is_some_and(|m| m.contains("could not be checked")),
+        "{answer}"
+    );
+    app.stop().await;
+}
