@@ -513,6 +513,16 @@ impl DialogAction {
                     );
                 }
                 Err(LookupError::Template(t)) => return Err(t),
+                Err(LookupError::TooManyToConfirm(n)) => {
+                    tracing::warn!(field = %e.spec.name, chosen = n, "too many values to confirm with the lookup service");
+                    errors.insert(
+                        e.spec.name.clone(),
+                        format!(
+                            "Too many values to check: choose at most {} that the list does not show before you type.",
+                            super::dialog_lookup::MOST_CONFIRMATIONS
+                        ),
+                    );
+                }
                 Err(other) => {
                     tracing::warn!(field = %e.spec.name, error = %other, "a lookup to check a submitted value failed");
                     errors.insert(
