@@ -19,7 +19,10 @@
 //!   lacks it drop it when they relay the dialog, so both are sent. Values are submitted as
 //!   strings: `YYYY-MM-DD` for date, `YYYY-MM-DDTHH:mm:ss[.fff](Z|±HH:MM)` for datetime (the
 //!   clients' `DATETIME_FORMAT_PATTERN`; the server's own parser also takes the forms without
-//!   offset or seconds for `default`, `min_date`, `max_date`).
+//!   offset or seconds for `default`, `min_date`, `max_date`). A `default` may be relative
+//!   too (`today`, `+1d`: the server's `validateDateFormat` accepts it, the web client's
+//!   `stringToMoment` resolves it in the field's time zone), and the web client submits the
+//!   resolved day or moment, a datetime in UTC (`YYYY-MM-DDTHH:mm:ssZ`).
 //! - `data_source = "dynamic"` needs `data_source_url` (http(s) or a `/plugins/` path; the web
 //!   client itself allows plain `http://` only to localhost/127.0.0.1) and no `options`.
 //! - `refresh` (bool): changing the field makes the client POST `/actions/dialogs/submit` with
