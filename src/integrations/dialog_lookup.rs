@@ -46,7 +46,8 @@ pub enum LookupError {
     /// The service's answer is not in the declared shape.
     #[error("the lookup answer is not in the declared shape: {0}")]
     Shape(String),
-    /// More chosen values than [`MOST_CONFIRMATIONS`] would each need a request to confirm.
+    /// More chosen values than the 10 (`MOST_CONFIRMATIONS`) that may each take a request to
+    /// confirm.
     #[error("{0} chosen values would each need a request to the service to be confirmed")]
     TooManyToConfirm(usize),
 }

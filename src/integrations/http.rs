@@ -122,7 +122,7 @@ pub enum HttpError {
         /// The redirect status.
         status: u16,
     },
-    /// The answer is longer than [`MAX_ANSWER_BYTES`].
+    /// The answer is longer than 1 MiB (`MAX_ANSWER_BYTES`).
     #[error("{url} answered more than {limit} bytes")]
     TooLarge {
         /// The URL called, without query string or credentials.
