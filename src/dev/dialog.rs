@@ -475,15 +475,22 @@ fn options(element: &Value) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// The values a web client pre-fills: each element's non-empty `default`, as a JSON boolean for
-/// `bool` elements and a string otherwise.
+/// `bool` elements, the day or moment a relative date default names, and a string otherwise.
 pub(super) fn defaults(elements: &[Value]) -> Map<String, Value> {
     elements
         .iter()
         .filter_map(|element| {
             let name = element.get("name")?.as_str()?;
             let default = element.get("default")?.as_str().filter(|d| !d.is_empty())?;
-            let value = if element.get("type").and_then(Value::as_str) == Some("bool") {
+            let kind = element.get("type").and_then(Value::as_str).unwrap_or("");
+            let value = if kind == "bool" {
                 Value::Bool(default == "true")
+            } else if kind == "date" || kind == "datetime" {
+                // The web client resolves a relative default (`today`, `+1w`: its
+                // `stringToMoment`) and submits the day or moment, never the word.
+                Value::String(
+                    typed_date(element, kind, default).unwrap_or_else(|_| default.to_owned()),
+                )
             } else if element.get("multiselect").and_then(Value::as_bool) == Some(true) {
                 Value::Array(
                     default

@@ -185,6 +185,7 @@ impl DialogAction {
                 },
             });
         }
+        problems.extend(unrefreshed_show_when(&elements));
         let mut rules = Vec::new();
         for (i, r) in spec.rules.iter().enumerate() {
             let key_when = "rules.when";
@@ -512,6 +513,16 @@ impl DialogAction {
                     );
                 }
                 Err(LookupError::Template(t)) => return Err(t),
+                Err(LookupError::TooManyToConfirm(n)) => {
+                    tracing::warn!(field = %e.spec.name, chosen = n, "too many values to confirm with the lookup service");
+                    errors.insert(
+                        e.spec.name.clone(),
+                        format!(
+                            "Too many values to check: choose at most {} that the list does not show before you type.",
+                            super::dialog_lookup::MOST_CONFIRMATIONS
+                        ),
+                    );
+                }
                 Err(other) => {
                     tracing::warn!(field = %e.spec.name, error = %other, "a lookup to check a submitted value failed");
                     errors.insert(
@@ -555,6 +566,44 @@ impl Element {
             Some(t) => Ok(t.render(context)?.trim().eq_ignore_ascii_case("true")),
         }
     }
+}
+
+/// `show_when` reading a field of the same dialog that has no `refresh = true`: the client
+/// only asks for a new form when a refresh field changes, so the element would not appear (or
+/// disappear) as the user fills the form in, while the submission is checked against the
+/// values — a required element shown by them fails on a field the user never saw.
+fn unrefreshed_show_when(elements: &[Element]) -> Vec<DeclarationProblem> {
+    let mut problems = Vec::new();
+    for (i, e) in elements.iter().enumerate() {
+        let Some(show_when) = &e.show_when else {
+            continue;
+        };
+        let mut read: Vec<String> = show_when
+            .variables()
+            .iter()
+            .filter_map(|v| v.strip_prefix("submission."))
+            .map(|rest| rest.split('.').next().unwrap_or(rest).to_owned())
+            .collect();
+        read.sort();
+        read.dedup();
+        for field in read {
+            let Some(other) = elements.iter().find(|o| o.spec.name == field) else {
+                continue; // an earlier step's value: fixed while this form is open
+            };
+            if !other.spec.refresh {
+                problems.push((
+                    Some(i),
+                    "show_when",
+                    format!(
+                        "reads `submission.{field}`, but `{field}` has no `refresh = true`: \
+                         Mattermost does not rebuild the form when it changes, so this field \
+                         would not appear or disappear as the user fills the form in"
+                    ),
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// Problems with the keys that only some element types take.
@@ -838,6 +887,74 @@ mod tests {
         assert_eq!(values["who"], "u1b2c3d4e5f6g7h8i9j0k1l2m3");
     }
 
+    /// A checkbox is `true` or `false`: a number or another word from a hand-made request is
+    /// refused, never passed on as text that a template would take as true.
+    #[test]
+    fn a_checkbox_takes_a_boolean_only() {
+        for (sent, ok) in [
+            (serde_json::json!(true), Some(true)),
+            (serde_json::json!("true"), Some(true)),
+            (serde_json::json!(false), Some(false)),
+            (serde_json::json!("false"), Some(false)),
+            (serde_json::json!(0), None),
+            (serde_json::json!(1), None),
+            (serde_json::json!("no"), None),
+            (serde_json::json!("yes"), None),
+            (serde_json::json!(["true"]), None),
+        ] {
+            let spec: DialogSpec = toml::from_str(
+                "title = 't'\n[[elements]]\nname = 'urgent'\ndisplay_name = 'Urgent'\ntype = 'bool'",
+            )
+            .unwrap();
+            let result = DialogAction::compile("d", &spec)
+                .unwrap()
+                .validate(serde_json::json!({ "urgent": sent }).as_object().unwrap());
+            match ok {
+                Some(b) => assert_eq!(result.unwrap()["urgent"], b, "{sent}"),
+                None => assert_eq!(
+                    result.unwrap_err()["urgent"],
+                    "This value has the wrong type.",
+                    "{sent}"
+                ),
+            }
+        }
+    }
+
+    /// A field shown by another's value needs that one to refresh the form; a value from an
+    /// earlier step (not a field of this dialog) is fixed and needs nothing.
+    #[test]
+    fn show_when_reading_a_field_without_refresh_is_a_declaration_problem() {
+        let compile = |refresh: bool| {
+            let spec: DialogSpec = toml::from_str(&format!(
+                r#"
+                title = "t"
+                [[elements]]
+                name = "severity"
+                display_name = "Severity"
+                type = "radio"
+                refresh = {refresh}
+                options = [{{ text = "Sev 1", value = "sev1" }}]
+                [[elements]]
+                name = "reason"
+                display_name = "Why?"
+                type = "textarea"
+                required = true
+                show_when = "{{{{ submission.severity == 'sev1' and submission.summary }}}}"
+                "#
+            ))
+            .unwrap();
+            DialogAction::compile("d", &spec)
+        };
+        let problems = compile(false).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (Some(1), "show_when"));
+        assert!(
+            problems[0].2.contains("`severity` has no `refresh = true`"),
+            "{problems:?}"
+        );
+        assert!(compile(true).is_ok());
+    }
+
     #[test]
     fn a_valid_submission_yields_declared_values_only() {
         let values = submit(
@@ -896,6 +1013,64 @@ mod tests {
         }
         let errors = submit(serde_json::json!({"teams": ["a"], "people": ["@alice"]})).unwrap_err();
         assert_eq!(errors["people"], "Choose a user from the list.");
+    }
+
+    /// The mobile app submits a multiselect as one comma-separated string, and a web adapter
+    /// may pass the apps-form option objects through: each is the same choice as the array.
+    #[test]
+    fn a_multiselect_is_read_in_every_form_mattermost_clients_send() {
+        let spec: DialogSpec = toml::from_str(
+            r#"
+            title = "t"
+            [[elements]]
+            name = "teams"
+            display_name = "Teams"
+            type = "select"
+            multiselect = true
+            max_items = 2
+            options = [{ text = "A", value = "a" }, { text = "B", value = "b" }, { text = "C", value = "c" }, { text = "D, E", value = "d,e" }]
+            "#,
+        )
+        .unwrap();
+        let dialog = DialogAction::compile("d", &spec).unwrap();
+        let submit =
+            |v: Value| dialog.validate(serde_json::json!({ "teams": v }).as_object().unwrap());
+        for sent in [
+            serde_json::json!(["a", "c"]),
+            serde_json::json!("a,c"),
+            serde_json::json!("a, c"),
+            serde_json::json!([{"label": "A", "value": "a"}, {"label": "C", "value": "c"}]),
+        ] {
+            assert_eq!(
+                submit(sent.clone()).unwrap()["teams"],
+                serde_json::json!(["a", "c"]),
+                "{sent}"
+            );
+        }
+        assert_eq!(
+            submit(serde_json::json!("b")).unwrap()["teams"],
+            serde_json::json!(["b"])
+        );
+        // An offered value with a comma in it is one value.
+        assert_eq!(
+            submit(serde_json::json!("d,e")).unwrap()["teams"],
+            serde_json::json!(["d,e"])
+        );
+        // Split, the values are checked like an array's.
+        for (sent, error) in [
+            (serde_json::json!("a,b,c"), "Choose at most 2."),
+            (
+                serde_json::json!("a,z"),
+                "Choose one of the offered options.",
+            ),
+            (serde_json::json!("a,a"), "`a` is chosen twice."),
+            (
+                serde_json::json!([{"label": "A"}]),
+                "This value has the wrong type.",
+            ),
+        ] {
+            assert_eq!(submit(sent.clone()).unwrap_err()["teams"], error, "{sent}");
+        }
     }
 
     #[test]

@@ -20,6 +20,11 @@ use super::template::{Template, TemplateError};
 /// Most options one lookup answers with.
 pub(super) const MOST_LOOKUP_ITEMS: usize = 100;
 
+/// Most chosen values of one field an `http` lookup confirms one by one (those its answer to
+/// an empty query does not list): each is a request to the service, so a hand-made
+/// submission of hundreds of values must not become hundreds of requests.
+pub(super) const MOST_CONFIRMATIONS: usize = 10;
+
 /// What an `http` lookup needs from the runtime.
 #[derive(Debug, Clone, Copy)]
 pub struct LookupEnv<'a> {
@@ -41,6 +46,10 @@ pub enum LookupError {
     /// The service's answer is not in the declared shape.
     #[error("the lookup answer is not in the declared shape: {0}")]
     Shape(String),
+    /// More chosen values than the 10 (`MOST_CONFIRMATIONS`) that may each take a request to
+    /// confirm.
+    #[error("{0} chosen values would each need a request to the service to be confirmed")]
+    TooManyToConfirm(usize),
 }
 
 impl From<HttpError> for LookupError {
@@ -151,6 +160,15 @@ impl Lookup {
             Source::Options(t) => lines(&t.render(&with_query(context, ""))?),
             Source::Http(h) => h.fetch(&with_query(context, ""), env).await?,
         };
+        if let Source::Http(_) = &self.source {
+            let unlisted = chosen
+                .iter()
+                .filter(|value| !offered.iter().any(|(v, _)| v == *value))
+                .count();
+            if unlisted > MOST_CONFIRMATIONS {
+                return Err(LookupError::TooManyToConfirm(unlisted));
+            }
+        }
         for value in chosen {
             if offered.iter().any(|(v, _)| v == value) {
                 continue;

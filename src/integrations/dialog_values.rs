@@ -32,9 +32,17 @@ impl Element {
     pub(super) fn check_one(&self, raw: Value, now: jiff::Timestamp) -> Result<Value, String> {
         let s = &self.spec;
         let value = match (s.kind, raw) {
+            // A checkbox is submitted as a JSON boolean by the web and mobile clients (the
+            // strings are tolerated). Anything else came from a hand-made request and is
+            // refused: taken as text, `0` or `"no"` would be a non-empty string, which is
+            // *true* in a template's `{% if submission.x %}`.
             (ElementType::Bool, Value::Bool(b)) => Value::Bool(b),
-            (ElementType::Bool, Value::String(t)) => Value::Bool(t == "true"),
+            (ElementType::Bool, Value::String(t)) if t == "true" => Value::Bool(true),
+            (ElementType::Bool, Value::String(t)) if t == "false" || t.is_empty() => {
+                Value::Bool(false)
+            }
             (ElementType::Bool, Value::Null) => Value::Bool(false),
+            (ElementType::Bool, _) => return Err("This value has the wrong type.".into()),
             (_, Value::Null) => Value::Null,
             (_, Value::String(t)) => Value::String(t),
             (_, Value::Number(n)) => Value::String(n.to_string()),
@@ -98,18 +106,39 @@ impl Element {
         Ok(())
     }
 
-    /// A multiselect: an array of strings (a lone string is taken as one value), each a
-    /// valid choice, none twice, as many as declared.
+    /// A multiselect, in each form Mattermost's clients submit one: an array of strings (the
+    /// web app), or one string of comma-separated values (the mobile app's dialog adapter,
+    /// `convertAppFormValuesToDialogSubmission`, joins the chosen values with `,`, the form
+    /// the server itself reads a multiselect `default` in); array items may also be the
+    /// apps-form option objects `{"label", "value"}` a web adapter passes through. Each value
+    /// must be a valid choice, none twice, as many as declared.
     pub(super) fn check_many(&self, raw: Value) -> Result<Value, String> {
         let s = &self.spec;
         let items: Vec<String> = match raw {
             Value::Null => Vec::new(),
             Value::String(t) if t.trim().is_empty() => Vec::new(),
-            Value::String(t) => vec![t],
+            // An offered value that itself holds a comma stays whole.
+            Value::String(t) if s.options.iter().any(|o| o.value == t) => vec![t],
+            Value::String(t) => {
+                let items: Vec<String> = t
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if items.len() > MOST_ITEMS {
+                    return Err(format!("At most {MOST_ITEMS} values."));
+                }
+                items
+            }
             Value::Array(items) if items.len() <= MOST_ITEMS => items
                 .into_iter()
                 .map(|v| match v {
                     Value::String(t) => Ok(t),
+                    Value::Object(mut option) => match option.remove("value") {
+                        Some(Value::String(t)) => Ok(t),
+                        _ => Err("This value has the wrong type.".to_owned()),
+                    },
                     _ => Err("This value has the wrong type.".to_owned()),
                 })
                 .collect::<Result<_, _>>()?,

@@ -25,6 +25,11 @@ use super::template::{Template, TemplateError};
 /// Most redirects followed for one request, when the route allows them.
 pub(crate) const MAX_REDIRECTS: usize = 5;
 
+/// Most bytes of an answer read (a lookup keeps 100 options, a reply is one post): a service
+/// answering more is refused rather than buffered, so a huge or endless body cannot exhaust
+/// memory within the timeout.
+pub(crate) const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
 /// A compiled `[http]`.
 #[derive(Debug, Clone)]
 pub struct HttpAction {
@@ -116,6 +121,14 @@ pub enum HttpError {
     Redirect {
         /// The redirect status.
         status: u16,
+    },
+    /// The answer is longer than 1 MiB (`MAX_ANSWER_BYTES`).
+    #[error("{url} answered more than {limit} bytes")]
+    TooLarge {
+        /// The URL called, without query string or credentials.
+        url: String,
+        /// The limit.
+        limit: usize,
     },
 }
 
@@ -301,7 +314,27 @@ impl HttpRequest {
             redirects += 1;
         };
         let status = response.status();
-        let text = response.text().await.map_err(classify)?;
+        let too_large = || HttpError::TooLarge {
+            url: shown.clone(),
+            limit: MAX_ANSWER_BYTES,
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        // Read chunk by chunk up to the limit (`text()` would buffer whatever arrives); UTF-8
+        // decoded as `text()` does without a charset.
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         if !status.is_success() {
             return Err(HttpError::Status {
                 url: shown,

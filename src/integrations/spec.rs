@@ -510,13 +510,15 @@ pub struct ElementSpec {
     #[serde(default)]
     pub refresh: bool,
     /// Show the element only when this template (over `submission`, `args`, `context`)
-    /// renders `true`; a hidden element is not submitted and not required.
+    /// renders `true`; a hidden element is not submitted and not required. A field of the same
+    /// dialog it reads needs `refresh = true`.
     #[serde(default)]
     pub show_when: Option<String>,
     /// For a `dynamic` select: how its options are computed.
     #[serde(default)]
     pub lookup: Option<LookupSpec>,
-    /// For select: several values may be chosen; the submission is an array.
+    /// For select: several values may be chosen; the submission is an array (the mobile app's
+    /// comma-separated string is read as the same values).
     #[serde(default)]
     pub multiselect: bool,
     /// For a multiselect: the fewest values (a required one needs at least one anyway).
@@ -883,7 +885,8 @@ pub struct ScheduleSpec {
     /// A cron expression (5 fields, or 6 with seconds first), e.g. `0 9 * * MON-FRI`.
     #[serde(default)]
     pub cron: Option<String>,
-    /// The IANA time zone the cron expression is read in.
+    /// The IANA time zone the cron expression is read in, and `tick.time` / `tick.local` are
+    /// shown in (for `every_secs` too).
     #[serde(default = "default_timezone")]
     pub timezone: String,
     /// Instead of `cron`: every this many seconds.
@@ -909,8 +912,9 @@ fn default_timezone() -> String {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageSpec {
-    /// Words that trigger the route (any word of the message, compared case-insensitively);
-    /// empty: every message (narrowed by `pattern`).
+    /// Words that trigger the route (any word of the message, as written or without the
+    /// punctuation around it, compared case-insensitively; one word each, a phrase is a
+    /// `pattern`); empty: every message (narrowed by `pattern`).
     #[serde(default)]
     pub trigger_words: Vec<String>,
     /// A regular expression matched against the message; its named captures become

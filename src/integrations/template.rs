@@ -116,6 +116,14 @@ impl Template {
         })
     }
 
+    /// The variables the template reads, dotted as far as written (`submission.severity`).
+    pub fn variables(&self) -> std::collections::HashSet<String> {
+        self.env
+            .get_template(&self.name)
+            .map(|t| t.undeclared_variables(true))
+            .unwrap_or_default()
+    }
+
     /// Renders with `context`.
     pub fn render(&self, context: &impl Serialize) -> Result<String, TemplateError> {
         let named = |e: minijinja::Error| {

@@ -247,15 +247,17 @@ pub struct MessageTrigger {
 }
 
 impl MessageTrigger {
-    /// Whether `text` holds a trigger word (or there are none).
+    /// Whether `text` holds a trigger word (or there are none): a word of the text, as
+    /// written or without the punctuation around it (`deploy,` is `deploy`; `!deploy` is
+    /// `!deploy` and `deploy`), equal to one ignoring case.
     pub fn has_trigger_word(&self, text: &str) -> bool {
         self.spec.trigger_words.is_empty()
-            || text.split_whitespace().any(|w| {
-                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-                self.spec
-                    .trigger_words
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(w))
+            || text.split_whitespace().any(|word| {
+                let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+                self.spec.trigger_words.iter().any(|t| {
+                    let t = t.to_lowercase();
+                    word.to_lowercase() == t || bare.to_lowercase() == t
+                })
             })
     }
 }
@@ -267,6 +269,16 @@ pub(super) fn check_message(
     let mut problems = Vec::new();
     if spec.trigger_words.iter().any(|w| w.trim().is_empty()) {
         problems.push(("trigger_words", "a trigger word is empty".to_owned()));
+    } else if spec
+        .trigger_words
+        .iter()
+        .any(|w| w.chars().any(char::is_whitespace))
+    {
+        // Posts are matched word by word: a phrase would never match (as for `[hook]`).
+        problems.push((
+            "trigger_words",
+            "trigger words are single words (match a phrase with `pattern`)".to_owned(),
+        ));
     }
     if spec.trigger_words.is_empty() && spec.pattern.is_none() && !spec.mentioned {
         problems.push((
@@ -360,5 +372,20 @@ mod tests {
         let t = check_message(&toml::from_str("trigger_words = [\"deploy\"]").unwrap()).unwrap();
         assert!(t.has_trigger_word("please Deploy, now"));
         assert!(!t.has_trigger_word("redeployment"));
+        // A trigger word with punctuation of its own matches as written.
+        let t = check_message(&toml::from_str("trigger_words = [\"!Deploy\", \"état\"]").unwrap())
+            .unwrap();
+        assert!(t.has_trigger_word("!deploy staging"));
+        assert!(t.has_trigger_word("ÉTAT?"));
+        assert!(!t.has_trigger_word("deploy staging"));
+    }
+
+    /// Posts are matched word by word, so a phrase as a trigger word could never match.
+    #[test]
+    fn a_message_trigger_word_with_a_space_is_refused() {
+        let e = check_message(&toml::from_str("trigger_words = [\"good morning\"]").unwrap())
+            .unwrap_err();
+        assert_eq!(e[0].0, "trigger_words");
+        assert!(e[0].1.contains("single words"), "{e:?}");
     }
 }

@@ -8,9 +8,13 @@
 //! `SubmitDialogResponse`; `app/integration_action.go` `SubmitInteractiveDialog`,
 //! `LookupInteractiveDialog`; the web app's `interactive_dialog_adapter.tsx`):
 //!
-//! - **Multiselect** values arrive as a JSON array of option values; **date** as
-//!   `YYYY-MM-DD`, **datetime** as `YYYY-MM-DDTHH:mm:ss[.fff](Z|±HH:MM)` (the clients'
-//!   `DATETIME_FORMAT_PATTERN`).
+//! - **Multiselect** values arrive from the web app as a JSON array of option values, from
+//!   the mobile app as **one string of comma-separated values** (mattermost-mobile's dialog
+//!   adapter, `convertAppFormValuesToDialogSubmission`, joins them with `,`; the server reads
+//!   a multiselect `default` the same way); both are read. A **bool** arrives as a JSON
+//!   boolean (both clients: `Boolean(value)`), a text field with subtype `number` as a JSON
+//!   number when it parses as one. **Date** as `YYYY-MM-DD`, **datetime** as
+//!   `YYYY-MM-DDTHH:mm:ss[.fff](Z|±HH:MM)` (the clients' `DATETIME_FORMAT_PATTERN`).
 //! - **Multi-step**: the answer `{"type": "form", "form": {…dialog…}}` shows `form` as the next
 //!   step (≥ 11.1; `type` `""`/`"ok"` close, `"navigate"` too; any other `type` is a 400 for the
 //!   user, `app.submit_interactive_dialog.invalid_response`). The next step is submitted to the

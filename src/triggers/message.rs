@@ -128,13 +128,37 @@ impl PostedPost {
     }
 }
 
-/// Whether `message` mentions `@username`.
+/// Whether `message` mentions `@username` the way Mattermost decides it (so the bot answers
+/// exactly the posts that notify it).
+///
+/// Mattermost's `StandardMentionParser.ProcessText` (`server/channels/app/
+/// mention_parser_standard.go`): the text is split into words at every character that is not
+/// a letter, a digit or one of `: . - _ @`; a `:word:` is an emoji, never a mention; leading
+/// `: . - _` are dropped; a word mentions the user when it equals `@username` **ignoring
+/// case** (`strings.ToLower`, so `@Switchboard` notifies `switchboard`), also after dropping
+/// trailing `. - : _` one at a time (`@switchboard.` ends a sentence); a word not starting with
+/// `@` is split again at `. - :` (`see:@switchboard`).
 fn mentions(message: &str, username: &str) -> bool {
-    let needle = format!("@{username}");
-    message.match_indices(&needle).any(|(at, _)| {
-        let after = message[at + needle.len()..].chars().next();
-        !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    })
+    let key = format!("@{}", username.to_lowercase());
+    let is_key = |word: &str| word.to_lowercase() == key;
+    message
+        .split(|c: char| !(c.is_alphanumeric() || matches!(c, ':' | '.' | '-' | '_' | '@')))
+        // An empty piece is no word; a `:word:` is an emoji code, never a mention.
+        .filter(|word| !(word.is_empty() || word.starts_with(':') && word.ends_with(':')))
+        .any(|word| {
+            let word = word.trim_start_matches([':', '.', '-', '_']);
+            let mut candidate = word;
+            loop {
+                if is_key(candidate) {
+                    return true;
+                }
+                match candidate.strip_suffix(['.', '-', ':', '_']) {
+                    Some(shorter) => candidate = shorter,
+                    None => break,
+                }
+            }
+            !word.starts_with('@') && word.split(['.', '-', ':']).any(is_key)
+        })
 }
 
 /// A route's answer to one post, when it matches.
@@ -341,6 +365,33 @@ mod tests {
         assert!(matches(&t, &post("deploy now"), "ops", false, &bot).is_some());
         assert!(matches(&t, &post("deploy now"), "town-square", false, &bot).is_none());
         assert!(matches(&t, &post("deploy now"), "", true, &bot).is_none());
+    }
+
+    /// As Mattermost's mention parser decides: any case, end-of-sentence punctuation, but
+    /// not a longer name, an email address or an emoji code.
+    #[test]
+    fn a_mention_is_recognised_as_mattermost_recognises_it() {
+        for text in [
+            "@switchboard status",
+            "@Switchboard status",
+            "hey @SWITCHBOARD, status?",
+            "status, @switchboard.",
+            "status @switchboard_",
+            "(@switchboard) status",
+            "see:@switchboard",
+        ] {
+            assert!(mentions(text, "switchboard"), "{text}");
+        }
+        for text in [
+            "switchboard status",
+            "@switchboard-ops status",
+            "@switchboards status",
+            "ops@switchboard.example status",
+            ":@switchboard: status",
+            "@switchboardé",
+        ] {
+            assert!(!mentions(text, "switchboard"), "{text}");
+        }
     }
 
     #[test]

@@ -225,22 +225,32 @@ pub async fn fire(
             return Fired::Failed(e.to_string());
         }
     }
-    let local = match &trigger.when {
-        crate::integrations::When::Cron(_, tz) => tick.with_timezone(tz).fixed_offset(),
-        crate::integrations::When::Every(_) => tick.fixed_offset(),
-    };
-    let context = context.with_result(
-        "tick",
-        json!({
-            "time": local.to_rfc3339(),
-            "timestamp": tick.timestamp(),
-            "local": local.format("%Y-%m-%d %H:%M").to_string(),
-        }),
-    );
+    let context = context.with_result("tick", tick_values(trigger, tick));
     let cx = state.cx(name, String::new());
     let fired = route.fire(&cx, context, &Delivery::default()).await;
     crate::metrics::trigger("schedule", name, outcome(&fired));
     fired
+}
+
+/// `tick` as templates see it: `time` (RFC 3339) and `local` in the schedule's `timezone` —
+/// for `every_secs` too, whose ticks are aligned on the epoch but read by people where they
+/// are — and `timestamp`.
+fn tick_values(trigger: &ScheduleTrigger, tick: DateTime<Utc>) -> serde_json::Value {
+    let zone = match &trigger.when {
+        crate::integrations::When::Cron(_, tz) => *tz,
+        // `check` refused a name that is not a zone.
+        crate::integrations::When::Every(_) => trigger
+            .spec
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .unwrap_or(chrono_tz::UTC),
+    };
+    let local = tick.with_timezone(&zone).fixed_offset();
+    json!({
+        "time": local.to_rfc3339(),
+        "timestamp": tick.timestamp(),
+        "local": local.format("%Y-%m-%d %H:%M").to_string(),
+    })
 }
 
 fn outcome(fired: &Fired) -> &'static str {
@@ -259,11 +269,17 @@ mod tests {
     use super::*;
 
     fn every(secs: u64, catch_up: bool) -> ScheduleTrigger {
+        schedule(&format!(
+            "every_secs = {secs}\ncatch_up = {catch_up}\ntimezone = \"Asia/Kolkata\""
+        ))
+    }
+
+    fn schedule(keys: &str) -> ScheduleTrigger {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("s.toml"),
             format!(
-                "[schedule]\nevery_secs = {secs}\nchannel = \"c\"\ncatch_up = {catch_up}\n[reply]\ntext = \"{{{{ tick.time }}}}\"\n"
+                "[schedule]\n{keys}\nchannel = \"c\"\n[reply]\ntext = \"{{{{ tick.time }}}}\"\n"
             ),
         )
         .unwrap();
@@ -278,6 +294,25 @@ mod tests {
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    /// The declared zone is where people read the tick, for an interval as for a cron.
+    #[test]
+    fn a_tick_is_shown_in_the_schedule_s_time_zone() {
+        let tick = DateTime::parse_from_rfc3339("2026-07-01T06:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for s in [
+            every(3600, false),
+            schedule("cron = \"0 * * * *\"\ntimezone = \"Asia/Kolkata\""),
+        ] {
+            let values = tick_values(&s, tick);
+            assert_eq!(values["time"], "2026-07-01T11:30:00+05:30", "{s:?}");
+            assert_eq!(values["local"], "2026-07-01 11:30", "{s:?}");
+            assert_eq!(values["timestamp"], tick.timestamp(), "{s:?}");
+        }
+        let utc = tick_values(&schedule("every_secs = 60"), tick);
+        assert_eq!(utc["time"], "2026-07-01T06:00:00+00:00");
     }
 
     #[test]

@@ -156,8 +156,10 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// Hex digits only: `u8::from_str_radix` alone also takes a sign (`+a` is 10), which would let
+/// one signature be written several ways.
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())
@@ -397,6 +399,16 @@ mod tests {
         ));
         headers.insert("x-hub-signature-256", "sha256=zz".parse().unwrap());
         assert!(verify(&t, &headers, body, None, env).is_err());
+        // The same bytes with the byte 0e written `+e` (14 to `from_str_radix`): not hex.
+        let signed = documented.replacen("ea0eb2", "ea+eb2", 1);
+        assert_ne!(signed, documented);
+        headers.insert("x-hub-signature-256", signed.parse().unwrap());
+        assert!(matches!(
+            verify(&t, &headers, body, None, env),
+            Err(Refusal::Unauthorized(
+                "webhook signature missing or malformed"
+            ))
+        ));
         headers.remove("x-hub-signature-256");
         assert!(verify(&t, &headers, body, None, env).is_err());
         // An unset secret refuses everything.

@@ -534,3 +534,66 @@ fn check_refuses_an_unknown_subtype_and_a_default_that_is_not_an_option() {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");
     }
 }
+
+/// `show_when` reading a field that does not refresh the form: Mattermost never rebuilds it
+/// when that field changes, so the element would never appear for the user while the
+/// submission is checked as if it had. `check` refuses it, naming the field to fix.
+#[test]
+fn check_refuses_show_when_on_a_field_that_does_not_refresh() {
+    let dir = shipped_copy();
+    let routes = dir.path().join("routes");
+    let route = r#"[command]
+trigger = "report"
+
+[dialog]
+title = "Report"
+
+[[dialog.elements]]
+name = "severity"
+display_name = "Severity"
+type = "radio"
+options = [{ text = "Sev 1", value = "sev1" }, { text = "Sev 3", value = "sev3" }]
+
+[[dialog.elements]]
+name = "reason"
+display_name = "Why?"
+type = "textarea"
+required = true
+show_when = "{{ submission.severity == 'sev1' }}"
+"#;
+    std::fs::write(routes.join("report.toml"), route).unwrap();
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("check")
+            .current_dir(repo_root())
+            .env("SWITCHBOARD_ROUTES__DIR", &routes)
+            .output()
+            .unwrap()
+    };
+    let output = check();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = route
+        .lines()
+        .position(|l| l.starts_with("show_when"))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!(
+            "report.toml:{line}: `dialog.elements[1].show_when`: reads `submission.severity`, but `severity` has no `refresh = true`"
+        )),
+        "{stderr}"
+    );
+    // With the refresh declared, the route is accepted.
+    std::fs::write(
+        routes.join("report.toml"),
+        route.replace("type = \"radio\"\n", "type = \"radio\"\nrefresh = true\n"),
+    )
+    .unwrap();
+    let output = check();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -271,6 +271,44 @@ async fn the_shipped_incident_report_takes_two_validated_steps() {
     );
 }
 
+/// The mobile app submits a multiselect as one comma-separated string (its dialog adapter
+/// joins the chosen values with `,`): the shipped `/incident` takes both steps that way, its
+/// lookup and rule checking each value, as from the web app's arrays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_incident_report_takes_multiselects_as_the_mobile_app_sends_them() {
+    let sim = spawn_sim().await;
+    let listen = free_addr();
+    let _served = serve_from_repo(&sim, listen, &format!("http://{listen}"), &[]).await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/incident")
+        .await
+        .unwrap();
+    let step1 = world.opened_dialogs().pop().expect("step 1 opened");
+    let fields = |services: &str| {
+        json!({"summary": "Checkout fails", "severity": "sev1",
+            "services": services, "started": day(0)})
+    };
+    let answer = submit(&sim, "alice", &step1, fields("api,mainframe")).await;
+    assert_eq!(
+        answer["errors"]["services"], "`mainframe` is not one of the options offered.",
+        "{answer}"
+    );
+    let answer = submit(&sim, "alice", &step1, fields("api,db")).await;
+    assert_eq!(answer["type"], "form", "{answer}");
+    let step2 = world.opened_dialogs().pop().expect("step 2 shown");
+    let answer = submit(&sim, "alice", &step2, json!({"teams": "platform"})).await;
+    assert_eq!(answer["error"], "A sev1 pages two teams.", "{answer}");
+    let answer = submit(&sim, "alice", &step2, json!({"teams": "platform,database"})).await;
+    assert_eq!(answer, json!({}), "{answer}");
+    let report = wait_for_post(&sim, "SEV1").await;
+    assert!(report.contains("Services: api, db · since "), "{report}");
+    assert!(
+        report.contains("Paging: platform, database · reported by @alice"),
+        "{report}"
+    );
+}
+
 const BOOKING: &str = r#"
 [command]
 trigger = "book"

@@ -254,3 +254,175 @@ fn a_lookup_takes_exactly_one_source_and_json_pointers() {
     assert!(!out.status.success());
     assert!(stderr.contains("JSON Pointer"), "{stderr}");
 }
+
+/// A JSON array of `n` options, each about 40 bytes.
+fn many_options(n: usize) -> String {
+    let items: Vec<String> = (0..n)
+        .map(|i| format!("{{\"value\":\"v{i}\",\"text\":\"option number {i}\"}}"))
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+/// A lookup service answering megabytes (with a length, or streamed without one) is refused
+/// after 1 MiB rather than buffered whole: the lookup lists nothing (logged) and a submitted
+/// value gets the field's "could not be checked" — while an answer under the limit, with far
+/// more options than are kept, still works.
+#[tokio::test]
+async fn a_lookup_answer_larger_than_the_limit_is_refused_not_buffered() {
+    let big = many_options(40_000); // ~1.6 MB
+    assert!(big.len() > 1024 * 1024);
+    let streamed = big.clone();
+    let app = axum::Router::new()
+        .route("/huge", get(move || async move { big }))
+        .route(
+            "/endless",
+            get(move || async move {
+                let chunks: Vec<Result<Vec<u8>, std::io::Error>> = streamed
+                    .into_bytes()
+                    .chunks(16 * 1024)
+                    .map(|c| Ok(c.to_vec()))
+                    .collect();
+                axum::body::Body::from_stream(futures::stream::iter(chunks))
+            }),
+        )
+        .route("/fine", get(|| async { many_options(5_000) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let element = |name: &str| {
+        format!(
+            "[[dialog.elements]]\nname = \"{name}\"\ndisplay_name = \"{name}\"\ntype = \"select\"\n\
+             data_source = \"dynamic\"\nrequired = false\n[dialog.elements.lookup.http]\n\
+             url = \"http://{host}/{name}\"\n"
+        )
+    };
+    let route = format!(
+        "[command]\ntrigger = \"pick\"\n[dialog]\ntitle = \"Pick\"\n{}{}{}",
+        element("huge"),
+        element("endless"),
+        element("fine")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pick.toml"), route).unwrap();
+    let (sim, app) = start(dir.path()).await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/pick")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().unwrap();
+    let lookup = |field: &'static str| {
+        let world = world.clone();
+        let dialog = dialog.clone();
+        async move {
+            world
+                .lookup_dialog(
+                    "alice",
+                    "main",
+                    "town-square",
+                    &dialog,
+                    field,
+                    "",
+                    Map::new(),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{field}: the lookup failed for Mattermost: {e:?}"))
+        }
+    };
+    for field in ["huge", "endless"] {
+        assert_eq!(lookup(field).await, json!({"items": []}), "{field}");
+    }
+    let fine = lookup("fine").await;
+    assert_eq!(fine["items"].as_array().unwrap().len(), 100, "{fine}");
+
+    let mut values = Map::new();
+    values.insert("endless".into(), json!("v1"));
+    let answer = world
+        .submit_dialog("alice", "main", "town-square", &dialog, values, false)
+        .await
+        .unwrap();
+    assert!(
+        answer["errors"]["endless"]
+            .as_str()
+            .is_some_and(|m| m.contains("could not be checked")),
+        "{answer}"
+    );
+    app.stop().await;
+}
+
+/// A multiselect checked against a service confirms each chosen value its first answer does
+/// not list with one request: a hand-made submission of hundreds of valid values (the service
+/// here knows any `id-N`, listing two for an empty query) is refused after one request, not
+/// turned into hundreds.
+#[tokio::test]
+async fn a_submission_cannot_make_a_lookup_ask_the_service_once_per_value() {
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    let ids = axum::Router::new().route(
+        "/ids",
+        get(move |Query(q): Query<Map<String, Value>>| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let q = q
+                    .get("q")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let found = if q.is_empty() {
+                    vec![json!({"value": "id-0"}), json!({"value": "id-1"})]
+                } else if q.starts_with("id-") {
+                    vec![json!({"value": q})]
+                } else {
+                    Vec::new()
+                };
+                axum::Json(Value::Array(found))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, ids).await.unwrap() });
+    let route = format!(
+        "[command]\ntrigger = \"many\"\n[dialog]\ntitle = \"Many\"\non_submit = \"done\"\n\
+         [[dialog.elements]]\nname = \"services\"\ndisplay_name = \"Services\"\ntype = \"select\"\n\
+         data_source = \"dynamic\"\nmultiselect = true\n[dialog.elements.lookup.http]\n\
+         url = \"http://{host}/ids?q={{{{ query }}}}\"\n\
+         [actions.done.reply]\nvisibility = \"in_channel\"\ntext = \"Got {{{{ submission.services | length }}}}\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("many.toml"), route).unwrap();
+    let (sim, app) = start(dir.path()).await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/many")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().unwrap();
+    let submit = |values: Value| {
+        let world = world.clone();
+        let dialog = dialog.clone();
+        async move {
+            let Value::Object(map) = values else { panic!() };
+            world
+                .submit_dialog("alice", "main", "town-square", &dialog, map, false)
+                .await
+                .unwrap()
+        }
+    };
+    let hostile: Vec<String> = (0..400).map(|i| format!("id-{i}")).collect();
+    let answer = submit(json!({ "services": hostile })).await;
+    assert!(
+        answer["errors"]["services"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Too many values to check")),
+        "{answer}"
+    );
+    let count = asked.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(count, 1, "only the empty query was asked, not {count}");
+    // A few values outside the first answer are still confirmed one by one.
+    let answer = submit(json!({ "services": ["id-0", "id-7", "id-9"] })).await;
+    assert_eq!(answer, json!({}), "{answer}");
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1 + 3);
+    app.stop().await;
+}

@@ -705,3 +705,140 @@ async fn file_and_datetime_elements_upload_and_submit() {
         .await;
     browser.screenshot("answered").await;
 }
+
+const SHOWN_BY_A_CHOICE: &str = r#"
+[command]
+trigger = "report"
+[dialog]
+title = "Report"
+on_submit = "done"
+[[dialog.elements]]
+name = "summary"
+display_name = "Summary"
+type = "text"
+required = true
+[[dialog.elements]]
+name = "severity"
+display_name = "Severity"
+type = "radio"
+required = true
+refresh = true
+options = [{ text = "Sev 1", value = "sev1" }, { text = "Sev 3", value = "sev3" }]
+[[dialog.elements]]
+name = "reason"
+display_name = "Why?"
+type = "textarea"
+required = true
+show_when = "{{ submission.severity == 'sev1' }}"
+[actions.done.reply]
+visibility = "in_channel"
+text = "{{ submission.severity }}: {{ submission.summary }}, because {{ submission.reason }}"
+"#;
+
+/// A `refresh` field refreshes the form as the user changes it, as Mattermost's web client
+/// does: choosing Sev 1 shows the field its `show_when` names, with what was typed kept, and
+/// the dialog can be completed. (The page used to send no refresh: the field never appeared
+/// and the submission stayed open with no error in sight.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_field_shows_the_fields_its_choice_asks_for() {
+    if !browser_available("refresh") {
+        return;
+    }
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::write(routes.path().join("report.toml"), SHOWN_BY_A_CHOICE).unwrap();
+    let dev = Dev::start(Some(routes.path()));
+    let mut browser = Browser::start("refresh").await;
+    open(&mut browser, &dev).await;
+
+    say(&mut browser, "/report").await;
+    browser
+        .wait_until(
+            "the dialog",
+            "return !document.getElementById('modal-backdrop').hidden",
+        )
+        .await;
+    let reason = "return !!document.querySelector('#dialog [name=reason]')";
+    assert_eq!(browser.eval(reason, json!([])).await, json!(false));
+    browser.type_into("#dialog [name=summary]", "DB down").await;
+    browser
+        .click("#dialog input[name=severity][value=sev1]")
+        .await;
+    browser
+        .wait_until(
+            "the field Sev 1 shows, the summary kept",
+            "return !!document.querySelector('#dialog textarea[name=reason]') && document.querySelector('#dialog [name=summary]').value === 'DB down' && document.querySelector('#dialog input[name=severity][value=sev1]').checked",
+        )
+        .await;
+    browser.screenshot("refreshed").await;
+    browser
+        .type_into("#dialog textarea[name=reason]", "disk full")
+        .await;
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the answer",
+            "return document.getElementById('posts').innerText.includes('sev1: DB down, because disk full') && document.getElementById('modal-backdrop').hidden",
+        )
+        .await;
+}
+
+const BOOK: &str = r#"
+[command]
+trigger = "book"
+[dialog]
+title = "Book"
+on_submit = "ok"
+[[dialog.elements]]
+name = "day"
+display_name = "Day"
+type = "date"
+required = true
+default = "+1d"
+[actions.ok.reply]
+visibility = "in_channel"
+text = "booked {{ submission.day }}"
+"#;
+
+/// A relative date default is pre-filled as the day it names (here tomorrow, UTC), as the web
+/// client does, and is submitted as that day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relative_date_default_is_prefilled_as_its_day() {
+    if !browser_available("relative-default") {
+        return;
+    }
+    let routes = tempfile::tempdir().unwrap();
+    std::fs::write(routes.path().join("book.toml"), BOOK).unwrap();
+    let dev = Dev::start(Some(routes.path()));
+    let mut browser = Browser::start("relative-default").await;
+    open(&mut browser, &dev).await;
+    let tomorrow = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .tomorrow()
+        .unwrap()
+        .to_string();
+
+    say(&mut browser, "/book").await;
+    browser
+        .wait_until(
+            "the dialog",
+            "return !document.getElementById('modal-backdrop').hidden",
+        )
+        .await;
+    let value = browser
+        .eval(
+            "return document.querySelector('#dialog input[name=day]').value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(value, json!(tomorrow));
+    browser.click("#dialog button.submit").await;
+    browser
+        .wait_until(
+            "the answer",
+            &format!(
+                "return document.getElementById('posts').innerText.includes('booked {tomorrow}')"
+            ),
+        )
+        .await;
+}

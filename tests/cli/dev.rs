@@ -902,6 +902,68 @@ fn dev_in_a_kubernetes_pod_answers_messages_without_a_lease() {
     );
 }
 
+/// A relative date `default` (Mattermost takes `today`, `+1w` …) is pre-filled as the day it
+/// names, as the web client does: submitted untouched, the route gets that day, not the word
+/// (which it would refuse as no date).
+#[test]
+fn a_relative_date_default_is_submitted_as_the_day_it_names() {
+    let routes = routes_with(&[(
+        "book.toml",
+        "[command]\ntrigger = \"book\"\n[dialog]\ntitle = \"Book\"\non_submit = \"ok\"\n\
+         [[dialog.elements]]\nname = \"day\"\ndisplay_name = \"Day\"\ntype = \"date\"\n\
+         required = true\ndefault = \"today\"\nmin_date = \"today\"\n\
+         [actions.ok.reply]\nvisibility = \"in_channel\"\ntext = \"booked {{ submission.day }}\"\n",
+    )]);
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+    let output = run_with_input(dev, b"/book\n!submit\n", Duration::from_secs(60));
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    assert!(
+        stdout.contains(&format!("@switchboard: booked {today}")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Enter a date"), "{stdout}");
+}
+
+/// The `[message]` example of the triggers reference, as a route file.
+fn message_example() -> String {
+    let page = std::fs::read_to_string(repo_root().join("docs/src/reference/triggers.md")).unwrap();
+    let section = &page[page.find("## `[message]`").unwrap()..];
+    let block = section.split("```toml\n").nth(1).unwrap();
+    block.split("\n```").next().unwrap().to_owned()
+}
+
+/// The page's `[message]` example runs as written: a post mentioning the bot is answered in
+/// its thread, in whatever case the mention is typed (Mattermost notifies `@Switchboard` as
+/// `@switchboard`), and one without the mention is not.
+#[test]
+fn the_message_example_answers_mentions_in_any_case() {
+    let routes = routes_with(&[("status.toml", &message_example())]);
+    let mut dev = switchboard(&["dev"]);
+    dev.env("SWITCHBOARD_ROUTES__DIR", routes.path());
+    let output = run_with_input(
+        dev,
+        b"status of web\n@switchboard status of api\nHey @Switchboard, status of db?\n",
+        Duration::from_secs(60),
+    );
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let steps = parse_transcript(
+        "~town-square @alice> @switchboard status of api\n\
+         ~town-square @alice: @switchboard status of api\n\
+         ↳ ~town-square @switchboard: api: all green\n\
+         ~town-square @alice> Hey @Switchboard, status of db?\n\
+         ~town-square @alice: Hey @Switchboard, status of db?\n\
+         ↳ ~town-square @switchboard: db: all green\n",
+    );
+    assert_transcript(&steps, &stdout);
+    assert!(!stdout.contains("web: all green"), "{stdout}");
+}
+
 /// One action reached by a command, a hook and two buttons, each providing other keys: each
 /// run sees the others' keys empty (as the templates reference says), and `check` passes
 /// arithmetic on an integer argument (its sample is a number, as at run time).

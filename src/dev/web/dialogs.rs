@@ -79,6 +79,39 @@ pub(super) async fn answer(State(page): State<Page>, Json(answer): Json<DialogAn
 }
 
 #[derive(Debug, Deserialize)]
+pub(super) struct RefreshAsk {
+    user: String,
+    channel: String,
+    dialog_id: String,
+    #[serde(default)]
+    submission: Map<String, Value>,
+}
+
+/// `POST /api/refresh`: a field declared `refresh = true` changed, so the form's values go to
+/// the dialog's `source_url` with `type: "refresh"`, as the web client sends them while the
+/// user fills the form in. A `{"type": "form"}` answer arrives on the event stream as the
+/// dialog the form became (the page shows it in place of this one); the answer is returned
+/// too.
+pub(super) async fn refresh(State(page): State<Page>, Json(ask): Json<RefreshAsk>) -> Response {
+    let opened = match opened_for(&page, &ask.dialog_id, &ask.user) {
+        Ok(opened) => opened,
+        Err((status, why)) => return refused(status, why),
+    };
+    let values = match dialog::as_web_client_sends(&opened.dialog, ask.submission) {
+        Ok(values) => values,
+        Err(e) => return refused(StatusCode::UNPROCESSABLE_ENTITY, e),
+    };
+    match page
+        .world
+        .refresh_dialog(&ask.user, &page.team, &ask.channel, &opened, values)
+        .await
+    {
+        Ok(reply) => Json(json!({ "reply": reply })).into_response(),
+        Err(e) => sim_error(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
 pub(super) struct LookupAsk {
     user: String,
     channel: String,

@@ -12,6 +12,7 @@
 //! | `GET /api/posts?channel=` | a channel's stored posts, oldest first |
 //! | `POST /api/type` | `{user, channel, root_id, text}`: a slash command or a message |
 //! | `POST /api/dialog` | `{user, channel, dialog_id, submission, cancel}`: answers a dialog |
+//! | `POST /api/refresh` | `{user, channel, dialog_id, submission}`: a `refresh` field changed; the new form comes as a dialog event |
 //! | `POST /api/lookup` | `{user, channel, dialog_id, field, query, submission}`: a dynamic select's options |
 //! | `POST /api/upload?user=&channel=&name=` | the body as a file uploaded by `user`: `{id}` |
 //! | `POST /api/click` | `{user, post_id, action_id, selected}`: a button or menu choice |
@@ -118,6 +119,7 @@ fn router(state: Page) -> Router {
         .route("/api/type", post(type_line))
         .route("/api/dialog", post(dialogs::answer))
         .route("/api/lookup", post(dialogs::lookup))
+        .route("/api/refresh", post(dialogs::refresh))
         .route("/api/upload", post(dialogs::upload))
         .route("/api/click", post(click))
         .route("/api/events", get(events::stream))

@@ -9,7 +9,8 @@
 //! `integrations.ts`):
 //!
 //! - `multiselect` (bool) is allowed on `select` only; its `default` is comma-separated option
-//!   values; the web client submits an **array of strings**.
+//!   values; the web client submits an **array of strings**, the mobile app one string of
+//!   comma-separated values.
 //! - `date` / `datetime` elements take `min_date`, `max_date` (`YYYY-MM-DD` or relative:
 //!   `today`, `tomorrow`, `yesterday`, `±N` + `d`/`w`/`m`/`h`) and, for datetime,
 //!   `time_interval` (minutes, 1..=1440 and a divisor of 1440; 0 means the default 60).
@@ -18,7 +19,10 @@
 //!   lacks it drop it when they relay the dialog, so both are sent. Values are submitted as
 //!   strings: `YYYY-MM-DD` for date, `YYYY-MM-DDTHH:mm:ss[.fff](Z|±HH:MM)` for datetime (the
 //!   clients' `DATETIME_FORMAT_PATTERN`; the server's own parser also takes the forms without
-//!   offset or seconds for `default`, `min_date`, `max_date`).
+//!   offset or seconds for `default`, `min_date`, `max_date`). A `default` may be relative
+//!   too (`today`, `+1d`: the server's `validateDateFormat` accepts it, the web client's
+//!   `stringToMoment` resolves it in the field's time zone), and the web client submits the
+//!   resolved day or moment, a datetime in UTC (`YYYY-MM-DDTHH:mm:ssZ`).
 //! - `data_source = "dynamic"` needs `data_source_url` (http(s) or a `/plugins/` path; the web
 //!   client itself allows plain `http://` only to localhost/127.0.0.1) and no `options`.
 //! - `refresh` (bool): changing the field makes the client POST `/actions/dialogs/submit` with

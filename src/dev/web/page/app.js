@@ -407,8 +407,10 @@ const ELEMENTS = {
     el("label", { style: "display:block" }, el("input", { type: "radio", name: e.name, value: o.value, checked: o.value === value }), " " + (o.text || o.value)))),
   // Relative bounds (`today`, `+7d`) are checked by the integration; only absolute ones are
   // given to the browser's picker.
-  date: (e, value) => el("input", { type: "date", name: e.name, value: value ?? "", min: absoluteDay(e.min_date), max: absoluteDay(e.max_date) }),
-  datetime: (e, value) => el("input", { type: "datetime-local", name: e.name, value: String(value ?? "").slice(0, 16), step: e.time_interval ? e.time_interval * 60 : undefined }),
+  // A relative default (`today`, `+1w`) is pre-filled as the day it names, as the web client
+  // does.
+  date: (e, value) => el("input", { type: "date", name: e.name, value: relativeDay(value, e) ?? value ?? "", min: absoluteDay(e.min_date), max: absoluteDay(e.max_date) }),
+  datetime: (e, value) => { const day = relativeDay(value, e); return el("input", { type: "datetime-local", name: e.name, value: day ? day + "T00:00" : String(value ?? "").slice(0, 16), step: e.time_interval ? e.time_interval * 60 : undefined }); },
   // Each chosen file is uploaded at once as the current user, as the web client does; the
   // element keeps the ids and submits them comma-separated.
   file: (e, value, opened) => {
@@ -430,6 +432,18 @@ const ELEMENTS = {
     return el("div", { class: "file" }, input, holder, list);
   },
 };
+// `today`, `tomorrow`, `yesterday`, `±Nd`, `±Nw` as `YYYY-MM-DD` in the element's time zone
+// (UTC when it has none); undefined for anything else.
+function relativeDay(value, e) {
+  const m = /^(?:(today)|(tomorrow)|(yesterday)|([+-])(\d{1,3})([dw]))$/.exec(String(value ?? "").trim().toLowerCase());
+  if (!m) return undefined;
+  const days = m[1] ? 0 : m[2] ? 1 : m[3] ? -1 : (m[4] === "-" ? -1 : 1) * Number(m[5]) * (m[6] === "w" ? 7 : 1);
+  const zone = (e.datetime_config && e.datetime_config.location_timezone) || "UTC";
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+  const day = new Date(today + "T00:00:00Z");
+  day.setUTCDate(day.getUTCDate() + days);
+  return day.toISOString().slice(0, 10);
+}
 function absoluteDay(day) { return /^\d{4}-\d{2}-\d{2}$/.test(day || "") ? day : undefined; }
 function inputType(subtype) { return ["email", "number", "password", "tel", "url"].includes(subtype) ? subtype : "text"; }
 
@@ -460,6 +474,13 @@ function openDialog(opened) {
     el("button", { type: "submit", class: "submit", text: d.submit_label || "Submit" }));
   form.replaceChildren(head, body, foot);
   form.onsubmit = (ev) => { ev.preventDefault(); submitDialog(opened); };
+  // A field declared `refresh` sends the values so far when it changes, as the web client
+  // does; the form the integration answers with (fields shown or hidden by `show_when`)
+  // arrives as a dialog event and replaces this one, entered values kept as its defaults.
+  form.onchange = (ev) => {
+    const e = (d.elements || []).find((x) => x.name === ev.target.name);
+    if (e && e.refresh) refreshDialog(opened);
+  };
   $("modal-backdrop").hidden = false;
   const first = form.querySelector("input, textarea, select");
   if (first) first.focus();
@@ -494,12 +515,23 @@ function collect(opened) {
 }
 
 function showErrors(errors, generic) {
+  const shown = new Set();
   for (const node of $("dialog").querySelectorAll(".element")) {
     const message = errors[node.dataset.name] || "";
+    shown.add(node.dataset.name);
     node.querySelector(".error").textContent = message;
     node.classList.toggle("has-error", !!message);
   }
-  $("dialog").querySelector(".generic-error").textContent = generic || "";
+  // An error for a field this form does not show would otherwise be lost: the dialog would
+  // stay open with nothing said.
+  const unplaced = Object.entries(errors).filter(([name]) => !shown.has(name)).map(([name, m]) => name + ": " + m);
+  $("dialog").querySelector(".generic-error").textContent = [generic, ...unplaced].filter(Boolean).join(" ");
+}
+
+async function refreshDialog(opened) {
+  try {
+    await api("/api/refresh", { user: state.me, channel: state.channel, dialog_id: opened.id, submission: collect(opened).submission });
+  } catch (e) { showErrors({}, e.message); }
 }
 
 async function submitDialog(opened) {
