@@ -162,6 +162,9 @@ where
     Ok(())
 }
 
+/// The path prefix of the routes that read the peer's address (`/webhooks/{route}`).
+const WEBHOOKS: &str = "/webhooks/";
+
 /// Largest request head accepted (hyper answers 431 beyond it).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
@@ -293,9 +296,12 @@ async fn serve_connection<S>(
                     .extensions_mut()
                     .insert(DropConnection(kill.clone()));
             }
-            // The peer address, as `into_make_service_with_connect_info` gives it (for
-            // `[webhook] allow_from`).
-            request.extensions_mut().insert(ConnectInfo(peer));
+            // The peer address, as `into_make_service_with_connect_info` gives it, for the one
+            // route that reads it (`[webhook] allow_from`); other requests skip the boxed
+            // insert (#12).
+            if request.uri().path().starts_with(WEBHOOKS) {
+                request.extensions_mut().insert(ConnectInfo(peer));
+            }
             let guard = InFlight::enter(Arc::clone(&phase));
             served.store(true, Ordering::Release);
             let app = app.clone();

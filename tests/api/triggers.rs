@@ -7,7 +7,7 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::helpers::{repo_root, spawn_sim};
+use crate::helpers::{repo_root, spawn_sim, start};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -755,4 +755,45 @@ fn dev_posts_a_sample_webhook_body_and_fires_a_schedule_now() {
         !stdout.contains("Posted(") && !stdout.contains("Failed("),
         "{stdout}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// allow_from: the TCP peer as the listener saw it
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_from_admits_the_listed_peer_and_refuses_others() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, allowed) in [("near", "127.0.0.1"), ("far", "10.0.0.0/8")] {
+        std::fs::write(
+            dir.path().join(format!("{name}.toml")),
+            format!(
+                "[webhook]\nallow_from = [\"{allowed}\"]\nchannel = \"town-square\"\n\n\
+                 [reply]\nvisibility = \"in_channel\"\ntext = \"{name}: {{{{ body.what | default('') }}}}\"\n"
+            ),
+        )
+        .unwrap();
+    }
+    let (sim, app) = start(dir.path()).await;
+    let send = |route: &'static str| {
+        app.http
+            .post(app.url(&format!("/webhooks/{route}")))
+            .header("content-type", "application/json")
+            // A forwarding header is never trusted: only the TCP peer counts.
+            .header("x-forwarded-for", "10.1.2.3")
+            .body(r#"{"what": "disk full"}"#)
+            .send()
+    };
+    let near = send("near").await.unwrap();
+    assert_eq!(near.status(), 200, "{:?}", near.text().await);
+    let far = send("far").await.unwrap();
+    assert_eq!(far.status(), 403);
+    let texts: Vec<String> = sim
+        .world()
+        .posts_in("main", "town-square")
+        .into_iter()
+        .map(|p| p.message)
+        .collect();
+    assert!(texts.iter().any(|t| t == "near: disk full"), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.starts_with("far:")), "{texts:?}");
+    app.stop().await;
 }
