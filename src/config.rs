@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 use url::Url;
@@ -390,6 +390,9 @@ pub enum ConfigError {
     },
 }
 
+/// The settings that hold secrets, as dotted keys (each also has a `*_file` twin).
+const SECRET_SETTINGS: [&str; 3] = ["mattermost.token", "signing.keys", "store.password"];
+
 /// Secrets come from the environment or a file of their own, never from the configuration
 /// file, which is committed or shipped in a ConfigMap: one set there is refused, by name.
 fn secrets_not_in_a_file(figment: &Figment) -> Result<(), ConfigError> {
@@ -431,10 +434,19 @@ fn secrets_not_in_a_file(figment: &Figment) -> Result<(), ConfigError> {
 impl Settings {
     /// The layered figment: defaults, the TOML file (when it exists or is required), and
     /// `SWITCHBOARD_*` environment variables.
+    ///
+    /// Secrets are taken from their variables verbatim: figment reads every other variable as
+    /// a TOML-like value, which would turn a numeric password into a number (`007` into `7`),
+    /// refuse `[x]` or `true` as "not a string", and print the value in that error.
     pub fn figment(config_file: &Path) -> Figment {
-        Figment::from(Toml::string(DEFAULTS))
+        let env = Env::prefixed("SWITCHBOARD_").split("__");
+        let mut figment = Figment::from(Toml::string(DEFAULTS))
             .merge(Toml::file(config_file))
-            .merge(Env::prefixed("SWITCHBOARD_").split("__"))
+            .merge(env.clone().ignore(&SECRET_SETTINGS));
+        for (key, value) in env.only(&SECRET_SETTINGS).iter() {
+            figment = figment.merge(Serialized::default(key.as_str(), value));
+        }
+        figment
     }
 
     /// Loads settings from `config_file` (which must exist when `required`) and the environment.
@@ -732,6 +744,25 @@ mod tests {
                 "{err}"
             );
             assert!(!err.contains("c2hvcnRzZWNyZXQ"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_from_the_environment_are_taken_verbatim() {
+        Jail::expect_with(|jail| {
+            // Each would be a number, a list or a boolean to figment's value parser.
+            jail.set_env("SWITCHBOARD_MATTERMOST__TOKEN", "007");
+            jail.set_env("SWITCHBOARD_STORE__PASSWORD", "[true]");
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            let token = s.mattermost.token().map_err(|e| e.to_string())?;
+            assert_eq!(token.expose_secret(), "007");
+            let password = s
+                .store
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned());
+            assert_eq!(password.as_deref(), Some("[true]"));
             Ok(())
         });
     }
