@@ -31,3 +31,40 @@ fn a_numeric_secret_in_the_environment_is_accepted_and_never_printed() {
         );
     }
 }
+
+#[test]
+fn a_config_file_named_explicitly_must_exist_even_when_it_is_config_toml() {
+    // Arrange: a working directory with routes but no config.toml, as after a wrong `cd`.
+    let dir = std::env::temp_dir().join(format!("switchboard-cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("routes")).unwrap();
+    let mut command = switchboard(&["--config", "config.toml", "check"]);
+    command.current_dir(&dir);
+
+    // Act
+    let output = run_with_input(command, b"", LIMIT);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Assert
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("configuration file config.toml not found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_config_the_default_file_may_be_absent() {
+    // Environment-only setups: no --config, no config.toml, defaults and variables.
+    let dir = std::env::temp_dir().join(format!("switchboard-cli-noconfig-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("routes")).unwrap();
+    let mut command = switchboard(&["check"]);
+    command.current_dir(&dir);
+
+    let output = run_with_input(command, b"", LIMIT);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("0 route(s) in routes"), "{stdout}");
+}
