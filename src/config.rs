@@ -543,10 +543,7 @@ fn render_figment_error(error: figment::Error) -> String {
         .map(|e| {
             let key = e.path.join(".").to_lowercase();
             let source = match &e.metadata {
-                Some(md) if md.name.contains("environment") => format!(
-                    "environment variable SWITCHBOARD_{}",
-                    key.to_uppercase().replace('.', "__")
-                ),
+                Some(md) if md.name.contains("environment") => environment_source(&key),
                 Some(md) => md
                     .source
                     .as_ref()
@@ -562,6 +559,27 @@ fn render_figment_error(error: figment::Error) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The environment variable(s) behind `key`. An unknown section (`SWITCHBOARD_SERVR__LISTEN`)
+/// reaches figment as one value for `servr`, so the variable is looked up, not rebuilt from
+/// the key: `SWITCHBOARD_SERVR` alone would name a variable nobody set.
+fn environment_source(key: &str) -> String {
+    let variable = format!("SWITCHBOARD_{}", key.to_uppercase().replace('.', "__"));
+    let nested = format!("{variable}__");
+    let mut set: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            let upper = name.to_uppercase();
+            upper == variable || upper.starts_with(&nested)
+        })
+        .collect();
+    set.sort();
+    match set.len() {
+        0 => format!("environment variable {variable}"),
+        1 => format!("environment variable {}", set.join("")),
+        _ => format!("environment variables {}", set.join(", ")),
+    }
 }
 
 /// figment's words for what is wrong, except an unknown field: its own message wraps the

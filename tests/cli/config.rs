@@ -68,3 +68,22 @@ fn without_config_the_default_file_may_be_absent() {
     assert!(output.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("0 route(s) in routes"), "{stdout}");
 }
+
+#[test]
+fn a_variable_for_an_unknown_section_is_named_in_full() {
+    // Arrange: a typo in the section part of the name.
+    let mut command = switchboard(&["check"]);
+    command.env("SWITCHBOARD_SERVR__LISTEN", "127.0.0.1:4000");
+
+    // Act
+    let output = run_with_input(command, b"", LIMIT);
+
+    // Assert: the variable the operator set, not `SWITCHBOARD_SERVR`, which nobody set.
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("(from environment variable SWITCHBOARD_SERVR__LISTEN)")
+            && stderr.contains("unknown field `servr`"),
+        "{stderr}"
+    );
+}
