@@ -444,7 +444,9 @@ impl Settings {
             .merge(Toml::file(config_file))
             .merge(env.clone().ignore(&SECRET_SETTINGS));
         for (key, value) in env.only(&SECRET_SETTINGS).iter() {
-            figment = figment.merge(Serialized::default(key.as_str(), value));
+            // Trimmed, as figment trims every other value (and `*_file` contents are trimmed):
+            // a space or newline around a secret is a mistake of the env file.
+            figment = figment.merge(Serialized::default(key.as_str(), value.trim()));
         }
         figment
     }
@@ -770,7 +772,7 @@ mod tests {
     fn secrets_from_the_environment_are_taken_verbatim() {
         Jail::expect_with(|jail| {
             // Each would be a number, a list or a boolean to figment's value parser.
-            jail.set_env("SWITCHBOARD_MATTERMOST__TOKEN", "007");
+            jail.set_env("SWITCHBOARD_MATTERMOST__TOKEN", " 007\n");
             jail.set_env("SWITCHBOARD_STORE__PASSWORD", "[true]");
             let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
             let token = s.mattermost.token().map_err(|e| e.to_string())?;
