@@ -4,7 +4,7 @@
 //! Every subcommand returns an exit code; problems are printed once, as sentences, never as a
 //! panic trace.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -19,21 +19,21 @@ use crate::startup::{self, Application};
 use crate::telemetry;
 use crate::tokens::TokenStore;
 
+/// The configuration file read when `--config` is not given (relative to the working directory).
+const DEFAULT_CONFIG_FILE: &str = "config.toml";
+
 /// Switchboard: slash commands, outgoing webhooks, dialogs and buttons for Mattermost,
 /// declared in `routes/*.toml`.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, about, long_about = None)]
 pub struct Cli {
-    /// Configuration file. Every setting can also come from `SWITCHBOARD_*` environment
-    /// variables (`SWITCHBOARD_SERVER__LISTEN` overrides `[server] listen`).
-    #[arg(
-        long,
-        short,
-        global = true,
-        default_value = "config.toml",
-        value_name = "FILE"
-    )]
-    pub config: PathBuf,
+    /// Configuration file (default: `config.toml`, skipped when absent; a file named here must
+    /// exist). Every setting can also come from `SWITCHBOARD_*` environment variables
+    /// (`SWITCHBOARD_SERVER__LISTEN` overrides `[server] listen`).
+    // An `Option`, not a clap default: `--config config.toml` names the file explicitly, so a
+    // missing one is an error, not a silent fall-back to the built-in defaults.
+    #[arg(long, short, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// What to do.
     #[command(subcommand)]
@@ -118,8 +118,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // The default file may be absent (environment-only setups); a file named explicitly must exist.
-    let required = cli.config != Path::new("config.toml");
-    let settings = match Settings::load(&cli.config, required) {
+    let required = cli.config.is_some();
+    let config = cli
+        .config
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+    let settings = match Settings::load(&config, required) {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("error: {e}");

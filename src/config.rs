@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 use url::Url;
@@ -390,6 +390,9 @@ pub enum ConfigError {
     },
 }
 
+/// The settings that hold secrets, as dotted keys (each also has a `*_file` twin).
+const SECRET_SETTINGS: [&str; 3] = ["mattermost.token", "signing.keys", "store.password"];
+
 /// Secrets come from the environment or a file of their own, never from the configuration
 /// file, which is committed or shipped in a ConfigMap: one set there is refused, by name.
 fn secrets_not_in_a_file(figment: &Figment) -> Result<(), ConfigError> {
@@ -431,10 +434,21 @@ fn secrets_not_in_a_file(figment: &Figment) -> Result<(), ConfigError> {
 impl Settings {
     /// The layered figment: defaults, the TOML file (when it exists or is required), and
     /// `SWITCHBOARD_*` environment variables.
+    ///
+    /// Secrets are taken from their variables verbatim: figment reads every other variable as
+    /// a TOML-like value, which would turn a numeric password into a number (`007` into `7`),
+    /// refuse `[x]` or `true` as "not a string", and print the value in that error.
     pub fn figment(config_file: &Path) -> Figment {
-        Figment::from(Toml::string(DEFAULTS))
+        let env = Env::prefixed("SWITCHBOARD_").split("__");
+        let mut figment = Figment::from(Toml::string(DEFAULTS))
             .merge(Toml::file(config_file))
-            .merge(Env::prefixed("SWITCHBOARD_").split("__"))
+            .merge(env.clone().ignore(&SECRET_SETTINGS));
+        for (key, value) in env.only(&SECRET_SETTINGS).iter() {
+            // Trimmed, as figment trims every other value (and `*_file` contents are trimmed):
+            // a space or newline around a secret is a mistake of the env file.
+            figment = figment.merge(Serialized::default(key.as_str(), value.trim()));
+        }
+        figment
     }
 
     /// Loads settings from `config_file` (which must exist when `required`) and the environment.
@@ -531,10 +545,7 @@ fn render_figment_error(error: figment::Error) -> String {
         .map(|e| {
             let key = e.path.join(".").to_lowercase();
             let source = match &e.metadata {
-                Some(md) if md.name.contains("environment") => format!(
-                    "environment variable SWITCHBOARD_{}",
-                    key.to_uppercase().replace('.', "__")
-                ),
+                Some(md) if md.name.contains("environment") => environment_source(&key),
                 Some(md) => md
                     .source
                     .as_ref()
@@ -550,6 +561,27 @@ fn render_figment_error(error: figment::Error) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The environment variable(s) behind `key`. An unknown section (`SWITCHBOARD_SERVR__LISTEN`)
+/// reaches figment as one value for `servr`, so the variable is looked up, not rebuilt from
+/// the key: `SWITCHBOARD_SERVR` alone would name a variable nobody set.
+fn environment_source(key: &str) -> String {
+    let variable = format!("SWITCHBOARD_{}", key.to_uppercase().replace('.', "__"));
+    let nested = format!("{variable}__");
+    let mut set: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            let upper = name.to_uppercase();
+            upper == variable || upper.starts_with(&nested)
+        })
+        .collect();
+    set.sort();
+    match set.len() {
+        0 => format!("environment variable {variable}"),
+        1 => format!("environment variable {}", set.join("")),
+        _ => format!("environment variables {}", set.join(", ")),
+    }
 }
 
 /// figment's words for what is wrong, except an unknown field: its own message wraps the
@@ -732,6 +764,25 @@ mod tests {
                 "{err}"
             );
             assert!(!err.contains("c2hvcnRzZWNyZXQ"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_from_the_environment_are_taken_verbatim() {
+        Jail::expect_with(|jail| {
+            // Each would be a number, a list or a boolean to figment's value parser.
+            jail.set_env("SWITCHBOARD_MATTERMOST__TOKEN", " 007\n");
+            jail.set_env("SWITCHBOARD_STORE__PASSWORD", "[true]");
+            let s = Settings::load(Path::new("none.toml"), false).map_err(|e| e.to_string())?;
+            let token = s.mattermost.token().map_err(|e| e.to_string())?;
+            assert_eq!(token.expose_secret(), "007");
+            let password = s
+                .store
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned());
+            assert_eq!(password.as_deref(), Some("[true]"));
             Ok(())
         });
     }

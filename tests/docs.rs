@@ -391,6 +391,54 @@ fn every_setting_of_config_toml_is_on_the_configuration_page() {
     );
 }
 
+/// Each built-in default (`switchboard::config::DEFAULTS`) whose row on the configuration page
+/// gives another default, as `[section] key: documented, built in`.
+fn wrong_defaults(page: &str) -> Vec<String> {
+    let defaults: toml::Table = switchboard::config::DEFAULTS.parse().unwrap();
+    let mut wrong = Vec::new();
+    for (section, table) in &defaults {
+        let heading = format!("### `[{section}]`");
+        let at = page.find(&heading).unwrap_or(0);
+        let body = &page[at..];
+        let body = &body[heading.len().min(body.len())..];
+        let body = &body[..body.find("\n#").unwrap_or(body.len())];
+        for (key, value) in table.as_table().unwrap() {
+            let built_in = match value {
+                toml::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            let row = format!("| `{key}` | ");
+            let documented = body
+                .lines()
+                .find_map(|line| line.strip_prefix(&row))
+                .and_then(|rest| rest.split(" |").next())
+                .unwrap_or("(no row)");
+            if !documented.starts_with(&format!("`{built_in}`")) {
+                wrong.push(format!(
+                    "[{section}] {key}: {documented}, built in `{built_in}`"
+                ));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn the_configuration_page_gives_the_built_in_defaults() {
+    // The defaults are what an environment-only setup (no config.toml) gets.
+    let page = read("docs/src/operations/configuration.md");
+    let wrong = wrong_defaults(&page);
+    assert!(
+        wrong.is_empty(),
+        "defaults in docs/src/operations/configuration.md differ from the code: {wrong:?}"
+    );
+    let changed = page.replace("| `budget_ms` | `2500` |", "| `budget_ms` | `3000` |");
+    assert_eq!(
+        wrong_defaults(&changed),
+        vec!["[callbacks] budget_ms: `3000`, built in `2500`".to_owned()]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // (e) Every TOML example is a route `switchboard check` accepts.
 
