@@ -334,8 +334,20 @@ fn request_env(context: &Context) -> Vec<(String, String)> {
     env
 }
 
-/// The post text: the output's tail in a code block, and the status when finished.
+/// Characters of a live output post kept for what surrounds the output (the notes, the
+/// fence, the status line), so that the post stays within Mattermost's limit whatever
+/// `tail_chars` is.
+const OUTPUT_POST_FRAME_CHARS: usize = 1000;
+
+/// The post text: the output's tail in a code block, and the status when finished. At most
+/// a post's length (`POST_MESSAGE_MAX_CHARS`): Mattermost refuses a longer edit, which would
+/// leave the thread showing "running…" for good.
 fn format_output(output: &str, tail_chars: usize, truncated: bool, status: Option<&str>) -> String {
+    // The fence escape below adds at most one character per three: a tail of this many
+    // characters fits whatever the output holds. Cut before escaping, never after, so that
+    // the cut cannot leave a bare fence that would end our code block.
+    let fits = (crate::protocol::POST_MESSAGE_MAX_CHARS - OUTPUT_POST_FRAME_CHARS) / 4 * 3;
+    let tail_chars = tail_chars.min(fits);
     let count = output.chars().count();
     let shown: String = if count > tail_chars {
         output.chars().skip(count - tail_chars).collect()
@@ -882,6 +894,25 @@ mod tests {
             "the queue place was given back"
         );
         drop(permit);
+    }
+
+    #[test]
+    fn the_post_fits_mattermosts_limit_whatever_the_output_and_tail_chars() {
+        // Every backtick fence in the output is escaped with one more character: a tail near
+        // the limit would otherwise grow past it and every edit of the post would be refused.
+        let output = "```".repeat(6000);
+        let text = format_output(&output, 16_000, true, Some("exit 0 in 0.1 s"));
+        assert!(
+            text.chars().count() <= crate::protocol::POST_MESSAGE_MAX_CHARS,
+            "{} characters",
+            text.chars().count()
+        );
+        assert!(
+            text.starts_with("_…earlier output not shown_\n```\n"),
+            "{}",
+            &text[..60]
+        );
+        assert!(text.ends_with("\n```\n_output over the cap was dropped_\n✅ exit 0 in 0.1 s"));
     }
 
     #[test]

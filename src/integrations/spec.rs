@@ -702,7 +702,7 @@ pub struct ExecSpec {
     /// Shortest time between two edits of the live output post, in milliseconds.
     #[serde(default = "default_edit_interval")]
     pub edit_interval_ms: u64,
-    /// Characters of output shown (the tail).
+    /// Characters of output shown (the tail; at most 11535, so the post fits in Mattermost).
     #[serde(default = "default_tail")]
     pub tail_chars: usize,
     /// The immediate answer to the slash command (template).

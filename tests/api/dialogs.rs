@@ -680,3 +680,50 @@ fn check_reports_a_broken_lookup_or_rule_template() {
         );
     }
 }
+
+const SHOUT: &str = r#"
+[command]
+trigger = "shout"
+description = "Say a note eight times"
+
+[dialog]
+title = "Shout"
+on_submit = "say"
+
+[[dialog.elements]]
+name = "note"
+display_name = "Note"
+type = "textarea"
+max_length = 3000
+
+[actions.say.reply]
+visibility = "in_channel"
+text = "{% for i in range(8) %}{{ submission.note }}\n{% endfor %}"
+"#;
+
+#[tokio::test]
+async fn an_in_channel_dialog_answer_too_long_for_a_post_is_cut_to_fit() {
+    // Arrange: a submission within its field's limit whose answer is 24,000 characters.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shout.toml"), SHOUT).unwrap();
+    let (sim, _app) = start(dir.path()).await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/shout")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().unwrap();
+
+    // Act
+    let answer = submit(&sim, "alice", &dialog, json!({"note": "loud ".repeat(600)})).await;
+
+    // Assert: accepted, and the answer posted in the channel, cut with a note.
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let post = wait_for_post(&sim, "loud loud").await;
+    assert!(post.chars().count() <= 16_383, "{}", post.chars().count());
+    assert!(
+        post.ends_with("_(cut: the message was longer than a Mattermost post)_"),
+        "{}",
+        &post[post.len() - 80..]
+    );
+}

@@ -693,6 +693,39 @@ async fn the_oncall_hook_posts_to_leads_and_answers_in_the_thread() {
 }
 
 #[tokio::test]
+async fn a_page_quoting_a_message_near_the_post_limit_is_cut_to_fit_not_lost() {
+    // Arrange: a message Mattermost accepts, which the page's prefix (and the word joiners
+    // that keep `@here` from paging) push over the post limit.
+    let dir = shipped_routes();
+    let (sim, _app) = start(dir.path()).await;
+    let long = format!("oncall {}", "the build is red @here ".repeat(700));
+    assert!(long.chars().count() < 16_383);
+
+    // Act
+    let trigger = sim
+        .world()
+        .create_post("alice", "main", "town-square", &long)
+        .await
+        .unwrap();
+
+    // Assert: the page went out, cut at the limit and saying so; the user is told it did.
+    let page = wait_for_post(&sim, "leads", |p| p.message.contains("paged on-call")).await;
+    let chars = page.message.chars().count();
+    assert!(chars <= 16_383, "the page has {chars} characters");
+    assert!(
+        page.message
+            .ends_with("_(cut: the message was longer than a Mattermost post)_"),
+        "{}",
+        &page.message[page.message.len() - 100..]
+    );
+    let answer = wait_for_post(&sim, "town-square", |p| p.root_id == trigger.id).await;
+    assert_eq!(
+        answer.message,
+        "Paged ~leads; someone will be with you shortly."
+    );
+}
+
+#[tokio::test]
 async fn poll_votes_are_kept_in_the_post_and_updated_by_clicks() {
     let dir = shipped_routes();
     let (sim, _app) = start(dir.path()).await;

@@ -714,6 +714,44 @@ fn run_dev(input: &[u8], routes: Option<&std::path::Path>) -> String {
 }
 
 #[test]
+fn an_alert_group_too_long_for_one_post_is_posted_cut_to_fit() {
+    // Arrange: an outage, 400 instances firing at once; the rendered post is far over
+    // Mattermost's 16,383 characters.
+    let mut body: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo_root().join("routes/samples/alertmanager-firing.json")).unwrap(),
+    )
+    .unwrap();
+    let alert = body["alerts"][0].clone();
+    body["alerts"] = (0..400)
+        .map(|i| {
+            let mut a = alert.clone();
+            a["labels"]["instance"] = format!("db-{i:04}.prod.example.com:9100").into();
+            a
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("outage.json");
+    std::fs::write(&file, body.to_string()).unwrap();
+
+    // Act
+    let stdout = run_dev(
+        format!("!webhook alertmanager {}\n", file.display()).as_bytes(),
+        None,
+    );
+
+    // Assert: posted (not refused whole), with the first alerts and a note that it was cut.
+    assert!(
+        stdout.contains("webhook alertmanager: {\"outcome\":\"posted\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("db-0000.prod.example.com"), "{stdout}");
+    assert!(
+        stdout.contains("cut: the message was longer than a Mattermost post"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn dev_posts_a_sample_webhook_body_and_fires_a_schedule_now() {
     let stdout = run_dev(
         b"!webhook alertmanager routes/samples/alertmanager-firing.json\n\

@@ -223,6 +223,76 @@ fn the_page_answers_only_requests_addressed_to_a_loopback_name() {
 }
 
 #[test]
+fn a_form_on_another_site_cannot_post_to_the_page_api() {
+    let dev = Dev::start();
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        let origin = dev.url.trim_end_matches('/').to_owned();
+        let upload = format!(
+            "{}api/upload?user=alice&channel=town-square&name=forged.txt",
+            dev.url
+        );
+        // What a browser sends for a plain HTML form (or a sandboxed frame) on another page:
+        // no preflight is needed for it, so only these headers tell it apart.
+        for (name, value) in [
+            ("origin", "http://evil.example"),
+            ("origin", "null"),
+            ("origin", "http://127.0.0.1:1"),
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-site", "same-site"),
+        ] {
+            let response = http
+                .post(&upload)
+                .header("content-type", "text/plain")
+                .header(name, value)
+                .body("forged")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            assert_eq!(status, 403, "{name}: {value}: {body}");
+            assert!(
+                body["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("only from the page")),
+                "{body}"
+            );
+            let typed = http
+                .post(format!("{}api/type", dev.url))
+                .header(name, value)
+                .json(&json!({"user": "alice", "channel": "town-square", "text": "forged"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(typed.status().as_u16(), 403, "{name}: {value}");
+        }
+        let posts: Value =
+            get_json(&http, format!("{}api/posts?channel=town-square", dev.url)).await;
+        assert!(!posts.to_string().contains("forged"), "{posts}");
+        // The page itself (its own origin) still uploads and types.
+        let response = http
+            .post(&upload)
+            .header("content-type", "application/octet-stream")
+            .header("origin", &origin)
+            .header("sec-fetch-site", "same-origin")
+            .body("mine")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let typed = http
+            .post(format!("{}api/type", dev.url))
+            .header("origin", &origin)
+            .json(&json!({"user": "alice", "channel": "town-square", "text": "from the page"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(typed.status().as_u16(), 200);
+    });
+}
+
+#[test]
 fn the_page_api_refuses_bad_input_with_a_clear_error() {
     let dev = Dev::start();
     runtime().block_on(async {

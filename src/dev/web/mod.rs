@@ -21,6 +21,10 @@
 //! Only requests addressed to this machine by a loopback name (`Host: 127.0.0.1:…`,
 //! `localhost:…`, `[::1]:…`) are served: the page acts as any user and lists their tokens, so
 //! a site whose DNS name an attacker points at 127.0.0.1 (DNS rebinding) must not reach it.
+//! A `POST` that a browser marks as sent from another page (an `Origin` other than the page's
+//! own, or `Sec-Fetch-Site` other than `same-origin`/`none`) is refused too: a form on any
+//! site the user visits could otherwise post to the page's API (cross-site request forgery);
+//! `/api/upload` takes any body, so a plain form could upload files as any user.
 
 mod dialogs;
 mod events;
@@ -127,24 +131,54 @@ fn router(state: Page) -> Router {
         .with_state(state)
 }
 
-/// Refuses (421) a request whose `Host` is not a loopback name (see the module docs).
+/// Refuses (421) a request whose `Host` is not a loopback name, and (403) a write a browser
+/// sent from another page (see the module docs).
 async fn loopback_host_only(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let host = request
-        .headers()
+    let headers = request.headers();
+    let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    if is_loopback_host(host) {
-        return next.run(request).await;
+    if !is_loopback_host(host) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "the dev page answers only requests addressed to 127.0.0.1, localhost or [::1]\n",
+        )
+            .into_response();
     }
-    (
-        StatusCode::MISDIRECTED_REQUEST,
-        "the dev page answers only requests addressed to 127.0.0.1, localhost or [::1]\n",
-    )
-        .into_response()
+    let reads = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if !reads && from_another_page(headers, host) {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "the dev page's API takes changes only from the page itself",
+        );
+    }
+    next.run(request).await
+}
+
+/// Whether a browser says the request comes from a page other than the one at `host`:
+/// `Origin` names another origin (`null` included), or `Sec-Fetch-Site` is `cross-site` or
+/// `same-site` (another port of 127.0.0.1 is the same site). Requests without either header
+/// (curl, the tests) are not from a browser page.
+fn from_another_page(headers: &axum::http::HeaderMap, host: &str) -> bool {
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or(""));
+    let other_origin = origin.is_some_and(|o| {
+        o.strip_prefix("http://")
+            .is_none_or(|rest| !rest.eq_ignore_ascii_case(host))
+    });
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|s| s.to_str().ok())
+        .unwrap_or("none");
+    other_origin || !matches!(fetch_site, "same-origin" | "none")
 }
 
 /// Whether `host` (a `Host` header: a name and perhaps `:port`) names this machine's loopback.
