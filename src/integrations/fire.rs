@@ -102,7 +102,7 @@ async fn post(
 ) -> Fired {
     // A webhook body can hold any amount (hundreds of alerts in an outage, a long pull
     // request title list): Mattermost would refuse the whole post, so it is cut to fit.
-    let text = super::post::clip_to_post_limit(text);
+    let text = crate::protocol::clip_to_post_limit(text);
     if let Some(existing) = &delivery.replace {
         let mut patch = client
             .posts()

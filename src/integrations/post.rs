@@ -239,7 +239,7 @@ impl PostAction {
             }
         };
         let channel = ChannelId::new(channel_id);
-        let message = clip_to_post_limit(message);
+        let message = crate::protocol::clip_to_post_limit(message);
         let mut create = client.posts().create(&channel, message);
         let root_id = PostId::new(root.clone());
         if !root.is_empty() {
@@ -257,34 +257,6 @@ impl PostAction {
     }
 }
 
-/// What ends a message cut by [`clip_to_post_limit`].
-const CUT_NOTE: &str = "…\n_(cut: the message was longer than a Mattermost post)_";
-
-/// `message`, or when it is longer than a post (`POST_MESSAGE_MAX_CHARS`), its start with
-/// [`CUT_NOTE`]. A cut inside a mention drops the mention from its `@`: the start of
-/// `@alice-bob` would otherwise be kept as a mention of `@alice`, who did not ask.
-pub(crate) fn clip_to_post_limit(message: String) -> String {
-    use crate::protocol::POST_MESSAGE_MAX_CHARS;
-    if message.chars().count() <= POST_MESSAGE_MAX_CHARS {
-        return message;
-    }
-    let keep = POST_MESSAGE_MAX_CHARS - CUT_NOTE.chars().count();
-    let end = message
-        .char_indices()
-        .nth(keep)
-        .map_or(message.len(), |(i, _)| i);
-    let mut clipped = message;
-    clipped.truncate(end);
-    let word_start = clipped
-        .trim_end_matches(|c: char| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
-        .len();
-    if let Some(at) = clipped[word_start..].rfind('@') {
-        clipped.truncate(word_start + at);
-    }
-    clipped.push_str(CUT_NOTE);
-    clipped
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,25 +270,6 @@ mod tests {
             root_id: None,
             reply: String::new(),
         }
-    }
-
-    #[test]
-    fn a_message_over_the_post_limit_is_cut_before_the_word_it_falls_in() {
-        use crate::protocol::POST_MESSAGE_MAX_CHARS;
-        let short = "x".repeat(POST_MESSAGE_MAX_CHARS);
-        assert_eq!(clip_to_post_limit(short.clone()), short);
-
-        // The cut falls inside `@alice-bob`: no `@alice` may be left behind.
-        let keep = POST_MESSAGE_MAX_CHARS - CUT_NOTE.chars().count();
-        let long = format!("{} @alice-bob {}", "é".repeat(keep - 4), "x".repeat(100));
-        let clipped = clip_to_post_limit(long);
-        assert!(
-            clipped.chars().count() <= POST_MESSAGE_MAX_CHARS,
-            "{}",
-            clipped.chars().count()
-        );
-        assert!(clipped.ends_with(CUT_NOTE), "{clipped}");
-        assert!(!clipped.contains('@'), "{}", &clipped[clipped.len() - 80..]);
     }
 
     #[test]

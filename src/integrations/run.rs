@@ -356,7 +356,7 @@ impl DeclaredRoute {
         let channel = ChannelId::new(context.channel.id.clone());
         // No command response to split it (as `split_long_text` does): cut to fit, or
         // Mattermost refuses the whole answer.
-        let text = super::post::clip_to_post_limit(text);
+        let text = crate::protocol::clip_to_post_limit(text);
         let mut create = cx.client().posts().create(&channel, text);
         if let Some(props) = props {
             create = create.props(props);

@@ -25,7 +25,9 @@ mod response_url;
 mod slash_command;
 
 pub use action::{ActionResponse, PostActionRequest, PostUpdate};
-pub use command_response::{POST_MESSAGE_MAX_CHARS, split_long_text, split_text};
+pub use command_response::{
+    POST_MESSAGE_MAX_CHARS, clip_to_post_limit, split_long_text, split_text,
+};
 pub use dialog::{DialogResponse, DialogSubmissionRequest, LookupItem, LookupResponse};
 pub use outgoing_webhook::{OutgoingWebhookRequest, OutgoingWebhookResponse};
 pub use response_url::{

@@ -12,7 +12,7 @@
 use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{CommandResponse, Extra, ResponseType};
 use crate::mattermost::{ChannelId, Client, PostId, UserId};
-use crate::protocol::SlashCommandRequest;
+use crate::protocol::{SlashCommandRequest, clip_to_post_limit};
 
 /// How a message reached the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub(crate) async fn command_answer_elsewhere(
     }
     let how = if response.response_type == ResponseType::InChannel {
         let channel = ChannelId::from(request.channel_id.as_str());
-        let mut create = client.posts().create(&channel, text);
+        let mut create = client.posts().create(&channel, clip_to_post_limit(text));
         if !request.root_id.is_empty() {
             create = create.root_id(&PostId::from(request.root_id.as_str()));
         }
@@ -105,7 +105,10 @@ pub(crate) async fn tell_user(
     text: &str,
     props: Option<Extra>,
 ) -> Delivered {
-    let mut post = NewPost::new(ChannelId::from(to.channel_id), text);
+    let mut post = NewPost::new(
+        ChannelId::from(to.channel_id),
+        clip_to_post_limit(text.to_owned()),
+    );
     if !to.root_id.is_empty() {
         post.root_id = Some(PostId::from(to.root_id));
     }
@@ -162,7 +165,7 @@ async fn direct_message(
             None
         }
     };
-    let message = with_origin(origin.as_deref(), !to.root_id.is_empty(), text);
+    let message = clip_to_post_limit(with_origin(origin.as_deref(), !to.root_id.is_empty(), text));
     let mut create = client.posts().create(&direct.id, message);
     if let Some(props) = props {
         create = create.props(props);

@@ -727,3 +727,38 @@ async fn an_in_channel_dialog_answer_too_long_for_a_post_is_cut_to_fit() {
         &post[post.len() - 80..]
     );
 }
+
+#[tokio::test]
+async fn a_private_dialog_answer_too_long_for_a_post_is_cut_to_fit() {
+    // Arrange: the same 24,000-character answer, for the user only (a direct message from
+    // the bot, which may not post ephemerally).
+    let dir = tempfile::tempdir().unwrap();
+    let private = SHOUT.replace("visibility = \"in_channel\"", "visibility = \"ephemeral\"");
+    std::fs::write(dir.path().join("shout.toml"), private).unwrap();
+    let (sim, _app) = start(dir.path()).await;
+    let world = sim.world();
+    world
+        .execute_command("alice", "main", "town-square", "/shout")
+        .await
+        .unwrap();
+    let dialog = world.opened_dialogs().pop().unwrap();
+
+    // Act
+    let answer = submit(
+        &sim,
+        "alice",
+        &dialog,
+        json!({"note": "quiet ".repeat(500)}),
+    )
+    .await;
+
+    // Assert: delivered to alice, cut with a note, not refused and lost.
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let post = wait_for_direct(&sim, "quiet quiet").await;
+    assert!(post.chars().count() <= 16_383, "{}", post.chars().count());
+    assert!(
+        post.ends_with("_(cut: the message was longer than a Mattermost post)_"),
+        "{}",
+        &post[post.len() - 80..]
+    );
+}
