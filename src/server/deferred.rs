@@ -47,7 +47,8 @@ pub(crate) enum Outcome<T> {
 /// A handler's result with the context and request it borrowed, which only the late path
 /// reads, boxed: the work's output is moved through several futures' outputs on its way to
 /// the answer, and a pointer moves for less than the 650 bytes of a slash command's (five
-/// copies per command, #12: S1's copied bytes per request 30 300 → …).
+/// copies per command, #12: with the route context boxed too, S1 copies 24 800 bytes per
+/// request instead of 30 300, valgrind DHAT `--mode=copy`).
 pub(crate) type Answered<R, C, Q> = Box<(Result<R, HandlerError>, C, Q)>;
 
 impl<R, C, Q> Outcome<Answered<R, C, Q>> {
