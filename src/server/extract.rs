@@ -1,24 +1,38 @@
-//! Extractors and body checks shared by callback handlers: size, content type, request id,
-//! and [`JsonOrForm`] for outgoing webhooks, whose encoding depends on the hook's settings.
+//! Extractors and body checks shared by callback handlers: size, content type, route name,
+//! request id, and [`JsonOrForm`] for outgoing webhooks, whose encoding depends on the hook's settings.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
+use http_body_util::{BodyExt as _, LengthLimitError};
 
 use super::error::AppError;
 use crate::protocol::PayloadError;
 
-/// Maps a body that could not be buffered: over the limit → 413, else 400.
-pub(crate) fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::BadRequest(rejection.body_text())
+/// The whole body: 413 over the limit, 400 when it could not be read.
+///
+/// The limit is the middleware's (tower-http's, `[server] body_limit_bytes`). axum's `Bytes`
+/// extractor would apply its own default (2 MiB) as well, capping a larger configured limit,
+/// and read through one more wrapper (S1: 48 863 → 48 208 instructions per request,
+/// `bench/instructions.sh 2000`).
+pub(crate) async fn body(request: Request) -> Result<Bytes, AppError> {
+    match request.into_body().collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => {
+            let e = e.into_inner();
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
+            while let Some(error) = source {
+                if error.is::<LengthLimitError>() {
+                    return Err(AppError::PayloadTooLarge);
+                }
+                source = error.source();
+            }
+            Err(AppError::BadRequest(format!(
+                "failed to read the body: {e}"
+            )))
         }
-    })
+    }
 }
 
 /// The media type of the request (`application/json` from `application/json; charset=utf-8`),
@@ -76,9 +90,9 @@ pub(crate) struct FormBody(pub(crate) Bytes);
 impl<S: Send + Sync> FromRequest<S> for FormBody {
     type Rejection = AppError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(request: Request, _: &S) -> Result<Self, AppError> {
         require_form(request.headers())?;
-        Ok(FormBody(body(Bytes::from_request(request, state).await)?))
+        Ok(FormBody(body(request).await?))
     }
 }
 
@@ -91,9 +105,9 @@ pub(crate) struct JsonBody(pub(crate) Result<Bytes, AppError>);
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
         let json = require_json(request.headers());
-        let bytes = body(Bytes::from_request(request, state).await);
+        let bytes = body(request).await;
         Ok(JsonBody(bytes.and_then(|bytes| json.map(|()| bytes))))
     }
 }
@@ -123,7 +137,7 @@ pub(crate) struct JsonOrForm<T>(pub(crate) T);
 impl<S: Send + Sync, T: FromJsonOrForm> FromRequest<S> for JsonOrForm<T> {
     type Rejection = AppError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(request: Request, _: &S) -> Result<Self, AppError> {
         let media = media_type(request.headers());
         if media != JSON && media != FORM {
             return Err(AppError::UnsupportedMediaType(format!(
@@ -135,7 +149,7 @@ impl<S: Send + Sync, T: FromJsonOrForm> FromRequest<S> for JsonOrForm<T> {
                 }
             )));
         }
-        let bytes = body(Bytes::from_request(request, state).await)?;
+        let bytes = body(request).await?;
         let value = if media == JSON {
             T::from_json(&bytes)?
         } else {
@@ -145,7 +159,34 @@ impl<S: Send + Sync, T: FromJsonOrForm> FromRequest<S> for JsonOrForm<T> {
     }
 }
 
-/// The request id set by the middleware (`X-Request-ID`).
+/// The route a callback names: the second segment of its path (`/commands/{route}`,
+/// `/dialogs/{route}/lookup`), percent-decoded as axum's `Path` decodes it. Read from the
+/// path itself, so a callback reaches its handler the same way through the router and
+/// straight from [`super::dispatch`], which has no path parameters to offer. A path without
+/// one, or whose name is not UTF-8, names no route: 404.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteName(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RouteName {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let segment = parts
+            .uri
+            .path()
+            .strip_prefix('/')
+            .and_then(|path| path.split('/').nth(1))
+            .filter(|segment| !segment.is_empty())
+            .ok_or(AppError::NotFound)?;
+        let name = percent_encoding::percent_decode_str(segment)
+            .decode_utf8()
+            .map_err(|_| AppError::NotFound)?;
+        Ok(RouteName(name.into_owned()))
+    }
+}
+
+/// The request's id: the one the middleware keeps in the request's context (the caller's
+/// `X-Request-ID`, or one it made), else the header as sent ("" if none).
 #[derive(Debug, Clone)]
 pub(crate) struct RequestId(pub(crate) String);
 
@@ -153,13 +194,15 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestId(
-            parts
-                .headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned(),
-        ))
+        let id = crate::telemetry::request::with_current(|context| context.request_id().to_owned())
+            .unwrap_or_else(|| {
+                parts
+                    .headers
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            });
+        Ok(RequestId(id))
     }
 }

@@ -2,16 +2,17 @@
 //! outermost first:
 //!
 //! 1. credentials (`Authorization`, `Cookie`) marked sensitive, so no log line prints them;
-//! 2. a request id, set when the caller sent none (`X-Request-ID`), and echoed on the answer;
-//! 3. [`Access`]: the request's context, which every line logged for the request carries
+//! 2. [`Access`]: the request id (the caller's `X-Request-ID`, else one made here, echoed on
+//!    the answer); the request's context, which every line logged for the request carries
 //!    (`telemetry::request`); callbacks counted and timed for `/metrics`, and one "callback
 //!    answered" line each (`[log] access`);
-//! 4. panics turned into 500s instead of dropped connections;
-//! 5. the body-size limit (413);
-//! 6. a timeout answered 408.
+//! 3. panics turned into 500s instead of dropped connections;
+//! 4. the body-size limit (413);
+//! 5. a timeout answered 408;
+//! 6. [`Dispatch`]: callbacks to their handlers, the rest through axum's router.
 //!
-//! Everything but [`Access`] is tower-http's ([`Access`] is ours because no tower-http layer
-//! knows our callback kinds and routes).
+//! Everything but [`Access`] and [`Dispatch`] is tower-http's ([`Access`] is ours because no
+//! tower-http layer knows our callback kinds and routes).
 //!
 //! **Why tower-http here, measured.** The rule (issue #12): a hand-written layer replaces
 //! tower-http's only where it gains more than 3 % on S1. `bench/ab.sh` could not attribute
@@ -29,7 +30,16 @@
 //! | catch-panic | 150 | 0.2 % |
 //!
 //! A hand-written layer still has to do most of that work (an id, a header, a timer, a
-//! `catch_unwind`), so none could gain 3 %: these stay tower-http's.
+//! `catch_unwind`), so none could gain 3 % then.
+//!
+//! **The request id is ours since S1 fell to 55 000.** tower-http's two layers put the id in
+//! the request's headers and in the request's and the answer's extensions (a map made and
+//! grown per request, a box per value) and wrap the answer future once more; nothing reads
+//! the extensions. [`Access`] already keeps the id in the request's context, so it makes the
+//! id there and sets the answer's header, and handlers read the id from the context
+//! (`extract::RequestId`). S1 55 081 → 52 190 instructions per request (5.2 %,
+//! `bench/instructions.sh 2000`), above the 3 % rule. The ids, the echo and the header on
+//! every answer (408, 413, 500 included) are as before; the tests below hold them.
 //!
 //! **The one that went: tower-http's trace layer.** Its span per request (made by us, with
 //! the request's fields, given the caller's ids later, entered on every poll, closed) cost
@@ -47,7 +57,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::header;
 use axum::http::{HeaderValue, Request, StatusCode};
@@ -56,13 +65,10 @@ use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service, ServiceBuilder};
 use tower_http::catch_panic::{CatchPanic, CatchPanicLayer, ResponseForPanic};
 use tower_http::limit::{RequestBodyLimit, RequestBodyLimitLayer};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId,
-    SetRequestIdLayer,
-};
 use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 use tower_http::timeout::{Timeout, TimeoutLayer};
 
+use super::dispatch::{Dispatch, callback_of};
 use crate::config::ServerSettings;
 use crate::metrics::{self, CallbackOutcome};
 use crate::telemetry::request::{self, RequestContext};
@@ -70,19 +76,16 @@ use crate::telemetry::request::{self, RequestContext};
 /// The request id's header, as tower-http's request-id layers name it.
 const X_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
-/// The callback kinds, by the first segment of their route template (`/commands/{route}`).
-const CALLBACK_KINDS: [&str; 4] = ["commands", "hooks", "dialogs", "actions"];
-
-/// The stack below the request id layers.
-type Inner = Access<CatchPanic<RequestBodyLimit<Timeout<Router>>, PanicAnswer>>;
-type Stack = SetSensitiveRequestHeaders<SetRequestId<PropagateRequestId<Inner>, Ids>>;
+type Stack = SetSensitiveRequestHeaders<
+    Access<CatchPanic<RequestBodyLimit<Timeout<Dispatch>>, PanicAnswer>>,
+>;
 
 /// The app as served: the router inside the middleware stack (see the module docs).
 #[derive(Debug, Clone)]
 pub struct App(Stack);
 
 /// Wraps `router` in the middleware; `access` is `[log] access`.
-pub(crate) fn apply(router: Router, settings: &ServerSettings, access: bool) -> App {
+pub(crate) fn apply(router: Dispatch, settings: &ServerSettings, access: bool) -> App {
     let ids = Ids(Arc::new(IdSource {
         prefix: rand::random(),
         next: AtomicU64::new(0),
@@ -92,9 +95,7 @@ pub(crate) fn apply(router: Router, settings: &ServerSettings, access: bool) -> 
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
-        .layer(SetRequestIdLayer::x_request_id(ids))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(AccessLayer { access })
+        .layer(AccessLayer { access, ids })
         .layer(CatchPanicLayer::custom(PanicAnswer))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -173,15 +174,9 @@ impl IdSource {
     }
 }
 
-/// tower-http's request-id source: a per-process random prefix and a counter, in hex.
+/// The request-id source: a per-process random prefix and a counter, in hex.
 #[derive(Debug, Clone)]
 pub struct Ids(Arc<IdSource>);
-
-impl MakeRequestId for Ids {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        Some(RequestId::new(self.0.request_id()))
-    }
-}
 
 /// A panic's answer: a bare 500, the panic logged within the request's span.
 #[derive(Debug, Clone, Copy)]
@@ -205,9 +200,10 @@ impl ResponseForPanic for PanicAnswer {
 }
 
 /// Layer of [`Access`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct AccessLayer {
     access: bool,
+    ids: Ids,
 }
 
 impl<S> Layer<S> for AccessLayer {
@@ -217,6 +213,7 @@ impl<S> Layer<S> for AccessLayer {
         Access {
             inner,
             access: self.access,
+            ids: self.ids.clone(),
         }
     }
 }
@@ -228,6 +225,7 @@ impl<S> Layer<S> for AccessLayer {
 pub struct Access<S> {
     inner: S,
     access: bool,
+    ids: Ids,
 }
 
 impl<S, B, R> Service<Request<B>> for Access<S>
@@ -246,10 +244,15 @@ where
         // The request context every line logged for the request carries; the `Uri` (a
         // reference count) also names the route in the metrics.
         let kind = callback_of(request.uri().path()).map(|(kind, _)| kind);
+        // The caller's request id, or one of ours; the handlers read it from the context.
+        let request_id = match request.headers().get(&X_REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => self.ids.0.request_id(),
+        };
         let context = RequestContext::new(
             request.method().clone(),
             request.uri().clone(),
-            request.headers().get(&X_REQUEST_ID).cloned(),
+            Some(request_id.clone()),
             kind,
         );
         let callback = kind.map(|kind| (kind, request.uri().clone()));
@@ -260,6 +263,7 @@ where
                 callback,
                 access: self.access,
                 started: Instant::now(),
+                request_id: Some(request_id),
             },
         )
     }
@@ -273,6 +277,8 @@ pin_project_lite::pin_project! {
         callback: Option<(&'static str, axum::http::Uri)>,
         access: bool,
         started: Instant,
+        // Echoed on the answer unless the handler set one.
+        request_id: Option<HeaderValue>,
     }
 }
 
@@ -292,7 +298,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let response = ready!(this.inner.poll(cx))?;
+        let mut response = ready!(this.inner.poll(cx))?;
+        if let Some(id) = this.request_id.take()
+            && !response.headers().contains_key(&X_REQUEST_ID)
+        {
+            response.headers_mut().insert(X_REQUEST_ID, id);
+        }
         finished(
             this.callback.as_ref(),
             *this.access,
@@ -346,27 +357,18 @@ fn finished(
     }
 }
 
-/// `Some(("commands", "hello"))` for `/commands/hello`: a callback path is a callback kind
-/// and a route name, the two segments of the callback routes (`/commands/{route}` …).
-fn callback_of(path: &str) -> Option<(&'static str, &str)> {
-    let (kind, route) = path.strip_prefix('/')?.split_once('/')?;
-    if route.is_empty() || route.contains('/') {
-        return None;
-    }
-    let kind = CALLBACK_KINDS.into_iter().find(|k| *k == kind)?;
-    Some((kind, route))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
 
+    use axum::Router;
     use axum::routing::post;
     use figment::providers::Format as _;
     use tower::ServiceExt as _;
 
     fn app(router: Router) -> App {
+        let router = Dispatch::router_only(router);
         let figment =
             figment::Figment::from(figment::providers::Toml::string(crate::config::DEFAULTS));
         let mut settings = crate::config::Settings::from_figment(&figment).unwrap();
@@ -429,26 +431,6 @@ mod tests {
             .unwrap();
         let echoed = app.clone().oneshot(request).await.unwrap();
         assert_eq!(echoed.headers()[&X_REQUEST_ID], "from-the-caller");
-    }
-
-    #[test]
-    fn callback_paths_are_a_kind_and_a_route() {
-        assert_eq!(callback_of("/commands/hello"), Some(("commands", "hello")));
-        assert_eq!(callback_of("/actions/poll"), Some(("actions", "poll")));
-        assert_eq!(
-            callback_of("/hooks/on%20call"),
-            Some(("hooks", "on%20call"))
-        );
-        for path in [
-            "/healthz",
-            "/metrics",
-            "/other/x",
-            "/commands/",
-            "/commands/a/b",
-            "x",
-        ] {
-            assert_eq!(callback_of(path), None, "{path}");
-        }
     }
 
     #[test]

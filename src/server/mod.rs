@@ -6,6 +6,7 @@
 //! - `state.rs`: [`AppState`], one `Arc` (cloned per request) of everything handlers share.
 //! - `middleware.rs`: [`App`], the router wrapped once: request ids, spans, metrics, timeout,
 //!   panics, body limit.
+//! - `dispatch.rs`: callbacks straight to their handlers, the rest through the router.
 //! - `error.rs`: [`AppError`], mapping each failure to a status (4xx for the caller's
 //!   mistakes, with the reason logged, never sent).
 //! - `extract.rs`: body and content-type checks, `JsonOrForm`, request id.
@@ -20,6 +21,7 @@
 mod connections;
 mod deferred;
 pub(crate) mod deliver;
+mod dispatch;
 mod error;
 mod extract;
 mod handlers;
@@ -65,8 +67,12 @@ pub fn router(state: AppState) -> App {
         .route("/actions/{route}", post(handlers::actions::action))
         .route("/webhooks/{route}", post(handlers::webhooks::webhook))
         .fallback(handlers::not_found)
-        .with_state(state);
-    middleware::apply(app, &settings.server, settings.log.access)
+        .with_state(state.clone());
+    middleware::apply(
+        dispatch::Dispatch::new(state, app),
+        &settings.server,
+        settings.log.access,
+    )
 }
 
 /// The app served on `[metrics] listen`: the scrape endpoint alone.

@@ -152,6 +152,12 @@ impl RequestContext {
         }
     }
 
+    /// The request id: the caller's `X-Request-ID` when it is text, else the one made for
+    /// the request ("" if none).
+    pub(crate) fn request_id(&self) -> &str {
+        self.request_id.to_str().unwrap_or("")
+    }
+
     /// The span name lines show the context under.
     pub(crate) fn name(&self) -> &'static str {
         REQUEST_SPAN.name()

@@ -107,6 +107,80 @@ async fn bad_requests_get_4xx_never_500() {
     assert_eq!(body["text"], "Hello, @alice! You said: fine");
 }
 
+/// Callbacks reach their handler straight from the middleware (src/server/dispatch.rs), not
+/// through the router: what the router did for them must still hold.
+#[tokio::test]
+async fn callbacks_keep_the_routers_answers_and_the_configured_body_limit() {
+    let sim = spawn_sim().await;
+    let mut settings = settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        &["main"],
+        &repo_root().join("routes"),
+    );
+    // Above axum's own default body limit (2 MiB), which no longer caps the configured one.
+    settings.server.body_limit_bytes = 3 * 1024 * 1024;
+    let app = spawn_app(settings).await;
+    app.wait_ready().await;
+    let team_id = sim.world().team_id("main").expect("team");
+    let token = hello_token(&sim, "main");
+
+    // A percent-encoded route name is the route it decodes to, as axum's `Path` made it.
+    let encoded = app
+        .post_form("/commands/hel%6co", slash_form(&token, &team_id, "hi"))
+        .await;
+    assert_eq!(encoded.status(), 200);
+    let body: serde_json::Value = encoded.json().await.unwrap();
+    assert_eq!(body["text"], "Hello, @alice! You said: hi");
+
+    // Other methods still reach the router: GET is a command's other method, PUT is none.
+    let get = app
+        .http
+        .get(app.url(&format!(
+            "/commands/hello?{}",
+            slash_form(&token, &team_id, "by get")
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 200);
+    let body: serde_json::Value = get.json().await.unwrap();
+    assert_eq!(body["text"], "Hello, @alice! You said: by get");
+    let put = app
+        .http
+        .put(app.url("/commands/hello"))
+        .body(slash_form(&token, &team_id, "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 405);
+    for path in ["/commands/", "/commands/hello/more", "/commands/%FF"] {
+        let r = app.post_form(path, slash_form(&token, &team_id, "x")).await;
+        assert_eq!(r.status(), 404, "{path}");
+    }
+
+    // 2.5 MiB: over axum's default, under the configured limit.
+    let big = app
+        .post_form(
+            "/commands/hello",
+            slash_form(&token, &team_id, &"x".repeat(2_500_000)),
+        )
+        .await;
+    assert_eq!(big.status(), 200);
+
+    // A body sent without a length (chunked) is cut off at the limit: 413, not 400 or 500.
+    let chunks = (0..4).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 1024 * 1024]));
+    let streamed = app
+        .http
+        .post(app.url("/commands/hello"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), 413);
+}
+
 #[tokio::test]
 async fn a_restart_with_nothing_changed_makes_no_write_call() {
     let sim = spawn_sim().await;

@@ -22,7 +22,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use crate::integrations::{ActionClick, BoxFuture, CONTEXT_KEY, Cx};
 use crate::mattermost::{Client, PostId};
@@ -30,7 +30,7 @@ use crate::protocol::{ActionResponse, PostActionRequest};
 use crate::server::deferred;
 use crate::server::deliver;
 use crate::server::error::AppError;
-use crate::server::extract::{JsonBody, RequestId};
+use crate::server::extract::{JsonBody, RequestId, RouteName};
 use crate::server::single_use::{self, Answered, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
@@ -43,7 +43,7 @@ pub(crate) const ALREADY_USED: &str = "This button was already used.";
 /// `POST /actions/{route}`.
 pub(crate) async fn action(
     State(state): State<AppState>,
-    Path(route): Path<String>,
+    RouteName(route): RouteName,
     RequestId(request_id): RequestId,
     JsonBody(body): JsonBody,
 ) -> Result<Answered<Json<ActionResponse>>, AppError> {

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 
 use crate::integrations::{BoxFuture, Cx, Handler};
 use crate::mattermost::models::CommandResponse;
@@ -16,7 +16,7 @@ use crate::protocol::{SlashCommandRequest, split_long_text};
 use crate::server::deferred;
 use crate::server::deliver;
 use crate::server::error::AppError;
-use crate::server::extract::{FormBody, RequestId};
+use crate::server::extract::{FormBody, RequestId, RouteName};
 use crate::server::state::AppState;
 use crate::telemetry;
 use crate::tokens::TokenKind;
@@ -27,7 +27,7 @@ const APOLOGY: &str = "Sorry, Switchboard could not answer this command; the err
 /// `POST /commands/{route}`.
 pub(crate) async fn slash_command_post(
     State(state): State<AppState>,
-    Path(route): Path<String>,
+    RouteName(route): RouteName,
     RequestId(request_id): RequestId,
     FormBody(body): FormBody,
 ) -> Result<Json<CommandResponse>, AppError> {
@@ -42,7 +42,7 @@ pub(crate) async fn slash_command_post(
 /// `GET /commands/{route}?…`.
 pub(crate) async fn slash_command_get(
     State(state): State<AppState>,
-    Path(route): Path<String>,
+    RouteName(route): RouteName,
     RequestId(request_id): RequestId,
     RawQuery(query): RawQuery,
 ) -> Result<Json<CommandResponse>, AppError> {

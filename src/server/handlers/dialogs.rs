@@ -21,14 +21,14 @@
 //! queries into one dialog, and the web client keeps sending the first step's state.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 
 use crate::integrations::{BoxFuture, Cx, DialogLookup, HandlerError, SubmittedDialog};
 use crate::protocol::{DialogResponse, DialogSubmissionRequest, LookupResponse};
 use crate::server::deferred;
 use crate::server::deliver;
 use crate::server::error::AppError;
-use crate::server::extract::{JsonBody, RequestId};
+use crate::server::extract::{JsonBody, RequestId, RouteName};
 use crate::server::single_use::{self, Answered, Claim};
 use crate::server::state::AppState;
 use crate::signing::{Expect, Purpose, now_secs};
@@ -55,7 +55,7 @@ const TRY_AGAIN: &str =
 )]
 pub(crate) fn dialog_submission(
     State(state): State<AppState>,
-    Path(route): Path<String>,
+    RouteName(route): RouteName,
     RequestId(request_id): RequestId,
     JsonBody(body): JsonBody,
 ) -> impl Future<Output = Result<Answered<Json<DialogResponse>>, AppError>> + Send {
@@ -111,7 +111,7 @@ pub(crate) struct LookupQuery {
 /// `POST /dialogs/{route}/lookup?step=…`.
 pub(crate) async fn dialog_lookup(
     State(state): State<AppState>,
-    Path(route): Path<String>,
+    RouteName(route): RouteName,
     Query(query): Query<LookupQuery>,
     RequestId(request_id): RequestId,
     JsonBody(body): JsonBody,

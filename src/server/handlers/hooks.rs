@@ -8,14 +8,14 @@
 //! [`TokenStore`]: crate::tokens::TokenStore
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use crate::integrations::{BoxFuture, Cx};
 use crate::mattermost::{ChannelId, Client, PostId};
 use crate::protocol::{OutgoingWebhookRequest, OutgoingWebhookResponse};
 use crate::server::deferred;
 use crate::server::error::AppError;
-use crate::server::extract::{JsonOrForm, RequestId};
+use crate::server::extract::{JsonOrForm, RequestId, RouteName};
 use crate::server::state::AppState;
 use crate::telemetry::request::{Detail, record_detail};
 use crate::tokens::TokenKind;
@@ -23,7 +23,7 @@ use crate::tokens::TokenKind;
 /// `POST /hooks/{route}`.
 pub(crate) async fn outgoing_hook(
     State(state): State<AppState>,
-    Path(route): Path<String>,
+    RouteName(route): RouteName,
     RequestId(request_id): RequestId,
     payload: Result<JsonOrForm<OutgoingWebhookRequest>, AppError>,
 ) -> Result<Json<OutgoingWebhookResponse>, AppError> {
