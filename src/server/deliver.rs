@@ -9,6 +9,11 @@
 //! nobody else's business, and a public post cannot be taken back. The log and
 //! `switchboard_late_fallbacks_total` say which way each answer went.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use sha2::{Digest, Sha256};
+
 use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{CommandResponse, Extra, ResponseType};
 use crate::mattermost::{ChannelId, Client, PostId, UserId};
@@ -151,10 +156,10 @@ async fn direct_message(
     text: &str,
     props: Option<Extra>,
 ) -> Result<(), crate::mattermost::Error> {
-    let bot = client.users().me().await?;
+    let bot = bot_user_id(client).await?;
     let direct = client
         .channels()
-        .direct(&bot.id, &UserId::from(to.user_id))
+        .direct(&bot, &UserId::from(to.user_id))
         .await?;
     // Where it came from, only to say so: a lookup that fails leaves the note out.
     let origin = match client.channels().get(&ChannelId::from(to.channel_id)).await {
@@ -171,6 +176,41 @@ async fn direct_message(
         create = create.props(props);
     }
     create.send().await.map(|_| ())
+}
+
+/// The user id behind each client's token, learnt from `GET /users/me` on the first direct
+/// message and kept for the life of the process: a token always belongs to the same user, and
+/// a second direct message should cost no extra call. Keyed by a SHA-256 of the server URL and
+/// the `Authorization` header, so that clients with other tokens (or other servers, as in
+/// tests) each get their own id and no copy of a token is kept here. Only answers are kept; a
+/// failed lookup is tried again next time. (`Shared::bot_user_id` caches the same id per
+/// application state; the callers here have only the client.)
+static USER_IDS: LazyLock<Mutex<HashMap<Vec<u8>, UserId>>> = LazyLock::new(Mutex::default);
+
+/// The id of the user `client` acts as (the bot): cached, else `GET /users/me`.
+async fn bot_user_id(client: &Client) -> Result<UserId, crate::mattermost::Error> {
+    let mut key = Sha256::new();
+    key.update(client.server_url().as_str());
+    key.update([0]);
+    if let Some(auth) = client.auth_header() {
+        key.update(auth.as_bytes());
+    }
+    let key = key.finalize().to_vec();
+    // A panic elsewhere while holding the lock leaves the map as it was: still usable.
+    let known = USER_IDS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+        .cloned();
+    if let Some(id) = known {
+        return Ok(id);
+    }
+    let me = client.users().me().await?;
+    USER_IDS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, me.id.clone());
+    Ok(me.id)
 }
 
 /// `text` after a note of where it came from (`~channel`, in a thread or not): on the same
@@ -195,7 +235,62 @@ fn with_origin(channel: Option<&str>, in_thread: bool, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::with_origin;
+    use super::*;
+    use crate::sim::Simulator;
+
+    /// `GET /users/me` calls the simulator has answered so far.
+    fn me_calls(sim: &Simulator) -> usize {
+        sim.world()
+            .api_requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == "/api/v4/users/me")
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_second_direct_message_asks_no_more_who_the_bot_is() {
+        // Arrange: a bot that may not post ephemerally (the simulator's default), so every
+        // private answer is a direct message.
+        let sim = Simulator::start(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let client = Client::builder(sim.url().as_str())
+            .token(sim.bot_token())
+            .build()
+            .unwrap();
+        let alice = sim.world().user_id("alice").unwrap();
+        let town_square = sim.world().channel_id("main", "town-square").unwrap();
+        let to = Recipient {
+            user_id: &alice,
+            channel_id: &town_square,
+            root_id: "",
+        };
+
+        // Act
+        let first = tell_user(&client, to, "one", None).await;
+        let second = tell_user(&client, to, "two", None).await;
+
+        // Assert: both delivered, one lookup of the bot's id between them.
+        assert_eq!((first, second), (Delivered::Direct, Delivered::Direct));
+        let direct = sim.direct_channel("switchboard", "alice").unwrap();
+        let told: Vec<String> = sim
+            .posts_in_channel(&direct)
+            .into_iter()
+            .map(|p| p.message)
+            .collect();
+        assert_eq!(told, ["From ~town-square: one", "From ~town-square: two"]);
+        assert_eq!(me_calls(&sim), 1, "{:?}", sim.world().api_requests());
+
+        // Another token is another user: its id is looked up, not taken from the bot's.
+        let as_bob = client
+            .with_token(&sim.world().user_token("bob").unwrap().into())
+            .unwrap();
+        assert_eq!(
+            tell_user(&as_bob, to, "three", None).await,
+            Delivered::Direct
+        );
+        assert_eq!(me_calls(&sim), 2);
+        let from_bob = sim.direct_channel("bob", "alice").unwrap();
+        assert_eq!(sim.posts_in_channel(&from_bob).len(), 1);
+    }
 
     #[test]
     fn a_direct_message_says_where_it_came_from() {
