@@ -9,11 +9,6 @@
 //! nobody else's business, and a public post cannot be taken back. The log and
 //! `switchboard_late_fallbacks_total` say which way each answer went.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex, PoisonError};
-
-use sha2::{Digest, Sha256};
-
 use crate::mattermost::api::NewPost;
 use crate::mattermost::models::{CommandResponse, Extra, ResponseType};
 use crate::mattermost::{ChannelId, Client, PostId, UserId};
@@ -156,7 +151,7 @@ async fn direct_message(
     text: &str,
     props: Option<Extra>,
 ) -> Result<(), crate::mattermost::Error> {
-    let bot = bot_user_id(client).await?;
+    let bot = client.own_user_id().await?;
     let direct = client
         .channels()
         .direct(&bot, &UserId::from(to.user_id))
@@ -176,41 +171,6 @@ async fn direct_message(
         create = create.props(props);
     }
     create.send().await.map(|_| ())
-}
-
-/// The user id behind each client's token, learnt from `GET /users/me` on the first direct
-/// message and kept for the life of the process: a token always belongs to the same user, and
-/// a second direct message should cost no extra call. Keyed by a SHA-256 of the server URL and
-/// the `Authorization` header, so that clients with other tokens (or other servers, as in
-/// tests) each get their own id and no copy of a token is kept here. Only answers are kept; a
-/// failed lookup is tried again next time. (`Shared::bot_user_id` caches the same id per
-/// application state; the callers here have only the client.)
-static USER_IDS: LazyLock<Mutex<HashMap<Vec<u8>, UserId>>> = LazyLock::new(Mutex::default);
-
-/// The id of the user `client` acts as (the bot): cached, else `GET /users/me`.
-async fn bot_user_id(client: &Client) -> Result<UserId, crate::mattermost::Error> {
-    let mut key = Sha256::new();
-    key.update(client.server_url().as_str());
-    key.update([0]);
-    if let Some(auth) = client.auth_header() {
-        key.update(auth.as_bytes());
-    }
-    let key = key.finalize().to_vec();
-    // A panic elsewhere while holding the lock leaves the map as it was: still usable.
-    let known = USER_IDS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(&key)
-        .cloned();
-    if let Some(id) = known {
-        return Ok(id);
-    }
-    let me = client.users().me().await?;
-    USER_IDS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(key, me.id.clone());
-    Ok(me.id)
 }
 
 /// `text` after a note of where it came from (`~channel`, in a thread or not): on the same
