@@ -18,6 +18,8 @@
 //! - **Live output.** The first post announces the run; a reply in its thread is edited as
 //!   output arrives (at most once per `edit_interval_ms`, showing the tail) and ends with
 //!   ✅/❌, the exit code and the duration. A program that cannot start is reported there.
+//!   When Mattermost refuses that last edit, the status still reaches the thread (see
+//!   [`exec_finish`](super::exec_finish)).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -29,6 +31,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 
 use super::context::Context;
+use super::exec_finish::{OutputPost, show_final};
 use super::spec::ExecSpec;
 use super::template::{Template, TemplateError};
 use crate::mattermost::Client;
@@ -201,6 +204,13 @@ impl ExecAction {
             .send()
             .await?;
 
+        let at = OutputPost {
+            route: &context.route,
+            channel: &channel,
+            thread: &thread,
+            post: &output_post.id,
+        };
+
         let (updates, mut seen) = watch::channel(String::new());
         let editor = {
             let client = client.clone();
@@ -231,21 +241,11 @@ impl ExecAction {
             tracing::warn!(route = %context.route, "exec job interrupted by shutdown");
             let status = "interrupted: Switchboard was stopped before it finished";
             let body = format_output(&so_far, self.tail_chars, false, Some(status));
-            client
-                .posts()
-                .patch(&output_post.id)
-                .message(body)
-                .send()
-                .await?;
-            client
-                .posts()
-                .patch(&root_post.id)
-                .message(format!(
-                    "⚠️ `{}` started by @{}: {status}",
-                    context.route, context.user.name
-                ))
-                .send()
-                .await?;
+            let header = format!(
+                "⚠️ `{}` started by @{}: {status}",
+                context.route, context.user.name
+            );
+            finish(client, at, body, &root_post.id, header).await;
             return Ok(crate::metrics::ExecOutcome::Abandoned);
         };
 
@@ -267,22 +267,12 @@ impl ExecAction {
             outcome.truncated,
             Some(&status),
         );
-        client
-            .posts()
-            .patch(&output_post.id)
-            .message(body)
-            .send()
-            .await?;
         let mark = if outcome.success() { "✅" } else { "❌" };
-        client
-            .posts()
-            .patch(&root_post.id)
-            .message(format!(
-                "{mark} `{}` started by @{}: {status}",
-                context.route, context.user.name
-            ))
-            .send()
-            .await?;
+        let header = format!(
+            "{mark} `{}` started by @{}: {status}",
+            context.route, context.user.name
+        );
+        finish(client, at, body, &root_post.id, header).await;
         use crate::metrics::ExecOutcome as Metric;
         Ok(if outcome.error.is_some() {
             Metric::SpawnError
@@ -293,6 +283,33 @@ impl ExecAction {
         } else {
             Metric::Failed
         })
+    }
+}
+
+/// Ends a job's thread: the output post's final text (`body`, shown another way when the
+/// edit is refused, see [`show_final`]), then the header. The program has run whatever
+/// happens here, so failures are logged rather than returned: the job counts by how the
+/// program ended.
+async fn finish(
+    client: &Client,
+    at: OutputPost<'_>,
+    body: String,
+    header_post: &PostId,
+    header: String,
+) {
+    if let Err(error) = show_final(client, at, body).await {
+        tracing::error!(%error, "an exec job's final status was not shown");
+    }
+    // The status is in the thread already (the output post or a reply); a header left at
+    // "⏳ started" is only untidy.
+    if let Err(error) = client
+        .posts()
+        .patch(header_post)
+        .message(header)
+        .send()
+        .await
+    {
+        tracing::warn!(route = at.route, post = %header_post, %error, "editing an exec job's header failed");
     }
 }
 

@@ -15,6 +15,7 @@
 //! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
 //! | `escape` | what a value becomes in a URL (encoded for its part) or a message (mentions neutralised) |
 //! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
+//! | `exec_finish` | an exec job's final status in its thread even when the last edit is refused (tried once more, else a new reply) |
 //! | `shebang` | a script's `#!` line: a missing interpreter named by `check` and by a failed start |
 //! | `buttons` | what Mattermost requires of a reply's buttons: ids unique in the post, letters and digits; known styles |
 //! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
@@ -35,6 +36,7 @@ mod dialog_lookup;
 mod dialog_values;
 mod escape;
 mod exec;
+mod exec_finish;
 mod fire;
 mod handler;
 mod http;

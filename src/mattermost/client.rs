@@ -16,6 +16,7 @@ use url::Url;
 
 use super::endpoints::{Endpoint, Verb};
 use super::error::Error;
+use super::ids::UserId;
 use super::request::{ApiRequest, RequestBody};
 use super::retry::{Failure, RetryPolicy, server_requested_wait};
 
@@ -65,6 +66,8 @@ struct Inner {
     /// Set once [`Users::logout`](super::api::Users::logout) succeeded: the token is revoked,
     /// so calls that would carry it are refused before sending.
     logged_out: AtomicBool,
+    /// The id of the user the token belongs to, once asked ([`Client::own_user_id`]).
+    own_user_id: tokio::sync::OnceCell<UserId>,
 }
 
 impl fmt::Debug for Client {
@@ -256,6 +259,7 @@ impl ClientBuilder {
                 observer: self.observer,
                 max_response_bytes: self.max_response_bytes,
                 logged_out: AtomicBool::new(false),
+                own_user_id: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -288,6 +292,17 @@ impl Client {
             observer: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
+    }
+
+    /// The id of the user this client acts as: `GET /users/me` on the first call, then kept
+    /// for this client and its clones (a token always belongs to the same user). A failed
+    /// lookup is not kept; the next call asks again.
+    pub async fn own_user_id(&self) -> Result<UserId, Error> {
+        self.inner
+            .own_user_id
+            .get_or_try_init(|| async { Ok(self.users().me().await?.id) })
+            .await
+            .cloned()
     }
 
     /// The server's base URL, as configured.
@@ -587,6 +602,7 @@ impl Client {
                 observer: self.inner.observer.clone(),
                 max_response_bytes: self.inner.max_response_bytes,
                 logged_out: AtomicBool::new(false),
+                own_user_id: tokio::sync::OnceCell::new(),
             }),
         })
     }

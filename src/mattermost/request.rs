@@ -35,8 +35,11 @@ fn is_dot_segment(segment: &str) -> bool {
 
 /// The body of a request.
 ///
+/// `Debug` shows its kind and size, never its content: a JSON body may hold a password
+/// (`POST /users/login`), a token or a webhook's secret.
+///
 /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum RequestBody {
     /// No body at all (not even `null`).
@@ -55,6 +58,20 @@ impl RequestBody {
     /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
     pub fn is_one_shot(&self) -> bool {
         matches!(self, RequestBody::Multipart(_))
+    }
+}
+
+/// `Json { bytes: 52 }`, `Multipart { parts: ["channel_id", "files"] }`, `Empty`.
+impl fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestBody::Empty => f.write_str("Empty"),
+            RequestBody::Json(bytes) => {
+                f.debug_struct("Json").field("bytes", &bytes.len()).finish()
+            }
+            // Part names only (see `Multipart`'s `Debug`).
+            RequestBody::Multipart(multipart) => fmt::Debug::fmt(multipart, f),
+        }
     }
 }
 
@@ -183,13 +200,36 @@ impl Multipart {
 
 /// A request to one [`Endpoint`], with its path filled in.
 ///
+/// `Debug` shows the method, the path, the query's parameter names and the body's kind and
+/// size: never the body itself (a login's password, a token, a hook's secret), nor the query's
+/// values (a raw request may carry anything there), nor the id in the path of an endpoint
+/// that its URL alone authorises (`POST /hooks/{hook_id}`: the id is the credential).
+///
 /// API: <https://api.mattermost.com/> (introduction: paths, JSON bodies).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiRequest {
     endpoint: Endpoint,
     path: String,
     query: Vec<(String, String)>,
     body: RequestBody,
+}
+
+impl fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.endpoint.server_root {
+            // The template: the filled-in id would let anyone who reads the log post.
+            self.endpoint.path.to_owned()
+        } else {
+            format!("/api/v4{}", self.path)
+        };
+        let query: Vec<&str> = self.query.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("ApiRequest")
+            .field("method", &self.endpoint.verb.as_str())
+            .field("path", &path)
+            .field("query", &query)
+            .field("body", &self.body)
+            .finish()
+    }
 }
 
 impl ApiRequest {
@@ -388,6 +428,52 @@ mod tests {
     fn an_empty_id_is_refused_before_sending() {
         let err = ApiRequest::new(COMMANDS_GET, &[""]).unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    }
+
+    #[test]
+    fn debug_shows_method_path_and_body_size_but_no_secret() {
+        use crate::mattermost::endpoints::{HOOKS_INCOMING_EXECUTE, USERS_LOGIN};
+        let login = ApiRequest::new(USERS_LOGIN, &[])
+            .unwrap()
+            .json(&serde_json::json!({"login_id": "alice", "password": "hunter2-secret"}))
+            .unwrap();
+        let size = match login.body() {
+            RequestBody::Json(bytes) => bytes.len(),
+            other => panic!("a JSON body, not {other:?}"),
+        };
+        let shown = format!("{login:?}");
+        assert_eq!(
+            shown,
+            format!(
+                r#"ApiRequest {{ method: "POST", path: "/api/v4/users/login", query: [], body: Json {{ bytes: {size} }} }}"#
+            )
+        );
+        assert!(!format!("{login:#?}").contains("hunter2"), "{login:#?}");
+
+        // Query values stay out (a raw request may carry anything there), names stay in.
+        let search = ApiRequest::raw(USERS_ME, "/users/search?term=s3cr3t&page=0").unwrap();
+        let shown = format!("{search:?}");
+        assert!(shown.contains(r#"query: ["term", "page"]"#), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+
+        // An incoming webhook's id is its credential: the template is shown instead.
+        let hook = ApiRequest::new(HOOKS_INCOMING_EXECUTE, &["hookidthatisasecret0000000"])
+            .unwrap()
+            .json(&serde_json::json!({"text": "hi"}))
+            .unwrap();
+        let shown = format!("{hook:?}");
+        assert!(shown.contains(r#"path: "/hooks/{hook_id}""#), "{shown}");
+        assert!(!shown.contains("hookidthatisasecret"), "{shown}");
+
+        let upload = ApiRequest::new(USERS_ME, &[])
+            .unwrap()
+            .multipart(Multipart::new().text("channel_id", "c0nfidential"));
+        let shown = format!("{upload:?}");
+        assert!(
+            shown.contains(r#"Multipart { parts: ["channel_id"] }"#),
+            "{shown}"
+        );
+        assert!(!shown.contains("c0nfidential"), "{shown}");
     }
 
     #[test]

@@ -151,10 +151,10 @@ async fn direct_message(
     text: &str,
     props: Option<Extra>,
 ) -> Result<(), crate::mattermost::Error> {
-    let bot = client.users().me().await?;
+    let bot = client.own_user_id().await?;
     let direct = client
         .channels()
-        .direct(&bot.id, &UserId::from(to.user_id))
+        .direct(&bot, &UserId::from(to.user_id))
         .await?;
     // Where it came from, only to say so: a lookup that fails leaves the note out.
     let origin = match client.channels().get(&ChannelId::from(to.channel_id)).await {
@@ -195,7 +195,62 @@ fn with_origin(channel: Option<&str>, in_thread: bool, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::with_origin;
+    use super::*;
+    use crate::sim::Simulator;
+
+    /// `GET /users/me` calls the simulator has answered so far.
+    fn me_calls(sim: &Simulator) -> usize {
+        sim.world()
+            .api_requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == "/api/v4/users/me")
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_second_direct_message_asks_no_more_who_the_bot_is() {
+        // Arrange: a bot that may not post ephemerally (the simulator's default), so every
+        // private answer is a direct message.
+        let sim = Simulator::start(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let client = Client::builder(sim.url().as_str())
+            .token(sim.bot_token())
+            .build()
+            .unwrap();
+        let alice = sim.world().user_id("alice").unwrap();
+        let town_square = sim.world().channel_id("main", "town-square").unwrap();
+        let to = Recipient {
+            user_id: &alice,
+            channel_id: &town_square,
+            root_id: "",
+        };
+
+        // Act
+        let first = tell_user(&client, to, "one", None).await;
+        let second = tell_user(&client, to, "two", None).await;
+
+        // Assert: both delivered, one lookup of the bot's id between them.
+        assert_eq!((first, second), (Delivered::Direct, Delivered::Direct));
+        let direct = sim.direct_channel("switchboard", "alice").unwrap();
+        let told: Vec<String> = sim
+            .posts_in_channel(&direct)
+            .into_iter()
+            .map(|p| p.message)
+            .collect();
+        assert_eq!(told, ["From ~town-square: one", "From ~town-square: two"]);
+        assert_eq!(me_calls(&sim), 1, "{:?}", sim.world().api_requests());
+
+        // Another token is another user: its id is looked up, not taken from the bot's.
+        let as_bob = client
+            .with_token(&sim.world().user_token("bob").unwrap().into())
+            .unwrap();
+        assert_eq!(
+            tell_user(&as_bob, to, "three", None).await,
+            Delivered::Direct
+        );
+        assert_eq!(me_calls(&sim), 2);
+        let from_bob = sim.direct_channel("bob", "alice").unwrap();
+        assert_eq!(sim.posts_in_channel(&from_bob).len(), 1);
+    }
 
     #[test]
     fn a_direct_message_says_where_it_came_from() {

@@ -101,13 +101,13 @@ impl Shared {
         }
     }
 
-    /// The bot's user id (`GET /users/me` once, then cached).
+    /// The bot's user id (`GET /users/me` once per client, [`Client::own_user_id`], which
+    /// direct messages use too).
+    ///
+    /// [`Client::own_user_id`]: crate::mattermost::Client::own_user_id
     pub async fn bot_user_id(&self) -> Result<&str, crate::mattermost::Error> {
         self.bot_user_id
-            .get_or_try_init(|| async {
-                let me = self.client.users().me().await?;
-                Ok(me.id.as_str().to_owned())
-            })
+            .get_or_try_init(|| async { Ok(self.client.own_user_id().await?.as_str().to_owned()) })
             .await
             .map(String::as_str)
     }

@@ -1,11 +1,12 @@
 //! What users read about exec jobs when things go wrong: a job cut off by shutdown says it
-//! was interrupted, and a failure names the program as the route does, not the server's path.
+//! was interrupted, a failure names the program as the route does, not the server's path, and
+//! a final status Mattermost will not put in the output post arrives as a reply instead.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use switchboard::sim::{SimPost, Simulator};
+use switchboard::sim::{Fault, FaultKind, SimPost, Simulator};
 
 use crate::helpers::*;
 
@@ -82,6 +83,48 @@ async fn a_job_cut_off_by_shutdown_says_it_was_interrupted() {
     .await;
     assert!(header.message.starts_with("⚠️"), "{}", header.message);
     assert!(header.message.contains("interrupted"), "{}", header.message);
+}
+
+#[tokio::test]
+async fn a_final_status_the_output_post_will_not_take_arrives_as_a_reply_in_the_thread() {
+    // Arrange: a job that waits for a gate after its first line, and an output post whose
+    // every edit Mattermost answers with a 500 once that line is shown.
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("go");
+    let script = format!(
+        "echo halfway\nwhile [ ! -e {} ]; do sleep 0.05; done\necho finished",
+        gate.display()
+    );
+    let dir = exec_routes("gated", &script);
+    let (sim, _app) = start(dir.path(), 5).await;
+    sim.world()
+        .execute_command("alice", "main", "town-square", "/gated")
+        .await
+        .unwrap();
+    let output = wait_for(&sim, "live output", |p| p.message.contains("halfway")).await;
+    sim.world().inject(
+        Fault::on(
+            &format!("/api/v4/posts/{}/patch", output.id),
+            FaultKind::Status(500),
+        )
+        .method("PUT"),
+    );
+
+    // Act: the program finishes.
+    std::fs::write(&gate, "").unwrap();
+
+    // Assert: the status is a new reply in the same thread; the stuck post is left as it was.
+    let reply = wait_for(&sim, "the final status as a reply", |p| {
+        p.id != output.id && p.root_id == output.root_id && p.message.contains("✅ exit 0")
+    })
+    .await;
+    assert!(reply.message.contains("finished"), "{}", reply.message);
+    let stuck = sim.world().post(&output.id).unwrap();
+    assert!(stuck.message.contains("running…"), "{}", stuck.message);
+    wait_for(&sim, "the header's final status", |p| {
+        p.message.starts_with("✅ `gated` started by @alice")
+    })
+    .await;
 }
 
 #[tokio::test]
