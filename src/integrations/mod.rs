@@ -65,6 +65,8 @@ pub use access::{Access, RoleCache};
 pub use args::{ArgError, ArgParser, Parsed};
 pub use context::{CommandContext, Context, SampleShape, Who};
 pub use dialog::{DeclarationProblem, DialogAction};
+#[cfg(feature = "sim")]
+pub(crate) use dialog_dates::days_from_today;
 pub use dialog_lookup::{LookupEnv, LookupError};
 pub use escape::UrlValueError;
 pub use exec::{
