@@ -96,6 +96,17 @@ pub use variables::TEMPLATE_VARIABLES;
 
 pub use crate::protocol::BUILT_IN_TRIGGERS;
 
+/// What to say when the routes directory `dir` holds no route file: `check` refuses it (a
+/// wrong `[routes] dir` or working directory would otherwise pass CI with nothing checked),
+/// `serve` and `dev` warn and run (a server may start before its routes are written).
+pub fn no_route_files(dir: &std::path::Path) -> String {
+    format!(
+        "no route files (*.toml) in {}: nothing would answer; write one with `switchboard new \
+         NAME`, or point `[routes] dir` (SWITCHBOARD_ROUTES__DIR) at the directory that holds them",
+        dir.display()
+    )
+}
+
 /// One validated route.
 #[derive(Debug)]
 pub struct Route {

@@ -24,6 +24,54 @@ fn run_on(args: &[&str], dir: &std::path::Path, input: &[u8]) -> std::process::O
     run_with_input(command, input, LIMIT)
 }
 
+#[test]
+fn check_refuses_a_routes_directory_without_route_files_naming_it() {
+    // Arrange: empty, and holding only files that are not routes.
+    let empty = routes_with(&[]);
+    let no_toml = routes_with(&[("README.md", "# routes\n"), ("hello.toml.bak", "")]);
+    for dir in [&empty, &no_toml] {
+        // Act
+        let output = run_on(&["check"], dir.path(), b"");
+
+        // Assert
+        let (stdout, stderr) = texts(&output);
+        assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "error: no route files (*.toml) in {}",
+                dir.path().display()
+            )),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("ok:"), "{stdout}");
+    }
+}
+
+#[test]
+fn serve_and_dev_warn_about_a_routes_directory_without_route_files_and_go_on() {
+    let empty = routes_with(&[]);
+    let warning = format!("no route files (*.toml) in {}", empty.path().display());
+
+    // `dev` runs (to the end of its input) after saying so.
+    let output = run_on(&["dev"], empty.path(), b"");
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains(&format!("warning: {warning}")), "{stderr}");
+
+    // `serve` says so and goes on to start (here it then stops at the missing token).
+    let mut serve = switchboard(&["serve"]);
+    serve
+        .env("SWITCHBOARD_ROUTES__DIR", empty.path())
+        .env("SWITCHBOARD_MATTERMOST__URL", "http://127.0.0.1:9")
+        .env("SWITCHBOARD_SERVER__LISTEN", "127.0.0.1:0");
+    let output = run_with_input(serve, b"", LIMIT);
+    let (_, stderr) = texts(&output);
+    assert!(
+        stderr.contains(&warning) && stderr.contains("mattermost.token"),
+        "{stderr}"
+    );
+}
+
 const DATES: &str = r#"[command]
 trigger = "when"
 
@@ -78,4 +126,3 @@ fn check_refuses_a_date_default_that_is_not_a_date_naming_file_route_and_element
     assert!(!stderr.contains("element `due`"), "{stderr}");
     assert!(!stderr.contains("element `asked`"), "{stderr}");
 }
-
