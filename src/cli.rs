@@ -241,6 +241,12 @@ fn check(settings: &Settings) -> ExitCode {
             ExitCode::FAILURE
         }
         Some(routes) => {
+            // Warnings, not errors: `check` runs where the secrets are not (CI, an editor).
+            for unset in
+                integrations::unset_variables(&routes, |var| std::env::var_os(var).is_some())
+            {
+                eprintln!("warning: {unset}");
+            }
             println!(
                 "ok: configuration and {} route(s) in {} are valid",
                 routes.len(),

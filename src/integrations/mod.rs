@@ -15,6 +15,7 @@
 //! | `template`, `context` | minijinja templates compiled at load time, and the values they see |
 //! | `escape` | what a value becomes in a URL (encoded for its part) or a message (mentions neutralised) |
 //! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
+//! | `env_vars` | the environment variables routes read (secrets); `check` warns about unset ones |
 //! | `shebang` | a script's `#!` line: a missing interpreter named by `check` and by a failed start |
 //! | `buttons` | what Mattermost requires of a reply's buttons: ids unique in the post, letters and digits; known styles |
 //! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
@@ -33,6 +34,7 @@ mod dialog_dates;
 mod dialog_files;
 mod dialog_lookup;
 mod dialog_values;
+mod env_vars;
 mod escape;
 mod exec;
 mod fire;
@@ -68,6 +70,7 @@ pub use dialog::{DeclarationProblem, DialogAction};
 #[cfg(feature = "sim")]
 pub(crate) use dialog_dates::days_from_today;
 pub use dialog_lookup::{LookupEnv, LookupError};
+pub use env_vars::{UnsetVariable, unset_variables};
 pub use escape::UrlValueError;
 pub use exec::{
     ExecAction, Limiters as ExecLimiters, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket,

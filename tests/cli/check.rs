@@ -126,3 +126,54 @@ fn check_refuses_a_date_default_that_is_not_a_date_naming_file_route_and_element
     assert!(!stderr.contains("element `due`"), "{stderr}");
     assert!(!stderr.contains("element `asked`"), "{stderr}");
 }
+
+const SECRETS: &str = r#"[command]
+trigger = "tickets"
+
+[http]
+url = "http://tickets.internal/new"
+headers_from_env = { Authorization = "TICKETS_API_TOKEN" }
+
+[http.reply]
+text = "ok"
+"#;
+
+#[test]
+fn check_warns_about_an_unset_variable_a_route_reads_and_still_passes() {
+    let dir = routes_with(&[("tickets.toml", SECRETS)]);
+
+    // Unset: a warning naming the variable, the route and the key; exit 0.
+    let mut command = switchboard(&["check"]);
+    command
+        .env("SWITCHBOARD_ROUTES__DIR", dir.path())
+        .env_remove("TICKETS_API_TOKEN");
+    let output = run_with_input(command, b"", LIMIT);
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let warning = stderr
+        .lines()
+        .find(|line| line.starts_with("warning: "))
+        .unwrap_or_default();
+    assert!(
+        warning.contains(
+            "tickets.toml:6: `http.headers_from_env.Authorization`: route `tickets` reads the \
+             environment variable TICKETS_API_TOKEN, which is not set"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("ok: configuration and 1 route(s)"),
+        "{stdout}"
+    );
+
+    // Set: nothing to say (the value is never printed).
+    let mut command = switchboard(&["check"]);
+    command
+        .env("SWITCHBOARD_ROUTES__DIR", dir.path())
+        .env("TICKETS_API_TOKEN", "s3cr3t-value");
+    let output = run_with_input(command, b"", LIMIT);
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(!stdout.contains("s3cr3t") && !stderr.contains("s3cr3t"));
+}
