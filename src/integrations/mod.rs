@@ -54,6 +54,7 @@ mod spec;
 mod template;
 mod trigger_specs;
 mod triggers;
+mod type_errors;
 mod variables;
 pub mod versions;
 

@@ -177,3 +177,39 @@ fn check_warns_about_an_unset_variable_a_route_reads_and_still_passes() {
     assert!(!stderr.contains("warning"), "{stderr}");
     assert!(!stdout.contains("s3cr3t") && !stderr.contains("s3cr3t"));
 }
+
+const WRONG_TYPES: &str = r#"[command]
+trigger = "typed"
+description = 5
+
+[[args]]
+name = "a"
+
+[[args]]
+name = "b"
+required = "yes"
+
+[reply]
+text = "{{ nope }}"
+"#;
+
+#[test]
+fn check_reports_every_wrong_value_of_a_file_with_its_other_problems() {
+    let dir = routes_with(&[("typed.toml", WRONG_TYPES)]);
+
+    let output = run_on(&["check"], dir.path(), b"");
+
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    for expected in [
+        "typed.toml:3: `command.description`: invalid type: integer `5`, expected a string",
+        "typed.toml:10: `args[1].required`: invalid type: string \"yes\", expected a boolean",
+        "typed.toml:13: `reply.text`: template: unknown variable `nope`",
+        "3 problem(s) in",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected} missing in:\n{stderr}"
+        );
+    }
+}
