@@ -368,11 +368,8 @@ fn typed_date(element: &Value, kind: &str, value: &str) -> Result<String, String
         });
     }
     if kind == "datetime" {
-        let civil = value.trim().replacen(' ', "T", 1);
-        if let Ok(moment) = civil.parse::<jiff::civil::DateTime>() {
-            if !civil.contains(['Z', 'z', '+']) && civil.matches('-').count() <= 2 {
-                return format_moment(&moment, &zone);
-            }
+        if let Some(moment) = crate::integrations::civil_datetime(value) {
+            return format_moment(&moment, &zone);
         }
     }
     Ok(value.to_owned())

@@ -60,6 +60,15 @@ pub(crate) fn days_from_today(text: &str) -> Option<i32> {
     }
 }
 
+/// A date and time without offset, `YYYY-MM-DDTHH:MM[:SS]` (or a space for the `T`), read
+/// in the element's time zone: a datetime `default` the web client resolves, and what `dev`
+/// takes typed. The one reader of that form, for `check` and `dev` alike.
+pub(crate) fn civil_datetime(text: &str) -> Option<jiff::civil::DateTime> {
+    let civil = text.trim().replacen(' ', "T", 1);
+    let moment = civil.parse::<jiff::civil::DateTime>().ok()?;
+    (!civil.contains(['Z', 'z', '+']) && civil.matches('-').count() <= 2).then_some(moment)
+}
+
 /// `+7d`, `-2w` (Mattermost's relative forms also include months and hours, which it reads
 /// differently in the server and the web client; they are refused here to avoid guessing).
 fn relative_days(text: &str) -> Option<i32> {
@@ -202,13 +211,18 @@ impl DateRule {
                     false,
                 )
             }
-            None => match self.parse_value(default) {
-                Ok(value) => (value, true),
-                Err(_) => {
+            None => match self
+                .parse_value(default)
+                .ok()
+                .or_else(|| self.civil(default))
+            {
+                Some(value) => (value, true),
+                None => {
                     let (what, form) = if self.with_time {
                         (
                             "a date and time",
-                            "YYYY-MM-DDTHH:MM:SS followed by Z or ±HH:MM",
+                            "YYYY-MM-DDTHH:MM[:SS] (in the element's time zone), or followed \
+                             by Z or ±HH:MM",
                         )
                     } else {
                         ("a date", "YYYY-MM-DD")
@@ -227,6 +241,20 @@ impl DateRule {
         };
         self.check_range(value, same_kind).err().map(|refusal| {
             format!("`{default}` (the default of element `{name}`) would be refused on submit: {refusal}")
+        })
+    }
+
+    /// A datetime `default` without offset ([`civil_datetime`]), in the element's zone, as
+    /// the web client resolves it and submits it.
+    fn civil(&self, text: &str) -> Option<Value> {
+        if !self.with_time {
+            return None;
+        }
+        let local = civil_datetime(text)?.to_zoned(self.zone.clone()).ok()?;
+        Some(Value {
+            day: local.date(),
+            minute_of_day: i32::from(local.hour()) * 60 + i32::from(local.minute()),
+            whole_minute: local.second() == 0 && local.subsec_nanosecond() == 0,
         })
     }
 
@@ -418,7 +446,7 @@ mod tests {
             ("date", "Today"),
             ("datetime", "garbage"),
             ("datetime", "2026-03-01T25:00:00Z"),
-            ("datetime", "2026-03-01T09:30:00"),
+            ("datetime", "2026-03-01T09:30:00-"),
         ] {
             let problems = default_problems(kind, default, "");
             assert_eq!(problems.len(), 1, "{kind} {default}: {problems:?}");
@@ -444,6 +472,8 @@ mod tests {
             ("datetime", "+1w"),
             ("datetime", "2026-03-01T09:30:00Z"),
             ("datetime", "2026-03-01T09:30:00.000+05:30"),
+            ("datetime", "2026-03-01T09:30:00"),
+            ("datetime", "2026-03-01 09:30"),
             // Templates are known only when the dialog opens.
             ("date", "{{ args.day }}"),
             ("date", ""),

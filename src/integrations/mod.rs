@@ -69,7 +69,7 @@ pub use args::{ArgError, ArgParser, Parsed};
 pub use context::{CommandContext, Context, SampleShape, Who};
 pub use dialog::{DeclarationProblem, DialogAction};
 #[cfg(feature = "sim")]
-pub(crate) use dialog_dates::days_from_today;
+pub(crate) use dialog_dates::{civil_datetime, days_from_today};
 pub use dialog_lookup::{LookupEnv, LookupError};
 pub use env_vars::{UnsetVariable, unset_variables};
 pub use escape::UrlValueError;
