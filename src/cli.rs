@@ -184,6 +184,9 @@ async fn serve(settings: Settings, no_register: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let route_count = routes.len();
+    if routes.is_empty() {
+        tracing::warn!("{}", integrations::no_route_files(&settings.routes.dir));
+    }
     let app = match Application::build(settings.clone(), routes)
         .await
         .and_then(|app| app.require_signing_keys().map(|()| app))
@@ -227,10 +230,23 @@ async fn healthcheck(settings: &Settings, url: Option<String>) -> ExitCode {
 
 fn check(settings: &Settings) -> ExitCode {
     match load_routes(settings) {
+        Some(routes) if routes.is_empty() => {
+            eprintln!(
+                "error: {}",
+                integrations::no_route_files(&settings.routes.dir)
+            );
+            ExitCode::FAILURE
+        }
         Some(routes) if !crate::integrations::versions::check_min_version(settings, &routes) => {
             ExitCode::FAILURE
         }
         Some(routes) => {
+            // Warnings, not errors: `check` runs where the secrets are not (CI, an editor).
+            for unset in
+                integrations::unset_variables(&routes, |var| std::env::var_os(var).is_some())
+            {
+                eprintln!("warning: {unset}");
+            }
             println!(
                 "ok: configuration and {} route(s) in {} are valid",
                 routes.len(),

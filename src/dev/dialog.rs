@@ -354,14 +354,10 @@ fn typed_date(element: &Value, kind: &str, value: &str) -> Result<String, String
         .transpose()?
         .unwrap_or(jiff::tz::TimeZone::UTC);
     let today = jiff::Timestamp::now().to_zoned(zone.clone()).date();
+    // The reader `check` uses for `min_date`, `max_date` and a default: what `check`
+    // accepts is what is resolved here (lower-cased first, for typing).
     let lower = value.trim().to_lowercase();
-    let days = match lower.as_str() {
-        "today" => Some(0),
-        "tomorrow" => Some(1),
-        "yesterday" => Some(-1),
-        other => relative_days(other),
-    };
-    if let Some(days) = days {
+    if let Some(days) = crate::integrations::days_from_today(&lower) {
         let day = today
             .checked_add(jiff::Span::new().days(days))
             .map_err(|e| e.to_string())?;
@@ -372,31 +368,11 @@ fn typed_date(element: &Value, kind: &str, value: &str) -> Result<String, String
         });
     }
     if kind == "datetime" {
-        let civil = value.trim().replacen(' ', "T", 1);
-        if let Ok(moment) = civil.parse::<jiff::civil::DateTime>() {
-            if !civil.contains(['Z', 'z', '+']) && civil.matches('-').count() <= 2 {
-                return format_moment(&moment, &zone);
-            }
+        if let Some(moment) = crate::integrations::civil_datetime(value) {
+            return format_moment(&moment, &zone);
         }
     }
     Ok(value.to_owned())
-}
-
-/// `+3d`, `-2w` → days.
-fn relative_days(text: &str) -> Option<i64> {
-    let (sign, rest) = match text.as_bytes().first()? {
-        b'+' => (1, &text[1..]),
-        b'-' => (-1, &text[1..]),
-        _ => return None,
-    };
-    let (number, unit) = rest.split_at(rest.len().checked_sub(1)?);
-    let n: i64 = number.parse().ok()?;
-    let per = match unit {
-        "d" => 1,
-        "w" => 7,
-        _ => return None,
-    };
-    Some(sign * n * per)
 }
 
 fn format_moment(

@@ -123,6 +123,12 @@ async fn run_lines<R: AsyncBufRead + Unpin>(
     let Some(routes) = load_routes(&settings) else {
         return ExitCode::FAILURE;
     };
+    if routes.is_empty() {
+        eprintln!(
+            "warning: {}",
+            crate::integrations::no_route_files(&settings.routes.dir)
+        );
+    }
     match session(&mut settings, options, routes, lines, out).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -15,7 +15,7 @@ use super::pattern;
 use super::context::Context;
 use super::dialog_dates::DateRule;
 use super::dialog_lookup::{Lookup, LookupEnv, LookupError};
-use super::dialog_values::as_default;
+use super::dialog_values::{as_default, multiselect_items};
 use super::spec::{DialogSpec, ElementSpec, ElementType};
 use super::template::{Template, TemplateError};
 use crate::mattermost::models::{
@@ -345,14 +345,23 @@ impl DialogAction {
     }
 
     /// `context` with every field of this dialog in `submission` (`null` when not sent yet),
-    /// so `show_when` can test a field the user has not filled in.
+    /// so `show_when` can test a field the user has not filled in; a multiselect's value is
+    /// the list of its values whichever client sent it (the mobile app sends one string
+    /// `"a,b"`, where `'a' in submission.tags` would test for a substring; nothing chosen is
+    /// `[]`, not `null`, which `in` cannot test), as the follow-up action sees it. A value
+    /// no client sends for a multiselect is left as sent: the submission check refuses it.
     fn with_every_field(&self, context: &Context) -> Context {
         let mut filled = context.clone();
         for e in &self.elements {
-            filled
+            let value = filled
                 .submission
                 .entry(e.spec.name.clone())
                 .or_insert(Value::Null);
+            if e.spec.multiselect {
+                if let Ok(items) = multiselect_items(value.clone(), &e.spec.options) {
+                    *value = Value::Array(items.into_iter().map(Value::String).collect());
+                }
+            }
         }
         filled
     }

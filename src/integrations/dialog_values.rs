@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::dialog::{Element, control_character};
-use super::spec::ElementType;
+use super::spec::{ElementType, OptionSpec};
 
 /// Most values a multiselect submission may carry, whatever is declared: a hostile request
 /// cannot make Switchboard check thousands.
@@ -25,6 +25,47 @@ pub(super) fn as_default(value: &Value) -> Option<String> {
         ),
         _ => None,
     }
+}
+
+/// The values of a multiselect, in each form Mattermost's clients submit one: an array of
+/// strings (the web app), or one string of comma-separated values (the mobile app's dialog
+/// adapter, `convertAppFormValuesToDialogSubmission`, joins the chosen values with `,`, the
+/// form the server itself reads a multiselect `default` in); array items may also be the
+/// apps-form option objects `{"label", "value"}` a web adapter passes through. Nothing chosen
+/// is an empty list. The one reader of the three forms: the submission check and `show_when`
+/// (which must see what the follow-up action will) both come here.
+pub(super) fn multiselect_items(raw: Value, options: &[OptionSpec]) -> Result<Vec<String>, String> {
+    Ok(match raw {
+        Value::Null => Vec::new(),
+        Value::String(t) if t.trim().is_empty() => Vec::new(),
+        // An offered value that itself holds a comma stays whole.
+        Value::String(t) if options.iter().any(|o| o.value == t) => vec![t],
+        Value::String(t) => {
+            let items: Vec<String> = t
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if items.len() > MOST_ITEMS {
+                return Err(format!("At most {MOST_ITEMS} values."));
+            }
+            items
+        }
+        Value::Array(items) if items.len() <= MOST_ITEMS => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(t) => Ok(t),
+                Value::Object(mut option) => match option.remove("value") {
+                    Some(Value::String(t)) => Ok(t),
+                    _ => Err("This value has the wrong type.".to_owned()),
+                },
+                _ => Err("This value has the wrong type.".to_owned()),
+            })
+            .collect::<Result<_, _>>()?,
+        Value::Array(_) => return Err(format!("At most {MOST_ITEMS} values.")),
+        _ => return Err("This value has the wrong type.".into()),
+    })
 }
 
 impl Element {
@@ -106,45 +147,11 @@ impl Element {
         Ok(())
     }
 
-    /// A multiselect, in each form Mattermost's clients submit one: an array of strings (the
-    /// web app), or one string of comma-separated values (the mobile app's dialog adapter,
-    /// `convertAppFormValuesToDialogSubmission`, joins the chosen values with `,`, the form
-    /// the server itself reads a multiselect `default` in); array items may also be the
-    /// apps-form option objects `{"label", "value"}` a web adapter passes through. Each value
-    /// must be a valid choice, none twice, as many as declared.
+    /// A multiselect, read by [`multiselect_items`]: each value must be a valid choice,
+    /// none twice, as many as declared.
     pub(super) fn check_many(&self, raw: Value) -> Result<Value, String> {
         let s = &self.spec;
-        let items: Vec<String> = match raw {
-            Value::Null => Vec::new(),
-            Value::String(t) if t.trim().is_empty() => Vec::new(),
-            // An offered value that itself holds a comma stays whole.
-            Value::String(t) if s.options.iter().any(|o| o.value == t) => vec![t],
-            Value::String(t) => {
-                let items: Vec<String> = t
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                if items.len() > MOST_ITEMS {
-                    return Err(format!("At most {MOST_ITEMS} values."));
-                }
-                items
-            }
-            Value::Array(items) if items.len() <= MOST_ITEMS => items
-                .into_iter()
-                .map(|v| match v {
-                    Value::String(t) => Ok(t),
-                    Value::Object(mut option) => match option.remove("value") {
-                        Some(Value::String(t)) => Ok(t),
-                        _ => Err("This value has the wrong type.".to_owned()),
-                    },
-                    _ => Err("This value has the wrong type.".to_owned()),
-                })
-                .collect::<Result<_, _>>()?,
-            Value::Array(_) => return Err(format!("At most {MOST_ITEMS} values.")),
-            _ => return Err("This value has the wrong type.".into()),
-        };
+        let items = multiselect_items(raw, &s.options)?;
         if items.is_empty() {
             if s.required {
                 return Err("This field is required.".into());
@@ -171,5 +178,85 @@ impl Element {
             return Err(format!("Choose at most {max}."));
         }
         Ok(Value::Array(items.into_iter().map(Value::String).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::context::{Context, SampleShape};
+    use super::super::dialog::DialogAction;
+    use super::super::spec::DialogSpec;
+    use super::*;
+
+    /// A multiselect `envs` (`prod`, `preprod`) and a field shown when `prod` is chosen.
+    fn dialog() -> DialogAction {
+        let spec: DialogSpec = toml::from_str(
+            r#"
+            title = "t"
+            [[elements]]
+            name = "envs"
+            display_name = "Environments"
+            type = "select"
+            multiselect = true
+            refresh = true
+            options = [{ text = "Prod", value = "prod" }, { text = "Pre-prod", value = "preprod" }]
+            [[elements]]
+            name = "why"
+            display_name = "Why prod?"
+            type = "text"
+            show_when = "{{ 'prod' in submission.envs }}"
+            "#,
+        )
+        .unwrap();
+        DialogAction::compile("d", &spec).unwrap()
+    }
+
+    fn hidden_when_sent(envs: Value) -> bool {
+        let mut context = Context::sample("d", &SampleShape::default());
+        context.submission.insert("envs".into(), envs);
+        dialog().hidden(&context).unwrap().contains("why")
+    }
+
+    #[test]
+    fn show_when_sees_a_multiselect_as_its_list_of_values_whichever_client_sent_it() {
+        // Web app: an array; mobile app: one comma-separated string; a web adapter: options.
+        for (sent, hidden) in [
+            (json!(["preprod"]), true),
+            (json!("preprod"), true),
+            (json!([{ "label": "Pre-prod", "value": "preprod" }]), true),
+            (json!(["preprod", "prod"]), false),
+            (json!("preprod,prod"), false),
+            (json!("prod"), false),
+            (Value::Null, true),
+        ] {
+            // `'prod' in "preprod"` would be a substring test: true.
+            assert_eq!(hidden_when_sent(sent.clone()), hidden, "{sent}");
+        }
+    }
+
+    #[test]
+    fn multiselect_items_reads_the_three_forms_alike() {
+        let options: Vec<OptionSpec> =
+            vec![toml::from_str("text = \"D, E\"\nvalue = \"d,e\"").unwrap()];
+        for sent in [
+            json!(["a", "b"]),
+            json!("a,b"),
+            json!(" a , b "),
+            json!([{ "label": "A", "value": "a" }, { "value": "b" }]),
+        ] {
+            assert_eq!(
+                multiselect_items(sent.clone(), &options).unwrap(),
+                ["a", "b"],
+                "{sent}"
+            );
+        }
+        assert_eq!(multiselect_items(json!("d,e"), &options).unwrap(), ["d,e"]);
+        assert_eq!(
+            multiselect_items(json!(""), &options).unwrap(),
+            Vec::<String>::new()
+        );
+        assert!(multiselect_items(json!(3), &options).is_err());
     }
 }

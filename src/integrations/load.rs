@@ -27,6 +27,7 @@ use super::spec::{ActionSpec, ArgType, CommandSpec, HookSpec, RouteFile, Trigger
 use super::template::TemplateError;
 use super::trigger_specs::{self, MessageTrigger, ScheduleTrigger, WebhookTrigger};
 use super::triggers::{Triggers, check_unique_triggers};
+use super::type_errors;
 use super::variables::{UnknownVariable, unknown_variables};
 use super::{Action, BUILT_IN_TRIGGERS, Route, RouteSet};
 
@@ -303,7 +304,8 @@ impl<'a> FileChecker<'a> {
         let spec: RouteFile = match toml::from_str(self.source) {
             Ok(spec) => spec,
             Err(e) => match self.without_unknown_keys() {
-                Some(spec) => spec,
+                Some(Some(spec)) => spec,
+                Some(None) => return None,
                 None => {
                     let mut message = e.message().trim().to_owned();
                     if message.contains("escaped value") || message.contains("invalid escape") {
@@ -624,15 +626,14 @@ impl<'a> FileChecker<'a> {
         triggers
     }
 
-    /// The typed parse stops at the first unknown key: report every unknown key of the file
-    /// and parse what is left, so the file's other problems show in the same run. `None` when
-    /// the file has no unknown key (the typed parse's own error is then the one to report).
-    fn without_unknown_keys(&mut self) -> Option<RouteFile> {
+    /// The typed parse stops at the first unknown key or wrong value: report every unknown
+    /// key and every wrong value of the file (see [`type_errors`]) and parse what is left, so
+    /// the file's other problems show in the same run. `None` when the file is not TOML (the
+    /// typed parse's own error is then the one to report); `Some(None)` when what is left
+    /// does not parse either (every problem found is recorded).
+    fn without_unknown_keys(&mut self) -> Option<Option<RouteFile>> {
         let mut table: toml::Table = toml::from_str(self.source).ok()?;
         let unknown = unknown_keys(&mut table);
-        if unknown.is_empty() {
-            return None;
-        }
         let mut unknown: Vec<_> = unknown
             .into_iter()
             .map(|u| {
@@ -665,19 +666,19 @@ impl<'a> FileChecker<'a> {
                 ),
             });
         }
-        match toml::Value::Table(table).try_into::<RouteFile>() {
-            Ok(spec) => Some(spec),
-            Err(e) => {
-                // No position is left once the text is a table; the message names the key.
-                self.problems.push(LoadProblem {
-                    file: self.file.to_path_buf(),
-                    line: None,
-                    key: None,
-                    message: e.message().trim().to_owned(),
-                });
-                None
-            }
+        let (spec, wrong) = type_errors::parse_reporting_each(table);
+        for error in wrong {
+            self.problems.push(LoadProblem {
+                file: self.file.to_path_buf(),
+                line: error
+                    .path
+                    .as_deref()
+                    .and_then(|p| type_errors::line(&self.keys, p)),
+                key: error.path,
+                message: error.message,
+            });
         }
+        Some(spec)
     }
 
     fn check_command(&mut self, command: &CommandSpec) {

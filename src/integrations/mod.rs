@@ -16,6 +16,7 @@
 //! | `escape` | what a value becomes in a URL (encoded for its part) or a message (mentions neutralised) |
 //! | `reply`, `dialog`, `exec`, `http`, `post` | one module per action kind |
 //! | `exec_finish` | an exec job's final status in its thread even when the last edit is refused (tried once more, else a new reply) |
+//! | `env_vars` | the environment variables routes read (secrets); `check` warns about unset ones |
 //! | `shebang` | a script's `#!` line: a missing interpreter named by `check` and by a failed start |
 //! | `buttons` | what Mattermost requires of a reply's buttons: ids unique in the post, letters and digits; known styles |
 //! | `run` | [`Runtime`] and [`DeclaredRoute`]: a declared route as a [`Handler`] for every callback kind (one `match` over the action kinds) |
@@ -34,6 +35,7 @@ mod dialog_dates;
 mod dialog_files;
 mod dialog_lookup;
 mod dialog_values;
+mod env_vars;
 mod escape;
 mod exec;
 mod exec_finish;
@@ -54,6 +56,7 @@ mod spec;
 mod template;
 mod trigger_specs;
 mod triggers;
+mod type_errors;
 mod variables;
 pub mod versions;
 
@@ -67,7 +70,10 @@ pub use access::{Access, RoleCache};
 pub use args::{ArgError, ArgParser, Parsed};
 pub use context::{CommandContext, Context, SampleShape, Who};
 pub use dialog::{DeclarationProblem, DialogAction};
+#[cfg(feature = "sim")]
+pub(crate) use dialog_dates::{civil_datetime, days_from_today};
 pub use dialog_lookup::{LookupEnv, LookupError};
+pub use env_vars::{UnsetVariable, unset_variables};
 pub use escape::UrlValueError;
 pub use exec::{
     ExecAction, Limiters as ExecLimiters, Outcome as ExecOutcome, Prepared as ExecPrepared, Ticket,
@@ -95,6 +101,17 @@ pub use trigger_specs::{MessageTrigger, ScheduleTrigger, WebhookTrigger, When};
 pub use variables::TEMPLATE_VARIABLES;
 
 pub use crate::protocol::BUILT_IN_TRIGGERS;
+
+/// What to say when the routes directory `dir` holds no route file: `check` refuses it (a
+/// wrong `[routes] dir` or working directory would otherwise pass CI with nothing checked),
+/// `serve` and `dev` warn and run (a server may start before its routes are written).
+pub fn no_route_files(dir: &std::path::Path) -> String {
+    format!(
+        "no route files (*.toml) in {}: nothing would answer; write one with `switchboard new \
+         NAME`, or point `[routes] dir` (SWITCHBOARD_ROUTES__DIR) at the directory that holds them",
+        dir.display()
+    )
+}
 
 /// One validated route.
 #[derive(Debug)]

@@ -58,6 +58,11 @@ fn without_config_the_default_file_may_be_absent() {
     // Environment-only setups: no --config, no config.toml, defaults and variables.
     let dir = std::env::temp_dir().join(format!("switchboard-cli-noconfig-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("routes")).unwrap();
+    std::fs::write(
+        dir.join("routes/hello.toml"),
+        "[command]\ntrigger = \"hello\"\n[reply]\ntext = \"hi\"\n",
+    )
+    .unwrap();
     let mut command = switchboard(&["check"]);
     command.current_dir(&dir);
 
@@ -66,7 +71,7 @@ fn without_config_the_default_file_may_be_absent() {
 
     let (stdout, stderr) = texts(&output);
     assert!(output.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("0 route(s) in routes"), "{stdout}");
+    assert!(stdout.contains("1 route(s) in routes"), "{stdout}");
 }
 
 #[test]

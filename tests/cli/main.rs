@@ -7,6 +7,7 @@
 // Items are `pub` for sibling test modules; nothing here is a public API.
 #![allow(unreachable_pub)]
 
+mod check;
 mod config;
 mod dev;
 mod page;
