@@ -125,6 +125,10 @@ echo "s3 replayed (switchboard refuses it): $(curl -s -X POST -H "Content-Type: 
 calls() { curl -fs "http://$STANDIN/_counts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 
 : >"$WORK/results"
+# RSS right after round 1's S1 run, the first load either side sees (#12: ≤ 64 MiB under S1
+# load); later rounds would count S3's single-use records, kept for the states' lifetime.
+SB_RSS_S1=0
+MIN_RSS_S1=0
 for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) = 1 ]; then order="switchboard minimal"; else order="minimal switchboard"; fi
     for s in s1 s2 s3; do
@@ -141,6 +145,9 @@ for round in $(seq "$ROUNDS"); do
             S3_STATES=$WORK/s3-states taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$lua" "http://$addr" >"$WORK/out"
             grep '^s3:' "$WORK/out" | sed "s/^/round $round $side /" >&2 || true
             after=$(calls)
+            if [ "$round" = 1 ] && [ "$s" = s1 ]; then
+                if [ "$side" = switchboard ]; then SB_RSS_S1=$(rss $SB_PID); else MIN_RSS_S1=$(rss $MIN_PID); fi
+            fi
             python3 bench/wrk_result.py "$WORK/out" "$round" "$s" "$side" $((after - before)) >>"$WORK/results"
         done
     done
@@ -150,6 +157,7 @@ SB_RSS_LOAD=$(rss $SB_PID)
 MIN_RSS_LOAD=$(rss $MIN_PID)
 LOG_BYTES=$(stat -c %s "$WORK/switchboard.log")
 python3 bench/report.py "$WORK/results" "$SB_RSS_IDLE" "$SB_RSS_LOAD" "$MIN_RSS_IDLE" "$MIN_RSS_LOAD" "$LOG_BYTES"
+echo "RSS right after S1's load (round 1): switchboard $((SB_RSS_S1 / 1024)).$((SB_RSS_S1 % 1024 * 10 / 1024)) MiB, minimal $((MIN_RSS_S1 / 1024)).$((MIN_RSS_S1 % 1024 * 10 / 1024)) MiB"
 echo "(bench/run.sh $ROUNDS $SECS $CONNS; switchboard's log: $WORK/switchboard.log)"
 trap - EXIT
 cleanup
