@@ -259,7 +259,24 @@ fn check(settings: &Settings) -> ExitCode {
 }
 
 /// The reconciler for one-shot subcommands, or the problem, printed.
-fn one_shot_reconciler(settings: Settings) -> Option<Reconciler> {
+/// What a one-shot command does when the routes directory holds no route file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Empty {
+    /// `unregister`: the routes do not matter.
+    Allow,
+    /// `plan`: says so; the plan then shows every command to be deleted.
+    Warn,
+    /// `register`: would delete every command and outgoing webhook Switchboard registered,
+    /// most likely because of a wrong `[routes] dir` or working directory; refused
+    /// (`unregister` says it on purpose).
+    Refuse,
+}
+
+const EMPTY_REGISTERS_NOTHING: &str = "registering would delete every slash command and \
+    outgoing webhook Switchboard registered; run `switchboard unregister` if that is what you \
+    mean";
+
+fn one_shot_reconciler(settings: Settings, empty: Empty) -> Option<Reconciler> {
     // A one-shot command logs a few lines: written directly, so none is lost at exit.
     telemetry::init(telemetry::subscriber(
         &settings.log.filter,
@@ -267,6 +284,14 @@ fn one_shot_reconciler(settings: Settings) -> Option<Reconciler> {
         std::io::stderr,
     ));
     let routes = load_routes(&settings)?;
+    if routes.is_empty() && empty != Empty::Allow {
+        let problem = integrations::no_route_files(&settings.routes.dir);
+        if empty == Empty::Refuse {
+            eprintln!("error: {problem}; {EMPTY_REGISTERS_NOTHING}");
+            return None;
+        }
+        eprintln!("warning: {problem}; {EMPTY_REGISTERS_NOTHING}");
+    }
     let client = match settings
         .mattermost
         .token()
@@ -306,7 +331,7 @@ async fn plan(settings: Settings) -> ExitCode {
     let trigger_needs = crate::integrations::load_dir(&settings.routes.dir)
         .map(|routes| crate::triggers::needs::describe(&routes, &settings))
         .unwrap_or_default();
-    let Some(reconciler) = one_shot_reconciler(settings) else {
+    let Some(reconciler) = one_shot_reconciler(settings, Empty::Warn) else {
         return ExitCode::FAILURE;
     };
     match reconciler.dry_run().await {
@@ -327,7 +352,7 @@ async fn plan(settings: Settings) -> ExitCode {
 }
 
 async fn register(settings: Settings) -> ExitCode {
-    let Some(reconciler) = one_shot_reconciler(settings) else {
+    let Some(reconciler) = one_shot_reconciler(settings, Empty::Refuse) else {
         return ExitCode::FAILURE;
     };
     let plan = match reconciler.dry_run().await {
@@ -342,7 +367,7 @@ async fn register(settings: Settings) -> ExitCode {
 }
 
 async fn unregister(settings: Settings) -> ExitCode {
-    let Some(reconciler) = one_shot_reconciler(settings) else {
+    let Some(reconciler) = one_shot_reconciler(settings, Empty::Allow) else {
         return ExitCode::FAILURE;
     };
     match reconciler.unregister().await {

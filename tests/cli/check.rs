@@ -72,6 +72,52 @@ fn serve_and_dev_warn_about_a_routes_directory_without_route_files_and_go_on() {
     );
 }
 
+#[test]
+fn register_refuses_a_routes_directory_without_route_files_before_calling_mattermost() {
+    // Arrange: a "Mattermost" that records whether anyone connected.
+    let empty = routes_with(&[]);
+    let mattermost = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    mattermost.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", mattermost.local_addr().unwrap());
+    let one_shot = |command: &str| {
+        let mut run = switchboard(&[command]);
+        run.env("SWITCHBOARD_ROUTES__DIR", empty.path())
+            .env("SWITCHBOARD_MATTERMOST__URL", &url)
+            .env("SWITCHBOARD_MATTERMOST__TOKEN", "sometoken");
+        run_with_input(run, b"", LIMIT)
+    };
+
+    // Act: registering nothing would delete every command Switchboard registered.
+    let output = one_shot("register");
+
+    // Assert: refused, said why and what to run instead, and nothing was asked of Mattermost.
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: no route files (*.toml) in {}",
+            empty.path().display()
+        )) && stderr.contains("registering would delete every slash command")
+            && stderr.contains("switchboard unregister"),
+        "{stderr}"
+    );
+    assert_eq!(
+        mattermost.accept().map(|_| ()).map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::WouldBlock),
+        "register connected to Mattermost"
+    );
+
+    // `plan` only shows what would happen: it warns and goes on.
+    drop(mattermost);
+    let output = one_shot("plan");
+    let (_, stderr) = texts(&output);
+    assert!(
+        stderr.contains("warning: no route files (*.toml) in")
+            && stderr.contains("registering would delete every slash command"),
+        "{stderr}"
+    );
+}
+
 const DATES: &str = r#"[command]
 trigger = "when"
 
