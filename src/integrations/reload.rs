@@ -5,6 +5,10 @@
 //! whole directory first; only a set with no problem replaces the current one, and a broken
 //! edit leaves the old set serving while every problem is logged.
 //!
+//! A reload that finds no route file while routes are serving is refused the same way: an
+//! emptied directory (a config map being replaced, a volume unmounted) would otherwise make
+//! the next registration delete every command and webhook Switchboard registered.
+//!
 //! A server running without configured signing keys (allowed only while no route hands out
 //! dialogs or buttons) refuses a reload that adds such a route: with its ephemeral key those
 //! would break at the next restart and on other replicas, which `serve` refuses at startup
@@ -66,6 +70,21 @@ impl RouteTable {
 
     /// The problems of `set` under this table's rules beyond the files themselves.
     fn refusals(&self, set: &RouteSet) -> Vec<LoadProblem> {
+        let serving = self.current().len();
+        if set.is_empty() && serving > 0 {
+            return vec![LoadProblem {
+                file: self.dir.clone(),
+                line: None,
+                key: None,
+                message: format!(
+                    "{}; the {serving} route(s) loaded keep serving, since registering none \
+                     would delete every command and outgoing webhook Switchboard registered: \
+                     remove routes while at least one remains, or stop the server and run \
+                     `switchboard unregister`",
+                    super::no_route_files(&self.dir)
+                ),
+            }];
+        }
         if !self.unsigned.load(Ordering::Acquire) {
             return Vec::new();
         }

@@ -825,6 +825,40 @@ async fn a_reload_swaps_valid_routes_and_keeps_the_old_ones_on_a_broken_edit() {
 }
 
 #[tokio::test]
+async fn a_reload_into_an_emptied_directory_keeps_the_routes_and_their_commands() {
+    let dir = routes_dir(&[("hi.toml", &hello_route("first"))]);
+    let (sim, app) = start(dir.path()).await;
+    assert!(
+        sim.world()
+            .commands("main")
+            .iter()
+            .any(|c| c.trigger == "hi")
+    );
+
+    // The last route file goes (a config map being replaced, a volume unmounted).
+    std::fs::remove_file(dir.path().join("hi.toml")).unwrap();
+    match app.state.routes.reload().await {
+        ReloadOutcome::Rejected(problems) => {
+            let problem = problems[0].to_string();
+            assert!(
+                problem.contains("no route files") && problem.contains("keep serving"),
+                "{problems:?}"
+            );
+        }
+        other => panic!("expected a rejection: {other:?}"),
+    }
+
+    // Still served, still registered.
+    assert_eq!(run(&sim, "alice", "/hi").await.message, "first");
+    assert!(
+        sim.world()
+            .commands("main")
+            .iter()
+            .any(|c| c.trigger == "hi")
+    );
+}
+
+#[tokio::test]
 async fn a_changed_file_is_picked_up_and_registered_without_a_signal() {
     let dir = routes_dir(&[("hi.toml", &hello_route("first"))]);
     let (sim, _app) = start(dir.path()).await;
