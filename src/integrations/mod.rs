@@ -104,7 +104,8 @@ pub use crate::protocol::BUILT_IN_TRIGGERS;
 
 /// What to say when the routes directory `dir` holds no route file: `check` refuses it (a
 /// wrong `[routes] dir` or working directory would otherwise pass CI with nothing checked),
-/// `serve` and `dev` warn and run (a server may start before its routes are written).
+/// `serve` and `dev` warn and run (a server may start before its routes are written; `serve`
+/// then writes nothing to Mattermost, see `Reconciler::run_until_done`).
 pub fn no_route_files(dir: &std::path::Path) -> String {
     format!(
         "no route files (*.toml) in {}: nothing would answer; write one with `switchboard new \

@@ -444,7 +444,23 @@ impl Reconciler {
     /// 30 s) between attempts. Transient failures are logged as warnings; others (a missing
     /// permission, a disabled feature) as errors with their fix, and retried too, so granting
     /// the permission is enough — no restart needed.
+    ///
+    /// With no route at all, nothing is written (as [`Mode::ReadOnly`]): registering none
+    /// would delete every command and webhook Switchboard registered, and a server started on
+    /// an empty or missing routes directory (a wrong `[routes] dir`, a volume not mounted yet)
+    /// must not do that to the replicas that have their routes. `switchboard unregister` does
+    /// it on purpose.
     pub async fn run_until_done(&self, tokens: &TokenStore, mode: Mode) -> Report {
+        let mode = if mode == Mode::Register && self.routes.current().is_empty() {
+            tracing::warn!(
+                "no route to register: nothing written to Mattermost (registering none would \
+                 delete every command and outgoing webhook Switchboard registered; \
+                 `switchboard unregister` does that on purpose)"
+            );
+            Mode::ReadOnly
+        } else {
+            mode
+        };
         let mut delay = Duration::from_millis(100);
         loop {
             let result = match mode {

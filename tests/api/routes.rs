@@ -859,6 +859,43 @@ async fn a_reload_into_an_emptied_directory_keeps_the_routes_and_their_commands(
 }
 
 #[tokio::test]
+async fn a_restart_on_an_empty_routes_directory_deletes_no_command() {
+    // Arrange: a server that registered /hi, stopped.
+    let dir = routes_dir(&[("hi.toml", &hello_route("first"))]);
+    let (sim, first) = start(dir.path()).await;
+    let addr = first.addr;
+    first.stop().await;
+    assert!(
+        sim.world()
+            .commands("main")
+            .iter()
+            .any(|c| c.trigger == "hi")
+    );
+    let writes = sim.world().api_writes();
+
+    // Act: the same server (same URL, so the command is its own) on an empty directory, as
+    // with a volume not mounted yet.
+    let empty = routes_dir(&[]);
+    let settings = settings(
+        sim.url().as_str(),
+        &sim.bot_token(),
+        &["main"],
+        empty.path(),
+    );
+    let second = spawn_app_on(settings, addr).await;
+    second.wait_ready().await;
+
+    // Assert: ready, nothing written, the command still there.
+    assert_eq!(sim.world().api_writes(), writes);
+    assert!(
+        sim.world()
+            .commands("main")
+            .iter()
+            .any(|c| c.trigger == "hi")
+    );
+}
+
+#[tokio::test]
 async fn a_changed_file_is_picked_up_and_registered_without_a_signal() {
     let dir = routes_dir(&[("hi.toml", &hello_route("first"))]);
     let (sim, _app) = start(dir.path()).await;
