@@ -410,7 +410,16 @@ fn print_report(report: &Report) -> ExitCode {
 }
 
 async fn doctor(settings: &Settings) -> ExitCode {
+    let mut no_routes = false;
     let routes = match integrations::load_dir(&settings.routes.dir) {
+        Ok(routes) if routes.is_empty() => {
+            println!(
+                "[FAIL] routes: {}",
+                integrations::no_route_files(&settings.routes.dir)
+            );
+            no_routes = true;
+            Some(routes)
+        }
         Ok(routes) => {
             println!(
                 "[ok  ] routes: {} route(s) in {}",
@@ -436,7 +445,7 @@ async fn doctor(settings: &Settings) -> ExitCode {
     for finding in &findings {
         print!("{finding}");
     }
-    if routes.is_none() || doctor::has_failures(&findings) {
+    if routes.is_none() || no_routes || doctor::has_failures(&findings) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -118,6 +118,26 @@ fn register_refuses_a_routes_directory_without_route_files_before_calling_matter
     );
 }
 
+#[test]
+fn doctor_fails_a_routes_directory_without_route_files() {
+    let empty = routes_with(&[]);
+    let mut doctor = switchboard(&["doctor"]);
+    doctor
+        .env("SWITCHBOARD_ROUTES__DIR", empty.path())
+        .env("SWITCHBOARD_MATTERMOST__URL", "http://127.0.0.1:9")
+        .env("SWITCHBOARD_MATTERMOST__TOKEN", "sometoken");
+    let output = run_with_input(doctor, b"", LIMIT);
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "[FAIL] routes: no route files (*.toml) in {}",
+            empty.path().display()
+        )),
+        "{stdout}"
+    );
+}
+
 const DATES: &str = r#"[command]
 trigger = "when"
 
