@@ -12,7 +12,8 @@
 //! 6. [`Dispatch`]: callbacks to their handlers, the rest through axum's router.
 //!
 //! Everything but [`Access`] and [`Dispatch`] is tower-http's ([`Access`] is ours because no
-//! tower-http layer knows our callback kinds and routes).
+//! tower-http layer knows our callback kinds and routes; [`Dispatch`] stands before axum's
+//! router, see `dispatch.rs`).
 //!
 //! **Why tower-http here, measured.** The rule (issue #12): a hand-written layer replaces
 //! tower-http's only where it gains more than 3 % on S1. `bench/ab.sh` could not attribute
@@ -73,7 +74,7 @@ use crate::config::ServerSettings;
 use crate::metrics::{self, CallbackOutcome};
 use crate::telemetry::request::{self, RequestContext};
 
-/// The request id's header, as tower-http's request-id layers name it.
+/// The request id's header, read from the caller and set on every answer.
 const X_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 type Stack = SetSensitiveRequestHeaders<
@@ -84,7 +85,8 @@ type Stack = SetSensitiveRequestHeaders<
 #[derive(Debug, Clone)]
 pub struct App(Stack);
 
-/// Wraps `router` in the middleware; `access` is `[log] access`.
+/// Wraps `router` (the callbacks' dispatch before axum's router) in the middleware; `access`
+/// is `[log] access`.
 pub(crate) fn apply(router: Dispatch, settings: &ServerSettings, access: bool) -> App {
     let ids = Ids(Arc::new(IdSource {
         prefix: rand::random(),
