@@ -151,7 +151,6 @@ impl Application {
             coordinator,
             background: tokio_util::task::TaskTracker::new(),
             interrupt: tokio_util::sync::CancellationToken::new(),
-            bot_user_id: Arc::default(),
         });
         Ok(Application {
             listener,

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::OnceCell;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Settings;
@@ -81,8 +80,6 @@ pub struct Shared {
     /// Cancelled when the shutdown grace period is over (background jobs mark themselves
     /// interrupted).
     pub interrupt: tokio_util::sync::CancellationToken,
-    /// The bot's own user id, looked up once (outgoing hooks ignore its posts).
-    pub bot_user_id: Arc<OnceCell<String>>,
 }
 
 impl Shared {
@@ -101,15 +98,12 @@ impl Shared {
         }
     }
 
-    /// The bot's user id (`GET /users/me` once per client, [`Client::own_user_id`], which
-    /// direct messages use too).
+    /// The bot's user id (outgoing hooks ignore its posts): `GET /users/me` once, kept by the
+    /// client ([`Client::own_user_id`]), which direct messages use too.
     ///
     /// [`Client::own_user_id`]: crate::mattermost::Client::own_user_id
-    pub async fn bot_user_id(&self) -> Result<&str, crate::mattermost::Error> {
-        self.bot_user_id
-            .get_or_try_init(|| async { Ok(self.client.own_user_id().await?.as_str().to_owned()) })
-            .await
-            .map(String::as_str)
+    pub async fn bot_user_id(&self) -> Result<crate::mattermost::UserId, crate::mattermost::Error> {
+        self.client.own_user_id().await
     }
 }
 

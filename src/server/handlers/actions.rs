@@ -199,7 +199,7 @@ async fn inline_window(state: &AppState, post_id: &str, started: tokio::time::In
     }
     let author = state.client.posts().get(&PostId::from(post_id)).await;
     match (state.bot_user_id().await, author) {
-        (Ok(bot), Ok(post)) if post.user_id.as_str() == bot => Duration::ZERO,
+        (Ok(bot), Ok(post)) if post.user_id == bot => Duration::ZERO,
         // Someone else's post, or we cannot tell: answering inline is the safe side.
         _ => limit.saturating_sub(started.elapsed()),
     }

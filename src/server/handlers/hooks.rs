@@ -61,7 +61,7 @@ fn answer<'a>(
             ));
         }
         match state.bot_user_id().await {
-            Ok(bot) if bot == request.user_id => {
+            Ok(bot) if bot.as_str() == request.user_id => {
                 tracing::debug!("post by the bot itself; ignored so the hook cannot loop");
                 return Ok(Json(OutgoingWebhookResponse::none()));
             }
