@@ -18,11 +18,13 @@ use tracing_subscriber::{EnvFilter, Registry, fmt, prelude::*};
 
 use crate::config::LogFormat;
 
+mod access;
 mod fields;
 mod json;
 mod line;
 pub(crate) mod request;
 
+pub(crate) use access::callback_answered;
 pub use request::record_caller;
 
 /// Builds a subscriber writing to `sink`, without ANSI colours.
@@ -65,6 +67,9 @@ pub fn init_stderr(filter: &str, format: LogFormat) -> tracing_appender::non_blo
         .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     // The first writer's count is the process's (there is one stderr writer per process).
     let _ = DROPPED.set(writer.error_counter());
+    if format == LogFormat::Text && !ansi {
+        access::install(writer.clone());
+    }
     init(build(filter, format, writer, ansi));
     guard
 }

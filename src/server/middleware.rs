@@ -341,12 +341,7 @@ fn finished(
             return;
         };
         if access {
-            tracing::info!(
-                status = status.as_u16(),
-                %outcome,
-                latency_ms,
-                "callback answered"
-            );
+            crate::telemetry::callback_answered(status.as_u16(), outcome, latency_ms);
         } else if status.is_server_error() {
             tracing::error!(status = status.as_u16(), latency_ms, "callback failed");
         }

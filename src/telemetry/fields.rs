@@ -81,28 +81,33 @@ impl PlainVisitor<'_> {
     }
 
     /// `name=value` for an integer, its digits written without the formatting machinery.
-    fn write_integer(&mut self, field: &Field, negative: bool, mut value: u64) {
+    fn write_integer(&mut self, field: &Field, negative: bool, value: u64) {
         let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                break;
-            }
-        }
+        let digits = decimal(value, &mut digits);
         self.pad();
         if self.result.is_ok() {
             let writer = &mut self.writer;
-            // ASCII digits: always UTF-8.
-            let digits = std::str::from_utf8(&digits[at..]).unwrap_or("0");
             self.result = writer
                 .write_str(field.name())
                 .and_then(|()| writer.write_str(if negative { "=-" } else { "=" }))
                 .and_then(|()| writer.write_str(digits));
         }
     }
+}
+
+/// `value`'s decimal digits, written into `digits` without the formatting machinery.
+pub(crate) fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &str {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    // ASCII digits: always UTF-8.
+    std::str::from_utf8(&digits[at..]).unwrap_or("0")
 }
 
 /// `name="value"`, put together on the stack and written at once when short (each write to
@@ -127,14 +132,27 @@ fn write_quoted(writer: &mut Writer<'_>, name: &str, value: &str) -> fmt::Result
 }
 
 /// A span of string fields as a line without colours shows it, `name{a="x" b="y"}:`, put
-/// together on the stack and written at once, when every value is written verbatim (as
-/// [`PlainFields`] would, see [`debug_is_verbatim`]) and the whole fits; `None`, with
-/// nothing written, otherwise.
+/// together in a buffer of this thread's and written at once, when every value is written
+/// verbatim (as [`PlainFields`] would, see [`debug_is_verbatim`]) and the whole is short;
+/// `None`, with nothing written, otherwise.
 pub(crate) fn write_plain_span(
     writer: &mut Writer<'_>,
     name: &str,
     fields: &[(&str, &str)],
 ) -> Option<fmt::Result> {
+    thread_local! {
+        static SPAN: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    SPAN.with_borrow_mut(|span| {
+        span.clear();
+        push_plain_span(span, name, fields).then(|| writer.write_str(span))
+    })
+}
+
+/// Appends the span [`write_plain_span`] writes to `line`; `false`, with nothing appended,
+/// when a value is not written verbatim or the span is longer than 512 bytes (each line's
+/// buffer keeps its largest size).
+pub(crate) fn push_plain_span(line: &mut String, name: &str, fields: &[(&str, &str)]) -> bool {
     const SHORT: usize = 512;
     // `name{` … `}:`, or `name:`; `field="value"` each, a space between.
     let length = name.len()
@@ -152,26 +170,19 @@ pub(crate) fn write_plain_span(
             .iter()
             .any(|(field, value)| field.starts_with("r#") || !debug_is_verbatim(value))
     {
-        return None;
+        return false;
     }
-    let mut line = [0u8; SHORT];
-    let mut at = 0;
-    let mut put = |bytes: &[u8]| {
-        line[at..at + bytes.len()].copy_from_slice(bytes);
-        at += bytes.len();
-    };
-    put(name.as_bytes());
+    line.reserve(length);
+    line.push_str(name);
     for (i, (field, value)) in fields.iter().enumerate() {
-        put(if i == 0 { b"{" } else { b" " });
-        put(field.as_bytes());
-        put(b"=\"");
-        put(value.as_bytes());
-        put(b"\"");
+        line.push_str(if i == 0 { "{" } else { " " });
+        line.push_str(field);
+        line.push_str("=\"");
+        line.push_str(value);
+        line.push('"');
     }
-    put(if fields.is_empty() { b":" } else { b"}:" });
-    // Put together from `str`s and ASCII: always UTF-8.
-    let text = std::str::from_utf8(&line[..length]).ok()?;
-    Some(writer.write_str(text))
+    line.push_str(if fields.is_empty() { ":" } else { "}:" });
+    true
 }
 
 /// Whether `str`'s `Debug` writes `byte` as it is: printable ASCII other than `"` and `\`.

@@ -275,6 +275,12 @@ pub(crate) fn scope<F: Future>(
     REQUEST.scope(context, future)
 }
 
+/// Runs `f` with `context` as its request context, for code that does not await.
+#[cfg(test)]
+pub(crate) fn sync_scope<R>(context: RequestContext, f: impl FnOnce() -> R) -> R {
+    REQUEST.sync_scope(context, f)
+}
+
 /// The current request's context, to move with work handed to another task.
 pub(crate) fn current() -> Option<RequestContext> {
     REQUEST.try_with(RequestContext::clone).ok()

@@ -249,15 +249,48 @@ async fn the_access_line_is_on_by_default_plain_in_a_pipe_and_off_when_configure
         .lines()
         .find(|l| l.contains("callback answered"))
         .unwrap_or_else(|| panic!("no access line: {on}"));
+    // The whole line as tracing's text format writes an event in the request's span (the
+    // line is written without the event, src/telemetry/access.rs): time, level, the request
+    // context, target, message, fields.
+    let (time, rest) = line
+        .split_once("  INFO ")
+        .unwrap_or_else(|| panic!("{line}"));
     assert!(
-        line.contains("route=\"hello\"") && line.contains("status=200"),
+        time.len() == 27 && time.starts_with("20") && time.ends_with('Z'),
         "{line}"
     );
+    assert!(
+        rest.starts_with(r#"request{method="POST" path="/commands/hello" request_id=""#),
+        "{line}"
+    );
+    let (context, event) = rest.split_once("}: ").unwrap_or_else(|| panic!("{line}"));
+    for field in [
+        r#" kind="commands" route="hello" team_id=""#,
+        r#"" channel_id=""#,
+        r#"" user_id=""#,
+    ] {
+        assert!(context.contains(field), "{field} in {line}");
+    }
+    let latency = event
+        .strip_prefix(
+            "switchboard::server::middleware: callback answered status=200 outcome=ok latency_ms=",
+        )
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(latency.parse::<u64>().is_ok(), "{line}");
     assert!(!on.contains('\u{1b}'), "ANSI codes in a pipe: {on:?}");
 
     let off = serve_hello(&[("SWITCHBOARD_LOG__ACCESS", "false")]).await;
     assert!(off.contains("switchboard starting"), "{off}");
     assert!(!off.contains("callback answered"), "{off}");
+
+    // The log filter applies to the access line as to every other line.
+    let filtered = serve_hello(&[(
+        "SWITCHBOARD_LOG__FILTER",
+        "info,switchboard::server::middleware=warn",
+    )])
+    .await;
+    assert!(filtered.contains("switchboard starting"), "{filtered}");
+    assert!(!filtered.contains("callback answered"), "{filtered}");
 }
 
 #[tokio::test]
