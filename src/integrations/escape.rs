@@ -189,7 +189,7 @@ pub(crate) fn mentions(value: &Value) -> Value {
 
 /// Resolves the sentinels of a rendered template of `kind`.
 pub(crate) fn finish(kind: Kind, rendered: String) -> Result<String, UrlValueError> {
-    if !rendered.contains([OPEN, OPEN_KNOWN]) {
+    if next_sentinel(&rendered).is_none() {
         return Ok(rendered);
     }
     match kind {
@@ -199,29 +199,48 @@ pub(crate) fn finish(kind: Kind, rendered: String) -> Result<String, UrlValueErr
     }
 }
 
-fn finish_message(rendered: &str) -> String {
-    let mut out = String::with_capacity(rendered.len() + 8);
-    // Whether an `@` starts a mention at the end of `out`, and before its last character.
-    let mut so_far = MentionStart::START;
-    let mut before_last = so_far;
-    for c in rendered.chars() {
-        match c {
-            OPEN => {
-                if out.ends_with('@') && before_last.at_mention() {
-                    out.push(WORD_JOINER);
-                    before_last = so_far;
-                    so_far.push(WORD_JOINER);
-                }
-            }
-            OPEN_KNOWN | CLOSE => {}
-            c => {
-                out.push(c);
-                before_last = so_far;
-                so_far.push(c);
-            }
+/// The first sentinel in `text`: where it starts, and which it is.
+///
+/// Found by its first byte, which is the same for all three (U+E000 to U+E002 are
+/// `EE 80 80` to `EE 80 82` in UTF-8) and rare in text. Looking at bytes instead of decoding
+/// every character, copying the text between sentinels whole, and reading the mention state
+/// only where a value follows an `@` ([`MentionStart::after`]) took finishing S1's reply from
+/// about 1 900 instructions to 840 (#12, `bench/instructions.sh 2000`: S1 46 450 → 45 527).
+fn next_sentinel(text: &str) -> Option<(usize, char)> {
+    let mut from = 0;
+    loop {
+        let at = from
+            + text
+                .as_bytes()
+                .get(from..)?
+                .iter()
+                .position(|&byte| byte == 0xEE)?;
+        // 0xEE starts a character: `at` is on a character boundary.
+        match text.get(at..)?.chars().next() {
+            Some(c @ (OPEN | OPEN_KNOWN | CLOSE)) => return Some((at, c)),
+            _ => from = at + 1,
         }
     }
-    out
+}
+
+fn finish_message(rendered: &str) -> String {
+    let mut out = String::with_capacity(rendered.len() + 8);
+    let mut rest = rendered;
+    loop {
+        let next = next_sentinel(rest);
+        out.push_str(next.map_or(rest, |(at, _)| rest.get(..at).unwrap_or_default()));
+        let Some((at, sentinel)) = next else {
+            return out;
+        };
+        rest = rest.get(at + sentinel.len_utf8()..).unwrap_or_default();
+        // Only a value after a literal `@` that starts a mention needs the joiner.
+        if sentinel == OPEN
+            && let Some(before) = out.strip_suffix('@')
+            && MentionStart::after(before).at_mention()
+        {
+            out.push(WORD_JOINER);
+        }
+    }
 }
 
 /// Where in a URL the literal text so far has brought us.
@@ -382,8 +401,26 @@ impl MentionStart {
         only_trimmed: true,
     };
 
+    /// After `text`: only its last word counts, so only that is read.
+    fn after(text: &str) -> MentionStart {
+        let word = text
+            .rfind(|c| !MentionStart::in_word(c))
+            .and_then(|at| text.get(at..))
+            .unwrap_or(text);
+        let mut state = MentionStart::START;
+        for c in word.chars() {
+            state.push(c);
+        }
+        state
+    }
+
+    /// Whether `c` belongs to a word Mattermost checks.
+    fn in_word(c: char) -> bool {
+        c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '-' | '_' | '@')
+    }
+
     fn push(&mut self, c: char) {
-        let in_word = c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '-' | '_' | '@');
+        let in_word = MentionStart::in_word(c);
         if !in_word {
             self.only_trimmed = true;
         } else if !matches!(c, ':' | '.' | '-' | '_') {
@@ -512,6 +549,53 @@ mod tests {
         assert_eq!(
             finish_message(&out),
             "x.@\u{2060}here, _@\u{2060}all, mail me@here"
+        );
+        // Other characters whose UTF-8 starts with the sentinels' first byte (U+E003,
+        // U+E100, U+EFFF) are text; text around and between values is kept as it is.
+        let out =
+            format!("\u{e003}@{OPEN}all{CLOSE}\u{e100}é @{OPEN}x{CLOSE}{OPEN}y{CLOSE}\u{efff}");
+        assert_eq!(
+            finish_message(&out),
+            "\u{e003}@\u{2060}all\u{e100}é @\u{2060}xy\u{efff}"
+        );
+        assert_eq!(next_sentinel("plain text \u{e003}"), None);
+        // Reading only the last word gives what reading the whole text gives.
+        for text in [
+            "",
+            "x",
+            "x.",
+            "x-",
+            "x:",
+            "_",
+            "__",
+            "a_",
+            "_a",
+            ":._-",
+            "mail me",
+            "a b.",
+            "é",
+            "é.",
+            "@",
+            "a@",
+            "x.@",
+            "one\u{2060}",
+            "(",
+            "a\tb_",
+            "ü_:",
+        ] {
+            let mut forward = MentionStart::START;
+            for c in text.chars() {
+                forward.push(c);
+            }
+            assert_eq!(
+                MentionStart::after(text).at_mention(),
+                forward.at_mention(),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            finish(Kind::Message, "no values".into()).as_deref(),
+            Ok("no values")
         );
     }
 
