@@ -233,6 +233,32 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
+/// A timer that always writes the same time, so lines written two ways can be compared
+/// (tests).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FixedTime;
+
+#[cfg(test)]
+impl fmt::time::FormatTime for FixedTime {
+    fn format_time(&self, w: &mut fmt::format::Writer<'_>) -> std::fmt::Result {
+        w.write_str("2026-01-31T12:34:56.123456Z")
+    }
+}
+
+/// The text lines `serve` writes to a pipe (no colours), at [`FixedTime`], into `sink`
+/// (tests).
+#[cfg(test)]
+pub(crate) fn plain_lines(sink: Captured) -> impl Subscriber + Send + Sync {
+    Registry::default().with(
+        fmt::layer()
+            .with_writer(sink)
+            .with_ansi(false)
+            .fmt_fields(fields::PlainFields)
+            .event_format(line::FullLine::new(FixedTime)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

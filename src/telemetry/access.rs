@@ -133,23 +133,10 @@ fn put_together(
 #[cfg(test)]
 mod tests {
     use axum::http::{HeaderValue, Method, Uri};
-    use tracing_subscriber::prelude::*;
 
     use super::*;
-    use crate::telemetry::Captured;
-    use crate::telemetry::fields::PlainFields;
-    use crate::telemetry::line::FullLine;
     use crate::telemetry::request::{Detail, RequestContext, record_caller, record_detail};
-
-    /// A timer that always writes the same time, so the two ways' lines can be compared.
-    #[derive(Debug, Clone, Copy)]
-    struct Fixed;
-
-    impl FormatTime for Fixed {
-        fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-            w.write_str("2026-01-31T12:34:56.123456Z")
-        }
-    }
+    use crate::telemetry::{Captured, FixedTime, plain_lines};
 
     fn context(path: &'static str, request_id: &'static str) -> RequestContext {
         RequestContext::new(
@@ -163,14 +150,7 @@ mod tests {
     /// The access line as the event gives it, through the text format `serve` installs.
     fn through_tracing(context: RequestContext, answer: (u16, CallbackOutcome, u64)) -> String {
         let sink = Captured::default();
-        let subscriber = tracing_subscriber::registry().with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(sink.clone())
-                .with_ansi(false)
-                .fmt_fields(PlainFields)
-                .event_format(FullLine::new(Fixed)),
-        );
-        tracing::subscriber::with_default(subscriber, || {
+        tracing::subscriber::with_default(plain_lines(sink.clone()), || {
             request::sync_scope(context, || {
                 record_caller("benchteamid000000000000000", "channel-id", "user id");
                 record_detail(Detail::Step, "second");
@@ -186,7 +166,7 @@ mod tests {
         request::sync_scope(context, || {
             record_caller("benchteamid000000000000000", "channel-id", "user id");
             record_detail(Detail::Step, "second");
-            put_together(&mut line, &Fixed, answer.0, answer.1, answer.2)
+            put_together(&mut line, &FixedTime, answer.0, answer.1, answer.2)
         })
         .then_some(line)
     }
@@ -228,7 +208,7 @@ mod tests {
         let mut line = String::new();
         assert!(!put_together(
             &mut line,
-            &Fixed,
+            &FixedTime,
             200,
             CallbackOutcome::Ok,
             1

@@ -350,7 +350,7 @@ mod tests {
     use tracing_subscriber::prelude::*;
 
     use super::*;
-    use crate::telemetry::Captured;
+    use crate::telemetry::{Captured, FixedTime};
 
     /// Everything the server logs, and what a hostile caller could put into it.
     fn log_everything() {
@@ -398,16 +398,6 @@ mod tests {
         tracing::info!(late = "only a field");
     }
 
-    /// A timer that always writes the same time, so two formats' lines can be compared.
-    #[derive(Debug, Clone, Copy)]
-    struct Fixed;
-
-    impl tracing_subscriber::fmt::time::FormatTime for Fixed {
-        fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
-            w.write_str("2026-01-31T12:34:56.123456Z")
-        }
-    }
-
     /// The lines of [`log_everything`]: with the default field format or ours, and with the
     /// default line format or ours ([`crate::telemetry::line::FullLine`]).
     fn lines(fields: Option<PlainFields>, ansi: bool, full_line: bool) -> String {
@@ -416,12 +406,16 @@ mod tests {
         let layer = tracing_subscriber::fmt::layer()
             .with_writer(sink.clone())
             .with_ansi(ansi)
-            .with_timer(Fixed);
+            .with_timer(FixedTime);
         let registry = tracing_subscriber::registry();
         let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match (fields, full_line) {
-            (Some(fields), true) => {
-                Box::new(registry.with(layer.fmt_fields(fields).event_format(FullLine::new(Fixed))))
-            }
+            (Some(fields), true) => Box::new(
+                registry.with(
+                    layer
+                        .fmt_fields(fields)
+                        .event_format(FullLine::new(FixedTime)),
+                ),
+            ),
             (Some(fields), false) => Box::new(registry.with(layer.fmt_fields(fields))),
             (None, _) => Box::new(registry.with(layer)),
         };
@@ -537,9 +531,9 @@ mod tests {
             let layer = tracing_subscriber::fmt::layer()
                 .with_writer(sink.clone())
                 .with_ansi(ansi)
-                .with_timer(Fixed)
+                .with_timer(FixedTime)
                 .fmt_fields(PlainFields)
-                .event_format(crate::telemetry::line::FullLine::new(Fixed));
+                .event_format(crate::telemetry::line::FullLine::new(FixedTime));
             let subscriber = tracing_subscriber::registry().with(layer);
             tracing::subscriber::with_default(subscriber, log_hostile);
             let text = sink.text();

@@ -322,14 +322,14 @@ pub(crate) fn record_detail(detail: Detail, value: &str) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use tracing_subscriber::fmt::format::{JsonFields, Writer};
+    use tracing_subscriber::fmt::format::JsonFields;
     use tracing_subscriber::prelude::*;
 
     use super::*;
-    use crate::telemetry::Captured;
     use crate::telemetry::fields::PlainFields;
     use crate::telemetry::json::JsonLine;
     use crate::telemetry::line::FullLine;
+    use crate::telemetry::{Captured, FixedTime, plain_lines};
 
     /// A request id and caller ids: as we and Mattermost make them, or as hostile as a
     /// caller could send them.
@@ -370,23 +370,13 @@ mod tests {
         tracing::info!(attempt = 1u64, "retrying");
     }
 
-    /// A timer that always writes the same time, so two formats' lines can be compared.
-    #[derive(Debug, Clone, Copy)]
-    struct Fixed;
-
-    impl tracing_subscriber::fmt::time::FormatTime for Fixed {
-        fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-            w.write_str("2026-01-31T12:34:56.123456Z")
-        }
-    }
-
     /// [`log_a_callback`] within a real `request` span, in tracing-subscriber's own formats.
     fn with_a_span(ids: Ids, json: bool, ansi: bool) -> String {
         let sink = Captured::default();
         let layer = tracing_subscriber::fmt::layer()
             .with_writer(sink.clone())
             .with_ansi(ansi)
-            .with_timer(Fixed);
+            .with_timer(FixedTime);
         let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = if json {
             Box::new(tracing_subscriber::registry().with(layer.json()))
         } else {
@@ -431,7 +421,7 @@ mod tests {
                 tracing_subscriber::registry().with(
                     layer
                         .fmt_fields(JsonFields::new())
-                        .event_format(JsonLine::new(Fixed)),
+                        .event_format(JsonLine::new(FixedTime)),
                 ),
             )
         } else {
@@ -439,7 +429,7 @@ mod tests {
                 tracing_subscriber::registry().with(
                     layer
                         .fmt_fields(PlainFields)
-                        .event_format(FullLine::new(Fixed)),
+                        .event_format(FullLine::new(FixedTime)),
                 ),
             )
         };
@@ -520,14 +510,7 @@ mod tests {
     #[test]
     fn outside_a_request_lines_carry_only_their_spans() {
         let sink = Captured::default();
-        let subscriber = tracing_subscriber::registry().with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(sink.clone())
-                .with_ansi(false)
-                .fmt_fields(PlainFields)
-                .event_format(FullLine::new(Fixed)),
-        );
-        tracing::subscriber::with_default(subscriber, || {
+        tracing::subscriber::with_default(plain_lines(sink.clone()), || {
             record_caller("t", "c", "u");
             tracing::info!("alone");
         });
