@@ -67,10 +67,14 @@ pub fn init_stderr(filter: &str, format: LogFormat) -> tracing_appender::non_blo
         .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     // The first writer's count is the process's (there is one stderr writer per process).
     let _ = DROPPED.set(writer.error_counter());
-    if format == LogFormat::Text && !ansi {
-        access::install(writer.clone());
+    let plain = (format == LogFormat::Text && !ansi).then(|| writer.clone());
+    // Access lines go to the writer directly only when its subscriber is the process's (not
+    // when one was set before, e.g. by a program embedding Switchboard).
+    if set_global_default(build(filter, format, writer, ansi)).is_ok()
+        && let Some(plain) = plain
+    {
+        access::install(plain);
     }
-    init(build(filter, format, writer, ansi));
     guard
 }
 

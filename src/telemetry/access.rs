@@ -14,9 +14,10 @@
 //! S3 1.03×). The line is still filtered as the event would be (`RUST_LOG`, `[log]
 //! filter`), and still queued with every other line, in order.
 //!
-//! Anything else goes through tracing as before: JSON lines, colours, a subscriber other
-//! than the one [`super::init_stderr`] installs (tests, a library user's own), an entered
-//! span, or a request context whose values need escaping.
+//! Anything else goes through tracing as before: JSON lines, colours, a process whose
+//! subscriber is not the one [`super::init_stderr`] installs (tests, a program embedding
+//! Switchboard with its own), an entered span, or a request context whose values need
+//! escaping.
 
 use std::cell::RefCell;
 use std::io::Write as _;
