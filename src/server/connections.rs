@@ -52,6 +52,10 @@ pub(crate) struct DropConnection(CancellationToken);
 
 impl DropConnection {
     /// Closes the connection now; the request's handler is dropped with it.
+    #[cfg_attr(
+        not(feature = "sim"),
+        expect(dead_code, reason = "only the simulator closes connections this way")
+    )]
     pub(crate) fn now(&self) {
         self.0.cancel();
     }

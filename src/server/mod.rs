@@ -32,9 +32,9 @@ mod state;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub(crate) use connections::{
-    DropConnection, Limits as ConnectionLimits, serve as serve_connections,
-};
+#[cfg(feature = "sim")]
+pub(crate) use connections::DropConnection;
+pub(crate) use connections::{Limits as ConnectionLimits, serve as serve_connections};
 pub use error::AppError;
 pub use handlers::dialogs::FIRST_STEP;
 pub use middleware::{Access, AccessFuture, App, AppFuture, CallbackFuture, Ids, PanicAnswer};
