@@ -410,14 +410,12 @@ fn print_report(report: &Report) -> ExitCode {
 }
 
 async fn doctor(settings: &Settings) -> ExitCode {
-    let mut no_routes = false;
     let routes = match integrations::load_dir(&settings.routes.dir) {
         Ok(routes) if routes.is_empty() => {
             println!(
                 "[FAIL] routes: {}",
                 integrations::no_route_files(&settings.routes.dir)
             );
-            no_routes = true;
             Some(routes)
         }
         Ok(routes) => {
@@ -445,7 +443,8 @@ async fn doctor(settings: &Settings) -> ExitCode {
     for finding in &findings {
         print!("{finding}");
     }
-    if routes.is_none() || no_routes || doctor::has_failures(&findings) {
+    // No routes (unreadable, or none at all) fails as any failed check does.
+    if routes.as_ref().is_none_or(|routes| routes.is_empty()) || doctor::has_failures(&findings) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
