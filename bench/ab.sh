@@ -3,8 +3,9 @@
 #
 #   bench/ab.sh BINARY_A BINARY_B [scenario=s1] [rounds=15] [seconds=2] [connections=32]
 #
-# Both serve bench/routes against the stand-in, pinned to the same CPU (only one is loaded at
-# a time); prints the median of the per-round ratios A/B of requests per second. Used to
+# Each serves bench/routes against the stand-in, pinned to CPU 0, one at a time: every slice
+# starts its side afresh on the same port (1 s of warm-up, then the measured seconds); prints
+# the median of the per-round ratios A/B of requests per second. Used to
 # decide whether a hand-written piece beats its library version (src/server/middleware.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,17 +18,17 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 taskset -c 1 target/minimal/release/standin "$STANDIN" &
 PIDS+=($!)
 KEYS="bench:$(head -c 32 /dev/urandom | base64)"
-for side in a:18110:$A b:18111:$B; do
-    IFS=: read -r _ port bin <<<"$side"
-    SWITCHBOARD_SERVER__LISTEN=127.0.0.1:$port SWITCHBOARD_SERVER__PUBLIC_URL=http://127.0.0.1:$port \
+PORT=18110
+# Each slice starts its side afresh on the same port: two servers left running side by side
+# measured the same binary at up to 1.19× itself, depending on which was started first.
+start() { # binary
+    SWITCHBOARD_SERVER__LISTEN=127.0.0.1:$PORT SWITCHBOARD_SERVER__PUBLIC_URL=http://127.0.0.1:$PORT \
     SWITCHBOARD_MATTERMOST__URL=http://$STANDIN SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
     SWITCHBOARD_ROUTES__DIR=bench/routes SWITCHBOARD_SIGNING__KEYS="$KEYS" \
-        taskset -c 0 "$bin" serve 2>/dev/null &
-    PIDS+=($!)
-done
-for port in 18110 18111; do
-    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-done
+        taskset -c 0 "$1" serve >/dev/null 2>&1 &
+    SERVER=$!
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
+}
 LUA=$(mktemp)
 cat >"$LUA" <<LUA
 wrk.method = "POST"
@@ -35,10 +36,16 @@ wrk.path = "/commands/$S"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.body = "token=$TOKEN&team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice&command=%2F$S&text=ship%20it&trigger_id=x&response_url=x"
 LUA
-rps() { taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$LUA" "http://127.0.0.1:$1" | awk '/Requests\/sec/ {print $2}'; }
+rps() { # binary
+    start "$1"
+    taskset -c 1 wrk -t1 -c"$CONNS" -d1s -s "$LUA" "http://127.0.0.1:$PORT" >/dev/null # warm-up
+    taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$LUA" "http://127.0.0.1:$PORT" | awk '/Requests\/sec/ {print $2}'
+    kill "$SERVER"
+    wait "$SERVER" 2>/dev/null || true
+}
 ratios=()
 for r in $(seq "$ROUNDS"); do
-    if [ $((r % 2)) = 1 ]; then a=$(rps 18110); b=$(rps 18111); else b=$(rps 18111); a=$(rps 18110); fi
+    if [ $((r % 2)) = 1 ]; then a=$(rps "$A"); b=$(rps "$B"); else b=$(rps "$B"); a=$(rps "$A"); fi
     ratios+=("$(python3 -c "print($a / $b)")")
 done
 python3 -c "
