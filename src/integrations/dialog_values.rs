@@ -1,5 +1,5 @@
 //! Checking one submitted value of a dialog element: single values (text, choices, dates) and
-//! multiselect arrays. The declaration rules live in `dialog.rs`.
+//! multiselect arrays. The declaration rules live in `dialog/compile.rs`.
 
 use serde_json::Value;
 
