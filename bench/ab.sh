@@ -13,21 +13,31 @@ A=$1 B=$2 S=${3:-s1} ROUNDS=${4:-15} SECS=${5:-2} CONNS=${6:-32}
 cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target/minimal >&2
 STANDIN=127.0.0.1:18065
 TOKEN=benchcommandtoken000000000
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+STANDIN_PID=
+SERVER=
+trap 'for p in $SERVER $STANDIN_PID; do kill "$p" 2>/dev/null || true; done' EXIT
+trap 'exit 130' INT TERM
 taskset -c 1 target/minimal/release/standin "$STANDIN" &
-PIDS+=($!)
+STANDIN_PID=$!
 KEYS="bench:$(head -c 32 /dev/urandom | base64)"
 PORT=18110
+LOG=$(mktemp)
 # Each slice starts its side afresh on the same port: two servers left running side by side
 # measured the same binary at up to 1.19× itself, depending on which was started first.
 start() { # binary
     SWITCHBOARD_SERVER__LISTEN=127.0.0.1:$PORT SWITCHBOARD_SERVER__PUBLIC_URL=http://127.0.0.1:$PORT \
     SWITCHBOARD_MATTERMOST__URL=http://$STANDIN SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
     SWITCHBOARD_ROUTES__DIR=bench/routes SWITCHBOARD_SIGNING__KEYS="$KEYS" \
-        taskset -c 0 "$1" serve >/dev/null 2>&1 &
+        taskset -c 0 "$1" serve >/dev/null 2>"$LOG" &
     SERVER=$!
-    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
+    for _ in $(seq 200); do
+        curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+        kill -0 "$SERVER" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "$1 did not become ready; its log ends:" >&2
+    tail -5 "$LOG" >&2
+    exit 1
 }
 LUA=$(mktemp)
 cat >"$LUA" <<LUA
@@ -36,16 +46,18 @@ wrk.path = "/commands/$S"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.body = "token=$TOKEN&team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice&command=%2F$S&text=ship%20it&trigger_id=x&response_url=x"
 LUA
-rps() { # binary
+rps() { # binary → $FIGURE, its requests per second
     start "$1"
     taskset -c 1 wrk -t1 -c"$CONNS" -d1s -s "$LUA" "http://127.0.0.1:$PORT" >/dev/null # warm-up
-    taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$LUA" "http://127.0.0.1:$PORT" | awk '/Requests\/sec/ {print $2}'
+    FIGURE=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$LUA" "http://127.0.0.1:$PORT" | awk '/Requests\/sec/ {print $2}')
     kill "$SERVER"
     wait "$SERVER" 2>/dev/null || true
+    SERVER=
+    [ -n "$FIGURE" ] || { echo "no figure from wrk against $1" >&2; exit 1; }
 }
 ratios=()
 for r in $(seq "$ROUNDS"); do
-    if [ $((r % 2)) = 1 ]; then a=$(rps "$A"); b=$(rps "$B"); else b=$(rps "$B"); a=$(rps "$A"); fi
+    if [ $((r % 2)) = 1 ]; then rps "$A"; a=$FIGURE; rps "$B"; b=$FIGURE; else rps "$B"; b=$FIGURE; rps "$A"; a=$FIGURE; fi
     ratios+=("$(python3 -c "print($a / $b)")")
 done
 python3 -c "

@@ -10,9 +10,12 @@
 # Switchboard runs `serve` from the repository root with the shipped config.toml (default
 # settings, the access log line on), pointed at bench/routes and at the stand-in Mattermost
 # (bench/minimal/src/bin/standin.rs). The minimal program is bench/minimal/src/bin/minimal.rs.
-# Each server is pinned to CPU 0; wrk and the stand-in share CPU 1. Rounds interleave the two
-# sides (the order flips every round); a scenario's ratio is the median of its per-round
-# ratios of requests/s. Upstream calls per request come from the stand-in's own counter.
+# Each server is pinned to CPU 0, one at a time, started afresh for every run (a second of
+# warm-up, then the measured seconds); wrk and the stand-in share CPU 1. Rounds interleave the
+# two sides (the order flips every round); a scenario's ratio is the median of its per-round
+# ratios of requests/s. Upstream calls per request come from the stand-in's own counter. RSS:
+# each side's a second after it started, right after round 1's S1 run, and the largest at the
+# end of any run.
 # Needs: wrk (installed with apt-get when missing), python3, curl, taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,61 +38,64 @@ SB_BIN=${BENCH_SWITCHBOARD_BIN:-target/release/switchboard}
 cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target/minimal
 
 WORK=$(mktemp -d)
-PIDS=()
+STANDIN_PID=
+SERVER=
 cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in $SERVER $STANDIN_PID; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 STANDIN=127.0.0.1:18065
-SB=127.0.0.1:18100
-MIN=127.0.0.1:18101
+PORT=18100
+ADDR=127.0.0.1:$PORT
 TOKEN=benchcommandtoken000000000   # what the stand-in hands out for every created command
 # Switchboard's signing key; S3's states are signed with it too (bench/s3_states.py).
 SIGNING_SECRET=$(head -c 32 /dev/urandom | base64)
 
 taskset -c "$LOAD_CPU" target/minimal/release/standin "$STANDIN" &
-PIDS+=($!)
-taskset -c "$SERVER_CPU" target/minimal/release/minimal "$MIN" "http://$STANDIN" "$TOKEN" &
-MIN_PID=$!
-PIDS+=($MIN_PID)
-# Default configuration; only addresses, secrets and the routes directory are set.
-SWITCHBOARD_SERVER__LISTEN=$SB \
-SWITCHBOARD_SERVER__PUBLIC_URL=http://$SB \
-SWITCHBOARD_MATTERMOST__URL=http://$STANDIN \
-SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
-SWITCHBOARD_ROUTES__DIR=bench/routes \
-SWITCHBOARD_SIGNING__KEYS="bench:$SIGNING_SECRET" \
-    taskset -c "$SERVER_CPU" "$SB_BIN" serve 2>"$WORK/switchboard.log" &
-SB_PID=$!
-PIDS+=($SB_PID)
+STANDIN_PID=$!
 
-for _ in $(seq 100); do
-    curl -fs "http://$SB/readyz" >/dev/null 2>&1 && curl -s "http://$MIN/" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fs "http://$SB/readyz" >/dev/null || { echo "switchboard not ready:" >&2; tail "$WORK/switchboard.log" >&2; exit 1; }
-sleep 1
-rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-SB_RSS_IDLE=$(rss $SB_PID)
-MIN_RSS_IDLE=$(rss $MIN_PID)
+# One server at a time on CPU 0, started afresh for every measured run on the same port: two
+# servers left side by side on one core measured the same build at up to 1.19× itself,
+# depending on which was started first (bench/ab.sh found it), which is a bias between sides.
+start() { # side → $SERVER; the server is answering when it returns
+    if [ "$1" = switchboard ]; then
+        # Default configuration; only addresses, secrets and the routes directory are set.
+        SWITCHBOARD_SERVER__LISTEN=$ADDR \
+        SWITCHBOARD_SERVER__PUBLIC_URL=http://$ADDR \
+        SWITCHBOARD_MATTERMOST__URL=http://$STANDIN \
+        SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
+        SWITCHBOARD_ROUTES__DIR=bench/routes \
+        SWITCHBOARD_SIGNING__KEYS="bench:$SIGNING_SECRET" \
+            taskset -c "$SERVER_CPU" "$SB_BIN" serve 2>>"$WORK/switchboard.log" &
+        SERVER=$!
+        ready=/readyz
+    else
+        taskset -c "$SERVER_CPU" target/minimal/release/minimal "$ADDR" "http://$STANDIN" "$TOKEN" &
+        SERVER=$!
+        ready=/
+    fi
+    for _ in $(seq 200); do
+        # The minimal program answers 404 on `/`: any HTTP answer means it listens.
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR$ready")" != 000 ] && return 0
+        kill -0 "$SERVER" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "$1 did not start (switchboard: $SB_BIN); switchboard's log ends:" >&2
+    tail "$WORK/switchboard.log" >&2
+    exit 1
+}
+stop() {
+    kill "$SERVER" 2>/dev/null || true
+    wait "$SERVER" 2>/dev/null || true
+    SERVER=
+}
+rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
 
 IDS="team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice"
 form() { echo "token=$TOKEN&$IDS&command=%2F$1&text=$2&trigger_id=benchtrigger&response_url=http%3A%2F%2F$STANDIN%2Fhooks%2Fx"; }
-
-# S3's signed states. A dialog state is single-use (a replay is refused, issue #13), so every
-# submission needs its own: open the dialog once through Switchboard, take its state from the
-# stand-in, and re-sign it with fresh nonces (bench/s3_states.py), more than a run can send.
-curl -fs -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data "$(form s3 '')" "http://$SB/commands/s3" >/dev/null
-curl -fs "http://$STANDIN/_last_dialog" >"$WORK/dialog.json"
-S3_PER_SEC=${BENCH_S3_STATES_PER_SEC:-100000}
-s3_states() { # count → $WORK/s3-states
-    python3 bench/s3_states.py "$WORK/dialog.json" "$SIGNING_SECRET" "$1" >"$WORK/s3-states"
-}
-s3_states 3
-S3_BODY=$(sed -n 1p "$WORK/s3-states")
-S3_INVALID=$(sed -n 2p "$WORK/s3-states" | sed 's/v1\.2\.3/v/')
 
 script() { # name path content-type body
     python3 - "$WORK/$1.lua" "$2" "$3" "$4" <<'EOF'
@@ -104,57 +110,82 @@ FORM=application/x-www-form-urlencoded
 script s1 /commands/s1 $FORM "$(form s1 'ship%20it')"
 script s2 /commands/s2 $FORM "$(form s2 'ship%20it')"
 
-# Same observable answer on both sides.
-check() { # scenario path ctype body
-    local sb min
-    sb=$(curl -s -X POST -H "Content-Type: $3" --data "$4" "http://$SB$2")
-    min=$(curl -s -X POST -H "Content-Type: $3" --data "$4" "http://$MIN$2")
-    if [ "$sb" != "$min" ]; then
-        echo "warning: $1 answers differ: switchboard $sb / minimal $min" >&2
-    else
-        echo "$1 answer (both): $sb" >&2
-    fi
+# S3's signed states. A dialog state is single-use (a replay is refused, issue #13), so every
+# submission needs its own: open the dialog once through Switchboard, take its state from the
+# stand-in, and re-sign it with fresh nonces (bench/s3_states.py), more than a run can send.
+S3_PER_SEC=${BENCH_S3_STATES_PER_SEC:-100000}
+s3_states() { # count file
+    python3 bench/s3_states.py "$WORK/dialog.json" "$SIGNING_SECRET" "$1" >"$2"
 }
-check s1 /commands/s1 $FORM "$(form s1 'ship%20it')"
-check s2 /commands/s2 $FORM "$(form s2 'ship%20it')"
-check s3 /dialogs/s3 application/json "$S3_BODY"
-check s3-invalid /dialogs/s3 application/json "$S3_INVALID"
-echo "s3 replayed (switchboard refuses it): $(curl -s -X POST -H "Content-Type: application/json" \
-    --data "$S3_BODY" "http://$SB/dialogs/s3")" >&2
+answer() { # path ctype body
+    curl -s -X POST -H "Content-Type: $2" --data "$3" "http://$ADDR$1"
+}
+# Each side's answers to the same requests, and its RSS a second after it started.
+start switchboard
+answer /commands/s3 $FORM "$(form s3 '')" >/dev/null
+curl -fs "http://$STANDIN/_last_dialog" >"$WORK/dialog.json"
+s3_states 3 "$WORK/s3-check"
+S3_BODY=$(sed -n 1p "$WORK/s3-check")
+S3_INVALID=$(sed -n 2p "$WORK/s3-check" | sed 's/v1\.2\.3/v/')
+sleep 1
+SB_RSS_IDLE=$(rss)
+for side in switchboard minimal; do
+    [ "$side" = switchboard ] || { start minimal; sleep 1; MIN_RSS_IDLE=$(rss); }
+    {
+        answer /commands/s1 $FORM "$(form s1 'ship%20it')"; echo
+        answer /commands/s2 $FORM "$(form s2 'ship%20it')"; echo
+        answer /dialogs/s3 application/json "$S3_BODY"; echo
+        answer /dialogs/s3 application/json "$S3_INVALID"; echo
+    } >"$WORK/answers-$side"
+    [ "$side" = minimal ] || echo "s3 replayed (switchboard refuses it): $(answer /dialogs/s3 application/json "$S3_BODY")" >&2
+    stop
+done
+# Same observable answers on both sides (s1, s2, s3 valid, s3 invalid).
+paste -d '\n' <(sed 's/^/switchboard: /' "$WORK/answers-switchboard") <(sed 's/^/minimal:     /' "$WORK/answers-minimal") >&2
+cmp -s "$WORK/answers-switchboard" "$WORK/answers-minimal" || echo "warning: the two sides answer differently (above)" >&2
 
 calls() { curl -fs "http://$STANDIN/_counts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 
 : >"$WORK/results"
-# RSS right after round 1's S1 run, the first load either side sees (#12: ≤ 64 MiB under S1
-# load); later rounds would count S3's single-use records, kept for the states' lifetime.
+# RSS right after S1's load in round 1 (#12: ≤ 64 MiB under S1 load), and the largest seen at
+# the end of any run (S3's runs keep their single-use records for the states' lifetime).
 SB_RSS_S1=0
 MIN_RSS_S1=0
+SB_RSS_LOAD=0
+MIN_RSS_LOAD=0
 for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) = 1 ]; then order="switchboard minimal"; else order="minimal switchboard"; fi
     for s in s1 s2 s3; do
         for side in $order; do
-            if [ "$side" = switchboard ]; then addr=$SB; else addr=$MIN; fi
             lua=$WORK/$s.lua
             if [ "$s" = s3 ]; then
-                # Fresh states for each run; both sides get the same bodies (the minimal
-                # program does not read the state).
-                s3_states $((S3_PER_SEC * SECS))
+                # Fresh states for each run and its warm-up; both sides get the same bodies
+                # (the minimal program does not read the state).
+                s3_states "$S3_PER_SEC" "$WORK/s3-warm"
+                s3_states $((S3_PER_SEC * SECS)) "$WORK/s3-states"
                 lua=bench/s3.lua
             fi
+            start "$side"
+            # A second of warm-up on the fresh process, then the measured run.
+            S3_STATES=$WORK/s3-warm taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d1s -s "$lua" "http://$ADDR" >/dev/null
             before=$(calls)
-            S3_STATES=$WORK/s3-states taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$lua" "http://$addr" >"$WORK/out"
+            S3_STATES=$WORK/s3-states taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$lua" "http://$ADDR" >"$WORK/out"
             grep '^s3:' "$WORK/out" | sed "s/^/round $round $side /" >&2 || true
             after=$(calls)
-            if [ "$round" = 1 ] && [ "$s" = s1 ]; then
-                if [ "$side" = switchboard ]; then SB_RSS_S1=$(rss $SB_PID); else MIN_RSS_S1=$(rss $MIN_PID); fi
+            kib=$(rss)
+            if [ "$side" = switchboard ]; then
+                [ "$round" = 1 ] && [ "$s" = s1 ] && SB_RSS_S1=$kib
+                SB_RSS_LOAD=$((kib > SB_RSS_LOAD ? kib : SB_RSS_LOAD))
+            else
+                [ "$round" = 1 ] && [ "$s" = s1 ] && MIN_RSS_S1=$kib
+                MIN_RSS_LOAD=$((kib > MIN_RSS_LOAD ? kib : MIN_RSS_LOAD))
             fi
+            stop
             python3 bench/wrk_result.py "$WORK/out" "$round" "$s" "$side" $((after - before)) >>"$WORK/results"
         done
     done
     echo "round $round done" >&2
 done
-SB_RSS_LOAD=$(rss $SB_PID)
-MIN_RSS_LOAD=$(rss $MIN_PID)
 LOG_BYTES=$(stat -c %s "$WORK/switchboard.log")
 python3 bench/report.py "$WORK/results" "$SB_RSS_IDLE" "$SB_RSS_LOAD" "$MIN_RSS_IDLE" "$MIN_RSS_LOAD" "$LOG_BYTES"
 echo "RSS right after S1's load (round 1): switchboard $((SB_RSS_S1 / 1024)).$((SB_RSS_S1 % 1024 * 10 / 1024)) MiB, minimal $((MIN_RSS_S1 / 1024)).$((MIN_RSS_S1 % 1024 * 10 / 1024)) MiB"
