@@ -95,6 +95,7 @@ pub fn load_dir(dir: &Path) -> Result<RouteSet, Vec<LoadProblem>> {
                 if let Some(route) = checker.load() {
                     routes.push(route);
                 }
+                checker.drop_stand_in_problems();
                 // In the file's order (stable: one line's problems stay in the order found),
                 // those of the file as a whole (no line) last.
                 checker
@@ -134,6 +135,10 @@ struct FileChecker<'a> {
     triggers: Option<Triggers>,
     /// Template keys with an unknown variable already reported.
     variable_keys: HashSet<String>,
+    /// Required keys of the wrong type (reported) whose value a stand-in of the expected type
+    /// replaced so the rest of the file is checked, and how many problems were recorded then:
+    /// problems found later at these keys are the stand-in's, not the file's.
+    stood_in: (Vec<String>, usize),
 }
 
 impl<'a> FileChecker<'a> {
@@ -152,6 +157,7 @@ impl<'a> FileChecker<'a> {
             problems: Vec::new(),
             triggers: None,
             variable_keys: HashSet::new(),
+            stood_in: (Vec::new(), 0),
         }
     }
 

@@ -3,7 +3,10 @@
 //!
 //! Each wrong value is reported by its path and taken out of the parsed table, and the rest is
 //! parsed again, until it parses or a required key is missing. A key taken out is then missing:
-//! that follows from the first report and is not reported again.
+//! that follows from the first report and is not reported again. When the key is required, a
+//! stand-in of the type the parse expected (`""`, `0`, `false`, `[]`, an enum's first variant)
+//! takes its place, so one wrong required key does not hide the rest of the file; the
+//! checks after the parse leave that key alone (the stand-in's problems are not the file's).
 
 use serde_path_to_error::{Path, Segment};
 
@@ -39,13 +42,16 @@ pub(super) struct TypeError {
     pub(super) path: Option<String>,
     /// What is wrong, as the TOML deserialiser says it.
     pub(super) message: String,
+    /// A stand-in of the expected type took the value's place (the key is required).
+    pub(super) stood_in: bool,
 }
 
 /// `table` parsed as a route file with every wrong value taken out, and each one found.
 /// `None` when what is left does not parse (a required key is missing).
 pub(super) fn parse_reporting_each(mut table: toml::Table) -> (Option<RouteFile>, Vec<TypeError>) {
-    let mut found = Vec::new();
-    let mut removed: Vec<Vec<Step>> = Vec::new();
+    let mut found: Vec<TypeError> = Vec::new();
+    // What was taken out, the stand-in the parse's message names for it, and its report.
+    let mut removed: Vec<Taken> = Vec::new();
     while found.len() < MOST {
         let value = toml::Value::Table(table.clone());
         let error = match serde_path_to_error::deserialize::<_, RouteFile>(value) {
@@ -55,11 +61,27 @@ pub(super) fn parse_reporting_each(mut table: toml::Table) -> (Option<RouteFile>
         let segments = steps(error.path());
         let message = error.inner().message().trim().to_owned();
         let missing = message.starts_with("missing field");
-        // A key taken out below, now missing: its own report stands.
+        // A key taken out below, now missing: its own report stands, and a stand-in of the
+        // expected type goes in once so the rest of the file is parsed.
         if missing
-            && removed
-                .iter()
-                .any(|r| is_missing_removed(r, &segments, &message))
+            && let Some(taken) = removed
+                .iter_mut()
+                .find(|t| is_missing_removed(&t.path, &segments, &message))
+        {
+            let Some(stand_in) = taken.stand_in.take() else {
+                return (None, found);
+            };
+            if !insert(&mut table, &taken.path, stand_in) {
+                return (None, found);
+            }
+            found[taken.report].stood_in = true;
+            continue;
+        }
+        // The stand-in itself is refused (a type the message did not name exactly): the
+        // file's report stands, and nothing more is parsed.
+        if removed
+            .iter()
+            .any(|t| t.path == segments && found[t.report].stood_in)
         {
             return (None, found);
         }
@@ -67,19 +89,64 @@ pub(super) fn parse_reporting_each(mut table: toml::Table) -> (Option<RouteFile>
         found.push(TypeError {
             path: (path != ".").then_some(path),
             message,
+            stood_in: false,
         });
         // A wrong item of an array takes the array out: taking out the item alone would
         // shift the paths of the items after it.
         let mut target = segments;
+        let whole = !matches!(target.last(), Some(Step::Index(_)));
         while matches!(target.last(), Some(Step::Index(_))) {
             target.pop();
         }
         if missing || !remove(&mut table, &target) {
             return (None, found);
         }
-        removed.push(target);
+        let report = found.len() - 1;
+        // An array taken out for one wrong item has no stand-in: the message is the item's.
+        let stand_in = if whole {
+            stand_in_for(&found[report].message)
+        } else {
+            None
+        };
+        removed.push(Taken {
+            path: target,
+            stand_in,
+            report,
+        });
     }
     (None, found)
+}
+
+/// A value taken out of the file.
+struct Taken {
+    path: Vec<Step>,
+    /// What goes in its place if the key turns out to be required (once).
+    stand_in: Option<toml::Value>,
+    /// Its index among the reports.
+    report: usize,
+}
+
+/// A value of the type the parse expected, from its message (`…, expected a string`, or for an
+/// enum `unknown variant …, expected` and its variants); `None` for a table or a type it does
+/// not name plainly.
+fn stand_in_for(message: &str) -> Option<toml::Value> {
+    let (_, expected) = message.rsplit_once("expected ")?;
+    let value = match expected {
+        "a string" => toml::Value::String(String::new()),
+        "a boolean" => toml::Value::Boolean(false),
+        "a sequence" => toml::Value::Array(Vec::new()),
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "an integer" => {
+            toml::Value::Integer(0)
+        }
+        "f32" | "f64" => toml::Value::Float(0.0),
+        // An enum: its first variant, named first in back quotes (`one of …` or `… or …`).
+        variants => {
+            let variants = variants.strip_prefix("one of ").unwrap_or(variants);
+            let first = variants.strip_prefix('`')?.split('`').next()?;
+            toml::Value::String(first.to_owned())
+        }
+    };
+    Some(value)
 }
 
 /// The line of `path` in the file: a key of an element of an array of tables
@@ -111,6 +178,37 @@ fn is_missing_removed(removed: &[Step], at: &[Step], message: &str) -> bool {
         return false;
     };
     parent == at && message.starts_with(&format!("missing field `{key}`"))
+}
+
+/// Puts `value` at `path` of `table`, whose enclosing tables and arrays are there; `false`
+/// when they are not.
+fn insert(table: &mut toml::Table, path: &[Step], value: toml::Value) -> bool {
+    let Some((Step::Key(last), parent)) = path.split_last() else {
+        return false;
+    };
+    let Some((Step::Key(first), inner)) = parent.split_first() else {
+        return parent.is_empty() && table.insert(last.clone(), value).is_none();
+    };
+    let Some(mut at) = table.get_mut(first) else {
+        return false;
+    };
+    for segment in inner {
+        at = match (segment, at) {
+            (Step::Key(key), toml::Value::Table(t)) => match t.get_mut(key) {
+                Some(value) => value,
+                None => return false,
+            },
+            (Step::Index(index), toml::Value::Array(a)) => match a.get_mut(*index) {
+                Some(value) => value,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match at {
+        toml::Value::Table(t) => t.insert(last.clone(), value).is_none(),
+        _ => false,
+    }
 }
 
 /// Takes the value at `path` out of `table`; `false` when there is none to take.
@@ -178,10 +276,64 @@ mod tests {
     }
 
     #[test]
-    fn a_required_key_of_the_wrong_type_is_reported_once() {
-        let (spec, found) = parse("[command]\ntrigger = 5\n[reply]\ntext = \"hi\"\n");
-        assert!(spec.is_none());
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].path.as_deref(), Some("command.trigger"));
+    fn a_required_key_of_the_wrong_type_is_reported_once_and_a_stand_in_parses_the_rest() {
+        let (spec, found) =
+            parse("[command]\ntrigger = 5\n[reply]\nvisibility = \"loud\"\ntext = \"hi\"\n");
+        let paths: Vec<_> = found.iter().filter_map(|e| e.path.as_deref()).collect();
+        assert_eq!(paths, ["command.trigger", "reply.visibility"], "{found:?}");
+        // The trigger is required: a stand-in took its place. The visibility has a default:
+        // taken out, it is not missed.
+        assert!(found[0].stood_in && !found[1].stood_in, "{found:?}");
+        let spec = spec.expect("parses with the stand-ins");
+        assert_eq!(spec.command.map(|c| c.trigger).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_stand_in_goes_in_for_the_types_the_parse_names() {
+        for (message, stand_in) in [
+            (
+                "invalid type: integer `5`, expected a string",
+                Some(toml::Value::String(String::new())),
+            ),
+            (
+                "invalid type: string \"yes\", expected a boolean",
+                Some(toml::Value::Boolean(false)),
+            ),
+            (
+                "invalid type: string \"x\", expected u64",
+                Some(toml::Value::Integer(0)),
+            ),
+            (
+                "invalid type: string \"x\", expected a sequence",
+                Some(toml::Value::Array(Vec::new())),
+            ),
+            (
+                "unknown variant `texty`, expected one of `text`, `textarea`",
+                Some(toml::Value::String("text".into())),
+            ),
+            (
+                "unknown variant `loud`, expected `ephemeral` or `in_channel`",
+                Some(toml::Value::String("ephemeral".into())),
+            ),
+            ("invalid type: integer `1`, expected struct Command", None),
+        ] {
+            assert_eq!(stand_in_for(message), stand_in, "{message}");
+        }
+    }
+
+    #[test]
+    fn each_wrong_required_key_is_reported_once_and_the_file_still_parses() {
+        let (spec, found) = parse(
+            "[command]\ntrigger = \"t\"\n[[args]]\nname = 7\n[dialog]\ntitle = 3\n\
+             [[dialog.elements]]\nname = \"a\"\ndisplay_name = \"A\"\ntype = \"texty\"\n",
+        );
+        let paths: Vec<_> = found.iter().filter_map(|e| e.path.as_deref()).collect();
+        assert_eq!(
+            paths,
+            ["args[0].name", "dialog.elements[0].type", "dialog.title"],
+            "{found:?}"
+        );
+        assert!(found.iter().all(|e| e.stood_in), "{found:?}");
+        assert!(spec.is_some());
     }
 }

@@ -279,3 +279,40 @@ fn check_reports_every_wrong_value_of_a_file_with_its_other_problems() {
         );
     }
 }
+
+/// A required key of the wrong type, beside the file's other problems.
+const WRONG_REQUIRED: &str = r#"[command]
+trigger = 5
+
+[[args]]
+name = 7
+
+[reply]
+visibility = "loud"
+text = "{{ user.nmae }}"
+"#;
+
+#[test]
+fn check_reports_a_wrong_required_key_without_hiding_the_rest_of_the_file() {
+    let dir = routes_with(&[("required.toml", WRONG_REQUIRED)]);
+
+    let output = run_on(&["check"], dir.path(), b"");
+
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    for expected in [
+        "required.toml:2: `command.trigger`: invalid type: integer `5`, expected a string",
+        "required.toml:5: `args[0].name`: invalid type: integer `7`, expected a string",
+        "required.toml:8: `reply.visibility`: unknown variant `loud`",
+        "required.toml:9: `reply.text`: template: unknown variable `user.nmae`",
+        "4 problem(s) in",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected} missing in:\n{stderr}"
+        );
+    }
+    // The stand-ins that let the rest be checked (an empty trigger and argument name) are not
+    // reported as the file's own problems.
+    assert!(!stderr.contains("1 to 128 characters"), "{stderr}");
+}

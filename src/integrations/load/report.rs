@@ -152,6 +152,11 @@ impl FileChecker<'_> {
         }
         let (spec, wrong) = type_errors::parse_reporting_each(table);
         for error in wrong {
+            if error.stood_in
+                && let Some(path) = &error.path
+            {
+                self.stood_in.0.push(path.clone());
+            }
             self.problems.push(LoadProblem {
                 file: self.file.to_path_buf(),
                 line: error
@@ -162,6 +167,31 @@ impl FileChecker<'_> {
                 message: error.message,
             });
         }
+        self.stood_in.1 = self.problems.len();
         Some(spec)
+    }
+
+    /// Drops the problems found at a key (or below it) after a stand-in took its wrong value's
+    /// place: the key's own report stands, and the stand-in's (an empty trigger) are not the
+    /// file's. The file's triggers, a stand-in's among them, then take no part in the check
+    /// for duplicates.
+    pub(super) fn drop_stand_in_problems(&mut self) {
+        let (keys, recorded) = &self.stood_in;
+        if keys.is_empty() {
+            return;
+        }
+        let under = |key: &str| {
+            keys.iter().any(|k| {
+                key.strip_prefix(k.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+        };
+        let mut index = 0;
+        self.problems.retain(|problem| {
+            let later = index >= *recorded;
+            index += 1;
+            !(later && problem.key.as_deref().is_some_and(under))
+        });
+        self.triggers = None;
     }
 }
