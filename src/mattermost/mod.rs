@@ -1,9 +1,9 @@
 //! A typed, async client for the Mattermost REST API v4.
 //!
 //! Layout:
-//! - [`Client`] / [`ClientBuilder`] (`client.rs`): one cheap-to-clone handle over one pooled
-//!   connection set; every call goes through [`Client::execute`], which owns auth, retries and
-//!   tracing.
+//! - [`Client`] / [`ClientBuilder`] (`client.rs`, `client/builder.rs`): one cheap-to-clone
+//!   handle over one pooled connection set; every call goes through [`Client::execute`], which
+//!   owns auth, retries and tracing.
 //! - `endpoints.rs`: the one table of method + templated path; URLs, span names and error
 //!   messages are built from it, never from raw strings.
 //! - `request.rs`: [`ApiRequest`], a request built but not sent, so its shape is unit-testable.
