@@ -183,68 +183,37 @@ fn is_missing_removed(removed: &[Step], at: &[Step], message: &str) -> bool {
 /// Puts `value` at `path` of `table`, whose enclosing tables and arrays are there; `false`
 /// when they are not.
 fn insert(table: &mut toml::Table, path: &[Step], value: toml::Value) -> bool {
-    let Some((Step::Key(last), parent)) = path.split_last() else {
+    let Some((Step::Key(key), parent)) = path.split_last() else {
         return false;
     };
-    let Some((Step::Key(first), inner)) = parent.split_first() else {
-        return parent.is_empty() && table.insert(last.clone(), value).is_none();
-    };
-    let Some(mut at) = table.get_mut(first) else {
-        return false;
-    };
-    for segment in inner {
-        at = match (segment, at) {
-            (Step::Key(key), toml::Value::Table(t)) => match t.get_mut(key) {
-                Some(value) => value,
-                None => return false,
-            },
-            (Step::Index(index), toml::Value::Array(a)) => match a.get_mut(*index) {
-                Some(value) => value,
-                None => return false,
-            },
-            _ => return false,
-        };
-    }
-    match at {
-        toml::Value::Table(t) => t.insert(last.clone(), value).is_none(),
-        _ => false,
-    }
+    table_at(table, parent).is_some_and(|t| t.insert(key.clone(), value).is_none())
 }
 
 /// Takes the value at `path` out of `table`; `false` when there is none to take.
 fn remove(table: &mut toml::Table, path: &[Step]) -> bool {
-    let Some((last, parent)) = path.split_last() else {
+    let Some((Step::Key(key), parent)) = path.split_last() else {
         return false;
     };
-    let mut at: &mut toml::Value = match parent.first() {
-        None => {
-            return match last {
-                Step::Key(key) => table.remove(key).is_some(),
-                _ => false,
-            };
-        }
-        Some(Step::Key(key)) => match table.get_mut(key) {
-            Some(value) => value,
-            None => return false,
-        },
-        Some(_) => return false,
+    table_at(table, parent).is_some_and(|t| t.remove(key).is_some())
+}
+
+/// The table at `path` of `table` (`table` itself for an empty path); `None` when there is
+/// none.
+fn table_at<'t>(table: &'t mut toml::Table, path: &[Step]) -> Option<&'t mut toml::Table> {
+    let Some((Step::Key(first), rest)) = path.split_first() else {
+        return path.is_empty().then_some(table);
     };
-    for segment in parent.iter().skip(1) {
+    let mut at = table.get_mut(first)?;
+    for segment in rest {
         at = match (segment, at) {
-            (Step::Key(key), toml::Value::Table(t)) => match t.get_mut(key) {
-                Some(value) => value,
-                None => return false,
-            },
-            (Step::Index(index), toml::Value::Array(a)) => match a.get_mut(*index) {
-                Some(value) => value,
-                None => return false,
-            },
-            _ => return false,
+            (Step::Key(key), toml::Value::Table(t)) => t.get_mut(key)?,
+            (Step::Index(index), toml::Value::Array(a)) => a.get_mut(*index)?,
+            _ => return None,
         };
     }
-    match (last, at) {
-        (Step::Key(key), toml::Value::Table(t)) => t.remove(key).is_some(),
-        _ => false,
+    match at {
+        toml::Value::Table(t) => Some(t),
+        _ => None,
     }
 }
 
