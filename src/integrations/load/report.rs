@@ -155,7 +155,16 @@ impl FileChecker<'_> {
             if error.stood_in
                 && let Some(path) = &error.path
             {
-                self.stood_in.0.push(path.clone());
+                // A stand-in variant of an element's kind (a dialog element's `type`) makes
+                // the element's other keys meaningless to check: its `options` are right for
+                // the `select` it was meant to be, not for the `text` standing in.
+                let element = path
+                    .rsplit_once('.')
+                    .filter(|(parent, _)| {
+                        parent.ends_with(']') && error.message.starts_with("unknown variant")
+                    })
+                    .map(|(parent, _)| parent);
+                self.stood_in.0.push(element.unwrap_or(path).to_owned());
             }
             self.problems.push(LoadProblem {
                 file: self.file.to_path_buf(),

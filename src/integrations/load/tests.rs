@@ -39,6 +39,32 @@ fn an_unknown_key_is_reported_with_file_and_line() {
 }
 
 #[test]
+fn a_stand_in_for_a_wrong_required_key_adds_no_problem_of_its_own() {
+    // An empty trigger stands in for `5`; a `text` element for the misspelt `dat`, whose
+    // `min_date` is right for the date it was meant to be.
+    let all = problems(&[(
+        "stand.toml",
+        "[command]\ntrigger = 5\n[dialog]\ntitle = \"T\"\n[[dialog.elements]]\nname = \"v\"\n\
+         display_name = \"V\"\ntype = \"dat\"\nmin_date = \"2026-01-01\"\n\
+         [[dialog.elements]]\nname = \"w\"\ndisplay_name = \"W\"\ntype = \"text\"\nmin_length = -1\n",
+    )]);
+    assert!(
+        all[0].contains("stand.toml:2: `command.trigger`: invalid type"),
+        "{all:?}"
+    );
+    assert!(
+        all[1].contains("`dialog.elements[0].type`: unknown variant `dat`"),
+        "{all:?}"
+    );
+    // The next element is checked as usual.
+    assert!(
+        all[2].contains("`dialog.elements[1].min_length`"),
+        "{all:?}"
+    );
+    assert_eq!(all.len(), 3, "{all:?}");
+}
+
+#[test]
 fn a_backslash_in_a_double_quoted_pattern_suggests_single_quotes() {
     let all = problems(&[(
         "esc.toml",
