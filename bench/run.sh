@@ -30,8 +30,9 @@ if ! command -v wrk >/dev/null; then
     (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >/dev/null
 fi
 
-# BENCH_SWITCHBOARD_BIN: another build of switchboard to measure (e.g. a variant kept aside).
+# BENCH_SWITCHBOARD_BIN, BENCH_MINIMAL_BIN: other builds to measure (e.g. bench/pgo.sh's).
 SB_BIN=${BENCH_SWITCHBOARD_BIN:-target/release/switchboard}
+MIN_BIN=${BENCH_MINIMAL_BIN:-target/minimal/release/minimal}
 [ -n "${BENCH_SWITCHBOARD_BIN:-}" ] || cargo build --release --bin switchboard
 # Its own target directory: sharing target/ with Switchboard made each build rebuild the
 # dependencies both use (their fingerprints differ), i.e. every run rebuilt everything.
@@ -73,7 +74,7 @@ start() { # side → $SERVER; the server is answering when it returns
         SERVER=$!
         ready=/readyz
     else
-        taskset -c "$SERVER_CPU" target/minimal/release/minimal "$ADDR" "http://$STANDIN" "$TOKEN" &
+        taskset -c "$SERVER_CPU" "$MIN_BIN" "$ADDR" "http://$STANDIN" "$TOKEN" &
         SERVER=$!
         ready=/
     fi

@@ -52,7 +52,19 @@ async fn main() {
         .route("/dialogs/s3", post(s3))
         .with_state(app);
     let listener = tokio::net::TcpListener::bind(&listen).await.unwrap();
-    axum::serve(listener, router).await.unwrap();
+    // Ends on SIGTERM (how the bench stops it) by returning from main, so a profiling build
+    // (bench/pgo.sh) writes its profile at exit.
+    let terminated = async {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            term.recv().await;
+        }
+    };
+    axum::serve(listener, router)
+        .with_graceful_shutdown(terminated)
+        .await
+        .unwrap();
 }
 
 /// The slash-command fields the routes use.
