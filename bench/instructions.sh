@@ -42,7 +42,8 @@ CG=(valgrind --tool=callgrind --dump-instr=no --compress-strings=no --compress-p
 
 target/minimal/release/standin "$STANDIN" &
 PIDS+=($!)
-"${CG[@]}" --callgrind-out-file="$WORK/minimal.out" target/minimal/release/minimal "$MIN" "http://$STANDIN" "$TOKEN" 2>"$WORK/minimal.vg" &
+BENCH_SIGNING_KEY="bench:$SIGNING_SECRET" \
+    "${CG[@]}" --callgrind-out-file="$WORK/minimal.out" target/minimal/release/minimal "$MIN" "http://$STANDIN" "$TOKEN" 2>"$WORK/minimal.vg" &
 MIN_PID=$!
 PIDS+=($MIN_PID)
 SWITCHBOARD_SERVER__LISTEN=$SB \

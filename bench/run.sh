@@ -24,6 +24,8 @@ SECS=${2:-5}
 CONNS=${3:-32}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
+# One CPU (a small container building the image, bench/pgo.sh): everything shares it.
+[ "$(nproc)" -ge 2 ] || LOAD_CPU=${BENCH_LOAD_CPU:-$SERVER_CPU}
 
 if ! command -v wrk >/dev/null; then
     echo "installing wrk" >&2
@@ -32,7 +34,7 @@ fi
 
 # BENCH_SWITCHBOARD_BIN, BENCH_MINIMAL_BIN: other builds to measure (e.g. bench/pgo.sh's).
 SB_BIN=${BENCH_SWITCHBOARD_BIN:-target/release/switchboard}
-MIN_BIN=${BENCH_MINIMAL_BIN:-target/minimal/release/minimal}
+MIN_BIN=${BENCH_MINIMAL_BIN:-target/minimal/release/minimal}   # empty: the plain build
 [ -n "${BENCH_SWITCHBOARD_BIN:-}" ] || cargo build --release --bin switchboard
 # Its own target directory: sharing target/ with Switchboard made each build rebuild the
 # dependencies both use (their fingerprints differ), i.e. every run rebuilt everything.
@@ -52,7 +54,8 @@ STANDIN=127.0.0.1:18065
 PORT=18100
 ADDR=127.0.0.1:$PORT
 TOKEN=benchcommandtoken000000000   # what the stand-in hands out for every created command
-# Switchboard's signing key; S3's states are signed with it too (bench/s3_states.py).
+# Switchboard's signing key, and the minimal program's; S3's states are signed with it too
+# (bench/s3_states.py).
 SIGNING_SECRET=$(head -c 32 /dev/urandom | base64)
 
 taskset -c "$LOAD_CPU" target/minimal/release/standin "$STANDIN" &
@@ -74,7 +77,8 @@ start() { # side → $SERVER; the server is answering when it returns
         SERVER=$!
         ready=/readyz
     else
-        taskset -c "$SERVER_CPU" "$MIN_BIN" "$ADDR" "http://$STANDIN" "$TOKEN" &
+        BENCH_SIGNING_KEY="bench:$SIGNING_SECRET" \
+            taskset -c "$SERVER_CPU" "$MIN_BIN" "$ADDR" "http://$STANDIN" "$TOKEN" &
         SERVER=$!
         ready=/
     fi
@@ -118,8 +122,8 @@ S3_PER_SEC=${BENCH_S3_STATES_PER_SEC:-100000}
 s3_states() { # count file
     python3 bench/s3_states.py "$WORK/dialog.json" "$SIGNING_SECRET" "$1" >"$2"
 }
-answer() { # path ctype body
-    curl -s -X POST -H "Content-Type: $2" --data "$3" "http://$ADDR$1"
+answer() { # path ctype body → "body status"
+    curl -s -X POST -H "Content-Type: $2" --data "$3" -w ' %{http_code}' "http://$ADDR$1"
 }
 # Each side's answers to the same requests, and its RSS a second after it started.
 start switchboard
@@ -128,6 +132,7 @@ curl -fs "http://$STANDIN/_last_dialog" >"$WORK/dialog.json"
 s3_states 3 "$WORK/s3-check"
 S3_BODY=$(sed -n 1p "$WORK/s3-check")
 S3_INVALID=$(sed -n 2p "$WORK/s3-check" | sed 's/v1\.2\.3/v/')
+S3_OTHER_USER=$(sed -n 3p "$WORK/s3-check" | sed 's/benchuserid/otheruserid/')
 sleep 1
 SB_RSS_IDLE=$(rss)
 for side in switchboard minimal; do
@@ -137,11 +142,12 @@ for side in switchboard minimal; do
         answer /commands/s2 $FORM "$(form s2 'ship%20it')"; echo
         answer /dialogs/s3 application/json "$S3_BODY"; echo
         answer /dialogs/s3 application/json "$S3_INVALID"; echo
+        answer /dialogs/s3 application/json "$S3_BODY"; echo   # a replay: refused
+        answer /dialogs/s3 application/json "$S3_OTHER_USER"; echo   # not the user's: 403
     } >"$WORK/answers-$side"
-    [ "$side" = minimal ] || echo "s3 replayed (switchboard refuses it): $(answer /dialogs/s3 application/json "$S3_BODY")" >&2
     stop
 done
-# Same observable answers on both sides (s1, s2, s3 valid, s3 invalid).
+# Same observable answers on both sides (s1, s2, s3 valid, invalid, replayed, another user's).
 paste -d '\n' <(sed 's/^/switchboard: /' "$WORK/answers-switchboard") <(sed 's/^/minimal:     /' "$WORK/answers-minimal") >&2
 cmp -s "$WORK/answers-switchboard" "$WORK/answers-minimal" || echo "warning: the two sides answer differently (above)" >&2
 
@@ -161,7 +167,7 @@ for round in $(seq "$ROUNDS"); do
             lua=$WORK/$s.lua
             if [ "$s" = s3 ]; then
                 # Fresh states for each run and its warm-up; both sides get the same bodies
-                # (the minimal program does not read the state).
+                # and use each state up.
                 s3_states "$S3_PER_SEC" "$WORK/s3-warm"
                 s3_states $((S3_PER_SEC * SECS)) "$WORK/s3-states"
                 lua=bench/s3.lua

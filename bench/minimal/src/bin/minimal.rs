@@ -5,23 +5,34 @@
 //!   answer the same ephemeral JSON as `bench/routes/s1.toml`.
 //! - `POST /commands/s2`: the same, plus one `POST /api/v4/posts` into the command's channel
 //!   over a keep-alive pool, then the same confirmation as `bench/routes/s2.toml`.
-//! - `POST /dialogs/s3`: parse the dialog submission JSON, validate the fields the way
-//!   `bench/routes/s3.toml` declares them, answer `{}` or the same errors.
+//! - `POST /dialogs/s3`: parse the dialog submission JSON, check its signed state as
+//!   Switchboard does (HMAC-SHA256 in constant time, expiry, purpose, route, step, user and
+//!   channel; 403 otherwise), use the state up once (a replay gets the same error answer; a
+//!   submission answered with field errors leaves it usable, as Mattermost sends it again),
+//!   validate the fields the way `bench/routes/s3.toml` declares them, answer `{}` or the
+//!   same errors. Mattermost signs nothing in a submission, so a program that skipped the
+//!   state would accept forged and replayed ones: work a careful hand-written program does too.
 //!
 //! Usage: `minimal <listen addr> <mattermost url> <command token>`; the bot token is
-//! `BENCH_BOT_TOKEN` (default `bench-bot-token`).
+//! `BENCH_BOT_TOKEN` (default `bench-bot-token`), the state's key `BENCH_SIGNING_KEY`
+//! (`kid:BASE64SECRET`, the form of Switchboard's `[signing] keys`).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 struct App {
@@ -29,6 +40,11 @@ struct App {
     posts_url: String,
     bearer: String,
     http: reqwest::Client,
+    /// The state's key id and its HMAC, keyed once.
+    kid: String,
+    mac: Hmac<Sha256>,
+    /// The MACs of the states used up.
+    used: Mutex<HashSet<String>>,
 }
 
 type Shared = State<Arc<App>>;
@@ -37,19 +53,31 @@ type Shared = State<Arc<App>>;
 async fn main() {
     let mut args = std::env::args().skip(1);
     let listen = args.next().unwrap_or_else(|| "127.0.0.1:3100".into());
-    let mattermost = args.next().unwrap_or_else(|| "http://127.0.0.1:8065".into());
+    let mattermost = args
+        .next()
+        .unwrap_or_else(|| "http://127.0.0.1:8065".into());
     let token = args.next().unwrap_or_else(|| "bench-command-token".into());
     let bot = std::env::var("BENCH_BOT_TOKEN").unwrap_or_else(|_| "bench-bot-token".into());
+    let key = std::env::var("BENCH_SIGNING_KEY").expect("BENCH_SIGNING_KEY=kid:BASE64SECRET");
+    let (kid, secret) = key
+        .split_once(':')
+        .expect("BENCH_SIGNING_KEY=kid:BASE64SECRET");
+    let secret = STANDARD
+        .decode(secret)
+        .expect("the signing secret is base64");
     let app = Arc::new(App {
         token,
         posts_url: format!("{}/api/v4/posts", mattermost.trim_end_matches('/')),
         bearer: format!("Bearer {bot}"),
         http: reqwest::Client::new(),
+        kid: kid.to_owned(),
+        mac: Hmac::new_from_slice(&secret).expect("HMAC takes any key"),
+        used: Mutex::new(HashSet::new()),
     });
     let router = Router::new()
         .route("/commands/s1", post(s1))
         .route("/commands/s2", post(s2))
-        .route("/dialogs/s3", post(s3))
+        .route("/dialogs/{route}", post(s3))
         .with_state(app);
     let listener = tokio::net::TcpListener::bind(&listen).await.unwrap();
     // Ends on SIGTERM (how the bench stops it) by returning from main, so a profiling build
@@ -144,12 +172,63 @@ async fn s2(State(app): Shared, body: Bytes) -> Response {
 struct Submission {
     #[serde(default)]
     submission: BTreeMap<String, Value>,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    callback_id: String,
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    channel_id: String,
 }
 
-async fn s3(body: Bytes) -> Response {
+/// What the signed state asserts (Switchboard's `signing::Claims`, the fields checked here).
+#[derive(Deserialize)]
+struct Claims {
+    p: String,
+    r: String,
+    s: String,
+    #[serde(default)]
+    u: String,
+    #[serde(default)]
+    c: String,
+    x: i64,
+}
+
+/// The state's MAC when it is `sb1.<kid>.<claims>.<mac>`, signed with our key, unexpired and
+/// issued for this dialog, route, user and channel.
+fn verified_state<'a>(app: &App, route: &str, submission: &'a Submission) -> Option<&'a str> {
+    let (signed, mac) = submission.state.rsplit_once('.')?;
+    let mut parts = signed.splitn(3, '.');
+    let (Some("sb1"), Some(kid), Some(payload)) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    if kid != app.kid {
+        return None;
+    }
+    let expected = URL_SAFE_NO_PAD.decode(mac).ok()?;
+    let mut hmac = app.mac.clone();
+    hmac.update(signed.as_bytes());
+    hmac.verify_slice(&expected).ok()?;
+    let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    let fresh = u64::try_from(claims.x).is_ok_and(|x| x >= now);
+    let ours = claims.p == "d" && claims.r == route && claims.s == submission.callback_id;
+    let theirs = (claims.u.is_empty() || claims.u == submission.user_id)
+        && (claims.c.is_empty() || claims.c == submission.channel_id);
+    (fresh && ours && theirs).then_some(mac)
+}
+
+async fn s3(State(app): Shared, Path(route): Path<String>, body: Bytes) -> Response {
     let Ok(submission) = serde_json::from_slice::<Submission>(&body) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
+    let Some(mac) = verified_state(&app, &route, &submission) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    if !app.used.lock().unwrap().insert(mac.to_owned()) {
+        return json(&json!({"error": "This dialog was already submitted."}));
+    }
     let text = |name: &str| match submission.submission.get(name) {
         Some(Value::String(s)) => s.clone(),
         _ => String::new(),
@@ -173,6 +252,8 @@ async fn s3(body: Bytes) -> Response {
     if errors.is_empty() {
         json(&json!({}))
     } else {
+        // The dialog stays open and Mattermost sends the same state with the corrected values.
+        app.used.lock().unwrap().remove(mac);
         json(&json!({ "errors": errors }))
     }
 }

@@ -109,7 +109,9 @@ async fn answer(State(standin): Shared, request: Request) -> Response {
         (&Method::GET, ["teams", "name", name]) => ok(json!({
             "id": TEAM_ID, "name": name, "display_name": name
         })),
-        (&Method::GET, ["teams", id]) => ok(json!({"id": id, "name": "main", "display_name": "Main"})),
+        (&Method::GET, ["teams", id]) => {
+            ok(json!({"id": id, "name": "main", "display_name": "Main"}))
+        }
         (&Method::GET, ["users", _, "teams"]) => ok(json!([
             {"id": TEAM_ID, "name": "main", "display_name": "Main"}
         ])),
