@@ -9,10 +9,10 @@
 # decide whether a hand-written piece beats its library version (src/server/middleware.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 A=$1 B=$2 S=${3:-s1} ROUNDS=${4:-15} SECS=${5:-2} CONNS=${6:-32}
 cargo build --release --manifest-path bench/minimal/Cargo.toml --target-dir target/minimal >&2
 STANDIN=127.0.0.1:18065
-TOKEN=benchcommandtoken000000000
 STANDIN_PID=
 SERVER=
 trap 'for p in $SERVER $STANDIN_PID; do kill "$p" 2>/dev/null || true; done' EXIT
@@ -25,10 +25,7 @@ LOG=$(mktemp)
 # Each slice starts its side afresh on the same port: two servers left running side by side
 # measured the same binary at up to 1.19× itself, depending on which was started first.
 start() { # binary
-    SWITCHBOARD_SERVER__LISTEN=127.0.0.1:$PORT SWITCHBOARD_SERVER__PUBLIC_URL=http://127.0.0.1:$PORT \
-    SWITCHBOARD_MATTERMOST__URL=http://$STANDIN SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
-    SWITCHBOARD_ROUTES__DIR=bench/routes SWITCHBOARD_SIGNING__KEYS="$KEYS" \
-        taskset -c 0 "$1" serve >/dev/null 2>"$LOG" &
+    ( switchboard_env "127.0.0.1:$PORT" "$KEYS"; exec taskset -c 0 "$1" serve >/dev/null 2>"$LOG" ) &
     SERVER=$!
     for _ in $(seq 200); do
         curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
@@ -44,7 +41,7 @@ cat >"$LUA" <<LUA
 wrk.method = "POST"
 wrk.path = "/commands/$S"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.body = "token=$TOKEN&team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice&command=%2F$S&text=ship%20it&trigger_id=x&response_url=x"
+wrk.body = "$(form "$S" 'ship%20it')"
 LUA
 rps() { # binary → $FIGURE, its requests per second
     start "$1"

@@ -17,6 +17,7 @@
 # is how to see why the same instructions take longer on one side (see `perf` in the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 N=${1:-2000}
 SCENARIOS=${2:-"s1 s2 s3"}
 SB_BIN=${BENCH_SWITCHBOARD_BIN:-target/release/switchboard}
@@ -35,24 +36,17 @@ trap cleanup EXIT
 STANDIN=127.0.0.1:18265
 SB=127.0.0.1:18200
 MIN=127.0.0.1:18201
-TOKEN=benchcommandtoken000000000
 SIGNING_SECRET=$(head -c 32 /dev/urandom | base64)
+KEYS="bench:$SIGNING_SECRET"
 CG=(valgrind --tool=callgrind --dump-instr=no --compress-strings=no --compress-pos=no)
 [ -z "${BENCH_CACHE_SIM:-}" ] || CG+=(--cache-sim=yes --branch-sim=yes)
 
 target/minimal/release/standin "$STANDIN" &
 PIDS+=($!)
-BENCH_SIGNING_KEY="bench:$SIGNING_SECRET" \
-    "${CG[@]}" --callgrind-out-file="$WORK/minimal.out" target/minimal/release/minimal "$MIN" "http://$STANDIN" "$TOKEN" 2>"$WORK/minimal.vg" &
+( minimal_env "$KEYS"; exec "${CG[@]}" --callgrind-out-file="$WORK/minimal.out" target/minimal/release/minimal "$MIN" "http://$STANDIN" "$TOKEN" 2>"$WORK/minimal.vg" ) &
 MIN_PID=$!
 PIDS+=($MIN_PID)
-SWITCHBOARD_SERVER__LISTEN=$SB \
-SWITCHBOARD_SERVER__PUBLIC_URL=http://$SB \
-SWITCHBOARD_MATTERMOST__URL=http://$STANDIN \
-SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
-SWITCHBOARD_ROUTES__DIR=bench/routes \
-SWITCHBOARD_SIGNING__KEYS="bench:$SIGNING_SECRET" \
-    "${CG[@]}" --callgrind-out-file="$WORK/switchboard.out" "$SB_BIN" serve 2>"$WORK/switchboard.log" &
+( switchboard_env "$SB" "$KEYS"; exec "${CG[@]}" --callgrind-out-file="$WORK/switchboard.out" "$SB_BIN" serve 2>"$WORK/switchboard.log" ) &
 SB_PID=$!
 PIDS+=($SB_PID)
 for _ in $(seq 600); do
@@ -61,12 +55,9 @@ for _ in $(seq 600); do
 done
 curl -fs "http://$SB/readyz" >/dev/null || { echo "switchboard not ready:" >&2; tail "$WORK/switchboard.log" >&2; exit 1; }
 
-IDS="team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice"
-form() { echo "token=$TOKEN&$IDS&command=%2F$1&text=$2&trigger_id=benchtrigger&response_url=http%3A%2F%2F$STANDIN%2Fhooks%2Fx"; }
-curl -fs -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data "$(form s3 '')" "http://$SB/commands/s3" >/dev/null
+curl -fs -X POST -H "Content-Type: $FORM" --data "$(form s3 '')" "http://$SB/commands/s3" >/dev/null
 # Dialog states are single-use: every submission gets its own (see bench/run.sh).
 curl -fs "http://$STANDIN/_last_dialog" >"$WORK/dialog.json"
-FORM=application/x-www-form-urlencoded
 
 # Instructions counted between a zeroing and a dump of process $1 while $2… runs.
 measure() { # pid name command...

@@ -14,6 +14,8 @@ for s in ("s1", "s2", "s3"):
         return {r["round"]: r for r in runs if r["scenario"] == s and r["side"] == name}
     sb, mn = side("switchboard"), side("minimal")
     rounds = sorted(set(sb) & set(mn))
+    if not rounds:  # not run (BENCH_SCENARIOS)
+        continue
     ratios = [sb[r]["rps"] / mn[r]["rps"] for r in rounds]
     med = lambda d, k: statistics.median(d[r][k] for r in rounds)
     p99 = med(sb, "p99") / med(mn, "p99")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Switchboard against a minimal axum + reqwest program doing the same observable work.
 #
-#   bench/run.sh [rounds=5] [seconds per run=5] [connections=32]
+#   bench/run.sh [--pgo] [rounds=5] [seconds per run=5] [connections=32]
 #
 # S1: slash command → templated ephemeral reply (bench/routes/s1.toml)
 # S2: slash command → [post] into its own channel → confirmation (bench/routes/s2.toml)
@@ -16,12 +16,23 @@
 # ratios of requests/s. Upstream calls per request come from the stand-in's own counter. RSS:
 # each side's a second after it started, right after round 1's S1 run, and the largest at the
 # end of any run.
+# --pgo first builds both programs profile-guided (bench/pgo.sh, as the image's binary is
+# built) and measures those; BENCH_SWITCHBOARD_BIN / BENCH_MINIMAL_BIN measure other builds,
+# BENCH_SCENARIOS a subset (e.g. "s3").
 # Needs: wrk (installed with apt-get when missing), python3, curl, taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+if [ "${1:-}" = --pgo ]; then
+    # Both sides profile-guided (bench/pgo.sh, about 25 minutes), then measured like for like.
+    shift
+    bench/pgo.sh >&2
+    export BENCH_SWITCHBOARD_BIN=target/pgo/switchboard BENCH_MINIMAL_BIN=target/pgo/minimal
+fi
 ROUNDS=${1:-5}
 SECS=${2:-5}
 CONNS=${3:-32}
+SCENARIOS=${BENCH_SCENARIOS:-s1 s2 s3}   # e.g. BENCH_SCENARIOS=s3 for one scenario's rounds
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
 # One CPU (a small container building the image, bench/pgo.sh): everything shares it.
@@ -53,10 +64,10 @@ trap 'exit 130' INT TERM
 STANDIN=127.0.0.1:18065
 PORT=18100
 ADDR=127.0.0.1:$PORT
-TOKEN=benchcommandtoken000000000   # what the stand-in hands out for every created command
 # Switchboard's signing key, and the minimal program's; S3's states are signed with it too
 # (bench/s3_states.py).
 SIGNING_SECRET=$(head -c 32 /dev/urandom | base64)
+KEYS="bench:$SIGNING_SECRET"
 
 taskset -c "$LOAD_CPU" target/minimal/release/standin "$STANDIN" &
 STANDIN_PID=$!
@@ -66,19 +77,11 @@ STANDIN_PID=$!
 # depending on which was started first (bench/ab.sh found it), which is a bias between sides.
 start() { # side → $SERVER; the server is answering when it returns
     if [ "$1" = switchboard ]; then
-        # Default configuration; only addresses, secrets and the routes directory are set.
-        SWITCHBOARD_SERVER__LISTEN=$ADDR \
-        SWITCHBOARD_SERVER__PUBLIC_URL=http://$ADDR \
-        SWITCHBOARD_MATTERMOST__URL=http://$STANDIN \
-        SWITCHBOARD_MATTERMOST__TOKEN=bench-bot-token \
-        SWITCHBOARD_ROUTES__DIR=bench/routes \
-        SWITCHBOARD_SIGNING__KEYS="bench:$SIGNING_SECRET" \
-            taskset -c "$SERVER_CPU" "$SB_BIN" serve 2>>"$WORK/switchboard.log" &
+        ( switchboard_env "$ADDR" "$KEYS"; exec taskset -c "$SERVER_CPU" "$SB_BIN" serve 2>>"$WORK/switchboard.log" ) &
         SERVER=$!
         ready=/readyz
     else
-        BENCH_SIGNING_KEY="bench:$SIGNING_SECRET" \
-            taskset -c "$SERVER_CPU" "$MIN_BIN" "$ADDR" "http://$STANDIN" "$TOKEN" &
+        ( minimal_env "$KEYS"; exec taskset -c "$SERVER_CPU" "$MIN_BIN" "$ADDR" "http://$STANDIN" "$TOKEN" ) &
         SERVER=$!
         ready=/
     fi
@@ -99,8 +102,6 @@ stop() {
 }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
 
-IDS="team_id=benchteamid000000000000000&team_domain=main&channel_id=benchchannelid000000000000&channel_name=town-square&user_id=benchuserid000000000000000&user_name=alice"
-form() { echo "token=$TOKEN&$IDS&command=%2F$1&text=$2&trigger_id=benchtrigger&response_url=http%3A%2F%2F$STANDIN%2Fhooks%2Fx"; }
 
 script() { # name path content-type body
     python3 - "$WORK/$1.lua" "$2" "$3" "$4" <<'EOF'
@@ -111,7 +112,6 @@ open(out, "w").write(
     f'wrk.headers["Content-Type"] = {json.dumps(ctype)}\nwrk.body = {json.dumps(body)}\n')
 EOF
 }
-FORM=application/x-www-form-urlencoded
 script s1 /commands/s1 $FORM "$(form s1 'ship%20it')"
 script s2 /commands/s2 $FORM "$(form s2 'ship%20it')"
 
@@ -162,7 +162,7 @@ SB_RSS_LOAD=0
 MIN_RSS_LOAD=0
 for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) = 1 ]; then order="switchboard minimal"; else order="minimal switchboard"; fi
-    for s in s1 s2 s3; do
+    for s in $SCENARIOS; do
         for side in $order; do
             lua=$WORK/$s.lua
             if [ "$s" = s3 ]; then
@@ -195,7 +195,7 @@ for round in $(seq "$ROUNDS"); do
 done
 LOG_BYTES=$(stat -c %s "$WORK/switchboard.log")
 python3 bench/report.py "$WORK/results" "$SB_RSS_IDLE" "$SB_RSS_LOAD" "$MIN_RSS_IDLE" "$MIN_RSS_LOAD" "$LOG_BYTES"
-echo "RSS right after S1's load (round 1): switchboard $((SB_RSS_S1 / 1024)).$((SB_RSS_S1 % 1024 * 10 / 1024)) MiB, minimal $((MIN_RSS_S1 / 1024)).$((MIN_RSS_S1 % 1024 * 10 / 1024)) MiB"
+[ "$SB_RSS_S1" = 0 ] || echo "RSS right after S1's load (round 1): switchboard $((SB_RSS_S1 / 1024)).$((SB_RSS_S1 % 1024 * 10 / 1024)) MiB, minimal $((MIN_RSS_S1 / 1024)).$((MIN_RSS_S1 % 1024 * 10 / 1024)) MiB"
 echo "(bench/run.sh $ROUNDS $SECS $CONNS; switchboard's log: $WORK/switchboard.log)"
 trap - EXIT
 cleanup
