@@ -10,6 +10,8 @@ the systemd install steps (the unit's and the manual's, replayed into a scratch 
 and the Kubernetes volumes (ConfigMaps, `items`, projected volumes and file modes). So a route
 whose exec program a target does not ship (or ships without the executable bit) is caught.
 Each of these has a negative control: the same target with the scripts left out must fail.
+The image's profile-guided build must cook its dependencies with bench/pgo.sh's own flags and
+target directory, or its cached layer would never be used.
 
 Usage: check.py <repo root> <switchboard binary> [<rendered kustomize output>]
 Prints one line per problem and exits 1 if there is any.
@@ -20,6 +22,7 @@ import copy
 import fnmatch
 import os
 import posixpath
+import re
 import secrets
 import shlex
 import shutil
@@ -164,6 +167,7 @@ def check_dockerfile():
         if line.strip().startswith("path ="):
             top = line.split("=", 1)[1].strip().strip('"').split("/")[0]
             require(top in allowed, where, f"Cargo.toml names {top}/ but the image build excludes it")
+    check_pgo_cook(where, instructions)
     # Memory a peak of connections took goes back to the system when they close (src/main.rs).
     require(parser.envs.get("MIMALLOC_PURGE_DELAY") == "0", where,
             "ENV MIMALLOC_PURGE_DELAY=0 expected in the runtime stage")
@@ -180,6 +184,36 @@ def check_dockerfile():
     with tempfile.TemporaryDirectory() as tmp:
         workdir = image_tree(final, patterns + ["routes/scripts"], Path(tmp))
         require_caught(where + " (routes/scripts in .dockerignore)", run_check(workdir, env))
+
+
+def check_pgo_cook(where, instructions):
+    """The profile-guided build's dependencies are cooked with bench/pgo.sh's own flags and
+    target directory, under the builder's WORKDIR: otherwise the cached layer is never used
+    and every image build compiles them again."""
+    pgo = (ROOT / "bench" / "pgo.sh").read_text()
+    require('OUT=$PWD/target/pgo' in pgo and '"-Cprofile-generate=$OUT/data-sb" "$OUT/gen"' in pgo,
+            "bench/pgo.sh", "the instrumented build's flags or target directory moved: "
+            "update check_pgo_cook and deploy/Dockerfile's cook step")
+    builder = None
+    workdir = None
+    for i in instructions:
+        if i["instruction"] == "FROM":
+            builder = i["value"].split()[-1] if " AS " in i["value"].upper() else None
+        if i["instruction"] == "WORKDIR":
+            workdir = i["value"].strip()
+        if i["instruction"] == "RUN" and "bench/pgo.sh --switchboard" in i["value"]:
+            break
+    else:
+        require(False, where, "the builder does not run `bench/pgo.sh --switchboard`")
+        return
+    out = f"{workdir}/target/pgo"
+    cook = [i["value"] for i in instructions
+            if i["instruction"] == "RUN" and "cargo chef cook" in i["value"]]
+    flags = re.compile(rf"RUSTFLAGS=-Cprofile-generate={re.escape(out)}/data-sb\s")
+    target = re.compile(rf"CARGO_TARGET_DIR={re.escape(out)}/gen\s")
+    require(any(flags.search(c) and target.search(c) for c in cook), where,
+            f"the PGO cook step must use RUSTFLAGS=-Cprofile-generate={out}/data-sb and "
+            f"CARGO_TARGET_DIR={out}/gen (bench/pgo.sh's, from WORKDIR {workdir} of {builder})")
 
 
 def ignore_lines():
