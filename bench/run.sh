@@ -102,7 +102,6 @@ stop() {
 }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
 
-
 script() { # name path content-type body
     python3 - "$WORK/$1.lua" "$2" "$3" "$4" <<'EOF'
 import json, sys
